@@ -1,0 +1,612 @@
+'use strict';
+// Nimbus Node.js runtime interface client.
+//
+// Speaks the Lambda Runtime API (2018-06-01) at http://$AWS_LAMBDA_RUNTIME_API,
+// loads the user handler named by $_HANDLER from $LAMBDA_TASK_ROOT once, and then
+// serves invocations one at a time until the process is killed.
+//
+// Start-up cost matters: only `http` is loaded eagerly; everything else
+// (util, url, fs, path) is built into Node's bootstrap and cheap, or loaded on
+// first use.
+
+const http = require('http');
+
+// Keep private references: user code (X-Ray SDK, APM agents, ...) may patch
+// http.request or the global agent, and the runtime must not be affected.
+const httpRequest = http.request;
+const agent = new http.Agent({ keepAlive: true, maxFreeSockets: 1 });
+
+const env = process.env;
+const API_PREFIX = '/2018-06-01/runtime';
+const EXIT_USER_FATAL = 129;
+const EXIT_RUNTIME_API = 1;
+
+let apiHost;
+let apiPort;
+
+// ---------------------------------------------------------------------------
+// Logging (console patch)
+// ---------------------------------------------------------------------------
+
+// Request id used as the prefix of every console line. `undefined` before the
+// first invoke, as on AWS; keeps the last id between invokes.
+let currentRequestId;
+let utilFormat;
+
+function writeLine(level, message) {
+  process.stdout.write(
+    `${new Date().toISOString()}\t${currentRequestId}\t${level}\t${message.replace(/\n/g, '\r')}\n`
+  );
+}
+
+function makeLogger(level) {
+  return function lambdaConsole(...args) {
+    if (utilFormat === undefined) utilFormat = require('util').format;
+    writeLine(level, utilFormat(...args));
+  };
+}
+
+function patchConsole() {
+  console.log = makeLogger('INFO');
+  console.info = makeLogger('INFO');
+  console.warn = makeLogger('WARN');
+  console.error = makeLogger('ERROR');
+  console.debug = makeLogger('DEBUG');
+  console.trace = makeLogger('TRACE');
+  console.fatal = makeLogger('FATAL');
+}
+
+// ---------------------------------------------------------------------------
+// Runtime API client
+// ---------------------------------------------------------------------------
+
+function parseApiAddress(value) {
+  if (!value) return false;
+  let m = /^\[([^\]]+)\]:(\d+)$/.exec(value); // [::1]:9001
+  if (!m) m = /^([^:]+):(\d+)$/.exec(value); // 127.0.0.1:9001
+  if (m) {
+    apiHost = m[1];
+    apiPort = Number(m[2]);
+    return true;
+  }
+  if (/^[^:]+$/.test(value)) {
+    apiHost = value;
+    apiPort = 80;
+    return true;
+  }
+  return false;
+}
+
+// One HTTP exchange. Resolves {status, headers, body: Buffer}. A request that
+// fails on a reused keep-alive socket (server closed it while idle) is retried
+// once on a fresh connection: the server never saw it.
+function apiRequest(method, path, headers, body) {
+  return new Promise((resolve, reject) => {
+    const attempt = (mayRetry) => {
+      const req = httpRequest(
+        { agent, host: apiHost, port: apiPort, method, path, headers },
+        (res) => {
+          const chunks = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () =>
+            resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) })
+          );
+          res.on('error', reject);
+        }
+      );
+      req.on('error', (err) => {
+        if (
+          mayRetry &&
+          req.reusedSocket &&
+          (err.code === 'ECONNRESET' || err.code === 'EPIPE' || err.code === 'ECONNREFUSED')
+        ) {
+          attempt(false);
+        } else {
+          reject(err);
+        }
+      });
+      if (body !== undefined) req.end(body);
+      else req.end();
+    };
+    attempt(true);
+  });
+}
+
+function runtimeApiFailure(what, detail) {
+  try {
+    process.stderr.write(`[nimbus-runtime] ${what}: ${detail}\n`);
+  } catch (_) {
+    /* ignore */
+  }
+  process.exit(EXIT_RUNTIME_API);
+}
+
+// Header values must be visible ASCII (plus space / tab) or Node refuses to
+// send the request.
+function headerSafe(value) {
+  return String(value).replace(/[^\x20-\x7e\t]/g, (c) => encodeURIComponent(c));
+}
+
+async function postJson(path, json, errorType) {
+  const body = Buffer.from(json, 'utf8');
+  const headers = {
+    'Content-Type': 'application/json',
+    'Content-Length': body.length,
+  };
+  if (errorType !== undefined) headers['Lambda-Runtime-Function-Error-Type'] = headerSafe(errorType);
+  let res;
+  try {
+    res = await apiRequest('POST', API_PREFIX + path, headers, body);
+  } catch (err) {
+    runtimeApiFailure(`POST ${path} failed`, err && err.message);
+  }
+  if (res.status >= 500) {
+    runtimeApiFailure(`POST ${path} failed`, `HTTP ${res.status} ${res.body.toString('utf8')}`);
+  }
+  if (res.status !== 202 && res.status !== 200) {
+    // 4xx: e.g. the invoke already timed out or the id is unknown. Nothing the
+    // runtime can do about it; report and carry on with the next invoke.
+    process.stderr.write(
+      `[nimbus-runtime] POST ${path} answered ${res.status}: ${res.body.toString('utf8')}\n`
+    );
+  }
+  return res;
+}
+
+async function nextInvocation() {
+  let res;
+  try {
+    res = await apiRequest('GET', API_PREFIX + '/invocation/next', undefined, undefined);
+  } catch (err) {
+    runtimeApiFailure('GET /invocation/next failed', err && err.message);
+  }
+  if (res.status !== 200) {
+    runtimeApiFailure(
+      'GET /invocation/next failed',
+      `HTTP ${res.status} ${res.body.toString('utf8')}`
+    );
+  }
+  return res;
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+// ---------------------------------------------------------------------------
+
+class RuntimeError extends Error {
+  // name: e.g. "Runtime.ImportModuleError"; cause: the original error (its
+  // stack frames are kept so the user sees where it came from).
+  constructor(name, message, cause, keepCauseStack) {
+    super(message);
+    this.name = name;
+    const frames = [];
+    const src = cause && typeof cause.stack === 'string' ? cause.stack : '';
+    for (const line of src.split('\n')) {
+      // keepCauseStack: for syntax errors V8 puts "file:line", the source
+      // line and a caret before the message; keep them, they say where.
+      if (keepCauseStack ? line !== '' : /^\s+at /.test(line)) frames.push(line);
+    }
+    if (frames.length === 0 && typeof this.stack === 'string') {
+      for (const line of this.stack.split('\n')) if (/^\s+at /.test(line)) frames.push(line);
+    }
+    this.stack = [`${name}: ${message}`].concat(frames).join('\n');
+  }
+}
+
+function isErrorLike(value) {
+  if (value instanceof Error) return true;
+  if (value === null || typeof value !== 'object') return false;
+  try {
+    return require('util').types.isNativeError(value);
+  } catch (_) {
+    return false;
+  }
+}
+
+// Converts anything thrown / rejected / passed to callback(err) into the
+// {errorType, errorMessage, trace} shape the Runtime API expects.
+function errorPayload(err) {
+  try {
+    if (isErrorLike(err)) {
+      const name = err.name === undefined || err.name === null || err.name === '' ? 'Error' : String(err.name);
+      const message = err.message === undefined || err.message === null ? '' : String(err.message);
+      const stack = typeof err.stack === 'string' ? err.stack.split('\n') : [];
+      return { errorType: name, errorMessage: message, trace: stack };
+    }
+    return { errorType: typeof err, errorMessage: String(err), trace: [] };
+  } catch (_) {
+    return {
+      errorType: 'handled',
+      errorMessage:
+        'callback called with Error argument, but there was a problem while retrieving one or more of its message, name, and stack',
+      trace: [],
+    };
+  }
+}
+
+// The console line for an error uses "stack" for the frames (as AWS does);
+// the body posted to the Runtime API uses "trace".
+function logError(prefix, payload) {
+  const logged = JSON.stringify({
+    errorType: payload.errorType,
+    errorMessage: payload.errorMessage,
+    stack: payload.trace,
+  });
+  writeLine('ERROR', `${prefix} \t${logged}`);
+}
+
+// ---------------------------------------------------------------------------
+// Handler loading
+// ---------------------------------------------------------------------------
+
+function isFile(p) {
+  const st = require('fs').statSync(p, { throwIfNoEntry: false });
+  return st !== undefined && st.isFile();
+}
+
+function importFile(file) {
+  return import(require('url').pathToFileURL(file).href);
+}
+
+function requireOrImport(file) {
+  try {
+    return require(file);
+  } catch (err) {
+    // .js file inside a "type": "module" package (Node 20), or an ES module
+    // with top-level await (Node 22+ require(esm)).
+    if (err && (err.code === 'ERR_REQUIRE_ESM' || err.code === 'ERR_REQUIRE_ASYNC_MODULE')) {
+      return importFile(file);
+    }
+    throw err;
+  }
+}
+
+async function loadModule(taskRoot, moduleRoot, moduleName) {
+  const path = require('path');
+  const base = path.resolve(taskRoot, moduleRoot, moduleName);
+  if (isFile(base + '.js')) return requireOrImport(base + '.js');
+  if (isFile(base + '.mjs')) return importFile(base + '.mjs');
+  if (isFile(base + '.cjs')) return require(base + '.cjs');
+  // Exact name (file without extension, or a directory with index/package.json),
+  // then Node's own resolution (node_modules) relative to the module root.
+  const fs = require('fs');
+  if (fs.existsSync(base)) return requireOrImport(base);
+  const resolved = require.resolve(moduleName, { paths: [path.resolve(taskRoot, moduleRoot)] });
+  return requireOrImport(resolved);
+}
+
+function lookup(obj, parts) {
+  let cur = obj;
+  for (const part of parts) {
+    if (cur === undefined || cur === null) return undefined;
+    cur = cur[part];
+  }
+  return cur;
+}
+
+async function loadHandler() {
+  const full = env._HANDLER;
+  const taskRoot = env.LAMBDA_TASK_ROOT || process.cwd();
+
+  if (!full) throw new RuntimeError('Runtime.MalformedHandlerName', 'Bad handler');
+  if (full.includes('../')) {
+    throw new RuntimeError(
+      'Runtime.MalformedHandlerName',
+      "'../' is not a valid handler name. Use absolute paths when specifying root directories in handler names."
+    );
+  }
+  const slash = full.lastIndexOf('/');
+  const moduleRoot = full.slice(0, slash + 1);
+  const rest = full.slice(slash + 1);
+  const dot = rest.indexOf('.');
+  if (dot === -1) throw new RuntimeError('Runtime.MalformedHandlerName', 'Bad handler');
+  const moduleName = rest.slice(0, dot);
+  const handlerPath = rest.slice(dot + 1);
+
+  let mod;
+  try {
+    mod = await loadModule(taskRoot, moduleRoot, moduleName);
+  } catch (err) {
+    if (err instanceof SyntaxError || (err && err.name === 'SyntaxError')) {
+      throw new RuntimeError('Runtime.UserCodeSyntaxError', String(err), err, true);
+    }
+    if (err && (err.code === 'MODULE_NOT_FOUND' || err.code === 'ERR_MODULE_NOT_FOUND')) {
+      throw new RuntimeError('Runtime.ImportModuleError', String(err), err);
+    }
+    throw err;
+  }
+
+  const parts = handlerPath.split('.');
+  let fn = lookup(mod, parts);
+  if (fn === undefined && mod !== null && typeof mod === 'object' && mod.default !== undefined) {
+    fn = lookup(mod.default, parts);
+  }
+  if (fn === undefined || fn === null) {
+    throw new RuntimeError('Runtime.HandlerNotFound', `${full} is undefined or not exported`);
+  }
+  if (typeof fn !== 'function') {
+    throw new RuntimeError('Runtime.HandlerNotFound', `${full} is not a function`);
+  }
+  return fn;
+}
+
+// ---------------------------------------------------------------------------
+// Invocation
+// ---------------------------------------------------------------------------
+
+let phase = 'init'; // 'init' | 'idle' | 'invoke'
+let current = null; // state of the invoke in flight
+
+function parseJsonHeader(value) {
+  if (value === undefined || value === '') return undefined;
+  try {
+    return JSON.parse(value);
+  } catch (_) {
+    return undefined;
+  }
+}
+
+function makeContext(headers, requestId, deadlineMs, onDone) {
+  const cognito = parseJsonHeader(headers['lambda-runtime-cognito-identity']);
+  const clientContext = parseJsonHeader(headers['lambda-runtime-client-context']);
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName: env.AWS_LAMBDA_FUNCTION_NAME,
+    functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
+    invokedFunctionArn: headers['lambda-runtime-invoked-function-arn'],
+    memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    awsRequestId: requestId,
+    logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+    identity: cognito === undefined
+      ? undefined
+      : {
+          cognitoIdentityId: cognito.cognitoIdentityId,
+          cognitoIdentityPoolId: cognito.cognitoIdentityPoolId,
+        },
+    clientContext,
+    getRemainingTimeInMillis() {
+      return deadlineMs - Date.now();
+    },
+    // Legacy completion API: completes at once, without waiting for the
+    // event loop to drain.
+    succeed(result) {
+      onDone(false, undefined, result);
+    },
+    fail(err) {
+      onDone(true, err === undefined || err === null ? 'handled' : err, undefined);
+    },
+    done(err, result) {
+      if (err === undefined || err === null) onDone(false, undefined, result);
+      else onDone(true, err, undefined);
+    },
+  };
+}
+
+async function postInvokeError(requestId, err) {
+  const payload = errorPayload(err);
+  logError('Invoke Error', payload);
+  await postJson(`/invocation/${requestId}/error`, JSON.stringify(payload), payload.errorType);
+}
+
+async function postInvokeResponse(requestId, result) {
+  let json;
+  try {
+    json = JSON.stringify(result);
+  } catch (err) {
+    // e.g. circular structure or BigInt: report it as the invoke's error.
+    return postInvokeError(requestId, err);
+  }
+  if (json === undefined) json = 'null';
+  await postJson(`/invocation/${requestId}/response`, json, undefined);
+}
+
+function runInvocation(handler, res) {
+  const headers = res.headers;
+  const requestId = headers['lambda-runtime-aws-request-id'];
+  const deadlineMs = Number(headers['lambda-runtime-deadline-ms']);
+  const traceId = headers['lambda-runtime-trace-id'];
+  if (traceId) env._X_AMZN_TRACE_ID = traceId;
+  else delete env._X_AMZN_TRACE_ID;
+  currentRequestId = requestId;
+
+  return new Promise((resolveInvoke) => {
+    const state = {
+      requestId,
+      finished: false,
+      callbackCalled: false,
+      deferred: null, // completion waiting for an empty event loop
+      finish: null,
+    };
+
+    // Completes the invoke exactly once.
+    const finish = (isError, err, result) => {
+      if (state.finished) return Promise.resolve();
+      state.finished = true;
+      state.deferred = null;
+      const posted = isError ? postInvokeError(requestId, err) : postInvokeResponse(requestId, result);
+      return posted.then(() => {
+        if (current === state) {
+          current = null;
+          phase = 'idle';
+        }
+        resolveInvoke();
+      });
+    };
+    state.finish = finish;
+    current = state;
+    phase = 'invoke';
+
+    const context = makeContext(headers, requestId, deadlineMs, finish);
+    const callback = (err, result) => {
+      if (state.finished || state.callbackCalled) return;
+      state.callbackCalled = true;
+      const isError = err !== undefined && err !== null;
+      if (context.callbackWaitsForEmptyEventLoop) {
+        // Posted from 'beforeExit', i.e. once the event loop has drained.
+        state.deferred = () => finish(isError, err, result);
+      } else {
+        finish(isError, err, result);
+      }
+    };
+
+    let event;
+    try {
+      event = JSON.parse(res.body.toString('utf8'));
+    } catch (err) {
+      finish(true, err, undefined);
+      return;
+    }
+
+    let returned;
+    try {
+      returned = handler(event, context, callback);
+    } catch (err) {
+      finish(true, err, undefined);
+      return;
+    }
+    if (returned !== null && (typeof returned === 'object' || typeof returned === 'function') &&
+        typeof returned.then === 'function') {
+      let thenResult;
+      try {
+        thenResult = returned.then(
+          (value) => finish(false, undefined, value),
+          (err) => finish(true, err, undefined)
+        );
+      } catch (err) {
+        finish(true, err, undefined);
+        return;
+      }
+      if (thenResult && typeof thenResult.catch === 'function') {
+        thenResult.catch((err) => finish(true, err, undefined));
+      }
+    }
+    // Otherwise: a callback-style handler. It completes through callback() /
+    // context.succeed|fail|done, or with `null` once the event loop drains
+    // without either having been called (see 'beforeExit' below).
+  });
+}
+
+// Fires whenever the event loop has nothing left to do. While an invoke is in
+// flight the runtime itself holds no referenced handles (idle keep-alive
+// sockets are unref'd), so this means "the user's work is done".
+function onBeforeExit() {
+  const state = current;
+  if (state === null || state.finished) return;
+  if (state.deferred !== null) state.deferred();
+  else state.finish(false, undefined, undefined);
+}
+
+// ---------------------------------------------------------------------------
+// Fatal errors
+// ---------------------------------------------------------------------------
+
+let dying = false;
+
+async function fatal(logPrefix, payload) {
+  if (dying) return;
+  dying = true;
+  try {
+    logError(logPrefix, payload);
+    if (phase === 'invoke' && current !== null && !current.finished) {
+      current.finished = true;
+      await postJson(
+        `/invocation/${current.requestId}/error`,
+        JSON.stringify(payload),
+        payload.errorType
+      );
+    } else if (phase === 'init') {
+      await postJson('/init/error', JSON.stringify(payload), payload.errorType);
+    }
+  } finally {
+    process.exit(EXIT_USER_FATAL);
+  }
+}
+
+function onUncaughtException(err) {
+  fatal('Uncaught Exception', errorPayload(err));
+}
+
+function onUnhandledRejection(reason) {
+  let message;
+  try {
+    message = isErrorLike(reason) ? `${reason.name}: ${reason.message}` : String(reason);
+  } catch (_) {
+    message = 'unhandled rejection';
+  }
+  const payload = {
+    errorType: 'Runtime.UnhandledPromiseRejection',
+    errorMessage: message,
+    trace: isErrorLike(reason) && typeof reason.stack === 'string'
+      ? [`Runtime.UnhandledPromiseRejection: ${message}`].concat(
+          reason.stack.split('\n').filter((l) => /^\s+at /.test(l))
+        )
+      : [`Runtime.UnhandledPromiseRejection: ${message}`],
+  };
+  fatal('Unhandled Promise Rejection', payload);
+}
+
+// ---------------------------------------------------------------------------
+// Globals offered to user code
+// ---------------------------------------------------------------------------
+
+function installGlobals() {
+  const notSupported = () => {
+    throw new Error(
+      'awslambda.streamifyResponse: response streaming is not supported by this Nimbus runtime yet'
+    );
+  };
+  globalThis.awslambda = {
+    streamifyResponse: notSupported,
+    HttpResponseStream: {
+      from: () => {
+        throw new Error(
+          'awslambda.HttpResponseStream: response streaming is not supported by this Nimbus runtime yet'
+        );
+      },
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------
+
+async function main() {
+  if (!parseApiAddress(env.AWS_LAMBDA_RUNTIME_API)) {
+    process.stderr.write(
+      `[nimbus-runtime] AWS_LAMBDA_RUNTIME_API is missing or invalid: ${env.AWS_LAMBDA_RUNTIME_API}\n`
+    );
+    process.exit(EXIT_RUNTIME_API);
+  }
+  patchConsole();
+  installGlobals();
+  process.on('uncaughtException', onUncaughtException);
+  process.on('unhandledRejection', onUnhandledRejection);
+  process.on('beforeExit', onBeforeExit);
+
+  let handler;
+  try {
+    handler = await loadHandler();
+  } catch (err) {
+    const payload = errorPayload(err);
+    logError('Uncaught Exception', payload);
+    await postJson('/init/error', JSON.stringify(payload), payload.errorType);
+    process.exit(EXIT_USER_FATAL);
+  }
+  phase = 'idle';
+
+  for (;;) {
+    const res = await nextInvocation();
+    await runInvocation(handler, res);
+  }
+}
+
+main().catch((err) => {
+  // Only reachable through a bug in this file.
+  try {
+    process.stderr.write(`[nimbus-runtime] internal error: ${err && err.stack ? err.stack : err}\n`);
+  } finally {
+    process.exit(EXIT_RUNTIME_API);
+  }
+});

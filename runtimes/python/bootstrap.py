@@ -1,0 +1,721 @@
+"""Nimbus Python runtime interface client.
+
+Speaks the Lambda Runtime API (2018-06-01) at http://$AWS_LAMBDA_RUNTIME_API,
+imports the user handler named by $_HANDLER from $LAMBDA_TASK_ROOT once, then
+serves invocations one at a time until the process is killed.
+
+Run as:  python3 -s /var/runtime/python/bootstrap.py
+
+Start-up cost matters, so only os, sys, json and the `_socket` builtin are
+imported up front (the HTTP client below is hand-rolled: http.client alone
+would cost more than the interpreter's own start-up). traceback, importlib,
+time and logging are imported on first use; the root logger is configured the
+moment user code imports `logging`.
+"""
+
+import os
+import sys
+import json
+import _socket
+
+API_PREFIX = "/2018-06-01/runtime"
+
+_env = os.environ
+_this_file = os.path.abspath(__file__)
+
+# Request id shown by the logging handler; None before the first invoke.
+_current_request_id = None
+
+
+# ---------------------------------------------------------------------------
+# stdout / stderr
+# ---------------------------------------------------------------------------
+
+def _setup_stdio():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(line_buffering=True)
+        except Exception:
+            pass
+
+
+def _flush_stdio():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
+def _write_stdout(text):
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except Exception:
+        pass
+
+
+# ---------------------------------------------------------------------------
+# Runtime API client (one keep-alive connection)
+# ---------------------------------------------------------------------------
+
+class _RuntimeApiUnavailable(Exception):
+    pass
+
+
+class _ConnectionLost(Exception):
+    """The connection died before any byte of the response arrived."""
+
+
+class RuntimeApiClient:
+    """Minimal HTTP/1.1 client for the Runtime API: one keep-alive
+    connection, reconnected when the server has closed it.
+
+    Written on the `_socket` builtin instead of http.client: http.client pulls
+    in email, ssl, urllib and friends, which costs several times the
+    interpreter's own start-up. Using `_socket` directly also keeps the
+    runtime independent of user code that monkey-patches `socket` (gevent).
+    Responses may use Content-Length, chunked transfer coding or
+    close-delimited bodies.
+    """
+
+    def __init__(self, address):
+        host, port = self._split(address)
+        self._host = host
+        self._port = port
+        self._host_header = address
+        self._sock = None
+        self._buf = bytearray()
+
+    @staticmethod
+    def _split(address):
+        if not address:
+            raise ValueError("AWS_LAMBDA_RUNTIME_API is not set")
+        if address.startswith("["):  # [::1]:9001
+            end = address.index("]")
+            host = address[1:end]
+            rest = address[end + 1:]
+            port = int(rest[1:]) if rest.startswith(":") else 80
+            return host, port
+        if ":" in address:
+            host, _, port = address.rpartition(":")
+            return host, int(port)
+        return address, 80
+
+    # -- connection -----------------------------------------------------
+
+    def _connect(self):
+        last = None
+        for family, socktype, proto, _name, sockaddr in _socket.getaddrinfo(
+                self._host, self._port, 0, _socket.SOCK_STREAM):
+            sock = _socket.socket(family, socktype, proto)
+            try:
+                # No timeout: /invocation/next is a long poll. Set explicitly,
+                # user code may have called socket.setdefaulttimeout().
+                sock.settimeout(None)
+                sock.connect(sockaddr)
+            except OSError as e:
+                sock.close()
+                last = e
+                continue
+            try:
+                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+            self._sock = sock
+            self._buf = bytearray()
+            return
+        raise last if last is not None else OSError("cannot resolve %s" % self._host)
+
+    def _drop(self):
+        if self._sock is not None:
+            try:
+                self._sock.close()
+            except OSError:
+                pass
+            self._sock = None
+        self._buf = bytearray()
+
+    # -- reading --------------------------------------------------------
+
+    def _fill(self):
+        data = self._sock.recv(262144)
+        if not data:
+            raise ConnectionResetError("connection closed by the Runtime API")
+        self._buf += data
+
+    def _read_until(self, sep, limit=1 << 20):
+        start = 0
+        while True:
+            i = self._buf.find(sep, start)
+            if i >= 0:
+                out = bytes(self._buf[:i])
+                del self._buf[:i + len(sep)]
+                return out
+            if len(self._buf) > limit:
+                raise http_error("response header too long")
+            start = max(0, len(self._buf) - len(sep) + 1)
+            self._fill()
+
+    def _read_exact(self, n):
+        while len(self._buf) < n:
+            self._fill()
+        out = bytes(self._buf[:n])
+        del self._buf[:n]
+        return out
+
+    def _read_to_close(self):
+        while True:
+            data = self._sock.recv(262144)
+            if not data:
+                break
+            self._buf += data
+        out = bytes(self._buf)
+        self._buf = bytearray()
+        return out
+
+    def _read_response(self, method):
+        # Status line + headers (skipping any 1xx interim responses).
+        while True:
+            if not self._buf:
+                try:
+                    self._fill()
+                except ConnectionResetError:
+                    raise _ConnectionLost()
+            head = self._read_until(b"\r\n\r\n").decode("latin-1")
+            lines = head.split("\r\n")
+            parts = lines[0].split(" ", 2)
+            if len(parts) < 2 or not parts[0].startswith("HTTP/"):
+                raise http_error("bad status line %r" % lines[0])
+            version, status = parts[0], int(parts[1])
+            headers = {}
+            for line in lines[1:]:
+                name, sep, value = line.partition(":")
+                if sep:
+                    headers[name.strip().lower()] = value.strip()
+            if 100 <= status < 200 and status != 101:
+                continue
+            break
+
+        conn_hdr = headers.get("connection", "").lower()
+        keep_alive = ("close" not in conn_hdr) and (version != "HTTP/1.0" or "keep-alive" in conn_hdr)
+        if method == "HEAD" or status in (204, 304):
+            body = b""
+        elif "chunked" in headers.get("transfer-encoding", "").lower():
+            chunks = []
+            while True:
+                size_line = self._read_until(b"\r\n")
+                size = int(size_line.split(b";", 1)[0].strip(), 16)
+                if size == 0:
+                    while self._read_until(b"\r\n"):  # trailers, then blank line
+                        pass
+                    break
+                chunks.append(self._read_exact(size))
+                self._read_exact(2)
+            body = b"".join(chunks)
+        elif "content-length" in headers:
+            body = self._read_exact(int(headers["content-length"]))
+        else:
+            body = self._read_to_close()
+            keep_alive = False
+        if not keep_alive:
+            self._drop()
+        return status, headers, body
+
+    # -- requests -------------------------------------------------------
+
+    def request(self, method, path, body=None, headers=None):
+        """Returns (status, headers with lower-case names, body bytes).
+        Retries once on a fresh connection when a reused one turns out to
+        have been closed by the server."""
+        head = ["%s %s HTTP/1.1\r\nHost: %s\r\n" % (method, path, self._host_header)]
+        for name, value in (headers or {}).items():
+            head.append("%s: %s\r\n" % (name, value))
+        if body is not None:
+            head.append("Content-Length: %d\r\n" % len(body))
+        head.append("\r\n")
+        data = "".join(head).encode("latin-1")
+        if body:
+            data += body
+
+        for attempt in (0, 1):
+            reused = self._sock is not None
+            try:
+                if self._sock is None:
+                    self._connect()
+                self._sock.sendall(data)
+                return self._read_response(method)
+            except (_ConnectionLost, BrokenPipeError, ConnectionResetError) as e:
+                self._drop()
+                if attempt == 0 and reused:
+                    continue
+                raise _RuntimeApiUnavailable("%s %s: %s" % (method, path, str(e) or "connection lost"))
+            except (OSError, ValueError, IndexError) as e:
+                self._drop()
+                raise _RuntimeApiUnavailable("%s %s: %s" % (method, path, e))
+        raise _RuntimeApiUnavailable("%s %s: unreachable" % (method, path))
+
+    def next(self):
+        status, headers, data = self.request("GET", API_PREFIX + "/invocation/next")
+        if status != 200:
+            raise _RuntimeApiUnavailable(
+                "GET /invocation/next answered %d: %r" % (status, data[:500]))
+        return headers, data
+
+    def _post(self, path, body, error_type=None):
+        headers = {"Content-Type": "application/json"}
+        if error_type is not None:
+            headers["Lambda-Runtime-Function-Error-Type"] = _header_safe(error_type)
+        # Everything the handler printed must reach the pipe before the
+        # server learns the invoke is over.
+        _flush_stdio()
+        status, _headers, data = self.request("POST", API_PREFIX + path, body, headers)
+        if status >= 500:
+            raise _RuntimeApiUnavailable(
+                "POST %s answered %d: %r" % (path, status, data[:500]))
+        if status not in (200, 202):
+            # e.g. invoke already timed out: nothing to do but carry on.
+            try:
+                sys.stderr.write("[nimbus-runtime] POST %s answered %d: %r\n"
+                                 % (path, status, data[:500]))
+                sys.stderr.flush()
+            except Exception:
+                pass
+
+    def post_response(self, request_id, body):
+        self._post("/invocation/%s/response" % request_id, body)
+
+    def post_error(self, request_id, body, error_type):
+        self._post("/invocation/%s/error" % request_id, body, error_type)
+
+    def post_init_error(self, body, error_type):
+        self._post("/init/error", body, error_type)
+
+
+def http_error(message):
+    return ValueError("malformed HTTP response from the Runtime API: %s" % message)
+
+
+def _header_safe(value):
+    value = str(value)
+    if all(" " <= c <= "~" for c in value):
+        return value
+    out = []
+    for c in value:
+        if " " <= c <= "~":
+            out.append(c)
+        else:
+            out.extend("%%%02X" % b for b in c.encode("utf-8"))
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------
+
+class FaultException(Exception):
+    """An error the runtime reports on the user's behalf (Runtime.*)."""
+
+    def __init__(self, error_type, message, stack_trace=None):
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+        self.stack_trace = stack_trace if stack_trace is not None else []
+
+
+def _user_frames(tb):
+    """Traceback entries without the runtime's own leading frames."""
+    import traceback
+    frames = traceback.extract_tb(tb)
+    for i, frame in enumerate(frames):
+        name = frame.filename
+        if not (name == _this_file or name.startswith("<frozen importlib")
+                or name.endswith(os.path.join("importlib", "__init__.py"))):
+            return traceback.format_list(frames[i:])
+    return []
+
+
+def _error_body(error_type, message, stack_trace, request_id):
+    return {
+        "errorMessage": message,
+        "errorType": error_type,
+        "requestId": request_id,
+        "stackTrace": stack_trace,
+    }
+
+
+def _exception_body(exc, request_id):
+    if isinstance(exc, FaultException):
+        return _error_body(exc.error_type, exc.message, exc.stack_trace, request_id)
+    return _error_body(type(exc).__name__, str(exc), _user_frames(exc.__traceback__),
+                       request_id)
+
+
+def _log_error(body):
+    """One log record: `[ERROR] Type: message` + traceback, '\\r'-joined."""
+    head = "[ERROR]"
+    if body.get("errorType"):
+        head += " " + body["errorType"]
+    if body.get("errorMessage"):
+        if body.get("errorType"):
+            head += ":"
+        head += " " + body["errorMessage"]
+    lines = [head]
+    stack = body.get("stackTrace")
+    if stack is not None:
+        lines.append("Traceback (most recent call last):")
+        for entry in stack:
+            if entry == "":
+                lines.append("")
+            else:
+                lines.extend(entry.splitlines())
+    _write_stdout("\r".join(lines).replace("\n", "\r") + "\n")
+
+
+def _to_json_bytes(obj):
+    return json.dumps(obj, ensure_ascii=False, allow_nan=True,
+                      default=_json_default).encode("utf-8")
+
+
+def _json_default(o):
+    # Decimal (e.g. from DynamoDB) serialises as a number, as on AWS.
+    if type(o).__name__ == "Decimal" and "decimal" in sys.modules:
+        import decimal
+        if isinstance(o, decimal.Decimal):
+            return float(o)
+    raise TypeError("Object of type %s is not JSON serializable" % type(o).__name__)
+
+
+# ---------------------------------------------------------------------------
+# logging (configured lazily, the moment anything imports `logging`)
+# ---------------------------------------------------------------------------
+
+_logging_configured = False
+
+
+def _configure_logging(logging):
+    global _logging_configured
+    if _logging_configured:
+        return
+    _logging_configured = True
+    import time
+
+    class LambdaLoggerHandler(logging.Handler):
+        def emit(self, record):
+            try:
+                msg = self.format(record)
+                msg = msg.replace("\n", "\r")
+                sys.stdout.write(msg + "\n")
+                sys.stdout.flush()
+            except Exception:
+                self.handleError(record)
+
+    class LambdaLoggerFilter(logging.Filter):
+        def filter(self, record):
+            record.aws_request_id = _current_request_id
+            return True
+
+    formatter = logging.Formatter(
+        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
+        "%Y-%m-%dT%H:%M:%S")
+    formatter.converter = time.gmtime
+    handler = LambdaLoggerHandler()
+    handler.setFormatter(formatter)
+    handler.addFilter(LambdaLoggerFilter())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    level = _env.get("AWS_LAMBDA_LOG_LEVEL")
+    if level:
+        level = level.strip().upper()
+        if level == "TRACE":
+            level = "DEBUG"
+        elif level == "FATAL":
+            level = "CRITICAL"
+        try:
+            root.setLevel(level)
+        except (ValueError, TypeError):
+            pass
+
+
+class _LoggingImportHook:
+    """Meta path finder that lets the normal machinery import `logging` and
+    then installs the Lambda handler on the root logger, before user code gets
+    the module. Avoids paying for `logging` when the user never imports it."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "logging":
+            return None
+        try:
+            sys.meta_path.remove(self)
+        except ValueError:
+            pass
+        spec = None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            if find is None:
+                continue
+            spec = find(fullname, path, target)
+            if spec is not None:
+                break
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        loader = spec.loader
+        original = loader.exec_module
+
+        def exec_module(module):
+            original(module)
+            try:
+                _configure_logging(module)
+            except Exception:
+                pass
+            try:
+                del loader.exec_module  # back to the class attribute
+            except AttributeError:
+                pass
+
+        loader.exec_module = exec_module
+        return spec
+
+
+def _install_logging():
+    mod = sys.modules.get("logging")
+    if mod is not None:
+        _configure_logging(mod)
+    else:
+        sys.meta_path.insert(0, _LoggingImportHook())
+
+
+# ---------------------------------------------------------------------------
+# Context
+# ---------------------------------------------------------------------------
+
+class CognitoIdentity:
+    __slots__ = ("cognito_identity_id", "cognito_identity_pool_id")
+
+    def __init__(self, identity_id=None, pool_id=None):
+        self.cognito_identity_id = identity_id
+        self.cognito_identity_pool_id = pool_id
+
+    def __repr__(self):
+        return ("CognitoIdentity([cognito_identity_id=%s,cognito_identity_pool_id=%s])"
+                % (self.cognito_identity_id, self.cognito_identity_pool_id))
+
+
+class Client:
+    __slots__ = ("installation_id", "app_title", "app_version_name",
+                 "app_version_code", "app_package_name")
+
+    def __init__(self, d):
+        self.installation_id = d.get("installation_id")
+        self.app_title = d.get("app_title")
+        self.app_version_name = d.get("app_version_name")
+        self.app_version_code = d.get("app_version_code")
+        self.app_package_name = d.get("app_package_name")
+
+    def __repr__(self):
+        return ("Client([installation_id=%s,app_title=%s,app_version_name=%s,"
+                "app_version_code=%s,app_package_name=%s])"
+                % (self.installation_id, self.app_title, self.app_version_name,
+                   self.app_version_code, self.app_package_name))
+
+
+class ClientContext:
+    __slots__ = ("client", "custom", "env")
+
+    def __init__(self, d):
+        client = d.get("client")
+        self.client = Client(client) if isinstance(client, dict) else None
+        self.custom = d.get("custom")
+        self.env = d.get("env")
+
+    def __repr__(self):
+        return "ClientContext([client=%s,custom=%s,env=%s])" % (self.client, self.custom, self.env)
+
+
+class LambdaContext:
+    def __init__(self, request_id, deadline_ms, invoked_function_arn,
+                 client_context, cognito_identity):
+        self.aws_request_id = request_id
+        self.log_group_name = _env.get("AWS_LAMBDA_LOG_GROUP_NAME")
+        self.log_stream_name = _env.get("AWS_LAMBDA_LOG_STREAM_NAME")
+        self.function_name = _env.get("AWS_LAMBDA_FUNCTION_NAME")
+        self.memory_limit_in_mb = _env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        self.function_version = _env.get("AWS_LAMBDA_FUNCTION_VERSION")
+        self.invoked_function_arn = invoked_function_arn
+        self._deadline_ms = deadline_ms
+
+        self.identity = CognitoIdentity()
+        if cognito_identity:
+            try:
+                d = json.loads(cognito_identity)
+                if isinstance(d, dict):
+                    self.identity = CognitoIdentity(d.get("cognitoIdentityId"),
+                                                    d.get("cognitoIdentityPoolId"))
+            except ValueError:
+                pass
+
+        self.client_context = None
+        if client_context:
+            try:
+                d = json.loads(client_context)
+                if isinstance(d, dict):
+                    self.client_context = ClientContext(d)
+            except ValueError:
+                pass
+
+    def get_remaining_time_in_millis(self):
+        import time
+        return max(self._deadline_ms - int(time.time() * 1000), 0)
+
+    def __repr__(self):
+        return ("LambdaContext([aws_request_id=%s,log_group_name=%s,log_stream_name=%s,"
+                "function_name=%s,memory_limit_in_mb=%s,function_version=%s,"
+                "invoked_function_arn=%s,client_context=%s,identity=%s])"
+                % (self.aws_request_id, self.log_group_name, self.log_stream_name,
+                   self.function_name, self.memory_limit_in_mb, self.function_version,
+                   self.invoked_function_arn, self.client_context, self.identity))
+
+
+# ---------------------------------------------------------------------------
+# Handler loading
+# ---------------------------------------------------------------------------
+
+def _syntax_error_trace(e):
+    filename = getattr(e, "filename", None)
+    lineno = getattr(e, "lineno", None)
+    text = getattr(e, "text", None)
+    if filename is None:
+        return []
+    entry = '  File "%s" Line %s\n' % (filename, lineno)
+    if text:
+        entry += "    %s\n" % text.strip("\n")
+    return [entry]
+
+
+def load_handler(handler):
+    try:
+        modname, fname = handler.rsplit(".", 1)
+    except ValueError as e:
+        raise FaultException("Runtime.MalformedHandlerName",
+                             "Bad handler '%s': %s" % (handler, e))
+
+    import importlib
+    try:
+        if modname.split(".")[0] in sys.builtin_module_names:
+            raise FaultException("Runtime.BuiltInModuleConflict",
+                                 "Cannot use built-in module %s as a handler module" % modname)
+        module = importlib.import_module(modname.replace("/", "."))
+    except FaultException:
+        raise
+    except ImportError as e:
+        raise FaultException("Runtime.ImportModuleError",
+                             "Unable to import module '%s': %s" % (modname, e))
+    except SyntaxError as e:
+        raise FaultException("Runtime.UserCodeSyntaxError",
+                             "Syntax error in module '%s': %s" % (modname, e),
+                             _syntax_error_trace(e))
+    except Exception as e:
+        raise FaultException(type(e).__name__, str(e), _user_frames(e.__traceback__))
+
+    try:
+        return getattr(module, fname)
+    except AttributeError:
+        raise FaultException("Runtime.HandlerNotFound",
+                             "Handler '%s' missing on module '%s'" % (fname, modname))
+
+
+# ---------------------------------------------------------------------------
+# Invocation
+# ---------------------------------------------------------------------------
+
+def handle_invocation(client, handler, headers, body):
+    global _current_request_id
+    request_id = headers.get("lambda-runtime-aws-request-id") or ""
+    _current_request_id = request_id
+
+    trace_id = headers.get("lambda-runtime-trace-id")
+    if trace_id:
+        _env["_X_AMZN_TRACE_ID"] = trace_id
+    else:
+        _env.pop("_X_AMZN_TRACE_ID", None)
+
+    try:
+        deadline_ms = int(headers.get("lambda-runtime-deadline-ms") or 0)
+    except ValueError:
+        deadline_ms = 0
+
+    try:
+        event = json.loads(body) if body else {}
+        context = LambdaContext(request_id, deadline_ms,
+                                headers.get("lambda-runtime-invoked-function-arn"),
+                                headers.get("lambda-runtime-client-context"),
+                                headers.get("lambda-runtime-cognito-identity"))
+        result = handler(event, context)
+        try:
+            payload = _to_json_bytes(result)
+        except (TypeError, ValueError, OverflowError, RecursionError) as e:
+            raise FaultException("Runtime.MarshalError",
+                                 "Unable to marshal response: %s" % e)
+    except Exception as e:
+        error = _exception_body(e, request_id)
+        _log_error(error)
+        client.post_error(request_id, _to_json_bytes(error), error["errorType"])
+        return
+    client.post_response(request_id, payload)
+
+
+def _report_init_error(client, exc):
+    error = _exception_body(exc, "")
+    _log_error(error)
+    try:
+        client.post_init_error(_to_json_bytes(error), error["errorType"])
+    except _RuntimeApiUnavailable as e:
+        _runtime_api_failure(e)
+    _flush_stdio()
+    sys.exit(1)
+
+
+def _runtime_api_failure(exc):
+    try:
+        _flush_stdio()
+        sys.stderr.write("[nimbus-runtime] Runtime API failure: %s\n" % exc)
+        sys.stderr.flush()
+    except Exception:
+        pass
+    os._exit(1)
+
+
+def main():
+    _setup_stdio()
+
+    # The runtime's own directory must not shadow user modules; the task root
+    # comes first on the search path.
+    here = os.path.dirname(_this_file)
+    sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != here]
+    task_root = _env.get("LAMBDA_TASK_ROOT") or os.getcwd()
+    sys.path.insert(0, task_root)
+
+    try:
+        client = RuntimeApiClient(_env.get("AWS_LAMBDA_RUNTIME_API"))
+    except (ValueError, IndexError) as e:
+        sys.stderr.write("[nimbus-runtime] %s\n" % e)
+        sys.exit(1)
+
+    _install_logging()
+
+    try:
+        handler = load_handler(_env.get("_HANDLER") or "")
+    except Exception as e:
+        _report_init_error(client, e)
+        return
+
+    try:
+        while True:
+            headers, body = client.next()
+            handle_invocation(client, handler, headers, body)
+    except _RuntimeApiUnavailable as e:
+        _runtime_api_failure(e)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The README's test command (./nimbus test): installs what the tests need on Debian 12, builds, runs every test.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+need=()
+command -v bwrap >/dev/null || need+=(bubblewrap)
+[[ -x /usr/bin/aws ]] || need+=(awscli)
+command -v zip >/dev/null || need+=(zip)
+command -v curl >/dev/null || need+=(curl)
+command -v flock >/dev/null || need+=(util-linux)
+if ((${#need[@]})); then
+  echo "test: installing ${need[*]}..."
+  sudo_cmd=""; [[ $(id -u) -eq 0 ]] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+echo "test: checking formatting..."
+dotnet format Nimbus.slnx --verify-no-changes --verbosity quiet
+
+echo "test: building..."
+./nimbus build
+dotnet build Nimbus.slnx -c Release -nologo -v quiet -clp:ErrorsOnly
+
+echo "test: running tests..."
+dotnet test Nimbus.slnx -c Release --no-build -nologo --logger "console;verbosity=normal" "$@"

@@ -1,0 +1,49 @@
+namespace Nimbus.Functions;
+
+/// <summary>
+/// One version of a function as stored in the metadata store. Persisted as JSON, so renaming a property or
+/// changing a string value silently breaks old data: the golden test in Nimbus.Tests pins the shape.
+/// </summary>
+internal sealed record FunctionRecord
+{
+    public const string Latest = "$LATEST";
+
+    public required string Name { get; init; }
+    public string Version { get; init; } = Latest;
+    public required string Runtime { get; init; }
+    public required string Handler { get; init; }
+    public required string Role { get; init; }
+    public string Description { get; init; } = "";
+    public int Timeout { get; init; } = LambdaLimits.DefaultTimeout;
+    public int MemorySize { get; init; } = LambdaLimits.DefaultMemorySize;
+    public int EphemeralStorageSize { get; init; } = LambdaLimits.MinEphemeralStorage;
+    public IReadOnlyDictionary<string, string>? Environment { get; init; }
+    public IReadOnlyList<string> Architectures { get; init; } = ["x86_64"];
+    public string PackageType { get; init; } = "Zip";
+    public string TracingMode { get; init; } = "PassThrough";
+    public string LogFormat { get; init; } = "Text";
+    public string? ApplicationLogLevel { get; init; }
+    public string? SystemLogLevel { get; init; }
+    public string? LogGroup { get; init; }
+    public IReadOnlyDictionary<string, string>? Tags { get; init; }
+
+    /// <summary>Lower-case hex SHA-256 of the deployment package: the key into the code store.</summary>
+    public required string CodeSha256Hex { get; init; }
+    public required long CodeSize { get; init; }
+    public required DateTimeOffset LastModified { get; init; }
+    public required string RevisionId { get; init; }
+    public string State { get; init; } = FunctionStates.Active;
+    public string LastUpdateStatus { get; init; } = FunctionStates.Successful;
+
+    public string EffectiveLogGroup => LogGroup ?? $"/aws/lambda/{Name}";
+}
+
+/// <summary>Persisted state values; frozen by a golden test.</summary>
+internal static class FunctionStates
+{
+    public const string Pending = "Pending";
+    public const string Active = "Active";
+    public const string Failed = "Failed";
+    public const string Successful = "Successful";
+    public const string InProgress = "InProgress";
+}

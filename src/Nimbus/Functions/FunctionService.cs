@@ -1,0 +1,514 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Nimbus.Sandboxes;
+using Nimbus.Storage;
+
+namespace Nimbus.Functions;
+
+/// <summary>
+/// The Lambda control plane: validates requests with AWS's rules and wording, persists functions and their
+/// code, and tells observers (the sandbox manager) when a function changes so stale instances are retired.
+/// </summary>
+internal sealed partial class FunctionService(
+    IMetadataStore store,
+    CodeStore code,
+    RuntimeCatalog runtimes,
+    IEnumerable<IFunctionLifecycleObserver> observers,
+    IOptions<NimbusOptions> options,
+    TimeProvider time,
+    ILogger<FunctionService> logger)
+{
+    private readonly NimbusOptions _options = options.Value;
+
+    public string FunctionArn(string name, string? qualifier = null) =>
+        $"arn:aws:lambda:{_options.Region}:{_options.AccountId}:function:{name}{(qualifier is null ? "" : ":" + qualifier)}";
+
+    public LambdaResult<FunctionReference> ParseReference(string raw, string? qualifier) =>
+        FunctionReference.Parse(raw, qualifier, _options.Region, _options.AccountId);
+
+    public async Task<LambdaResult<FunctionRecord>> CreateAsync(CreateFunctionRequest request, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(request.FunctionName))
+        {
+            return LambdaError.ValidationFailed("null", "functionName", "Member must not be null");
+        }
+
+        var name = request.FunctionName;
+        if (name.Length > LambdaLimits.MaxFunctionNameLength)
+        {
+            return LambdaError.ValidationFailed(name, "functionName", $"Member must have length less than or equal to {LambdaLimits.MaxFunctionNameLength}");
+        }
+
+        if (!LambdaLimits.FunctionNamePattern().IsMatch(name))
+        {
+            // A full ARN is accepted as the name on create, as on AWS.
+            var reference = ParseReference(name, null);
+            if (reference.IsError)
+            {
+                return reference.Error!;
+            }
+
+            name = reference.Value.Name;
+        }
+
+        if (request.PackageType is { } packageType && packageType != "Zip")
+        {
+            return LambdaError.InvalidParameter($"PackageType {packageType} is not supported by Nimbus: package the function as a .zip file and use PackageType Zip.");
+        }
+
+        if (string.IsNullOrEmpty(request.Role))
+        {
+            return LambdaError.ValidationFailed("null", "role", "Member must not be null");
+        }
+
+        if (string.IsNullOrEmpty(request.Runtime))
+        {
+            return LambdaError.InvalidParameter("The Runtime parameter is required for functions with package type Zip. Set --runtime, for example nodejs20.x or python3.12.");
+        }
+
+        if (string.IsNullOrEmpty(request.Handler))
+        {
+            return LambdaError.InvalidParameter("The Handler parameter is required for functions with package type Zip. Set --handler, for example index.handler.");
+        }
+
+        var settingsError = await ValidateSettingsAsync(request.Runtime, request.Role, request.Handler, request.Description, request.Timeout,
+            request.MemorySize, request.Environment, request.EphemeralStorage, request.Architectures, request.LoggingConfig, request.Layers).ConfigureAwait(false);
+        if (settingsError is not null)
+        {
+            return settingsError;
+        }
+
+        if (request.Publish == true)
+        {
+            return LambdaError.InvalidParameter("Publishing versions is not supported by this Nimbus release yet; create the function without --publish.");
+        }
+
+        var zip = ZipFrom(request.Code?.ZipFile, request.Code?.S3Bucket, request.Code?.ImageUri);
+        if (zip.IsError)
+        {
+            return zip.Error!;
+        }
+
+        if (await store.GetFunctionAsync(name, FunctionRecord.Latest, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            return LambdaError.FunctionExists(name);
+        }
+
+        var (info, codeError) = await code.PutAsync(zip.Value!, cancellationToken).ConfigureAwait(false);
+        if (codeError is not null)
+        {
+            return codeError;
+        }
+
+        var record = new FunctionRecord
+        {
+            Name = name,
+            Runtime = request.Runtime,
+            Handler = request.Handler,
+            Role = request.Role,
+            Description = request.Description ?? "",
+            Timeout = request.Timeout ?? LambdaLimits.DefaultTimeout,
+            MemorySize = request.MemorySize ?? LambdaLimits.DefaultMemorySize,
+            EphemeralStorageSize = request.EphemeralStorage?.Size ?? LambdaLimits.MinEphemeralStorage,
+            Environment = request.Environment?.Variables,
+            Architectures = request.Architectures is { Count: > 0 } architectures ? architectures : ["x86_64"],
+            TracingMode = request.TracingConfig?.Mode ?? "PassThrough",
+            LogFormat = request.LoggingConfig?.LogFormat ?? "Text",
+            ApplicationLogLevel = request.LoggingConfig?.ApplicationLogLevel,
+            SystemLogLevel = request.LoggingConfig?.SystemLogLevel,
+            LogGroup = request.LoggingConfig?.LogGroup,
+            Tags = request.Tags is { Count: > 0 } tags ? tags : null,
+            CodeSha256Hex = info.Sha256Hex,
+            CodeSize = info.Size,
+            LastModified = time.GetUtcNow(),
+            RevisionId = Guid.NewGuid().ToString(),
+        };
+
+        if (!await store.TryCreateFunctionAsync(record, cancellationToken).ConfigureAwait(false))
+        {
+            return LambdaError.FunctionExists(name);
+        }
+
+        Log.FunctionCreated(logger, name, record.Runtime, record.CodeSize);
+        return record;
+    }
+
+    public async Task<LambdaResult<FunctionRecord>> GetAsync(FunctionReference reference, CancellationToken cancellationToken)
+    {
+        var version = reference.Qualifier ?? FunctionRecord.Latest;
+        var record = await store.GetFunctionAsync(reference.Name, version, cancellationToken).ConfigureAwait(false);
+        return record is null
+            ? LambdaError.FunctionNotFound(FunctionArn(reference.Name, reference.Qualifier))
+            : record;
+    }
+
+    public async Task<LambdaResult<(IReadOnlyList<FunctionRecord> Functions, string? NextMarker)>> ListAsync(string? marker, int? maxItems, CancellationToken cancellationToken)
+    {
+        if (maxItems is < 1 or > 10_000)
+        {
+            return LambdaError.ValidationFailed(maxItems.Value.ToString(CultureInfo.InvariantCulture), "maxItems", "Member must have value between 1 and 10000");
+        }
+
+        string? after = null;
+        if (marker is { Length: > 0 })
+        {
+            try
+            {
+                after = Encoding.UTF8.GetString(Convert.FromBase64String(marker));
+            }
+            catch (FormatException)
+            {
+                return LambdaError.InvalidParameter("The Marker is not valid: pass the NextMarker of a previous ListFunctions response unchanged.");
+            }
+        }
+
+        var limit = Math.Min(maxItems ?? LambdaLimits.MaxListItems, LambdaLimits.MaxListItems);
+        var page = await store.ListFunctionsAsync(after, limit + 1, cancellationToken).ConfigureAwait(false);
+        if (page.Count <= limit)
+        {
+            return (page, null);
+        }
+
+        var items = page.Take(limit).ToList();
+        return (items, Convert.ToBase64String(Encoding.UTF8.GetBytes(items[^1].Name)));
+    }
+
+    public async Task<LambdaResult<FunctionRecord>> UpdateCodeAsync(FunctionReference reference, UpdateFunctionCodeRequest request, CancellationToken cancellationToken)
+    {
+        var current = await GetLatestForUpdateAsync(reference, request.RevisionId, cancellationToken).ConfigureAwait(false);
+        if (current.IsError)
+        {
+            return current;
+        }
+
+        if (request.Publish == true)
+        {
+            return LambdaError.InvalidParameter("Publishing versions is not supported by this Nimbus release yet; update the code without --publish.");
+        }
+
+        if (request.Architectures is { } architectures && ValidateArchitectures(architectures) is { } architectureError)
+        {
+            return architectureError;
+        }
+
+        var zip = ZipFrom(request.ZipFile, request.S3Bucket, request.ImageUri);
+        if (zip.IsError)
+        {
+            return zip.Error!;
+        }
+
+        var (info, codeError) = await code.PutAsync(zip.Value!, cancellationToken).ConfigureAwait(false);
+        if (codeError is not null)
+        {
+            return codeError;
+        }
+
+        var updated = current.Value! with
+        {
+            CodeSha256Hex = info.Sha256Hex,
+            CodeSize = info.Size,
+            Architectures = request.Architectures is { Count: > 0 } ? request.Architectures : current.Value!.Architectures,
+            LastModified = time.GetUtcNow(),
+            RevisionId = Guid.NewGuid().ToString(),
+        };
+
+        return request.DryRun == true ? updated : await SaveAsync(updated, current.Value!.RevisionId, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<LambdaResult<FunctionRecord>> UpdateConfigurationAsync(FunctionReference reference, UpdateFunctionConfigurationRequest request, CancellationToken cancellationToken)
+    {
+        var current = await GetLatestForUpdateAsync(reference, request.RevisionId, cancellationToken).ConfigureAwait(false);
+        if (current.IsError)
+        {
+            return current;
+        }
+
+        var error = await ValidateSettingsAsync(request.Runtime, request.Role, request.Handler, request.Description, request.Timeout, request.MemorySize,
+            request.Environment, request.EphemeralStorage, architectures: null, request.LoggingConfig, request.Layers).ConfigureAwait(false);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        var before = current.Value!;
+        var updated = before with
+        {
+            Runtime = request.Runtime ?? before.Runtime,
+            Role = request.Role ?? before.Role,
+            Handler = request.Handler ?? before.Handler,
+            Description = request.Description ?? before.Description,
+            Timeout = request.Timeout ?? before.Timeout,
+            MemorySize = request.MemorySize ?? before.MemorySize,
+            Environment = request.Environment is null ? before.Environment : request.Environment.Variables ?? new Dictionary<string, string>(),
+            EphemeralStorageSize = request.EphemeralStorage?.Size ?? before.EphemeralStorageSize,
+            TracingMode = request.TracingConfig?.Mode ?? before.TracingMode,
+            LogFormat = request.LoggingConfig?.LogFormat ?? before.LogFormat,
+            ApplicationLogLevel = request.LoggingConfig?.ApplicationLogLevel ?? before.ApplicationLogLevel,
+            SystemLogLevel = request.LoggingConfig?.SystemLogLevel ?? before.SystemLogLevel,
+            LogGroup = request.LoggingConfig?.LogGroup ?? before.LogGroup,
+            LastModified = time.GetUtcNow(),
+            RevisionId = Guid.NewGuid().ToString(),
+        };
+
+        return await SaveAsync(updated, before.RevisionId, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<LambdaError?> DeleteAsync(FunctionReference reference, CancellationToken cancellationToken)
+    {
+        if (reference.Qualifier is { } qualifier)
+        {
+            return qualifier == FunctionRecord.Latest
+                ? LambdaError.InvalidParameter("$LATEST version cannot be deleted without deleting all versions and aliases. Call DeleteFunction without a qualifier.")
+                : LambdaError.FunctionNotFound(FunctionArn(reference.Name, qualifier));
+        }
+
+        if (!await store.DeleteFunctionAsync(reference.Name, cancellationToken).ConfigureAwait(false))
+        {
+            return LambdaError.FunctionNotFound(FunctionArn(reference.Name));
+        }
+
+        Notify(reference.Name);
+        Log.FunctionDeleted(logger, reference.Name);
+        return null;
+    }
+
+    public Task<(int FunctionCount, long TotalCodeSize)> GetUsageAsync(CancellationToken cancellationToken) => store.GetUsageAsync(cancellationToken);
+
+    /// <summary>The FunctionConfiguration AWS returns for a stored version.</summary>
+    public FunctionConfiguration ToConfiguration(FunctionRecord record, bool includeStatus = true) => new()
+    {
+        FunctionName = record.Name,
+        FunctionArn = FunctionArn(record.Name, record.Version == FunctionRecord.Latest ? null : record.Version),
+        Runtime = record.Runtime,
+        Role = record.Role,
+        Handler = record.Handler,
+        CodeSize = record.CodeSize,
+        Description = record.Description,
+        Timeout = record.Timeout,
+        MemorySize = record.MemorySize,
+        LastModified = record.LastModified.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'+0000'", CultureInfo.InvariantCulture),
+        CodeSha256 = Convert.ToBase64String(Convert.FromHexString(record.CodeSha256Hex)),
+        Version = record.Version,
+        Environment = record.Environment is { } variables ? new EnvironmentResponse { Variables = new(variables) } : null,
+        TracingConfig = new TracingConfigShape { Mode = record.TracingMode },
+        RevisionId = record.RevisionId,
+        State = includeStatus ? record.State : null,
+        LastUpdateStatus = includeStatus ? record.LastUpdateStatus : null,
+        PackageType = record.PackageType,
+        Architectures = record.Architectures,
+        EphemeralStorage = new EphemeralStorageShape { Size = record.EphemeralStorageSize },
+        SnapStart = new SnapStartResponse(),
+        LoggingConfig = new LoggingConfigShape
+        {
+            LogFormat = record.LogFormat,
+            ApplicationLogLevel = record.ApplicationLogLevel,
+            SystemLogLevel = record.SystemLogLevel,
+            LogGroup = record.EffectiveLogGroup,
+        },
+    };
+
+    private async Task<LambdaResult<FunctionRecord>> GetLatestForUpdateAsync(FunctionReference reference, string? revisionId, CancellationToken cancellationToken)
+    {
+        if (reference.Qualifier is { } qualifier && qualifier != FunctionRecord.Latest)
+        {
+            return LambdaError.InvalidParameter($"Only $LATEST can be updated; version {qualifier} is immutable.");
+        }
+
+        var current = await GetAsync(reference with { Qualifier = null }, cancellationToken).ConfigureAwait(false);
+        if (current.IsError)
+        {
+            return current;
+        }
+
+        if (revisionId is { Length: > 0 } && revisionId != current.Value!.RevisionId)
+        {
+            return LambdaError.RevisionMismatch();
+        }
+
+        return current;
+    }
+
+    private async Task<LambdaResult<FunctionRecord>> SaveAsync(FunctionRecord updated, string expectedRevisionId, CancellationToken cancellationToken)
+    {
+        if (!await store.TryUpdateFunctionAsync(updated, expectedRevisionId, cancellationToken).ConfigureAwait(false))
+        {
+            return new LambdaError(LambdaError.ResourceConflict, 409,
+                $"The operation cannot be performed at this time. An update is in progress for resource: {FunctionArn(updated.Name)}");
+        }
+
+        Notify(updated.Name);
+        Log.FunctionUpdated(logger, updated.Name, updated.RevisionId);
+        return updated;
+    }
+
+    private void Notify(string name)
+    {
+        foreach (var observer in observers)
+        {
+            observer.OnFunctionChanged(name);
+        }
+    }
+
+    private static LambdaResult<byte[]> ZipFrom(byte[]? zipFile, string? s3Bucket, string? imageUri)
+    {
+        if (imageUri is not null)
+        {
+            return LambdaError.InvalidParameter("Container images are not supported by Nimbus: upload a .zip package with --zip-file.");
+        }
+
+        if (s3Bucket is not null)
+        {
+            return LambdaError.InvalidParameter("Code from S3 (S3Bucket/S3Key) is not supported by this Nimbus release yet: upload the package with --zip-file fileb://function.zip.");
+        }
+
+        if (zipFile is null || zipFile.Length == 0)
+        {
+            return LambdaError.InvalidParameter("Please provide a source for function code: set Code.ZipFile (--zip-file fileb://function.zip).");
+        }
+
+        return zipFile;
+    }
+
+    private async Task<LambdaError?> ValidateSettingsAsync(string? runtime, string? role, string? handler, string? description, int? timeout, int? memorySize,
+        EnvironmentInput? environment, EphemeralStorageShape? ephemeralStorage, List<string>? architectures, LoggingConfigShape? logging, List<string>? layers)
+    {
+        if (memorySize is { } memory)
+        {
+            if (memory < LambdaLimits.MinMemorySize)
+            {
+                return LambdaError.ValidationFailed(Invariant(memory), "memorySize", $"Member must have value greater than or equal to {LambdaLimits.MinMemorySize}");
+            }
+
+            if (memory > LambdaLimits.MaxMemorySize)
+            {
+                return LambdaError.ValidationFailed(Invariant(memory), "memorySize", $"Member must have value less than or equal to {LambdaLimits.MaxMemorySize}");
+            }
+        }
+
+        if (timeout is { } seconds)
+        {
+            if (seconds < LambdaLimits.MinTimeout)
+            {
+                return LambdaError.ValidationFailed(Invariant(seconds), "timeout", $"Member must have value greater than or equal to {LambdaLimits.MinTimeout}");
+            }
+
+            if (seconds > LambdaLimits.MaxTimeout)
+            {
+                return LambdaError.ValidationFailed(Invariant(seconds), "timeout", $"Member must have value less than or equal to {LambdaLimits.MaxTimeout}");
+            }
+        }
+
+        if (description is { Length: > LambdaLimits.MaxDescriptionLength })
+        {
+            return LambdaError.ValidationFailed(description, "description", $"Member must have length less than or equal to {LambdaLimits.MaxDescriptionLength}");
+        }
+
+        if (handler is not null && (handler.Length > LambdaLimits.MaxHandlerLength || !LambdaLimits.HandlerPattern().IsMatch(handler)))
+        {
+            return LambdaError.ValidationFailed(handler, "handler", handler.Length > LambdaLimits.MaxHandlerLength
+                ? $"Member must have length less than or equal to {LambdaLimits.MaxHandlerLength}"
+                : "Member must satisfy regular expression pattern: [^\\s]+");
+        }
+
+        if (role is not null && !LambdaLimits.RolePattern().IsMatch(role))
+        {
+            return LambdaError.ValidationFailed(role, "role", "Member must satisfy regular expression pattern: arn:(aws[a-zA-Z-]*)?:iam::\\d{12}:role/?[a-zA-Z_0-9+=,.@\\-_/]+");
+        }
+
+        if (ephemeralStorage?.Size is { } size && size is < LambdaLimits.MinEphemeralStorage or > LambdaLimits.MaxEphemeralStorage)
+        {
+            return LambdaError.ValidationFailed(Invariant(size), "ephemeralStorage.size",
+                $"Member must have value between {LambdaLimits.MinEphemeralStorage} and {LambdaLimits.MaxEphemeralStorage}");
+        }
+
+        if (architectures is not null && ValidateArchitectures(architectures) is { } architectureError)
+        {
+            return architectureError;
+        }
+
+        if (layers is { Count: > 0 })
+        {
+            return LambdaError.InvalidParameter("Layers are not supported by this Nimbus release yet; include the layer's files in the function's zip.");
+        }
+
+        if (logging?.LogFormat is { } format && format is not ("Text" or "JSON"))
+        {
+            return LambdaError.ValidationFailed(format, "loggingConfig.logFormat", "Member must satisfy enum value set: [JSON, Text]");
+        }
+
+        if (environment?.Variables is { } variables && ValidateEnvironment(variables) is { } environmentError)
+        {
+            return environmentError;
+        }
+
+        if (runtime is not null)
+        {
+            var (_, runtimeError) = await runtimes.ResolveAsync(runtime).ConfigureAwait(false);
+            if (runtimeError is not null)
+            {
+                return runtimeError;
+            }
+        }
+
+        return null;
+    }
+
+    private static LambdaError? ValidateArchitectures(List<string> architectures)
+    {
+        if (architectures.Count != 1 || architectures[0] is not ("x86_64" or "arm64"))
+        {
+            return LambdaError.ValidationFailed($"[{string.Join(", ", architectures)}]", "architectures",
+                "Member must have length less than or equal to 1, and each member must satisfy enum value set: [x86_64, arm64]");
+        }
+
+        return null;
+    }
+
+    private static LambdaError? ValidateEnvironment(Dictionary<string, string> variables)
+    {
+        var reserved = variables.Keys.Where(LambdaLimits.ReservedEnvironmentKeys.Contains).ToList();
+        if (reserved.Count > 0)
+        {
+            return LambdaError.InvalidParameter(
+                $"Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: {string.Join(", ", reserved)}");
+        }
+
+        foreach (var key in variables.Keys)
+        {
+            if (!LambdaLimits.EnvironmentKeyPattern().IsMatch(key))
+            {
+                return LambdaError.ValidationFailed(key, "environment.variables", "Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+");
+            }
+        }
+
+        var measured = JsonSerializer.Serialize(variables, FunctionsJsonContext.Default.DictionaryStringString);
+        if (Encoding.UTF8.GetByteCount(measured) > LambdaLimits.MaxEnvironmentBytes)
+        {
+            return LambdaError.InvalidParameter(
+                $"Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: {measured}");
+        }
+
+        return null;
+    }
+
+    private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static partial class Log
+    {
+        // Functions/ event ids: 2000-2099. Next free id: 2003.
+        [LoggerMessage(EventId = 2000, EventName = "FunctionCreated", Level = LogLevel.Information,
+            Message = "Created function {FunctionName} ({Runtime}, {CodeSize} bytes of code).")]
+        public static partial void FunctionCreated(ILogger logger, string functionName, string runtime, long codeSize);
+
+        [LoggerMessage(EventId = 2001, EventName = "FunctionUpdated", Level = LogLevel.Information,
+            Message = "Updated function {FunctionName} to revision {RevisionId}.")]
+        public static partial void FunctionUpdated(ILogger logger, string functionName, string revisionId);
+
+        [LoggerMessage(EventId = 2002, EventName = "FunctionDeleted", Level = LogLevel.Information,
+            Message = "Deleted function {FunctionName}.")]
+        public static partial void FunctionDeleted(ILogger logger, string functionName);
+    }
+}

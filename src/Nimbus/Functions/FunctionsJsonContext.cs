@@ -1,0 +1,16 @@
+using System.Text.Json.Serialization;
+
+namespace Nimbus.Functions;
+
+/// <summary>JSON of the Lambda API: property names exactly as declared (AWS's PascalCase), nulls omitted.</summary>
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(CreateFunctionRequest))]
+[JsonSerializable(typeof(UpdateFunctionCodeRequest))]
+[JsonSerializable(typeof(UpdateFunctionConfigurationRequest))]
+[JsonSerializable(typeof(FunctionConfiguration))]
+[JsonSerializable(typeof(GetFunctionResponse))]
+[JsonSerializable(typeof(ListFunctionsResponse))]
+[JsonSerializable(typeof(GetAccountSettingsResponse))]
+[JsonSerializable(typeof(ErrorResponse))]
+[JsonSerializable(typeof(Dictionary<string, string>))]
+internal sealed partial class FunctionsJsonContext : JsonSerializerContext;

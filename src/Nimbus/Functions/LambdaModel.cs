@@ -1,0 +1,180 @@
+using System.Text.Json.Serialization;
+
+namespace Nimbus.Functions;
+
+// The Lambda API (2015-03-31) request and response shapes, named as AWS names them on the wire.
+
+internal sealed class FunctionCodeInput
+{
+    public byte[]? ZipFile { get; set; }
+    public string? S3Bucket { get; set; }
+    public string? S3Key { get; set; }
+    public string? S3ObjectVersion { get; set; }
+    public string? ImageUri { get; set; }
+}
+
+internal sealed class EnvironmentInput
+{
+    public Dictionary<string, string>? Variables { get; set; }
+}
+
+internal sealed class EphemeralStorageShape
+{
+    public int? Size { get; set; }
+}
+
+internal sealed class TracingConfigShape
+{
+    public string? Mode { get; set; }
+}
+
+internal sealed class LoggingConfigShape
+{
+    public string? LogFormat { get; set; }
+    public string? ApplicationLogLevel { get; set; }
+    public string? SystemLogLevel { get; set; }
+    public string? LogGroup { get; set; }
+}
+
+internal sealed class CreateFunctionRequest
+{
+    public string? FunctionName { get; set; }
+    public string? Runtime { get; set; }
+    public string? Role { get; set; }
+    public string? Handler { get; set; }
+    public FunctionCodeInput? Code { get; set; }
+    public string? Description { get; set; }
+    public int? Timeout { get; set; }
+    public int? MemorySize { get; set; }
+    public bool? Publish { get; set; }
+    public string? PackageType { get; set; }
+    public EnvironmentInput? Environment { get; set; }
+    public Dictionary<string, string>? Tags { get; set; }
+    public List<string>? Layers { get; set; }
+    public List<string>? Architectures { get; set; }
+    public EphemeralStorageShape? EphemeralStorage { get; set; }
+    public TracingConfigShape? TracingConfig { get; set; }
+    public LoggingConfigShape? LoggingConfig { get; set; }
+}
+
+internal sealed class UpdateFunctionCodeRequest
+{
+    public byte[]? ZipFile { get; set; }
+    public string? S3Bucket { get; set; }
+    public string? S3Key { get; set; }
+    public string? S3ObjectVersion { get; set; }
+    public string? ImageUri { get; set; }
+    public bool? Publish { get; set; }
+    public bool? DryRun { get; set; }
+    public string? RevisionId { get; set; }
+    public List<string>? Architectures { get; set; }
+}
+
+internal sealed class UpdateFunctionConfigurationRequest
+{
+    public string? Role { get; set; }
+    public string? Handler { get; set; }
+    public string? Description { get; set; }
+    public int? Timeout { get; set; }
+    public int? MemorySize { get; set; }
+    public EnvironmentInput? Environment { get; set; }
+    public string? Runtime { get; set; }
+    public string? RevisionId { get; set; }
+    public List<string>? Layers { get; set; }
+    public EphemeralStorageShape? EphemeralStorage { get; set; }
+    public TracingConfigShape? TracingConfig { get; set; }
+    public LoggingConfigShape? LoggingConfig { get; set; }
+}
+
+internal sealed class EnvironmentResponse
+{
+    public Dictionary<string, string>? Variables { get; set; }
+}
+
+internal sealed class SnapStartResponse
+{
+    public string ApplyOn { get; set; } = "None";
+    public string OptimizationStatus { get; set; } = "Off";
+}
+
+internal sealed class FunctionConfiguration
+{
+    public required string FunctionName { get; set; }
+    public required string FunctionArn { get; set; }
+    public required string Runtime { get; set; }
+    public required string Role { get; set; }
+    public required string Handler { get; set; }
+    public long CodeSize { get; set; }
+    public string Description { get; set; } = "";
+    public int Timeout { get; set; }
+    public int MemorySize { get; set; }
+    public required string LastModified { get; set; }
+    public required string CodeSha256 { get; set; }
+    public required string Version { get; set; }
+    public EnvironmentResponse? Environment { get; set; }
+    public TracingConfigShape? TracingConfig { get; set; }
+    public required string RevisionId { get; set; }
+    public string? State { get; set; }
+    public string? LastUpdateStatus { get; set; }
+    public required string PackageType { get; set; }
+    public required IReadOnlyList<string> Architectures { get; set; }
+    public EphemeralStorageShape? EphemeralStorage { get; set; }
+    public SnapStartResponse? SnapStart { get; set; }
+    public LoggingConfigShape? LoggingConfig { get; set; }
+}
+
+internal sealed class FunctionCodeLocation
+{
+    public string RepositoryType { get; set; } = "S3";
+    public required string Location { get; set; }
+}
+
+internal sealed class GetFunctionResponse
+{
+    public required FunctionConfiguration Configuration { get; set; }
+    public required FunctionCodeLocation Code { get; set; }
+    public IReadOnlyDictionary<string, string>? Tags { get; set; }
+}
+
+internal sealed class ListFunctionsResponse
+{
+    public required IReadOnlyList<FunctionConfiguration> Functions { get; set; }
+    public string? NextMarker { get; set; }
+}
+
+internal sealed class AccountLimit
+{
+    public long TotalCodeSize { get; set; }
+    public long CodeSizeUnzipped { get; set; }
+    public long CodeSizeZipped { get; set; }
+    public int ConcurrentExecutions { get; set; }
+    public int UnreservedConcurrentExecutions { get; set; }
+}
+
+internal sealed class AccountUsage
+{
+    public long TotalCodeSize { get; set; }
+    public long FunctionCount { get; set; }
+}
+
+internal sealed class GetAccountSettingsResponse
+{
+    public required AccountLimit AccountLimit { get; set; }
+    public required AccountUsage AccountUsage { get; set; }
+}
+
+internal sealed class ErrorResponse
+{
+    public string Type { get; set; } = "User";
+
+    [JsonPropertyName("Message")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? CapitalMessage { get; set; }
+
+    [JsonPropertyName("message")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Message { get; set; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Reason { get; set; }
+}

@@ -1,0 +1,120 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Nimbus.Functions;
+using Nimbus.Http;
+using Nimbus.Invocation;
+using Nimbus.Sandboxes;
+using Nimbus.Storage;
+
+namespace Nimbus.Hosting;
+
+/// <summary>Wires a Nimbus node into an ASP.NET Core host.</summary>
+public static class NimbusHostingExtensions
+{
+    /// <summary>Adds configuration sources, services and Kestrel endpoints of a node.</summary>
+    public static WebApplicationBuilder AddNimbus(this WebApplicationBuilder builder, string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Configuration.AddInMemoryCollection(NimbusSettings.FromEnvironment());
+        builder.Configuration.AddCommandLine(args.Where(a => a != "serve").ToArray(), NimbusSettings.SwitchMappings());
+        builder.Services.AddNimbus(builder.Configuration);
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+        {
+            var options = context.Configuration.GetSection(NimbusOptions.SectionName).Get<NimbusOptions>() ?? new NimbusOptions();
+            var endpoints = kestrel.ApplicationServices.GetRequiredService<NimbusEndpoints>();
+            kestrel.Limits.MaxRequestBodySize = null;
+            kestrel.AddServerHeader = false;
+            var listen = new Uri(options.Listen);
+            var address = listen.Host is "localhost" ? IPAddress.Loopback : IPAddress.Parse(listen.Host);
+            kestrel.Listen(address, listen.Port, endpoints.SetMain);
+            kestrel.ApplicationServices.GetRequiredService<RuntimePortPool>().Configure(kestrel, options.MaxInstances);
+        });
+        return builder;
+    }
+
+    /// <summary>Registers a node's services. Uses TryAdd so tests and hosts can override any of them.</summary>
+    public static IServiceCollection AddNimbus(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<NimbusOptions>()
+            .Bind(configuration.GetSection(NimbusOptions.SectionName))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<NimbusOptions>, NimbusOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<NimbusEndpoints>();
+        services.TryAddSingleton<DataDirectory>();
+        services.TryAddSingleton<IMetadataStore>(sp => new SqliteMetadataStore(
+            new SqliteDatabase(Path.Combine(sp.GetRequiredService<DataDirectory>().Path, "metadata.db"), MetadataMigrations.All)));
+        services.TryAddSingleton(sp => new CodeStore(sp.GetRequiredService<DataDirectory>().Path));
+        services.TryAddSingleton(sp => new LogStore(
+            new SqliteDatabase(Path.Combine(sp.GetRequiredService<DataDirectory>().Path, "logs.db"), LogMigrations.All),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<LogStore>>()));
+        services.AddHostedService(sp => sp.GetRequiredService<LogStore>());
+        services.TryAddSingleton<RuntimeCatalog>();
+        services.TryAddSingleton<RuntimePortPool>();
+        services.TryAddSingleton<ISandboxFactory>(sp => SandboxFactorySelector.Select(
+            sp.GetRequiredService<IOptions<NimbusOptions>>().Value,
+            sp.GetRequiredService<DataDirectory>(),
+            sp.GetRequiredService<ILogger<SandboxManager>>()));
+        services.TryAddSingleton<SandboxManager>();
+        services.AddSingleton<IFunctionLifecycleObserver>(sp => sp.GetRequiredService<SandboxManager>());
+        services.AddHostedService(sp => sp.GetRequiredService<SandboxManager>());
+        services.TryAddSingleton<FunctionService>();
+        services.TryAddSingleton<Invoker>();
+        services.TryAddSingleton<AsyncInvocationQueue>();
+        services.AddHostedService(sp => sp.GetRequiredService<AsyncInvocationQueue>());
+        services.AddHostedService<ReadyBanner>();
+        return services;
+    }
+
+    /// <summary>Routes requests: Runtime API ports to the Runtime API, everything else to the AWS APIs.</summary>
+    public static WebApplication MapNimbus(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var ports = app.Services.GetRequiredService<RuntimePortPool>();
+        app.Lifetime.ApplicationStarted.Register(ports.OnServerStarted);
+        app.MapWhen(context => ports.IsRuntimePort(context.Connection.LocalPort), runtime => runtime.Run(context => RuntimeApi.HandleAsync(context, ports)));
+        app.Use(async (context, next) =>
+        {
+            AwsRequestId.Get(context);
+            await next(context).ConfigureAwait(false);
+        });
+        app.UseRouting();
+        app.MapGet("/health", (IHostApplicationLifetime lifetime) =>
+            lifetime.ApplicationStarted.IsCancellationRequested ? Results.Text("ok\n") : Results.StatusCode(503));
+        app.MapLambdaApi();
+        app.MapFallback(context => LambdaHttp.WriteErrorAsync(context, LambdaError.NoSuchOperation(context.Request.Method, context.Request.Path)));
+        return app;
+    }
+}
+
+/// <summary>The resolved, existing data directory of this node.</summary>
+internal sealed class DataDirectory
+{
+    public DataDirectory(IOptions<NimbusOptions> options)
+    {
+        Path = System.IO.Path.GetFullPath(options.Value.DataDirectory);
+        Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+}
+
+/// <summary>The main (AWS API) listener, whose real port is known once Kestrel has bound it.</summary>
+internal sealed class NimbusEndpoints
+{
+    private ListenOptions? _main;
+
+    public void SetMain(ListenOptions listen) => _main = listen;
+
+    public string MainUrl => _main?.IPEndPoint is { } endpoint ? $"http://{endpoint}" : "(not bound)";
+}

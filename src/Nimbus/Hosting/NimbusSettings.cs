@@ -1,0 +1,38 @@
+namespace Nimbus.Hosting;
+
+/// <summary>One setting: its configuration key, environment variable, command-line switch and meaning.</summary>
+internal sealed record NimbusSetting(string Key, string EnvironmentVariable, string? Switch, string Default, string Description);
+
+/// <summary>
+/// Every setting of a node, in one table: the README's configuration table mirrors it. Precedence, lowest
+/// first: defaults, appsettings.json (section "Nimbus"), NIMBUS_* environment variables, command-line switches.
+/// </summary>
+internal static class NimbusSettings
+{
+    public static readonly IReadOnlyList<NimbusSetting> All =
+    [
+        new("Nimbus:Listen", "NIMBUS_LISTEN", "--listen", "http://127.0.0.1:4566", "URL the AWS-compatible APIs listen on; port 0 picks a free port."),
+        new("Nimbus:DataDirectory", "NIMBUS_DATA", "--data", "./.nimbus", "Directory for metadata.db, logs.db and code."),
+        new("Nimbus:Region", "NIMBUS_REGION", "--region", "us-east-1", "Region in ARNs and in the sandbox environment."),
+        new("Nimbus:AccountId", "NIMBUS_ACCOUNT_ID", "--account-id", "000000000000", "12-digit account id in ARNs."),
+        new("Nimbus:MaxInstances", "NIMBUS_MAX_INSTANCES", "--max-instances", "64", "Most function instances running at once on this node."),
+        new("Nimbus:IdleInstanceTimeout", "NIMBUS_IDLE_INSTANCE_TIMEOUT", null, "00:10:00", "An instance idle this long is stopped (scale to zero)."),
+        new("Nimbus:UseBubblewrap", "NIMBUS_USE_BUBBLEWRAP", null, "true", "Sandbox instances with bubblewrap when it is installed."),
+        new("Nimbus:RuntimesDirectory", "NIMBUS_RUNTIMES_DIRECTORY", null, "(next to the server)", "Where the runtime clients (runtimes/) are."),
+    ];
+
+    public static Dictionary<string, string> SwitchMappings() =>
+        All.Where(s => s.Switch is not null).ToDictionary(s => s.Switch!, s => s.Key, StringComparer.Ordinal);
+
+    /// <summary>The NIMBUS_* variables that are set, as configuration keys.</summary>
+    public static IEnumerable<KeyValuePair<string, string?>> FromEnvironment()
+    {
+        foreach (var setting in All)
+        {
+            if (Environment.GetEnvironmentVariable(setting.EnvironmentVariable) is { Length: > 0 } value)
+            {
+                yield return new(setting.Key, value);
+            }
+        }
+    }
+}

@@ -1,0 +1,357 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Nimbus.Functions;
+using Nimbus.Invocation;
+using Nimbus.Storage;
+
+namespace Nimbus.Http;
+
+/// <summary>The Lambda API (2015-03-31 and friends): routes, headers and the mapping to the control plane and invoker.</summary>
+internal static class LambdaApi
+{
+    public const string FunctionsRoute = "/2015-03-31/functions";
+    public const string AccountSettingsRoute = "/2016-08-19/account-settings";
+    public const string CodeDownloadRoute = "/nimbus/code/{sha256}.zip";
+
+    public const string InvocationTypeHeader = "X-Amz-Invocation-Type";
+    public const string LogTypeHeader = "X-Amz-Log-Type";
+    public const string ClientContextHeader = "X-Amz-Client-Context";
+    public const string FunctionErrorHeader = "X-Amz-Function-Error";
+    public const string LogResultHeader = "X-Amz-Log-Result";
+    public const string ExecutedVersionHeader = "X-Amz-Executed-Version";
+
+    /// <summary>Config updates are small; anything bigger is not a real request.</summary>
+    private const long MaxConfigurationRequestBytes = 1024 * 1024;
+
+    public static IEndpointRouteBuilder MapLambdaApi(this IEndpointRouteBuilder endpoints)
+    {
+        var functions = endpoints.MapGroup(FunctionsRoute);
+        functions.MapPost("", CreateFunctionAsync);
+        functions.MapGet("", ListFunctionsAsync);
+        functions.MapGet("/{functionName}", GetFunctionAsync);
+        functions.MapDelete("/{functionName}", DeleteFunctionAsync);
+        functions.MapGet("/{functionName}/configuration", GetFunctionConfigurationAsync);
+        functions.MapPut("/{functionName}/configuration", UpdateFunctionConfigurationAsync);
+        functions.MapPut("/{functionName}/code", UpdateFunctionCodeAsync);
+        functions.MapPost("/{functionName}/invocations", InvokeAsync);
+        endpoints.MapGet(AccountSettingsRoute, GetAccountSettingsAsync);
+        endpoints.MapGet(AccountSettingsRoute + "/", GetAccountSettingsAsync);
+        endpoints.MapGet(CodeDownloadRoute, DownloadCodeAsync);
+        return endpoints;
+    }
+
+    private static async Task CreateFunctionAsync(HttpContext context, FunctionService service)
+    {
+        var request = await LambdaHttp.ReadJsonAsync(context, FunctionsJsonContext.Default.CreateFunctionRequest, LambdaLimits.MaxCreateRequestBytes, "CreateFunction").ConfigureAwait(false);
+        if (request is null)
+        {
+            return;
+        }
+
+        var result = await service.CreateAsync(request, context.RequestAborted).ConfigureAwait(false);
+        await WriteConfigurationAsync(context, service, result, 201).ConfigureAwait(false);
+    }
+
+    private static async Task ListFunctionsAsync(HttpContext context, FunctionService service)
+    {
+        var query = context.Request.Query;
+        int? maxItems = null;
+        if (query.TryGetValue("MaxItems", out var rawMax))
+        {
+            if (!int.TryParse(rawMax, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+            {
+                await LambdaHttp.WriteErrorAsync(context, LambdaError.ValidationFailed(rawMax.ToString(), "maxItems", "Member must be an integer between 1 and 10000")).ConfigureAwait(false);
+                return;
+            }
+
+            maxItems = parsed;
+        }
+
+        var result = await service.ListAsync(query["Marker"].ToString(), maxItems, context.RequestAborted).ConfigureAwait(false);
+        if (result.IsError)
+        {
+            await LambdaHttp.WriteErrorAsync(context, result.Error!).ConfigureAwait(false);
+            return;
+        }
+
+        var (items, next) = result.Value;
+        var response = new ListFunctionsResponse
+        {
+            Functions = [.. items.Select(f => service.ToConfiguration(f, includeStatus: false))],
+            NextMarker = next,
+        };
+        await LambdaHttp.WriteJsonAsync(context, 200, response, FunctionsJsonContext.Default.ListFunctionsResponse).ConfigureAwait(false);
+    }
+
+    private static async Task GetFunctionAsync(HttpContext context, string functionName, FunctionService service)
+    {
+        var function = await FindAsync(context, functionName, service).ConfigureAwait(false);
+        if (function is null)
+        {
+            return;
+        }
+
+        var response = new GetFunctionResponse
+        {
+            Configuration = service.ToConfiguration(function),
+            Code = new FunctionCodeLocation { Location = $"{context.Request.Scheme}://{context.Request.Host}/nimbus/code/{function.CodeSha256Hex}.zip" },
+            Tags = function.Tags,
+        };
+        await LambdaHttp.WriteJsonAsync(context, 200, response, FunctionsJsonContext.Default.GetFunctionResponse).ConfigureAwait(false);
+    }
+
+    private static async Task GetFunctionConfigurationAsync(HttpContext context, string functionName, FunctionService service)
+    {
+        var function = await FindAsync(context, functionName, service).ConfigureAwait(false);
+        if (function is not null)
+        {
+            await LambdaHttp.WriteJsonAsync(context, 200, service.ToConfiguration(function), FunctionsJsonContext.Default.FunctionConfiguration).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task UpdateFunctionConfigurationAsync(HttpContext context, string functionName, FunctionService service)
+    {
+        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        if (reference is null)
+        {
+            return;
+        }
+
+        var request = await LambdaHttp.ReadJsonAsync(context, FunctionsJsonContext.Default.UpdateFunctionConfigurationRequest, MaxConfigurationRequestBytes, "UpdateFunctionConfiguration").ConfigureAwait(false);
+        if (request is not null)
+        {
+            var result = await service.UpdateConfigurationAsync(reference.Value, request, context.RequestAborted).ConfigureAwait(false);
+            await WriteConfigurationAsync(context, service, result, 200).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task UpdateFunctionCodeAsync(HttpContext context, string functionName, FunctionService service)
+    {
+        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        if (reference is null)
+        {
+            return;
+        }
+
+        var request = await LambdaHttp.ReadJsonAsync(context, FunctionsJsonContext.Default.UpdateFunctionCodeRequest, LambdaLimits.MaxCreateRequestBytes, "UpdateFunctionCode").ConfigureAwait(false);
+        if (request is not null)
+        {
+            var result = await service.UpdateCodeAsync(reference.Value, request, context.RequestAborted).ConfigureAwait(false);
+            await WriteConfigurationAsync(context, service, result, 200).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task DeleteFunctionAsync(HttpContext context, string functionName, FunctionService service)
+    {
+        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        if (reference is null)
+        {
+            return;
+        }
+
+        var error = await service.DeleteAsync(reference.Value, context.RequestAborted).ConfigureAwait(false);
+        await (error is null ? LambdaHttp.WriteNoContentAsync(context) : LambdaHttp.WriteErrorAsync(context, error)).ConfigureAwait(false);
+    }
+
+    private static async Task InvokeAsync(HttpContext context, string functionName, FunctionService service, Invoker invoker, AsyncInvocationQueue events, IHostApplicationLifetime lifetime)
+    {
+        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        if (reference is null)
+        {
+            return;
+        }
+
+        var headers = context.Request.Headers;
+        var invocationType = headers[InvocationTypeHeader].ToString() is { Length: > 0 } type ? type : "RequestResponse";
+        if (invocationType is not ("RequestResponse" or "Event" or "DryRun"))
+        {
+            await LambdaHttp.WriteErrorAsync(context, LambdaError.ValidationFailed(invocationType, "invocationType", "Member must satisfy enum value set: [Event, RequestResponse, DryRun]")).ConfigureAwait(false);
+            return;
+        }
+
+        var logType = headers[LogTypeHeader].ToString() is { Length: > 0 } log ? log : "None";
+        if (logType is not ("None" or "Tail"))
+        {
+            await LambdaHttp.WriteErrorAsync(context, LambdaError.ValidationFailed(logType, "logType", "Member must satisfy enum value set: [None, Tail]")).ConfigureAwait(false);
+            return;
+        }
+
+        string? clientContext = null;
+        if (headers[ClientContextHeader].ToString() is { Length: > 0 } encodedContext)
+        {
+            clientContext = DecodeClientContext(encodedContext);
+            if (clientContext is null)
+            {
+                await LambdaHttp.WriteErrorAsync(context, LambdaError.InvalidParameter(
+                    $"Client context must be a valid Base64-encoded JSON object of at most {LambdaLimits.MaxClientContextBytes} bytes.")).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        var limit = invocationType == "Event" ? LambdaLimits.MaxAsyncPayloadBytes : LambdaLimits.MaxSyncPayloadBytes;
+        var payload = await RequestBody.ReadAsync(context, limit).ConfigureAwait(false);
+        if (payload is null)
+        {
+            await LambdaHttp.WriteErrorAsync(context, invocationType == "Event"
+                ? new LambdaError(LambdaError.RequestTooLarge, 413, $"Request must be smaller than {limit} bytes for the InvokeFunction operation")
+                : LambdaError.InvokePayloadTooLarge()).ConfigureAwait(false);
+            return;
+        }
+
+        if (payload.Length > 0 && JsonError(payload) is { } jsonError)
+        {
+            await LambdaHttp.WriteErrorAsync(context, LambdaError.BadRequestContent($"Could not parse payload into json: {jsonError}")).ConfigureAwait(false);
+            return;
+        }
+
+        var request = new InvocationRequest(reference.Value, payload, clientContext, logType == "Tail");
+        if (invocationType != "RequestResponse")
+        {
+            var error = await invoker.CheckAsync(reference.Value, context.RequestAborted).ConfigureAwait(false);
+            if (error is null && invocationType == "Event" && !events.TryEnqueue(request))
+            {
+                error = LambdaError.Throttled("ConcurrentInvocationLimitExceeded", "Rate Exceeded.");
+            }
+
+            await (error is null
+                ? LambdaHttp.WriteNoContentAsync(context, invocationType == "Event" ? 202 : 204)
+                : LambdaHttp.WriteErrorAsync(context, error)).ConfigureAwait(false);
+            return;
+        }
+
+        // The invocation runs to its end even if the caller hangs up, as on Lambda; only shutdown stops it.
+        var result = await invoker.InvokeAsync(request, lifetime.ApplicationStopping).ConfigureAwait(false);
+        if (result.Status == InvocationStatus.Rejected)
+        {
+            await LambdaHttp.WriteErrorAsync(context, result.Error!).ConfigureAwait(false);
+            return;
+        }
+
+        AwsRequestId.Get(context);
+        var response = context.Response;
+        response.StatusCode = 200;
+        response.ContentType = LambdaHttp.JsonContentType;
+        response.Headers[ExecutedVersionHeader] = result.ExecutedVersion;
+        if (result.Status == InvocationStatus.FunctionError)
+        {
+            response.Headers[FunctionErrorHeader] = "Unhandled";
+        }
+
+        if (result.LogTail is { } tail)
+        {
+            response.Headers[LogResultHeader] = Convert.ToBase64String(Encoding.UTF8.GetBytes(tail));
+        }
+
+        response.ContentLength = result.Payload.Length;
+        await response.Body.WriteAsync(result.Payload, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static async Task GetAccountSettingsAsync(HttpContext context, FunctionService service)
+    {
+        var (count, totalCodeSize) = await service.GetUsageAsync(context.RequestAborted).ConfigureAwait(false);
+        var response = new GetAccountSettingsResponse
+        {
+            AccountLimit = new AccountLimit
+            {
+                TotalCodeSize = LambdaLimits.AccountTotalCodeSize,
+                CodeSizeUnzipped = LambdaLimits.MaxUnzippedBytes,
+                CodeSizeZipped = LambdaLimits.MaxZipBytes,
+                ConcurrentExecutions = LambdaLimits.AccountConcurrency,
+                UnreservedConcurrentExecutions = LambdaLimits.AccountConcurrency,
+            },
+            AccountUsage = new AccountUsage { TotalCodeSize = totalCodeSize, FunctionCount = count },
+        };
+        await LambdaHttp.WriteJsonAsync(context, 200, response, FunctionsJsonContext.Default.GetAccountSettingsResponse).ConfigureAwait(false);
+    }
+
+    private static async Task DownloadCodeAsync(HttpContext context, string sha256, CodeStore code)
+    {
+        if (!code.Exists(sha256))
+        {
+            context.Response.StatusCode = 404;
+            return;
+        }
+
+        context.Response.ContentType = "application/zip";
+        await using var zip = code.OpenZip(sha256);
+        context.Response.ContentLength = zip.Length;
+        await zip.CopyToAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static async Task<FunctionRecord?> FindAsync(HttpContext context, string functionName, FunctionService service)
+    {
+        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        if (reference is null)
+        {
+            return null;
+        }
+
+        var found = await service.GetAsync(reference.Value, context.RequestAborted).ConfigureAwait(false);
+        if (found.IsError)
+        {
+            await LambdaHttp.WriteErrorAsync(context, found.Error!).ConfigureAwait(false);
+            return null;
+        }
+
+        return found.Value;
+    }
+
+    private static async Task<FunctionReference?> ParseAsync(HttpContext context, string functionName, FunctionService service)
+    {
+        var parsed = service.ParseReference(functionName, context.Request.Query["Qualifier"].ToString());
+        if (parsed.IsError)
+        {
+            await LambdaHttp.WriteErrorAsync(context, parsed.Error!).ConfigureAwait(false);
+            return null;
+        }
+
+        return parsed.Value;
+    }
+
+    private static Task WriteConfigurationAsync(HttpContext context, FunctionService service, LambdaResult<FunctionRecord> result, int statusCode) =>
+        result.IsError
+            ? LambdaHttp.WriteErrorAsync(context, result.Error!)
+            : LambdaHttp.WriteJsonAsync(context, statusCode, service.ToConfiguration(result.Value!), FunctionsJsonContext.Default.FunctionConfiguration);
+
+    private static string? DecodeClientContext(string encoded)
+    {
+        try
+        {
+            var bytes = Convert.FromBase64String(encoded);
+            if (bytes.Length > LambdaLimits.MaxClientContextBytes || JsonError(bytes) is not null)
+            {
+                return null;
+            }
+
+            return Encoding.UTF8.GetString(bytes);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Null when the bytes are one well-formed JSON value; otherwise why not.</summary>
+    private static string? JsonError(ReadOnlySpan<byte> payload)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(payload, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
+            while (reader.Read())
+            {
+            }
+
+            return null;
+        }
+        catch (JsonException e)
+        {
+            return e.Message;
+        }
+    }
+}

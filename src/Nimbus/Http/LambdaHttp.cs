@@ -1,0 +1,74 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.AspNetCore.Http;
+using Nimbus.Functions;
+
+namespace Nimbus.Http;
+
+/// <summary>Writes Lambda API (rest-json) responses and errors in AWS's exact shape.</summary>
+internal static class LambdaHttp
+{
+    public const string ErrorTypeHeader = "x-amzn-ErrorType";
+    public const string JsonContentType = "application/json";
+
+    public static async Task WriteJsonAsync<T>(HttpContext context, int statusCode, T value, JsonTypeInfo<T> typeInfo)
+    {
+        AwsRequestId.Get(context);
+        context.Response.StatusCode = statusCode;
+        context.Response.ContentType = JsonContentType;
+        await JsonSerializer.SerializeAsync(context.Response.Body, value, typeInfo, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    public static Task WriteErrorAsync(HttpContext context, LambdaError error)
+    {
+        context.Response.Headers[ErrorTypeHeader] = error.Type;
+        if (error.StatusCode == 429)
+        {
+            context.Response.Headers.RetryAfter = "1";
+        }
+
+        var body = new ErrorResponse
+        {
+            Type = error.StatusCode >= 500 ? "Service" : "User",
+            CapitalMessage = error.CapitalMessageKey ? error.Message : null,
+            Message = error.CapitalMessageKey ? null : error.Message,
+            Reason = error.Reason,
+        };
+        return WriteJsonAsync(context, error.StatusCode, body, FunctionsJsonContext.Default.ErrorResponse);
+    }
+
+    public static Task WriteNoContentAsync(HttpContext context, int statusCode = 204)
+    {
+        AwsRequestId.Get(context);
+        context.Response.StatusCode = statusCode;
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Reads and parses a JSON body; on failure writes the AWS error and returns null.</summary>
+    public static async Task<T?> ReadJsonAsync<T>(HttpContext context, JsonTypeInfo<T> typeInfo, long limit, string operation)
+        where T : class
+    {
+        var body = await RequestBody.ReadAsync(context, limit).ConfigureAwait(false);
+        if (body is null)
+        {
+            await WriteErrorAsync(context, LambdaError.RequestBodyTooLarge(operation, limit)).ConfigureAwait(false);
+            return null;
+        }
+
+        try
+        {
+            var value = body.Length == 0 ? null : JsonSerializer.Deserialize(body, typeInfo);
+            if (value is null)
+            {
+                await WriteErrorAsync(context, LambdaError.BadRequestContent("the request body is empty; send a JSON object.")).ConfigureAwait(false);
+            }
+
+            return value;
+        }
+        catch (JsonException e)
+        {
+            await WriteErrorAsync(context, LambdaError.BadRequestContent(e.Message)).ConfigureAwait(false);
+            return null;
+        }
+    }
+}

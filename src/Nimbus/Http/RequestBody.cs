@@ -1,0 +1,39 @@
+using Microsoft.AspNetCore.Http;
+
+namespace Nimbus.Http;
+
+/// <summary>Reads request bodies with an explicit limit: the caller decides what "too large" answers.</summary>
+internal static class RequestBody
+{
+    /// <summary>The whole body, or null when it is longer than <paramref name="limit"/> bytes.</summary>
+    public static async Task<byte[]?> ReadAsync(HttpContext context, long limit)
+    {
+        var request = context.Request;
+        if (request.ContentLength is { } declared)
+        {
+            if (declared > limit)
+            {
+                return null;
+            }
+
+            var exact = new byte[declared];
+            await request.Body.ReadExactlyAsync(exact, context.RequestAborted).ConfigureAwait(false);
+            return exact;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, context.RequestAborted).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + read > limit)
+            {
+                return null;
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
+}

@@ -1,0 +1,73 @@
+using Microsoft.Extensions.Options;
+
+namespace Nimbus;
+
+/// <summary>Settings of one Nimbus node. Every property has a row in the README's configuration table.</summary>
+public sealed record NimbusOptions
+{
+    /// <summary>Configuration section the options bind from.</summary>
+    public const string SectionName = "Nimbus";
+
+    /// <summary>URL the AWS-compatible APIs listen on.</summary>
+    public string Listen { get; init; } = "http://127.0.0.1:4566";
+
+    /// <summary>Directory holding the metadata database, code and logs.</summary>
+    public string DataDirectory { get; init; } = ".nimbus";
+
+    /// <summary>AWS region this node answers as.</summary>
+    public string Region { get; init; } = "us-east-1";
+
+    /// <summary>12-digit account id used in ARNs.</summary>
+    public string AccountId { get; init; } = "000000000000";
+
+    /// <summary>Most instances that may run at once on this node (also the number of Runtime API ports reserved).</summary>
+    public int MaxInstances { get; init; } = 64;
+
+    /// <summary>An idle instance is stopped after this long without an invocation.</summary>
+    public TimeSpan IdleInstanceTimeout { get; init; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Run instances inside bubblewrap when it is installed.</summary>
+    public bool UseBubblewrap { get; init; } = true;
+
+    /// <summary>Directory with the runtime interface clients; defaults to the one shipped next to the server.</summary>
+    public string? RuntimesDirectory { get; init; }
+}
+
+internal sealed class NimbusOptionsValidator : IValidateOptions<NimbusOptions>
+{
+    public ValidateOptionsResult Validate(string? name, NimbusOptions options)
+    {
+        var errors = new List<string>();
+        if (!Uri.TryCreate(options.Listen, UriKind.Absolute, out var listen) || listen.Scheme != Uri.UriSchemeHttp)
+        {
+            errors.Add($"Listen '{options.Listen}' must be an absolute http:// URL such as http://127.0.0.1:4566.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.DataDirectory))
+        {
+            errors.Add("DataDirectory must name a directory, for example ./.nimbus.");
+        }
+
+        if (!Functions.LambdaLimits.RegionPattern().IsMatch(options.Region))
+        {
+            errors.Add($"Region '{options.Region}' is not an AWS region name such as us-east-1.");
+        }
+
+        if (options.AccountId.Length != 12 || !options.AccountId.All(char.IsAsciiDigit))
+        {
+            errors.Add($"AccountId '{options.AccountId}' must be exactly 12 digits.");
+        }
+
+        if (options.MaxInstances is < 1 or > 4096)
+        {
+            errors.Add($"MaxInstances {options.MaxInstances} must be between 1 and 4096.");
+        }
+
+        if (options.IdleInstanceTimeout <= TimeSpan.Zero)
+        {
+            errors.Add("IdleInstanceTimeout must be positive, for example 00:10:00.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -1,0 +1,62 @@
+namespace Nimbus.Sandboxes;
+
+/// <summary>How an instance ended: its exit code, or the signal that killed it.</summary>
+internal readonly record struct SandboxExit(int ProcessId, int? ExitCode, int? Signal)
+{
+    /// <summary>Worded as Lambda words it in <c>Runtime exited with error: ...</c>.</summary>
+    public string Describe() => Signal is { } signal ? $"signal: {SignalName(signal)}" : $"exit status {ExitCode}";
+
+    private static string SignalName(int signal) => signal switch
+    {
+        9 => "killed",
+        6 => "aborted",
+        11 => "segmentation fault",
+        15 => "terminated",
+        _ => $"signal {signal}",
+    };
+}
+
+/// <summary>Paths a runtime sees inside its sandbox.</summary>
+internal sealed record SandboxPaths(string TaskRoot, string RuntimeDirectory, string Tmp);
+
+/// <summary>What to start: host paths, the command in sandbox paths, and the full environment.</summary>
+internal sealed record SandboxSpec(
+    string CodeDirectory,
+    string RuntimesDirectory,
+    IReadOnlyList<string> ReadOnlyHostPaths,
+    string Executable,
+    IReadOnlyList<string> Arguments,
+    IReadOnlyDictionary<string, string> Environment,
+    int MemoryMb,
+    int EphemeralStorageMb);
+
+/// <summary>
+/// One running instance's process tree, isolated however the factory isolates it. The pool never knows how:
+/// bubblewrap namespaces on Linux, a plain process where bubblewrap is missing.
+/// </summary>
+internal interface ISandbox : IAsyncDisposable
+{
+    int ProcessId { get; }
+
+    /// <summary>Completes when the whole tree has exited.</summary>
+    Task<SandboxExit> Exited { get; }
+
+    /// <summary>Kills the whole process tree at once (SIGKILL).</summary>
+    void Kill();
+
+    /// <summary>Peak resident memory of the tree so far, in bytes.</summary>
+    long PeakMemoryBytes();
+
+    /// <summary>Waits until every byte the tree wrote to stdout/stderr so far has been handed to the line sink.</summary>
+    Task DrainOutputAsync(CancellationToken cancellationToken);
+}
+
+internal interface ISandboxFactory
+{
+    /// <summary>A short name for logs: "bubblewrap" or "process".</summary>
+    string Kind { get; }
+
+    SandboxPaths PathsFor(string codeDirectory, string runtimesDirectory);
+
+    ISandbox Start(SandboxSpec spec, Func<string, ValueTask> onOutputLine);
+}

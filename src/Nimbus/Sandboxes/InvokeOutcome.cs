@@ -1,0 +1,20 @@
+namespace Nimbus.Sandboxes;
+
+internal enum InvokeOutcomeKind
+{
+    /// <summary>The function returned a response.</summary>
+    Response,
+
+    /// <summary>The function, its runtime or its init failed; the body is Lambda's error JSON.</summary>
+    FunctionError,
+}
+
+/// <summary>What one invocation on one instance produced, with the figures of its REPORT line.</summary>
+internal sealed record InvokeOutcome(
+    InvokeOutcomeKind Kind,
+    byte[] Body,
+    string LogTail,
+    double DurationMs,
+    double? InitDurationMs,
+    int MaxMemoryUsedMb,
+    bool InstanceReusable);

@@ -1,0 +1,29 @@
+namespace Nimbus.Sandboxes;
+
+/// <summary>What the runtime answered for one invocation.</summary>
+internal readonly record struct RuntimeReply(bool IsError, byte[] Body, string? ErrorType, bool TooLarge = false);
+
+/// <summary>
+/// One event on its way through an instance. The Runtime API hands it out on /next and completes it from
+/// /response or /error; only the first answer counts.
+/// </summary>
+internal sealed class PendingInvocation
+{
+    private readonly TaskCompletionSource<RuntimeReply> _reply = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public required string RequestId { get; init; }
+    public required ReadOnlyMemory<byte> Payload { get; init; }
+    public required string InvokedFunctionArn { get; init; }
+    public required string TraceId { get; init; }
+    public string? ClientContext { get; init; }
+    public string? CognitoIdentity { get; init; }
+
+    /// <summary>Epoch milliseconds by which the function must answer; set when the event is handed out.</summary>
+    public long DeadlineMs { get; set; }
+
+    public Task<RuntimeReply> Reply => _reply.Task;
+
+    public bool IsAnswered => _reply.Task.IsCompleted;
+
+    public bool TryAnswer(RuntimeReply reply) => _reply.TrySetResult(reply);
+}

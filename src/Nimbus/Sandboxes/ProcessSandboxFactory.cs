@@ -1,0 +1,52 @@
+using System.Diagnostics;
+
+namespace Nimbus.Sandboxes;
+
+/// <summary>
+/// The fallback where bubblewrap is missing: a plain child process in the code directory with a private TMPDIR.
+/// It isolates nothing; the server warns loudly at start-up when it is in use.
+/// </summary>
+internal sealed class ProcessSandboxFactory(string scratchDirectory) : ISandboxFactory
+{
+    public string Kind => "process";
+
+    public SandboxPaths PathsFor(string codeDirectory, string runtimesDirectory) =>
+        new(codeDirectory, runtimesDirectory, Path.Combine(scratchDirectory, "tmp"));
+
+    public ISandbox Start(SandboxSpec spec, Func<string, ValueTask> onOutputLine)
+    {
+        var tmp = Path.Combine(scratchDirectory, Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(tmp);
+        var start = new ProcessStartInfo(spec.Executable)
+        {
+            WorkingDirectory = spec.CodeDirectory,
+        };
+        foreach (var argument in spec.Arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        start.Environment.Clear();
+        foreach (var (key, value) in spec.Environment)
+        {
+            start.Environment[key] = value;
+        }
+
+        start.Environment["TMPDIR"] = tmp;
+        return new SandboxProcess(start, onOutputLine, killTree: true, cleanup: () => TryDelete(tmp));
+    }
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}

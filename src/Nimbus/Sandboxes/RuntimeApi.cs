@@ -1,0 +1,187 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+using Nimbus.Functions;
+using Nimbus.Http;
+
+namespace Nimbus.Sandboxes;
+
+/// <summary>
+/// The Lambda Runtime API (2018-06-01), exactly as runtimes expect it, served on each instance's own port.
+/// Paths, headers and status codes follow AWS's contract so unmodified runtime clients work.
+/// </summary>
+internal static class RuntimeApi
+{
+    public const string Prefix = "/2018-06-01/runtime/";
+    public const string RequestIdHeader = "Lambda-Runtime-Aws-Request-Id";
+    public const string DeadlineHeader = "Lambda-Runtime-Deadline-Ms";
+    public const string FunctionArnHeader = "Lambda-Runtime-Invoked-Function-Arn";
+    public const string TraceIdHeader = "Lambda-Runtime-Trace-Id";
+    public const string ClientContextHeader = "Lambda-Runtime-Client-Context";
+    public const string CognitoIdentityHeader = "Lambda-Runtime-Cognito-Identity";
+    public const string ErrorTypeHeader = "Lambda-Runtime-Function-Error-Type";
+
+    public static async Task HandleAsync(HttpContext context, RuntimePortPool ports)
+    {
+        var instance = ports.Owner(context.Connection.LocalPort);
+        if (instance is null)
+        {
+            await WriteStatusAsync(context, 403, "InvalidStateTransition", "No instance owns this Runtime API endpoint.").ConfigureAwait(false);
+            return;
+        }
+
+        var path = context.Request.Path.Value ?? "";
+        var method = context.Request.Method;
+        if (!path.StartsWith(Prefix, StringComparison.Ordinal))
+        {
+            await WriteStatusAsync(context, 404, "NotFound", $"Unknown Runtime API path {path}.").ConfigureAwait(false);
+            return;
+        }
+
+        var rest = path[Prefix.Length..];
+        if (rest == "invocation/next" && HttpMethods.IsGet(method))
+        {
+            await NextAsync(context, instance).ConfigureAwait(false);
+        }
+        else if (rest == "init/error" && HttpMethods.IsPost(method))
+        {
+            var body = await ReadBodyAsync(context, LambdaLimits.MaxRuntimeResponseBytes).ConfigureAwait(false);
+            var errorType = context.Request.Headers[ErrorTypeHeader].ToString();
+            if (!instance.TryReportInitError(new RuntimeReply(true, body ?? [], errorType)))
+            {
+                await WriteStatusAsync(context, 403, "InvalidStateTransition", "State transition from Ready to InitError failed for runtime. Error: State transition is not allowed").ConfigureAwait(false);
+                return;
+            }
+
+            await WriteAcceptedAsync(context).ConfigureAwait(false);
+        }
+        else if (rest.StartsWith("invocation/", StringComparison.Ordinal) && HttpMethods.IsPost(method))
+        {
+            var parts = rest.Split('/');
+            if (parts.Length == 3 && parts[2] is "response" or "error")
+            {
+                await AnswerAsync(context, instance, parts[1], parts[2] == "error").ConfigureAwait(false);
+            }
+            else
+            {
+                await WriteStatusAsync(context, 404, "NotFound", $"Unknown Runtime API path {path}.").ConfigureAwait(false);
+            }
+        }
+        else
+        {
+            await WriteStatusAsync(context, 404, "NotFound", $"Unknown Runtime API path {method} {path}.").ConfigureAwait(false);
+        }
+    }
+
+    private static async Task NextAsync(HttpContext context, SandboxInstance instance)
+    {
+        if (instance.Current is { IsAnswered: false })
+        {
+            await WriteStatusAsync(context, 403, "InvalidStateTransition", "State transition from Running to Ready failed: the current invocation has not been answered.").ConfigureAwait(false);
+            return;
+        }
+
+        PendingInvocation invocation;
+        try
+        {
+            invocation = await instance.NextAsync(context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        var headers = context.Response.Headers;
+        headers[RequestIdHeader] = invocation.RequestId;
+        headers[DeadlineHeader] = invocation.DeadlineMs.ToString(CultureInfo.InvariantCulture);
+        headers[FunctionArnHeader] = invocation.InvokedFunctionArn;
+        headers[TraceIdHeader] = invocation.TraceId;
+        if (invocation.ClientContext is { Length: > 0 } clientContext)
+        {
+            headers[ClientContextHeader] = clientContext;
+        }
+
+        if (invocation.CognitoIdentity is { Length: > 0 } identity)
+        {
+            headers[CognitoIdentityHeader] = identity;
+        }
+
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = invocation.Payload.Length;
+        await context.Response.Body.WriteAsync(invocation.Payload, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static async Task AnswerAsync(HttpContext context, SandboxInstance instance, string requestId, bool isError)
+    {
+        var current = instance.Current;
+        if (current is null || !string.Equals(current.RequestId, requestId, StringComparison.Ordinal))
+        {
+            await WriteStatusAsync(context, 400, "InvalidRequestID", "Invalid request ID").ConfigureAwait(false);
+            return;
+        }
+
+        if (current.IsAnswered)
+        {
+            await WriteStatusAsync(context, 403, "InvalidStateTransition", "Invalid state transition: the invocation has already been answered.").ConfigureAwait(false);
+            return;
+        }
+
+        var body = await ReadBodyAsync(context, LambdaLimits.MaxRuntimeResponseBytes).ConfigureAwait(false);
+        if (body is null)
+        {
+            current.TryAnswer(new RuntimeReply(true, SandboxInstance.ErrorBody("Function.ResponseSizeTooLarge",
+                $"Response payload size exceeded maximum allowed payload size ({LambdaLimits.MaxRuntimeResponseBytes} bytes)."), "Function.ResponseSizeTooLarge", TooLarge: true));
+            await WriteStatusAsync(context, 413, "RequestEntityTooLarge", $"Exceeded maximum allowed payload size ({LambdaLimits.MaxRuntimeResponseBytes} bytes).").ConfigureAwait(false);
+            return;
+        }
+
+        var errorType = isError ? context.Request.Headers[ErrorTypeHeader].ToString() : null;
+        if (!isError && context.Request.Headers.TryGetValue("Trailer", out _))
+        {
+            // A streamed response reports a late failure in trailers.
+            var trailerType = context.Request.GetTrailer(ErrorTypeHeader).ToString();
+            if (trailerType.Length > 0)
+            {
+                var trailerBody = context.Request.GetTrailer("Lambda-Runtime-Function-Error-Body").ToString();
+                var decoded = trailerBody.Length > 0 ? TryBase64(trailerBody) : null;
+                current.TryAnswer(new RuntimeReply(true, decoded ?? SandboxInstance.ErrorBody(trailerType, "The function failed while streaming its response."), trailerType));
+                await WriteAcceptedAsync(context).ConfigureAwait(false);
+                return;
+            }
+        }
+
+        current.TryAnswer(new RuntimeReply(isError, isError && body.Length == 0 ? SandboxInstance.ErrorBody(errorType is { Length: > 0 } ? errorType : "Function.Unknown", "The function reported an error without details.") : body, errorType));
+        await WriteAcceptedAsync(context).ConfigureAwait(false);
+    }
+
+    private static byte[]? TryBase64(string value)
+    {
+        try
+        {
+            return Convert.FromBase64String(value);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The body, or null when it exceeds <paramref name="limit"/>.</summary>
+    private static Task<byte[]?> ReadBodyAsync(HttpContext context, int limit) => RequestBody.ReadAsync(context, limit);
+
+    private static Task WriteAcceptedAsync(HttpContext context)
+    {
+        context.Response.StatusCode = 202;
+        context.Response.ContentType = "application/json";
+        return context.Response.WriteAsync("{\"status\":\"OK\"}\n", Encoding.UTF8, context.RequestAborted);
+    }
+
+    private static Task WriteStatusAsync(HttpContext context, int status, string errorType, string message)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        var body = SandboxInstance.ErrorBody(errorType, message);
+        return context.Response.Body.WriteAsync(body, context.RequestAborted).AsTask();
+    }
+}

@@ -1,0 +1,145 @@
+using System.Collections.Frozen;
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Nimbus.Functions;
+
+namespace Nimbus.Sandboxes;
+
+internal enum RuntimeFamily
+{
+    Node,
+    Python,
+    Provided,
+}
+
+/// <summary>An interpreter found on this machine: the real binary and the directories it needs to run.</summary>
+internal sealed record Interpreter(string Executable, string Version, IReadOnlyList<string> Roots);
+
+/// <summary>How to start an instance of a runtime, in host paths.</summary>
+internal sealed record RuntimeLaunch(RuntimeFamily Family, Interpreter? Interpreter, string? BootstrapScript, string? ExecutionEnvironment);
+
+/// <summary>
+/// The runtimes this node offers, each mapped to an interpreter installed here. Interpreters are resolved once
+/// to their real binaries (a version-manager shim such as pyenv's costs ~290 ms per start).
+/// </summary>
+internal sealed partial class RuntimeCatalog
+{
+    private static readonly FrozenDictionary<string, RuntimeFamily> Families = new Dictionary<string, RuntimeFamily>
+    {
+        ["nodejs20.x"] = RuntimeFamily.Node,
+        ["nodejs22.x"] = RuntimeFamily.Node,
+        ["python3.11"] = RuntimeFamily.Python,
+        ["python3.12"] = RuntimeFamily.Python,
+        ["python3.13"] = RuntimeFamily.Python,
+        ["provided"] = RuntimeFamily.Provided,
+        ["provided.al2"] = RuntimeFamily.Provided,
+        ["provided.al2023"] = RuntimeFamily.Provided,
+    }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    private readonly Lazy<Task<Interpreter?>> _node;
+    private readonly Lazy<Task<Interpreter?>> _python;
+    private readonly ILogger<RuntimeCatalog> _logger;
+
+    public RuntimeCatalog(IOptions<NimbusOptions> options, ILogger<RuntimeCatalog> logger)
+    {
+        _logger = logger;
+        RuntimesDirectory = Path.GetFullPath(options.Value.RuntimesDirectory ?? Path.Combine(AppContext.BaseDirectory, "lambda-runtimes"));
+        _node = new(() => Task.Run(() => Resolve("node", "-e", "console.log(process.execPath);console.log(process.version)")));
+        _python = new(() => Task.Run(() => Resolve("python3", "-c", "import sys;print(sys.executable);print(sys.version.split()[0]);print(sys.base_prefix);print(sys.prefix)")));
+    }
+
+    /// <summary>Host directory holding nodejs/ and python/ bootstraps; mounted at /var/runtime.</summary>
+    public string RuntimesDirectory { get; }
+
+    public static IEnumerable<string> Supported => Families.Keys.Order(StringComparer.Ordinal);
+
+    public static bool IsKnown(string runtime) => Families.ContainsKey(runtime);
+
+    /// <summary>Starts resolving interpreters in the background so the first CreateFunction does not wait.</summary>
+    public void Warm()
+    {
+        _ = _node.Value;
+        _ = _python.Value;
+    }
+
+    /// <summary>The launch recipe, or an error a user can act on when the interpreter is not installed.</summary>
+    public async Task<(RuntimeLaunch? Launch, LambdaError? Error)> ResolveAsync(string runtime)
+    {
+        if (!Families.TryGetValue(runtime, out var family))
+        {
+            return (null, LambdaError.ValidationFailed(runtime, "runtime", $"Member must satisfy enum value set: [{string.Join(", ", Supported)}]"));
+        }
+
+        switch (family)
+        {
+            case RuntimeFamily.Node:
+                var node = await _node.Value.ConfigureAwait(false);
+                return node is null
+                    ? (null, Missing(runtime, "node", "apt-get install nodejs (Node.js 20 or newer)"))
+                    : (new RuntimeLaunch(family, node, Path.Combine(RuntimesDirectory, "nodejs", "bootstrap.js"), $"AWS_Lambda_{runtime}"), null);
+            case RuntimeFamily.Python:
+                var python = await _python.Value.ConfigureAwait(false);
+                return python is null
+                    ? (null, Missing(runtime, "python3", "apt-get install python3"))
+                    : (new RuntimeLaunch(family, python, Path.Combine(RuntimesDirectory, "python", "bootstrap.py"), $"AWS_Lambda_{runtime}"), null);
+            default:
+                return (new RuntimeLaunch(family, null, null, null), null);
+        }
+    }
+
+    private static LambdaError Missing(string runtime, string binary, string fix) =>
+        LambdaError.InvalidParameter(
+            $"The runtime parameter of {runtime} is not available on this Nimbus node: '{binary}' was not found on the server's PATH. Install it ({fix}) and restart Nimbus.");
+
+    private Interpreter? Resolve(string command, params string[] arguments)
+    {
+        try
+        {
+            var start = new ProcessStartInfo(command)
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            foreach (var argument in arguments)
+            {
+                start.ArgumentList.Add(argument);
+            }
+
+            using var process = Process.Start(start)!;
+            var lines = process.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            process.WaitForExit();
+            if (process.ExitCode != 0 || lines.Length < 2)
+            {
+                Log.InterpreterMissing(_logger, command, $"exit code {process.ExitCode}");
+                return null;
+            }
+
+            var executable = new FileInfo(lines[0]).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? lines[0];
+            var roots = lines.Length > 2
+                ? lines.Skip(2).Distinct(StringComparer.Ordinal).ToArray()
+                : [Path.GetDirectoryName(Path.GetDirectoryName(executable))!];
+            var interpreter = new Interpreter(executable, lines[1], roots);
+            Log.InterpreterResolved(_logger, command, executable, interpreter.Version);
+            return interpreter;
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            Log.InterpreterMissing(_logger, command, e.Message);
+            return null;
+        }
+    }
+
+    private static partial class Log
+    {
+        // Sandboxes/ event ids: 4000-4099 (RuntimeCatalog 4000-4009). Next free id: 4002.
+        [LoggerMessage(EventId = 4000, EventName = "InterpreterResolved", Level = LogLevel.Information,
+            Message = "Runtime interpreter {Command} resolved to {Executable} (version {Version}).")]
+        public static partial void InterpreterResolved(ILogger logger, string command, string executable, string version);
+
+        [LoggerMessage(EventId = 4001, EventName = "InterpreterMissing", Level = LogLevel.Warning,
+            Message = "Runtime interpreter {Command} is not usable ({Reason}); functions using it cannot be created until it is installed.")]
+        public static partial void InterpreterMissing(ILogger logger, string command, string reason);
+    }
+}

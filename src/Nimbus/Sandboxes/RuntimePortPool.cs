@@ -1,0 +1,58 @@
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Nimbus.Sandboxes;
+
+/// <summary>
+/// Loopback ports that serve the Runtime API, one per running instance: the port a request arrives on tells
+/// which instance is calling, as <c>AWS_LAMBDA_RUNTIME_API</c> tells a runtime where to call. Kestrel binds them
+/// all at start-up (it cannot add listeners later); the pool size caps how many instances run at once.
+/// </summary>
+internal sealed class RuntimePortPool
+{
+    private readonly List<ListenOptions> _listeners = [];
+    private readonly ConcurrentQueue<int> _free = new();
+    private readonly ConcurrentDictionary<int, SandboxInstance?> _owners = new();
+    private volatile bool _ready;
+
+    public int Capacity => _listeners.Count;
+
+    /// <summary>Adds <paramref name="count"/> listeners on 127.0.0.1 with OS-assigned ports.</summary>
+    public void Configure(KestrelServerOptions kestrel, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            kestrel.Listen(IPAddress.Loopback, 0, listen => _listeners.Add(listen));
+        }
+    }
+
+    /// <summary>Called once the server has bound: the real ports are known only now.</summary>
+    public void OnServerStarted()
+    {
+        foreach (var listen in _listeners)
+        {
+            var port = listen.IPEndPoint!.Port;
+            _owners[port] = null;
+            _free.Enqueue(port);
+        }
+
+        _ready = true;
+    }
+
+    public bool IsRuntimePort(int port) => _ready && _owners.ContainsKey(port);
+
+    public int FreeCount => _free.Count;
+
+    public bool TryRent(out int port) => _free.TryDequeue(out port);
+
+    public void Bind(int port, SandboxInstance instance) => _owners[port] = instance;
+
+    public SandboxInstance? Owner(int port) => _owners.TryGetValue(port, out var owner) ? owner : null;
+
+    public void Return(int port)
+    {
+        _owners[port] = null;
+        _free.Enqueue(port);
+    }
+}

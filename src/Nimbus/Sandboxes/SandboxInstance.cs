@@ -1,0 +1,271 @@
+using System.Text.Json;
+using System.Threading.Channels;
+using Nimbus.Functions;
+using Nimbus.Storage;
+
+namespace Nimbus.Sandboxes;
+
+internal enum InstanceState
+{
+    Initializing,
+    Idle,
+    Busy,
+    Dead,
+}
+
+/// <summary>
+/// One execution environment of one function version: a sandboxed runtime process plus the Runtime API state
+/// it talks to. It runs one invocation at a time; the pool guarantees that by handing it to one caller.
+/// </summary>
+internal sealed class SandboxInstance
+{
+    private readonly Channel<PendingInvocation> _next = Channel.CreateBounded<PendingInvocation>(1);
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<RuntimeReply> _initError = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly LogStore _logs;
+    private readonly TimeProvider _time;
+    private readonly Lock _tailLock = new();
+    private readonly long _startedTimestamp;
+    private LogTail? _tail;
+    private double? _initDurationMs;
+    private bool _initReported;
+
+    public SandboxInstance(FunctionRecord function, int runtimeApiPort, LogStore logs, TimeProvider time)
+    {
+        Function = function;
+        RuntimeApiPort = runtimeApiPort;
+        _logs = logs;
+        _time = time;
+        Id = Guid.NewGuid().ToString("N");
+        var now = time.GetUtcNow();
+        LogStreamName = $"{now:yyyy'/'MM'/'dd}/[{function.Version}]{Id}";
+        _startedTimestamp = time.GetTimestamp();
+        LastUsed = now;
+        _tail = new LogTail();
+    }
+
+    public string Id { get; }
+
+    public FunctionRecord Function { get; }
+
+    public int RuntimeApiPort { get; }
+
+    public string LogStreamName { get; }
+
+    public ISandbox? Sandbox { get; private set; }
+
+    public InstanceState State { get; private set; } = InstanceState.Initializing;
+
+    public DateTimeOffset LastUsed { get; private set; }
+
+    /// <summary>The invocation handed out on /next and not yet finished.</summary>
+    public PendingInvocation? Current { get; private set; }
+
+    public bool IsInitialized => _ready.Task.IsCompleted;
+
+    public void Attach(ISandbox sandbox) => Sandbox = sandbox;
+
+    /// <summary>Called for every line the runtime writes to stdout or stderr.</summary>
+    public ValueTask OnOutputLineAsync(string line) => WriteAsync(line);
+
+    // ---- Runtime API side (called by RuntimeApi on this instance's port) ----
+
+    /// <summary>GET /next: the first call ends init; then waits for the next event.</summary>
+    public ValueTask<PendingInvocation> NextAsync(CancellationToken cancellationToken)
+    {
+        if (_ready.TrySetResult())
+        {
+            _initDurationMs = _time.GetElapsedTime(_startedTimestamp).TotalMilliseconds;
+        }
+
+        return _next.Reader.ReadAsync(cancellationToken);
+    }
+
+    /// <summary>POST /init/error: false once init is over (the caller answers 403).</summary>
+    public bool TryReportInitError(RuntimeReply error) => !IsInitialized && _initError.TrySetResult(error);
+
+    // ---- Invoker side ----
+
+    /// <summary>Runs one invocation to its end: response, function error, init failure, crash or timeout.</summary>
+    public async Task<InvokeOutcome> InvokeAsync(PendingInvocation invocation, CancellationToken cancellationToken)
+    {
+        var sandbox = Sandbox ?? throw new InvalidOperationException("The instance has no sandbox attached.");
+        State = InstanceState.Busy;
+        var cold = !_initReported;
+        _initReported = true;
+
+        if (!IsInitialized)
+        {
+            var failure = await WaitForInitAsync(sandbox, invocation, cancellationToken).ConfigureAwait(false);
+            if (failure is not null)
+            {
+                return failure;
+            }
+        }
+
+        lock (_tailLock)
+        {
+            _tail ??= new LogTail();
+        }
+
+        await WriteAsync(PlatformLog.Start(invocation.RequestId, Function.Version)).ConfigureAwait(false);
+        var timeout = TimeSpan.FromSeconds(Function.Timeout);
+        invocation.DeadlineMs = _time.GetUtcNow().Add(timeout).ToUnixTimeMilliseconds();
+        var started = _time.GetTimestamp();
+        Current = invocation;
+        _next.Writer.TryWrite(invocation);
+
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var timedOut = Task.Delay(timeout, _time, timer.Token);
+        var finished = await Task.WhenAny(invocation.Reply, sandbox.Exited, timedOut).ConfigureAwait(false);
+        await timer.CancelAsync().ConfigureAwait(false);
+        var durationMs = _time.GetElapsedTime(started).TotalMilliseconds;
+
+        InvokeOutcomeKind kind;
+        byte[] body;
+        var reusable = true;
+        if (finished == invocation.Reply)
+        {
+            var reply = invocation.Reply.Result;
+            await DrainAsync(sandbox).ConfigureAwait(false);
+            kind = reply.IsError || reply.TooLarge ? InvokeOutcomeKind.FunctionError : InvokeOutcomeKind.Response;
+            body = reply.Body;
+        }
+        else if (finished == sandbox.Exited)
+        {
+            var exit = sandbox.Exited.Result;
+            await DrainAsync(sandbox).ConfigureAwait(false);
+            var message = PlatformLog.Exited(invocation.RequestId, exit);
+            await WriteAsync(message).ConfigureAwait(false);
+            await WriteAsync("Runtime.ExitError").ConfigureAwait(false);
+            kind = InvokeOutcomeKind.FunctionError;
+            body = ErrorBody("Runtime.ExitError", message);
+            reusable = false;
+        }
+        else
+        {
+            sandbox.Kill();
+            await ((Task)sandbox.Exited).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await DrainAsync(sandbox).ConfigureAwait(false);
+            await WriteAsync(PlatformLog.TimedOut(_time.GetUtcNow(), invocation.RequestId, Function.Timeout)).ConfigureAwait(false);
+            kind = InvokeOutcomeKind.FunctionError;
+            body = ErrorBody("Sandbox.Timedout", PlatformLog.TimedOutMessage(invocation.RequestId, Function.Timeout));
+            reusable = false;
+        }
+
+        Current = null;
+        var memoryMb = (int)Math.Ceiling(sandbox.PeakMemoryBytes() / (1024.0 * 1024.0));
+        var initMs = cold ? _initDurationMs : null;
+        await WriteAsync(PlatformLog.End(invocation.RequestId)).ConfigureAwait(false);
+        await WriteAsync(PlatformLog.Report(invocation.RequestId, durationMs, Function.MemorySize, memoryMb, initMs)).ConfigureAwait(false);
+        var tail = TakeTail();
+        LastUsed = _time.GetUtcNow();
+        State = reusable ? InstanceState.Idle : InstanceState.Dead;
+        return new InvokeOutcome(kind, body, tail, durationMs, initMs, memoryMb, reusable);
+    }
+
+    public void MarkDead() => State = InstanceState.Dead;
+
+    /// <summary>Claimed by one caller; only the pool calls this, under its lock.</summary>
+    public void MarkBusy() => State = InstanceState.Busy;
+
+    private async Task<InvokeOutcome?> WaitForInitAsync(ISandbox sandbox, PendingInvocation invocation, CancellationToken cancellationToken)
+    {
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var initTimeout = Task.Delay(LambdaLimits.InitTimeout, _time, timer.Token);
+        var first = await Task.WhenAny(_ready.Task, _initError.Task, sandbox.Exited, initTimeout).ConfigureAwait(false);
+        await timer.CancelAsync().ConfigureAwait(false);
+        if (first == _ready.Task)
+        {
+            return null;
+        }
+
+        var initMs = _time.GetElapsedTime(_startedTimestamp).TotalMilliseconds;
+        byte[] body;
+        if (first == _initError.Task)
+        {
+            body = _initError.Task.Result.Body;
+
+            // The runtime exits after reporting; give it a moment so its last lines reach the log.
+            await ((Task)sandbox.Exited).WaitAsync(TimeSpan.FromSeconds(1), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        else if (first == sandbox.Exited)
+        {
+            var exit = sandbox.Exited.Result;
+            var message = PlatformLog.Exited(invocation.RequestId, exit);
+            await DrainAsync(sandbox).ConfigureAwait(false);
+            await WriteAsync(message).ConfigureAwait(false);
+            await WriteAsync("Runtime.ExitError").ConfigureAwait(false);
+            body = ErrorBody("Runtime.ExitError", message);
+        }
+        else
+        {
+            var seconds = LambdaLimits.InitTimeout.TotalSeconds;
+            body = ErrorBody("Sandbox.Timedout", PlatformLog.TimedOutMessage(invocation.RequestId, seconds));
+            await WriteAsync(PlatformLog.TimedOut(_time.GetUtcNow(), invocation.RequestId, seconds)).ConfigureAwait(false);
+        }
+
+        sandbox.Kill();
+        await ((Task)sandbox.Exited).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await DrainAsync(sandbox).ConfigureAwait(false);
+        await WriteAsync(PlatformLog.Start(invocation.RequestId, Function.Version)).ConfigureAwait(false);
+        await WriteAsync(PlatformLog.End(invocation.RequestId)).ConfigureAwait(false);
+        await WriteAsync(PlatformLog.Report(invocation.RequestId, 0, Function.MemorySize, 0, initMs)).ConfigureAwait(false);
+        State = InstanceState.Dead;
+        return new InvokeOutcome(InvokeOutcomeKind.FunctionError, body, TakeTail(), 0, initMs, 0, InstanceReusable: false);
+    }
+
+    private static async Task DrainAsync(ISandbox sandbox)
+    {
+        try
+        {
+            await sandbox.DrainOutputAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private string TakeTail()
+    {
+        lock (_tailLock)
+        {
+            var text = _tail?.ToString() ?? "";
+            _tail = null;
+            return text;
+        }
+    }
+
+    private ValueTask WriteAsync(string line)
+    {
+        lock (_tailLock)
+        {
+            _tail?.Add(line);
+        }
+
+        return _logs.AppendAsync(new LogEvent(Function.EffectiveLogGroup, LogStreamName, _time.GetUtcNow().ToUnixTimeMilliseconds(), line));
+    }
+
+    public static byte[] ErrorBody(string errorType, string errorMessage)
+    {
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("errorType", errorType);
+            writer.WriteString("errorMessage", errorMessage);
+            writer.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+
+    internal static string NewTraceId(TimeProvider time)
+    {
+        var epoch = time.GetUtcNow().ToUnixTimeSeconds();
+        Span<byte> random = stackalloc byte[20];
+        System.Security.Cryptography.RandomNumberGenerator.Fill(random);
+        var hex = Convert.ToHexStringLower(random);
+        return $"Root=1-{epoch:x8}-{hex[..24]};Parent={hex[24..40]};Sampled=0";
+    }
+}

@@ -1,0 +1,191 @@
+using Microsoft.Extensions.Logging;
+using Nimbus.Functions;
+
+namespace Nimbus.Sandboxes;
+
+/// <summary>
+/// Warm instances of one function version at one revision. Idle instances are reused newest-first (the
+/// warmest caches); when all are busy a new one starts, until the node's Runtime API ports run out. A retired
+/// pool (the function changed or was deleted) starts nothing new and stops instances as they come back.
+/// </summary>
+internal sealed partial class SandboxPool(FunctionRecord function, SandboxManager manager, ILogger logger)
+{
+    private readonly Lock _lock = new();
+    private readonly Stack<SandboxInstance> _idle = new();
+    private readonly HashSet<SandboxInstance> _all = [];
+    private bool _retired;
+
+    public FunctionRecord Function { get; } = function;
+
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _all.Count;
+            }
+        }
+    }
+
+    /// <summary>An idle instance, or a newly started one; null when the node has no room for another.</summary>
+    public async Task<(SandboxInstance? Instance, byte[]? StartError)> AcquireAsync(CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            while (_idle.TryPop(out var idle))
+            {
+                if (idle.State == InstanceState.Idle)
+                {
+                    idle.MarkBusy();
+                    return (idle, null);
+                }
+            }
+        }
+
+        var (instance, error) = await manager.StartInstanceAsync(Function, cancellationToken).ConfigureAwait(false);
+        if (instance is not null)
+        {
+            lock (_lock)
+            {
+                _all.Add(instance);
+            }
+
+            Log.InstanceStarted(logger, Function.Name, Function.Version, instance.Id, instance.Sandbox?.ProcessId ?? 0);
+        }
+
+        return (instance, error);
+    }
+
+    /// <summary>Takes an instance back after an invocation; dead or retired ones are stopped.</summary>
+    public void Release(SandboxInstance instance)
+    {
+        bool keep;
+        lock (_lock)
+        {
+            keep = !_retired && instance.State == InstanceState.Idle;
+            if (keep)
+            {
+                _idle.Push(instance);
+            }
+            else
+            {
+                _all.Remove(instance);
+            }
+        }
+
+        if (!keep)
+        {
+            _ = manager.StopInstanceAsync(instance);
+        }
+    }
+
+    /// <summary>When the longest-idle instance was last used; null when none is idle.</summary>
+    public DateTimeOffset? OldestIdleUse
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _idle.Count == 0 ? null : _idle.Min(i => i.LastUsed);
+            }
+        }
+    }
+
+    /// <summary>Removes the longest-idle instance from the pool so the caller can stop it.</summary>
+    public SandboxInstance? TryTakeOldestIdle()
+    {
+        lock (_lock)
+        {
+            if (_idle.Count == 0)
+            {
+                return null;
+            }
+
+            var victim = _idle.MinBy(i => i.LastUsed)!;
+            var rest = _idle.Where(i => i != victim).Reverse().ToList();
+            _idle.Clear();
+            foreach (var instance in rest)
+            {
+                _idle.Push(instance);
+            }
+
+            _all.Remove(victim);
+            victim.MarkDead();
+            return victim;
+        }
+    }
+
+    /// <summary>Stops instances idle since before <paramref name="cutoff"/> (scale to zero).</summary>
+    public void ReapIdle(DateTimeOffset cutoff)
+    {
+        List<SandboxInstance> stale = [];
+        lock (_lock)
+        {
+            if (_idle.Count == 0)
+            {
+                return;
+            }
+
+            var keep = _idle.Where(i => i.LastUsed >= cutoff).Reverse().ToList();
+            stale.AddRange(_idle.Where(i => i.LastUsed < cutoff));
+            _idle.Clear();
+            foreach (var instance in keep)
+            {
+                _idle.Push(instance);
+            }
+
+            foreach (var instance in stale)
+            {
+                _all.Remove(instance);
+            }
+        }
+
+        foreach (var instance in stale)
+        {
+            Log.InstanceReaped(logger, Function.Name, instance.Id);
+            _ = manager.StopInstanceAsync(instance);
+        }
+    }
+
+    /// <summary>Stops idle instances now and busy ones when their invocation ends.</summary>
+    public void Retire()
+    {
+        List<SandboxInstance> idle;
+        lock (_lock)
+        {
+            _retired = true;
+            idle = [.. _idle];
+            _idle.Clear();
+            foreach (var instance in idle)
+            {
+                _all.Remove(instance);
+            }
+        }
+
+        foreach (var instance in idle)
+        {
+            _ = manager.StopInstanceAsync(instance);
+        }
+    }
+
+    public SandboxInstance[] Snapshot()
+    {
+        lock (_lock)
+        {
+            return [.. _all];
+        }
+    }
+
+    private static partial class Log
+    {
+        // Sandboxes/ event ids 4010-4019 (SandboxPool). Next free id: 4012.
+        [LoggerMessage(EventId = 4010, EventName = "InstanceStarted", Level = LogLevel.Debug,
+            Message = "Started instance {InstanceId} of {FunctionName}:{Version} (pid {ProcessId}).")]
+        public static partial void InstanceStarted(ILogger logger, string functionName, string version, string instanceId, int processId);
+
+        [LoggerMessage(EventId = 4011, EventName = "InstanceReaped", Level = LogLevel.Debug,
+            Message = "Stopping idle instance {InstanceId} of {FunctionName}.")]
+        public static partial void InstanceReaped(ILogger logger, string functionName, string instanceId);
+    }
+}

@@ -1,0 +1,159 @@
+using System.Collections.Concurrent;
+using System.IO.Compression;
+using System.Security.Cryptography;
+using Nimbus.Functions;
+
+namespace Nimbus.Storage;
+
+/// <summary>The identity of a stored deployment package.</summary>
+internal readonly record struct CodeInfo(string Sha256Hex, string Sha256Base64, long Size);
+
+/// <summary>
+/// Content-addressed store of deployment packages: <c>code/zips/&lt;sha256&gt;.zip</c>, each unpacked once into the
+/// read-only directory <c>code/unpacked/&lt;sha256&gt;</c> that sandboxes mount at /var/task. A hash's content never
+/// changes, so readers need no locks once a directory exists.
+/// </summary>
+internal sealed partial class CodeStore
+{
+    private const UnixFileMode ReadOnlyFile = UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+    private const UnixFileMode Executable = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
+
+    private readonly string _zips;
+    private readonly string _unpacked;
+
+    // One unpack per hash at a time; completed entries stay so later callers return at once.
+    private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _unpacking = new(StringComparer.Ordinal);
+
+    public CodeStore(string dataDirectory)
+    {
+        _zips = Path.Combine(dataDirectory, "code", "zips");
+        _unpacked = Path.Combine(dataDirectory, "code", "unpacked");
+        Directory.CreateDirectory(_zips);
+        Directory.CreateDirectory(_unpacked);
+    }
+
+    /// <summary>Validates a zip as Lambda does, stores it durably and unpacks it.</summary>
+    public async Task<(CodeInfo Info, LambdaError? Error)> PutAsync(byte[] zip, CancellationToken cancellationToken)
+    {
+        if (zip.LongLength > LambdaLimits.MaxZipBytes)
+        {
+            return (default, LambdaError.RequestBodyTooLarge("CreateFunction", LambdaLimits.MaxCreateRequestBytes));
+        }
+
+        var error = Validate(zip);
+        if (error is not null)
+        {
+            return (default, error);
+        }
+
+        var hash = SHA256.HashData(zip);
+        var info = new CodeInfo(Convert.ToHexStringLower(hash), Convert.ToBase64String(hash), zip.LongLength);
+        var path = ZipPath(info.Sha256Hex);
+        if (!File.Exists(path))
+        {
+            var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
+            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous))
+            {
+                await file.WriteAsync(zip, cancellationToken).ConfigureAwait(false);
+                file.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, path, overwrite: true);
+        }
+
+        await GetDirectoryAsync(info.Sha256Hex).ConfigureAwait(false);
+        return (info, null);
+    }
+
+    public bool Exists(string sha256Hex) => IsHash(sha256Hex) && File.Exists(ZipPath(sha256Hex));
+
+    public Stream OpenZip(string sha256Hex) =>
+        new FileStream(ZipPath(sha256Hex), FileMode.Open, FileAccess.Read, FileShare.Read, 81920, FileOptions.Asynchronous);
+
+    /// <summary>The unpacked, read-only directory of a package, unpacking it on first use on this node.</summary>
+    public Task<string> GetDirectoryAsync(string sha256Hex) =>
+        _unpacking.GetOrAdd(sha256Hex, hash => new Lazy<Task<string>>(() => Task.Run(() => Unpack(hash)))).Value;
+
+    private string Unpack(string sha256Hex)
+    {
+        var target = Path.Combine(_unpacked, sha256Hex);
+        if (Directory.Exists(target))
+        {
+            return target;
+        }
+
+        var staging = Path.Combine(_unpacked, $".{sha256Hex}.{Guid.NewGuid():N}");
+        ZipFile.ExtractToDirectory(ZipPath(sha256Hex), staging);
+        MakeReadOnly(new DirectoryInfo(staging));
+        try
+        {
+            Directory.Move(staging, target);
+        }
+        catch (IOException) when (Directory.Exists(target))
+        {
+            // Another node process unpacked the same content first; contents are identical by hash.
+            MakeWritable(new DirectoryInfo(staging));
+            Directory.Delete(staging, recursive: true);
+        }
+
+        return target;
+    }
+
+    private static LambdaError? Validate(byte[] zip)
+    {
+        try
+        {
+            using var archive = new ZipArchive(new MemoryStream(zip, writable: false), ZipArchiveMode.Read);
+            long unzipped = 0;
+            foreach (var entry in archive.Entries)
+            {
+                unzipped += entry.Length;
+                var name = entry.FullName.Replace('\\', '/');
+                if (name.StartsWith('/') || name.Split('/').Contains(".."))
+                {
+                    return LambdaError.InvalidParameter($"Could not unzip uploaded file. The entry '{entry.FullName}' points outside the package. Remove it and upload again.");
+                }
+            }
+
+            if (unzipped >= LambdaLimits.MaxUnzippedBytes)
+            {
+                return LambdaError.InvalidParameter($"Unzipped size must be smaller than {LambdaLimits.MaxUnzippedBytes} bytes");
+            }
+
+            return null;
+        }
+        catch (InvalidDataException)
+        {
+            return LambdaError.InvalidParameter("Could not unzip uploaded file. Please check your file, then try to upload again.");
+        }
+    }
+
+    private static void MakeReadOnly(DirectoryInfo directory)
+    {
+        foreach (var file in directory.EnumerateFiles("*", SearchOption.AllDirectories))
+        {
+            var executable = (file.UnixFileMode & UnixFileMode.UserExecute) != 0;
+            file.UnixFileMode = executable ? ReadOnlyFile | Executable : ReadOnlyFile;
+        }
+
+        foreach (var sub in directory.EnumerateDirectories("*", SearchOption.AllDirectories))
+        {
+            sub.UnixFileMode = ReadOnlyFile | Executable;
+        }
+
+        directory.UnixFileMode = ReadOnlyFile | Executable;
+    }
+
+    private static void MakeWritable(DirectoryInfo directory)
+    {
+        directory.UnixFileMode |= UnixFileMode.UserWrite;
+        foreach (var sub in directory.EnumerateDirectories("*", SearchOption.AllDirectories))
+        {
+            sub.UnixFileMode |= UnixFileMode.UserWrite;
+        }
+    }
+
+    private string ZipPath(string sha256Hex) => Path.Combine(_zips, sha256Hex + ".zip");
+
+    private static bool IsHash(string value) => value.Length == 64 && value.All(char.IsAsciiHexDigitLower);
+}

@@ -1,0 +1,121 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Nimbus.Storage;
+
+/// <summary>
+/// Append-only store of function logs (logs.db). Writers enqueue into a bounded channel and never touch SQLite
+/// on the invoke path; one background writer commits batches. A full channel makes writers wait, which slows a
+/// chatty function's output pipe instead of dropping its lines.
+/// </summary>
+internal sealed partial class LogStore(SqliteDatabase database, TimeProvider time, ILogger<LogStore> logger) : BackgroundService
+{
+    private const int BatchSize = 512;
+
+    private readonly Channel<LogEvent> _pending = Channel.CreateBounded<LogEvent>(new BoundedChannelOptions(65_536)
+    {
+        FullMode = BoundedChannelFullMode.Wait,
+        SingleReader = true,
+    });
+
+    public ValueTask AppendAsync(LogEvent logEvent, CancellationToken cancellationToken = default) =>
+        _pending.Writer.TryWrite(logEvent) ? ValueTask.CompletedTask : _pending.Writer.WriteAsync(logEvent, cancellationToken);
+
+    /// <summary>Events of one stream in time order; used by tests and, later, the Logs API.</summary>
+    public async Task<IReadOnlyList<LogEvent>> ReadStreamAsync(string logGroup, string logStream, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT timestamp, message FROM log_events
+            WHERE log_group = $group AND log_stream = $stream ORDER BY timestamp, id;
+            """;
+        command.Parameters.AddWithValue("$group", logGroup);
+        command.Parameters.AddWithValue("$stream", logStream);
+        var result = new List<LogEvent>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(new LogEvent(logGroup, logStream, reader.GetInt64(0), reader.GetString(1)));
+        }
+
+        return result;
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var batch = new List<LogEvent>(BatchSize);
+        var reader = _pending.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            {
+                while (batch.Count < BatchSize && reader.TryRead(out var item))
+                {
+                    batch.Add(item);
+                }
+
+                await WriteAsync(batch).ConfigureAwait(false);
+                batch.Clear();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down: commit what is already queued so no accepted line is lost.
+            while (reader.TryRead(out var item))
+            {
+                batch.Add(item);
+            }
+
+            if (batch.Count > 0)
+            {
+                await WriteAsync(batch).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task WriteAsync(List<LogEvent> batch)
+    {
+        try
+        {
+            await using var connection = await database.OpenAsync(CancellationToken.None).ConfigureAwait(false);
+            await using var transaction = (Microsoft.Data.Sqlite.SqliteTransaction)await connection.BeginTransactionAsync().ConfigureAwait(false);
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = """
+                INSERT INTO log_events (log_group, log_stream, timestamp, ingestion_time, message)
+                VALUES ($group, $stream, $timestamp, $ingestion, $message);
+                """;
+            var group = command.Parameters.Add("$group", Microsoft.Data.Sqlite.SqliteType.Text);
+            var stream = command.Parameters.Add("$stream", Microsoft.Data.Sqlite.SqliteType.Text);
+            var timestamp = command.Parameters.Add("$timestamp", Microsoft.Data.Sqlite.SqliteType.Integer);
+            var ingestion = command.Parameters.Add("$ingestion", Microsoft.Data.Sqlite.SqliteType.Integer);
+            var message = command.Parameters.Add("$message", Microsoft.Data.Sqlite.SqliteType.Text);
+            var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+            foreach (var item in batch)
+            {
+                group.Value = item.LogGroup;
+                stream.Value = item.LogStream;
+                timestamp.Value = item.TimestampMs;
+                ingestion.Value = now;
+                message.Value = item.Message;
+                await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync().ConfigureAwait(false);
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e)
+        {
+            Log.LogBatchFailed(logger, batch.Count, database.Path, e);
+        }
+    }
+
+    private static partial class Log
+    {
+        // Storage/ event ids: 5000-5099. Next free id: 5001.
+        [LoggerMessage(EventId = 5000, EventName = "LogBatchFailed", Level = LogLevel.Error,
+            Message = "Could not write {Count} function log lines to {Path}; check free disk space and file permissions.")]
+        public static partial void LogBatchFailed(ILogger logger, int count, string path, Exception exception);
+    }
+}

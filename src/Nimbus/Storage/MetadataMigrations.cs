@@ -1,0 +1,20 @@
+namespace Nimbus.Storage;
+
+/// <summary>Schema of metadata.db. Append only: the index + 1 is the schema version.</summary>
+internal static class MetadataMigrations
+{
+    public static readonly IReadOnlyList<string> All =
+    [
+        // 1: functions, one row per version; the record is JSON pinned by a golden test.
+        """
+        CREATE TABLE functions (
+            name TEXT NOT NULL,
+            version TEXT NOT NULL,
+            revision_id TEXT NOT NULL,
+            code_size INTEGER NOT NULL,
+            record TEXT NOT NULL,
+            PRIMARY KEY (name, version)
+        ) WITHOUT ROWID;
+        """,
+    ];
+}

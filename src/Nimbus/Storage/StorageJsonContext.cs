@@ -1,0 +1,8 @@
+using System.Text.Json.Serialization;
+using Nimbus.Functions;
+
+namespace Nimbus.Storage;
+
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(FunctionRecord))]
+internal sealed partial class StorageJsonContext : JsonSerializerContext;

@@ -1,0 +1,1 @@
+export const handler = async (event) => ({ esm: true, nested: true, name: event.name });

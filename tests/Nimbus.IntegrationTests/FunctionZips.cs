@@ -1,0 +1,78 @@
+using System.IO.Compression;
+using System.Security.Cryptography;
+
+namespace Nimbus.IntegrationTests;
+
+/// <summary>
+/// Builds deployment packages from Fixtures/functions/&lt;name&gt;/ at test time. Entries carry Unix
+/// modes (0755 for <c>bootstrap</c> and scripts, 0644 otherwise) and a fixed timestamp, so one fixture
+/// always yields the same bytes.
+/// </summary>
+internal static class FunctionZips
+{
+    public const string NodeCjs = "node-cjs";
+    public const string NodeCjsV2 = "node-cjs-v2";
+    public const string NodeEsm = "node-esm";
+    public const string NodeCallback = "node-callback";
+    public const string NodeBehaviours = "node-behaviours";
+    public const string NodeInitError = "node-init-error";
+    public const string Python = "python";
+    public const string Provided = "provided";
+
+    private const int RegularFile = 0x8000;
+
+    private const UnixFileMode Executable =
+        UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+        | UnixFileMode.GroupRead | UnixFileMode.GroupExecute
+        | UnixFileMode.OtherRead | UnixFileMode.OtherExecute;
+
+    private const UnixFileMode Readable =
+        UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
+
+    private static readonly DateTimeOffset EntryTimestamp = new(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    public static byte[] Build(string fixture)
+    {
+        var root = Path.Combine(AppContext.BaseDirectory, "Fixtures", "functions", fixture);
+        if (!Directory.Exists(root))
+        {
+            throw new InvalidOperationException($"No function fixture at {root}.");
+        }
+
+        var files = Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
+            .Select(path => (Path: path, Name: Path.GetRelativePath(root, path).Replace('\\', '/')))
+            .Where(file => !file.Name.Contains("__pycache__", StringComparison.Ordinal))
+            .OrderBy(file => file.Name, StringComparer.Ordinal);
+
+        using var buffer = new MemoryStream();
+        using (var archive = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            foreach (var (path, name) in files)
+            {
+                var entry = archive.CreateEntry(name, CompressionLevel.Optimal);
+                entry.LastWriteTime = EntryTimestamp;
+                var mode = IsExecutable(name) ? Executable : Readable;
+                entry.ExternalAttributes = unchecked((int)((uint)(RegularFile | (int)mode) << 16));
+                using var source = File.OpenRead(path);
+                using var target = entry.Open();
+                source.CopyTo(target);
+            }
+        }
+
+        return buffer.ToArray();
+    }
+
+    /// <summary>Bytes that are not a zip archive (no "PK" signature anywhere near the start).</summary>
+    public static byte[] NotAZip(int length = 4_096)
+    {
+        var bytes = RandomNumberGenerator.GetBytes(length);
+        bytes[0] = (byte)'X';
+        return bytes;
+    }
+
+    /// <summary>The CodeSha256 Lambda reports: base64 of the SHA-256 of the zip.</summary>
+    public static string CodeSha256(byte[] zip) => Convert.ToBase64String(SHA256.HashData(zip));
+
+    private static bool IsExecutable(string name) =>
+        Path.GetFileName(name) == "bootstrap" || name.EndsWith(".sh", StringComparison.Ordinal);
+}

@@ -1,0 +1,135 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Nimbus.IntegrationTests;
+
+/// <summary>Synchronous, asynchronous and dry-run invokes; logs; warm reuse; scaling out under load.</summary>
+[Collection(ServerCollectionDefinition.Name)]
+public sealed class InvokeTests(ServerFixture fixture)
+{
+    private const string NodeRuntime = "nodejs20.x";
+
+    [Theory]
+    [InlineData(AwsCli.V1)]
+    [InlineData(AwsCli.V2)]
+    public Task Invoke_with_log_type_Tail_returns_START_END_REPORT_with_Init_Duration_only_when_cold(string cli) => fixture.RunAsync(async scope =>
+    {
+        var aws = scope.Cli(cli);
+        var name = scope.NewFunctionName();
+        (await aws.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeCjs), NodeRuntime, "index.handler")).ShouldSucceed();
+
+        var cold = await aws.InvokeAsync(name, """{"name":"first"}""", "--log-type", "Tail");
+        var warm = await aws.InvokeAsync(name, """{"name":"second"}""", "--log-type", "Tail");
+
+        Assert.Equal(1, cold.ShouldReturn().Num("count"));
+        Assert.Equal("$LATEST", cold.ExecutedVersion);
+        LambdaLog.ShouldDescribeInvocation(cold.ShouldHaveLog(), memorySize: 128, coldStart: true, "hello from node");
+        Assert.Equal(2, warm.ShouldReturn().Num("count"));
+        LambdaLog.ShouldDescribeInvocation(warm.ShouldHaveLog(), memorySize: 128, coldStart: false, "hello from node");
+    });
+
+    [Theory]
+    [InlineData(AwsCli.V1)]
+    [InlineData(AwsCli.V2)]
+    public Task Invoke_reuses_the_warm_instance_so_module_state_counts_1_2_3(string cli) => fixture.RunAsync(async scope =>
+    {
+        var aws = scope.Cli(cli);
+        var name = scope.NewFunctionName();
+        (await aws.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeCjs), NodeRuntime, "index.handler")).ShouldSucceed();
+
+        var counts = new List<long>();
+        for (var i = 0; i < 3; i++)
+        {
+            counts.Add((await aws.InvokeAsync(name, """{"name":"warm"}""")).ShouldReturn().Num("count"));
+        }
+
+        Assert.Equal([1L, 2L, 3L], counts);
+    });
+
+    [Fact]
+    public Task Parallel_invokes_start_several_instances_and_a_later_invoke_reuses_a_warm_one() => fixture.RunAsync(async scope =>
+    {
+        const int Parallel = 6;
+        var name = scope.NewFunctionName();
+        await scope.Lambda.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeBehaviours), NodeRuntime, "pid.handler", timeout: 30);
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, Parallel).Select(_ => scope.Lambda.InvokeAsync(name, """{"ms":1500}""")));
+
+        var instances = new HashSet<string>();
+        foreach (var response in responses)
+        {
+            Assert.True(response.StatusCode == 200 && response.Header("X-Amz-Function-Error") is null, response.ToString());
+            instances.Add(response.Json().Str("instance"));
+        }
+
+        // Sandboxes may live in their own PID namespace, where every instance has the same pid; the
+        // fixture's per-module random id tells instances apart either way.
+        Assert.True(instances.Count > 1, $"{Parallel} overlapping invokes of 1.5 s should run on more than one instance; all ran on {string.Join(", ", instances)}.");
+
+        var later = await scope.Lambda.InvokeAsync(name, """{"ms":0}""");
+        Assert.True(later.StatusCode == 200 && later.Header("X-Amz-Function-Error") is null, later.ToString());
+        Assert.Contains(later.Json().Str("instance"), instances);
+        Assert.True(later.Json().Num("count") >= 2, $"The later invoke should run on a warm instance.{Environment.NewLine}{later}");
+    });
+
+    [Theory]
+    [InlineData(AwsCli.V1)]
+    [InlineData(AwsCli.V2)]
+    public Task Invoke_with_invocation_type_DryRun_returns_204_without_running_the_handler(string cli) => fixture.RunAsync(async scope =>
+    {
+        var aws = scope.Cli(cli);
+        var name = scope.NewFunctionName();
+        (await aws.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeCjs), NodeRuntime, "index.handler")).ShouldSucceed();
+
+        var dryRun = await aws.InvokeAsync(name, payload: null, "--invocation-type", "DryRun");
+
+        Assert.Equal(204, dryRun.StatusCode);
+        Assert.Equal(1, (await aws.InvokeAsync(name, """{"name":"real"}""")).ShouldReturn().Num("count"));
+    });
+
+    [Theory]
+    [InlineData(AwsCli.V1)]
+    [InlineData(AwsCli.V2)]
+    public Task Invoke_with_invocation_type_Event_returns_202(string cli) => fixture.RunAsync(async scope =>
+    {
+        var aws = scope.Cli(cli);
+        var name = scope.NewFunctionName();
+        (await aws.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeCjs), NodeRuntime, "index.handler")).ShouldSucceed();
+
+        var queued = await aws.InvokeAsync(name, """{"name":"async"}""", "--invocation-type", "Event");
+
+        Assert.Equal(202, queued.StatusCode);
+        Assert.Equal("", queued.PayloadText);
+    });
+
+    [Fact]
+    public Task Invoke_over_http_returns_the_payload_with_executed_version_and_log_result_headers() => fixture.RunAsync(async scope =>
+    {
+        var name = scope.NewFunctionName();
+        await scope.Lambda.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeCjs), NodeRuntime, "index.handler");
+
+        var response = await scope.Lambda.InvokeAsync(name, """{"name":"raw"}""", logType: "Tail");
+
+        Assert.True(response.StatusCode == 200, response.ToString());
+        Assert.Null(response.Header("X-Amz-Function-Error"));
+        Assert.Equal("$LATEST", response.Header("X-Amz-Executed-Version"));
+        Assert.Equal("raw", response.Json().Str("name"));
+        var log = Encoding.UTF8.GetString(Convert.FromBase64String(response.Header("X-Amz-Log-Result") ?? ""));
+        LambdaLog.ShouldDescribeInvocation(log, memorySize: 128, coldStart: true, "hello from node");
+    });
+
+    [Fact]
+    public Task Invoke_returns_a_1MB_response_intact() => fixture.RunAsync(async scope =>
+    {
+        const int Bytes = 1024 * 1024;
+        var name = scope.NewFunctionName();
+        await scope.Lambda.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeBehaviours), NodeRuntime, "big.handler");
+
+        var response = await scope.Lambda.InvokeAsync(name, $$"""{"bytes":{{Bytes}}}""");
+
+        Assert.True(response.StatusCode == 200 && response.Header("X-Amz-Function-Error") is null, response.ToString());
+        var text = response.Json();
+        Assert.Equal(JsonValueKind.String, text.ValueKind);
+        Assert.Equal(new string('x', Bytes), text.GetString());
+    });
+}

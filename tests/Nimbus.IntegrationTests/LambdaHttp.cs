@@ -1,0 +1,95 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace Nimbus.IntegrationTests;
+
+/// <summary>
+/// Unsigned Lambda API requests over a raw HttpClient, for assertions on exact status codes, headers
+/// and bodies that the CLIs hide.
+/// </summary>
+internal sealed class LambdaHttp(HttpClient http)
+{
+    public const string FunctionsPath = "/2015-03-31/functions";
+
+    public static JsonObject CreateFunctionRequest(string name, byte[] zip, string runtime, string handler) => new()
+    {
+        ["FunctionName"] = name,
+        ["Runtime"] = runtime,
+        ["Role"] = Aws.Role,
+        ["Handler"] = handler,
+        ["Code"] = new JsonObject { ["ZipFile"] = Convert.ToBase64String(zip) },
+    };
+
+    public Task<HttpResult> CreateFunctionAsync(JsonObject request) =>
+        SendAsync(HttpMethod.Post, FunctionsPath, new StringContent(request.ToJsonString(), Encoding.UTF8, "application/json"));
+
+    /// <summary>Creates a function and fails the test unless the server answers 201.</summary>
+    public async Task<HttpResult> CreateFunctionAsync(string name, byte[] zip, string runtime, string handler, int? timeout = null)
+    {
+        var request = CreateFunctionRequest(name, zip, runtime, handler);
+        if (timeout is not null)
+        {
+            request["Timeout"] = timeout.Value;
+        }
+
+        var result = await CreateFunctionAsync(request);
+        Assert.True(result.StatusCode == 201, $"CreateFunction {name} should answer 201.{Environment.NewLine}{result}");
+        return result;
+    }
+
+    public Task<HttpResult> InvokeAsync(string name, string payload, string? invocationType = null, string? logType = null) =>
+        InvokeAsync(name, Encoding.UTF8.GetBytes(payload), invocationType, logType);
+
+    public Task<HttpResult> InvokeAsync(string name, byte[] payload, string? invocationType = null, string? logType = null)
+    {
+        var content = new ByteArrayContent(payload);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        var headers = new Dictionary<string, string>();
+        if (invocationType is not null)
+        {
+            headers["X-Amz-Invocation-Type"] = invocationType;
+        }
+
+        if (logType is not null)
+        {
+            headers["X-Amz-Log-Type"] = logType;
+        }
+
+        return SendAsync(HttpMethod.Post, $"{FunctionsPath}/{Uri.EscapeDataString(name)}/invocations", content, headers);
+    }
+
+    public Task<HttpResult> GetFunctionAsync(string name) =>
+        SendAsync(HttpMethod.Get, $"{FunctionsPath}/{Uri.EscapeDataString(name)}");
+
+    public Task<HttpResult> DeleteFunctionAsync(string name, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Delete, $"{FunctionsPath}/{Uri.EscapeDataString(name)}", cancellationToken: cancellationToken);
+
+    /// <summary>GET /2015-03-31/functions with the given query string (without the '?').</summary>
+    public Task<HttpResult> ListFunctionsAsync(string query) =>
+        SendAsync(HttpMethod.Get, query.Length == 0 ? FunctionsPath : $"{FunctionsPath}?{query}");
+
+    public async Task<HttpResult> SendAsync(
+        HttpMethod method,
+        string pathAndQuery,
+        HttpContent? content = null,
+        IEnumerable<KeyValuePair<string, string>>? headers = null,
+        CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(method, new Uri(pathAndQuery, UriKind.Relative)) { Content = content };
+        foreach (var (name, value) in headers ?? [])
+        {
+            request.Headers.TryAddWithoutValidation(name, value);
+        }
+
+        using var response = await http.SendAsync(request, cancellationToken);
+        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken);
+        var all = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
+        {
+            all[name] = string.Join(",", values);
+        }
+
+        return new HttpResult($"{method} {pathAndQuery}", (int)response.StatusCode, all, body);
+    }
+}

@@ -1,0 +1,219 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace Nimbus.IntegrationTests;
+
+/// <summary>
+/// A running <c>nimbus serve</c> process on a free loopback port. Disposing kills the whole process
+/// tree (server and sandboxes); the data directory belongs to the caller.
+/// </summary>
+internal sealed partial class NimbusServer : IAsyncDisposable
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
+    private static readonly TimeSpan HealthTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly Process _process;
+    private readonly OutputBuffer _output;
+    private HttpClient? _http;
+    private Uri? _endpoint;
+    private bool _disposed;
+
+    private NimbusServer(Process process, OutputBuffer output, string dataDirectory)
+    {
+        _process = process;
+        _output = output;
+        DataDirectory = dataDirectory;
+    }
+
+    public string DataDirectory { get; }
+
+    /// <summary>Base URL, e.g. <c>http://127.0.0.1:41234</c>, without a trailing slash.</summary>
+    public string Endpoint => EndpointUri.GetLeftPart(UriPartial.Authority);
+
+    public Uri EndpointUri => _endpoint ?? throw new InvalidOperationException("The server is not ready yet.");
+
+    /// <summary>A client whose BaseAddress is the server; requests are unsigned.</summary>
+    public HttpClient Http => _http ?? throw new InvalidOperationException("The server is not ready yet.");
+
+    public static async Task<NimbusServer> StartAsync(string dataDirectory)
+    {
+        var launcher = FindLauncher();
+        var startInfo = new ProcessStartInfo(launcher)
+        {
+            WorkingDirectory = Path.GetDirectoryName(launcher)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[] { "serve", "--listen", "http://127.0.0.1:0", "--data", dataDirectory })
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        startInfo.Environment["DOTNET_NOLOGO"] = "1";
+        startInfo.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+
+        var output = new OutputBuffer(capacity: 2_000);
+        var ready = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var process = new Process { StartInfo = startInfo, EnableRaisingEvents = true };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+            {
+                return;
+            }
+
+            output.Add(e.Data);
+            var match = ReadyLine().Match(e.Data);
+            if (match.Success && Uri.TryCreate(match.Groups[1].Value.TrimEnd('.', ',', ';'), UriKind.Absolute, out var url))
+            {
+                ready.TrySetResult(url);
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                output.Add("[stderr] " + e.Data);
+            }
+        };
+        process.Exited += (_, _) => ready.TrySetException(
+            new InvalidOperationException($"`nimbus serve` exited with code {process.ExitCode} before printing 'Nimbus is ready on http://...'."));
+
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        var server = new NimbusServer(process, output, dataDirectory);
+        try
+        {
+            var url = await ready.Task.WaitAsync(StartTimeout);
+            server._endpoint = url;
+            server._http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromMinutes(2) };
+            await server.WaitUntilHealthyAsync();
+            return server;
+        }
+        catch (Exception ex) when (ex is TimeoutException or InvalidOperationException or HttpRequestException)
+        {
+            var reason = ex is TimeoutException
+                ? $"no 'Nimbus is ready on http://...' line within {StartTimeout.TotalSeconds:0} s"
+                : ex.Message;
+            var description = server.DescribeOutput();
+            await server.DisposeAsync();
+            throw new InvalidOperationException(
+                $"Nimbus did not start ({launcher} serve --data {dataDirectory}): {reason}{Environment.NewLine}{description}", ex);
+        }
+    }
+
+    /// <summary>The server's state and the last lines it printed, for failure messages.</summary>
+    public string DescribeOutput(int lines = 200)
+    {
+        string state;
+        try
+        {
+            state = _process.HasExited ? $"exited with code {_process.ExitCode}" : $"running, pid {_process.Id}";
+        }
+        catch (InvalidOperationException)
+        {
+            state = "not started";
+        }
+
+        return $"--- nimbus serve ({state}, data {DataDirectory}): last {Math.Min(lines, _output.Count)} of {_output.Total} output lines ---"
+            + Environment.NewLine + _output.Tail(lines);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+
+            using var exited = new CancellationTokenSource(ExitTimeout);
+            await _process.WaitForExitAsync(exited.Token);
+        }
+        catch (InvalidOperationException)
+        {
+            // The process was never started or has already been reaped.
+        }
+        catch (OperationCanceledException)
+        {
+            // Killed but not reaped within the deadline; nothing more a test can do about it.
+        }
+        finally
+        {
+            _http?.Dispose();
+            _process.Dispose();
+        }
+    }
+
+    private async Task WaitUntilHealthyAsync()
+    {
+        var deadline = DateTime.UtcNow + HealthTimeout;
+        var last = "no answer yet";
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"`nimbus serve` exited with code {_process.ExitCode} before GET /health answered 200.");
+            }
+
+            try
+            {
+                using var probe = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                using var response = await Http.GetAsync(new Uri("/health", UriKind.Relative), probe.Token);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+
+                last = $"HTTP {(int)response.StatusCode}";
+            }
+            catch (HttpRequestException ex)
+            {
+                last = ex.Message;
+            }
+            catch (TaskCanceledException)
+            {
+                last = "timed out";
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100));
+        }
+
+        throw new InvalidOperationException($"GET /health did not answer 200 within {HealthTimeout.TotalSeconds:0} s (last: {last}).");
+    }
+
+    /// <summary>Finds <c>&lt;repo&gt;/nimbus</c>: the directory above the test binaries holding Nimbus.slnx.</summary>
+    private static string FindLauncher()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (!File.Exists(Path.Combine(directory.FullName, "Nimbus.slnx")))
+            {
+                continue;
+            }
+
+            var launcher = Path.Combine(directory.FullName, "nimbus");
+            return File.Exists(launcher)
+                ? launcher
+                : throw new InvalidOperationException(
+                    $"The launcher {launcher} does not exist; the integration tests start the server with `{launcher} serve`.");
+        }
+
+        throw new InvalidOperationException(
+            $"No directory above {AppContext.BaseDirectory} contains Nimbus.slnx; run the tests from a Nimbus checkout.");
+    }
+
+    [GeneratedRegex(@"Nimbus is ready on (http://\S+)")]
+    private static partial Regex ReadyLine();
+}

@@ -1,0 +1,67 @@
+namespace Nimbus.IntegrationTests;
+
+/// <summary>Functions are durable: a server killed and started again on the same data directory still has them.</summary>
+[Collection(Name)]
+public sealed class RestartTests
+{
+    /// <summary>Own collection: these tests start their own servers instead of sharing one.</summary>
+    public const string Name = "restart";
+
+    [Fact]
+    public async Task Functions_survive_a_killed_server_and_run_after_restart_on_the_same_data_directory()
+    {
+        using var data = new TempDirectory("nimbus-it-restart");
+        using var scratch = new TempDirectory("nimbus-it-scratch");
+        NimbusServer? before = null;
+        NimbusServer? after = null;
+        var node = $"t-{Guid.NewGuid():N}"[..20];
+        var python = $"t-{Guid.NewGuid():N}"[..20];
+        var nodeZip = FunctionZips.Build(FunctionZips.NodeCjs);
+        var pythonZip = FunctionZips.Build(FunctionZips.Python);
+
+        try
+        {
+            await Failures.WithContextAsync(
+                async () =>
+                {
+                    before = await NimbusServer.StartAsync(data.Path);
+                    var v1 = new AwsCli(AwsCli.V1, before.Endpoint, scratch.Path);
+                    (await v1.CreateFunctionAsync(node, nodeZip, "nodejs20.x", "index.handler")).ShouldSucceed();
+                    (await v1.CreateFunctionAsync(python, pythonZip, "python3.11", "lambda_function.lambda_handler")).ShouldSucceed();
+                    Assert.Equal(1, (await v1.InvokeAsync(node, """{"name":"before"}""")).ShouldReturn().Num("count"));
+
+                    await before.DisposeAsync();
+                    after = await NimbusServer.StartAsync(data.Path);
+                    var v2 = new AwsCli(AwsCli.V2, after.Endpoint, scratch.Path);
+
+                    var names = (await v2.LambdaAsync("list-functions")).Json().Array("Functions").Select(f => f.Str("FunctionName")).ToList();
+                    Assert.Contains(node, names);
+                    Assert.Contains(python, names);
+                    var configuration = (await v2.LambdaAsync("get-function-configuration", "--function-name", node)).Json();
+                    Assert.Equal(FunctionZips.CodeSha256(nodeZip), configuration.Str("CodeSha256"));
+
+                    var nodeResult = (await v2.InvokeAsync(node, """{"name":"after"}""")).ShouldReturn();
+                    Assert.Equal("after", nodeResult.Str("name"));
+                    Assert.Equal(1, nodeResult.Num("count"));
+                    var pythonResult = (await v2.InvokeAsync(python, """{"name":"after"}""")).ShouldReturn();
+                    Assert.Equal("after", pythonResult.Str("name"));
+                    Assert.Equal(python, pythonResult.Str("fn"));
+                },
+                () => string.Join(
+                    Environment.NewLine + Environment.NewLine,
+                    new[] { before, after }.Where(s => s is not null).Select(s => s!.DescribeOutput())));
+        }
+        finally
+        {
+            if (after is not null)
+            {
+                await after.DisposeAsync();
+            }
+
+            if (before is not null)
+            {
+                await before.DisposeAsync();
+            }
+        }
+    }
+}
