@@ -35,6 +35,7 @@ internal sealed record FunctionRecord
     public string State { get; init; } = FunctionStates.Active;
     public string LastUpdateStatus { get; init; } = FunctionStates.Successful;
 
+    [System.Text.Json.Serialization.JsonIgnore]
     public string EffectiveLogGroup => LogGroup ?? $"/aws/lambda/{Name}";
 }
 

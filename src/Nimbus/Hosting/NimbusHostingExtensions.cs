@@ -83,6 +83,7 @@ public static class NimbusHostingExtensions
         var ports = app.Services.GetRequiredService<RuntimePortPool>();
         app.Lifetime.ApplicationStarted.Register(ports.OnServerStarted);
         app.MapWhen(context => ports.IsRuntimePort(context.Connection.LocalPort), runtime => runtime.Run(context => RuntimeApi.HandleAsync(context, ports)));
+        app.UseMiddleware<ServiceErrorMiddleware>();
         app.Use(async (context, next) =>
         {
             AwsRequestId.Get(context);

@@ -41,14 +41,13 @@ internal static class LambdaApi
         functions.MapPut("/{functionName}/code", UpdateFunctionCodeAsync);
         functions.MapPost("/{functionName}/invocations", InvokeAsync);
         endpoints.MapGet(AccountSettingsRoute, GetAccountSettingsAsync);
-        endpoints.MapGet(AccountSettingsRoute + "/", GetAccountSettingsAsync);
         endpoints.MapGet(CodeDownloadRoute, DownloadCodeAsync);
         return endpoints;
     }
 
     private static async Task CreateFunctionAsync(HttpContext context, FunctionService service)
     {
-        var request = await LambdaHttp.ReadJsonAsync(context, FunctionsJsonContext.Default.CreateFunctionRequest, LambdaLimits.MaxCreateRequestBytes, "CreateFunction").ConfigureAwait(false);
+        var request = await LambdaHttp.ReadJsonAsync(context, LambdaJson.Context.CreateFunctionRequest, LambdaLimits.MaxCreateRequestBytes, "CreateFunction").ConfigureAwait(false);
         if (request is null)
         {
             return;
@@ -86,7 +85,7 @@ internal static class LambdaApi
             Functions = [.. items.Select(f => service.ToConfiguration(f, includeStatus: false))],
             NextMarker = next,
         };
-        await LambdaHttp.WriteJsonAsync(context, 200, response, FunctionsJsonContext.Default.ListFunctionsResponse).ConfigureAwait(false);
+        await LambdaHttp.WriteJsonAsync(context, 200, response, LambdaJson.Context.ListFunctionsResponse).ConfigureAwait(false);
     }
 
     private static async Task GetFunctionAsync(HttpContext context, string functionName, FunctionService service)
@@ -103,7 +102,7 @@ internal static class LambdaApi
             Code = new FunctionCodeLocation { Location = $"{context.Request.Scheme}://{context.Request.Host}/nimbus/code/{function.CodeSha256Hex}.zip" },
             Tags = function.Tags,
         };
-        await LambdaHttp.WriteJsonAsync(context, 200, response, FunctionsJsonContext.Default.GetFunctionResponse).ConfigureAwait(false);
+        await LambdaHttp.WriteJsonAsync(context, 200, response, LambdaJson.Context.GetFunctionResponse).ConfigureAwait(false);
     }
 
     private static async Task GetFunctionConfigurationAsync(HttpContext context, string functionName, FunctionService service)
@@ -111,7 +110,7 @@ internal static class LambdaApi
         var function = await FindAsync(context, functionName, service).ConfigureAwait(false);
         if (function is not null)
         {
-            await LambdaHttp.WriteJsonAsync(context, 200, service.ToConfiguration(function), FunctionsJsonContext.Default.FunctionConfiguration).ConfigureAwait(false);
+            await LambdaHttp.WriteJsonAsync(context, 200, service.ToConfiguration(function), LambdaJson.Context.FunctionConfiguration).ConfigureAwait(false);
         }
     }
 
@@ -123,7 +122,7 @@ internal static class LambdaApi
             return;
         }
 
-        var request = await LambdaHttp.ReadJsonAsync(context, FunctionsJsonContext.Default.UpdateFunctionConfigurationRequest, MaxConfigurationRequestBytes, "UpdateFunctionConfiguration").ConfigureAwait(false);
+        var request = await LambdaHttp.ReadJsonAsync(context, LambdaJson.Context.UpdateFunctionConfigurationRequest, MaxConfigurationRequestBytes, "UpdateFunctionConfiguration").ConfigureAwait(false);
         if (request is not null)
         {
             var result = await service.UpdateConfigurationAsync(reference.Value, request, context.RequestAborted).ConfigureAwait(false);
@@ -139,7 +138,7 @@ internal static class LambdaApi
             return;
         }
 
-        var request = await LambdaHttp.ReadJsonAsync(context, FunctionsJsonContext.Default.UpdateFunctionCodeRequest, LambdaLimits.MaxCreateRequestBytes, "UpdateFunctionCode").ConfigureAwait(false);
+        var request = await LambdaHttp.ReadJsonAsync(context, LambdaJson.Context.UpdateFunctionCodeRequest, LambdaLimits.MaxCreateRequestBytes, "UpdateFunctionCode").ConfigureAwait(false);
         if (request is not null)
         {
             var result = await service.UpdateCodeAsync(reference.Value, request, context.RequestAborted).ConfigureAwait(false);
@@ -267,7 +266,7 @@ internal static class LambdaApi
             },
             AccountUsage = new AccountUsage { TotalCodeSize = totalCodeSize, FunctionCount = count },
         };
-        await LambdaHttp.WriteJsonAsync(context, 200, response, FunctionsJsonContext.Default.GetAccountSettingsResponse).ConfigureAwait(false);
+        await LambdaHttp.WriteJsonAsync(context, 200, response, LambdaJson.Context.GetAccountSettingsResponse).ConfigureAwait(false);
     }
 
     private static async Task DownloadCodeAsync(HttpContext context, string sha256, CodeStore code)
@@ -317,7 +316,7 @@ internal static class LambdaApi
     private static Task WriteConfigurationAsync(HttpContext context, FunctionService service, LambdaResult<FunctionRecord> result, int statusCode) =>
         result.IsError
             ? LambdaHttp.WriteErrorAsync(context, result.Error!)
-            : LambdaHttp.WriteJsonAsync(context, statusCode, service.ToConfiguration(result.Value!), FunctionsJsonContext.Default.FunctionConfiguration);
+            : LambdaHttp.WriteJsonAsync(context, statusCode, service.ToConfiguration(result.Value!), LambdaJson.Context.FunctionConfiguration);
 
     private static string? DecodeClientContext(string encoded)
     {

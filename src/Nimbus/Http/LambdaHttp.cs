@@ -34,7 +34,7 @@ internal static class LambdaHttp
             Message = error.CapitalMessageKey ? null : error.Message,
             Reason = error.Reason,
         };
-        return WriteJsonAsync(context, error.StatusCode, body, FunctionsJsonContext.Default.ErrorResponse);
+        return WriteJsonAsync(context, error.StatusCode, body, LambdaJson.Context.ErrorResponse);
     }
 
     public static Task WriteNoContentAsync(HttpContext context, int statusCode = 204)

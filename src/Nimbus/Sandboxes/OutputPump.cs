@@ -42,16 +42,18 @@ internal sealed partial class OutputPump
             var chunks = Interlocked.Read(ref _chunks);
             if (_busy == 0 && Unread() == 0)
             {
-                // Bytes can be between the kernel and the pump's continuation for a moment: look twice.
-                await Task.Delay(1, cancellationToken).ConfigureAwait(false);
+                // Bytes can sit between the kernel and the pump's continuation for a moment: look twice.
+                await Task.Yield();
                 if (_busy == 0 && Unread() == 0 && Interlocked.Read(ref _chunks) == chunks)
                 {
                     // A line without its newline yet stays with the pump (it owns the buffer) until one comes.
                     return;
                 }
             }
-
-            await Task.Delay(1, cancellationToken).ConfigureAwait(false);
+            else
+            {
+                await Task.Delay(1, cancellationToken).ConfigureAwait(false);
+            }
         }
 
         if (Completion.IsCompleted)

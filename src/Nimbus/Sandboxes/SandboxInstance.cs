@@ -121,6 +121,9 @@ internal sealed class SandboxInstance
         await timer.CancelAsync().ConfigureAwait(false);
         var durationMs = _time.GetElapsedTime(started).TotalMilliseconds;
 
+        // Sample before a timeout kill: the peak of a dead tree cannot be read any more.
+        var peakBytes = sandbox.PeakMemoryBytes();
+
         InvokeOutcomeKind kind;
         byte[] body;
         var reusable = true;
@@ -154,7 +157,7 @@ internal sealed class SandboxInstance
         }
 
         Current = null;
-        var memoryMb = (int)Math.Ceiling(sandbox.PeakMemoryBytes() / (1024.0 * 1024.0));
+        var memoryMb = (int)Math.Ceiling(peakBytes / (1024.0 * 1024.0));
         var initMs = cold ? _initDurationMs : null;
         await WriteAsync(PlatformLog.End(invocation.RequestId)).ConfigureAwait(false);
         await WriteAsync(PlatformLog.Report(invocation.RequestId, durationMs, Function.MemorySize, memoryMb, initMs)).ConfigureAwait(false);

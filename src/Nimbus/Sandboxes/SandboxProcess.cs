@@ -59,8 +59,7 @@ internal sealed class SandboxProcess : ISandbox
 
     public async Task DrainOutputAsync(CancellationToken cancellationToken)
     {
-        await _stdout.DrainAsync(cancellationToken).ConfigureAwait(false);
-        await _stderr.DrainAsync(cancellationToken).ConfigureAwait(false);
+        await Task.WhenAll(_stdout.DrainAsync(cancellationToken), _stderr.DrainAsync(cancellationToken)).ConfigureAwait(false);
     }
 
     public async ValueTask DisposeAsync()

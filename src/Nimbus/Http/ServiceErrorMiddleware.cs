@@ -1,0 +1,38 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Nimbus.Functions;
+
+namespace Nimbus.Http;
+
+/// <summary>
+/// The last line of defence: a bug becomes a 500 <c>ServiceException</c> in AWS's shape, logged with what to
+/// report, instead of an empty response or a crash.
+/// </summary>
+internal sealed partial class ServiceErrorMiddleware(RequestDelegate next, ILogger<ServiceErrorMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
+        {
+            Log.UnhandledError(logger, context.Request.Method, context.Request.Path, e);
+            if (!context.Response.HasStarted)
+            {
+                context.Response.Clear();
+                await LambdaHttp.WriteErrorAsync(context, new LambdaError(LambdaError.Service, 500,
+                    $"Nimbus failed to process {context.Request.Method} {context.Request.Path}; the server log has the details (event UnhandledError).", CapitalMessageKey: true)).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        // Http/ event ids: 1000-1099. Next free id: 1001.
+        [LoggerMessage(EventId = 1000, EventName = "UnhandledError", Level = LogLevel.Error,
+            Message = "Unhandled error while serving {Method} {Path}.")]
+        public static partial void UnhandledError(ILogger logger, string method, string path, Exception exception);
+    }
+}

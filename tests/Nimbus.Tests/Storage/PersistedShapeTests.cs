@@ -1,0 +1,55 @@
+using System.Text.Json;
+using Nimbus.Functions;
+using Nimbus.Storage;
+
+namespace Nimbus.Tests.Storage;
+
+/// <summary>
+/// Golden tests: metadata.db stores these shapes and values. If one fails, old data would no longer read
+/// back correctly; add a migration instead of changing the shape.
+/// </summary>
+public sealed class PersistedShapeTests
+{
+    [Fact]
+    public void FunctionRecord_json_shape_is_frozen()
+    {
+        var record = new FunctionRecord
+        {
+            Name = "hello",
+            Runtime = "nodejs20.x",
+            Handler = "index.handler",
+            Role = "arn:aws:iam::000000000000:role/x",
+            Environment = new Dictionary<string, string> { ["GREETING"] = "hi" },
+            CodeSha256Hex = new string('a', 64),
+            CodeSize = 325,
+            LastModified = new DateTimeOffset(2026, 11, 22, 13, 0, 0, TimeSpan.Zero),
+            RevisionId = "r1",
+        };
+
+        var json = JsonSerializer.Serialize(record, StorageJsonContext.Default.FunctionRecord);
+
+        Assert.Equal(
+            """{"Name":"hello","Version":"$LATEST","Runtime":"nodejs20.x","Handler":"index.handler","Role":"arn:aws:iam::000000000000:role/x","Description":"","Timeout":3,"MemorySize":128,"EphemeralStorageSize":512,"Environment":{"GREETING":"hi"},"Architectures":["x86_64"],"PackageType":"Zip","TracingMode":"PassThrough","LogFormat":"Text","CodeSha256Hex":"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa","CodeSize":325,"LastModified":"2026-11-22T13:00:00+00:00","RevisionId":"r1","State":"Active","LastUpdateStatus":"Successful"}""",
+            json);
+        Assert.Equal(record, JsonSerializer.Deserialize(json, StorageJsonContext.Default.FunctionRecord)! with { Environment = record.Environment, Architectures = record.Architectures });
+    }
+
+    [Fact]
+    public void Persisted_state_values_are_frozen()
+    {
+        Assert.Equal("Pending", FunctionStates.Pending);
+        Assert.Equal("Active", FunctionStates.Active);
+        Assert.Equal("Failed", FunctionStates.Failed);
+        Assert.Equal("Successful", FunctionStates.Successful);
+        Assert.Equal("InProgress", FunctionStates.InProgress);
+    }
+
+    [Fact]
+    public void Migrations_are_append_only_and_numbered_from_one()
+    {
+        Assert.Single(MetadataMigrations.All);
+        Assert.Contains("CREATE TABLE functions", MetadataMigrations.All[0], StringComparison.Ordinal);
+        Assert.Single(LogMigrations.All);
+        Assert.Contains("CREATE TABLE log_events", LogMigrations.All[0], StringComparison.Ordinal);
+    }
+}
