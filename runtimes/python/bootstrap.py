@@ -106,8 +106,13 @@ class RuntimeApiClient:
 
     def _connect(self):
         last = None
+        host = self._host
+        try:
+            host = host.encode("ascii")  # bytes: skips loading the idna codec
+        except UnicodeError:
+            pass
         for family, socktype, proto, _name, sockaddr in _socket.getaddrinfo(
-                self._host, self._port, 0, _socket.SOCK_STREAM):
+                host, self._port, 0, _socket.SOCK_STREAM):
             sock = _socket.socket(family, socktype, proto)
             try:
                 # No timeout: /invocation/next is a long poll. Set explicitly,
@@ -347,8 +352,15 @@ def _error_body(error_type, message, stack_trace, request_id):
 def _exception_body(exc, request_id):
     if isinstance(exc, FaultException):
         return _error_body(exc.error_type, exc.message, exc.stack_trace, request_id)
-    return _error_body(type(exc).__name__, str(exc), _user_frames(exc.__traceback__),
-                       request_id)
+    try:
+        message = str(exc)
+    except Exception:
+        message = "<exception str() failed>"
+    try:
+        stack = _user_frames(exc.__traceback__)
+    except Exception:
+        stack = []
+    return _error_body(type(exc).__name__, message, stack, request_id)
 
 
 def _log_error(body):
