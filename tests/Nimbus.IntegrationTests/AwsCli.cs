@@ -21,8 +21,8 @@ internal sealed class AwsCli
     private const int MaxInlinePayloadChars = 64 * 1024;
 
     private static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(2);
-    private static readonly Lazy<Task<string>> _v1Executable = new(() => LocateAsync(V1));
-    private static readonly Lazy<Task<string>> _v2Executable = new(() => LocateAsync(V2));
+    private static readonly Lazy<Task<string>> V1Executable = new(() => LocateAsync(V1));
+    private static readonly Lazy<Task<string>> V2Executable = new(() => LocateAsync(V2));
 
     private readonly string _endpoint;
     private readonly string _workDirectory;
@@ -71,7 +71,7 @@ internal sealed class AwsCli
 
     public async Task<CliResult> RunAsync(IReadOnlyList<string> arguments, TimeSpan? timeout = null)
     {
-        var executable = await (Version == V1 ? _v1Executable : _v2Executable).Value;
+        var executable = await (Version == V1 ? V1Executable : V2Executable).Value;
         var startInfo = new ProcessStartInfo(executable)
         {
             WorkingDirectory = _workDirectory,

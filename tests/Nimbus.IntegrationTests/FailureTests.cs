@@ -154,15 +154,31 @@ public sealed class FailureTests(ServerFixture fixture)
     [Theory]
     [InlineData(AwsCli.V1)]
     [InlineData(AwsCli.V2)]
-    public Task Create_function_with_a_file_that_is_not_a_zip_fails_with_InvalidParameterValueException(string cli) => fixture.RunAsync(async scope =>
+    public Task Create_function_with_code_that_is_not_a_zip_fails_with_InvalidParameterValueException(string cli) => fixture.RunAsync(async scope =>
     {
         var aws = scope.Cli(cli);
         var name = scope.NewFunctionName();
 
-        var message = (await aws.CreateFunctionAsync(name, FunctionZips.NotAZip(), NodeRuntime, "index.handler")).ShouldFailWith("InvalidParameterValueException");
+        // Both CLIs refuse a --zip-file (or --code ZipFile=) their own zipfile module cannot open, before
+        // sending anything; the same request as --cli-input-json reaches the server.
+        var input = Path.Combine(scope.ScratchDirectory, "create-function.json");
+        await File.WriteAllTextAsync(input, LambdaHttp.CreateFunctionRequest(name, FunctionZips.NotAZip(), NodeRuntime, "index.handler").ToJsonString());
+        var message = (await aws.LambdaAsync("create-function", "--cli-input-json", "file://" + input)).ShouldFailWith("InvalidParameterValueException");
 
         Assert.Contains("Could not unzip uploaded file", message, StringComparison.Ordinal);
         (await aws.LambdaAsync("get-function", "--function-name", name)).ShouldFailWith("ResourceNotFoundException");
+    });
+
+    [Fact]
+    public Task Create_function_over_http_with_random_bytes_as_the_zip_returns_400_InvalidParameterValueException() => fixture.RunAsync(async scope =>
+    {
+        var name = scope.NewFunctionName();
+
+        var response = await scope.Lambda.CreateFunctionAsync(LambdaHttp.CreateFunctionRequest(name, FunctionZips.NotAZip(), NodeRuntime, "index.handler"));
+
+        var error = response.ShouldBeError(400, "InvalidParameterValueException");
+        Assert.Contains("Could not unzip uploaded file", error.Str("message"), StringComparison.Ordinal);
+        Assert.Equal(404, (await scope.Lambda.GetFunctionAsync(name)).StatusCode);
     });
 
     /// <summary>A valid JSON document of exactly <see cref="OversizePayloadBytes"/> bytes.</summary>

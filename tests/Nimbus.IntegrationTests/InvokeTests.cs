@@ -47,6 +47,22 @@ public sealed class InvokeTests(ServerFixture fixture)
     });
 
     [Fact]
+    public Task Back_to_back_invokes_all_run_on_one_warm_instance_without_a_runtime_error() => fixture.RunAsync(async scope =>
+    {
+        // A runtime asks for its next event right after answering; that request may race the next dispatch.
+        const int Invokes = 200;
+        var name = scope.NewFunctionName();
+        await scope.Lambda.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeCjs), NodeRuntime, "index.handler");
+
+        for (var i = 1; i <= Invokes; i++)
+        {
+            var response = await scope.Lambda.InvokeAsync(name, """{"name":"loop"}""");
+            Assert.True(response.StatusCode == 200 && response.Header("X-Amz-Function-Error") is null, $"invoke {i}: {response}");
+            Assert.Equal(i, response.Json().Num("count"));
+        }
+    });
+
+    [Fact]
     public Task Parallel_invokes_start_several_instances_and_a_later_invoke_reuses_a_warm_one() => fixture.RunAsync(async scope =>
     {
         const int Parallel = 6;

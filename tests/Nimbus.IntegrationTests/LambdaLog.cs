@@ -15,12 +15,12 @@ internal static partial class LambdaLog
     {
         string Context() => $"{Environment.NewLine}log:{Environment.NewLine}{log}";
 
-        var start = StartLine().Match(log);
-        var end = EndLine().Match(log);
-        var report = ReportLine().Match(log);
-        Assert.True(start.Success, $"Expected a 'START RequestId: ' line.{Context()}");
-        Assert.True(end.Success, $"Expected an 'END RequestId: ' line.{Context()}");
-        Assert.True(report.Success, $"Expected a 'REPORT RequestId: ' line.{Context()}");
+        var start = StartLine().Matches(log).LastOrDefault();
+        var end = EndLine().Matches(log).LastOrDefault();
+        var report = ReportLine().Matches(log).LastOrDefault();
+        Assert.True(start is not null, $"Expected a 'START RequestId: ' line.{Context()}");
+        Assert.True(end is not null, $"Expected an 'END RequestId: ' line.{Context()}");
+        Assert.True(report is not null, $"Expected a 'REPORT RequestId: ' line.{Context()}");
 
         var requestId = start.Groups["id"].Value;
         Assert.True(end.Groups["id"].Value == requestId && report.Groups["id"].Value == requestId, $"START, END and REPORT should name one request id.{Context()}");
@@ -41,12 +41,12 @@ internal static partial class LambdaLog
         Assert.True(log.Contains(printedLine, StringComparison.Ordinal), $"Expected the function's own line '{printedLine}'.{Context()}");
     }
 
-    [GeneratedRegex(@"START RequestId: (?<id>[^\s]+)", RegexOptions.RightToLeft)]
+    [GeneratedRegex(@"START RequestId: (?<id>\S+)")]
     private static partial Regex StartLine();
 
-    [GeneratedRegex(@"END RequestId: (?<id>[^\s]+)", RegexOptions.RightToLeft)]
+    [GeneratedRegex(@"END RequestId: (?<id>\S+)")]
     private static partial Regex EndLine();
 
-    [GeneratedRegex(@"REPORT RequestId: (?<id>[^\s]+)[^\n]*", RegexOptions.RightToLeft)]
+    [GeneratedRegex(@"REPORT RequestId: (?<id>\S+)[^\n]*")]
     private static partial Regex ReportLine();
 }

@@ -10,8 +10,8 @@
 //   Each test owns its data: unique function names, deleted again when the test ends.
 // - RestartTests start their own servers on a data directory they keep across a restart.
 // - A failing test's message ends with the tail of the server's stdout/stderr.
-// - Parallelism across collections is off: machines have two cores, several tests assert timings,
-//   and two launchers building at once would fight over the same output directory.
+// - Parallelism across collections is off: machines have two cores and several tests assert timings
+//   (a 1 s timeout cutting a 5 s sleep, overlapping invokes scaling out).
 //
 // Run: cd <repo> && dotnet test tests/Nimbus.IntegrationTests -c Release
 

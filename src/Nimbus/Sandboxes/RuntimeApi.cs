@@ -75,19 +75,19 @@ internal static class RuntimeApi
 
     private static async Task NextAsync(HttpContext context, SandboxInstance instance)
     {
-        if (instance.Current is { IsAnswered: false })
-        {
-            await WriteStatusAsync(context, 403, "InvalidStateTransition", "State transition from Running to Ready failed: the current invocation has not been answered.").ConfigureAwait(false);
-            return;
-        }
-
-        PendingInvocation invocation;
+        PendingInvocation? invocation;
         try
         {
             invocation = await instance.NextAsync(context.RequestAborted).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
+            return;
+        }
+
+        if (invocation is null)
+        {
+            await WriteStatusAsync(context, 403, "InvalidStateTransition", "State transition from Running to Ready failed: the current invocation has not been answered.").ConfigureAwait(false);
             return;
         }
 

@@ -27,6 +27,9 @@ internal sealed class SandboxInstance
     private readonly Lock _tailLock = new();
     private readonly long _startedTimestamp;
     private LogTail? _tail;
+
+    // The event the runtime received on /next; only the Runtime API request of this instance writes it.
+    private volatile PendingInvocation? _handedOut;
     private double? _initDurationMs;
     private bool _initReported;
 
@@ -58,7 +61,7 @@ internal sealed class SandboxInstance
 
     public DateTimeOffset LastUsed { get; private set; }
 
-    /// <summary>The invocation handed out on /next and not yet finished.</summary>
+    /// <summary>The invocation being run: set by the invoker before the runtime asks for it on /next.</summary>
     public PendingInvocation? Current { get; private set; }
 
     public bool IsInitialized => _ready.Task.IsCompleted;
@@ -70,15 +73,25 @@ internal sealed class SandboxInstance
 
     // ---- Runtime API side (called by RuntimeApi on this instance's port) ----
 
-    /// <summary>GET /next: the first call ends init; then waits for the next event.</summary>
-    public ValueTask<PendingInvocation> NextAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// GET /next: the first call ends init; then waits for the next event. Null when the runtime asks again
+    /// before answering the event it already has (the caller answers 403).
+    /// </summary>
+    public async ValueTask<PendingInvocation?> NextAsync(CancellationToken cancellationToken)
     {
+        if (_handedOut is { IsAnswered: false })
+        {
+            return null;
+        }
+
         if (_ready.TrySetResult())
         {
             _initDurationMs = _time.GetElapsedTime(_startedTimestamp).TotalMilliseconds;
         }
 
-        return _next.Reader.ReadAsync(cancellationToken);
+        var invocation = await _next.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        _handedOut = invocation;
+        return invocation;
     }
 
     /// <summary>POST /init/error: false once init is over (the caller answers 403).</summary>
