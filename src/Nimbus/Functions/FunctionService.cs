@@ -495,20 +495,4 @@ internal sealed partial class FunctionService(
     }
 
     private static string Invariant(int value) => value.ToString(CultureInfo.InvariantCulture);
-
-    private static partial class Log
-    {
-        // Functions/ event ids: 2000-2099. Next free id: 2003.
-        [LoggerMessage(EventId = 2000, EventName = "FunctionCreated", Level = LogLevel.Information,
-            Message = "Created function {FunctionName} ({Runtime}, {CodeSize} bytes of code).")]
-        public static partial void FunctionCreated(ILogger logger, string functionName, string runtime, long codeSize);
-
-        [LoggerMessage(EventId = 2001, EventName = "FunctionUpdated", Level = LogLevel.Information,
-            Message = "Updated function {FunctionName} to revision {RevisionId}.")]
-        public static partial void FunctionUpdated(ILogger logger, string functionName, string revisionId);
-
-        [LoggerMessage(EventId = 2002, EventName = "FunctionDeleted", Level = LogLevel.Information,
-            Message = "Deleted function {FunctionName}.")]
-        public static partial void FunctionDeleted(ILogger logger, string functionName);
-    }
 }

@@ -59,24 +59,4 @@ internal static partial class SandboxFactorySelector
         process.WaitForExit();
         return process.ExitCode == 0 ? null : $"exit code {process.ExitCode}: {error.Trim()}";
     }
-
-    private static partial class Log
-    {
-        // Hosting/ event ids: 100-199. Next free id: 104.
-        [LoggerMessage(EventId = 100, EventName = "BubblewrapInUse", Level = LogLevel.Information,
-            Message = "Instances run in bubblewrap ({Path}): own mount, pid, ipc and uts namespaces, read-only code.")]
-        public static partial void BubblewrapInUse(ILogger logger, string path);
-
-        [LoggerMessage(EventId = 101, EventName = "BubblewrapMissing", Level = LogLevel.Warning,
-            Message = "bubblewrap (bwrap) is not installed, so function instances run as plain processes with NO isolation from this machine. Install it with 'apt-get install bubblewrap' and restart Nimbus.")]
-        public static partial void BubblewrapMissing(ILogger logger);
-
-        [LoggerMessage(EventId = 102, EventName = "BubblewrapBroken", Level = LogLevel.Warning,
-            Message = "bubblewrap at {Path} cannot create namespaces here ({Reason}), so function instances run as plain processes with NO isolation. Allow unprivileged user namespaces or run Nimbus as root.")]
-        public static partial void BubblewrapBroken(ILogger logger, string path, string reason);
-
-        [LoggerMessage(EventId = 103, EventName = "BubblewrapDisabled", Level = LogLevel.Warning,
-            Message = "Nimbus:UseBubblewrap is false, so function instances run as plain processes with NO isolation from this machine.")]
-        public static partial void BubblewrapDisabled(ILogger logger);
-    }
 }

@@ -58,12 +58,4 @@ internal sealed partial class AsyncInvocationQueue(Invoker invoker, IOptions<Nim
             slots.Release();
         }
     }
-
-    private static partial class Log
-    {
-        // Invocation/ event ids 3010-3019 (AsyncInvocationQueue). Next free id: 3011.
-        [LoggerMessage(EventId = 3010, EventName = "EventRejected", Level = LogLevel.Warning,
-            Message = "An asynchronous event for {FunctionName} was dropped: {ErrorType}.")]
-        public static partial void EventRejected(ILogger logger, string functionName, string errorType);
-    }
 }

@@ -70,16 +70,4 @@ internal sealed partial class Invoker(FunctionService functions, SandboxManager 
             function.Version,
             request.TailLog ? outcome.LogTail : null);
     }
-
-    private static partial class Log
-    {
-        // Invocation/ event ids: 3000-3099. Next free id: 3002.
-        [LoggerMessage(EventId = 3000, EventName = "Invoked", Level = LogLevel.Debug,
-            Message = "Invoked {FunctionName} request {RequestId}: {Outcome} in {DurationMs:0.00} ms.")]
-        public static partial void Invoked(ILogger logger, string functionName, string requestId, InvokeOutcomeKind outcome, double durationMs);
-
-        [LoggerMessage(EventId = 3001, EventName = "InstanceStartFailed", Level = LogLevel.Warning,
-            Message = "No instance of {FunctionName} could start: {Error}")]
-        public static partial void InstanceStartFailed(ILogger logger, string functionName, string error);
-    }
 }

@@ -21,7 +21,7 @@ internal sealed class BubblewrapSandboxFactory(string bwrapPath) : ISandboxFacto
 
     public string Kind => "bubblewrap";
 
-    public SandboxPaths PathsFor(string codeDirectory, string runtimesDirectory) => new("/var/task", "/var/runtime", "/tmp");
+    public SandboxPaths PathsFor(string codeDirectory, string runtimesDirectory) => new("/var/task", "/var/runtime");
 
     public ISandbox Start(SandboxSpec spec, Func<string, ValueTask> onOutputLine)
     {

@@ -17,7 +17,7 @@ internal readonly record struct SandboxExit(int ProcessId, int? ExitCode, int? S
 }
 
 /// <summary>Paths a runtime sees inside its sandbox.</summary>
-internal sealed record SandboxPaths(string TaskRoot, string RuntimeDirectory, string Tmp);
+internal sealed record SandboxPaths(string TaskRoot, string RuntimeDirectory);
 
 /// <summary>What to start: host paths, the command in sandbox paths, and the full environment.</summary>
 internal sealed record SandboxSpec(

@@ -10,8 +10,7 @@ internal sealed class ProcessSandboxFactory(string scratchDirectory) : ISandboxF
 {
     public string Kind => "process";
 
-    public SandboxPaths PathsFor(string codeDirectory, string runtimesDirectory) =>
-        new(codeDirectory, runtimesDirectory, Path.Combine(scratchDirectory, "tmp"));
+    public SandboxPaths PathsFor(string codeDirectory, string runtimesDirectory) => new(codeDirectory, runtimesDirectory);
 
     public ISandbox Start(SandboxSpec spec, Func<string, ValueTask> onOutputLine)
     {

@@ -124,6 +124,12 @@ internal sealed class SandboxInstance
         await WriteAsync(PlatformLog.Start(invocation.RequestId, Function.Version)).ConfigureAwait(false);
         var timeout = TimeSpan.FromSeconds(Function.Timeout);
         invocation.DeadlineMs = _time.GetUtcNow().Add(timeout).ToUnixTimeMilliseconds();
+        if (cold)
+        {
+            // A first invocation that crashes leaves nothing to sample afterwards; the init peak is a floor.
+            sandbox.PeakMemoryBytes();
+        }
+
         var started = _time.GetTimestamp();
         Current = invocation;
         _next.Writer.TryWrite(invocation);

@@ -176,16 +176,4 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
             return [.. _all];
         }
     }
-
-    private static partial class Log
-    {
-        // Sandboxes/ event ids 4010-4019 (SandboxPool). Next free id: 4012.
-        [LoggerMessage(EventId = 4010, EventName = "InstanceStarted", Level = LogLevel.Debug,
-            Message = "Started instance {InstanceId} of {FunctionName}:{Version} (pid {ProcessId}).")]
-        public static partial void InstanceStarted(ILogger logger, string functionName, string version, string instanceId, int processId);
-
-        [LoggerMessage(EventId = 4011, EventName = "InstanceReaped", Level = LogLevel.Debug,
-            Message = "Stopping idle instance {InstanceId} of {FunctionName}.")]
-        public static partial void InstanceReaped(ILogger logger, string functionName, string instanceId);
-    }
 }

@@ -13,7 +13,7 @@ internal readonly record struct CodeInfo(string Sha256Hex, string Sha256Base64, 
 /// read-only directory <c>code/unpacked/&lt;sha256&gt;</c> that sandboxes mount at /var/task. A hash's content never
 /// changes, so readers need no locks once a directory exists.
 /// </summary>
-internal sealed partial class CodeStore
+internal sealed class CodeStore
 {
     private const UnixFileMode ReadOnlyFile = UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
     private const UnixFileMode Executable = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;

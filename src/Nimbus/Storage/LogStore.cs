@@ -22,27 +22,6 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
     public ValueTask AppendAsync(LogEvent logEvent, CancellationToken cancellationToken = default) =>
         _pending.Writer.TryWrite(logEvent) ? ValueTask.CompletedTask : _pending.Writer.WriteAsync(logEvent, cancellationToken);
 
-    /// <summary>Events of one stream in time order; used by tests and, later, the Logs API.</summary>
-    public async Task<IReadOnlyList<LogEvent>> ReadStreamAsync(string logGroup, string logStream, CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT timestamp, message FROM log_events
-            WHERE log_group = $group AND log_stream = $stream ORDER BY timestamp, id;
-            """;
-        command.Parameters.AddWithValue("$group", logGroup);
-        command.Parameters.AddWithValue("$stream", logStream);
-        var result = new List<LogEvent>();
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            result.Add(new LogEvent(logGroup, logStream, reader.GetInt64(0), reader.GetString(1)));
-        }
-
-        return result;
-    }
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var batch = new List<LogEvent>(BatchSize);
@@ -109,13 +88,5 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
         {
             Log.LogBatchFailed(logger, batch.Count, database.Path, e);
         }
-    }
-
-    private static partial class Log
-    {
-        // Storage/ event ids: 5000-5099. Next free id: 5001.
-        [LoggerMessage(EventId = 5000, EventName = "LogBatchFailed", Level = LogLevel.Error,
-            Message = "Could not write {Count} function log lines to {Path}; check free disk space and file permissions.")]
-        public static partial void LogBatchFailed(ILogger logger, int count, string path, Exception exception);
     }
 }

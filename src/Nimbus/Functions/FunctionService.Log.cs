@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Logging;
+
+namespace Nimbus.Functions;
+
+// Functions/ event ids: 2000-2099. Next free id: 2003.
+internal sealed partial class FunctionService
+{
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 2000, EventName = "FunctionCreated", Level = LogLevel.Information,
+            Message = "Created function {FunctionName} ({Runtime}, {CodeSize} bytes of code).")]
+        public static partial void FunctionCreated(ILogger logger, string functionName, string runtime, long codeSize);
+
+        [LoggerMessage(EventId = 2001, EventName = "FunctionUpdated", Level = LogLevel.Information,
+            Message = "Updated function {FunctionName} to revision {RevisionId}.")]
+        public static partial void FunctionUpdated(ILogger logger, string functionName, string revisionId);
+
+        [LoggerMessage(EventId = 2002, EventName = "FunctionDeleted", Level = LogLevel.Information,
+            Message = "Deleted function {FunctionName}.")]
+        public static partial void FunctionDeleted(ILogger logger, string functionName);
+    }
+}

@@ -1,0 +1,18 @@
+using Microsoft.Extensions.Logging;
+
+namespace Nimbus.Sandboxes;
+
+// Sandboxes/ event ids 4020-4029 (SandboxManager). Next free id: 4022.
+internal sealed partial class SandboxManager
+{
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 4020, EventName = "NoInstanceCapacity", Level = LogLevel.Warning,
+            Message = "Throttled {FunctionName}: all {Capacity} instance slots of this node are in use. Raise Nimbus:MaxInstances to run more at once.")]
+        public static partial void NoInstanceCapacity(ILogger logger, string functionName, int capacity);
+
+        [LoggerMessage(EventId = 4021, EventName = "InstanceStartFailed", Level = LogLevel.Error,
+            Message = "Could not start an instance of {FunctionName}.")]
+        public static partial void InstanceStartFailed(ILogger logger, string functionName, Exception exception);
+    }
+}

@@ -1,0 +1,18 @@
+using Microsoft.Extensions.Logging;
+
+namespace Nimbus.Sandboxes;
+
+// Sandboxes/ event ids 4010-4019 (SandboxPool). Next free id: 4012.
+internal sealed partial class SandboxPool
+{
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 4010, EventName = "InstanceStarted", Level = LogLevel.Debug,
+            Message = "Started instance {InstanceId} of {FunctionName}:{Version} (pid {ProcessId}).")]
+        public static partial void InstanceStarted(ILogger logger, string functionName, string version, string instanceId, int processId);
+
+        [LoggerMessage(EventId = 4011, EventName = "InstanceReaped", Level = LogLevel.Debug,
+            Message = "Stopping idle instance {InstanceId} of {FunctionName}.")]
+        public static partial void InstanceReaped(ILogger logger, string functionName, string instanceId);
+    }
+}
