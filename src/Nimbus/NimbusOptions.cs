@@ -29,6 +29,9 @@ public sealed record NimbusOptions
     /// <summary>Run instances inside bubblewrap when it is installed.</summary>
     public bool UseBubblewrap { get; init; } = true;
 
+    /// <summary>Give each instance a cgroup (memory limit, CPU weight, pids limit, freezer) when the host allows.</summary>
+    public bool UseCgroups { get; init; } = true;
+
     /// <summary>Directory with the runtime interface clients; defaults to the one shipped next to the server.</summary>
     public string? RuntimesDirectory { get; init; }
 }

@@ -18,6 +18,7 @@ internal static class NimbusSettings
         new("Nimbus:MaxInstances", "NIMBUS_MAX_INSTANCES", "--max-instances", "64", "Most function instances running at once on this node."),
         new("Nimbus:IdleInstanceTimeout", "NIMBUS_IDLE_INSTANCE_TIMEOUT", null, "00:10:00", "An instance idle this long is stopped (scale to zero)."),
         new("Nimbus:UseBubblewrap", "NIMBUS_USE_BUBBLEWRAP", null, "true", "Sandbox instances with bubblewrap when it is installed."),
+        new("Nimbus:UseCgroups", "NIMBUS_USE_CGROUPS", null, "true", "Give each instance a cgroup: memory limit, CPU weight, 1024 processes, freezer."),
         new("Nimbus:RuntimesDirectory", "NIMBUS_RUNTIMES_DIRECTORY", null, "(next to the server)", "Where the runtime clients (runtimes/) are."),
     ];
 

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Nimbus.Hosting;
 
-// Hosting/ event ids: 100-199. Next free id: 104.
+// Hosting/ event ids: 100-199. Next free id: 105.
 internal static partial class SandboxFactorySelector
 {
     private static partial class Log
@@ -22,5 +22,9 @@ internal static partial class SandboxFactorySelector
         [LoggerMessage(EventId = 103, EventName = "BubblewrapDisabled", Level = LogLevel.Warning,
             Message = "Nimbus:UseBubblewrap is false, so function instances run as plain processes with NO isolation from this machine.")]
         public static partial void BubblewrapDisabled(ILogger logger);
+
+        [LoggerMessage(EventId = 104, EventName = "CgroupsDisabled", Level = LogLevel.Warning,
+            Message = "Nimbus:UseCgroups is false, so instances run WITHOUT memory, CPU and process limits.")]
+        public static partial void CgroupsDisabled(ILogger logger);
     }
 }

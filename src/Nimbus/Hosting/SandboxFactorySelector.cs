@@ -10,28 +10,34 @@ internal static partial class SandboxFactorySelector
     public static ISandboxFactory Select(NimbusOptions options, DataDirectory data, ILogger logger)
     {
         var scratch = Path.Combine(data.Path, "scratch");
+        var cgroups = options.UseCgroups ? CgroupManager.Detect(logger) : CgroupManager.Disabled;
+        if (!options.UseCgroups)
+        {
+            Log.CgroupsDisabled(logger);
+        }
+
         if (!options.UseBubblewrap)
         {
             Log.BubblewrapDisabled(logger);
-            return new ProcessSandboxFactory(scratch);
+            return new ProcessSandboxFactory(scratch, cgroups);
         }
 
         var bwrap = FindOnPath("bwrap");
         if (bwrap is null)
         {
             Log.BubblewrapMissing(logger);
-            return new ProcessSandboxFactory(scratch);
+            return new ProcessSandboxFactory(scratch, cgroups);
         }
 
         var probe = Probe(bwrap);
         if (probe is not null)
         {
             Log.BubblewrapBroken(logger, bwrap, probe);
-            return new ProcessSandboxFactory(scratch);
+            return new ProcessSandboxFactory(scratch, cgroups);
         }
 
         Log.BubblewrapInUse(logger, bwrap);
-        return new BubblewrapSandboxFactory(bwrap);
+        return new BubblewrapSandboxFactory(bwrap, cgroups);
     }
 
     private static string? FindOnPath(string name) =>

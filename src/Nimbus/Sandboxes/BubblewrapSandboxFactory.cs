@@ -8,7 +8,7 @@ namespace Nimbus.Sandboxes;
 /// read-only at /var/task, the runtime clients read-only at /var/runtime, a private size-capped /tmp, and of the
 /// host only the system directories a runtime needs, read-only. Killing bwrap kills the whole namespace.
 /// </summary>
-internal sealed class BubblewrapSandboxFactory(string bwrapPath) : ISandboxFactory
+internal sealed class BubblewrapSandboxFactory(string bwrapPath, CgroupManager cgroups) : ISandboxFactory
 {
     private static readonly string[] SystemDirectories = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"];
 
@@ -19,7 +19,7 @@ internal sealed class BubblewrapSandboxFactory(string bwrapPath) : ISandboxFacto
         "/etc/ca-certificates", "/etc/mime.types",
     ];
 
-    public string Kind => "bubblewrap";
+    public string Kind => cgroups.IsAvailable ? $"bubblewrap + {cgroups.Kind}" : "bubblewrap";
 
     public SandboxPaths PathsFor(string codeDirectory, string runtimesDirectory) => new("/var/task", "/var/runtime");
 
@@ -80,7 +80,7 @@ internal sealed class BubblewrapSandboxFactory(string bwrapPath) : ISandboxFacto
             start.Environment[key] = value;
         }
 
-        return new SandboxProcess(start, onOutputLine, killTree: false);
+        return new SandboxProcess(start, onOutputLine, killTree: false, cgroups.Create(spec.InstanceId, spec.MemoryMb));
     }
 
     private static void Add(System.Collections.ObjectModel.Collection<string> args, string option, string source, string destination)

@@ -21,6 +21,7 @@ internal sealed record SandboxPaths(string TaskRoot, string RuntimeDirectory);
 
 /// <summary>What to start: host paths, the command in sandbox paths, and the full environment.</summary>
 internal sealed record SandboxSpec(
+    string InstanceId,
     string CodeDirectory,
     string RuntimesDirectory,
     IReadOnlyList<string> ReadOnlyHostPaths,
@@ -44,8 +45,17 @@ internal interface ISandbox : IAsyncDisposable
     /// <summary>Kills the whole process tree at once (SIGKILL).</summary>
     void Kill();
 
-    /// <summary>Peak resident memory of the tree so far, in bytes.</summary>
+    /// <summary>Peak memory of the tree so far, in bytes: the cgroup's peak where there is one.</summary>
     long PeakMemoryBytes();
+
+    /// <summary>True when the kernel killed the instance for going over its memory limit.</summary>
+    bool OutOfMemory { get; }
+
+    /// <summary>Stops the tree between invocations so it uses no CPU (no-op without a freezer).</summary>
+    void Freeze();
+
+    /// <summary>Lets a frozen tree run again.</summary>
+    void Thaw();
 
     /// <summary>Waits until every byte the tree wrote to stdout/stderr so far has been handed to the line sink.</summary>
     Task DrainOutputAsync(CancellationToken cancellationToken);
@@ -53,7 +63,7 @@ internal interface ISandbox : IAsyncDisposable
 
 internal interface ISandboxFactory
 {
-    /// <summary>A short name for logs: "bubblewrap" or "process".</summary>
+    /// <summary>A short name for logs, such as "bubblewrap + cgroup v1" or "process".</summary>
     string Kind { get; }
 
     SandboxPaths PathsFor(string codeDirectory, string runtimesDirectory);

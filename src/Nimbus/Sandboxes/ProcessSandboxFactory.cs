@@ -6,9 +6,9 @@ namespace Nimbus.Sandboxes;
 /// The fallback where bubblewrap is missing: a plain child process in the code directory with a private TMPDIR.
 /// It isolates nothing; the server warns loudly at start-up when it is in use.
 /// </summary>
-internal sealed class ProcessSandboxFactory(string scratchDirectory) : ISandboxFactory
+internal sealed class ProcessSandboxFactory(string scratchDirectory, CgroupManager cgroups) : ISandboxFactory
 {
-    public string Kind => "process";
+    public string Kind => cgroups.IsAvailable ? $"process + {cgroups.Kind}" : "process";
 
     public SandboxPaths PathsFor(string codeDirectory, string runtimesDirectory) => new(codeDirectory, runtimesDirectory);
 
@@ -32,7 +32,7 @@ internal sealed class ProcessSandboxFactory(string scratchDirectory) : ISandboxF
         }
 
         start.Environment["TMPDIR"] = tmp;
-        return new SandboxProcess(start, onOutputLine, killTree: true, cleanup: () => TryDelete(tmp));
+        return new SandboxProcess(start, onOutputLine, killTree: true, cgroups.Create(spec.InstanceId, spec.MemoryMb), cleanup: () => TryDelete(tmp));
     }
 
     private static void TryDelete(string directory)

@@ -158,10 +158,11 @@ internal sealed class SandboxInstance
             var exit = sandbox.Exited.Result;
             await DrainAsync(sandbox).ConfigureAwait(false);
             var message = PlatformLog.Exited(invocation.RequestId, exit);
+            var errorType = sandbox.OutOfMemory ? "Runtime.OutOfMemory" : "Runtime.ExitError";
             await WriteAsync(message).ConfigureAwait(false);
-            await WriteAsync("Runtime.ExitError").ConfigureAwait(false);
+            await WriteAsync(errorType).ConfigureAwait(false);
             kind = InvokeOutcomeKind.FunctionError;
-            body = ErrorBody("Runtime.ExitError", message);
+            body = ErrorBody(errorType, message);
             reusable = false;
         }
         else
@@ -215,10 +216,11 @@ internal sealed class SandboxInstance
         {
             var exit = sandbox.Exited.Result;
             var message = PlatformLog.Exited(invocation.RequestId, exit);
+            var errorType = sandbox.OutOfMemory ? "Runtime.OutOfMemory" : "Runtime.ExitError";
             await DrainAsync(sandbox).ConfigureAwait(false);
             await WriteAsync(message).ConfigureAwait(false);
-            await WriteAsync("Runtime.ExitError").ConfigureAwait(false);
-            body = ErrorBody("Runtime.ExitError", message);
+            await WriteAsync(errorType).ConfigureAwait(false);
+            body = ErrorBody(errorType, message);
         }
         else
         {

@@ -122,7 +122,7 @@ internal sealed partial class SandboxManager(
         ports.Bind(port, instance);
         try
         {
-            var spec = new SandboxSpec(codeDirectory, runtimes.RuntimesDirectory, hostPaths, executable, arguments, environment, function.MemorySize, function.EphemeralStorageSize);
+            var spec = new SandboxSpec(instance.Id, codeDirectory, runtimes.RuntimesDirectory, hostPaths, executable, arguments, environment, function.MemorySize, function.EphemeralStorageSize);
             await instance.OnOutputLineAsync(PlatformLog.InitStart(function.Runtime)).ConfigureAwait(false);
             instance.Attach(sandboxes.Start(spec, instance.OnOutputLineAsync));
             return (instance, null);

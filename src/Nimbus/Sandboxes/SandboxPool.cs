@@ -38,6 +38,7 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
                 if (idle.State == InstanceState.Idle)
                 {
                     idle.MarkBusy();
+                    idle.Sandbox?.Thaw();
                     return (idle, null);
                 }
             }
@@ -66,6 +67,9 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
             keep = !_retired && instance.State == InstanceState.Idle;
             if (keep)
             {
+                // Frozen while idle: no CPU until the next invocation thaws it (under this lock, so no
+                // caller can take it between the push and the freeze).
+                instance.Sandbox?.Freeze();
                 _idle.Push(instance);
             }
             else

@@ -12,11 +12,19 @@ internal sealed class SandboxProcess : ISandbox
     private readonly OutputPump _stdout;
     private readonly OutputPump _stderr;
     private readonly bool _killTree;
+    private readonly InstanceCgroup? _cgroup;
     private readonly Action? _cleanup;
     private long _peakMemory;
+    private volatile bool _outOfMemoryAtExit;
 
-    public SandboxProcess(ProcessStartInfo start, Func<string, ValueTask> onOutputLine, bool killTree, Action? cleanup = null)
+    public SandboxProcess(ProcessStartInfo start, Func<string, ValueTask> onOutputLine, bool killTree, InstanceCgroup? cgroup, Action? cleanup = null)
     {
+        _cgroup = cgroup;
+        if (cgroup is not null)
+        {
+            start = JoinCgroupFirst(start, cgroup);
+        }
+
         start.UseShellExecute = false;
         start.RedirectStandardInput = true;
         start.RedirectStandardOutput = true;
@@ -35,8 +43,16 @@ internal sealed class SandboxProcess : ISandbox
 
     public Task<SandboxExit> Exited { get; }
 
+    public bool OutOfMemory => _outOfMemoryAtExit || (_cgroup?.OutOfMemoryKilled() ?? false);
+
+    public void Freeze() => _cgroup?.Freeze();
+
+    public void Thaw() => _cgroup?.Thaw();
+
     public void Kill()
     {
+        // A frozen process cannot die until thawed; the cgroup also reaches processes that left the tree.
+        _cgroup?.KillAll();
         try
         {
             _process.Kill(entireProcessTree: _killTree);
@@ -49,6 +65,11 @@ internal sealed class SandboxProcess : ISandbox
 
     public long PeakMemoryBytes()
     {
+        if (_cgroup is not null)
+        {
+            return _peakMemory = Math.Max(_peakMemory, _cgroup.PeakMemoryBytes());
+        }
+
         if (!_process.HasExited)
         {
             _peakMemory = Math.Max(_peakMemory, ProcessTree.PeakResidentBytes(ProcessId));
@@ -73,10 +94,49 @@ internal sealed class SandboxProcess : ISandbox
     {
         await _process.WaitForExitAsync().ConfigureAwait(false);
         await Task.WhenAll(_stdout.Completion, _stderr.Completion).WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        if (_cgroup is not null)
+        {
+            _peakMemory = Math.Max(_peakMemory, _cgroup.PeakMemoryBytes());
+            _outOfMemoryAtExit = _cgroup.OutOfMemoryKilled();
+            _cgroup.KillAll();
+            _cgroup.Delete();
+        }
+
         _cleanup?.Invoke();
         var code = _process.ExitCode;
 
         // Both .NET and bwrap report death by signal N as 128 + N.
         return code is > 128 and < 160 ? new SandboxExit(ProcessId, null, code - 128) : new SandboxExit(ProcessId, code, null);
+    }
+
+    /// <summary>
+    /// Runs the command through a shell that first writes its own pid into the cgroup, then execs the command:
+    /// the sandbox's first process is inside before it can fork anything.
+    /// </summary>
+    private static ProcessStartInfo JoinCgroupFirst(ProcessStartInfo command, InstanceCgroup cgroup)
+    {
+        var wrapped = new ProcessStartInfo("/bin/sh") { WorkingDirectory = command.WorkingDirectory };
+        wrapped.ArgumentList.Add("-c");
+        wrapped.ArgumentList.Add("n=$1; shift; while [ \"$n\" -gt 0 ]; do echo $$ > \"$1\" || exit 125; shift; n=$((n-1)); done; exec \"$@\"");
+        wrapped.ArgumentList.Add("nimbus-cgroup");
+        wrapped.ArgumentList.Add(cgroup.ProcsFiles.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        foreach (var file in cgroup.ProcsFiles)
+        {
+            wrapped.ArgumentList.Add(file);
+        }
+
+        wrapped.ArgumentList.Add(command.FileName);
+        foreach (var argument in command.ArgumentList)
+        {
+            wrapped.ArgumentList.Add(argument);
+        }
+
+        wrapped.Environment.Clear();
+        foreach (var (key, value) in command.Environment)
+        {
+            wrapped.Environment[key] = value;
+        }
+
+        return wrapped;
     }
 }
