@@ -23,6 +23,12 @@ public sealed record NimbusOptions
     /// <summary>Most instances that may run at once on this node (also the number of Runtime API ports reserved).</summary>
     public int MaxInstances { get; init; } = 64;
 
+    /// <summary>
+    /// The account's concurrency limit: most invocations running at once over all functions. Reserved concurrency
+    /// is carved out of it; functions without a reservation share the rest.
+    /// </summary>
+    public int ConcurrencyLimit { get; init; } = Functions.LambdaLimits.AccountConcurrency;
+
     /// <summary>An idle instance is stopped after this long without an invocation.</summary>
     public TimeSpan IdleInstanceTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
@@ -64,6 +70,11 @@ internal sealed class NimbusOptionsValidator : IValidateOptions<NimbusOptions>
         if (options.MaxInstances is < 1 or > 4096)
         {
             errors.Add($"MaxInstances {options.MaxInstances} must be between 1 and 4096.");
+        }
+
+        if (options.ConcurrencyLimit < 1)
+        {
+            errors.Add($"ConcurrencyLimit {options.ConcurrencyLimit} must be at least 1 (AWS's default is {Functions.LambdaLimits.AccountConcurrency}).");
         }
 
         if (options.IdleInstanceTimeout <= TimeSpan.Zero)

@@ -18,6 +18,8 @@ internal static class FunctionZips
     public const string NodeInitError = "node-init-error";
     public const string Python = "python";
     public const string Provided = "provided";
+    public const string NodeLimits = "node-limits";
+    public const string PythonSandbox = "python-sandbox";
 
     private const int RegularFile = 0x8000;
 

@@ -12,6 +12,11 @@ internal sealed class LambdaHttp(HttpClient http)
 {
     public const string FunctionsPath = "/2015-03-31/functions";
 
+    /// <summary>PutFunctionConcurrency and DeleteFunctionConcurrency live under this API date, GetFunctionConcurrency under the next.</summary>
+    public const string ConcurrencyFunctionsPath = "/2017-10-31/functions";
+    public const string GetConcurrencyFunctionsPath = "/2019-09-30/functions";
+    public const string AccountSettingsPath = "/2016-08-19/account-settings";
+
     public static JsonObject CreateFunctionRequest(string name, byte[] zip, string runtime, string handler) => new()
     {
         ["FunctionName"] = name,
@@ -64,6 +69,25 @@ internal sealed class LambdaHttp(HttpClient http)
 
     public Task<HttpResult> DeleteFunctionAsync(string name, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Delete, $"{FunctionsPath}/{Uri.EscapeDataString(name)}", cancellationToken: cancellationToken);
+
+    /// <summary>PutFunctionConcurrency with the given JSON body.</summary>
+    public Task<HttpResult> PutFunctionConcurrencyAsync(string name, string body) =>
+        SendAsync(HttpMethod.Put, $"{ConcurrencyFunctionsPath}/{Uri.EscapeDataString(name)}/concurrency", new StringContent(body, Encoding.UTF8, "application/json"));
+
+    /// <summary>Reserves concurrency for a function and fails the test unless the server answers 200.</summary>
+    public async Task PutFunctionConcurrencyAsync(string name, int reserved)
+    {
+        var result = await PutFunctionConcurrencyAsync(name, $$"""{"ReservedConcurrentExecutions":{{reserved}}}""");
+        Assert.True(result.StatusCode == 200, $"PutFunctionConcurrency {name} {reserved} should answer 200.{Environment.NewLine}{result}");
+    }
+
+    public Task<HttpResult> GetFunctionConcurrencyAsync(string name) =>
+        SendAsync(HttpMethod.Get, $"{GetConcurrencyFunctionsPath}/{Uri.EscapeDataString(name)}/concurrency");
+
+    public Task<HttpResult> DeleteFunctionConcurrencyAsync(string name) =>
+        SendAsync(HttpMethod.Delete, $"{ConcurrencyFunctionsPath}/{Uri.EscapeDataString(name)}/concurrency");
+
+    public Task<HttpResult> GetAccountSettingsAsync() => SendAsync(HttpMethod.Get, AccountSettingsPath);
 
     /// <summary>GET /2015-03-31/functions with the given query string (without the '?').</summary>
     public Task<HttpResult> ListFunctionsAsync(string query) =>

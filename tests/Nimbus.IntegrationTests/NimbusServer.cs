@@ -28,6 +28,24 @@ internal sealed partial class NimbusServer : IAsyncDisposable
 
     public string DataDirectory { get; }
 
+    /// <summary>The server's own process (./nimbus execs it).</summary>
+    public int ProcessId => _process.Id;
+
+    /// <summary>True when the server exited within <paramref name="timeout"/>.</summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(deadline.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Base URL, e.g. <c>http://127.0.0.1:41234</c>, without a trailing slash.</summary>
     public string Endpoint => EndpointUri.GetLeftPart(UriPartial.Authority);
 

@@ -1,6 +1,9 @@
 namespace Nimbus.IntegrationTests;
 
-/// <summary>Functions are durable: a server killed and started again on the same data directory still has them.</summary>
+/// <summary>
+/// Functions and their reserved concurrency are durable: a server killed and started again on the same data
+/// directory still has them, and enforces the reservations.
+/// </summary>
 [Collection(Name)]
 public sealed class RestartTests
 {
@@ -8,7 +11,7 @@ public sealed class RestartTests
     public const string Name = "restart";
 
     [Fact]
-    public async Task Functions_survive_a_killed_server_and_run_after_restart_on_the_same_data_directory()
+    public async Task Functions_and_reservations_survive_a_killed_server_and_apply_after_restart_on_the_same_data_directory()
     {
         using var data = new TempDirectory("nimbus-it-restart");
         using var scratch = new TempDirectory("nimbus-it-scratch");
@@ -16,6 +19,7 @@ public sealed class RestartTests
         NimbusServer? after = null;
         var node = $"t-{Guid.NewGuid():N}"[..20];
         var python = $"t-{Guid.NewGuid():N}"[..20];
+        var reservedZero = $"t-{Guid.NewGuid():N}"[..20];
         var nodeZip = FunctionZips.Build(FunctionZips.NodeCjs);
         var pythonZip = FunctionZips.Build(FunctionZips.Python);
 
@@ -29,6 +33,8 @@ public sealed class RestartTests
                     (await v1.CreateFunctionAsync(node, nodeZip, "nodejs20.x", "index.handler")).ShouldSucceed();
                     (await v1.CreateFunctionAsync(python, pythonZip, "python3.11", "lambda_function.lambda_handler")).ShouldSucceed();
                     Assert.Equal(1, (await v1.InvokeAsync(node, """{"name":"before"}""")).ShouldReturn().Num("count"));
+                    (await v1.CreateFunctionAsync(reservedZero, nodeZip, "nodejs20.x", "index.handler")).ShouldSucceed();
+                    (await v1.LambdaAsync("put-function-concurrency", "--function-name", reservedZero, "--reserved-concurrent-executions", "0")).ShouldSucceed();
 
                     await before.DisposeAsync();
                     after = await NimbusServer.StartAsync(data.Path);
@@ -46,6 +52,11 @@ public sealed class RestartTests
                     var pythonResult = (await v2.InvokeAsync(python, """{"name":"after"}""")).ShouldReturn();
                     Assert.Equal("after", pythonResult.Str("name"));
                     Assert.Equal(python, pythonResult.Str("fn"));
+
+                    var reservation = (await v2.LambdaAsync("get-function-concurrency", "--function-name", reservedZero)).Json();
+                    Assert.Equal(0, reservation.Num("ReservedConcurrentExecutions"));
+                    var throttled = await new LambdaHttp(after.Http).InvokeAsync(reservedZero, """{"name":"after"}""");
+                    Assert.Equal("ReservedFunctionConcurrentInvocationLimitExceeded", throttled.ShouldBeError(429, "TooManyRequestsException").Str("Reason"));
                 },
                 () => string.Join(
                     Environment.NewLine + Environment.NewLine,

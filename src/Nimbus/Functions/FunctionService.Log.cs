@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Nimbus.Functions;
 
-// Functions/ event ids: 2000-2099. Next free id: 2003.
+// Functions/ event ids: 2000-2099. Next free id: 2005.
 internal sealed partial class FunctionService
 {
     private static partial class Log
@@ -18,5 +18,13 @@ internal sealed partial class FunctionService
         [LoggerMessage(EventId = 2002, EventName = "FunctionDeleted", Level = LogLevel.Information,
             Message = "Deleted function {FunctionName}.")]
         public static partial void FunctionDeleted(ILogger logger, string functionName);
+
+        [LoggerMessage(EventId = 2003, EventName = "ReservedConcurrencySet", Level = LogLevel.Information,
+            Message = "Reserved concurrency of {FunctionName} set to {ReservedConcurrentExecutions}.")]
+        public static partial void ReservedConcurrencySet(ILogger logger, string functionName, int reservedConcurrentExecutions);
+
+        [LoggerMessage(EventId = 2004, EventName = "ReservedConcurrencyDeleted", Level = LogLevel.Information,
+            Message = "Reserved concurrency of {FunctionName} deleted; it shares the unreserved pool again.")]
+        public static partial void ReservedConcurrencyDeleted(ILogger logger, string functionName);
     }
 }

@@ -3,20 +3,23 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Nimbus.Invocation;
 using Nimbus.Sandboxes;
 using Nimbus.Storage;
 
 namespace Nimbus.Functions;
 
 /// <summary>
-/// The Lambda control plane: validates requests with AWS's rules and wording, persists functions and their
-/// code, and tells observers (the sandbox manager) when a function changes so stale instances are retired.
+/// The Lambda control plane: validates requests with AWS's rules and wording, persists functions, their code
+/// and their reserved concurrency, tells observers (the sandbox manager) when a function changes so stale
+/// instances are retired, and keeps the concurrency limiter's reservations in step with the store.
 /// </summary>
 internal sealed partial class FunctionService(
     IMetadataStore store,
     CodeStore code,
     RuntimeCatalog runtimes,
     IEnumerable<IFunctionLifecycleObserver> observers,
+    IConcurrencyLimiter concurrency,
     IOptions<NimbusOptions> options,
     TimeProvider time,
     ILogger<FunctionService> logger)
@@ -265,9 +268,21 @@ internal sealed partial class FunctionService(
                 : LambdaError.FunctionNotFound(FunctionArn(reference.Name, qualifier));
         }
 
-        if (!await store.DeleteFunctionAsync(reference.Name, cancellationToken).ConfigureAwait(false))
+        await _reservationWrites.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            return LambdaError.FunctionNotFound(FunctionArn(reference.Name));
+            // Deleting the function deletes its reservation in the same transaction. Not cancellable once begun,
+            // so the limiter always learns what the store did.
+            if (!await store.DeleteFunctionAsync(reference.Name, CancellationToken.None).ConfigureAwait(false))
+            {
+                return LambdaError.FunctionNotFound(FunctionArn(reference.Name));
+            }
+
+            concurrency.SetReservation(reference.Name, null);
+        }
+        finally
+        {
+            _reservationWrites.Release();
         }
 
         Notify(reference.Name);

@@ -9,6 +9,7 @@ namespace Nimbus.Functions;
 [JsonSerializable(typeof(UpdateFunctionConfigurationRequest))]
 [JsonSerializable(typeof(FunctionConfiguration))]
 [JsonSerializable(typeof(GetFunctionResponse))]
+[JsonSerializable(typeof(FunctionConcurrency))]
 [JsonSerializable(typeof(ListFunctionsResponse))]
 [JsonSerializable(typeof(GetAccountSettingsResponse))]
 [JsonSerializable(typeof(ErrorResponse))]

@@ -19,6 +19,12 @@ internal sealed record LambdaError(string Type, int StatusCode, string Message, 
     public const string UnknownOperation = "UnknownOperationException";
     public const string Service = "ServiceException";
 
+    /// <summary>Throttle reasons (AWS's <c>Reason</c> field): the account's (unreserved) concurrency is in use.</summary>
+    public const string ConcurrentInvocationLimitExceeded = "ConcurrentInvocationLimitExceeded";
+
+    /// <summary>The function's reserved concurrency is in use, or is 0.</summary>
+    public const string ReservedFunctionConcurrentInvocationLimitExceeded = "ReservedFunctionConcurrentInvocationLimitExceeded";
+
     /// <summary>Set on throttles: AWS's <c>Reason</c> field.</summary>
     public string? Reason { get; init; }
 
@@ -49,6 +55,18 @@ internal sealed record LambdaError(string Type, int StatusCode, string Message, 
     public static LambdaError Throttled(string reason, string message) =>
         new(TooManyRequests, 429, message) { Reason = reason };
 
+    public static LambdaError AccountConcurrencyExceeded() => Throttled(ConcurrentInvocationLimitExceeded, "Rate Exceeded.");
+
+    public static LambdaError ReservedConcurrencyExceeded() => Throttled(ReservedFunctionConcurrentInvocationLimitExceeded, "Rate Exceeded.");
+
+    /// <summary>PutFunctionConcurrency would leave the account fewer unreserved executions than it must keep.</summary>
+    public static LambdaError UnreservedConcurrencyBelowMinimum(int minimum) =>
+        InvalidParameter($"Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [{minimum}].");
+
     public static LambdaError NoSuchOperation(string method, string path) =>
         new(UnknownOperation, 404, $"No Lambda operation matches {method} {path}.", CapitalMessageKey: true);
+
+    /// <summary>The node is draining for a graceful shutdown; SDKs retry 5xx answers.</summary>
+    public static LambdaError ShuttingDown() =>
+        new(Service, 503, "This Nimbus node is shutting down and takes no new invocations; retry in a moment.", CapitalMessageKey: true);
 }

@@ -32,6 +32,12 @@ internal static partial class LambdaLimits
     public const int MaxClientContextBytes = 3_583;
     public const int MaxListItems = 50;
     public const int AccountConcurrency = 1_000;
+
+    /// <summary>
+    /// Reservations must leave this many executions unreserved, or the whole account limit when it is lower
+    /// (AWS then reports the limit as the minimum, for example [10] or [50]).
+    /// </summary>
+    public const int MinUnreservedConcurrency = 100;
     public const long AccountTotalCodeSize = 80_530_636_800;
     public static readonly TimeSpan InitTimeout = TimeSpan.FromSeconds(10);
 

@@ -134,6 +134,13 @@ internal sealed class GetFunctionResponse
     public required FunctionConfiguration Configuration { get; set; }
     public required FunctionCodeLocation Code { get; set; }
     public IReadOnlyDictionary<string, string>? Tags { get; set; }
+    public FunctionConcurrency? Concurrency { get; set; }
+}
+
+/// <summary>PutFunctionConcurrency's request and response, GetFunctionConcurrency's response ({} when unset), GetFunction's Concurrency.</summary>
+internal sealed class FunctionConcurrency
+{
+    public int? ReservedConcurrentExecutions { get; set; }
 }
 
 internal sealed class ListFunctionsResponse

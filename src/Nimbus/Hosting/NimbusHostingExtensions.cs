@@ -49,6 +49,9 @@ public static class NimbusHostingExtensions
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<NimbusOptions>, NimbusOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
+
+        // Graceful shutdown lets invocations in flight run to their deadline (900 s at most), then stops instances.
+        services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(Functions.LambdaLimits.MaxTimeout + 30));
         services.TryAddSingleton<NimbusEndpoints>();
         services.TryAddSingleton<DataDirectory>();
         services.TryAddSingleton<IMetadataStore>(sp => new SqliteMetadataStore(
@@ -68,7 +71,11 @@ public static class NimbusHostingExtensions
         services.TryAddSingleton<SandboxManager>();
         services.AddSingleton<IFunctionLifecycleObserver>(sp => sp.GetRequiredService<SandboxManager>());
         services.AddHostedService(sp => sp.GetRequiredService<SandboxManager>());
+        services.TryAddSingleton<IConcurrencyLimiter>(sp => new ConcurrencyLimiter(sp.GetRequiredService<IOptions<NimbusOptions>>().Value.ConcurrencyLimit));
         services.TryAddSingleton<FunctionService>();
+
+        // Before the async queue starts: loads the stored reservations into the concurrency limiter.
+        services.AddHostedService(sp => sp.GetRequiredService<FunctionService>());
         services.TryAddSingleton<Invoker>();
         services.TryAddSingleton<AsyncInvocationQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<AsyncInvocationQueue>());

@@ -16,6 +16,7 @@ internal static class NimbusSettings
         new("Nimbus:Region", "NIMBUS_REGION", "--region", "us-east-1", "Region in ARNs and in the sandbox environment."),
         new("Nimbus:AccountId", "NIMBUS_ACCOUNT_ID", "--account-id", "000000000000", "12-digit account id in ARNs."),
         new("Nimbus:MaxInstances", "NIMBUS_MAX_INSTANCES", "--max-instances", "64", "Most function instances running at once on this node."),
+        new("Nimbus:ConcurrencyLimit", "NIMBUS_CONCURRENCY_LIMIT", "--concurrency-limit", "1000", "Account concurrency limit: most invocations running at once; reserved concurrency is carved out of it."),
         new("Nimbus:IdleInstanceTimeout", "NIMBUS_IDLE_INSTANCE_TIMEOUT", null, "00:10:00", "An instance idle this long is stopped (scale to zero)."),
         new("Nimbus:UseBubblewrap", "NIMBUS_USE_BUBBLEWRAP", null, "true", "Sandbox instances with bubblewrap when it is installed."),
         new("Nimbus:UseCgroups", "NIMBUS_USE_CGROUPS", null, "true", "Give each instance a cgroup: memory limit, CPU weight, 1024 processes, freezer."),

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Nimbus.Hosting;
 
-// Hosting/ event ids: 100-199. Next free id: 105.
+// Hosting/ event ids: 100-199. Next free id: 106.
 internal static partial class SandboxFactorySelector
 {
     private static partial class Log
@@ -26,5 +26,9 @@ internal static partial class SandboxFactorySelector
         [LoggerMessage(EventId = 104, EventName = "CgroupsDisabled", Level = LogLevel.Warning,
             Message = "Nimbus:UseCgroups is false, so instances run WITHOUT memory, CPU and process limits.")]
         public static partial void CgroupsDisabled(ILogger logger);
+
+        [LoggerMessage(EventId = 105, EventName = "SetprivMissing", Level = LogLevel.Warning,
+            Message = "setpriv (util-linux) is not installed, so function runtimes run as root inside their namespaces, without capabilities. Install util-linux to run each instance as a user of its own.")]
+        public static partial void SetprivMissing(ILogger logger);
     }
 }

@@ -10,7 +10,7 @@ internal static partial class SandboxFactorySelector
     public static ISandboxFactory Select(NimbusOptions options, DataDirectory data, ILogger logger)
     {
         var scratch = Path.Combine(data.Path, "scratch");
-        var cgroups = options.UseCgroups ? CgroupManager.Detect(logger) : CgroupManager.Disabled;
+        var cgroups = options.UseCgroups ? CgroupManager.Detect(data.Path, logger) : CgroupManager.Disabled;
         if (!options.UseCgroups)
         {
             Log.CgroupsDisabled(logger);
@@ -36,8 +36,14 @@ internal static partial class SandboxFactorySelector
             return new ProcessSandboxFactory(scratch, cgroups);
         }
 
+        var setpriv = FindOnPath("setpriv");
+        if (setpriv is null)
+        {
+            Log.SetprivMissing(logger);
+        }
+
         Log.BubblewrapInUse(logger, bwrap);
-        return new BubblewrapSandboxFactory(bwrap, cgroups);
+        return new BubblewrapSandboxFactory(bwrap, setpriv, cgroups);
     }
 
     private static string? FindOnPath(string name) =>

@@ -17,6 +17,10 @@ internal static class LambdaApi
 {
     public const string FunctionsRoute = "/2015-03-31/functions";
     public const string AccountSettingsRoute = "/2016-08-19/account-settings";
+
+    /// <summary>PutFunctionConcurrency and DeleteFunctionConcurrency; GetFunctionConcurrency has its own API date.</summary>
+    public const string ConcurrencyRoute = "/2017-10-31/functions/{functionName}/concurrency";
+    public const string GetConcurrencyRoute = "/2019-09-30/functions/{functionName}/concurrency";
     public const string CodeDownloadRoute = "/nimbus/code/{sha256}.zip";
 
     public const string InvocationTypeHeader = "X-Amz-Invocation-Type";
@@ -40,6 +44,9 @@ internal static class LambdaApi
         functions.MapPut("/{functionName}/configuration", UpdateFunctionConfigurationAsync);
         functions.MapPut("/{functionName}/code", UpdateFunctionCodeAsync);
         functions.MapPost("/{functionName}/invocations", InvokeAsync);
+        endpoints.MapPut(ConcurrencyRoute, PutFunctionConcurrencyAsync);
+        endpoints.MapDelete(ConcurrencyRoute, DeleteFunctionConcurrencyAsync);
+        endpoints.MapGet(GetConcurrencyRoute, GetFunctionConcurrencyAsync);
         endpoints.MapGet(AccountSettingsRoute, GetAccountSettingsAsync);
         endpoints.MapGet(CodeDownloadRoute, DownloadCodeAsync);
         return endpoints;
@@ -96,11 +103,13 @@ internal static class LambdaApi
             return;
         }
 
+        var reserved = await service.GetReservedConcurrencyAsync(function.Name, context.RequestAborted).ConfigureAwait(false);
         var response = new GetFunctionResponse
         {
             Configuration = service.ToConfiguration(function),
             Code = new FunctionCodeLocation { Location = $"{context.Request.Scheme}://{context.Request.Host}/nimbus/code/{function.CodeSha256Hex}.zip" },
             Tags = function.Tags,
+            Concurrency = reserved is null ? null : new FunctionConcurrency { ReservedConcurrentExecutions = reserved },
         };
         await LambdaHttp.WriteJsonAsync(context, 200, response, LambdaJson.Context.GetFunctionResponse).ConfigureAwait(false);
     }
@@ -158,7 +167,7 @@ internal static class LambdaApi
         await (error is null ? LambdaHttp.WriteNoContentAsync(context) : LambdaHttp.WriteErrorAsync(context, error)).ConfigureAwait(false);
     }
 
-    private static async Task InvokeAsync(HttpContext context, string functionName, FunctionService service, Invoker invoker, AsyncInvocationQueue events, IHostApplicationLifetime lifetime)
+    private static async Task InvokeAsync(HttpContext context, string functionName, FunctionService service, Invoker invoker, AsyncInvocationQueue events)
     {
         var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
         if (reference is null)
@@ -209,13 +218,13 @@ internal static class LambdaApi
             return;
         }
 
-        var request = new InvocationRequest(reference.Value, payload, clientContext, logType == "Tail");
+        var request = new InvocationRequest(AwsRequestId.Get(context), reference.Value, payload, clientContext, logType == "Tail");
         if (invocationType != "RequestResponse")
         {
             var error = await invoker.CheckAsync(reference.Value, context.RequestAborted).ConfigureAwait(false);
             if (error is null && invocationType == "Event" && !events.TryEnqueue(request))
             {
-                error = LambdaError.Throttled("ConcurrentInvocationLimitExceeded", "Rate Exceeded.");
+                error = LambdaError.AccountConcurrencyExceeded();
             }
 
             await (error is null
@@ -224,8 +233,9 @@ internal static class LambdaApi
             return;
         }
 
-        // The invocation runs to its end even if the caller hangs up, as on Lambda; only shutdown stops it.
-        var result = await invoker.InvokeAsync(request, lifetime.ApplicationStopping).ConfigureAwait(false);
+        // The invocation runs to its end even if the caller hangs up, as on Lambda, and even through a graceful
+        // shutdown: the function's timeout bounds it.
+        var result = await invoker.InvokeAsync(request, CancellationToken.None).ConfigureAwait(false);
         if (result.Status == InvocationStatus.Rejected)
         {
             await LambdaHttp.WriteErrorAsync(context, result.Error!).ConfigureAwait(false);
@@ -251,9 +261,53 @@ internal static class LambdaApi
         await response.Body.WriteAsync(result.Payload, context.RequestAborted).ConfigureAwait(false);
     }
 
+    private static async Task PutFunctionConcurrencyAsync(HttpContext context, string functionName, FunctionService service)
+    {
+        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        if (reference is null)
+        {
+            return;
+        }
+
+        var request = await LambdaHttp.ReadJsonAsync(context, LambdaJson.Context.FunctionConcurrency, MaxConfigurationRequestBytes, "PutFunctionConcurrency").ConfigureAwait(false);
+        if (request is not null)
+        {
+            var result = await service.PutConcurrencyAsync(reference.Value, request, context.RequestAborted).ConfigureAwait(false);
+            await WriteConcurrencyAsync(context, result).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task GetFunctionConcurrencyAsync(HttpContext context, string functionName, FunctionService service)
+    {
+        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        if (reference is not null)
+        {
+            var result = await service.GetConcurrencyAsync(reference.Value, context.RequestAborted).ConfigureAwait(false);
+            await WriteConcurrencyAsync(context, result).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task DeleteFunctionConcurrencyAsync(HttpContext context, string functionName, FunctionService service)
+    {
+        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        if (reference is null)
+        {
+            return;
+        }
+
+        var error = await service.DeleteConcurrencyAsync(reference.Value, context.RequestAborted).ConfigureAwait(false);
+        await (error is null ? LambdaHttp.WriteNoContentAsync(context) : LambdaHttp.WriteErrorAsync(context, error)).ConfigureAwait(false);
+    }
+
+    private static Task WriteConcurrencyAsync(HttpContext context, LambdaResult<FunctionConcurrency> result) =>
+        result.IsError
+            ? LambdaHttp.WriteErrorAsync(context, result.Error!)
+            : LambdaHttp.WriteJsonAsync(context, 200, result.Value!, LambdaJson.Context.FunctionConcurrency);
+
     private static async Task GetAccountSettingsAsync(HttpContext context, FunctionService service)
     {
         var (count, totalCodeSize) = await service.GetUsageAsync(context.RequestAborted).ConfigureAwait(false);
+        var (concurrencyLimit, unreserved) = await service.GetAccountConcurrencyAsync(context.RequestAborted).ConfigureAwait(false);
         var response = new GetAccountSettingsResponse
         {
             AccountLimit = new AccountLimit
@@ -261,8 +315,8 @@ internal static class LambdaApi
                 TotalCodeSize = LambdaLimits.AccountTotalCodeSize,
                 CodeSizeUnzipped = LambdaLimits.MaxUnzippedBytes,
                 CodeSizeZipped = LambdaLimits.MaxZipBytes,
-                ConcurrentExecutions = LambdaLimits.AccountConcurrency,
-                UnreservedConcurrentExecutions = LambdaLimits.AccountConcurrency,
+                ConcurrentExecutions = concurrencyLimit,
+                UnreservedConcurrentExecutions = unreserved,
             },
             AccountUsage = new AccountUsage { TotalCodeSize = totalCodeSize, FunctionCount = count },
         };

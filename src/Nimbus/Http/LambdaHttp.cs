@@ -27,15 +27,17 @@ internal static class LambdaHttp
             context.Response.Headers.RetryAfter = "1";
         }
 
-        var body = new ErrorResponse
-        {
-            Type = error.StatusCode >= 500 ? "Service" : "User",
-            CapitalMessage = error.CapitalMessageKey ? error.Message : null,
-            Message = error.CapitalMessageKey ? null : error.Message,
-            Reason = error.Reason,
-        };
-        return WriteJsonAsync(context, error.StatusCode, body, LambdaJson.Context.ErrorResponse);
+        return WriteJsonAsync(context, error.StatusCode, ErrorBody(error), LambdaJson.Context.ErrorResponse);
     }
+
+    /// <summary>The JSON body of an error: <c>Type</c>, <c>Message</c> or <c>message</c> as AWS spells it per type, and <c>Reason</c> on throttles.</summary>
+    public static ErrorResponse ErrorBody(LambdaError error) => new()
+    {
+        Type = error.StatusCode >= 500 ? "Service" : "User",
+        CapitalMessage = error.CapitalMessageKey ? error.Message : null,
+        Message = error.CapitalMessageKey ? null : error.Message,
+        Reason = error.Reason,
+    };
 
     public static Task WriteNoContentAsync(HttpContext context, int statusCode = 204)
     {

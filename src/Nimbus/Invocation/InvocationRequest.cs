@@ -1,7 +1,11 @@
 namespace Nimbus.Invocation;
 
-/// <summary>One call to Invoke, after the front door has parsed it.</summary>
+/// <summary>
+/// One call to Invoke, after the front door has parsed it. <see cref="RequestId"/> is the id the caller sees in
+/// <c>x-amzn-RequestId</c>, the function in <c>context.awsRequestId</c>, and the log in START/END/REPORT.
+/// </summary>
 internal sealed record InvocationRequest(
+    string RequestId,
     Functions.FunctionReference Function,
     ReadOnlyMemory<byte> Payload,
     string? ClientContext,
@@ -27,5 +31,16 @@ internal sealed record InvocationResult(
     string? LogTail,
     Functions.LambdaError? Error = null)
 {
+    /// <summary>Set when Invoke was refused for lack of concurrency; <see cref="Error"/> is then the 429.</summary>
+    public ConcurrencyThrottle Throttle { get; init; }
+
     public static InvocationResult Rejected(Functions.LambdaError error) => new(InvocationStatus.Rejected, [], "", null, error);
+
+    public static InvocationResult Throttled(ConcurrencyThrottle throttle) =>
+        new(InvocationStatus.Rejected, [], "", null, throttle == ConcurrencyThrottle.AccountConcurrencyInUse
+            ? Functions.LambdaError.AccountConcurrencyExceeded()
+            : Functions.LambdaError.ReservedConcurrencyExceeded())
+        {
+            Throttle = throttle,
+        };
 }

@@ -3,7 +3,7 @@ using Nimbus.Sandboxes;
 
 namespace Nimbus.Invocation;
 
-// Invocation/ event ids: 3000-3099. Next free id: 3002.
+// Invocation/ event ids: 3000-3099 (Invoker 3000-3009). Next free id: 3003.
 internal sealed partial class Invoker
 {
     private static partial class Log
@@ -15,5 +15,9 @@ internal sealed partial class Invoker
         [LoggerMessage(EventId = 3001, EventName = "InstanceStartFailed", Level = LogLevel.Warning,
             Message = "No instance of {FunctionName} could start: {Error}")]
         public static partial void InstanceStartFailed(ILogger logger, string functionName, string error);
+
+        [LoggerMessage(EventId = 3002, EventName = "Throttled", Level = LogLevel.Debug,
+            Message = "Throttled an invocation of {FunctionName}: {Throttle}.")]
+        public static partial void Throttled(ILogger logger, string functionName, ConcurrencyThrottle throttle);
     }
 }

@@ -6,23 +6,38 @@ using Nimbus.Sandboxes;
 namespace Nimbus.Invocation;
 
 /// <summary>
-/// Runs invocations: resolves the function version, takes an instance from its pool (starting one when all are
-/// busy), hands the event over through the Runtime API and returns the outcome. Triggers and the Invoke API
-/// all come through here.
+/// Runs invocations: resolves the function version, takes a unit of concurrency, takes an instance from its pool
+/// (starting one when all are busy), hands the event over through the Runtime API and returns the outcome.
+/// Triggers and the Invoke API all come through here.
 /// </summary>
-internal sealed partial class Invoker(FunctionService functions, SandboxManager sandboxes, TimeProvider time, ILogger<Invoker> logger)
+internal sealed partial class Invoker(
+    FunctionService functions,
+    SandboxManager sandboxes,
+    IConcurrencyLimiter concurrency,
+    TimeProvider time,
+    ILogger<Invoker> logger)
 {
     private static readonly byte[] EmptyEvent = "{}"u8.ToArray();
 
     /// <summary>Checks that a function exists and could be invoked, without running it (DryRun).</summary>
     public async Task<LambdaError?> CheckAsync(FunctionReference reference, CancellationToken cancellationToken)
     {
+        if (sandboxes.IsDraining)
+        {
+            return LambdaError.ShuttingDown();
+        }
+
         var function = await functions.GetAsync(reference, cancellationToken).ConfigureAwait(false);
         return function.Error;
     }
 
     public async Task<InvocationResult> InvokeAsync(InvocationRequest request, CancellationToken cancellationToken)
     {
+        if (sandboxes.IsDraining)
+        {
+            return InvocationResult.Rejected(LambdaError.ShuttingDown());
+        }
+
         var found = await functions.GetAsync(request.Function, cancellationToken).ConfigureAwait(false);
         if (found.IsError)
         {
@@ -30,14 +45,25 @@ internal sealed partial class Invoker(FunctionService functions, SandboxManager 
         }
 
         var function = found.Value!;
+        var grant = concurrency.TryAcquire(function.Name);
+        if (grant.Lease is null)
+        {
+            Log.Throttled(logger, function.Name, grant.Throttle);
+            return InvocationResult.Throttled(grant.Throttle);
+        }
+
+        // The lease is given back only after the instance is back in its pool, so the next invocation the lease
+        // admits finds that instance warm instead of starting another.
+        using var lease = grant.Lease;
         var pool = sandboxes.GetPool(function);
         var (instance, startError) = await pool.AcquireAsync(cancellationToken).ConfigureAwait(false);
-        var requestId = Guid.NewGuid().ToString();
+        var requestId = request.RequestId;
         if (instance is null)
         {
             if (startError is null)
             {
-                return InvocationResult.Rejected(LambdaError.Throttled("ConcurrentInvocationLimitExceeded", "Rate Exceeded."));
+                Log.Throttled(logger, function.Name, ConcurrencyThrottle.AccountConcurrencyInUse);
+                return InvocationResult.Throttled(ConcurrencyThrottle.AccountConcurrencyInUse);
             }
 
             Log.InstanceStartFailed(logger, function.Name, Encoding.UTF8.GetString(startError));

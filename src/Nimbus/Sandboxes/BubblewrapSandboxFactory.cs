@@ -4,11 +4,12 @@ using System.Globalization;
 namespace Nimbus.Sandboxes;
 
 /// <summary>
-/// Starts each instance in bubblewrap: its own mount, pid, ipc and uts namespaces, no capabilities, the code
-/// read-only at /var/task, the runtime clients read-only at /var/runtime, a private size-capped /tmp, and of the
-/// host only the system directories a runtime needs, read-only. Killing bwrap kills the whole namespace.
+/// Starts each instance in bubblewrap: its own mount, pid, ipc and uts namespaces, the code read-only at
+/// /var/task, the runtime clients read-only at /var/runtime, a private size-capped /tmp, and of the host only
+/// the system directories a runtime needs, read-only. Inside, setpriv drops to the instance's own unprivileged
+/// uid with no capabilities before the runtime starts. Killing bwrap kills the whole namespace.
 /// </summary>
-internal sealed class BubblewrapSandboxFactory(string bwrapPath, CgroupManager cgroups) : ISandboxFactory
+internal sealed class BubblewrapSandboxFactory(string bwrapPath, string? setprivPath, CgroupManager cgroups) : ISandboxFactory
 {
     private static readonly string[] SystemDirectories = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"];
 
@@ -23,11 +24,11 @@ internal sealed class BubblewrapSandboxFactory(string bwrapPath, CgroupManager c
 
     public SandboxPaths PathsFor(string codeDirectory, string runtimesDirectory) => new("/var/task", "/var/runtime");
 
-    public ISandbox Start(SandboxSpec spec, Func<string, ValueTask> onOutputLine)
+    public async Task<ISandbox> StartAsync(SandboxSpec spec, Func<string, ValueTask> onOutputLine)
     {
         var start = new ProcessStartInfo(bwrapPath);
         var args = start.ArgumentList;
-        foreach (var argument in (string[])["--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--cap-drop", "ALL", "--hostname", "localhost"])
+        foreach (var argument in (string[])["--die-with-parent", "--new-session", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "localhost"])
         {
             args.Add(argument);
         }
@@ -45,6 +46,8 @@ internal sealed class BubblewrapSandboxFactory(string bwrapPath, CgroupManager c
             }
         }
 
+        // Directories bwrap would create implicitly for mount points get 0700, locking the runtime user out.
+        Add(args, "--perms", "0755", "--dir", "/etc", "--perms", "0755", "--dir", "/var");
         foreach (var path in EtcFiles)
         {
             Add(args, "--ro-bind-try", path, path);
@@ -52,6 +55,12 @@ internal sealed class BubblewrapSandboxFactory(string bwrapPath, CgroupManager c
 
         foreach (var path in spec.ReadOnlyHostPaths)
         {
+            // Likewise for the parents of an interpreter's prefix, such as /root/.pyenv/versions.
+            foreach (var ancestor in Ancestors(path))
+            {
+                Add(args, "--perms", "0755", "--dir", ancestor);
+            }
+
             Add(args, "--ro-bind", path, path);
         }
 
@@ -59,6 +68,8 @@ internal sealed class BubblewrapSandboxFactory(string bwrapPath, CgroupManager c
         args.Add("/proc");
         args.Add("--dev");
         args.Add("/dev");
+        args.Add("--perms");
+        args.Add("01777");
         args.Add("--size");
         args.Add(((long)spec.EphemeralStorageMb * 1024 * 1024).ToString(CultureInfo.InvariantCulture));
         args.Add("--tmpfs");
@@ -68,6 +79,21 @@ internal sealed class BubblewrapSandboxFactory(string bwrapPath, CgroupManager c
         args.Add("--chdir");
         args.Add("/var/task");
         args.Add("--");
+        if (setprivPath is not null)
+        {
+            var id = spec.UserId.ToString(CultureInfo.InvariantCulture);
+            foreach (var argument in (string[])[setprivPath, $"--reuid={id}", $"--regid={id}", "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--"])
+            {
+                args.Add(argument);
+            }
+        }
+        else
+        {
+            // Without setpriv the runtime stays root inside its namespaces; at least it holds no capabilities.
+            args.Insert(0, "ALL");
+            args.Insert(0, "--cap-drop");
+        }
+
         args.Add(spec.Executable);
         foreach (var argument in spec.Arguments)
         {
@@ -80,13 +106,24 @@ internal sealed class BubblewrapSandboxFactory(string bwrapPath, CgroupManager c
             start.Environment[key] = value;
         }
 
-        return new SandboxProcess(start, onOutputLine, killTree: false, cgroups.Create(spec.InstanceId, spec.MemoryMb));
+        return await SandboxProcess.StartAsync(start, onOutputLine, killTree: false, cgroups.Create(spec.InstanceId, spec.MemoryMb)).ConfigureAwait(false);
     }
 
-    private static void Add(System.Collections.ObjectModel.Collection<string> args, string option, string source, string destination)
+    private static void Add(System.Collections.ObjectModel.Collection<string> args, params string[] parts)
     {
-        args.Add(option);
-        args.Add(source);
-        args.Add(destination);
+        foreach (var part in parts)
+        {
+            args.Add(part);
+        }
+    }
+
+    /// <summary>"/root/.pyenv/versions/3.11.7" → "/root", "/root/.pyenv", "/root/.pyenv/versions".</summary>
+    private static IEnumerable<string> Ancestors(string path)
+    {
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        for (var i = 1; i < parts.Length; i++)
+        {
+            yield return "/" + string.Join('/', parts.Take(i));
+        }
     }
 }

@@ -4,8 +4,10 @@ namespace Nimbus.Sandboxes;
 
 /// <summary>
 /// Finds the cgroup hierarchy this server runs in (v1 with separate controllers, or the unified v2), creates
-/// a <c>nimbus</c> subtree under the server's own cgroup, and hands out one child per instance. Instance
-/// cgroups left by a server that was killed are cleaned up at start-up, frozen processes included.
+/// a <c>nimbus/&lt;node&gt;</c> subtree under the server's own cgroup, and hands out one child per instance. The
+/// node name derives from the data directory, which one server at a time owns, so instance cgroups left by a
+/// killed server on the same data directory are cleaned up at start-up (frozen processes included) while
+/// other servers on the machine are left alone.
 /// </summary>
 internal sealed partial class CgroupManager
 {
@@ -29,14 +31,15 @@ internal sealed partial class CgroupManager
     public static CgroupManager Disabled { get; } = new(null, null);
 
     /// <summary>Detects and prepares the hierarchy; falls back to <see cref="Disabled"/> with a warning.</summary>
-    public static CgroupManager Detect(ILogger logger)
+    public static CgroupManager Detect(string dataDirectory, ILogger logger)
     {
         try
         {
             var own = OwnCgroups();
+            var node = Path.Combine("nimbus", Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(dataDirectory)))[..16]);
             if (V1Controllers.All(c => File.Exists(Path.Combine(Root, c, "cgroup.procs"))))
             {
-                var parents = V1Controllers.ToDictionary(c => c, c => Path.Combine(Root, c, Relative(own.GetValueOrDefault(c, "/")), "nimbus"), StringComparer.Ordinal);
+                var parents = V1Controllers.ToDictionary(c => c, c => Path.Combine(Root, c, Relative(own.GetValueOrDefault(c, "/")), node), StringComparer.Ordinal);
                 foreach (var parent in parents.Values)
                 {
                     Directory.CreateDirectory(parent);
@@ -49,11 +52,13 @@ internal sealed partial class CgroupManager
 
             if (File.Exists(Path.Combine(Root, "cgroup.controllers")))
             {
-                var parent = Path.Combine(Root, Relative(own.GetValueOrDefault("", "/")), "nimbus");
+                var own2 = Path.Combine(Root, Relative(own.GetValueOrDefault("", "/")));
+                var parent = Path.Combine(own2, node);
                 Directory.CreateDirectory(parent);
 
-                // Instances need the controllers delegated to the nimbus subtree and to each child.
-                File.WriteAllText(Path.Combine(Path.GetDirectoryName(parent)!, "cgroup.subtree_control"), "+memory +cpu +pids");
+                // Instances need the controllers delegated down the nimbus subtree to each child.
+                File.WriteAllText(Path.Combine(own2, "cgroup.subtree_control"), "+memory +cpu +pids");
+                File.WriteAllText(Path.Combine(own2, "nimbus", "cgroup.subtree_control"), "+memory +cpu +pids");
                 File.WriteAllText(Path.Combine(parent, "cgroup.subtree_control"), "+memory +cpu +pids");
                 CgroupV2.RemoveStale(parent);
                 Log.CgroupsInUse(logger, "v2", parent);

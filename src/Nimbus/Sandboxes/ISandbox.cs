@@ -22,6 +22,7 @@ internal sealed record SandboxPaths(string TaskRoot, string RuntimeDirectory);
 /// <summary>What to start: host paths, the command in sandbox paths, and the full environment.</summary>
 internal sealed record SandboxSpec(
     string InstanceId,
+    int UserId,
     string CodeDirectory,
     string RuntimesDirectory,
     IReadOnlyList<string> ReadOnlyHostPaths,
@@ -68,5 +69,5 @@ internal interface ISandboxFactory
 
     SandboxPaths PathsFor(string codeDirectory, string runtimesDirectory);
 
-    ISandbox Start(SandboxSpec spec, Func<string, ValueTask> onOutputLine);
+    Task<ISandbox> StartAsync(SandboxSpec spec, Func<string, ValueTask> onOutputLine);
 }

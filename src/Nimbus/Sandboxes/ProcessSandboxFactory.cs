@@ -12,7 +12,7 @@ internal sealed class ProcessSandboxFactory(string scratchDirectory, CgroupManag
 
     public SandboxPaths PathsFor(string codeDirectory, string runtimesDirectory) => new(codeDirectory, runtimesDirectory);
 
-    public ISandbox Start(SandboxSpec spec, Func<string, ValueTask> onOutputLine)
+    public async Task<ISandbox> StartAsync(SandboxSpec spec, Func<string, ValueTask> onOutputLine)
     {
         var tmp = Path.Combine(scratchDirectory, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(tmp);
@@ -32,7 +32,7 @@ internal sealed class ProcessSandboxFactory(string scratchDirectory, CgroupManag
         }
 
         start.Environment["TMPDIR"] = tmp;
-        return new SandboxProcess(start, onOutputLine, killTree: true, cgroups.Create(spec.InstanceId, spec.MemoryMb), cleanup: () => TryDelete(tmp));
+        return await SandboxProcess.StartAsync(start, onOutputLine, killTree: true, cgroups.Create(spec.InstanceId, spec.MemoryMb), cleanup: () => TryDelete(tmp)).ConfigureAwait(false);
     }
 
     private static void TryDelete(string directory)

@@ -14,6 +14,7 @@ internal sealed class RuntimePortPool
     private readonly List<ListenOptions> _listeners = [];
     private readonly ConcurrentQueue<int> _free = new();
     private readonly ConcurrentDictionary<int, SandboxInstance?> _owners = new();
+    private readonly Dictionary<int, int> _slots = [];
     private volatile bool _ready;
 
     public int Capacity => _listeners.Count;
@@ -33,6 +34,7 @@ internal sealed class RuntimePortPool
         foreach (var listen in _listeners)
         {
             var port = listen.IPEndPoint!.Port;
+            _slots[port] = _slots.Count;
             _owners[port] = null;
             _free.Enqueue(port);
         }
@@ -45,6 +47,9 @@ internal sealed class RuntimePortPool
     public int FreeCount => _free.Count;
 
     public bool TryRent(out int port) => _free.TryDequeue(out port);
+
+    /// <summary>0-based index of a port in the pool: stable, unique among running instances.</summary>
+    public int SlotOf(int port) => _slots[port];
 
     public void Bind(int port, SandboxInstance instance) => _owners[port] = instance;
 

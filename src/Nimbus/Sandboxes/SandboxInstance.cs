@@ -32,6 +32,7 @@ internal sealed class SandboxInstance
     private volatile PendingInvocation? _handedOut;
     private double? _initDurationMs;
     private bool _initReported;
+    private int _stopping;
 
     public SandboxInstance(FunctionRecord function, int runtimeApiPort, LogStore logs, TimeProvider time)
     {
@@ -188,6 +189,9 @@ internal sealed class SandboxInstance
     }
 
     public void MarkDead() => State = InstanceState.Dead;
+
+    /// <summary>True for the first caller only: that caller stops the instance and returns its port.</summary>
+    public bool TryBeginStop() => Interlocked.Exchange(ref _stopping, 1) == 0;
 
     /// <summary>Claimed by one caller; only the pool calls this, under its lock.</summary>
     public void MarkBusy() => State = InstanceState.Busy;

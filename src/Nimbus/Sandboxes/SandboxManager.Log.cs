@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Nimbus.Sandboxes;
 
-// Sandboxes/ event ids 4020-4029 (SandboxManager). Next free id: 4022.
+// Sandboxes/ event ids 4020-4029 (SandboxManager). Next free id: 4023.
 internal sealed partial class SandboxManager
 {
     private static partial class Log
@@ -14,5 +14,9 @@ internal sealed partial class SandboxManager
         [LoggerMessage(EventId = 4021, EventName = "InstanceStartFailed", Level = LogLevel.Error,
             Message = "Could not start an instance of {FunctionName}.")]
         public static partial void InstanceStartFailed(ILogger logger, string functionName, Exception exception);
+
+        [LoggerMessage(EventId = 4022, EventName = "Draining", Level = LogLevel.Information,
+            Message = "Shutting down: waiting for {Busy} invocations in flight to finish (each within its function's timeout).")]
+        public static partial void Draining(ILogger logger, int busy);
     }
 }

@@ -19,13 +19,17 @@ internal sealed partial class SandboxManager(
     RuntimePortPool ports,
     ISandboxFactory sandboxes,
     TimeProvider time,
-    ILogger<SandboxManager> logger) : BackgroundService, IFunctionLifecycleObserver
+    ILogger<SandboxManager> logger) : BackgroundService, IHostedLifecycleService, IFunctionLifecycleObserver
 {
+    /// <summary>Instances run as uid/gid 20000 + their Runtime API slot: a user of their own, not in any group.</summary>
+    private const int FirstSandboxUserId = 20_000;
+
     private const string ExecutionPath = "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin";
     private const string LibraryPath = "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib";
 
     private readonly ConcurrentDictionary<(string Name, string Version), SandboxPool> _pools = new();
     private readonly NimbusOptions _options = options.Value;
+    private volatile bool _draining;
 
     public string SandboxKind => sandboxes.Kind;
 
@@ -105,6 +109,12 @@ internal sealed partial class SandboxManager(
                 break;
         }
 
+        if (_draining)
+        {
+            // Shutting down: a new instance would only be killed again.
+            return (null, null);
+        }
+
         var rented = ports.TryRent(out var port);
         while (!rented && await TryEvictIdleAsync().ConfigureAwait(false))
         {
@@ -122,9 +132,9 @@ internal sealed partial class SandboxManager(
         ports.Bind(port, instance);
         try
         {
-            var spec = new SandboxSpec(instance.Id, codeDirectory, runtimes.RuntimesDirectory, hostPaths, executable, arguments, environment, function.MemorySize, function.EphemeralStorageSize);
+            var spec = new SandboxSpec(instance.Id, FirstSandboxUserId + ports.SlotOf(port), codeDirectory, runtimes.RuntimesDirectory, hostPaths, executable, arguments, environment, function.MemorySize, function.EphemeralStorageSize);
             await instance.OnOutputLineAsync(PlatformLog.InitStart(function.Runtime)).ConfigureAwait(false);
-            instance.Attach(sandboxes.Start(spec, instance.OnOutputLineAsync));
+            instance.Attach(await sandboxes.StartAsync(spec, instance.OnOutputLineAsync).ConfigureAwait(false));
             return (instance, null);
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException or InvalidOperationException)
@@ -152,6 +162,12 @@ internal sealed partial class SandboxManager(
 
     public async Task StopInstanceAsync(SandboxInstance instance)
     {
+        // Several paths may stop the same instance (retire, reap, shutdown); the port goes back once.
+        if (!instance.TryBeginStop())
+        {
+            return;
+        }
+
         instance.MarkDead();
         if (instance.Sandbox is { } sandbox)
         {
@@ -181,9 +197,41 @@ internal sealed partial class SandboxManager(
         }
     }
 
+    /// <summary>True once the server is stopping: no new invocations should start.</summary>
+    public bool IsDraining => _draining;
+
+    /// <summary>
+    /// Graceful shutdown. Runs before any hosted service stops, Kestrel included, so the Runtime API still serves
+    /// the invocations in flight; each is bounded by its function's timeout, and the host's shutdown timeout
+    /// cuts the wait short. Then every instance is stopped, which also ends the runtimes' pending /next
+    /// requests that Kestrel would otherwise wait for.
+    /// </summary>
+    public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        _draining = true;
+        var busy = BusyCount();
+        if (busy > 0)
+        {
+            Log.Draining(logger, busy);
+        }
+
+        while (BusyCount() > 0 && !cancellationToken.IsCancellationRequested)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(20), time, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        await StopAllInstancesAsync().ConfigureAwait(false);
+    }
+
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        _draining = true;
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        await StopAllInstancesAsync().ConfigureAwait(false);
+    }
+
+    private async Task StopAllInstancesAsync()
+    {
         var all = _pools.Values.SelectMany(p => p.Snapshot()).ToList();
         foreach (var pool in _pools.Values)
         {
@@ -192,6 +240,14 @@ internal sealed partial class SandboxManager(
 
         await Task.WhenAll(all.Select(StopInstanceAsync)).WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private int BusyCount() => _pools.Values.Sum(p => p.BusyCount);
 
     private Dictionary<string, string> BuildEnvironment(FunctionRecord function, RuntimeLaunch launch, SandboxPaths paths, int port, string logStream)
     {

@@ -17,6 +17,18 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
 
     public FunctionRecord Function { get; } = function;
 
+    /// <summary>Instances running an invocation (or starting for one) right now.</summary>
+    public int BusyCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _all.Count - _idle.Count;
+            }
+        }
+    }
+
     public int Count
     {
         get

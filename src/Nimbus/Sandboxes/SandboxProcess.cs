@@ -17,9 +17,22 @@ internal sealed class SandboxProcess : ISandbox
     private long _peakMemory;
     private volatile bool _outOfMemoryAtExit;
 
-    public SandboxProcess(ProcessStartInfo start, Func<string, ValueTask> onOutputLine, bool killTree, InstanceCgroup? cgroup, Action? cleanup = null)
+    private SandboxProcess(Process process, Func<string, ValueTask> onOutputLine, bool killTree, InstanceCgroup? cgroup, Action? cleanup)
     {
+        _process = process;
+        _killTree = killTree;
         _cgroup = cgroup;
+        _cleanup = cleanup;
+        _process.StandardInput.Close();
+        ProcessId = _process.Id;
+        _stdout = new OutputPump(_process.StandardOutput.BaseStream, onOutputLine);
+        _stderr = new OutputPump(_process.StandardError.BaseStream, onOutputLine);
+        Exited = WaitForExitAsync();
+    }
+
+    /// <summary>Starts the command (inside <paramref name="cgroup"/> from its first instruction, when given).</summary>
+    public static async Task<SandboxProcess> StartAsync(ProcessStartInfo start, Func<string, ValueTask> onOutputLine, bool killTree, InstanceCgroup? cgroup, Action? cleanup = null)
+    {
         if (cgroup is not null)
         {
             start = JoinCgroupFirst(start, cgroup);
@@ -29,14 +42,17 @@ internal sealed class SandboxProcess : ISandbox
         start.RedirectStandardInput = true;
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
-        _killTree = killTree;
-        _cleanup = cleanup;
-        _process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {start.FileName}.");
-        _process.StandardInput.Close();
-        ProcessId = _process.Id;
-        _stdout = new OutputPump(_process.StandardOutput.BaseStream, onOutputLine);
-        _stderr = new OutputPump(_process.StandardError.BaseStream, onOutputLine);
-        Exited = WaitForExitAsync();
+        try
+        {
+            var process = await ProcessLauncher.StartAsync(start).ConfigureAwait(false);
+            return new SandboxProcess(process, onOutputLine, killTree, cgroup, cleanup);
+        }
+        catch
+        {
+            cgroup?.Delete();
+            cleanup?.Invoke();
+            throw;
+        }
     }
 
     public int ProcessId { get; }

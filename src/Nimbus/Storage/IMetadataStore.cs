@@ -19,8 +19,23 @@ internal interface IMetadataStore
     /// <summary>Functions ordered by name, starting after <paramref name="afterName"/>.</summary>
     Task<IReadOnlyList<FunctionRecord>> ListFunctionsAsync(string? afterName, int limit, CancellationToken cancellationToken);
 
-    /// <summary>Deletes every version of a function; false when there was none.</summary>
+    /// <summary>Deletes every version of a function and its reserved concurrency; false when there was none.</summary>
     Task<bool> DeleteFunctionAsync(string name, CancellationToken cancellationToken);
 
     Task<(int FunctionCount, long TotalCodeSize)> GetUsageAsync(CancellationToken cancellationToken);
+
+    /// <summary>A function's reserved concurrency; null when it has none.</summary>
+    Task<int?> GetReservedConcurrencyAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Every reservation, by function name.</summary>
+    Task<IReadOnlyDictionary<string, int>> ListReservedConcurrencyAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Sets a function's reserved concurrency if the function exists and the reservations of all functions, this one
+    /// included, stay at or below <paramref name="maxTotalReserved"/>; checked and written atomically.
+    /// </summary>
+    Task<ReservationWrite> TryPutReservedConcurrencyAsync(string name, int reserved, int maxTotalReserved, CancellationToken cancellationToken);
+
+    /// <summary>Removes a function's reserved concurrency; false when it had none.</summary>
+    Task<bool> DeleteReservedConcurrencyAsync(string name, CancellationToken cancellationToken);
 }

@@ -16,5 +16,14 @@ internal static class MetadataMigrations
             PRIMARY KEY (name, version)
         ) WITHOUT ROWID;
         """,
+
+        // 2: reserved concurrency, one row per function that has a reservation (PutFunctionConcurrency). Kept out
+        // of the function record so that stays frozen; DeleteFunction removes the row with the function.
+        """
+        CREATE TABLE function_concurrency (
+            name TEXT NOT NULL PRIMARY KEY,
+            reserved INTEGER NOT NULL CHECK (reserved >= 0)
+        ) WITHOUT ROWID;
+        """,
     ];
 }

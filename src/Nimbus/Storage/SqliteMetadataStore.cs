@@ -77,10 +77,16 @@ internal sealed class SqliteMetadataStore(SqliteDatabase database) : IMetadataSt
     public async Task<bool> DeleteFunctionAsync(string name, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = connection.BeginTransaction();
         await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
         command.CommandText = "DELETE FROM functions WHERE name = $name;";
         command.Parameters.AddWithValue("$name", name);
-        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+        var deleted = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+        command.CommandText = "DELETE FROM function_concurrency WHERE name = $name;";
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return deleted;
     }
 
     public async Task<(int FunctionCount, long TotalCodeSize)> GetUsageAsync(CancellationToken cancellationToken)
@@ -93,6 +99,80 @@ internal sealed class SqliteMetadataStore(SqliteDatabase database) : IMetadataSt
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
         return (reader.GetInt32(0), reader.GetInt64(1));
+    }
+
+    public async Task<int?> GetReservedConcurrencyAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT reserved FROM function_concurrency WHERE name = $name;";
+        command.Parameters.AddWithValue("$name", name);
+        return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long reserved ? (int)reserved : null;
+    }
+
+    public async Task<IReadOnlyDictionary<string, int>> ListReservedConcurrencyAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT name, reserved FROM function_concurrency;";
+        var result = new Dictionary<string, int>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result[reader.GetString(0)] = reader.GetInt32(1);
+        }
+
+        return result;
+    }
+
+    public async Task<ReservationWrite> TryPutReservedConcurrencyAsync(string name, int reserved, int maxTotalReserved, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+
+        // BEGIN IMMEDIATE: the write lock is taken before the sum is read, so two reservations cannot both fit
+        // into the same remaining room.
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            SELECT EXISTS (SELECT 1 FROM functions WHERE name = $name AND version = '$LATEST'),
+                   (SELECT COALESCE(SUM(reserved), 0) FROM function_concurrency WHERE name <> $name);
+            """;
+        command.Parameters.AddWithValue("$name", name);
+        long others;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (reader.GetInt64(0) == 0)
+            {
+                return ReservationWrite.FunctionNotFound;
+            }
+
+            others = reader.GetInt64(1);
+        }
+
+        if (others + reserved > maxTotalReserved)
+        {
+            return ReservationWrite.OverLimit;
+        }
+
+        command.CommandText = """
+            INSERT INTO function_concurrency (name, reserved) VALUES ($name, $reserved)
+            ON CONFLICT (name) DO UPDATE SET reserved = excluded.reserved;
+            """;
+        command.Parameters.AddWithValue("$reserved", reserved);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return ReservationWrite.Saved;
+    }
+
+    public async Task<bool> DeleteReservedConcurrencyAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM function_concurrency WHERE name = $name;";
+        command.Parameters.AddWithValue("$name", name);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
     }
 
     private static void Bind(SqliteCommand command, FunctionRecord record)

@@ -38,11 +38,31 @@ public sealed class LambdaErrorShapeTests
         Assert.Contains("Value 'a+b' at 'functionName'", json, StringComparison.Ordinal);
     }
 
-    private static string Serialize(LambdaError error) => JsonSerializer.Serialize(
-        new ErrorResponse
-        {
-            CapitalMessage = error.CapitalMessageKey ? error.Message : null,
-            Message = error.CapitalMessageKey ? null : error.Message,
-        },
-        LambdaJson.Context.ErrorResponse);
+    [Fact]
+    public void Throttle_over_a_reservation_is_a_429_with_Reason_ReservedFunctionConcurrentInvocationLimitExceeded()
+    {
+        var error = LambdaError.ReservedConcurrencyExceeded();
+
+        Assert.Equal(429, error.StatusCode);
+        Assert.Equal("TooManyRequestsException", error.Type);
+        Assert.Equal("""{"Type":"User","message":"Rate Exceeded.","Reason":"ReservedFunctionConcurrentInvocationLimitExceeded"}""", Serialize(error));
+    }
+
+    [Fact]
+    public void Throttle_over_the_account_pool_has_Reason_ConcurrentInvocationLimitExceeded()
+    {
+        Assert.Equal("""{"Type":"User","message":"Rate Exceeded.","Reason":"ConcurrentInvocationLimitExceeded"}""", Serialize(LambdaError.AccountConcurrencyExceeded()));
+    }
+
+    [Fact]
+    public void Reserving_below_the_unreserved_minimum_uses_AWSs_message()
+    {
+        var error = LambdaError.UnreservedConcurrencyBelowMinimum(100);
+
+        Assert.Equal(400, error.StatusCode);
+        Assert.Equal("InvalidParameterValueException", error.Type);
+        Assert.Equal("""{"Type":"User","message":"Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [100]."}""", Serialize(error));
+    }
+
+    private static string Serialize(LambdaError error) => JsonSerializer.Serialize(LambdaHttp.ErrorBody(error), LambdaJson.Context.ErrorResponse);
 }

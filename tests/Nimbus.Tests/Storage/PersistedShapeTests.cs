@@ -47,8 +47,9 @@ public sealed class PersistedShapeTests
     [Fact]
     public void Migrations_are_append_only_and_numbered_from_one()
     {
-        Assert.Single(MetadataMigrations.All);
+        Assert.Equal(2, MetadataMigrations.All.Count);
         Assert.Contains("CREATE TABLE functions", MetadataMigrations.All[0], StringComparison.Ordinal);
+        Assert.Contains("CREATE TABLE function_concurrency", MetadataMigrations.All[1], StringComparison.Ordinal);
         Assert.Single(LogMigrations.All);
         Assert.Contains("CREATE TABLE log_events", LogMigrations.All[0], StringComparison.Ordinal);
     }

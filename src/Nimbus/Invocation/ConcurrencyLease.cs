@@ -1,0 +1,17 @@
+namespace Nimbus.Invocation;
+
+/// <summary>One unit of concurrency held by one invocation. Disposing gives it back to its limiter, once.</summary>
+internal sealed class ConcurrencyLease(IConcurrencyLimiter limiter, string functionName) : IDisposable
+{
+    private int _released;
+
+    public string FunctionName { get; } = functionName;
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 0)
+        {
+            limiter.Release(this);
+        }
+    }
+}
