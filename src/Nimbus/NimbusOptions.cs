@@ -35,6 +35,15 @@ public sealed record NimbusOptions
     /// <summary>Run instances inside bubblewrap when it is installed.</summary>
     public bool UseBubblewrap { get; init; } = true;
 
+    /// <summary>
+    /// Memory (MB) the instances of this node may add up to, by their MemorySize; null = 75% of the machine's
+    /// memory (or of this server's own cgroup limit, when lower).
+    /// </summary>
+    public int? InstanceMemoryLimitMb { get; init; }
+
+    /// <summary>How long an invocation waits for a warm instance when the node has no room for a new one.</summary>
+    public TimeSpan AdmissionWait { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Give each instance a cgroup (memory limit, CPU weight, pids limit, freezer) when the host allows.</summary>
     public bool UseCgroups { get; init; } = true;
 
@@ -75,6 +84,16 @@ internal sealed class NimbusOptionsValidator : IValidateOptions<NimbusOptions>
         if (options.ConcurrencyLimit < 1)
         {
             errors.Add($"ConcurrencyLimit {options.ConcurrencyLimit} must be at least 1 (AWS's default is {Functions.LambdaLimits.AccountConcurrency}).");
+        }
+
+        if (options.InstanceMemoryLimitMb is < 128)
+        {
+            errors.Add($"InstanceMemoryLimitMb {options.InstanceMemoryLimitMb} must be at least 128 (one instance of the smallest size).");
+        }
+
+        if (options.AdmissionWait < TimeSpan.Zero || options.AdmissionWait > TimeSpan.FromMinutes(1))
+        {
+            errors.Add($"AdmissionWait {options.AdmissionWait} must be between 00:00:00 and 00:01:00.");
         }
 
         if (options.IdleInstanceTimeout <= TimeSpan.Zero)

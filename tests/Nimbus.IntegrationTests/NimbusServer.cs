@@ -54,7 +54,7 @@ internal sealed partial class NimbusServer : IAsyncDisposable
     /// <summary>A client whose BaseAddress is the server; requests are unsigned.</summary>
     public HttpClient Http => _http ?? throw new InvalidOperationException("The server is not ready yet.");
 
-    public static async Task<NimbusServer> StartAsync(string dataDirectory)
+    public static async Task<NimbusServer> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string>? environment = null)
     {
         var launcher = FindLauncher();
         var startInfo = new ProcessStartInfo(launcher)
@@ -71,6 +71,10 @@ internal sealed partial class NimbusServer : IAsyncDisposable
 
         startInfo.Environment["DOTNET_NOLOGO"] = "1";
         startInfo.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            startInfo.Environment[key] = value;
+        }
 
         var output = new OutputBuffer(capacity: 2_000);
         var ready = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -53,7 +53,7 @@ public sealed partial class ShutdownTests
     private const int Sigterm = 15;
 
     /// <summary>The invocation has reached its instance once START is in the function's log.</summary>
-    private static async Task WaitUntilStartedAsync(string dataDirectory, string function)
+    internal static async Task WaitUntilStartedAsync(string dataDirectory, string function)
     {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (DateTime.UtcNow < deadline)
@@ -77,7 +77,7 @@ public sealed partial class ShutdownTests
     }
 
     /// <summary>Processes whose command line shows a sandbox of this server's data directory.</summary>
-    private static List<int> SandboxPids(string dataDirectory)
+    internal static List<int> SandboxPids(string dataDirectory)
     {
         var pids = new List<int>();
         foreach (var entry in Directory.EnumerateDirectories("/proc"))

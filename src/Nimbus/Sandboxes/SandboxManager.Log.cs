@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Nimbus.Sandboxes;
 
-// Sandboxes/ event ids 4020-4029 (SandboxManager). Next free id: 4023.
+// Sandboxes/ event ids 4020-4029 (SandboxManager). Next free id: 4024.
 internal sealed partial class SandboxManager
 {
     private static partial class Log
@@ -18,5 +18,9 @@ internal sealed partial class SandboxManager
         [LoggerMessage(EventId = 4022, EventName = "Draining", Level = LogLevel.Information,
             Message = "Shutting down: waiting for {Busy} invocations in flight to finish (each within its function's timeout).")]
         public static partial void Draining(ILogger logger, int busy);
+
+        [LoggerMessage(EventId = 4023, EventName = "NoMemory", Level = LogLevel.Warning,
+            Message = "No room for another {MemoryMb} MB instance of {FunctionName}: {CommittedMb} of {LimitMb} MB are committed to busy instances. Raise Nimbus:InstanceMemoryLimitMb or lower the functions' MemorySize.")]
+        public static partial void NoMemory(ILogger logger, string functionName, int memoryMb, long committedMb, long limitMb);
     }
 }

@@ -29,9 +29,22 @@ internal sealed partial class SandboxManager(
 
     private readonly ConcurrentDictionary<(string Name, string Version), SandboxPool> _pools = new();
     private readonly NimbusOptions _options = options.Value;
+    private readonly long _memoryLimitMb = options.Value.InstanceMemoryLimitMb ?? DefaultMemoryLimitMb();
+    private long _committedMb;
     private volatile bool _draining;
 
     public string SandboxKind => sandboxes.Kind;
+
+    /// <summary>Memory (MB) the instances of this node may add up to.</summary>
+    public long MemoryLimitMb => _memoryLimitMb;
+
+    /// <summary>Memory (MB) committed to running instances: the sum of their MemorySize.</summary>
+    public long CommittedMemoryMb => Interlocked.Read(ref _committedMb);
+
+    /// <summary>How long an invocation may wait for a warm instance when the node is full.</summary>
+    public TimeSpan AdmissionWait => _options.AdmissionWait;
+
+    public TimeProvider Time => time;
 
     /// <summary>The pool serving this exact revision of a function version.</summary>
     public SandboxPool GetPool(FunctionRecord function)
@@ -115,6 +128,17 @@ internal sealed partial class SandboxManager(
             return (null, null);
         }
 
+        // Admission: the instance's memory and a Runtime API port, making room by stopping idle instances of
+        // any function (least recently used first) when the node is full.
+        while (!TryCommitMemory(function.MemorySize))
+        {
+            if (!await TryEvictIdleAsync().ConfigureAwait(false))
+            {
+                Log.NoMemory(logger, function.Name, function.MemorySize, CommittedMemoryMb, _memoryLimitMb);
+                return (null, null);
+            }
+        }
+
         var rented = ports.TryRent(out var port);
         while (!rented && await TryEvictIdleAsync().ConfigureAwait(false))
         {
@@ -123,6 +147,7 @@ internal sealed partial class SandboxManager(
 
         if (!rented)
         {
+            Interlocked.Add(ref _committedMb, -function.MemorySize);
             Log.NoInstanceCapacity(logger, function.Name, ports.Capacity);
             return (null, null);
         }
@@ -140,6 +165,7 @@ internal sealed partial class SandboxManager(
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException or InvalidOperationException)
         {
             ports.Return(port);
+            Interlocked.Add(ref _committedMb, -function.MemorySize);
             Log.InstanceStartFailed(logger, function.Name, e);
             return (null, SandboxInstance.ErrorBody("Runtime.Unknown", $"The instance could not be started: {e.Message}"));
         }
@@ -175,7 +201,28 @@ internal sealed partial class SandboxManager(
         }
 
         ports.Return(instance.RuntimeApiPort);
+        Interlocked.Add(ref _committedMb, -instance.Function.MemorySize);
     }
+
+    private bool TryCommitMemory(int memoryMb)
+    {
+        while (true)
+        {
+            var committed = Interlocked.Read(ref _committedMb);
+            if (committed + memoryMb > _memoryLimitMb)
+            {
+                return false;
+            }
+
+            if (Interlocked.CompareExchange(ref _committedMb, committed + memoryMb, committed) == committed)
+            {
+                return true;
+            }
+        }
+    }
+
+    /// <summary>75% of the memory this process may use (.NET reads the container's cgroup limit too).</summary>
+    private static long DefaultMemoryLimitMb() => Math.Max(128, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes * 3 / 4 / (1024 * 1024));
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -10,6 +10,8 @@ namespace Nimbus.Sandboxes;
 /// </summary>
 internal sealed partial class SandboxPool(FunctionRecord function, SandboxManager manager, ILogger logger)
 {
+    private static readonly TimeSpan AdmissionPoll = TimeSpan.FromMilliseconds(20);
+
     private readonly Lock _lock = new();
     private readonly Stack<SandboxInstance> _idle = new();
     private readonly HashSet<SandboxInstance> _all = [];
@@ -40,8 +42,42 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
         }
     }
 
-    /// <summary>An idle instance, or a newly started one; null when the node has no room for another.</summary>
+    /// <summary>
+    /// An idle instance, or a newly started one. When the node has no room for another, waits up to the
+    /// admission wait for one of this pool's instances to come back (or for room), then gives up: (null, null).
+    /// </summary>
     public async Task<(SandboxInstance? Instance, byte[]? StartError)> AcquireAsync(CancellationToken cancellationToken)
+    {
+        var started = manager.Time.GetTimestamp();
+        while (true)
+        {
+            if (TryTakeIdle() is { } idle)
+            {
+                return (idle, null);
+            }
+
+            var (instance, error) = await manager.StartInstanceAsync(Function, cancellationToken).ConfigureAwait(false);
+            if (instance is not null)
+            {
+                lock (_lock)
+                {
+                    _all.Add(instance);
+                }
+
+                Log.InstanceStarted(logger, Function.Name, Function.Version, instance.Id, instance.Sandbox?.ProcessId ?? 0);
+                return (instance, null);
+            }
+
+            if (error is not null || manager.IsDraining || manager.Time.GetElapsedTime(started) >= manager.AdmissionWait)
+            {
+                return (null, error);
+            }
+
+            await Task.Delay(AdmissionPoll, manager.Time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private SandboxInstance? TryTakeIdle()
     {
         lock (_lock)
         {
@@ -51,23 +87,12 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
                 {
                     idle.MarkBusy();
                     idle.Sandbox?.Thaw();
-                    return (idle, null);
+                    return idle;
                 }
             }
         }
 
-        var (instance, error) = await manager.StartInstanceAsync(Function, cancellationToken).ConfigureAwait(false);
-        if (instance is not null)
-        {
-            lock (_lock)
-            {
-                _all.Add(instance);
-            }
-
-            Log.InstanceStarted(logger, Function.Name, Function.Version, instance.Id, instance.Sandbox?.ProcessId ?? 0);
-        }
-
-        return (instance, error);
+        return null;
     }
 
     /// <summary>Takes an instance back after an invocation; dead or retired ones are stopped.</summary>
