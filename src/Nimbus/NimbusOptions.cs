@@ -42,7 +42,7 @@ public sealed record NimbusOptions
     public int? InstanceMemoryLimitMb { get; init; }
 
     /// <summary>How long an invocation waits for a warm instance when the node has no room for a new one.</summary>
-    public TimeSpan AdmissionWait { get; init; } = TimeSpan.FromSeconds(2);
+    public TimeSpan AdmissionWait { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Give each instance a cgroup (memory limit, CPU weight, pids limit, freezer) when the host allows.</summary>
     public bool UseCgroups { get; init; } = true;

@@ -25,6 +25,21 @@ public sealed class AdmissionTests
         });
 
     [Fact]
+    public Task A_burst_of_100_calls_to_a_cold_function_completes_without_a_single_error() => WithServerAsync(
+        [],
+        async (server, lambda) =>
+        {
+            var name = $"t-{Guid.NewGuid():N}"[..20];
+            await lambda.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeBehaviours), "nodejs20.x", "pid.handler", timeout: 30);
+
+            var results = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => lambda.InvokeAsync(name, """{"ms":100}""")));
+
+            var failures = results.Where(r => r.StatusCode != 200 || r.Header("X-Amz-Function-Error") is not null).ToList();
+            Assert.True(failures.Count == 0, $"{failures.Count} of 100 calls failed; the first: {failures.FirstOrDefault()}");
+            Assert.True(results.Select(r => r.Json().Str("instance")).Distinct().Count() > 1, "A burst should scale out to several instances.");
+        });
+
+    [Fact]
     public Task A_call_that_finds_no_room_within_the_admission_wait_is_throttled_with_429() => WithServerAsync(
         new() { ["NIMBUS_INSTANCE_MEMORY_LIMIT_MB"] = "128", ["NIMBUS_ADMISSION_WAIT"] = "00:00:00.200" },
         async (server, lambda) =>
