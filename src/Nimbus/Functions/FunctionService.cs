@@ -25,6 +25,9 @@ internal sealed partial class FunctionService(
     ILogger<FunctionService> logger)
 {
     private readonly NimbusOptions _options = options.Value;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Name, string Version), FunctionRecord> _cache = new();
+    private readonly Lock _cacheLock = new();
+    private long _cacheGeneration;
 
     public string FunctionArn(string name, string? qualifier = null) =>
         $"arn:aws:lambda:{_options.Region}:{_options.AccountId}:function:{name}{(qualifier is null ? "" : ":" + qualifier)}";
@@ -139,13 +142,35 @@ internal sealed partial class FunctionService(
         return record;
     }
 
+    /// <summary>
+    /// A function version. Every invoke asks, so records are cached; on one node every write goes through this
+    /// service and drops the function's entries (<see cref="Notify"/>). A cluster store will need its own signal.
+    /// </summary>
     public async Task<LambdaResult<FunctionRecord>> GetAsync(FunctionReference reference, CancellationToken cancellationToken)
     {
-        var version = reference.Qualifier ?? FunctionRecord.Latest;
-        var record = await store.GetFunctionAsync(reference.Name, version, cancellationToken).ConfigureAwait(false);
-        return record is null
-            ? LambdaError.FunctionNotFound(FunctionArn(reference.Name, reference.Qualifier))
-            : record;
+        var key = (reference.Name, reference.Qualifier ?? FunctionRecord.Latest);
+        if (_cache.TryGetValue(key, out var cached))
+        {
+            return cached;
+        }
+
+        var generation = Volatile.Read(ref _cacheGeneration);
+        var record = await store.GetFunctionAsync(key.Name, key.Item2, cancellationToken).ConfigureAwait(false);
+        if (record is null)
+        {
+            return LambdaError.FunctionNotFound(FunctionArn(reference.Name, reference.Qualifier));
+        }
+
+        lock (_cacheLock)
+        {
+            // A write since our read may have made this record stale: then it is not cached.
+            if (_cacheGeneration == generation)
+            {
+                _cache[key] = record;
+            }
+        }
+
+        return record;
     }
 
     public async Task<LambdaResult<(IReadOnlyList<FunctionRecord> Functions, string? NextMarker)>> ListAsync(string? marker, int? maxItems, CancellationToken cancellationToken)
@@ -361,6 +386,15 @@ internal sealed partial class FunctionService(
 
     private void Notify(string name)
     {
+        lock (_cacheLock)
+        {
+            _cacheGeneration++;
+            foreach (var key in _cache.Keys.Where(k => k.Name == name).ToList())
+            {
+                _cache.TryRemove(key, out _);
+            }
+        }
+
         foreach (var observer in observers)
         {
             observer.OnFunctionChanged(name);
