@@ -83,6 +83,21 @@ public sealed partial class LimitTests(ServerFixture fixture)
     });
 
     [Fact]
+    public Task A_function_cannot_hold_more_than_1024_open_files() => fixture.RunAsync(async scope =>
+    {
+        var name = scope.NewFunctionName();
+        await CreateAsync(scope, name, FunctionZips.PythonSandbox, PythonRuntime, "files.handler", memorySize: 256, timeout: 30);
+
+        var result = ShouldReturn(await scope.Lambda.InvokeAsync(name, """{"max":5000}"""));
+
+        // Without the limit the handler reaches its own cap of 5,000 and reports no error (the host allows
+        // far more). With it, open fails with EMFILE a few short of 1,024 (stdin/out/err and the runtime's own).
+        Assert.Equal("EMFILE", result.Str("error"));
+        var opened = result.Num("opened");
+        Assert.True(opened is > 1000 and < 1024, $"open should fail just short of 1,024 descriptors; it opened {opened}.");
+    });
+
+    [Fact]
     public Task Timeout_kills_every_process_of_the_instance() => fixture.RunAsync(async scope =>
     {
         var name = scope.NewFunctionName();

@@ -8,6 +8,9 @@ namespace Nimbus.Sandboxes;
 /// </summary>
 internal sealed class SandboxProcess : ISandbox
 {
+    /// <summary>Lambda's limit on file descriptors per execution environment.</summary>
+    private const int MaxOpenFiles = 1_024;
+
     private readonly Process _process;
     private readonly OutputPump _stdout;
     private readonly OutputPump _stderr;
@@ -33,10 +36,7 @@ internal sealed class SandboxProcess : ISandbox
     /// <summary>Starts the command (inside <paramref name="cgroup"/> from its first instruction, when given).</summary>
     public static async Task<SandboxProcess> StartAsync(ProcessStartInfo start, Func<string, ValueTask> onOutputLine, bool killTree, InstanceCgroup? cgroup, Action? cleanup = null)
     {
-        if (cgroup is not null)
-        {
-            start = JoinCgroupFirst(start, cgroup);
-        }
+        start = WrapInInstanceShell(start, cgroup);
 
         start.UseShellExecute = false;
         start.RedirectStandardInput = true;
@@ -126,17 +126,19 @@ internal sealed class SandboxProcess : ISandbox
     }
 
     /// <summary>
-    /// Runs the command through a shell that first writes its own pid into the cgroup, then execs the command:
-    /// the sandbox's first process is inside before it can fork anything.
+    /// Runs the command through a shell that first sets Lambda's limit of 1,024 open files and writes its own
+    /// pid into the instance's cgroup, then execs the command: the sandbox's first process is inside and
+    /// limited before it can open or fork anything.
     /// </summary>
-    private static ProcessStartInfo JoinCgroupFirst(ProcessStartInfo command, InstanceCgroup cgroup)
+    private static ProcessStartInfo WrapInInstanceShell(ProcessStartInfo command, InstanceCgroup? cgroup)
     {
+        var procsFiles = cgroup?.ProcsFiles ?? [];
         var wrapped = new ProcessStartInfo("/bin/sh") { WorkingDirectory = command.WorkingDirectory };
         wrapped.ArgumentList.Add("-c");
-        wrapped.ArgumentList.Add("n=$1; shift; while [ \"$n\" -gt 0 ]; do echo $$ > \"$1\" || exit 125; shift; n=$((n-1)); done; exec \"$@\"");
-        wrapped.ArgumentList.Add("nimbus-cgroup");
-        wrapped.ArgumentList.Add(cgroup.ProcsFiles.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        foreach (var file in cgroup.ProcsFiles)
+        wrapped.ArgumentList.Add($"ulimit -n {MaxOpenFiles} || exit 125; n=$1; shift; while [ \"$n\" -gt 0 ]; do echo $$ > \"$1\" || exit 125; shift; n=$((n-1)); done; exec \"$@\"");
+        wrapped.ArgumentList.Add("nimbus-instance");
+        wrapped.ArgumentList.Add(procsFiles.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        foreach (var file in procsFiles)
         {
             wrapped.ArgumentList.Add(file);
         }
