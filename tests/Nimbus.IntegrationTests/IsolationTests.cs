@@ -19,6 +19,24 @@ public sealed class IsolationTests(ServerFixture fixture)
     private const string PyenvDirectory = ".pyenv";
 
     [Fact]
+    public Task A_function_cannot_take_another_instances_events_from_its_Runtime_API() => fixture.RunAsync(async scope =>
+    {
+        var victim = scope.NewFunctionName();
+        var thief = scope.NewFunctionName();
+        await CreateAsync(scope, victim, FunctionZips.PythonSandbox, "runtimeapi.own");
+        await CreateAsync(scope, thief, FunctionZips.PythonSandbox, "runtimeapi.steal");
+        var victimApi = ShouldReturn(await scope.Lambda.InvokeAsync(victim, "{}")).Str("runtimeApi");
+
+        // The victim's instance now waits on /next at that address. Instances share the host's loopback, so
+        // the thief can connect; without the owner check its GET would get the victim's next event (or hang
+        // until one comes: "timeout").
+        var attempt = ShouldReturn(await scope.Lambda.InvokeAsync(thief, new JsonObject { ["runtimeApi"] = victimApi }.ToJsonString()));
+
+        Assert.Equal(403, attempt.Num("status"));
+        Assert.Equal(victimApi, ShouldReturn(await scope.Lambda.InvokeAsync(victim, "{}")).Str("runtimeApi"));
+    });
+
+    [Fact]
     public Task A_function_cannot_see_the_data_directory_or_another_functions_code() => fixture.RunAsync(async scope =>
     {
         var probe = scope.NewFunctionName();

@@ -106,7 +106,8 @@ internal sealed class BubblewrapSandboxFactory(string bwrapPath, string? setpriv
             start.Environment[key] = value;
         }
 
-        return await SandboxProcess.StartAsync(start, onOutputLine, killTree: false, cgroups.Create(spec.InstanceId, spec.MemoryMb)).ConfigureAwait(false);
+        return await SandboxProcess.StartAsync(start, onOutputLine, killTree: false, cgroups.Create(spec.InstanceId, spec.MemoryMb),
+            userId: setprivPath is null ? null : spec.UserId).ConfigureAwait(false);
     }
 
     private static void Add(System.Collections.ObjectModel.Collection<string> args, params string[] parts)

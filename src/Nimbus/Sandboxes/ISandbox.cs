@@ -40,6 +40,9 @@ internal interface ISandbox : IAsyncDisposable
 {
     int ProcessId { get; }
 
+    /// <summary>The uid the runtime runs as, when the sandbox gives it one of its own; else null.</summary>
+    int? UserId { get; }
+
     /// <summary>Completes when the whole tree has exited.</summary>
     Task<SandboxExit> Exited { get; }
 

@@ -21,12 +21,20 @@ internal static class RuntimeApi
     public const string CognitoIdentityHeader = "Lambda-Runtime-Cognito-Identity";
     public const string ErrorTypeHeader = "Lambda-Runtime-Function-Error-Type";
 
+    private const string PeerCheckedKey = "nimbus.runtime-peer";
+
     public static async Task HandleAsync(HttpContext context, RuntimePortPool ports)
     {
         var instance = ports.Owner(context.Connection.LocalPort);
         if (instance is null)
         {
             await WriteStatusAsync(context, 403, "InvalidStateTransition", "No instance owns this Runtime API endpoint.").ConfigureAwait(false);
+            return;
+        }
+
+        if (!IsOwnInstance(context, instance))
+        {
+            await WriteStatusAsync(context, 403, "AccessDenied", "This Runtime API endpoint belongs to another execution environment.").ConfigureAwait(false);
             return;
         }
 
@@ -71,6 +79,40 @@ internal static class RuntimeApi
         {
             await WriteStatusAsync(context, 404, "NotFound", $"Unknown Runtime API path {method} {path}.").ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Instances share the host's loopback, so any process could dial another instance's port and take its
+    /// events. Where an instance runs as a uid of its own, only sockets of that uid are served; checked once
+    /// per connection (runtimes keep theirs alive).
+    /// </summary>
+    private static bool IsOwnInstance(HttpContext context, SandboxInstance instance)
+    {
+        if (instance.Sandbox?.UserId is not { } expected)
+        {
+            return true;
+        }
+
+        var items = context.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items;
+        if (items is not null && items.TryGetValue(PeerCheckedKey, out var checkedFor) && ReferenceEquals(checkedFor, instance))
+        {
+            return true;
+        }
+
+        var owner = context.Connection.RemoteIpAddress is { } address && System.Net.IPAddress.IsLoopback(address)
+            ? LoopbackPeer.OwnerUid(context.Connection.RemotePort, context.Connection.LocalPort)
+            : null;
+        if (owner != expected)
+        {
+            return false;
+        }
+
+        if (items is not null)
+        {
+            items[PeerCheckedKey] = instance;
+        }
+
+        return true;
     }
 
     private static async Task NextAsync(HttpContext context, SandboxInstance instance)

@@ -20,9 +20,10 @@ internal sealed class SandboxProcess : ISandbox
     private long _peakMemory;
     private volatile bool _outOfMemoryAtExit;
 
-    private SandboxProcess(Process process, Func<string, ValueTask> onOutputLine, bool killTree, InstanceCgroup? cgroup, Action? cleanup)
+    private SandboxProcess(Process process, Func<string, ValueTask> onOutputLine, bool killTree, InstanceCgroup? cgroup, Action? cleanup, int? userId)
     {
         _process = process;
+        UserId = userId;
         _killTree = killTree;
         _cgroup = cgroup;
         _cleanup = cleanup;
@@ -34,7 +35,7 @@ internal sealed class SandboxProcess : ISandbox
     }
 
     /// <summary>Starts the command (inside <paramref name="cgroup"/> from its first instruction, when given).</summary>
-    public static async Task<SandboxProcess> StartAsync(ProcessStartInfo start, Func<string, ValueTask> onOutputLine, bool killTree, InstanceCgroup? cgroup, Action? cleanup = null)
+    public static async Task<SandboxProcess> StartAsync(ProcessStartInfo start, Func<string, ValueTask> onOutputLine, bool killTree, InstanceCgroup? cgroup, Action? cleanup = null, int? userId = null)
     {
         start = WrapInInstanceShell(start, cgroup);
 
@@ -45,7 +46,7 @@ internal sealed class SandboxProcess : ISandbox
         try
         {
             var process = await ProcessLauncher.StartAsync(start).ConfigureAwait(false);
-            return new SandboxProcess(process, onOutputLine, killTree, cgroup, cleanup);
+            return new SandboxProcess(process, onOutputLine, killTree, cgroup, cleanup, userId);
         }
         catch
         {
@@ -56,6 +57,8 @@ internal sealed class SandboxProcess : ISandbox
     }
 
     public int ProcessId { get; }
+
+    public int? UserId { get; }
 
     public Task<SandboxExit> Exited { get; }
 
