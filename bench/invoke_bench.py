@@ -528,7 +528,8 @@ def markdown(results, problems):
 
     # Additive decomposition of the warm medians: what the platform adds beyond one HTTP hop and the runtime.
     lines.append("")
-    for family, suffix, pacing in (("node", "_paced", "paced"), ("python", "_paced", "paced"), ("python", "", "back-to-back")):
+    for family, suffix, pacing in (("node", "", "back-to-back"), ("node", "_paced", "paced"),
+                                   ("python", "", "back-to-back"), ("python", "_paced", "paced")):
         nimbus, kestrel, peer = (results.get(k) for k in (
             "nimbus_warm_%s%s" % (family, suffix), "kestrel_warm" + suffix, "peer_warm_%s%s" % (family, suffix)))
         if nimbus and kestrel and peer and None not in (nimbus["median"], kestrel["median"], peer["median"]):

@@ -98,6 +98,9 @@ if [[ -f "$work/results.json" ]]; then
   echo "bench: JSON results in artifacts/bench/results.json" >&2
 fi
 
+echo
+echo "Load after the run: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min)."
+
 # ASP.NET Core's console logger prefixes errors with "fail:" and "crit:".
 if grep -Eq '^(fail|crit): ' "$work/server.out" "$work/server.out.err" 2>/dev/null; then
   echo "bench: the server logged errors:" >&2

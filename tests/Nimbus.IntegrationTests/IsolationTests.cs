@@ -19,6 +19,20 @@ public sealed class IsolationTests(ServerFixture fixture)
     private const string PyenvDirectory = ".pyenv";
 
     [Fact]
+    public Task A_function_runs_as_a_user_of_its_own_named_in_a_passwd_without_host_accounts() => fixture.RunAsync(async scope =>
+    {
+        var name = scope.NewFunctionName();
+        await CreateAsync(scope, name, FunctionZips.PythonSandbox, "runtimeapi.whoami");
+
+        var me = ShouldReturn(await scope.Lambda.InvokeAsync(name, "{}"));
+
+        var uid = me.Num("uid");
+        Assert.True(uid >= 20000, $"The runtime should not run as root or a host user; it ran as uid {uid}.");
+        Assert.Equal($"sbx_user{uid}", me.Str("name"));
+        Assert.Equal(["nobody", "root"], me.GetProperty("accounts").EnumerateArray().Select(a => a.GetString()!).ToArray());
+    });
+
+    [Fact]
     public Task A_function_cannot_take_another_instances_events_from_its_Runtime_API() => fixture.RunAsync(async scope =>
     {
         var victim = scope.NewFunctionName();

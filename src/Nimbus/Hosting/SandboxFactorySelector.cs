@@ -43,7 +43,7 @@ internal static partial class SandboxFactorySelector
         }
 
         Log.BubblewrapInUse(logger, bwrap);
-        return new BubblewrapSandboxFactory(bwrap, setpriv, cgroups);
+        return new BubblewrapSandboxFactory(bwrap, setpriv, cgroups, SandboxIdentities.Write(Path.Combine(data.Path, "sandbox"), options.MaxInstances));
     }
 
     private static string? FindOnPath(string name) =>

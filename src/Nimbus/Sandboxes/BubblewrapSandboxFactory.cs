@@ -9,14 +9,14 @@ namespace Nimbus.Sandboxes;
 /// the system directories a runtime needs, read-only. Inside, setpriv drops to the instance's own unprivileged
 /// uid with no capabilities before the runtime starts. Killing bwrap kills the whole namespace.
 /// </summary>
-internal sealed class BubblewrapSandboxFactory(string bwrapPath, string? setprivPath, CgroupManager cgroups) : ISandboxFactory
+internal sealed class BubblewrapSandboxFactory(string bwrapPath, string? setprivPath, CgroupManager cgroups, SandboxIdentities identities) : ISandboxFactory
 {
     private static readonly string[] SystemDirectories = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"];
 
     private static readonly string[] EtcFiles =
     [
         "/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
-        "/etc/nsswitch.conf", "/etc/hosts", "/etc/resolv.conf", "/etc/passwd", "/etc/group", "/etc/ssl",
+        "/etc/nsswitch.conf", "/etc/hosts", "/etc/resolv.conf", "/etc/ssl",
         "/etc/ca-certificates", "/etc/mime.types",
     ];
 
@@ -48,6 +48,8 @@ internal sealed class BubblewrapSandboxFactory(string bwrapPath, string? setpriv
 
         // Directories bwrap would create implicitly for mount points get 0700, locking the runtime user out.
         Add(args, "--perms", "0755", "--dir", "/etc", "--perms", "0755", "--dir", "/var");
+        // The sandbox's own passwd and group name its users (sbx_user<uid>) and nothing of the host's.
+        Add(args, "--ro-bind", identities.PasswdFile, "/etc/passwd", "--ro-bind", identities.GroupFile, "/etc/group");
         foreach (var path in EtcFiles)
         {
             Add(args, "--ro-bind-try", path, path);

@@ -22,7 +22,7 @@ internal sealed partial class SandboxManager(
     ILogger<SandboxManager> logger) : BackgroundService, IHostedLifecycleService, IFunctionLifecycleObserver
 {
     /// <summary>Instances run as uid/gid 20000 + their Runtime API slot: a user of their own, not in any group.</summary>
-    private const int FirstSandboxUserId = 20_000;
+    private const int FirstSandboxUserId = SandboxIdentities.FirstUserId;
 
     private const string ExecutionPath = "/var/lang/bin:/usr/local/bin:/usr/bin/:/bin:/opt/bin";
     private const string LibraryPath = "/var/lang/lib:/lib64:/usr/lib64:/var/runtime:/var/runtime/lib:/var/task:/var/task/lib:/opt/lib";

@@ -19,3 +19,13 @@ def steal(event, context):
         return {"status": "timeout"}
     except OSError as e:
         return {"status": type(e).__name__}
+
+
+def whoami(event, context):
+    """The instance's user as the sandbox's /etc/passwd names it, and the accounts that file lists."""
+    import pwd
+    return {
+        "uid": os.getuid(),
+        "name": pwd.getpwuid(os.getuid()).pw_name,
+        "accounts": sorted({p.pw_name for p in pwd.getpwall() if not p.pw_name.startswith("sbx_user")}),
+    }
