@@ -34,6 +34,12 @@ internal sealed class SandboxInstance
     private bool _initReported;
     private int _stopping;
 
+    // Guards State changes between Idle and Busy against freezing: a frozen instance is always thawed before it
+    // runs an invocation, and an instance is frozen only while idle and waiting on /next.
+    private readonly Lock _freezeLock = new();
+    private bool _waitingForNext;
+    private bool _frozen;
+
     public SandboxInstance(FunctionRecord function, int runtimeApiPort, LogStore logs, TimeProvider time)
     {
         Function = function;
@@ -90,7 +96,27 @@ internal sealed class SandboxInstance
             _initDurationMs = _time.GetElapsedTime(_startedTimestamp).TotalMilliseconds;
         }
 
-        var invocation = await _next.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        if (!_next.Reader.TryRead(out var invocation))
+        {
+            try
+            {
+                lock (_freezeLock)
+                {
+                    _waitingForNext = true;
+                    FreezeIfIdleLocked();
+                }
+
+                invocation = await _next.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                lock (_freezeLock)
+                {
+                    _waitingForNext = false;
+                }
+            }
+        }
+
         _handedOut = invocation;
         return invocation;
     }
@@ -193,8 +219,41 @@ internal sealed class SandboxInstance
     /// <summary>True for the first caller only: that caller stops the instance and returns its port.</summary>
     public bool TryBeginStop() => Interlocked.Exchange(ref _stopping, 1) == 0;
 
-    /// <summary>Claimed by one caller; only the pool calls this, under its lock.</summary>
-    public void MarkBusy() => State = InstanceState.Busy;
+    /// <summary>Claimed by one caller for an invocation, and thawed; only the pool calls this, under its lock.</summary>
+    public void TakeForInvocation()
+    {
+        lock (_freezeLock)
+        {
+            State = InstanceState.Busy;
+            if (_frozen)
+            {
+                Sandbox?.Thaw();
+                _frozen = false;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Back in the pool: frozen if its runtime already waits on /next. Freezing happens only then (here or in
+    /// <see cref="NextAsync"/>), as on Lambda, so a runtime that still works after answering (a bash bootstrap
+    /// starting curl) is not frozen halfway and does not make the next invocation pay for it.
+    /// </summary>
+    public void FreezeIfWaiting()
+    {
+        lock (_freezeLock)
+        {
+            FreezeIfIdleLocked();
+        }
+    }
+
+    private void FreezeIfIdleLocked()
+    {
+        if (State == InstanceState.Idle && _waitingForNext && !_frozen && Sandbox is { } sandbox)
+        {
+            sandbox.Freeze();
+            _frozen = true;
+        }
+    }
 
     private async Task<InvokeOutcome?> WaitForInitAsync(ISandbox sandbox, PendingInvocation invocation, CancellationToken cancellationToken)
     {

@@ -85,8 +85,7 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
             {
                 if (idle.State == InstanceState.Idle)
                 {
-                    idle.MarkBusy();
-                    idle.Sandbox?.Thaw();
+                    idle.TakeForInvocation();
                     return idle;
                 }
             }
@@ -104,9 +103,8 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
             keep = !_retired && instance.State == InstanceState.Idle;
             if (keep)
             {
-                // Frozen while idle: no CPU until the next invocation thaws it (under this lock, so no
-                // caller can take it between the push and the freeze).
-                instance.Sandbox?.Freeze();
+                // Frozen while idle (once its runtime waits on /next): no CPU until an invocation takes it.
+                instance.FreezeIfWaiting();
                 _idle.Push(instance);
             }
             else
