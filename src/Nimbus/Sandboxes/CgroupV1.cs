@@ -61,12 +61,15 @@ internal sealed class CgroupV1 : InstanceCgroup
         KillProcessesIn(Path.Combine(_freezer, "cgroup.procs"));
     }
 
-    public override void Delete()
+    protected override bool TryDelete()
     {
+        var gone = true;
         foreach (var directory in (string[])[_memory, _cpu, _pids, _freezer])
         {
-            RemoveDirectory(directory);
+            gone &= TryRemoveDirectory(directory);
         }
+
+        return gone;
     }
 
     /// <summary>Kills and removes instance cgroups a previous run of the server left behind.</summary>

@@ -42,7 +42,7 @@ internal sealed class CgroupV2 : InstanceCgroup
         KillProcessesIn(Path.Combine(_path, "cgroup.procs"));
     }
 
-    public override void Delete() => RemoveDirectory(_path);
+    protected override bool TryDelete() => TryRemoveDirectory(_path);
 
     public static void RemoveStale(string parent)
     {

@@ -24,7 +24,29 @@ internal abstract class InstanceCgroup
     public abstract void KillAll();
 
     /// <summary>Removes the cgroup; call after the processes have exited. Best effort.</summary>
-    public abstract void Delete();
+    public void Delete()
+    {
+        for (var attempt = 0; attempt < DeleteAttempts && !TryDelete(); attempt++)
+        {
+            Thread.Sleep(DeleteRetryDelay);
+        }
+    }
+
+    /// <summary><see cref="Delete"/> without blocking a thread while the cgroup empties.</summary>
+    public async Task DeleteAsync()
+    {
+        for (var attempt = 0; attempt < DeleteAttempts && !TryDelete(); attempt++)
+        {
+            await Task.Delay(DeleteRetryDelay).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Removes what it can; true once nothing of the cgroup is left.</summary>
+    protected abstract bool TryDelete();
+
+    // A cgroup empties a moment after its last process is reaped.
+    private const int DeleteAttempts = 50;
+    private static readonly TimeSpan DeleteRetryDelay = TimeSpan.FromMilliseconds(10);
 
     protected static string? ReadOrNull(string path)
     {
@@ -87,24 +109,26 @@ internal abstract class InstanceCgroup
         }
     }
 
-    protected static void RemoveDirectory(string path)
+    /// <summary>True when the directory is gone (or was never there).</summary>
+    protected static bool TryRemoveDirectory(string path)
     {
-        // A cgroup empties a moment after its last process is reaped.
-        for (var attempt = 0; attempt < 50 && Directory.Exists(path); attempt++)
+        try
         {
-            try
-            {
-                Directory.Delete(path);
-                return;
-            }
-            catch (IOException)
-            {
-                Thread.Sleep(10);
-            }
-            catch (UnauthorizedAccessException)
-            {
-                return;
-            }
+            Directory.Delete(path);
+            return true;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return true;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            // Not ours to remove: stop trying.
+            return true;
         }
     }
 

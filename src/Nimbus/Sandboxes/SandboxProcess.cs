@@ -118,7 +118,7 @@ internal sealed class SandboxProcess : ISandbox
             _peakMemory = Math.Max(_peakMemory, _cgroup.PeakMemoryBytes());
             _outOfMemoryAtExit = _cgroup.OutOfMemoryKilled();
             _cgroup.KillAll();
-            _cgroup.Delete();
+            await _cgroup.DeleteAsync().ConfigureAwait(false);
         }
 
         _cleanup?.Invoke();
