@@ -54,8 +54,6 @@ internal sealed partial class RuntimeCatalog
 
     public static IEnumerable<string> Supported => Families.Keys.Order(StringComparer.Ordinal);
 
-    public static bool IsKnown(string runtime) => Families.ContainsKey(runtime);
-
     /// <summary>Starts resolving interpreters in the background so the first CreateFunction does not wait.</summary>
     public void Warm()
     {

@@ -44,8 +44,6 @@ internal sealed class RuntimePortPool
 
     public bool IsRuntimePort(int port) => _ready && _owners.ContainsKey(port);
 
-    public int FreeCount => _free.Count;
-
     public bool TryRent(out int port) => _free.TryDequeue(out port);
 
     /// <summary>0-based index of a port in the pool: stable, unique among running instances.</summary>

@@ -31,17 +31,6 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
         }
     }
 
-    public int Count
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _all.Count;
-            }
-        }
-    }
-
     /// <summary>
     /// An idle instance, or a newly started one. When the node has no room for another, waits up to the
     /// admission wait for one of this pool's instances to come back (or for room), then gives up: (null, null).
