@@ -569,6 +569,40 @@ function installGlobals() {
 }
 
 // ---------------------------------------------------------------------------
+// Pre-started runtimes
+// ---------------------------------------------------------------------------
+
+// Nimbus may start this client before any function needs it. It then waits
+// here for the function it becomes: the answer is that function's whole
+// environment, and its code is at /var/task by then. Everything that reads
+// the environment or the task root runs after this.
+const ASSIGNMENT_PATH = '/nimbus/2018-06-01/runtime/assignment';
+
+async function takeAssignment() {
+  let res;
+  try {
+    res = await apiRequest('GET', ASSIGNMENT_PATH, undefined, undefined);
+  } catch (err) {
+    runtimeApiFailure(`GET ${ASSIGNMENT_PATH} failed`, err && err.message);
+  }
+  if (res.status !== 200) {
+    runtimeApiFailure(`GET ${ASSIGNMENT_PATH} failed`, `HTTP ${res.status} ${res.body.toString('utf8')}`);
+  }
+  const assigned = JSON.parse(res.body.toString('utf8')).environment;
+  for (const name of Object.keys(env)) {
+    if (!Object.prototype.hasOwnProperty.call(assigned, name)) delete env[name];
+  }
+  Object.assign(env, assigned);
+  // The code was mounted over /var/task after this process entered it.
+  process.chdir(env.LAMBDA_TASK_ROOT || '/var/task');
+  // NODE_PATH is read once at start-up; read it again.
+  require('module')._initPaths();
+  if (!parseApiAddress(env.AWS_LAMBDA_RUNTIME_API)) {
+    runtimeApiFailure('assignment', `invalid AWS_LAMBDA_RUNTIME_API ${env.AWS_LAMBDA_RUNTIME_API}`);
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------
 
@@ -579,6 +613,7 @@ async function main() {
     );
     process.exit(EXIT_RUNTIME_API);
   }
+  if (env._NIMBUS_PRESTARTED === '1') await takeAssignment();
   patchConsole();
   installGlobals();
   process.on('uncaughtException', onUncaughtException);

@@ -697,8 +697,42 @@ def _runtime_api_failure(exc):
     os._exit(1)
 
 
+ASSIGNMENT_PATH = "/nimbus/2018-06-01/runtime/assignment"
+
+
+def _take_assignment(client):
+    """Nimbus may start this client before any function needs it. It then
+    waits here for the function it becomes: the answer is that function's
+    whole environment, and its code is at /var/task by then. Everything that
+    reads the environment or the task root runs after this."""
+    status, _headers, data = client.request("GET", ASSIGNMENT_PATH)
+    if status != 200:
+        raise _RuntimeApiUnavailable(
+            "GET %s answered %d: %r" % (ASSIGNMENT_PATH, status, data[:500]))
+    assigned = json.loads(data)["environment"]
+    _env.clear()
+    _env.update(assigned)
+    # The code was mounted over /var/task after this process entered it.
+    os.chdir(_env.get("LAMBDA_TASK_ROOT") or "/var/task")
+
+
 def main():
     _setup_stdio()
+
+    try:
+        client = RuntimeApiClient(_env.get("AWS_LAMBDA_RUNTIME_API"))
+    except (ValueError, IndexError) as e:
+        sys.stderr.write("[nimbus-runtime] %s\n" % e)
+        sys.exit(1)
+
+    if _env.get("_NIMBUS_PRESTARTED") == "1":
+        # Loaded now, while no function waits: the logging set-up needs it.
+        import logging  # noqa: F401
+        try:
+            _take_assignment(client)
+        except _RuntimeApiUnavailable as e:
+            _runtime_api_failure(e)
+            return
 
     # The runtime's own directory must not shadow user modules; the task root
     # comes first on the search path.
@@ -706,12 +740,6 @@ def main():
     sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != here]
     task_root = _env.get("LAMBDA_TASK_ROOT") or os.getcwd()
     sys.path.insert(0, task_root)
-
-    try:
-        client = RuntimeApiClient(_env.get("AWS_LAMBDA_RUNTIME_API"))
-    except (ValueError, IndexError) as e:
-        sys.stderr.write("[nimbus-runtime] %s\n" % e)
-        sys.exit(1)
 
     _install_logging()
 

@@ -47,6 +47,12 @@ public sealed record NimbusOptions
     /// <summary>Give each instance a cgroup (memory limit, CPU weight, pids limit, freezer) when the host allows.</summary>
     public bool UseCgroups { get; init; } = true;
 
+    /// <summary>
+    /// Runtimes kept started and waiting for a function, per runtime shape (runtime, Node heap size, /tmp size),
+    /// so a cold start only hands one its code; 0 turns pre-starting off. Needs bubblewrap and root.
+    /// </summary>
+    public int PrestartPool { get; init; } = 1;
+
     /// <summary>Directory with the runtime interface clients; defaults to the one shipped next to the server.</summary>
     public string? RuntimesDirectory { get; init; }
 }
@@ -94,6 +100,11 @@ internal sealed class NimbusOptionsValidator : IValidateOptions<NimbusOptions>
         if (options.AdmissionWait < TimeSpan.Zero || options.AdmissionWait > TimeSpan.FromMinutes(1))
         {
             errors.Add($"AdmissionWait {options.AdmissionWait} must be between 00:00:00 and 00:01:00.");
+        }
+
+        if (options.PrestartPool is < 0 or > 16)
+        {
+            errors.Add($"PrestartPool {options.PrestartPool} must be between 0 (off) and 16.");
         }
 
         if (options.IdleInstanceTimeout <= TimeSpan.Zero)

@@ -58,7 +58,8 @@ public sealed class AdmissionTests
 
     [Fact]
     public Task An_idle_instance_is_stopped_after_the_idle_timeout() => WithServerAsync(
-        new() { ["NIMBUS_IDLE_INSTANCE_TIMEOUT"] = "00:00:02" },
+        // Without pre-started runtimes, every sandbox of this server is an instance of the function.
+        new() { ["NIMBUS_IDLE_INSTANCE_TIMEOUT"] = "00:00:02", ["NIMBUS_PRESTART_POOL"] = "0" },
         async (server, lambda) =>
         {
             var name = $"t-{Guid.NewGuid():N}"[..20];

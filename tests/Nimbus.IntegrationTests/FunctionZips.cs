@@ -20,6 +20,7 @@ internal static class FunctionZips
     public const string Provided = "provided";
     public const string NodeLimits = "node-limits";
     public const string PythonSandbox = "python-sandbox";
+    public const string Prestart = "prestart";
 
     private const int RegularFile = 0x8000;
 

@@ -88,7 +88,13 @@ public static class NimbusHostingExtensions
     {
         ArgumentNullException.ThrowIfNull(app);
         var ports = app.Services.GetRequiredService<RuntimePortPool>();
-        app.Lifetime.ApplicationStarted.Register(ports.OnServerStarted);
+        var sandboxManager = app.Services.GetRequiredService<SandboxManager>();
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            // Ports first: pre-started runtimes rent them.
+            ports.OnServerStarted();
+            sandboxManager.OnServerStarted();
+        });
         app.MapWhen(context => ports.IsRuntimePort(context.Connection.LocalPort), runtime => runtime.Run(context => RuntimeApi.HandleAsync(context, ports)));
         app.UseMiddleware<ServiceErrorMiddleware>();
         app.Use(async (context, next) =>

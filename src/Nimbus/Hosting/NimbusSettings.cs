@@ -22,6 +22,7 @@ internal static class NimbusSettings
         new("Nimbus:IdleInstanceTimeout", "NIMBUS_IDLE_INSTANCE_TIMEOUT", null, "00:10:00", "An instance idle this long is stopped (scale to zero)."),
         new("Nimbus:UseBubblewrap", "NIMBUS_USE_BUBBLEWRAP", null, "true", "Sandbox instances with bubblewrap when it is installed."),
         new("Nimbus:UseCgroups", "NIMBUS_USE_CGROUPS", null, "true", "Give each instance a cgroup: memory limit, CPU weight, 1024 processes, freezer."),
+        new("Nimbus:PrestartPool", "NIMBUS_PRESTART_POOL", null, "1", "Runtimes kept started per runtime shape, waiting for a function's first invoke; 0 = off."),
         new("Nimbus:RuntimesDirectory", "NIMBUS_RUNTIMES_DIRECTORY", null, "(next to the server)", "Where the runtime clients (runtimes/) are."),
     ];
 

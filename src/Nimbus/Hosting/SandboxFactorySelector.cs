@@ -42,8 +42,18 @@ internal static partial class SandboxFactorySelector
             Log.SetprivMissing(logger);
         }
 
+        CodeMounts? mounts = null;
+        if (options.PrestartPool > 0)
+        {
+            (mounts, var problem) = CodeMounts.TryCreate(Path.Combine(data.Path, "prestart"));
+            if (problem is not null)
+            {
+                Log.PrestartUnavailable(logger, problem);
+            }
+        }
+
         Log.BubblewrapInUse(logger, bwrap);
-        return new BubblewrapSandboxFactory(bwrap, setpriv, cgroups, SandboxIdentities.Write(Path.Combine(data.Path, "sandbox"), options.MaxInstances));
+        return new BubblewrapSandboxFactory(bwrap, setpriv, cgroups, SandboxIdentities.Write(Path.Combine(data.Path, "sandbox"), options.MaxInstances), mounts);
     }
 
     private static string? FindOnPath(string name) =>

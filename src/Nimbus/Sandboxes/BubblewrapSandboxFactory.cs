@@ -7,9 +7,10 @@ namespace Nimbus.Sandboxes;
 /// Starts each instance in bubblewrap: its own mount, pid, ipc and uts namespaces, the code read-only at
 /// /var/task, the runtime clients read-only at /var/runtime, a private size-capped /tmp, and of the host only
 /// the system directories a runtime needs, read-only. Inside, setpriv drops to the instance's own unprivileged
-/// uid with no capabilities before the runtime starts. Killing bwrap kills the whole namespace.
+/// uid with no capabilities before the runtime starts. Killing bwrap kills the whole namespace. With
+/// <paramref name="mounts"/>, sandboxes can be pre-started with an empty /var/task that receives its code later.
 /// </summary>
-internal sealed class BubblewrapSandboxFactory(string bwrapPath, string? setprivPath, CgroupManager cgroups, SandboxIdentities identities) : ISandboxFactory
+internal sealed class BubblewrapSandboxFactory(string bwrapPath, string? setprivPath, CgroupManager cgroups, SandboxIdentities identities, CodeMounts? mounts) : ISandboxFactory
 {
     private static readonly string[] SystemDirectories = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"];
 
@@ -23,6 +24,8 @@ internal sealed class BubblewrapSandboxFactory(string bwrapPath, string? setpriv
     public string Kind => cgroups.IsAvailable ? $"bubblewrap + {cgroups.Kind}" : "bubblewrap";
 
     public SandboxPaths PathsFor(string codeDirectory, string runtimesDirectory) => new("/var/task", "/var/runtime");
+
+    public bool CanPrestart => mounts is not null;
 
     public async Task<ISandbox> StartAsync(SandboxSpec spec, Func<string, ValueTask> onOutputLine)
     {
@@ -76,7 +79,17 @@ internal sealed class BubblewrapSandboxFactory(string bwrapPath, string? setpriv
         args.Add(((long)spec.EphemeralStorageMb * 1024 * 1024).ToString(CultureInfo.InvariantCulture));
         args.Add("--tmpfs");
         args.Add("/tmp");
-        Add(args, "--ro-bind", spec.CodeDirectory, "/var/task");
+        CodeSlot? slot = null;
+        if (spec.CodeDirectory is not null)
+        {
+            Add(args, "--ro-bind", spec.CodeDirectory, "/var/task");
+        }
+        else
+        {
+            slot = (mounts ?? throw new InvalidOperationException("This node cannot pre-start sandboxes.")).PrepareSlot(spec.InstanceId);
+            Add(args, "--ro-bind", slot.Task, "/var/task");
+        }
+
         Add(args, "--ro-bind", spec.RuntimesDirectory, "/var/runtime");
         args.Add("--chdir");
         args.Add("/var/task");
@@ -108,8 +121,29 @@ internal sealed class BubblewrapSandboxFactory(string bwrapPath, string? setpriv
             start.Environment[key] = value;
         }
 
-        return await SandboxProcess.StartAsync(start, onOutputLine, killTree: false, cgroups.Create(spec.InstanceId, spec.MemoryMb),
-            userId: setprivPath is null ? null : spec.UserId).ConfigureAwait(false);
+        InstanceCgroup? cgroup;
+        try
+        {
+            cgroup = cgroups.Create(spec.InstanceId, spec.MemoryMb);
+        }
+        catch
+        {
+            ReleaseSlot(slot);
+            throw;
+        }
+
+        return await SandboxProcess.StartAsync(start, onOutputLine, killTree: false, cgroup,
+            cleanup: slot is null ? null : () => ReleaseSlot(slot),
+            userId: setprivPath is null ? null : spec.UserId,
+            assignCode: slot is null ? null : code => CodeMounts.Assign(slot, code)).ConfigureAwait(false);
+    }
+
+    private static void ReleaseSlot(CodeSlot? slot)
+    {
+        if (slot is not null)
+        {
+            CodeMounts.Release(slot);
+        }
     }
 
     private static void Add(System.Collections.ObjectModel.Collection<string> args, params string[] parts)

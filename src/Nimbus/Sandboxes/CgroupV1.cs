@@ -47,6 +47,28 @@ internal sealed class CgroupV1 : InstanceCgroup
         return cgroup;
     }
 
+    public override void SetLimits(CgroupLimits limits)
+    {
+        var memory = limits.MemoryBytes.ToString(CultureInfo.InvariantCulture);
+        var memoryLimit = Path.Combine(_memory, "memory.limit_in_bytes");
+        var swapLimit = Path.Combine(_memory, "memory.memsw.limit_in_bytes");
+
+        // memory+swap may never be below memory: raise it first when growing, lower it last when shrinking.
+        var growing = limits.MemoryBytes >= ReadLong(memoryLimit);
+        if (growing)
+        {
+            TryWrite(swapLimit, memory);
+        }
+
+        Write(memoryLimit, memory);
+        if (!growing)
+        {
+            TryWrite(swapLimit, memory);
+        }
+
+        Write(Path.Combine(_cpu, "cpu.shares"), limits.CpuShares.ToString(CultureInfo.InvariantCulture));
+    }
+
     public override void Freeze() => TryWrite(Path.Combine(_freezer, "freezer.state"), "FROZEN");
 
     public override void Thaw() => TryWrite(Path.Combine(_freezer, "freezer.state"), "THAWED");

@@ -26,6 +26,12 @@ internal sealed class CgroupV2 : InstanceCgroup
         return cgroup;
     }
 
+    public override void SetLimits(CgroupLimits limits)
+    {
+        Write(Path.Combine(_path, "memory.max"), limits.MemoryBytes.ToString(CultureInfo.InvariantCulture));
+        Write(Path.Combine(_path, "cpu.weight"), limits.CpuWeight.ToString(CultureInfo.InvariantCulture));
+    }
+
     public override void Freeze() => TryWrite(Path.Combine(_path, "cgroup.freeze"), "1");
 
     public override void Thaw() => TryWrite(Path.Combine(_path, "cgroup.freeze"), "0");

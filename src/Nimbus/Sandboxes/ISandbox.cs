@@ -19,11 +19,15 @@ internal readonly record struct SandboxExit(int ProcessId, int? ExitCode, int? S
 /// <summary>Paths a runtime sees inside its sandbox.</summary>
 internal sealed record SandboxPaths(string TaskRoot, string RuntimeDirectory);
 
-/// <summary>What to start: host paths, the command in sandbox paths, and the full environment.</summary>
+/// <summary>
+/// What to start: host paths, the command in sandbox paths, and the full environment. A null
+/// <see cref="CodeDirectory"/> asks for a pre-started sandbox: /var/task stays empty until
+/// <see cref="ISandbox.Specialize"/> hands it a function's code.
+/// </summary>
 internal sealed record SandboxSpec(
     string InstanceId,
     int UserId,
-    string CodeDirectory,
+    string? CodeDirectory,
     string RuntimesDirectory,
     IReadOnlyList<string> ReadOnlyHostPaths,
     string Executable,
@@ -61,6 +65,12 @@ internal interface ISandbox : IAsyncDisposable
     /// <summary>Lets a frozen tree run again.</summary>
     void Thaw();
 
+    /// <summary>
+    /// Gives a pre-started sandbox its function: the code read-only at /var/task and the limits of
+    /// <paramref name="memoryMb"/>. Throws <see cref="IOException"/> when the sandbox cannot take it.
+    /// </summary>
+    void Specialize(string codeDirectory, int memoryMb);
+
     /// <summary>Waits until every byte the tree wrote to stdout/stderr so far has been handed to the line sink.</summary>
     Task DrainOutputAsync(CancellationToken cancellationToken);
 }
@@ -71,6 +81,9 @@ internal interface ISandboxFactory
     string Kind { get; }
 
     SandboxPaths PathsFor(string codeDirectory, string runtimesDirectory);
+
+    /// <summary>True when this factory can start sandboxes before their function is known (a null code directory).</summary>
+    bool CanPrestart { get; }
 
     Task<ISandbox> StartAsync(SandboxSpec spec, Func<string, ValueTask> onOutputLine);
 }

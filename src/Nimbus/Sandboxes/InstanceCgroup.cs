@@ -14,6 +14,9 @@ internal abstract class InstanceCgroup
 
     public abstract void Thaw();
 
+    /// <summary>Applies the limits of another memory size (a pre-started instance taking on its function's).</summary>
+    public abstract void SetLimits(CgroupLimits limits);
+
     /// <summary>Peak memory charged to the instance since it started, in bytes.</summary>
     public abstract long PeakMemoryBytes();
 

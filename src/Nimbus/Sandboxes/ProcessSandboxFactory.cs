@@ -10,10 +10,17 @@ internal sealed class ProcessSandboxFactory(string scratchDirectory, CgroupManag
 {
     public string Kind => cgroups.IsAvailable ? $"process + {cgroups.Kind}" : "process";
 
+    public bool CanPrestart => false;
+
     public SandboxPaths PathsFor(string codeDirectory, string runtimesDirectory) => new(codeDirectory, runtimesDirectory);
 
     public async Task<ISandbox> StartAsync(SandboxSpec spec, Func<string, ValueTask> onOutputLine)
     {
+        if (spec.CodeDirectory is null)
+        {
+            throw new InvalidOperationException("Plain-process sandboxes cannot be pre-started.");
+        }
+
         var tmp = Path.Combine(scratchDirectory, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(tmp);
         var start = new ProcessStartInfo(spec.Executable)

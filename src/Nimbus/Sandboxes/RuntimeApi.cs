@@ -21,18 +21,30 @@ internal static class RuntimeApi
     public const string CognitoIdentityHeader = "Lambda-Runtime-Cognito-Identity";
     public const string ErrorTypeHeader = "Lambda-Runtime-Function-Error-Type";
 
+    /// <summary>
+    /// Nimbus's own extension, outside AWS's paths: a pre-started runtime client asks here for the function it
+    /// becomes and gets <c>{"environment":{...}}</c> (see <see cref="PrestartedRuntime"/>).
+    /// </summary>
+    public const string AssignmentPath = "/nimbus/2018-06-01/runtime/assignment";
+
     private const string PeerCheckedKey = "nimbus.runtime-peer";
 
     public static async Task HandleAsync(HttpContext context, RuntimePortPool ports)
     {
         var instance = ports.Owner(context.Connection.LocalPort);
+        if ((instance is null || context.Request.Path.Value == AssignmentPath) && ports.PrestartedOwner(context.Connection.LocalPort) is { } prestarted)
+        {
+            await AssignmentAsync(context, prestarted).ConfigureAwait(false);
+            return;
+        }
+
         if (instance is null)
         {
             await WriteStatusAsync(context, 403, "InvalidStateTransition", "No instance owns this Runtime API endpoint.").ConfigureAwait(false);
             return;
         }
 
-        if (!IsOwnInstance(context, instance))
+        if (!IsOwnPeer(context, instance, instance.Sandbox?.UserId))
         {
             await WriteStatusAsync(context, 403, "AccessDenied", "This Runtime API endpoint belongs to another execution environment.").ConfigureAwait(false);
             return;
@@ -86,33 +98,64 @@ internal static class RuntimeApi
     /// events. Where an instance runs as a uid of its own, only sockets of that uid are served; checked once
     /// per connection (runtimes keep theirs alive).
     /// </summary>
-    private static bool IsOwnInstance(HttpContext context, SandboxInstance instance)
+    private static bool IsOwnPeer(HttpContext context, object owner, int? userId)
     {
-        if (instance.Sandbox?.UserId is not { } expected)
+        if (userId is not { } expected)
         {
             return true;
         }
 
         var items = context.Features.Get<Microsoft.AspNetCore.Connections.Features.IConnectionItemsFeature>()?.Items;
-        if (items is not null && items.TryGetValue(PeerCheckedKey, out var checkedFor) && ReferenceEquals(checkedFor, instance))
+        if (items is not null && items.TryGetValue(PeerCheckedKey, out var checkedFor) && ReferenceEquals(checkedFor, owner))
         {
             return true;
         }
 
-        var owner = context.Connection.RemoteIpAddress is { } address && System.Net.IPAddress.IsLoopback(address)
+        var peerUid = context.Connection.RemoteIpAddress is { } address && System.Net.IPAddress.IsLoopback(address)
             ? LoopbackPeer.OwnerUid(context.Connection.RemotePort, context.Connection.LocalPort)
             : null;
-        if (owner != expected)
+        if (peerUid != expected)
         {
             return false;
         }
 
         if (items is not null)
         {
-            items[PeerCheckedKey] = instance;
+            items[PeerCheckedKey] = owner;
         }
 
         return true;
+    }
+
+    /// <summary>GET <see cref="AssignmentPath"/>: waits until a function takes this runtime, then sends its environment.</summary>
+    private static async Task AssignmentAsync(HttpContext context, PrestartedRuntime runtime)
+    {
+        if (!IsOwnPeer(context, runtime, runtime.Sandbox?.UserId))
+        {
+            await WriteStatusAsync(context, 403, "AccessDenied", "This Runtime API endpoint belongs to another execution environment.").ConfigureAwait(false);
+            return;
+        }
+
+        if (!HttpMethods.IsGet(context.Request.Method) || context.Request.Path.Value != AssignmentPath)
+        {
+            await WriteStatusAsync(context, 403, "InvalidStateTransition", "This runtime has no function yet: it may only ask for its assignment.").ConfigureAwait(false);
+            return;
+        }
+
+        byte[] body;
+        try
+        {
+            body = await runtime.WaitForAssignmentAsync(context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = body.Length;
+        await context.Response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
     }
 
     private static async Task NextAsync(HttpContext context, SandboxInstance instance)

@@ -14,6 +14,7 @@ internal sealed class RuntimePortPool
     private readonly List<ListenOptions> _listeners = [];
     private readonly ConcurrentQueue<int> _free = new();
     private readonly ConcurrentDictionary<int, SandboxInstance?> _owners = new();
+    private readonly ConcurrentDictionary<int, PrestartedRuntime> _prestarted = new();
     private readonly Dictionary<int, int> _slots = [];
     private volatile bool _ready;
 
@@ -46,15 +47,27 @@ internal sealed class RuntimePortPool
 
     public bool TryRent(out int port) => _free.TryDequeue(out port);
 
+    /// <summary>Ports no instance or pre-started runtime holds.</summary>
+    public int FreeCount => _free.Count;
+
     /// <summary>0-based index of a port in the pool: stable, unique among running instances.</summary>
     public int SlotOf(int port) => _slots[port];
 
     public void Bind(int port, SandboxInstance instance) => _owners[port] = instance;
 
+    /// <summary>
+    /// A pre-started runtime holds the port. It stays known after it becomes an instance, until the port is
+    /// returned, so its request for the assignment is answered even when it arrives after the specialization.
+    /// </summary>
+    public void Bind(int port, PrestartedRuntime runtime) => _prestarted[port] = runtime;
+
     public SandboxInstance? Owner(int port) => _owners.TryGetValue(port, out var owner) ? owner : null;
+
+    public PrestartedRuntime? PrestartedOwner(int port) => _prestarted.TryGetValue(port, out var runtime) ? runtime : null;
 
     public void Return(int port)
     {
+        _prestarted.TryRemove(port, out _);
         _owners[port] = null;
         _free.Enqueue(port);
     }

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Nimbus.Sandboxes;
 
-// Sandboxes/ event ids 4020-4029 (SandboxManager). Next free id: 4024.
+// Sandboxes/ event ids 4020-4029 (SandboxManager). Next free id: 4026.
 internal sealed partial class SandboxManager
 {
     private static partial class Log
@@ -22,5 +22,13 @@ internal sealed partial class SandboxManager
         [LoggerMessage(EventId = 4023, EventName = "NoMemory", Level = LogLevel.Warning,
             Message = "No room for another {MemoryMb} MB instance of {FunctionName}: {CommittedMb} of {LimitMb} MB are committed to busy instances. Raise Nimbus:InstanceMemoryLimitMb or lower the functions' MemorySize.")]
         public static partial void NoMemory(ILogger logger, string functionName, int memoryMb, long committedMb, long limitMb);
+
+        [LoggerMessage(EventId = 4024, EventName = "PrestartFailed", Level = LogLevel.Warning,
+            Message = "Could not pre-start a {Family} runtime; cold starts start a fresh process instead.")]
+        public static partial void PrestartFailed(ILogger logger, RuntimeFamily family, Exception exception);
+
+        [LoggerMessage(EventId = 4025, EventName = "SpecializeFailed", Level = LogLevel.Warning,
+            Message = "A pre-started runtime could not take {FunctionName}'s code; starting a fresh process for it instead.")]
+        public static partial void SpecializeFailed(ILogger logger, string functionName, Exception exception);
     }
 }

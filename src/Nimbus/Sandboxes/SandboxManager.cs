@@ -33,6 +33,9 @@ internal sealed partial class SandboxManager(
     private long _committedMb;
     private volatile bool _draining;
 
+    // Created once the Runtime API ports are bound (OnServerStarted); null when pre-starting is off or impossible.
+    private PrestartPool? _prestart;
+
     public string SandboxKind => sandboxes.Kind;
 
     /// <summary>Memory (MB) the instances of this node may add up to.</summary>
@@ -90,36 +93,23 @@ internal sealed partial class SandboxManager(
         var codeDirectory = await code.GetDirectoryAsync(function.CodeSha256Hex).WaitAsync(cancellationToken).ConfigureAwait(false);
         var paths = sandboxes.PathsFor(codeDirectory, runtimes.RuntimesDirectory);
         string executable;
-        List<string> arguments = [];
-        List<string> hostPaths = [];
-        switch (launch.Family)
+        IReadOnlyList<string> arguments = [];
+        IReadOnlyList<string> hostPaths = [];
+        if (launch.Family == RuntimeFamily.Provided)
         {
-            case RuntimeFamily.Provided:
-                var bootstrap = Path.Combine(codeDirectory, "bootstrap");
-                if (!File.Exists(bootstrap) || (File.GetUnixFileMode(bootstrap) & UnixFileMode.UserExecute) == 0)
-                {
-                    var reason = File.Exists(bootstrap) ? "is not executable (chmod 755 bootstrap before zipping)" : "was not found in the deployment package";
-                    return (null, SandboxInstance.ErrorBody("Runtime.InvalidEntrypoint",
-                        $"Couldn't find valid bootstrap(s): [{paths.TaskRoot}/bootstrap]: the file {reason}."));
-                }
+            var bootstrap = Path.Combine(codeDirectory, "bootstrap");
+            if (!File.Exists(bootstrap) || (File.GetUnixFileMode(bootstrap) & UnixFileMode.UserExecute) == 0)
+            {
+                var reason = File.Exists(bootstrap) ? "is not executable (chmod 755 bootstrap before zipping)" : "was not found in the deployment package";
+                return (null, SandboxInstance.ErrorBody("Runtime.InvalidEntrypoint",
+                    $"Couldn't find valid bootstrap(s): [{paths.TaskRoot}/bootstrap]: the file {reason}."));
+            }
 
-                executable = $"{paths.TaskRoot}/bootstrap";
-                break;
-            default:
-                var interpreter = launch.Interpreter!;
-                executable = interpreter.Executable;
-                hostPaths.AddRange(interpreter.Roots.Where(root => !IsSystemPath(root)));
-                if (launch.Family == RuntimeFamily.Node)
-                {
-                    arguments.Add($"--max-old-space-size={Math.Max(64, function.MemorySize * 85 / 100)}");
-                }
-                else
-                {
-                    arguments.Add("-s");
-                }
-
-                arguments.Add($"{paths.RuntimeDirectory}/{Path.GetRelativePath(runtimes.RuntimesDirectory, launch.BootstrapScript!)}");
-                break;
+            executable = $"{paths.TaskRoot}/bootstrap";
+        }
+        else
+        {
+            (executable, arguments, hostPaths) = InterpreterCommand(launch, paths, function.MemorySize);
         }
 
         if (_draining)
@@ -139,8 +129,16 @@ internal sealed partial class SandboxManager(
             }
         }
 
+        if (_prestart is { } prestart && PrestartKeyFor(launch, function) is { } key && prestart.TryTake(key) is { } prestarted)
+        {
+            if (await SpecializeAsync(prestarted, function, launch, codeDirectory, paths).ConfigureAwait(false) is { } specialized)
+            {
+                return (specialized, null);
+            }
+        }
+
         var rented = ports.TryRent(out var port);
-        while (!rented && await TryEvictIdleAsync().ConfigureAwait(false))
+        while (!rented && (await TryEvictPrestartedAsync().ConfigureAwait(false) || await TryEvictIdleAsync().ConfigureAwait(false)))
         {
             rented = ports.TryRent(out port);
         }
@@ -162,13 +160,215 @@ internal sealed partial class SandboxManager(
             instance.Attach(await sandboxes.StartAsync(spec, instance.OnOutputLineAsync).ConfigureAwait(false));
             return (instance, null);
         }
-        catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException or InvalidOperationException)
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException or InvalidOperationException or UnauthorizedAccessException)
         {
             ports.Return(port);
             Interlocked.Add(ref _committedMb, -function.MemorySize);
             Log.InstanceStartFailed(logger, function.Name, e);
             return (null, SandboxInstance.ErrorBody("Runtime.Unknown", $"The instance could not be started: {e.Message}"));
         }
+    }
+
+    /// <summary>The interpreter, its arguments (sandbox paths) and the host directories it needs, for node and python.</summary>
+    private (string Executable, IReadOnlyList<string> Arguments, IReadOnlyList<string> HostPaths) InterpreterCommand(RuntimeLaunch launch, SandboxPaths paths, int memoryMb)
+    {
+        var interpreter = launch.Interpreter!;
+        List<string> arguments = [];
+        if (launch.Family == RuntimeFamily.Node)
+        {
+            arguments.Add($"--max-old-space-size={NodeHeapMb(memoryMb)}");
+        }
+        else
+        {
+            arguments.Add("-s");
+        }
+
+        arguments.Add($"{paths.RuntimeDirectory}/{Path.GetRelativePath(runtimes.RuntimesDirectory, launch.BootstrapScript!)}");
+        return (interpreter.Executable, arguments, [.. interpreter.Roots.Where(root => !IsSystemPath(root))]);
+    }
+
+    private static int NodeHeapMb(int memoryMb) => Math.Max(64, memoryMb * 85 / 100);
+
+    // ---- Pre-started runtimes ----
+
+    /// <summary>Sizes the environments of the pre-started runtimes kept from the start are made for: Lambda's defaults.</summary>
+    private const int DefaultMemoryMb = 128;
+    private const int DefaultEphemeralStorageMb = 512;
+
+    /// <summary>
+    /// Variables an interpreter reads only when it starts (or the dynamic loader reads at exec): a function that
+    /// sets one gets a fresh process, since a pre-started one has started already.
+    /// </summary>
+    private static bool NeedsFreshProcess(RuntimeFamily family, string variable) =>
+        variable.StartsWith("LD_", StringComparison.Ordinal) || variable.StartsWith("MALLOC_", StringComparison.Ordinal)
+        || variable is "GLIBC_TUNABLES" or "AWS_LAMBDA_EXEC_WRAPPER"
+        || (family == RuntimeFamily.Node && variable.StartsWith("NODE_", StringComparison.Ordinal) && variable != "NODE_PATH")
+        || (family == RuntimeFamily.Python && variable.StartsWith("PYTHON", StringComparison.Ordinal));
+
+    /// <summary>The shape of pre-started runtime this function can use, or null when it needs a fresh process.</summary>
+    private static PrestartKey? PrestartKeyFor(RuntimeLaunch launch, FunctionRecord function)
+    {
+        if (launch.Family == RuntimeFamily.Provided || launch.Interpreter is null
+            || (function.Environment?.Keys.Any(name => NeedsFreshProcess(launch.Family, name)) ?? false))
+        {
+            return null;
+        }
+
+        return KeyFor(launch, function.MemorySize, function.EphemeralStorageSize);
+    }
+
+    private static PrestartKey KeyFor(RuntimeLaunch launch, int memoryMb, int ephemeralStorageMb) =>
+        new(launch.Family, launch.Interpreter!.Executable, launch.Family == RuntimeFamily.Node ? NodeHeapMb(memoryMb) : 0, ephemeralStorageMb);
+
+    /// <summary>Called once the Runtime API ports are bound: starts keeping pre-started runtimes, when enabled.</summary>
+    public void OnServerStarted()
+    {
+        if (_options.PrestartPool <= 0 || !sandboxes.CanPrestart)
+        {
+            return;
+        }
+
+        var pool = new PrestartPool(_options.PrestartPool, StartPrestartedAsync, StopPrestartedAsync,
+            () => !_draining && ports.FreeCount > PrestartReservedPorts, time, logger);
+        _prestart = pool;
+        _ = Task.Run(async () =>
+        {
+            foreach (var runtime in (string[])["nodejs20.x", "python3.12"])
+            {
+                if ((await runtimes.ResolveAsync(runtime).ConfigureAwait(false)).Launch is { Interpreter: not null } launch)
+                {
+                    pool.Keep(KeyFor(launch, DefaultMemoryMb, DefaultEphemeralStorageMb));
+                }
+            }
+        });
+    }
+
+    /// <summary>Ports pre-started runtimes leave free, so an instance can start without evicting one first.</summary>
+    private const int PrestartReservedPorts = 1;
+
+    private readonly Dictionary<PrestartKey, RuntimeLaunch> _prestartLaunches = [];
+
+    private async Task<PrestartedRuntime?> StartPrestartedAsync(PrestartKey key)
+    {
+        if (_draining || !ports.TryRent(out var port))
+        {
+            return null;
+        }
+
+        var launch = await PrestartLaunchAsync(key).ConfigureAwait(false);
+        if (launch is null)
+        {
+            ports.Return(port);
+            return null;
+        }
+
+        var runtime = new PrestartedRuntime(key, Guid.NewGuid().ToString("N"), port, FirstSandboxUserId + ports.SlotOf(port));
+        ports.Bind(port, runtime);
+        try
+        {
+            var paths = sandboxes.PathsFor("", runtimes.RuntimesDirectory);
+            var (executable, arguments, hostPaths) = InterpreterCommand(launch, paths, DefaultMemoryMb);
+            if (key.Family == RuntimeFamily.Node)
+            {
+                arguments = [$"--max-old-space-size={key.HeapMb}", .. arguments.Skip(1)];
+            }
+
+            var environment = BaseEnvironment(launch, paths, port);
+            environment[PrestartedVariable] = "1";
+            var spec = new SandboxSpec(runtime.Id, runtime.UserId, null, runtimes.RuntimesDirectory, hostPaths, executable, arguments, environment, DefaultMemoryMb, key.EphemeralStorageMb);
+            runtime.Attach(await sandboxes.StartAsync(spec, runtime.OnOutputLineAsync).ConfigureAwait(false));
+            return runtime;
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or IOException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            ports.Return(port);
+            Log.PrestartFailed(logger, key.Family, e);
+            return null;
+        }
+    }
+
+    private async Task<RuntimeLaunch?> PrestartLaunchAsync(PrestartKey key)
+    {
+        lock (_prestartLaunches)
+        {
+            if (_prestartLaunches.TryGetValue(key, out var known))
+            {
+                return known;
+            }
+        }
+
+        foreach (var name in RuntimeCatalog.Supported)
+        {
+            if ((await runtimes.ResolveAsync(name).ConfigureAwait(false)).Launch is { Interpreter: not null } launch
+                && launch.Family == key.Family && launch.Interpreter.Executable == key.Executable)
+            {
+                lock (_prestartLaunches)
+                {
+                    _prestartLaunches[key] = launch;
+                }
+
+                return launch;
+            }
+        }
+
+        return null;
+    }
+
+    private async Task StopPrestartedAsync(PrestartedRuntime runtime)
+    {
+        if (!runtime.TryBeginStop())
+        {
+            return;
+        }
+
+        if (runtime.Sandbox is { } sandbox)
+        {
+            await sandbox.DisposeAsync().ConfigureAwait(false);
+        }
+
+        ports.Return(runtime.Port);
+    }
+
+    /// <summary>
+    /// Turns a pre-started runtime into an instance of <paramref name="function"/>: its code at /var/task, its
+    /// limits, its environment. Null when the runtime could not take it (it is stopped; the caller starts a
+    /// fresh process). The function's memory is already committed.
+    /// </summary>
+    private async Task<SandboxInstance?> SpecializeAsync(PrestartedRuntime runtime, FunctionRecord function, RuntimeLaunch launch, string codeDirectory, SandboxPaths paths)
+    {
+        var sandbox = runtime.Sandbox!;
+        var instance = new SandboxInstance(function, runtime.Port, logs, time);
+        try
+        {
+            sandbox.Specialize(codeDirectory, function.MemorySize);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.SpecializeFailed(logger, function.Name, e);
+            await StopPrestartedAsync(runtime).ConfigureAwait(false);
+            return null;
+        }
+
+        var environment = BuildEnvironment(function, launch, paths, runtime.Port, instance.LogStreamName);
+        ports.Bind(runtime.Port, instance);
+        await instance.OnOutputLineAsync(PlatformLog.InitStart(function.Runtime)).ConfigureAwait(false);
+        instance.Attach(sandbox);
+        runtime.Assign(environment, instance.OnOutputLineAsync);
+        return instance;
+    }
+
+    /// <summary>Set in a pre-started runtime's environment: its client asks for its function before loading one.</summary>
+    private const string PrestartedVariable = "_NIMBUS_PRESTARTED";
+
+    private async Task<bool> TryEvictPrestartedAsync()
+    {
+        if (_prestart?.TryTakeAny() is not { } victim)
+        {
+            return false;
+        }
+
+        await StopPrestartedAsync(victim).ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>Makes room by stopping the least recently used idle instance of any function.</summary>
@@ -237,6 +437,8 @@ internal sealed partial class SandboxManager(
                 {
                     pool.ReapIdle(cutoff);
                 }
+
+                _prestart?.ReapUnused(cutoff);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -279,6 +481,11 @@ internal sealed partial class SandboxManager(
 
     private async Task StopAllInstancesAsync()
     {
+        if (_prestart is { } prestart)
+        {
+            await prestart.StopAllAsync().WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
         var all = _pools.Values.SelectMany(p => p.Snapshot()).ToList();
         foreach (var pool in _pools.Values)
         {
@@ -296,6 +503,30 @@ internal sealed partial class SandboxManager(
 
     private int BusyCount() => _pools.Values.Sum(p => p.BusyCount);
 
+    /// <summary>What every runtime of this family sees, whatever its function: paths and the Runtime API address.</summary>
+    private static Dictionary<string, string> BaseEnvironment(RuntimeLaunch launch, SandboxPaths paths, int port)
+    {
+        var environment = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["PATH"] = ExecutionPath,
+            ["LANG"] = "en_US.UTF-8",
+            ["TZ"] = ":UTC",
+            ["LD_LIBRARY_PATH"] = LibraryPath,
+            ["LAMBDA_TASK_ROOT"] = paths.TaskRoot,
+            ["LAMBDA_RUNTIME_DIR"] = paths.RuntimeDirectory,
+            ["AWS_LAMBDA_RUNTIME_API"] = $"127.0.0.1:{port}",
+        };
+        if (launch.Family == RuntimeFamily.Node)
+        {
+            environment["NODE_PATH"] = NodePath(paths);
+        }
+
+        return environment;
+    }
+
+    private static string NodePath(SandboxPaths paths) =>
+        $"/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:{paths.RuntimeDirectory}/node_modules:{paths.RuntimeDirectory}:{paths.TaskRoot}";
+
     private Dictionary<string, string> BuildEnvironment(FunctionRecord function, RuntimeLaunch launch, SandboxPaths paths, int port, string logStream)
     {
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -307,14 +538,16 @@ internal sealed partial class SandboxManager(
             }
         }
 
-        environment["PATH"] = ExecutionPath;
-        environment["LANG"] = "en_US.UTF-8";
-        environment["TZ"] = ":UTC";
-        environment["LD_LIBRARY_PATH"] = LibraryPath;
+        foreach (var (key, value) in BaseEnvironment(launch, paths, port))
+        {
+            // NODE_PATH is the user's to set; the rest is the platform's.
+            if (key != "NODE_PATH" || !environment.ContainsKey(key))
+            {
+                environment[key] = value;
+            }
+        }
+
         environment["_HANDLER"] = function.Handler;
-        environment["LAMBDA_TASK_ROOT"] = paths.TaskRoot;
-        environment["LAMBDA_RUNTIME_DIR"] = paths.RuntimeDirectory;
-        environment["AWS_LAMBDA_RUNTIME_API"] = $"127.0.0.1:{port}";
         environment["AWS_LAMBDA_FUNCTION_NAME"] = function.Name;
         environment["AWS_LAMBDA_FUNCTION_VERSION"] = function.Version;
         environment["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = function.MemorySize.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -327,11 +560,6 @@ internal sealed partial class SandboxManager(
         if (launch.ExecutionEnvironment is { } executionEnvironment)
         {
             environment["AWS_EXECUTION_ENV"] = executionEnvironment;
-        }
-
-        if (launch.Family == RuntimeFamily.Node && !environment.ContainsKey("NODE_PATH"))
-        {
-            environment["NODE_PATH"] = $"/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:{paths.RuntimeDirectory}/node_modules:{paths.RuntimeDirectory}:{paths.TaskRoot}";
         }
 
         return environment;

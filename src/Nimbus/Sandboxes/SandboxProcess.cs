@@ -17,11 +17,13 @@ internal sealed class SandboxProcess : ISandbox
     private readonly bool _killTree;
     private readonly InstanceCgroup? _cgroup;
     private readonly Action? _cleanup;
+    private readonly Action<string>? _assignCode;
     private long _peakMemory;
     private volatile bool _outOfMemoryAtExit;
 
-    private SandboxProcess(Process process, Func<string, ValueTask> onOutputLine, bool killTree, InstanceCgroup? cgroup, Action? cleanup, int? userId)
+    private SandboxProcess(Process process, Func<string, ValueTask> onOutputLine, bool killTree, InstanceCgroup? cgroup, Action? cleanup, int? userId, Action<string>? assignCode)
     {
+        _assignCode = assignCode;
         _process = process;
         UserId = userId;
         _killTree = killTree;
@@ -34,8 +36,11 @@ internal sealed class SandboxProcess : ISandbox
         Exited = WaitForExitAsync();
     }
 
-    /// <summary>Starts the command (inside <paramref name="cgroup"/> from its first instruction, when given).</summary>
-    public static async Task<SandboxProcess> StartAsync(ProcessStartInfo start, Func<string, ValueTask> onOutputLine, bool killTree, InstanceCgroup? cgroup, Action? cleanup = null, int? userId = null)
+    /// <summary>
+    /// Starts the command (inside <paramref name="cgroup"/> from its first instruction, when given).
+    /// <paramref name="assignCode"/> is how a pre-started sandbox receives its code later (see <see cref="Specialize"/>).
+    /// </summary>
+    public static async Task<SandboxProcess> StartAsync(ProcessStartInfo start, Func<string, ValueTask> onOutputLine, bool killTree, InstanceCgroup? cgroup, Action? cleanup = null, int? userId = null, Action<string>? assignCode = null)
     {
         start = WrapInInstanceShell(start, cgroup);
 
@@ -46,7 +51,7 @@ internal sealed class SandboxProcess : ISandbox
         try
         {
             var process = await ProcessLauncher.StartAsync(start).ConfigureAwait(false);
-            return new SandboxProcess(process, onOutputLine, killTree, cgroup, cleanup, userId);
+            return new SandboxProcess(process, onOutputLine, killTree, cgroup, cleanup, userId, assignCode);
         }
         catch
         {
@@ -67,6 +72,17 @@ internal sealed class SandboxProcess : ISandbox
     public void Freeze() => _cgroup?.Freeze();
 
     public void Thaw() => _cgroup?.Thaw();
+
+    public void Specialize(string codeDirectory, int memoryMb)
+    {
+        if (_assignCode is null)
+        {
+            throw new IOException("This sandbox was started with its code; it cannot take other code.");
+        }
+
+        _assignCode(codeDirectory);
+        _cgroup?.SetLimits(CgroupLimits.ForMemory(memoryMb));
+    }
 
     public void Kill()
     {

@@ -1,0 +1,3 @@
+'use strict';
+// Loaded only through NODE_OPTIONS=--require /var/task/preload.js.
+globalThis.nimbusPreloaded = true;

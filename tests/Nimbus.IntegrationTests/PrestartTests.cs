@@ -1,0 +1,179 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Nimbus.IntegrationTests;
+
+/// <summary>
+/// Cold starts from pre-started runtimes: a new function's first invoke runs in a runtime process that was
+/// already running before the function existed, and inside it the function sees exactly what a freshly started
+/// instance would see: its own code read-only at /var/task, its own environment and nothing of the pool's.
+/// Whether a process was pre-started is read from its own age, which is exact: a process older than the whole
+/// create-and-invoke exchange cannot have been started for it.
+/// </summary>
+[Collection(Name)]
+public sealed class PrestartTests
+{
+    /// <summary>Own collection: these tests start their own servers, whose pools no other test drains.</summary>
+    public const string Name = "prestart";
+
+    private const string Role = "arn:aws:iam::000000000000:role/nimbus-tests";
+
+    /// <summary>How long a pre-started runtime must have existed before the test creates its function.</summary>
+    private static readonly TimeSpan PrestartedAge = TimeSpan.FromSeconds(3);
+
+    private static readonly TimeSpan PoolDeadline = TimeSpan.FromSeconds(60);
+
+    [Theory]
+    [InlineData("nodejs20.x", "index.handler", "bootstrap.js")]
+    [InlineData("python3.12", "lambda_function.lambda_handler", "bootstrap.py")]
+    public Task A_new_function_runs_in_a_runtime_started_before_it_existed_and_sees_only_its_own_code_and_environment(string runtime, string handler, string bootstrap) =>
+        WithServerAsync(null, async (server, lambda) =>
+        {
+            await WaitForPrestartedAsync(server, bootstrap);
+            var name = NewName();
+            var (report, elapsed) = await CreateAndInvokeAsync(lambda, name, runtime, handler, new JsonObject { ["GREETING"] = "hello" });
+
+            Assert.True(report.GetProperty("processAgeSeconds").GetDouble() > elapsed.TotalSeconds,
+                $"The first invoke should run in a pre-started runtime, older than the {elapsed.TotalSeconds:F3} s from CreateFunction to the answer: {report.GetRawText()}");
+            Assert.Equal("/var/task", report.Str("cwd"));
+            Assert.Equal(["index.js", "lambda_function.py", "preload.js"], report.Array("files").Select(f => f.GetString()!).ToArray());
+            Assert.True(report.Str("write") is "EROFS" or "EACCES", $"/var/task should be read-only: {report.GetRawText()}");
+
+            var environment = report.At("environment");
+            Assert.Equal("hello", environment.Str("GREETING"));
+            Assert.Equal(name, environment.Str("AWS_LAMBDA_FUNCTION_NAME"));
+            Assert.Equal("/var/task", environment.Str("LAMBDA_TASK_ROOT"));
+            Assert.Equal("128", environment.Str("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"));
+            Assert.False(environment.TryGetProperty("_NIMBUS_PRESTARTED", out _), $"The pool's own variables should not reach the function: {environment.GetRawText()}");
+        });
+
+    [Fact]
+    public Task A_function_that_sets_NODE_OPTIONS_gets_a_fresh_process_that_honours_them() => WithServerAsync(null, async (server, lambda) =>
+    {
+        await WaitForPrestartedAsync(server, "bootstrap.js");
+        var (report, elapsed) = await CreateAndInvokeAsync(lambda, NewName(), "nodejs20.x", "index.handler",
+            new JsonObject { ["NODE_OPTIONS"] = "--require /var/task/preload.js" });
+
+        // Node reads NODE_OPTIONS only when it starts: a pre-started process would silently ignore it.
+        Assert.True(report.Bool("preloaded"), $"NODE_OPTIONS --require should have run preload.js: {report.GetRawText()}");
+        Assert.True(report.GetProperty("processAgeSeconds").GetDouble() < elapsed.TotalSeconds, $"The process should have been started for this function: {report.GetRawText()}");
+    });
+
+    [Fact]
+    public Task With_PrestartPool_0_each_cold_start_is_a_fresh_process() => WithServerAsync(new() { ["NIMBUS_PRESTART_POOL"] = "0" }, async (server, lambda) =>
+    {
+        var (report, elapsed) = await CreateAndInvokeAsync(lambda, NewName(), "nodejs20.x", "index.handler", []);
+
+        Assert.True(report.GetProperty("processAgeSeconds").GetDouble() < elapsed.TotalSeconds, $"The process should have been started for this function: {report.GetRawText()}");
+        Assert.Empty(PrestartedProcesses(server, "bootstrap"));
+    });
+
+    [Fact]
+    public async Task A_killed_server_leaves_no_mounts_on_the_host()
+    {
+        using var data = new TempDirectory("nimbus-it-prestart");
+        var server = await NimbusServer.StartAsync(data.Path);
+        try
+        {
+            await Failures.WithContextAsync(
+                async () =>
+                {
+                    await WaitForPrestartedAsync(server, "bootstrap.js");
+                    await CreateAndInvokeAsync(new LambdaHttp(server.Http), NewName(), "nodejs20.x", "index.handler", []);
+                    await WaitForPrestartedAsync(server, "bootstrap.js", minimum: 2);
+
+                    Process.GetProcessById(server.ProcessId).Kill();
+                    Assert.True(await server.WaitForExitAsync(TimeSpan.FromSeconds(30)), "The killed server should exit.");
+
+                    // Code is mounted into running sandboxes from the server's own mount namespace, which dies
+                    // with it: nothing stays mounted under the data directory in the host's.
+                    var leftovers = File.ReadLines("/proc/self/mountinfo").Where(line => line.Contains(data.Path, StringComparison.Ordinal)).ToList();
+                    Assert.True(leftovers.Count == 0, $"Mounts left under {data.Path}:{Environment.NewLine}{string.Join(Environment.NewLine, leftovers)}");
+                },
+                () => server.DescribeOutput());
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    private static async Task WithServerAsync(Dictionary<string, string>? environment, Func<NimbusServer, LambdaHttp, Task> test)
+    {
+        using var data = new TempDirectory("nimbus-it-prestart");
+        var server = await NimbusServer.StartAsync(data.Path, environment);
+        try
+        {
+            await Failures.WithContextAsync(() => test(server, new LambdaHttp(server.Http)), () => server.DescribeOutput());
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    private static async Task<(JsonElement Report, TimeSpan Elapsed)> CreateAndInvokeAsync(LambdaHttp lambda, string name, string runtime, string handler, JsonObject variables)
+    {
+        var request = LambdaHttp.CreateFunctionRequest(name, FunctionZips.Build(FunctionZips.Prestart), runtime, handler);
+        request["Role"] = Role;
+        request["Environment"] = new JsonObject { ["Variables"] = variables };
+        var clock = Stopwatch.StartNew();
+        var created = await lambda.CreateFunctionAsync(request);
+        Assert.True(created.StatusCode == 201, $"CreateFunction {name} should answer 201.{Environment.NewLine}{created}");
+        var response = await lambda.InvokeAsync(name, "{}");
+        var elapsed = clock.Elapsed;
+        Assert.True(response.StatusCode == 200 && response.Header("X-Amz-Function-Error") is null, $"Expected 200 without X-Amz-Function-Error.{Environment.NewLine}{response}");
+        return (response.Json(), elapsed);
+    }
+
+    /// <summary>Waits until <paramref name="minimum"/> pre-started sandboxes of this runtime have run for <see cref="PrestartedAge"/>.</summary>
+    private static async Task WaitForPrestartedAsync(NimbusServer server, string bootstrap, int minimum = 1)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (PrestartedProcesses(server, bootstrap).Count(age => age >= PrestartedAge) < minimum)
+        {
+            Assert.True(deadline.Elapsed < PoolDeadline, $"No pre-started {bootstrap} runtime has been running for {PrestartedAge.TotalSeconds} s after {PoolDeadline.TotalSeconds} s.");
+            await Task.Delay(TimeSpan.FromMilliseconds(100));
+        }
+    }
+
+    /// <summary>Ages of the bubblewrap processes of this server's pre-started sandboxes (used or not).</summary>
+    private static List<TimeSpan> PrestartedProcesses(NimbusServer server, string bootstrap)
+    {
+        var slots = Path.Combine(server.DataDirectory, "prestart") + "/";
+        var uptime = double.Parse(File.ReadAllText("/proc/uptime").Split(' ')[0], CultureInfo.InvariantCulture);
+        var ages = new List<TimeSpan>();
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out _))
+            {
+                continue;
+            }
+
+            try
+            {
+                var arguments = File.ReadAllText(Path.Combine(directory, "cmdline")).Split('\0');
+                if (arguments.Length == 0 || Path.GetFileName(arguments[0]) != "bwrap"
+                    || !arguments.Any(a => a.StartsWith(slots, StringComparison.Ordinal)) || !arguments.Any(a => a.Contains(bootstrap, StringComparison.Ordinal)))
+                {
+                    continue;
+                }
+
+                // Field 22 of stat, after the parenthesised command: start time in clock ticks (100 per second on Linux).
+                var stat = File.ReadAllText(Path.Combine(directory, "stat"));
+                var startTicks = long.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[19], CultureInfo.InvariantCulture);
+                ages.Add(TimeSpan.FromSeconds(uptime - (startTicks / 100.0)));
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // The process exited while it was being read.
+            }
+        }
+
+        return ages;
+    }
+
+    private static string NewName() => $"t-{Guid.NewGuid():N}"[..20];
+}
