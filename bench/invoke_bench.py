@@ -1210,8 +1210,9 @@ def main():
         bench.stop_children()
         report = markdown(bench.results, bench.problems, args)
         if args.json:
-            with open(args.json, "w", encoding="utf-8") as f:
-                json.dump({"rows": bench.results.rows, "problems": bench.problems}, f, indent=2)
+            with open(args.json, "w", encoding="utf-8") as f:  # one row per line: throughput rows hold ~50k samples
+                f.write('{"rows": [\n' + ",\n".join(json.dumps(row) for row in bench.results.rows) + '\n],\n"problems": '
+                        + json.dumps(bench.problems, indent=2) + "}\n")
         print(report)
 
 
