@@ -86,10 +86,11 @@ node_bin="$(command -v node)"
 # into a directory outside git; reinstalled only when the lock file changes.
 peer_dir="$root/artifacts/bench/peer"
 peer_args=()
-peer_versions="not installed"
+peer_versions="not part of this run"
 if wants peer; then
   if ! command -v npm >/dev/null 2>&1; then
     peer_args=(--offline-peer-error "npm is not installed on this machine")
+    peer_versions="unavailable (see the problems under the tables)"
   else
     mkdir -p "$peer_dir"
     cp "$bench/peer/package.json" "$bench/peer/package-lock.json" "$bench/peer/serverless.yml" "$peer_dir/"
@@ -101,6 +102,7 @@ if wants peer; then
         echo "$lock_sum" >"$peer_dir/.installed"
       else
         peer_args=(--offline-peer-error "npm ci of bench/peer failed: $(tail -n 5 "$work/npm-ci.log" | tr '\n' ' ')")
+        peer_versions="unavailable (see the problems under the tables)"
       fi
     fi
     if [[ ${#peer_args[@]} -eq 0 ]]; then
@@ -127,7 +129,7 @@ cat <<EOF
 
 - machine: $(nproc) cores, ${cpu}, ${ram} RAM, Linux $(uname -r)
 - .NET SDK $(dotnet --version), node $("$node_bin" --version), python $("$python_bin" -c 'import platform;print(platform.python_version())') ($python_bin), $(bwrap --version 2>/dev/null || echo 'bwrap ?'), $(curl --version | head -n 1 | cut -d' ' -f1-2)
-- peer: $peer_versions
+- serverless-offline peer: $peer_versions
 - load before the run: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min); other processes are not stopped
 - command: bench/run.sh $*
 
