@@ -1,17 +1,29 @@
 #!/usr/bin/env bash
-# Nimbus benchmarks, one command:   bench/run.sh [extra invoke_bench.py options]
+# Nimbus benchmarks, one command:   bench/run.sh [extra invoke_bench.py options, e.g. --only cold,peer]
 #
-# Builds the server and the bare-Kestrel floor app if needed, starts a fresh Nimbus in a temporary data
-# directory, runs bench/invoke_bench.py against it (cold starts, warm round trips, throughput, floors and the
-# direct peer), stops everything it started and prints the results as Markdown on stdout. Progress goes to
-# stderr. Bounded: builds aside, the measurements stop at --budget seconds (default 200) and the whole
-# script is killed by a watchdog after BENCH_TIMEOUT seconds (default 280).
+# Builds the server and the bare-Kestrel floor app if needed, installs the serverless-offline peer on first use
+# (npm ci of bench/peer into artifacts/bench/peer), starts a fresh Nimbus in a temporary data directory, runs
+# bench/invoke_bench.py against it (floors, warm round trips, throughput, cold starts, the peers, scale-out,
+# density; the many-function cold starts on servers of their own, with and without the pre-started pool),
+# stops everything it started and prints the results as Markdown on stdout. Progress goes to stderr.
+# Bounded: builds and the one-time npm ci aside, the measurements stop at --budget seconds (default 300) and
+# the driver is stopped by a watchdog after BENCH_TIMEOUT seconds (default 345).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bench="$root/bench"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-timeout_s="${BENCH_TIMEOUT:-280}"
+timeout_s="${BENCH_TIMEOUT:-345}"
+
+# --only PARTS (see invoke_bench.py --help) also decides whether the serverless-offline peer is installed.
+only=""
+previous=""
+for arg in "$@"; do
+  case "$arg" in --only=*) only="${arg#--only=}" ;; esac
+  if [[ "$previous" == "--only" ]]; then only="$arg"; fi
+  previous="$arg"
+done
+wants() { [[ -z "$only" || ",$only," == *",$1,"* ]]; }
 
 work="$(mktemp -d -t nimbus-bench.XXXXXX)"
 server_pid=""
@@ -31,6 +43,13 @@ stop() {
 cleanup() {
   stop "$server_pid"
   stop "$floor_pid"
+  # Servers the driver started lead sessions of their own; kill any that outlived it (a watchdog kill).
+  local pid
+  for pid in $(cat "$work/children.pids" 2>/dev/null); do
+    if [[ "$(ps -o sid= -p "$pid" 2>/dev/null | tr -d ' ')" == "$pid" ]]; then
+      kill -KILL -- "-$pid" 2>/dev/null || true
+    fi
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -63,6 +82,36 @@ dotnet build "$bench/FloorKestrel/FloorKestrel.csproj" -c Release -nologo -v qui
 python_bin="$(python3 -c 'import sys;print(sys.executable)')"
 node_bin="$(command -v node)"
 
+# The peer: serverless-offline (versions pinned by bench/peer/package-lock.json), installed once with npm ci
+# into a directory outside git; reinstalled only when the lock file changes.
+peer_dir="$root/artifacts/bench/peer"
+peer_args=()
+peer_versions="not part of this run"
+if wants peer; then
+  if ! command -v npm >/dev/null 2>&1; then
+    peer_args=(--offline-peer-error "npm is not installed on this machine")
+    peer_versions="unavailable (see the problems under the tables)"
+  else
+    mkdir -p "$peer_dir"
+    cp "$bench/peer/package.json" "$bench/peer/package-lock.json" "$bench/peer/serverless.yml" "$peer_dir/"
+    lock_sum="$(sha256sum "$bench/peer/package-lock.json" | cut -d' ' -f1)"
+    if [[ "$(cat "$peer_dir/.installed" 2>/dev/null || true)" != "$lock_sum" ]]; then
+      echo "bench: installing the serverless-offline peer (npm ci into $peer_dir, first use only)..." >&2
+      rm -f "$peer_dir/.installed"
+      if (cd "$peer_dir" && timeout 600 npm ci --no-audit --no-fund) >"$work/npm-ci.log" 2>&1; then
+        echo "$lock_sum" >"$peer_dir/.installed"
+      else
+        peer_args=(--offline-peer-error "npm ci of bench/peer failed: $(tail -n 5 "$work/npm-ci.log" | tr '\n' ' ')")
+        peer_versions="unavailable (see the problems under the tables)"
+      fi
+    fi
+    if [[ ${#peer_args[@]} -eq 0 ]]; then
+      peer_args=(--offline-peer "$peer_dir")
+      peer_versions="$(cd "$peer_dir/node_modules" && "$node_bin" -p 'const v = (p) => JSON.parse(require("fs").readFileSync(p + "/package.json")).version; "serverless " + v("serverless") + ", serverless-offline " + v("serverless-offline")')"
+    fi
+  fi
+fi
+
 echo "bench: starting Nimbus (data in $work/data)..." >&2
 "$root/nimbus" serve --listen http://127.0.0.1:0 --data "$work/data" >"$work/server.out" 2>"$work/server.out.err" &
 server_pid=$!
@@ -80,6 +129,7 @@ cat <<EOF
 
 - machine: $(nproc) cores, ${cpu}, ${ram} RAM, Linux $(uname -r)
 - .NET SDK $(dotnet --version), node $("$node_bin" --version), python $("$python_bin" -c 'import platform;print(platform.python_version())') ($python_bin), $(bwrap --version 2>/dev/null || echo 'bwrap ?'), $(curl --version | head -n 1 | cut -d' ' -f1-2)
+- serverless-offline peer: $peer_versions
 - load before the run: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min); other processes are not stopped
 - command: bench/run.sh $*
 
@@ -89,7 +139,8 @@ status=0
 timeout --kill-after=10 "$timeout_s" "$python_bin" "$bench/invoke_bench.py" \
   --nimbus "$nimbus_url" --floor "$floor_url" \
   --node "$node_bin" --python "$python_bin" --bwrap "$(command -v bwrap || echo /usr/bin/bwrap)" \
-  --runtimes "$root/runtimes" --workdir "$work" --json "$work/results.json" "$@" || status=$?
+  --runtimes "$root/runtimes" --workdir "$work" --json "$work/results.json" \
+  --serve "$root/nimbus" --nimbus-pid "$server_pid" --nimbus-data "$work/data" "${peer_args[@]}" "$@" || status=$?
 
 # The machine-readable results outlive the temporary directory.
 if [[ -f "$work/results.json" ]]; then
