@@ -216,6 +216,30 @@ internal sealed class SandboxInstance
 
     public void MarkDead() => State = InstanceState.Dead;
 
+    /// <summary>
+    /// Provisioned concurrency: runs init ahead of any invocation (at most Lambda's 10 s) and leaves the instance
+    /// idle, so its first invocation reports no Init Duration. False when init failed; the instance is then dead.
+    /// </summary>
+    public async Task<bool> InitializeAheadAsync(CancellationToken cancellationToken)
+    {
+        var sandbox = Sandbox ?? throw new InvalidOperationException("The instance has no sandbox attached.");
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var initTimeout = Task.Delay(LambdaLimits.InitTimeout, _time, timer.Token);
+        var first = await Task.WhenAny(_ready.Task, _initError.Task, sandbox.Exited, initTimeout).ConfigureAwait(false);
+        await timer.CancelAsync().ConfigureAwait(false);
+        if (first == _ready.Task)
+        {
+            _initReported = true;
+            LastUsed = _time.GetUtcNow();
+            State = InstanceState.Idle;
+            return true;
+        }
+
+        sandbox.Kill();
+        State = InstanceState.Dead;
+        return false;
+    }
+
     /// <summary>True for the first caller only: that caller stops the instance and returns its port.</summary>
     public bool TryBeginStop() => Interlocked.Exchange(ref _stopping, 1) == 0;
 

@@ -58,17 +58,50 @@ internal sealed partial class SandboxManager(
             var pool = _pools.GetOrAdd(key, _ => new SandboxPool(function, this, logger));
             if (pool.Function.RevisionId == function.RevisionId)
             {
-                return pool;
+                return WithProvisioning(pool, key);
             }
 
             var replacement = new SandboxPool(function, this, logger);
             if (_pools.TryUpdate(key, replacement, pool))
             {
                 pool.Retire();
-                return replacement;
+                return WithProvisioning(replacement, key);
             }
         }
     }
+
+    // Provisioned concurrency per function version, kept here so that a new pool of the version (after a
+    // restart or a retirement) is filled too. The control plane persists it and sets it at start-up.
+    private readonly ConcurrentDictionary<(string Name, string Version), int> _provisionedTargets = new();
+
+    private SandboxPool WithProvisioning(SandboxPool pool, (string Name, string Version) key)
+    {
+        if (!_provisionedTargets.IsEmpty && _provisionedTargets.TryGetValue(key, out var target) && pool.ProvisionedStatus.Requested != target)
+        {
+            pool.Provision(target);
+        }
+
+        return pool;
+    }
+
+    /// <summary>Keeps <paramref name="count"/> instances of this version initialized ahead of demand; 0 stops doing so.</summary>
+    public void SetProvisionedConcurrency(FunctionRecord version, int count)
+    {
+        var key = (version.Name, version.Version);
+        if (count > 0)
+        {
+            _provisionedTargets[key] = count;
+        }
+        else
+        {
+            _provisionedTargets.TryRemove(key, out _);
+        }
+
+        GetPool(version).Provision(count);
+    }
+
+    /// <summary>Requested and initialized provisioned instances of this version, and why filling stopped, if it did.</summary>
+    public (int Requested, int Ready, string? Failure) ProvisionedStatus(FunctionRecord version) => GetPool(version).ProvisionedStatus;
 
     public void OnFunctionChanged(string functionName)
     {
@@ -82,7 +115,7 @@ internal sealed partial class SandboxManager(
     }
 
     /// <summary>Starts a new instance of a function; (null, null) means the node is at capacity.</summary>
-    public async Task<(SandboxInstance? Instance, byte[]? StartError)> StartInstanceAsync(FunctionRecord function, CancellationToken cancellationToken)
+    public async Task<(SandboxInstance? Instance, byte[]? StartError)> StartInstanceAsync(FunctionRecord function, bool provisioned, CancellationToken cancellationToken)
     {
         var (launch, error) = await runtimes.ResolveAsync(function.Runtime).ConfigureAwait(false);
         if (launch is null)
@@ -131,7 +164,7 @@ internal sealed partial class SandboxManager(
 
         if (_prestart is { } prestart && PrestartKeyFor(launch, function) is { } key && prestart.TryTake(key) is { } prestarted)
         {
-            if (await SpecializeAsync(prestarted, function, launch, codeDirectory, paths).ConfigureAwait(false) is { } specialized)
+            if (await SpecializeAsync(prestarted, function, launch, codeDirectory, paths, provisioned).ConfigureAwait(false) is { } specialized)
             {
                 return (specialized, null);
             }
@@ -151,7 +184,7 @@ internal sealed partial class SandboxManager(
         }
 
         var instance = new SandboxInstance(function, port, logs, time);
-        var environment = BuildEnvironment(function, launch, paths, port, instance.LogStreamName);
+        var environment = BuildEnvironment(function, launch, paths, port, instance.LogStreamName, provisioned);
         ports.Bind(port, instance);
         try
         {
@@ -334,7 +367,7 @@ internal sealed partial class SandboxManager(
     /// limits, its environment. Null when the runtime could not take it (it is stopped; the caller starts a
     /// fresh process). The function's memory is already committed.
     /// </summary>
-    private async Task<SandboxInstance?> SpecializeAsync(PrestartedRuntime runtime, FunctionRecord function, RuntimeLaunch launch, string codeDirectory, SandboxPaths paths)
+    private async Task<SandboxInstance?> SpecializeAsync(PrestartedRuntime runtime, FunctionRecord function, RuntimeLaunch launch, string codeDirectory, SandboxPaths paths, bool provisioned)
     {
         var sandbox = runtime.Sandbox!;
         var instance = new SandboxInstance(function, runtime.Port, logs, time);
@@ -349,7 +382,7 @@ internal sealed partial class SandboxManager(
             return null;
         }
 
-        var environment = BuildEnvironment(function, launch, paths, runtime.Port, instance.LogStreamName);
+        var environment = BuildEnvironment(function, launch, paths, runtime.Port, instance.LogStreamName, provisioned);
         ports.Bind(runtime.Port, instance);
         await instance.OnOutputLineAsync(PlatformLog.InitStart(function.Runtime)).ConfigureAwait(false);
         instance.Attach(sandbox);
@@ -527,7 +560,7 @@ internal sealed partial class SandboxManager(
     private static string NodePath(SandboxPaths paths) =>
         $"/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:{paths.RuntimeDirectory}/node_modules:{paths.RuntimeDirectory}:{paths.TaskRoot}";
 
-    private Dictionary<string, string> BuildEnvironment(FunctionRecord function, RuntimeLaunch launch, SandboxPaths paths, int port, string logStream)
+    private Dictionary<string, string> BuildEnvironment(FunctionRecord function, RuntimeLaunch launch, SandboxPaths paths, int port, string logStream, bool provisioned)
     {
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         if (function.Environment is { } user)
@@ -553,7 +586,7 @@ internal sealed partial class SandboxManager(
         environment["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = function.MemorySize.ToString(System.Globalization.CultureInfo.InvariantCulture);
         environment["AWS_LAMBDA_LOG_GROUP_NAME"] = function.EffectiveLogGroup;
         environment["AWS_LAMBDA_LOG_STREAM_NAME"] = logStream;
-        environment["AWS_LAMBDA_INITIALIZATION_TYPE"] = "on-demand";
+        environment["AWS_LAMBDA_INITIALIZATION_TYPE"] = provisioned ? "provisioned-concurrency" : "on-demand";
         environment["AWS_REGION"] = _options.Region;
         environment["AWS_DEFAULT_REGION"] = _options.Region;
         environment["AWS_XRAY_CONTEXT_MISSING"] = "LOG_ERROR";

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Nimbus.Sandboxes;
 
-// Sandboxes/ event ids 4010-4019 (SandboxPool). Next free id: 4012.
+// Sandboxes/ event ids 4010-4019 (SandboxPool). Next free id: 4013.
 internal sealed partial class SandboxPool
 {
     private static partial class Log
@@ -14,5 +14,9 @@ internal sealed partial class SandboxPool
         [LoggerMessage(EventId = 4011, EventName = "InstanceReaped", Level = LogLevel.Debug,
             Message = "Stopping idle instance {InstanceId} of {FunctionName}.")]
         public static partial void InstanceReaped(ILogger logger, string functionName, string instanceId);
+
+        [LoggerMessage(EventId = 4012, EventName = "ProvisioningFailed", Level = LogLevel.Warning,
+            Message = "Provisioned concurrency of {FunctionName}:{Version} stopped filling: {Reason}")]
+        public static partial void ProvisioningFailed(ILogger logger, string functionName, string version, string reason);
     }
 }

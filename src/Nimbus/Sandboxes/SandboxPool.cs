@@ -17,6 +17,12 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
     private readonly HashSet<SandboxInstance> _all = [];
     private bool _retired;
 
+    // Provisioned concurrency, under _lock: instances initialized ahead and kept (never reaped or evicted).
+    private readonly HashSet<SandboxInstance> _provisioned = [];
+    private int _provisionedTarget;
+    private int _provisionedStarting;
+    private string? _provisionFailure;
+
     public FunctionRecord Function { get; } = function;
 
     /// <summary>Instances running an invocation (or starting for one) right now.</summary>
@@ -45,7 +51,7 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
                 return (idle, null);
             }
 
-            var (instance, error) = await manager.StartInstanceAsync(Function, cancellationToken).ConfigureAwait(false);
+            var (instance, error) = await manager.StartInstanceAsync(Function, provisioned: false, cancellationToken).ConfigureAwait(false);
             if (instance is not null)
             {
                 lock (_lock)
@@ -87,6 +93,7 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
     public void Release(SandboxInstance instance)
     {
         bool keep;
+        var replaceProvisioned = false;
         lock (_lock)
         {
             keep = !_retired && instance.State == InstanceState.Idle;
@@ -99,12 +106,102 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
             else
             {
                 _all.Remove(instance);
+                replaceProvisioned = _provisioned.Remove(instance) && !_retired;
             }
         }
 
         if (!keep)
         {
             _ = manager.StopInstanceAsync(instance);
+        }
+
+        if (replaceProvisioned)
+        {
+            // A provisioned instance that crashed or timed out is replaced, as Lambda replaces it.
+            _ = FillProvisionedAsync();
+        }
+    }
+
+    /// <summary>
+    /// Keeps <paramref name="count"/> instances initialized ahead of demand (provisioned concurrency); 0 releases
+    /// them to the ordinary idle timeout. Fills in the background; <see cref="ProvisionedStatus"/> reports progress.
+    /// </summary>
+    public void Provision(int count)
+    {
+        lock (_lock)
+        {
+            _provisionedTarget = count;
+            _provisionFailure = null;
+            foreach (var extra in _provisioned.Skip(count).ToList())
+            {
+                // No longer provisioned: an ordinary idle instance from now on.
+                _provisioned.Remove(extra);
+            }
+        }
+
+        _ = FillProvisionedAsync();
+    }
+
+    /// <summary>Requested and initialized provisioned instances, and why filling stopped, if it did.</summary>
+    public (int Requested, int Ready, string? Failure) ProvisionedStatus
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return (_provisionedTarget, _provisioned.Count(i => i.State != InstanceState.Dead), _provisionFailure);
+            }
+        }
+    }
+
+    private async Task FillProvisionedAsync()
+    {
+        while (true)
+        {
+            lock (_lock)
+            {
+                if (_retired || manager.IsDraining || _provisionFailure is not null || _provisioned.Count + _provisionedStarting >= _provisionedTarget)
+                {
+                    return;
+                }
+
+                _provisionedStarting++;
+            }
+
+            var (instance, error) = await manager.StartInstanceAsync(Function, provisioned: true, CancellationToken.None).ConfigureAwait(false);
+            var initialized = instance is not null && await instance.InitializeAheadAsync(CancellationToken.None).ConfigureAwait(false);
+            bool keep;
+            lock (_lock)
+            {
+                _provisionedStarting--;
+                keep = initialized && !_retired;
+                if (keep)
+                {
+                    _all.Add(instance!);
+                    _provisioned.Add(instance!);
+                }
+                else if (!_retired)
+                {
+                    _provisionFailure = instance is null
+                        ? error is null ? "The node has no room for another instance (memory or instance slots); free some or lower the provisioned concurrency." : System.Text.Encoding.UTF8.GetString(error)
+                        : "The function's initialization failed; see its log for the INIT phase.";
+                }
+            }
+
+            if (instance is null)
+            {
+                Log.ProvisioningFailed(logger, Function.Name, Function.Version, _provisionFailure ?? "retired");
+                return;
+            }
+
+            if (!keep)
+            {
+                _ = manager.StopInstanceAsync(instance);
+                return;
+            }
+
+            Log.InstanceStarted(logger, Function.Name, Function.Version, instance.Id, instance.Sandbox?.ProcessId ?? 0);
+            Release(instance);
         }
     }
 
@@ -115,7 +212,7 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
         {
             lock (_lock)
             {
-                return _idle.Count == 0 ? null : _idle.Min(i => i.LastUsed);
+                return _idle.Where(i => !_provisioned.Contains(i)).Select(i => (DateTimeOffset?)i.LastUsed).Min();
             }
         }
     }
@@ -130,7 +227,11 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
                 return null;
             }
 
-            var victim = _idle.MinBy(i => i.LastUsed)!;
+            if (_idle.Where(i => !_provisioned.Contains(i)).MinBy(i => i.LastUsed) is not { } victim)
+            {
+                return null;
+            }
+
             var rest = _idle.Where(i => i != victim).Reverse().ToList();
             _idle.Clear();
             foreach (var instance in rest)
@@ -155,8 +256,9 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
                 return;
             }
 
-            var keep = _idle.Where(i => i.LastUsed >= cutoff).Reverse().ToList();
-            stale.AddRange(_idle.Where(i => i.LastUsed < cutoff));
+            // Provisioned instances stay however long they idle.
+            var keep = _idle.Where(i => i.LastUsed >= cutoff || _provisioned.Contains(i)).Reverse().ToList();
+            stale.AddRange(_idle.Where(i => i.LastUsed < cutoff && !_provisioned.Contains(i)));
             _idle.Clear();
             foreach (var instance in keep)
             {
