@@ -35,6 +35,15 @@ internal sealed record FunctionRecord
     public string State { get; init; } = FunctionStates.Active;
     public string LastUpdateStatus { get; init; } = FunctionStates.Successful;
 
+    /// <summary>
+    /// On a published version: the <see cref="RevisionId"/> of <c>$LATEST</c> it was published from, so publishing an
+    /// unchanged <c>$LATEST</c> again returns this version instead of a new one. Null on <c>$LATEST</c>.
+    /// </summary>
+    public string? PublishedFromRevisionId { get; init; }
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsLatest => Version == Latest;
+
     [System.Text.Json.Serialization.JsonIgnore]
     public string EffectiveLogGroup => LogGroup ?? $"/aws/lambda/{Name}";
 }

@@ -12,6 +12,12 @@ namespace Nimbus.Functions;
 [JsonSerializable(typeof(FunctionConcurrency))]
 [JsonSerializable(typeof(ListFunctionsResponse))]
 [JsonSerializable(typeof(GetAccountSettingsResponse))]
+[JsonSerializable(typeof(PublishVersionRequest))]
+[JsonSerializable(typeof(ListVersionsByFunctionResponse))]
+[JsonSerializable(typeof(CreateAliasRequest))]
+[JsonSerializable(typeof(UpdateAliasRequest))]
+[JsonSerializable(typeof(AliasConfiguration))]
+[JsonSerializable(typeof(ListAliasesResponse))]
 [JsonSerializable(typeof(ErrorResponse))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class FunctionsJsonContext : JsonSerializerContext;

@@ -53,6 +53,9 @@ internal static partial class LambdaLimits
     [GeneratedRegex(@"^(\$(LATEST(\.PUBLISHED)?)|[a-zA-Z0-9-_$]+)$")]
     public static partial Regex QualifierPattern();
 
+    [GeneratedRegex(@"^[a-zA-Z0-9-_]+$")]
+    public static partial Regex AliasNamePattern();
+
     [GeneratedRegex(@"^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$")]
     public static partial Regex RolePattern();
 

@@ -149,6 +149,56 @@ internal sealed class ListFunctionsResponse
     public string? NextMarker { get; set; }
 }
 
+internal sealed class PublishVersionRequest
+{
+    public string? CodeSha256 { get; set; }
+    public string? Description { get; set; }
+    public string? RevisionId { get; set; }
+}
+
+internal sealed class ListVersionsByFunctionResponse
+{
+    public required IReadOnlyList<FunctionConfiguration> Versions { get; set; }
+    public string? NextMarker { get; set; }
+}
+
+internal sealed class AliasRoutingConfiguration
+{
+    public Dictionary<string, double>? AdditionalVersionWeights { get; set; }
+}
+
+internal sealed class CreateAliasRequest
+{
+    public string? Name { get; set; }
+    public string? FunctionVersion { get; set; }
+    public string? Description { get; set; }
+    public AliasRoutingConfiguration? RoutingConfig { get; set; }
+}
+
+internal sealed class UpdateAliasRequest
+{
+    public string? FunctionVersion { get; set; }
+    public string? Description { get; set; }
+    public AliasRoutingConfiguration? RoutingConfig { get; set; }
+    public string? RevisionId { get; set; }
+}
+
+internal sealed class AliasConfiguration
+{
+    public required string AliasArn { get; set; }
+    public required string Name { get; set; }
+    public required string FunctionVersion { get; set; }
+    public string Description { get; set; } = "";
+    public AliasRoutingConfiguration? RoutingConfig { get; set; }
+    public required string RevisionId { get; set; }
+}
+
+internal sealed class ListAliasesResponse
+{
+    public required IReadOnlyList<AliasConfiguration> Aliases { get; set; }
+    public string? NextMarker { get; set; }
+}
+
 internal sealed class AccountLimit
 {
     public long TotalCodeSize { get; set; }

@@ -67,11 +67,11 @@ internal sealed partial class SandboxManager(
         }
     }
 
-    public void OnFunctionChanged(string functionName)
+    public void OnFunctionChanged(string functionName, string? version)
     {
         foreach (var (key, pool) in _pools)
         {
-            if (key.Name == functionName && _pools.TryRemove(new KeyValuePair<(string, string), SandboxPool>(key, pool)))
+            if (key.Name == functionName && (version is null || key.Version == version) && _pools.TryRemove(new KeyValuePair<(string, string), SandboxPool>(key, pool)))
             {
                 pool.Retire();
             }

@@ -5,4 +5,5 @@ namespace Nimbus.Storage;
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(FunctionRecord))]
+[JsonSerializable(typeof(AliasRecord))]
 internal sealed partial class StorageJsonContext : JsonSerializerContext;
