@@ -27,6 +27,9 @@ internal sealed record FunctionRecord
     public string? LogGroup { get; init; }
     public IReadOnlyDictionary<string, string>? Tags { get; init; }
 
+    /// <summary>Layers in the order they are unpacked into /opt (later ones win); null when there are none.</summary>
+    public IReadOnlyList<FunctionLayer>? Layers { get; init; }
+
     /// <summary>Lower-case hex SHA-256 of the deployment package: the key into the code store.</summary>
     public required string CodeSha256Hex { get; init; }
     public required long CodeSize { get; init; }

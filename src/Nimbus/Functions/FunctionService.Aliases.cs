@@ -145,7 +145,7 @@ internal sealed partial class FunctionService
         IReadOnlyList<AliasRecord> matching = functionVersion is { Length: > 0 }
             ? [.. aliases.Where(a => a.FunctionVersion == functionVersion)]
             : aliases;
-        return Page(matching, a => a.Name, marker, maxItems, "ListAliases");
+        return Paging.Page(matching, a => a.Name, marker, maxItems, "ListAliases");
     }
 
     public AliasConfiguration ToAliasConfiguration(AliasRecord alias) => new()

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Nimbus.Functions;
 
-// Functions/ event ids: 2000-2099. Next free id: 2009.
+// Functions/ event ids: 2000-2099 (LayerService.Log.cs uses some). Next free id: 2011.
 internal sealed partial class FunctionService
 {
     private static partial class Log

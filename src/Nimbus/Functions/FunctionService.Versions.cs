@@ -1,4 +1,3 @@
-using System.Text;
 using Nimbus.Storage;
 
 namespace Nimbus.Functions;
@@ -71,7 +70,7 @@ internal sealed partial class FunctionService
             return LambdaError.FunctionNotFound(FunctionArn(reference.Name));
         }
 
-        return Page(versions, v => v.Version, marker, maxItems, "ListVersionsByFunction");
+        return Paging.Page(versions, v => v.Version, marker, maxItems, "ListVersionsByFunction");
     }
 
     /// <summary>Publishes right after CreateFunction or UpdateFunctionCode wrote <paramref name="saved"/>.</summary>
@@ -141,50 +140,4 @@ internal sealed partial class FunctionService
 
     private LambdaError UpdateInProgress(string name) =>
         new(LambdaError.ResourceConflict, 409, $"The operation cannot be performed at this time. An update is in progress for resource: {FunctionArn(name)}");
-
-    /// <summary>One page of an ordered list; the marker is the base64 key of the last item of the previous page.</summary>
-    private static LambdaResult<(IReadOnlyList<T> Items, string? NextMarker)> Page<T>(
-        IReadOnlyList<T> all, Func<T, string> key, string? marker, int? maxItems, string operation)
-    {
-        if (ValidateMaxItems(maxItems) is { } maxItemsError)
-        {
-            return maxItemsError;
-        }
-
-        var start = 0;
-        if (marker is { Length: > 0 })
-        {
-            string after;
-            try
-            {
-                after = Encoding.UTF8.GetString(Convert.FromBase64String(marker));
-            }
-            catch (FormatException)
-            {
-                after = "";
-            }
-
-            var index = -1;
-            for (var i = 0; i < all.Count; i++)
-            {
-                if (key(all[i]) == after)
-                {
-                    index = i;
-                    break;
-                }
-            }
-
-            if (index < 0)
-            {
-                return LambdaError.InvalidParameter($"The Marker is not valid: pass the NextMarker of a previous {operation} response unchanged.");
-            }
-
-            start = index + 1;
-        }
-
-        var limit = Math.Min(maxItems ?? LambdaLimits.MaxListItems, LambdaLimits.MaxListItems);
-        IReadOnlyList<T> items = [.. all.Skip(start).Take(limit)];
-        var next = start + items.Count < all.Count ? Convert.ToBase64String(Encoding.UTF8.GetBytes(key(items[^1]))) : null;
-        return (items, next);
-    }
 }

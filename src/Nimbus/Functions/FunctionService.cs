@@ -18,6 +18,7 @@ internal sealed partial class FunctionService(
     IMetadataStore store,
     CodeStore code,
     RuntimeCatalog runtimes,
+    LayerService layers,
     IEnumerable<IFunctionLifecycleObserver> observers,
     IConcurrencyLimiter concurrency,
     IOptions<NimbusOptions> options,
@@ -81,10 +82,16 @@ internal sealed partial class FunctionService(
         }
 
         var settingsError = await ValidateSettingsAsync(request.Runtime, request.Role, request.Handler, request.Description, request.Timeout,
-            request.MemorySize, request.Environment, request.EphemeralStorage, request.Architectures, request.LoggingConfig, request.Layers).ConfigureAwait(false);
+            request.MemorySize, request.Environment, request.EphemeralStorage, request.Architectures, request.LoggingConfig).ConfigureAwait(false);
         if (settingsError is not null)
         {
             return settingsError;
+        }
+
+        var functionLayers = await layers.ResolveForFunctionAsync(request.Layers, cancellationToken).ConfigureAwait(false);
+        if (functionLayers.IsError)
+        {
+            return functionLayers.Error!;
         }
 
         var zip = ZipFrom(request.Code?.ZipFile, request.Code?.S3Bucket, request.Code?.ImageUri);
@@ -122,6 +129,7 @@ internal sealed partial class FunctionService(
             SystemLogLevel = request.LoggingConfig?.SystemLogLevel,
             LogGroup = request.LoggingConfig?.LogGroup,
             Tags = request.Tags is { Count: > 0 } tags ? tags : null,
+            Layers = functionLayers.Value is { Count: > 0 } resolved ? resolved : null,
             CodeSha256Hex = info.Sha256Hex,
             CodeSize = info.Size,
             LastModified = time.GetUtcNow(),
@@ -209,7 +217,7 @@ internal sealed partial class FunctionService(
 
     public async Task<LambdaResult<(IReadOnlyList<FunctionRecord> Functions, string? NextMarker)>> ListAsync(string? marker, int? maxItems, CancellationToken cancellationToken)
     {
-        if (ValidateMaxItems(maxItems) is { } maxItemsError)
+        if (Paging.ValidateMaxItems(maxItems) is { } maxItemsError)
         {
             return maxItemsError;
         }
@@ -290,10 +298,16 @@ internal sealed partial class FunctionService(
         }
 
         var error = await ValidateSettingsAsync(request.Runtime, request.Role, request.Handler, request.Description, request.Timeout, request.MemorySize,
-            request.Environment, request.EphemeralStorage, architectures: null, request.LoggingConfig, request.Layers).ConfigureAwait(false);
+            request.Environment, request.EphemeralStorage, architectures: null, request.LoggingConfig).ConfigureAwait(false);
         if (error is not null)
         {
             return error;
+        }
+
+        var functionLayers = await layers.ResolveForFunctionAsync(request.Layers, cancellationToken).ConfigureAwait(false);
+        if (functionLayers.IsError)
+        {
+            return functionLayers.Error!;
         }
 
         var before = current.Value!;
@@ -312,6 +326,7 @@ internal sealed partial class FunctionService(
             ApplicationLogLevel = request.LoggingConfig?.ApplicationLogLevel ?? before.ApplicationLogLevel,
             SystemLogLevel = request.LoggingConfig?.SystemLogLevel ?? before.SystemLogLevel,
             LogGroup = request.LoggingConfig?.LogGroup ?? before.LogGroup,
+            Layers = functionLayers.Value is null ? before.Layers : functionLayers.Value.Count > 0 ? functionLayers.Value : null,
             LastModified = time.GetUtcNow(),
             RevisionId = Guid.NewGuid().ToString(),
         };
@@ -385,6 +400,9 @@ internal sealed partial class FunctionService(
             SystemLogLevel = record.SystemLogLevel,
             LogGroup = record.EffectiveLogGroup,
         },
+        Layers = record.Layers is { Count: > 0 } functionLayers
+            ? [.. functionLayers.Select(l => new LayerShape { Arn = l.Arn, CodeSize = l.CodeSize })]
+            : null,
     };
 
     private async Task<LambdaResult<FunctionRecord>> GetLatestForUpdateAsync(FunctionReference reference, string? revisionId, CancellationToken cancellationToken)
@@ -449,11 +467,6 @@ internal sealed partial class FunctionService(
         }
     }
 
-    private static LambdaError? ValidateMaxItems(int? maxItems) =>
-        maxItems is < 1 or > 10_000
-            ? LambdaError.ValidationFailed(maxItems.Value.ToString(CultureInfo.InvariantCulture), "maxItems", "Member must have value between 1 and 10000")
-            : null;
-
     private static LambdaResult<byte[]> ZipFrom(byte[]? zipFile, string? s3Bucket, string? imageUri)
     {
         if (imageUri is not null)
@@ -475,7 +488,7 @@ internal sealed partial class FunctionService(
     }
 
     private async Task<LambdaError?> ValidateSettingsAsync(string? runtime, string? role, string? handler, string? description, int? timeout, int? memorySize,
-        EnvironmentInput? environment, EphemeralStorageShape? ephemeralStorage, List<string>? architectures, LoggingConfigShape? logging, List<string>? layers)
+        EnvironmentInput? environment, EphemeralStorageShape? ephemeralStorage, List<string>? architectures, LoggingConfigShape? logging)
     {
         if (memorySize is { } memory)
         {
@@ -529,11 +542,6 @@ internal sealed partial class FunctionService(
         if (architectures is not null && ValidateArchitectures(architectures) is { } architectureError)
         {
             return architectureError;
-        }
-
-        if (layers is { Count: > 0 })
-        {
-            return LambdaError.InvalidParameter("Layers are not supported by this Nimbus release yet; include the layer's files in the function's zip.");
         }
 
         if (logging?.LogFormat is { } format && format is not ("Text" or "JSON"))

@@ -18,6 +18,10 @@ namespace Nimbus.Functions;
 [JsonSerializable(typeof(UpdateAliasRequest))]
 [JsonSerializable(typeof(AliasConfiguration))]
 [JsonSerializable(typeof(ListAliasesResponse))]
+[JsonSerializable(typeof(PublishLayerVersionRequest))]
+[JsonSerializable(typeof(LayerVersionResponse))]
+[JsonSerializable(typeof(ListLayerVersionsResponse))]
+[JsonSerializable(typeof(ListLayersResponse))]
 [JsonSerializable(typeof(ErrorResponse))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class FunctionsJsonContext : JsonSerializerContext;

@@ -56,6 +56,7 @@ internal static class LambdaApi
         endpoints.MapGet(GetConcurrencyRoute, GetFunctionConcurrencyAsync);
         endpoints.MapGet(AccountSettingsRoute, GetAccountSettingsAsync);
         endpoints.MapGet(CodeDownloadRoute, DownloadCodeAsync);
+        endpoints.MapLambdaLayerApi();
         return endpoints;
     }
 
@@ -480,7 +481,7 @@ internal static class LambdaApi
     }
 
     /// <summary>The optional <c>MaxItems</c> query parameter; on a bad value writes AWS's error and returns Valid = false.</summary>
-    private static async Task<(int? MaxItems, bool Valid)> ReadMaxItemsAsync(HttpContext context)
+    internal static async Task<(int? MaxItems, bool Valid)> ReadMaxItemsAsync(HttpContext context)
     {
         if (!context.Request.Query.TryGetValue("MaxItems", out var rawMax))
         {

@@ -78,6 +78,11 @@ internal sealed class BubblewrapSandboxFactory(string bwrapPath, string? setpriv
         args.Add("/tmp");
         Add(args, "--ro-bind", spec.CodeDirectory, "/var/task");
         Add(args, "--ro-bind", spec.RuntimesDirectory, "/var/runtime");
+        if (spec.OptDirectory is { } opt)
+        {
+            Add(args, "--ro-bind", opt, "/opt");
+        }
+
         args.Add("--chdir");
         args.Add("/var/task");
         args.Add("--");

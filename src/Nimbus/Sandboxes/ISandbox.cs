@@ -19,7 +19,10 @@ internal readonly record struct SandboxExit(int ProcessId, int? ExitCode, int? S
 /// <summary>Paths a runtime sees inside its sandbox.</summary>
 internal sealed record SandboxPaths(string TaskRoot, string RuntimeDirectory);
 
-/// <summary>What to start: host paths, the command in sandbox paths, and the full environment.</summary>
+/// <summary>
+/// What to start: host paths, the command in sandbox paths, and the full environment. <c>OptDirectory</c> is the
+/// function's layers unpacked in order, mounted read-only at /opt (null: no layers).
+/// </summary>
 internal sealed record SandboxSpec(
     string InstanceId,
     int UserId,
@@ -30,7 +33,8 @@ internal sealed record SandboxSpec(
     IReadOnlyList<string> Arguments,
     IReadOnlyDictionary<string, string> Environment,
     int MemoryMb,
-    int EphemeralStorageMb);
+    int EphemeralStorageMb,
+    string? OptDirectory = null);
 
 /// <summary>
 /// One running instance's process tree, isolated however the factory isolates it. The pool never knows how:

@@ -88,6 +88,9 @@ internal sealed partial class SandboxManager(
         }
 
         var codeDirectory = await code.GetDirectoryAsync(function.CodeSha256Hex).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var optDirectory = function.Layers is { Count: > 0 } layers
+            ? await code.GetLayersDirectoryAsync([.. layers.Select(l => l.CodeSha256Hex)]).WaitAsync(cancellationToken).ConfigureAwait(false)
+            : null;
         var paths = sandboxes.PathsFor(codeDirectory, runtimes.RuntimesDirectory);
         string executable;
         List<string> arguments = [];
@@ -157,7 +160,7 @@ internal sealed partial class SandboxManager(
         ports.Bind(port, instance);
         try
         {
-            var spec = new SandboxSpec(instance.Id, FirstSandboxUserId + ports.SlotOf(port), codeDirectory, runtimes.RuntimesDirectory, hostPaths, executable, arguments, environment, function.MemorySize, function.EphemeralStorageSize);
+            var spec = new SandboxSpec(instance.Id, FirstSandboxUserId + ports.SlotOf(port), codeDirectory, runtimes.RuntimesDirectory, hostPaths, executable, arguments, environment, function.MemorySize, function.EphemeralStorageSize, optDirectory);
             await instance.OnOutputLineAsync(PlatformLog.InitStart(function.Runtime)).ConfigureAwait(false);
             instance.Attach(await sandboxes.StartAsync(spec, instance.OnOutputLineAsync).ConfigureAwait(false));
             return (instance, null);
@@ -327,6 +330,12 @@ internal sealed partial class SandboxManager(
         if (launch.ExecutionEnvironment is { } executionEnvironment)
         {
             environment["AWS_EXECUTION_ENV"] = executionEnvironment;
+        }
+
+        // Layers' Python packages, where Lambda's Python runtimes look for them.
+        if (launch.Family == RuntimeFamily.Python && !environment.ContainsKey("PYTHONPATH"))
+        {
+            environment["PYTHONPATH"] = $"/opt/python/lib/{function.Runtime}/site-packages:/opt/python";
         }
 
         if (launch.Family == RuntimeFamily.Node && !environment.ContainsKey("NODE_PATH"))

@@ -64,4 +64,17 @@ internal interface IMetadataStore
     Task<AliasWrite> TryUpdateAliasAsync(AliasRecord alias, string expectedRevisionId, CancellationToken cancellationToken);
 
     Task<bool> DeleteAliasAsync(string functionName, string aliasName, CancellationToken cancellationToken);
+
+    /// <summary>Stores <paramref name="build"/>(next number) as a new version of a layer; numbers are never reused.</summary>
+    Task<LayerVersionRecord> PublishLayerVersionAsync(string layerName, Func<int, LayerVersionRecord> build, CancellationToken cancellationToken);
+
+    Task<LayerVersionRecord?> GetLayerVersionAsync(string layerName, int version, CancellationToken cancellationToken);
+
+    /// <summary>Every version of one layer, newest first.</summary>
+    Task<IReadOnlyList<LayerVersionRecord>> ListLayerVersionsAsync(string layerName, CancellationToken cancellationToken);
+
+    /// <summary>Every version of every layer, by layer name, newest version first.</summary>
+    Task<IReadOnlyList<LayerVersionRecord>> ListAllLayerVersionsAsync(CancellationToken cancellationToken);
+
+    Task<bool> DeleteLayerVersionAsync(string layerName, int version, CancellationToken cancellationToken);
 }

@@ -41,5 +41,20 @@ internal static class MetadataMigrations
             PRIMARY KEY (function_name, name)
         ) WITHOUT ROWID;
         """,
+
+        // 4: layers, one row per published layer version (JSON pinned by a golden test); the counter keeps
+        // version numbers from being reused after a delete.
+        """
+        CREATE TABLE layer_versions (
+            name TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            record TEXT NOT NULL,
+            PRIMARY KEY (name, version)
+        ) WITHOUT ROWID;
+        CREATE TABLE layer_version_counters (
+            name TEXT NOT NULL PRIMARY KEY,
+            last_version INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
     ];
 }

@@ -403,6 +403,79 @@ internal sealed class SqliteMetadataStore(SqliteDatabase database) : IMetadataSt
         return result;
     }
 
+    public async Task<LayerVersionRecord> PublishLayerVersionAsync(string layerName, Func<int, LayerVersionRecord> build, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT COALESCE((SELECT last_version FROM layer_version_counters WHERE name = $name), 0);";
+        command.Parameters.AddWithValue("$name", layerName);
+        var next = checked((int)(long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! + 1);
+        var record = build(next);
+        command.CommandText = """
+            INSERT INTO layer_versions (name, version, record) VALUES ($name, $version, $record);
+            INSERT INTO layer_version_counters (name, last_version) VALUES ($name, $version)
+            ON CONFLICT (name) DO UPDATE SET last_version = excluded.last_version;
+            """;
+        command.Parameters.AddWithValue("$version", next);
+        command.Parameters.AddWithValue("$record", JsonSerializer.Serialize(record, StorageJsonContext.Default.LayerVersionRecord));
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return record;
+    }
+
+    public async Task<LayerVersionRecord?> GetLayerVersionAsync(string layerName, int version, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT record FROM layer_versions WHERE name = $name AND version = $version;";
+        command.Parameters.AddWithValue("$name", layerName);
+        command.Parameters.AddWithValue("$version", version);
+        var json = (string?)await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        return json is null ? null : DeserializeLayer(json);
+    }
+
+    public Task<IReadOnlyList<LayerVersionRecord>> ListLayerVersionsAsync(string layerName, CancellationToken cancellationToken) =>
+        ReadLayersAsync("SELECT record FROM layer_versions WHERE name = $name ORDER BY version DESC;", layerName, cancellationToken);
+
+    public Task<IReadOnlyList<LayerVersionRecord>> ListAllLayerVersionsAsync(CancellationToken cancellationToken) =>
+        ReadLayersAsync("SELECT record FROM layer_versions ORDER BY name, version DESC;", null, cancellationToken);
+
+    public async Task<bool> DeleteLayerVersionAsync(string layerName, int version, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM layer_versions WHERE name = $name AND version = $version;";
+        command.Parameters.AddWithValue("$name", layerName);
+        command.Parameters.AddWithValue("$version", version);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    private async Task<IReadOnlyList<LayerVersionRecord>> ReadLayersAsync(string sql, string? layerName, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        if (layerName is not null)
+        {
+            command.Parameters.AddWithValue("$name", layerName);
+        }
+
+        var result = new List<LayerVersionRecord>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(DeserializeLayer(reader.GetString(0)));
+        }
+
+        return result;
+    }
+
+    private static LayerVersionRecord DeserializeLayer(string json) =>
+        JsonSerializer.Deserialize(json, StorageJsonContext.Default.LayerVersionRecord)
+        ?? throw new InvalidDataException("A layer version record in metadata.db is null.");
+
     private static AliasRecord DeserializeAlias(string json) =>
         JsonSerializer.Deserialize(json, StorageJsonContext.Default.AliasRecord)
         ?? throw new InvalidDataException("An alias record in metadata.db is null.");

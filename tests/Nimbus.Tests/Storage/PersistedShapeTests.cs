@@ -60,6 +60,47 @@ public sealed class PersistedShapeTests
     }
 
     [Fact]
+    public void LayerVersionRecord_and_function_layers_json_shapes_are_frozen()
+    {
+        var layer = new LayerVersionRecord
+        {
+            LayerName = "shared",
+            Version = 2,
+            Description = "d",
+            CompatibleRuntimes = ["nodejs20.x"],
+            CompatibleArchitectures = ["x86_64"],
+            LicenseInfo = "MIT",
+            CodeSha256Hex = new string('c', 64),
+            CodeSize = 42,
+            CreatedDate = new DateTimeOffset(2026, 12, 1, 10, 0, 0, TimeSpan.Zero),
+        };
+        Assert.Equal(
+            """{"LayerName":"shared","Version":2,"Description":"d","CompatibleRuntimes":["nodejs20.x"],"CompatibleArchitectures":["x86_64"],"LicenseInfo":"MIT","CodeSha256Hex":"cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc","CodeSize":42,"CreatedDate":"2026-12-01T10:00:00+00:00"}""",
+            JsonSerializer.Serialize(layer, StorageJsonContext.Default.LayerVersionRecord));
+
+        var function = new FunctionRecord
+        {
+            Name = "hello",
+            Runtime = "nodejs20.x",
+            Handler = "index.handler",
+            Role = "arn:aws:iam::000000000000:role/x",
+            Layers = [new FunctionLayer { Arn = "arn:aws:lambda:us-east-1:000000000000:layer:shared:2", CodeSha256Hex = new string('c', 64), CodeSize = 42 }],
+            CodeSha256Hex = new string('a', 64),
+            CodeSize = 1,
+            LastModified = new DateTimeOffset(2026, 12, 1, 10, 0, 0, TimeSpan.Zero),
+            RevisionId = "r",
+        };
+        var json = JsonSerializer.Serialize(function, StorageJsonContext.Default.FunctionRecord);
+        Assert.Contains(
+            """
+            ,"Layers":[{"Arn":"arn:aws:lambda:us-east-1:000000000000:layer:shared:2","CodeSha256Hex":"cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc","CodeSize":42}],
+            """.Trim(),
+            json,
+            StringComparison.Ordinal);
+        Assert.Equal(42, JsonSerializer.Deserialize(json, StorageJsonContext.Default.FunctionRecord)!.Layers![0].CodeSize);
+    }
+
+    [Fact]
     public void AliasRecord_json_shape_is_frozen()
     {
         var alias = new AliasRecord
@@ -95,11 +136,13 @@ public sealed class PersistedShapeTests
     [Fact]
     public void Migrations_are_append_only_and_numbered_from_one()
     {
-        Assert.Equal(3, MetadataMigrations.All.Count);
+        Assert.Equal(4, MetadataMigrations.All.Count);
         Assert.Contains("CREATE TABLE functions", MetadataMigrations.All[0], StringComparison.Ordinal);
         Assert.Contains("CREATE TABLE function_concurrency", MetadataMigrations.All[1], StringComparison.Ordinal);
         Assert.Contains("CREATE TABLE function_version_counters", MetadataMigrations.All[2], StringComparison.Ordinal);
         Assert.Contains("CREATE TABLE aliases", MetadataMigrations.All[2], StringComparison.Ordinal);
+        Assert.Contains("CREATE TABLE layer_versions", MetadataMigrations.All[3], StringComparison.Ordinal);
+        Assert.Contains("CREATE TABLE layer_version_counters", MetadataMigrations.All[3], StringComparison.Ordinal);
         Assert.Single(LogMigrations.All);
         Assert.Contains("CREATE TABLE log_events", LogMigrations.All[0], StringComparison.Ordinal);
     }
