@@ -21,6 +21,13 @@ internal static class FunctionZips
     public const string NodeLimits = "node-limits";
     public const string PythonSandbox = "python-sandbox";
     public const string Prestart = "prestart";
+    public const string NodeLayers = "node-layers";
+    public const string PythonLayers = "python-layers";
+
+    /// <summary>Layer contents (zipped like functions): two Node layers that both ship "greeting", and a Python one.</summary>
+    public const string LayerNodeA = "layer-node-a";
+    public const string LayerNodeB = "layer-node-b";
+    public const string LayerPython = "layer-python";
 
     private const int RegularFile = 0x8000;
 

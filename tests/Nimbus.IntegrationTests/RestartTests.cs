@@ -1,7 +1,7 @@
 namespace Nimbus.IntegrationTests;
 
 /// <summary>
-/// Functions and their reserved concurrency are durable: a server killed and started again on the same data
+/// Functions, their versions and aliases and their reserved concurrency are durable: a server killed and started again on the same data
 /// directory still has them, and enforces the reservations.
 /// </summary>
 [Collection(Name)]
@@ -11,7 +11,7 @@ public sealed class RestartTests
     public const string Name = "restart";
 
     [Fact]
-    public async Task Functions_and_reservations_survive_a_killed_server_and_apply_after_restart_on_the_same_data_directory()
+    public async Task Functions_versions_aliases_and_reservations_survive_a_killed_server_and_apply_after_restart_on_the_same_data_directory()
     {
         using var data = new TempDirectory("nimbus-it-restart");
         using var scratch = new TempDirectory("nimbus-it-scratch");
@@ -33,6 +33,8 @@ public sealed class RestartTests
                     (await v1.CreateFunctionAsync(node, nodeZip, "nodejs20.x", "index.handler")).ShouldSucceed();
                     (await v1.CreateFunctionAsync(python, pythonZip, "python3.11", "lambda_function.lambda_handler")).ShouldSucceed();
                     Assert.Equal(1, (await v1.InvokeAsync(node, """{"name":"before"}""")).ShouldReturn().Num("count"));
+                    Assert.Equal("1", (await v1.LambdaAsync("publish-version", "--function-name", node)).Json().Str("Version"));
+                    (await v1.LambdaAsync("create-alias", "--function-name", node, "--name", "live", "--function-version", "1")).ShouldSucceed();
                     (await v1.CreateFunctionAsync(reservedZero, nodeZip, "nodejs20.x", "index.handler")).ShouldSucceed();
                     (await v1.LambdaAsync("put-function-concurrency", "--function-name", reservedZero, "--reserved-concurrent-executions", "0")).ShouldSucceed();
 
@@ -49,6 +51,13 @@ public sealed class RestartTests
                     var nodeResult = (await v2.InvokeAsync(node, """{"name":"after"}""")).ShouldReturn();
                     Assert.Equal("after", nodeResult.Str("name"));
                     Assert.Equal(1, nodeResult.Num("count"));
+                    var viaAlias = await v2.InvokeAsync(node, """{"name":"alias"}""", "--qualifier", "live");
+                    Assert.Equal("1", viaAlias.ExecutedVersion);
+                    Assert.Equal("alias", viaAlias.ShouldReturn().Str("name"));
+                    Assert.Equal("1", (await v2.LambdaAsync("publish-version", "--function-name", node)).Json().Str("Version"));
+                    (await v2.LambdaAsync("update-function-configuration", "--function-name", node, "--description", "after")).ShouldSucceed();
+                    Assert.Equal("2", (await v2.LambdaAsync("publish-version", "--function-name", node)).Json().Str("Version"));
+
                     var pythonResult = (await v2.InvokeAsync(python, """{"name":"after"}""")).ShouldReturn();
                     Assert.Equal("after", pythonResult.Str("name"));
                     Assert.Equal(python, pythonResult.Str("fn"));

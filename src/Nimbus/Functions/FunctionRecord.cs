@@ -27,6 +27,9 @@ internal sealed record FunctionRecord
     public string? LogGroup { get; init; }
     public IReadOnlyDictionary<string, string>? Tags { get; init; }
 
+    /// <summary>Layers in the order they are unpacked into /opt (later ones win); null when there are none.</summary>
+    public IReadOnlyList<FunctionLayer>? Layers { get; init; }
+
     /// <summary>Lower-case hex SHA-256 of the deployment package: the key into the code store.</summary>
     public required string CodeSha256Hex { get; init; }
     public required long CodeSize { get; init; }
@@ -34,6 +37,15 @@ internal sealed record FunctionRecord
     public required string RevisionId { get; init; }
     public string State { get; init; } = FunctionStates.Active;
     public string LastUpdateStatus { get; init; } = FunctionStates.Successful;
+
+    /// <summary>
+    /// On a published version: the <see cref="RevisionId"/> of <c>$LATEST</c> it was published from, so publishing an
+    /// unchanged <c>$LATEST</c> again returns this version instead of a new one. Null on <c>$LATEST</c>.
+    /// </summary>
+    public string? PublishedFromRevisionId { get; init; }
+
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsLatest => Version == Latest;
 
     [System.Text.Json.Serialization.JsonIgnore]
     public string EffectiveLogGroup => LogGroup ?? $"/aws/lambda/{Name}";

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Nimbus.Functions;
 
-// Functions/ event ids: 2000-2099. Next free id: 2005.
+// Functions/ event ids: 2000-2099 (LayerService.Log.cs uses some). Next free id: 2011.
 internal sealed partial class FunctionService
 {
     private static partial class Log
@@ -26,5 +26,21 @@ internal sealed partial class FunctionService
         [LoggerMessage(EventId = 2004, EventName = "ReservedConcurrencyDeleted", Level = LogLevel.Information,
             Message = "Reserved concurrency of {FunctionName} deleted; it shares the unreserved pool again.")]
         public static partial void ReservedConcurrencyDeleted(ILogger logger, string functionName);
+
+        [LoggerMessage(EventId = 2005, EventName = "VersionPublished", Level = LogLevel.Information,
+            Message = "Published version {Version} of function {FunctionName}.")]
+        public static partial void VersionPublished(ILogger logger, string functionName, string version);
+
+        [LoggerMessage(EventId = 2006, EventName = "VersionDeleted", Level = LogLevel.Information,
+            Message = "Deleted version {Version} of function {FunctionName}.")]
+        public static partial void VersionDeleted(ILogger logger, string functionName, string version);
+
+        [LoggerMessage(EventId = 2007, EventName = "AliasWritten", Level = LogLevel.Information,
+            Message = "Alias {AliasName} of function {FunctionName} now points to version {Version}.")]
+        public static partial void AliasWritten(ILogger logger, string functionName, string aliasName, string version);
+
+        [LoggerMessage(EventId = 2008, EventName = "AliasDeleted", Level = LogLevel.Information,
+            Message = "Deleted alias {AliasName} of function {FunctionName}.")]
+        public static partial void AliasDeleted(ILogger logger, string functionName, string aliasName);
     }
 }

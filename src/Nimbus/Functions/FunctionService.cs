@@ -18,6 +18,7 @@ internal sealed partial class FunctionService(
     IMetadataStore store,
     CodeStore code,
     RuntimeCatalog runtimes,
+    LayerService layers,
     IEnumerable<IFunctionLifecycleObserver> observers,
     IConcurrencyLimiter concurrency,
     IOptions<NimbusOptions> options,
@@ -81,15 +82,16 @@ internal sealed partial class FunctionService(
         }
 
         var settingsError = await ValidateSettingsAsync(request.Runtime, request.Role, request.Handler, request.Description, request.Timeout,
-            request.MemorySize, request.Environment, request.EphemeralStorage, request.Architectures, request.LoggingConfig, request.Layers).ConfigureAwait(false);
+            request.MemorySize, request.Environment, request.EphemeralStorage, request.Architectures, request.LoggingConfig).ConfigureAwait(false);
         if (settingsError is not null)
         {
             return settingsError;
         }
 
-        if (request.Publish == true)
+        var functionLayers = await layers.ResolveForFunctionAsync(request.Layers, cancellationToken).ConfigureAwait(false);
+        if (functionLayers.IsError)
         {
-            return LambdaError.InvalidParameter("Publishing versions is not supported by this Nimbus release yet; create the function without --publish.");
+            return functionLayers.Error!;
         }
 
         var zip = ZipFrom(request.Code?.ZipFile, request.Code?.S3Bucket, request.Code?.ImageUri);
@@ -127,6 +129,7 @@ internal sealed partial class FunctionService(
             SystemLogLevel = request.LoggingConfig?.SystemLogLevel,
             LogGroup = request.LoggingConfig?.LogGroup,
             Tags = request.Tags is { Count: > 0 } tags ? tags : null,
+            Layers = functionLayers.Value is { Count: > 0 } resolved ? resolved : null,
             CodeSha256Hex = info.Sha256Hex,
             CodeSize = info.Size,
             LastModified = time.GetUtcNow(),
@@ -139,45 +142,84 @@ internal sealed partial class FunctionService(
         }
 
         Log.FunctionCreated(logger, name, record.Runtime, record.CodeSize);
-        return record;
+        return request.Publish == true ? await PublishAfterWriteAsync(record, cancellationToken).ConfigureAwait(false) : record;
     }
 
     /// <summary>
-    /// A function version. Every invoke asks, so records are cached; on one node every write goes through this
-    /// service and drops the function's entries (<see cref="Notify"/>). A cluster store will need its own signal.
+    /// The version a reference names: <c>$LATEST</c> when unqualified, a published version, or the version an alias
+    /// points to (its primary one, not a weighted pick: see <see cref="ResolveInvocationAsync"/>).
     /// </summary>
     public async Task<LambdaResult<FunctionRecord>> GetAsync(FunctionReference reference, CancellationToken cancellationToken)
     {
-        var key = (reference.Name, reference.Qualifier ?? FunctionRecord.Latest);
+        if (!Qualifiers.IsAlias(reference.Qualifier))
+        {
+            return await GetVersionAsync(reference.Name, reference.Qualifier ?? FunctionRecord.Latest, cancellationToken).ConfigureAwait(false);
+        }
+
+        var alias = await FindAliasAsync(reference.Name, reference.Qualifier!, cancellationToken).ConfigureAwait(false);
+        return alias is null
+            ? LambdaError.FunctionNotFound(FunctionArn(reference.Name, reference.Qualifier))
+            : await GetVersionAsync(reference.Name, alias.FunctionVersion, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The version one invocation runs: as <see cref="GetAsync"/>, except that an alias with routing weights picks
+    /// its version per call. Served from the caches, so the invoke path reads no SQLite once warm.
+    /// </summary>
+    public async Task<LambdaResult<FunctionRecord>> ResolveInvocationAsync(FunctionReference reference, CancellationToken cancellationToken)
+    {
+        if (!Qualifiers.IsAlias(reference.Qualifier))
+        {
+            return await GetVersionAsync(reference.Name, reference.Qualifier ?? FunctionRecord.Latest, cancellationToken).ConfigureAwait(false);
+        }
+
+        var alias = await FindAliasAsync(reference.Name, reference.Qualifier!, cancellationToken).ConfigureAwait(false);
+        return alias is null
+            ? LambdaError.FunctionNotFound(FunctionArn(reference.Name, reference.Qualifier))
+            : await GetVersionAsync(reference.Name, AliasRouting.Choose(alias, Random.Shared.NextDouble()), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// One stored version. Every invoke asks, so records are cached; on one node every write goes through this
+    /// service and drops the function's entries (<see cref="Invalidate"/>). A cluster store will need its own signal.
+    /// </summary>
+    private async Task<LambdaResult<FunctionRecord>> GetVersionAsync(string name, string version, CancellationToken cancellationToken)
+    {
+        var key = (name, version);
         if (_cache.TryGetValue(key, out var cached))
         {
             return cached;
         }
 
         var generation = Volatile.Read(ref _cacheGeneration);
-        var record = await store.GetFunctionAsync(key.Name, key.Item2, cancellationToken).ConfigureAwait(false);
+        var record = await store.GetFunctionAsync(name, version, cancellationToken).ConfigureAwait(false);
         if (record is null)
         {
-            return LambdaError.FunctionNotFound(FunctionArn(reference.Name, reference.Qualifier));
+            return LambdaError.FunctionNotFound(FunctionArn(name, version == FunctionRecord.Latest ? null : version));
         }
 
+        CacheIfCurrent(_cache, key, record, generation);
+        return record;
+    }
+
+    /// <summary>Caches a value read at <paramref name="generation"/> unless a write has happened since.</summary>
+    private void CacheIfCurrent<T>(System.Collections.Concurrent.ConcurrentDictionary<(string, string), T> cache, (string, string) key, T value, long generation)
+    {
         lock (_cacheLock)
         {
-            // A write since our read may have made this record stale: then it is not cached.
+            // A write since our read may have made this value stale: then it is not cached.
             if (_cacheGeneration == generation)
             {
-                _cache[key] = record;
+                cache[key] = value;
             }
         }
-
-        return record;
     }
 
     public async Task<LambdaResult<(IReadOnlyList<FunctionRecord> Functions, string? NextMarker)>> ListAsync(string? marker, int? maxItems, CancellationToken cancellationToken)
     {
-        if (maxItems is < 1 or > 10_000)
+        if (Paging.ValidateMaxItems(maxItems) is { } maxItemsError)
         {
-            return LambdaError.ValidationFailed(maxItems.Value.ToString(CultureInfo.InvariantCulture), "maxItems", "Member must have value between 1 and 10000");
+            return maxItemsError;
         }
 
         string? after = null;
@@ -212,11 +254,6 @@ internal sealed partial class FunctionService(
             return current;
         }
 
-        if (request.Publish == true)
-        {
-            return LambdaError.InvalidParameter("Publishing versions is not supported by this Nimbus release yet; update the code without --publish.");
-        }
-
         if (request.Architectures is { } architectures && ValidateArchitectures(architectures) is { } architectureError)
         {
             return architectureError;
@@ -243,7 +280,13 @@ internal sealed partial class FunctionService(
             RevisionId = Guid.NewGuid().ToString(),
         };
 
-        return request.DryRun == true ? updated : await SaveAsync(updated, current.Value!.RevisionId, cancellationToken).ConfigureAwait(false);
+        if (request.DryRun == true)
+        {
+            return updated;
+        }
+
+        var saved = await SaveAsync(updated, current.Value!.RevisionId, cancellationToken).ConfigureAwait(false);
+        return saved.IsError || request.Publish != true ? saved : await PublishAfterWriteAsync(saved.Value!, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<LambdaResult<FunctionRecord>> UpdateConfigurationAsync(FunctionReference reference, UpdateFunctionConfigurationRequest request, CancellationToken cancellationToken)
@@ -255,10 +298,16 @@ internal sealed partial class FunctionService(
         }
 
         var error = await ValidateSettingsAsync(request.Runtime, request.Role, request.Handler, request.Description, request.Timeout, request.MemorySize,
-            request.Environment, request.EphemeralStorage, architectures: null, request.LoggingConfig, request.Layers).ConfigureAwait(false);
+            request.Environment, request.EphemeralStorage, architectures: null, request.LoggingConfig).ConfigureAwait(false);
         if (error is not null)
         {
             return error;
+        }
+
+        var functionLayers = await layers.ResolveForFunctionAsync(request.Layers, cancellationToken).ConfigureAwait(false);
+        if (functionLayers.IsError)
+        {
+            return functionLayers.Error!;
         }
 
         var before = current.Value!;
@@ -277,6 +326,7 @@ internal sealed partial class FunctionService(
             ApplicationLogLevel = request.LoggingConfig?.ApplicationLogLevel ?? before.ApplicationLogLevel,
             SystemLogLevel = request.LoggingConfig?.SystemLogLevel ?? before.SystemLogLevel,
             LogGroup = request.LoggingConfig?.LogGroup ?? before.LogGroup,
+            Layers = functionLayers.Value is null ? before.Layers : functionLayers.Value.Count > 0 ? functionLayers.Value : null,
             LastModified = time.GetUtcNow(),
             RevisionId = Guid.NewGuid().ToString(),
         };
@@ -288,9 +338,7 @@ internal sealed partial class FunctionService(
     {
         if (reference.Qualifier is { } qualifier)
         {
-            return qualifier == FunctionRecord.Latest
-                ? LambdaError.InvalidParameter("$LATEST version cannot be deleted without deleting all versions and aliases. Call DeleteFunction without a qualifier.")
-                : LambdaError.FunctionNotFound(FunctionArn(reference.Name, qualifier));
+            return await DeleteVersionAsync(reference.Name, qualifier, cancellationToken).ConfigureAwait(false);
         }
 
         await _reservationWrites.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -310,18 +358,22 @@ internal sealed partial class FunctionService(
             _reservationWrites.Release();
         }
 
-        Notify(reference.Name);
+        Notify(reference.Name, version: null);
         Log.FunctionDeleted(logger, reference.Name);
         return null;
     }
 
     public Task<(int FunctionCount, long TotalCodeSize)> GetUsageAsync(CancellationToken cancellationToken) => store.GetUsageAsync(cancellationToken);
 
-    /// <summary>The FunctionConfiguration AWS returns for a stored version.</summary>
-    public FunctionConfiguration ToConfiguration(FunctionRecord record, bool includeStatus = true) => new()
+    /// <summary>
+    /// The FunctionConfiguration AWS returns for a stored version. <c>FunctionArn</c> carries the qualifier the
+    /// caller used (an alias, <c>$LATEST</c>), a published version's number, or none for unqualified <c>$LATEST</c>.
+    /// Published versions have a <c>State</c> but no <c>LastUpdateStatus</c>, as on AWS.
+    /// </summary>
+    public FunctionConfiguration ToConfiguration(FunctionRecord record, bool includeStatus = true, string? qualifier = null) => new()
     {
         FunctionName = record.Name,
-        FunctionArn = FunctionArn(record.Name, record.Version == FunctionRecord.Latest ? null : record.Version),
+        FunctionArn = FunctionArn(record.Name, qualifier ?? (record.IsLatest ? null : record.Version)),
         Runtime = record.Runtime,
         Role = record.Role,
         Handler = record.Handler,
@@ -336,7 +388,7 @@ internal sealed partial class FunctionService(
         TracingConfig = new TracingConfigShape { Mode = record.TracingMode },
         RevisionId = record.RevisionId,
         State = includeStatus ? record.State : null,
-        LastUpdateStatus = includeStatus ? record.LastUpdateStatus : null,
+        LastUpdateStatus = includeStatus && record.IsLatest ? record.LastUpdateStatus : null,
         PackageType = record.PackageType,
         Architectures = record.Architectures,
         EphemeralStorage = new EphemeralStorageShape { Size = record.EphemeralStorageSize },
@@ -348,13 +400,16 @@ internal sealed partial class FunctionService(
             SystemLogLevel = record.SystemLogLevel,
             LogGroup = record.EffectiveLogGroup,
         },
+        Layers = record.Layers is { Count: > 0 } functionLayers
+            ? [.. functionLayers.Select(l => new LayerShape { Arn = l.Arn, CodeSize = l.CodeSize })]
+            : null,
     };
 
     private async Task<LambdaResult<FunctionRecord>> GetLatestForUpdateAsync(FunctionReference reference, string? revisionId, CancellationToken cancellationToken)
     {
         if (reference.Qualifier is { } qualifier && qualifier != FunctionRecord.Latest)
         {
-            return LambdaError.InvalidParameter($"Only $LATEST can be updated; version {qualifier} is immutable.");
+            return LambdaError.InvalidParameter($"Only $LATEST can be updated; {qualifier} is a published version or an alias, and versions are immutable.");
         }
 
         var current = await GetAsync(reference with { Qualifier = null }, cancellationToken).ConfigureAwait(false);
@@ -379,12 +434,13 @@ internal sealed partial class FunctionService(
                 $"The operation cannot be performed at this time. An update is in progress for resource: {FunctionArn(updated.Name)}");
         }
 
-        Notify(updated.Name);
+        Notify(updated.Name, updated.Version);
         Log.FunctionUpdated(logger, updated.Name, updated.RevisionId);
         return updated;
     }
 
-    private void Notify(string name)
+    /// <summary>Drops every cached version and alias of a function.</summary>
+    private void Invalidate(string name)
     {
         lock (_cacheLock)
         {
@@ -393,11 +449,21 @@ internal sealed partial class FunctionService(
             {
                 _cache.TryRemove(key, out _);
             }
-        }
 
+            foreach (var key in _aliases.Keys.Where(k => k.Function == name).ToList())
+            {
+                _aliases.TryRemove(key, out _);
+            }
+        }
+    }
+
+    /// <summary>Invalidates the caches and tells observers that one version (null: every version) changed or went away.</summary>
+    private void Notify(string name, string? version)
+    {
+        Invalidate(name);
         foreach (var observer in observers)
         {
-            observer.OnFunctionChanged(name);
+            observer.OnFunctionChanged(name, version);
         }
     }
 
@@ -422,7 +488,7 @@ internal sealed partial class FunctionService(
     }
 
     private async Task<LambdaError?> ValidateSettingsAsync(string? runtime, string? role, string? handler, string? description, int? timeout, int? memorySize,
-        EnvironmentInput? environment, EphemeralStorageShape? ephemeralStorage, List<string>? architectures, LoggingConfigShape? logging, List<string>? layers)
+        EnvironmentInput? environment, EphemeralStorageShape? ephemeralStorage, List<string>? architectures, LoggingConfigShape? logging)
     {
         if (memorySize is { } memory)
         {
@@ -476,11 +542,6 @@ internal sealed partial class FunctionService(
         if (architectures is not null && ValidateArchitectures(architectures) is { } architectureError)
         {
             return architectureError;
-        }
-
-        if (layers is { Count: > 0 })
-        {
-            return LambdaError.InvalidParameter("Layers are not supported by this Nimbus release yet; include the layer's files in the function's zip.");
         }
 
         if (logging?.LogFormat is { } format && format is not ("Text" or "JSON"))

@@ -53,6 +53,17 @@ internal static partial class LambdaLimits
     [GeneratedRegex(@"^(\$(LATEST(\.PUBLISHED)?)|[a-zA-Z0-9-_$]+)$")]
     public static partial Regex QualifierPattern();
 
+    [GeneratedRegex(@"^[a-zA-Z0-9-_]+$")]
+    public static partial Regex AliasNamePattern();
+
+    public const int MaxLayersPerFunction = 5;
+    public const int MaxLayerNameLength = 140;
+    public const int MaxCompatibleRuntimes = 15;
+
+    /// <summary>A layer name, or a layer ARN (group 1 region, 2 account, 3 name) with an optional version (group 5).</summary>
+    [GeneratedRegex(@"^(?:arn:[a-zA-Z0-9-]+:lambda:([a-zA-Z0-9-]+):(\d{12}):layer:)?([a-zA-Z0-9-_]+)(:([0-9]+))?$")]
+    public static partial Regex LayerReferencePattern();
+
     [GeneratedRegex(@"^arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$")]
     public static partial Regex RolePattern();
 

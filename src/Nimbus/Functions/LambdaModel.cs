@@ -121,6 +121,14 @@ internal sealed class FunctionConfiguration
     public EphemeralStorageShape? EphemeralStorage { get; set; }
     public SnapStartResponse? SnapStart { get; set; }
     public LoggingConfigShape? LoggingConfig { get; set; }
+    public IReadOnlyList<LayerShape>? Layers { get; set; }
+}
+
+/// <summary>A layer in a FunctionConfiguration.</summary>
+internal sealed class LayerShape
+{
+    public required string Arn { get; set; }
+    public long CodeSize { get; set; }
 }
 
 internal sealed class FunctionCodeLocation
@@ -146,6 +154,124 @@ internal sealed class FunctionConcurrency
 internal sealed class ListFunctionsResponse
 {
     public required IReadOnlyList<FunctionConfiguration> Functions { get; set; }
+    public string? NextMarker { get; set; }
+}
+
+internal sealed class PublishVersionRequest
+{
+    public string? CodeSha256 { get; set; }
+    public string? Description { get; set; }
+    public string? RevisionId { get; set; }
+}
+
+internal sealed class ListVersionsByFunctionResponse
+{
+    public required IReadOnlyList<FunctionConfiguration> Versions { get; set; }
+    public string? NextMarker { get; set; }
+}
+
+internal sealed class AliasRoutingConfiguration
+{
+    public Dictionary<string, double>? AdditionalVersionWeights { get; set; }
+}
+
+internal sealed class CreateAliasRequest
+{
+    public string? Name { get; set; }
+    public string? FunctionVersion { get; set; }
+    public string? Description { get; set; }
+    public AliasRoutingConfiguration? RoutingConfig { get; set; }
+}
+
+internal sealed class UpdateAliasRequest
+{
+    public string? FunctionVersion { get; set; }
+    public string? Description { get; set; }
+    public AliasRoutingConfiguration? RoutingConfig { get; set; }
+    public string? RevisionId { get; set; }
+}
+
+internal sealed class AliasConfiguration
+{
+    public required string AliasArn { get; set; }
+    public required string Name { get; set; }
+    public required string FunctionVersion { get; set; }
+    public string Description { get; set; } = "";
+    public AliasRoutingConfiguration? RoutingConfig { get; set; }
+    public required string RevisionId { get; set; }
+}
+
+internal sealed class ListAliasesResponse
+{
+    public required IReadOnlyList<AliasConfiguration> Aliases { get; set; }
+    public string? NextMarker { get; set; }
+}
+
+internal sealed class LayerContentInput
+{
+    public byte[]? ZipFile { get; set; }
+    public string? S3Bucket { get; set; }
+    public string? S3Key { get; set; }
+    public string? S3ObjectVersion { get; set; }
+}
+
+internal sealed class PublishLayerVersionRequest
+{
+    public LayerContentInput? Content { get; set; }
+    public string? Description { get; set; }
+    public List<string>? CompatibleRuntimes { get; set; }
+    public List<string>? CompatibleArchitectures { get; set; }
+    public string? LicenseInfo { get; set; }
+}
+
+internal sealed class LayerVersionContentOutput
+{
+    public required string Location { get; set; }
+    public required string CodeSha256 { get; set; }
+    public long CodeSize { get; set; }
+}
+
+/// <summary>PublishLayerVersion's and GetLayerVersion's response.</summary>
+internal sealed class LayerVersionResponse
+{
+    public required LayerVersionContentOutput Content { get; set; }
+    public required string LayerArn { get; set; }
+    public required string LayerVersionArn { get; set; }
+    public string Description { get; set; } = "";
+    public required string CreatedDate { get; set; }
+    public long Version { get; set; }
+    public IReadOnlyList<string>? CompatibleRuntimes { get; set; }
+    public string? LicenseInfo { get; set; }
+    public IReadOnlyList<string>? CompatibleArchitectures { get; set; }
+}
+
+internal sealed class LayerVersionsListItem
+{
+    public required string LayerVersionArn { get; set; }
+    public long Version { get; set; }
+    public string Description { get; set; } = "";
+    public required string CreatedDate { get; set; }
+    public IReadOnlyList<string>? CompatibleRuntimes { get; set; }
+    public string? LicenseInfo { get; set; }
+    public IReadOnlyList<string>? CompatibleArchitectures { get; set; }
+}
+
+internal sealed class ListLayerVersionsResponse
+{
+    public required IReadOnlyList<LayerVersionsListItem> LayerVersions { get; set; }
+    public string? NextMarker { get; set; }
+}
+
+internal sealed class LayersListItem
+{
+    public required string LayerName { get; set; }
+    public required string LayerArn { get; set; }
+    public required LayerVersionsListItem LatestMatchingVersion { get; set; }
+}
+
+internal sealed class ListLayersResponse
+{
+    public required IReadOnlyList<LayersListItem> Layers { get; set; }
     public string? NextMarker { get; set; }
 }
 

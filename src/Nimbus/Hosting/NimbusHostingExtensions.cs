@@ -72,6 +72,7 @@ public static class NimbusHostingExtensions
         services.AddSingleton<IFunctionLifecycleObserver>(sp => sp.GetRequiredService<SandboxManager>());
         services.AddHostedService(sp => sp.GetRequiredService<SandboxManager>());
         services.TryAddSingleton<IConcurrencyLimiter>(sp => new ConcurrencyLimiter(sp.GetRequiredService<IOptions<NimbusOptions>>().Value.ConcurrencyLimit));
+        services.TryAddSingleton<LayerService>();
         services.TryAddSingleton<FunctionService>();
 
         // Before the async queue starts: loads the stored reservations into the concurrency limiter.

@@ -44,11 +44,19 @@ internal static class LambdaApi
         functions.MapPut("/{functionName}/configuration", UpdateFunctionConfigurationAsync);
         functions.MapPut("/{functionName}/code", UpdateFunctionCodeAsync);
         functions.MapPost("/{functionName}/invocations", InvokeAsync);
+        functions.MapPost("/{functionName}/versions", PublishVersionAsync);
+        functions.MapGet("/{functionName}/versions", ListVersionsByFunctionAsync);
+        functions.MapPost("/{functionName}/aliases", CreateAliasAsync);
+        functions.MapGet("/{functionName}/aliases", ListAliasesAsync);
+        functions.MapGet("/{functionName}/aliases/{aliasName}", GetAliasAsync);
+        functions.MapPut("/{functionName}/aliases/{aliasName}", UpdateAliasAsync);
+        functions.MapDelete("/{functionName}/aliases/{aliasName}", DeleteAliasAsync);
         endpoints.MapPut(ConcurrencyRoute, PutFunctionConcurrencyAsync);
         endpoints.MapDelete(ConcurrencyRoute, DeleteFunctionConcurrencyAsync);
         endpoints.MapGet(GetConcurrencyRoute, GetFunctionConcurrencyAsync);
         endpoints.MapGet(AccountSettingsRoute, GetAccountSettingsAsync);
         endpoints.MapGet(CodeDownloadRoute, DownloadCodeAsync);
+        endpoints.MapLambdaLayerApi();
         return endpoints;
     }
 
@@ -66,20 +74,13 @@ internal static class LambdaApi
 
     private static async Task ListFunctionsAsync(HttpContext context, FunctionService service)
     {
-        var query = context.Request.Query;
-        int? maxItems = null;
-        if (query.TryGetValue("MaxItems", out var rawMax))
+        var (maxItems, maxItemsValid) = await ReadMaxItemsAsync(context).ConfigureAwait(false);
+        if (!maxItemsValid)
         {
-            if (!int.TryParse(rawMax, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
-            {
-                await LambdaHttp.WriteErrorAsync(context, LambdaError.ValidationFailed(rawMax.ToString(), "maxItems", "Member must be an integer between 1 and 10000")).ConfigureAwait(false);
-                return;
-            }
-
-            maxItems = parsed;
+            return;
         }
 
-        var result = await service.ListAsync(query["Marker"].ToString(), maxItems, context.RequestAborted).ConfigureAwait(false);
+        var result = await service.ListAsync(context.Request.Query["Marker"].ToString(), maxItems, context.RequestAborted).ConfigureAwait(false);
         if (result.IsError)
         {
             await LambdaHttp.WriteErrorAsync(context, result.Error!).ConfigureAwait(false);
@@ -97,7 +98,7 @@ internal static class LambdaApi
 
     private static async Task GetFunctionAsync(HttpContext context, string functionName, FunctionService service)
     {
-        var function = await FindAsync(context, functionName, service).ConfigureAwait(false);
+        var (reference, function) = await FindAsync(context, functionName, service).ConfigureAwait(false);
         if (function is null)
         {
             return;
@@ -106,7 +107,7 @@ internal static class LambdaApi
         var reserved = await service.GetReservedConcurrencyAsync(function.Name, context.RequestAborted).ConfigureAwait(false);
         var response = new GetFunctionResponse
         {
-            Configuration = service.ToConfiguration(function),
+            Configuration = service.ToConfiguration(function, qualifier: reference.Qualifier),
             Code = new FunctionCodeLocation { Location = $"{context.Request.Scheme}://{context.Request.Host}/nimbus/code/{function.CodeSha256Hex}.zip" },
             Tags = function.Tags,
             Concurrency = reserved is null ? null : new FunctionConcurrency { ReservedConcurrentExecutions = reserved },
@@ -116,10 +117,10 @@ internal static class LambdaApi
 
     private static async Task GetFunctionConfigurationAsync(HttpContext context, string functionName, FunctionService service)
     {
-        var function = await FindAsync(context, functionName, service).ConfigureAwait(false);
+        var (reference, function) = await FindAsync(context, functionName, service).ConfigureAwait(false);
         if (function is not null)
         {
-            await LambdaHttp.WriteJsonAsync(context, 200, service.ToConfiguration(function), LambdaJson.Context.FunctionConfiguration).ConfigureAwait(false);
+            await LambdaHttp.WriteJsonAsync(context, 200, service.ToConfiguration(function, qualifier: reference.Qualifier), LambdaJson.Context.FunctionConfiguration).ConfigureAwait(false);
         }
     }
 
@@ -261,6 +262,130 @@ internal static class LambdaApi
         await response.Body.WriteAsync(result.Payload, context.RequestAborted).ConfigureAwait(false);
     }
 
+    private static async Task PublishVersionAsync(HttpContext context, string functionName, FunctionService service)
+    {
+        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        if (reference is null)
+        {
+            return;
+        }
+
+        var request = await LambdaHttp.ReadJsonAsync(context, LambdaJson.Context.PublishVersionRequest, MaxConfigurationRequestBytes, "PublishVersion", new PublishVersionRequest()).ConfigureAwait(false);
+        if (request is not null)
+        {
+            var result = await service.PublishVersionAsync(reference.Value, request, context.RequestAborted).ConfigureAwait(false);
+            await WriteConfigurationAsync(context, service, result, 201).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task ListVersionsByFunctionAsync(HttpContext context, string functionName, FunctionService service)
+    {
+        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        var (maxItems, maxItemsValid) = reference is null ? default : await ReadMaxItemsAsync(context).ConfigureAwait(false);
+        if (reference is null || !maxItemsValid)
+        {
+            return;
+        }
+
+        var result = await service.ListVersionsAsync(reference.Value, context.Request.Query["Marker"].ToString(), maxItems, context.RequestAborted).ConfigureAwait(false);
+        if (result.IsError)
+        {
+            await LambdaHttp.WriteErrorAsync(context, result.Error!).ConfigureAwait(false);
+            return;
+        }
+
+        var response = new ListVersionsByFunctionResponse
+        {
+            Versions = [.. result.Value.Versions.Select(v => service.ToConfiguration(v, includeStatus: false, qualifier: v.Version))],
+            NextMarker = result.Value.NextMarker,
+        };
+        await LambdaHttp.WriteJsonAsync(context, 200, response, LambdaJson.Context.ListVersionsByFunctionResponse).ConfigureAwait(false);
+    }
+
+    private static async Task CreateAliasAsync(HttpContext context, string functionName, FunctionService service)
+    {
+        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        if (reference is null)
+        {
+            return;
+        }
+
+        var request = await LambdaHttp.ReadJsonAsync(context, LambdaJson.Context.CreateAliasRequest, MaxConfigurationRequestBytes, "CreateAlias").ConfigureAwait(false);
+        if (request is not null)
+        {
+            var result = await service.CreateAliasAsync(reference.Value, request, context.RequestAborted).ConfigureAwait(false);
+            await WriteAliasAsync(context, service, result, 201).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task GetAliasAsync(HttpContext context, string functionName, string aliasName, FunctionService service)
+    {
+        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        if (reference is not null)
+        {
+            var result = await service.GetAliasAsync(reference.Value, aliasName, context.RequestAborted).ConfigureAwait(false);
+            await WriteAliasAsync(context, service, result, 200).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task UpdateAliasAsync(HttpContext context, string functionName, string aliasName, FunctionService service)
+    {
+        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        if (reference is null)
+        {
+            return;
+        }
+
+        var request = await LambdaHttp.ReadJsonAsync(context, LambdaJson.Context.UpdateAliasRequest, MaxConfigurationRequestBytes, "UpdateAlias", new UpdateAliasRequest()).ConfigureAwait(false);
+        if (request is not null)
+        {
+            var result = await service.UpdateAliasAsync(reference.Value, aliasName, request, context.RequestAborted).ConfigureAwait(false);
+            await WriteAliasAsync(context, service, result, 200).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task DeleteAliasAsync(HttpContext context, string functionName, string aliasName, FunctionService service)
+    {
+        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        if (reference is null)
+        {
+            return;
+        }
+
+        var error = await service.DeleteAliasAsync(reference.Value, aliasName, context.RequestAborted).ConfigureAwait(false);
+        await (error is null ? LambdaHttp.WriteNoContentAsync(context) : LambdaHttp.WriteErrorAsync(context, error)).ConfigureAwait(false);
+    }
+
+    private static async Task ListAliasesAsync(HttpContext context, string functionName, FunctionService service)
+    {
+        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        var (maxItems, maxItemsValid) = reference is null ? default : await ReadMaxItemsAsync(context).ConfigureAwait(false);
+        if (reference is null || !maxItemsValid)
+        {
+            return;
+        }
+
+        var query = context.Request.Query;
+        var result = await service.ListAliasesAsync(reference.Value, query["FunctionVersion"].ToString(), query["Marker"].ToString(), maxItems, context.RequestAborted).ConfigureAwait(false);
+        if (result.IsError)
+        {
+            await LambdaHttp.WriteErrorAsync(context, result.Error!).ConfigureAwait(false);
+            return;
+        }
+
+        var response = new ListAliasesResponse
+        {
+            Aliases = [.. result.Value.Aliases.Select(service.ToAliasConfiguration)],
+            NextMarker = result.Value.NextMarker,
+        };
+        await LambdaHttp.WriteJsonAsync(context, 200, response, LambdaJson.Context.ListAliasesResponse).ConfigureAwait(false);
+    }
+
+    private static Task WriteAliasAsync(HttpContext context, FunctionService service, LambdaResult<AliasRecord> result, int statusCode) =>
+        result.IsError
+            ? LambdaHttp.WriteErrorAsync(context, result.Error!)
+            : LambdaHttp.WriteJsonAsync(context, statusCode, service.ToAliasConfiguration(result.Value!), LambdaJson.Context.AliasConfiguration);
+
     private static async Task PutFunctionConcurrencyAsync(HttpContext context, string functionName, FunctionService service)
     {
         var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
@@ -337,22 +462,39 @@ internal static class LambdaApi
         await zip.CopyToAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
     }
 
-    private static async Task<FunctionRecord?> FindAsync(HttpContext context, string functionName, FunctionService service)
+    private static async Task<(FunctionReference Reference, FunctionRecord? Function)> FindAsync(HttpContext context, string functionName, FunctionService service)
     {
         var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
         if (reference is null)
         {
-            return null;
+            return default;
         }
 
         var found = await service.GetAsync(reference.Value, context.RequestAborted).ConfigureAwait(false);
         if (found.IsError)
         {
             await LambdaHttp.WriteErrorAsync(context, found.Error!).ConfigureAwait(false);
-            return null;
+            return default;
         }
 
-        return found.Value;
+        return (reference.Value, found.Value);
+    }
+
+    /// <summary>The optional <c>MaxItems</c> query parameter; on a bad value writes AWS's error and returns Valid = false.</summary>
+    internal static async Task<(int? MaxItems, bool Valid)> ReadMaxItemsAsync(HttpContext context)
+    {
+        if (!context.Request.Query.TryGetValue("MaxItems", out var rawMax))
+        {
+            return (null, true);
+        }
+
+        if (!int.TryParse(rawMax, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed))
+        {
+            await LambdaHttp.WriteErrorAsync(context, LambdaError.ValidationFailed(rawMax.ToString(), "maxItems", "Member must be an integer between 1 and 10000")).ConfigureAwait(false);
+            return (null, false);
+        }
+
+        return (parsed, true);
     }
 
     private static async Task<FunctionReference?> ParseAsync(HttpContext context, string functionName, FunctionService service)

@@ -47,7 +47,12 @@ internal static class LambdaHttp
     }
 
     /// <summary>Reads and parses a JSON body; on failure writes the AWS error and returns null.</summary>
-    public static async Task<T?> ReadJsonAsync<T>(HttpContext context, JsonTypeInfo<T> typeInfo, long limit, string operation)
+    public static Task<T?> ReadJsonAsync<T>(HttpContext context, JsonTypeInfo<T> typeInfo, long limit, string operation)
+        where T : class =>
+        ReadJsonAsync(context, typeInfo, limit, operation, whenEmpty: null);
+
+    /// <summary>As <see cref="ReadJsonAsync{T}(HttpContext, JsonTypeInfo{T}, long, string)"/>, but an empty body (every member optional) is <paramref name="whenEmpty"/>.</summary>
+    public static async Task<T?> ReadJsonAsync<T>(HttpContext context, JsonTypeInfo<T> typeInfo, long limit, string operation, T? whenEmpty)
         where T : class
     {
         var body = await RequestBody.ReadAsync(context, limit).ConfigureAwait(false);
@@ -59,7 +64,7 @@ internal static class LambdaHttp
 
         try
         {
-            var value = body.Length == 0 ? null : JsonSerializer.Deserialize(body, typeInfo);
+            var value = body.Length == 0 ? whenEmpty : JsonSerializer.Deserialize(body, typeInfo);
             if (value is null)
             {
                 await WriteErrorAsync(context, LambdaError.BadRequestContent("the request body is empty; send a JSON object.")).ConfigureAwait(false);

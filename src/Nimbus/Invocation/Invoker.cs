@@ -38,7 +38,8 @@ internal sealed partial class Invoker(
             return InvocationResult.Rejected(LambdaError.ShuttingDown());
         }
 
-        var found = await functions.GetAsync(request.Function, cancellationToken).ConfigureAwait(false);
+        // An alias with routing weights picks the version here, once per invocation.
+        var found = await functions.ResolveInvocationAsync(request.Function, cancellationToken).ConfigureAwait(false);
         if (found.IsError)
         {
             return InvocationResult.Rejected(found.Error!);

@@ -91,6 +91,11 @@ internal sealed class BubblewrapSandboxFactory(string bwrapPath, string? setpriv
         }
 
         Add(args, "--ro-bind", spec.RuntimesDirectory, "/var/runtime");
+        if (spec.OptDirectory is { } opt)
+        {
+            Add(args, "--ro-bind", opt, "/opt");
+        }
+
         args.Add("--chdir");
         args.Add("/var/task");
         args.Add("--");

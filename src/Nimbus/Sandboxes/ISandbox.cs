@@ -22,7 +22,8 @@ internal sealed record SandboxPaths(string TaskRoot, string RuntimeDirectory);
 /// <summary>
 /// What to start: host paths, the command in sandbox paths, and the full environment. A null
 /// <see cref="CodeDirectory"/> asks for a pre-started sandbox: /var/task stays empty until
-/// <see cref="ISandbox.Specialize"/> hands it a function's code.
+/// <see cref="ISandbox.Specialize"/> hands it a function's code. <c>OptDirectory</c> is the function's layers
+/// unpacked in order, mounted read-only at /opt (null: no layers).
 /// </summary>
 internal sealed record SandboxSpec(
     string InstanceId,
@@ -34,7 +35,8 @@ internal sealed record SandboxSpec(
     IReadOnlyList<string> Arguments,
     IReadOnlyDictionary<string, string> Environment,
     int MemoryMb,
-    int EphemeralStorageMb);
+    int EphemeralStorageMb,
+    string? OptDirectory = null);
 
 /// <summary>
 /// One running instance's process tree, isolated however the factory isolates it. The pool never knows how:

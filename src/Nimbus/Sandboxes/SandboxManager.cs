@@ -103,11 +103,11 @@ internal sealed partial class SandboxManager(
     /// <summary>Requested and initialized provisioned instances of this version, and why filling stopped, if it did.</summary>
     public (int Requested, int Ready, string? Failure) ProvisionedStatus(FunctionRecord version) => GetPool(version).ProvisionedStatus;
 
-    public void OnFunctionChanged(string functionName)
+    public void OnFunctionChanged(string functionName, string? version)
     {
         foreach (var (key, pool) in _pools)
         {
-            if (key.Name == functionName && _pools.TryRemove(new KeyValuePair<(string, string), SandboxPool>(key, pool)))
+            if (key.Name == functionName && (version is null || key.Version == version) && _pools.TryRemove(new KeyValuePair<(string, string), SandboxPool>(key, pool)))
             {
                 pool.Retire();
             }
@@ -124,6 +124,9 @@ internal sealed partial class SandboxManager(
         }
 
         var codeDirectory = await code.GetDirectoryAsync(function.CodeSha256Hex).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var optDirectory = function.Layers is { Count: > 0 } layers
+            ? await code.GetLayersDirectoryAsync([.. layers.Select(l => l.CodeSha256Hex)]).WaitAsync(cancellationToken).ConfigureAwait(false)
+            : null;
         var paths = sandboxes.PathsFor(codeDirectory, runtimes.RuntimesDirectory);
         string executable;
         IReadOnlyList<string> arguments = [];
@@ -188,7 +191,7 @@ internal sealed partial class SandboxManager(
         ports.Bind(port, instance);
         try
         {
-            var spec = new SandboxSpec(instance.Id, FirstSandboxUserId + ports.SlotOf(port), codeDirectory, runtimes.RuntimesDirectory, hostPaths, executable, arguments, environment, function.MemorySize, function.EphemeralStorageSize);
+            var spec = new SandboxSpec(instance.Id, FirstSandboxUserId + ports.SlotOf(port), codeDirectory, runtimes.RuntimesDirectory, hostPaths, executable, arguments, environment, function.MemorySize, function.EphemeralStorageSize, optDirectory);
             await instance.OnOutputLineAsync(PlatformLog.InitStart(function.Runtime)).ConfigureAwait(false);
             instance.Attach(await sandboxes.StartAsync(spec, instance.OnOutputLineAsync).ConfigureAwait(false));
             return (instance, null);
@@ -241,7 +244,8 @@ internal sealed partial class SandboxManager(
     /// <summary>The shape of pre-started runtime this function can use, or null when it needs a fresh process.</summary>
     private static PrestartKey? PrestartKeyFor(RuntimeLaunch launch, FunctionRecord function)
     {
-        if (launch.Family == RuntimeFamily.Provided || launch.Interpreter is null
+        // Layers are mounted at /opt when the sandbox is made, and their paths join the interpreter's at start.
+        if (launch.Family == RuntimeFamily.Provided || launch.Interpreter is null || function.Layers is { Count: > 0 }
             || (function.Environment?.Keys.Any(name => NeedsFreshProcess(launch.Family, name)) ?? false))
         {
             return null;
@@ -593,6 +597,12 @@ internal sealed partial class SandboxManager(
         if (launch.ExecutionEnvironment is { } executionEnvironment)
         {
             environment["AWS_EXECUTION_ENV"] = executionEnvironment;
+        }
+
+        // Layers' Python packages, where Lambda's Python runtimes look for them.
+        if (launch.Family == RuntimeFamily.Python && !environment.ContainsKey("PYTHONPATH"))
+        {
+            environment["PYTHONPATH"] = $"/opt/python/lib/{function.Runtime}/site-packages:/opt/python";
         }
 
         return environment;

@@ -20,16 +20,20 @@ internal sealed class CodeStore
 
     private readonly string _zips;
     private readonly string _unpacked;
+    private readonly string _layers;
 
     // One unpack per hash at a time; completed entries stay so later callers return at once.
     private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _unpacking = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<string>>> _merging = new(StringComparer.Ordinal);
 
     public CodeStore(string dataDirectory)
     {
         _zips = Path.Combine(dataDirectory, "code", "zips");
         _unpacked = Path.Combine(dataDirectory, "code", "unpacked");
+        _layers = Path.Combine(dataDirectory, "code", "opt");
         Directory.CreateDirectory(_zips);
         Directory.CreateDirectory(_unpacked);
+        Directory.CreateDirectory(_layers);
     }
 
     /// <summary>Validates a zip as Lambda does, stores it durably and unpacks it.</summary>
@@ -73,6 +77,45 @@ internal sealed class CodeStore
     /// <summary>The unpacked, read-only directory of a package, unpacking it on first use on this node.</summary>
     public Task<string> GetDirectoryAsync(string sha256Hex) =>
         _unpacking.GetOrAdd(sha256Hex, hash => new Lazy<Task<string>>(() => Task.Run(() => Unpack(hash)))).Value;
+
+    /// <summary>
+    /// The read-only /opt of a function: its layers' zips unpacked one over the other in order (a later layer's
+    /// file wins), once per node for each distinct list of layers: <c>code/opt/&lt;sha256 of the list&gt;</c>.
+    /// </summary>
+    public Task<string> GetLayersDirectoryAsync(IReadOnlyList<string> sha256Hexes)
+    {
+        var key = Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.ASCII.GetBytes(string.Join(',', sha256Hexes))));
+        return _merging.GetOrAdd(key, k => new Lazy<Task<string>>(() => Task.Run(() => Merge(k, sha256Hexes)))).Value;
+    }
+
+    private string Merge(string key, IReadOnlyList<string> sha256Hexes)
+    {
+        var target = Path.Combine(_layers, key);
+        if (Directory.Exists(target))
+        {
+            return target;
+        }
+
+        var staging = Path.Combine(_layers, $".{key}.{Guid.NewGuid():N}");
+        Directory.CreateDirectory(staging);
+        foreach (var sha256Hex in sha256Hexes)
+        {
+            ZipFile.ExtractToDirectory(ZipPath(sha256Hex), staging, overwriteFiles: true);
+        }
+
+        MakeReadOnly(new DirectoryInfo(staging));
+        try
+        {
+            Directory.Move(staging, target);
+        }
+        catch (IOException) when (Directory.Exists(target))
+        {
+            MakeWritable(new DirectoryInfo(staging));
+            Directory.Delete(staging, recursive: true);
+        }
+
+        return target;
+    }
 
     private string Unpack(string sha256Hex)
     {

@@ -19,7 +19,7 @@ internal interface IMetadataStore
     /// <summary>Functions ordered by name, starting after <paramref name="afterName"/>.</summary>
     Task<IReadOnlyList<FunctionRecord>> ListFunctionsAsync(string? afterName, int limit, CancellationToken cancellationToken);
 
-    /// <summary>Deletes every version of a function and its reserved concurrency; false when there was none.</summary>
+    /// <summary>Deletes every version and alias of a function and its reserved concurrency; false when there was none.</summary>
     Task<bool> DeleteFunctionAsync(string name, CancellationToken cancellationToken);
 
     Task<(int FunctionCount, long TotalCodeSize)> GetUsageAsync(CancellationToken cancellationToken);
@@ -38,4 +38,43 @@ internal interface IMetadataStore
 
     /// <summary>Removes a function's reserved concurrency; false when it had none.</summary>
     Task<bool> DeleteReservedConcurrencyAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// In one transaction: if $LATEST still has <paramref name="latestRevisionId"/>, either finds that the last
+    /// published version came from that same revision (<see cref="VersionPublishStatus.Unchanged"/>) or stores
+    /// <paramref name="build"/>(next number). Numbers are never reused, even after a version is deleted.
+    /// </summary>
+    Task<VersionPublish> TryPublishVersionAsync(string name, string latestRevisionId, Func<int, FunctionRecord> build, CancellationToken cancellationToken);
+
+    /// <summary>Every version of a function: $LATEST first, then published versions by number.</summary>
+    Task<IReadOnlyList<FunctionRecord>> ListVersionsAsync(string name, CancellationToken cancellationToken);
+
+    /// <summary>Deletes one published version unless an alias routes to it.</summary>
+    Task<VersionDelete> DeleteVersionAsync(string name, string version, CancellationToken cancellationToken);
+
+    Task<AliasRecord?> GetAliasAsync(string functionName, string aliasName, CancellationToken cancellationToken);
+
+    /// <summary>A function's aliases ordered by name.</summary>
+    Task<IReadOnlyList<AliasRecord>> ListAliasesAsync(string functionName, CancellationToken cancellationToken);
+
+    /// <summary>Stores a new alias if the function and every version it routes to exist.</summary>
+    Task<AliasWrite> TryCreateAliasAsync(AliasRecord alias, CancellationToken cancellationToken);
+
+    /// <summary>Replaces an alias if its stored revision is still <paramref name="expectedRevisionId"/> and every version it routes to exists.</summary>
+    Task<AliasWrite> TryUpdateAliasAsync(AliasRecord alias, string expectedRevisionId, CancellationToken cancellationToken);
+
+    Task<bool> DeleteAliasAsync(string functionName, string aliasName, CancellationToken cancellationToken);
+
+    /// <summary>Stores <paramref name="build"/>(next number) as a new version of a layer; numbers are never reused.</summary>
+    Task<LayerVersionRecord> PublishLayerVersionAsync(string layerName, Func<int, LayerVersionRecord> build, CancellationToken cancellationToken);
+
+    Task<LayerVersionRecord?> GetLayerVersionAsync(string layerName, int version, CancellationToken cancellationToken);
+
+    /// <summary>Every version of one layer, newest first.</summary>
+    Task<IReadOnlyList<LayerVersionRecord>> ListLayerVersionsAsync(string layerName, CancellationToken cancellationToken);
+
+    /// <summary>Every version of every layer, by layer name, newest version first.</summary>
+    Task<IReadOnlyList<LayerVersionRecord>> ListAllLayerVersionsAsync(CancellationToken cancellationToken);
+
+    Task<bool> DeleteLayerVersionAsync(string layerName, int version, CancellationToken cancellationToken);
 }

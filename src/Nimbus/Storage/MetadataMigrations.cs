@@ -25,5 +25,36 @@ internal static class MetadataMigrations
             reserved INTEGER NOT NULL CHECK (reserved >= 0)
         ) WITHOUT ROWID;
         """,
+
+        // 3: versions and aliases. Published versions are rows of `functions` (version = "1", "2", ...); the
+        // counter keeps numbers from being reused after a delete. An alias is JSON pinned by a golden test.
+        """
+        CREATE TABLE function_version_counters (
+            name TEXT NOT NULL PRIMARY KEY,
+            last_version INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE aliases (
+            function_name TEXT NOT NULL,
+            name TEXT NOT NULL,
+            revision_id TEXT NOT NULL,
+            record TEXT NOT NULL,
+            PRIMARY KEY (function_name, name)
+        ) WITHOUT ROWID;
+        """,
+
+        // 4: layers, one row per published layer version (JSON pinned by a golden test); the counter keeps
+        // version numbers from being reused after a delete.
+        """
+        CREATE TABLE layer_versions (
+            name TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            record TEXT NOT NULL,
+            PRIMARY KEY (name, version)
+        ) WITHOUT ROWID;
+        CREATE TABLE layer_version_counters (
+            name TEXT NOT NULL PRIMARY KEY,
+            last_version INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        """,
     ];
 }

@@ -83,7 +83,11 @@ internal sealed class SqliteMetadataStore(SqliteDatabase database) : IMetadataSt
         command.CommandText = "DELETE FROM functions WHERE name = $name;";
         command.Parameters.AddWithValue("$name", name);
         var deleted = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
-        command.CommandText = "DELETE FROM function_concurrency WHERE name = $name;";
+        command.CommandText = """
+            DELETE FROM function_concurrency WHERE name = $name;
+            DELETE FROM function_version_counters WHERE name = $name;
+            DELETE FROM aliases WHERE function_name = $name;
+            """;
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return deleted;
@@ -174,6 +178,307 @@ internal sealed class SqliteMetadataStore(SqliteDatabase database) : IMetadataSt
         command.Parameters.AddWithValue("$name", name);
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
     }
+
+    public async Task<VersionPublish> TryPublishVersionAsync(string name, string latestRevisionId, Func<int, FunctionRecord> build, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+
+        // BEGIN IMMEDIATE: the revision check, the counter and the insert see no other writer in between.
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            SELECT (SELECT revision_id FROM functions WHERE name = $name AND version = '$LATEST'),
+                   (SELECT last_version FROM function_version_counters WHERE name = $name);
+            """;
+        command.Parameters.AddWithValue("$name", name);
+        string? revision;
+        long last;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            revision = reader.IsDBNull(0) ? null : reader.GetString(0);
+            last = reader.IsDBNull(1) ? 0 : reader.GetInt64(1);
+        }
+
+        if (revision is null)
+        {
+            return new VersionPublish(VersionPublishStatus.FunctionNotFound);
+        }
+
+        if (revision != latestRevisionId)
+        {
+            return new VersionPublish(VersionPublishStatus.RevisionChanged);
+        }
+
+        if (last > 0)
+        {
+            command.CommandText = "SELECT record FROM functions WHERE name = $name AND version = $version;";
+            command.Parameters.AddWithValue("$version", last.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string json
+                && Deserialize(json) is { } previous && previous.PublishedFromRevisionId == latestRevisionId)
+            {
+                return new VersionPublish(VersionPublishStatus.Unchanged, previous);
+            }
+        }
+
+        var version = build(checked((int)last + 1));
+        await using (var insert = connection.CreateCommand())
+        {
+            insert.Transaction = transaction;
+            insert.CommandText = """
+                INSERT INTO functions (name, version, revision_id, code_size, record)
+                VALUES ($name, $version, $revision, $size, $record);
+                INSERT INTO function_version_counters (name, last_version) VALUES ($name, $last)
+                ON CONFLICT (name) DO UPDATE SET last_version = excluded.last_version;
+                """;
+            Bind(insert, version);
+            insert.Parameters.AddWithValue("$last", last + 1);
+            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new VersionPublish(VersionPublishStatus.Published, version);
+    }
+
+    public async Task<IReadOnlyList<FunctionRecord>> ListVersionsAsync(string name, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT record FROM functions WHERE name = $name
+            ORDER BY version <> '$LATEST', CAST(version AS INTEGER);
+            """;
+        command.Parameters.AddWithValue("$name", name);
+        var result = new List<FunctionRecord>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(Deserialize(reader.GetString(0)));
+        }
+
+        return result;
+    }
+
+    public async Task<VersionDelete> DeleteVersionAsync(string name, string version, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        var referencing = (await ReadAliasesAsync(connection, transaction, name, cancellationToken).ConfigureAwait(false))
+            .Where(alias => alias.FunctionVersion == version || alias.AdditionalVersionWeights?.ContainsKey(version) == true)
+            .Select(alias => alias.Name)
+            .ToList();
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.Parameters.AddWithValue("$name", name);
+        command.Parameters.AddWithValue("$version", version);
+        command.CommandText = "SELECT EXISTS (SELECT 1 FROM functions WHERE name = $name AND version = $version);";
+        if ((long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! == 0)
+        {
+            return new VersionDelete(VersionDeleteStatus.NotFound, []);
+        }
+
+        if (referencing.Count > 0)
+        {
+            return new VersionDelete(VersionDeleteStatus.ReferencedByAliases, referencing);
+        }
+
+        command.CommandText = "DELETE FROM functions WHERE name = $name AND version = $version;";
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new VersionDelete(VersionDeleteStatus.Deleted, []);
+    }
+
+    public async Task<AliasRecord?> GetAliasAsync(string functionName, string aliasName, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT record FROM aliases WHERE function_name = $function AND name = $alias;";
+        command.Parameters.AddWithValue("$function", functionName);
+        command.Parameters.AddWithValue("$alias", aliasName);
+        var json = (string?)await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        return json is null ? null : DeserializeAlias(json);
+    }
+
+    public async Task<IReadOnlyList<AliasRecord>> ListAliasesAsync(string functionName, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await ReadAliasesAsync(connection, null, functionName, cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task<AliasWrite> TryCreateAliasAsync(AliasRecord alias, CancellationToken cancellationToken) =>
+        WriteAliasAsync(alias, expectedRevisionId: null, cancellationToken);
+
+    public Task<AliasWrite> TryUpdateAliasAsync(AliasRecord alias, string expectedRevisionId, CancellationToken cancellationToken) =>
+        WriteAliasAsync(alias, expectedRevisionId, cancellationToken);
+
+    public async Task<bool> DeleteAliasAsync(string functionName, string aliasName, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM aliases WHERE function_name = $function AND name = $alias;";
+        command.Parameters.AddWithValue("$function", functionName);
+        command.Parameters.AddWithValue("$alias", aliasName);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    /// <summary>Creates (no expected revision) or replaces an alias, checking in the same transaction that its versions exist.</summary>
+    private async Task<AliasWrite> WriteAliasAsync(AliasRecord alias, string? expectedRevisionId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.Parameters.AddWithValue("$function", alias.FunctionName);
+        command.Parameters.AddWithValue("$alias", alias.Name);
+        command.CommandText = """
+            SELECT EXISTS (SELECT 1 FROM functions WHERE name = $function AND version = '$LATEST'),
+                   (SELECT revision_id FROM aliases WHERE function_name = $function AND name = $alias);
+            """;
+        string? storedRevision;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+            if (reader.GetInt64(0) == 0)
+            {
+                return new AliasWrite(AliasWriteStatus.FunctionNotFound);
+            }
+
+            storedRevision = reader.IsDBNull(1) ? null : reader.GetString(1);
+        }
+
+        if (expectedRevisionId is null && storedRevision is not null)
+        {
+            return new AliasWrite(AliasWriteStatus.AliasExists);
+        }
+
+        if (expectedRevisionId is not null && storedRevision is null)
+        {
+            return new AliasWrite(AliasWriteStatus.AliasNotFound);
+        }
+
+        if (expectedRevisionId is not null && storedRevision != expectedRevisionId)
+        {
+            return new AliasWrite(AliasWriteStatus.RevisionChanged);
+        }
+
+        command.CommandText = "SELECT EXISTS (SELECT 1 FROM functions WHERE name = $function AND version = $version);";
+        var version = command.Parameters.Add("$version", SqliteType.Text);
+        foreach (var routed in (alias.AdditionalVersionWeights?.Keys ?? []).Prepend(alias.FunctionVersion))
+        {
+            version.Value = routed;
+            if ((long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! == 0)
+            {
+                return new AliasWrite(AliasWriteStatus.VersionNotFound, routed);
+            }
+        }
+
+        command.Parameters.Clear();
+        command.CommandText = """
+            INSERT INTO aliases (function_name, name, revision_id, record) VALUES ($function, $alias, $revision, $record)
+            ON CONFLICT (function_name, name) DO UPDATE SET revision_id = excluded.revision_id, record = excluded.record;
+            """;
+        command.Parameters.AddWithValue("$function", alias.FunctionName);
+        command.Parameters.AddWithValue("$alias", alias.Name);
+        command.Parameters.AddWithValue("$revision", alias.RevisionId);
+        command.Parameters.AddWithValue("$record", JsonSerializer.Serialize(alias, StorageJsonContext.Default.AliasRecord));
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return new AliasWrite(AliasWriteStatus.Saved);
+    }
+
+    private static async Task<List<AliasRecord>> ReadAliasesAsync(SqliteConnection connection, SqliteTransaction? transaction, string functionName, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT record FROM aliases WHERE function_name = $function ORDER BY name;";
+        command.Parameters.AddWithValue("$function", functionName);
+        var result = new List<AliasRecord>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(DeserializeAlias(reader.GetString(0)));
+        }
+
+        return result;
+    }
+
+    public async Task<LayerVersionRecord> PublishLayerVersionAsync(string layerName, Func<int, LayerVersionRecord> build, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = connection.BeginTransaction(deferred: false);
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT COALESCE((SELECT last_version FROM layer_version_counters WHERE name = $name), 0);";
+        command.Parameters.AddWithValue("$name", layerName);
+        var next = checked((int)(long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))! + 1);
+        var record = build(next);
+        command.CommandText = """
+            INSERT INTO layer_versions (name, version, record) VALUES ($name, $version, $record);
+            INSERT INTO layer_version_counters (name, last_version) VALUES ($name, $version)
+            ON CONFLICT (name) DO UPDATE SET last_version = excluded.last_version;
+            """;
+        command.Parameters.AddWithValue("$version", next);
+        command.Parameters.AddWithValue("$record", JsonSerializer.Serialize(record, StorageJsonContext.Default.LayerVersionRecord));
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return record;
+    }
+
+    public async Task<LayerVersionRecord?> GetLayerVersionAsync(string layerName, int version, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT record FROM layer_versions WHERE name = $name AND version = $version;";
+        command.Parameters.AddWithValue("$name", layerName);
+        command.Parameters.AddWithValue("$version", version);
+        var json = (string?)await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        return json is null ? null : DeserializeLayer(json);
+    }
+
+    public Task<IReadOnlyList<LayerVersionRecord>> ListLayerVersionsAsync(string layerName, CancellationToken cancellationToken) =>
+        ReadLayersAsync("SELECT record FROM layer_versions WHERE name = $name ORDER BY version DESC;", layerName, cancellationToken);
+
+    public Task<IReadOnlyList<LayerVersionRecord>> ListAllLayerVersionsAsync(CancellationToken cancellationToken) =>
+        ReadLayersAsync("SELECT record FROM layer_versions ORDER BY name, version DESC;", null, cancellationToken);
+
+    public async Task<bool> DeleteLayerVersionAsync(string layerName, int version, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM layer_versions WHERE name = $name AND version = $version;";
+        command.Parameters.AddWithValue("$name", layerName);
+        command.Parameters.AddWithValue("$version", version);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    private async Task<IReadOnlyList<LayerVersionRecord>> ReadLayersAsync(string sql, string? layerName, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        if (layerName is not null)
+        {
+            command.Parameters.AddWithValue("$name", layerName);
+        }
+
+        var result = new List<LayerVersionRecord>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            result.Add(DeserializeLayer(reader.GetString(0)));
+        }
+
+        return result;
+    }
+
+    private static LayerVersionRecord DeserializeLayer(string json) =>
+        JsonSerializer.Deserialize(json, StorageJsonContext.Default.LayerVersionRecord)
+        ?? throw new InvalidDataException("A layer version record in metadata.db is null.");
+
+    private static AliasRecord DeserializeAlias(string json) =>
+        JsonSerializer.Deserialize(json, StorageJsonContext.Default.AliasRecord)
+        ?? throw new InvalidDataException("An alias record in metadata.db is null.");
 
     private static void Bind(SqliteCommand command, FunctionRecord record)
     {

@@ -5,4 +5,6 @@ namespace Nimbus.Storage;
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(FunctionRecord))]
+[JsonSerializable(typeof(AliasRecord))]
+[JsonSerializable(typeof(LayerVersionRecord))]
 internal sealed partial class StorageJsonContext : JsonSerializerContext;
