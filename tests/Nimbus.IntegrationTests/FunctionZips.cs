@@ -21,6 +21,7 @@ internal static class FunctionZips
     public const string NodeLimits = "node-limits";
     public const string PythonSandbox = "python-sandbox";
     public const string Prestart = "prestart";
+    public const string NodeProvisioned = "node-provisioned";
     public const string NodeLayers = "node-layers";
     public const string PythonLayers = "python-layers";
 

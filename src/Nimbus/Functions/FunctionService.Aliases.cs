@@ -106,6 +106,7 @@ internal sealed partial class FunctionService
         }
 
         Invalidate(reference.Name);
+        await RetargetProvisionedConcurrencyAsync(reference.Name, aliasName).ConfigureAwait(false);
         Log.AliasWritten(logger, reference.Name, aliasName, version);
         return updated;
     }
@@ -123,6 +124,8 @@ internal sealed partial class FunctionService
         }
 
         Invalidate(reference.Name);
+        await ForgetProvisionedConcurrencyAsync(reference.Name, aliasName,
+            await store.ListProvisionedConcurrencyAsync(reference.Name, CancellationToken.None).ConfigureAwait(false)).ConfigureAwait(false);
         Log.AliasDeleted(logger, reference.Name, aliasName);
         return null;
     }

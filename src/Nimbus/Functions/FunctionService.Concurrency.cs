@@ -33,6 +33,8 @@ internal sealed partial class FunctionService : IHostedService, IDisposable
         {
             _reservationWrites.Release();
         }
+
+        await RestoreProvisionedConcurrencyAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Nimbus.Functions;
 
-// Functions/ event ids: 2000-2099 (LayerService.Log.cs uses some). Next free id: 2011.
+// Functions/ event ids: 2000-2099 (LayerService.Log.cs uses some). Next free id: 2013.
 internal sealed partial class FunctionService
 {
     private static partial class Log
@@ -42,5 +42,13 @@ internal sealed partial class FunctionService
         [LoggerMessage(EventId = 2008, EventName = "AliasDeleted", Level = LogLevel.Information,
             Message = "Deleted alias {AliasName} of function {FunctionName}.")]
         public static partial void AliasDeleted(ILogger logger, string functionName, string aliasName);
+
+        [LoggerMessage(EventId = 2011, EventName = "ProvisionedConcurrencySet", Level = LogLevel.Information,
+            Message = "Provisioned concurrency of {FunctionName}:{Qualifier} set to {Requested}.")]
+        public static partial void ProvisionedConcurrencySet(ILogger logger, string functionName, string qualifier, int requested);
+
+        [LoggerMessage(EventId = 2012, EventName = "ProvisionedConcurrencyDeleted", Level = LogLevel.Information,
+            Message = "Provisioned concurrency of {FunctionName}:{Qualifier} removed.")]
+        public static partial void ProvisionedConcurrencyDeleted(ILogger logger, string functionName, string qualifier);
     }
 }

@@ -134,6 +134,8 @@ internal sealed partial class FunctionService
         }
 
         Notify(name, qualifier);
+        await ForgetProvisionedConcurrencyAsync(name, qualifier,
+            await store.ListProvisionedConcurrencyAsync(name, CancellationToken.None).ConfigureAwait(false)).ConfigureAwait(false);
         Log.VersionDeleted(logger, name, qualifier);
         return null;
     }

@@ -21,6 +21,7 @@ internal sealed partial class FunctionService(
     LayerService layers,
     IEnumerable<IFunctionLifecycleObserver> observers,
     IConcurrencyLimiter concurrency,
+    IProvisionedConcurrency provisioned,
     IOptions<NimbusOptions> options,
     TimeProvider time,
     ILogger<FunctionService> logger)
@@ -341,6 +342,7 @@ internal sealed partial class FunctionService(
             return await DeleteVersionAsync(reference.Name, qualifier, cancellationToken).ConfigureAwait(false);
         }
 
+        var provisionedRows = await store.ListProvisionedConcurrencyAsync(reference.Name, cancellationToken).ConfigureAwait(false);
         await _reservationWrites.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -359,6 +361,7 @@ internal sealed partial class FunctionService(
         }
 
         Notify(reference.Name, version: null);
+        await ForgetProvisionedConcurrencyAsync(reference.Name, null, provisionedRows).ConfigureAwait(false);
         Log.FunctionDeleted(logger, reference.Name);
         return null;
     }

@@ -22,6 +22,9 @@ namespace Nimbus.Functions;
 [JsonSerializable(typeof(LayerVersionResponse))]
 [JsonSerializable(typeof(ListLayerVersionsResponse))]
 [JsonSerializable(typeof(ListLayersResponse))]
+[JsonSerializable(typeof(PutProvisionedConcurrencyConfigRequest))]
+[JsonSerializable(typeof(ProvisionedConcurrencyConfig))]
+[JsonSerializable(typeof(ListProvisionedConcurrencyConfigsResponse))]
 [JsonSerializable(typeof(ErrorResponse))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class FunctionsJsonContext : JsonSerializerContext;

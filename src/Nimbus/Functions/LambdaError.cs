@@ -18,6 +18,7 @@ internal sealed record LambdaError(string Type, int StatusCode, string Message, 
     public const string TooManyRequests = "TooManyRequestsException";
     public const string UnknownOperation = "UnknownOperationException";
     public const string Service = "ServiceException";
+    public const string ProvisionedConcurrencyConfigNotFound = "ProvisionedConcurrencyConfigNotFoundException";
 
     /// <summary>Throttle reasons (AWS's <c>Reason</c> field): the account's (unreserved) concurrency is in use.</summary>
     public const string ConcurrentInvocationLimitExceeded = "ConcurrentInvocationLimitExceeded";
@@ -35,6 +36,9 @@ internal sealed record LambdaError(string Type, int StatusCode, string Message, 
         new(ResourceConflict, 409, $"Function already exist: {name}");
 
     public static LambdaError InvalidParameter(string message) => new(InvalidParameterValue, 400, message);
+
+    public static LambdaError NoProvisionedConcurrencyConfig() =>
+        new(ProvisionedConcurrencyConfigNotFound, 404, "No Provisioned Concurrency Config found for this function");
 
     /// <summary>A model constraint violation, worded as AWS words it.</summary>
     public static LambdaError ValidationFailed(string value, string member, string constraint) =>

@@ -70,6 +70,7 @@ public static class NimbusHostingExtensions
             sp.GetRequiredService<ILogger<SandboxManager>>()));
         services.TryAddSingleton<SandboxManager>();
         services.AddSingleton<IFunctionLifecycleObserver>(sp => sp.GetRequiredService<SandboxManager>());
+        services.TryAddSingleton<IProvisionedConcurrency>(sp => sp.GetRequiredService<SandboxManager>());
         services.AddHostedService(sp => sp.GetRequiredService<SandboxManager>());
         services.TryAddSingleton<IConcurrencyLimiter>(sp => new ConcurrencyLimiter(sp.GetRequiredService<IOptions<NimbusOptions>>().Value.ConcurrencyLimit));
         services.TryAddSingleton<LayerService>();

@@ -57,6 +57,7 @@ internal static class LambdaApi
         endpoints.MapGet(AccountSettingsRoute, GetAccountSettingsAsync);
         endpoints.MapGet(CodeDownloadRoute, DownloadCodeAsync);
         endpoints.MapLambdaLayerApi();
+        endpoints.MapLambdaProvisionedConcurrencyApi();
         return endpoints;
     }
 

@@ -19,7 +19,7 @@ internal sealed partial class SandboxManager(
     RuntimePortPool ports,
     ISandboxFactory sandboxes,
     TimeProvider time,
-    ILogger<SandboxManager> logger) : BackgroundService, IHostedLifecycleService, IFunctionLifecycleObserver
+    ILogger<SandboxManager> logger) : BackgroundService, IHostedLifecycleService, IFunctionLifecycleObserver, IProvisionedConcurrency
 {
     /// <summary>Instances run as uid/gid 20000 + their Runtime API slot: a user of their own, not in any group.</summary>
     private const int FirstSandboxUserId = SandboxIdentities.FirstUserId;
@@ -71,37 +71,43 @@ internal sealed partial class SandboxManager(
     }
 
     // Provisioned concurrency per function version, kept here so that a new pool of the version (after a
-    // restart or a retirement) is filled too. The control plane persists it and sets it at start-up.
-    private readonly ConcurrentDictionary<(string Name, string Version), int> _provisionedTargets = new();
+    // retirement) is filled too. The control plane persists it and sets it again at start-up; filling waits for
+    // the Runtime API ports (OnServerStarted).
+    private readonly ConcurrentDictionary<(string Name, string Version), (int Count, FunctionRecord Version)> _provisionedTargets = new();
+    private volatile bool _serverStarted;
 
     private SandboxPool WithProvisioning(SandboxPool pool, (string Name, string Version) key)
     {
-        if (!_provisionedTargets.IsEmpty && _provisionedTargets.TryGetValue(key, out var target) && pool.ProvisionedStatus.Requested != target)
+        if (_serverStarted && !_provisionedTargets.IsEmpty && _provisionedTargets.TryGetValue(key, out var target) && pool.ProvisionedStatus.Requested != target.Count)
         {
-            pool.Provision(target);
+            pool.Provision(target.Count);
         }
 
         return pool;
     }
 
-    /// <summary>Keeps <paramref name="count"/> instances of this version initialized ahead of demand; 0 stops doing so.</summary>
     public void SetProvisionedConcurrency(FunctionRecord version, int count)
     {
         var key = (version.Name, version.Version);
         if (count > 0)
         {
-            _provisionedTargets[key] = count;
+            _provisionedTargets[key] = (count, version);
         }
         else
         {
             _provisionedTargets.TryRemove(key, out _);
         }
 
-        GetPool(version).Provision(count);
+        if (_serverStarted || count == 0)
+        {
+            GetPool(version).Provision(count);
+        }
     }
 
-    /// <summary>Requested and initialized provisioned instances of this version, and why filling stopped, if it did.</summary>
-    public (int Requested, int Ready, string? Failure) ProvisionedStatus(FunctionRecord version) => GetPool(version).ProvisionedStatus;
+    public (int Requested, int Ready, string? Failure) ProvisionedStatus(FunctionRecord version) =>
+        _pools.TryGetValue((version.Name, version.Version), out var pool) && pool.Function.RevisionId == version.RevisionId
+            ? pool.ProvisionedStatus
+            : (_provisionedTargets.TryGetValue((version.Name, version.Version), out var target) ? target.Count : 0, 0, null);
 
     public void OnFunctionChanged(string functionName, string? version)
     {
@@ -260,6 +266,12 @@ internal sealed partial class SandboxManager(
     /// <summary>Called once the Runtime API ports are bound: starts keeping pre-started runtimes, when enabled.</summary>
     public void OnServerStarted()
     {
+        _serverStarted = true;
+        foreach (var (count, version) in _provisionedTargets.Values)
+        {
+            GetPool(version).Provision(count);
+        }
+
         if (_options.PrestartPool <= 0 || !sandboxes.CanPrestart)
         {
             return;

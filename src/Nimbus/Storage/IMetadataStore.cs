@@ -77,4 +77,16 @@ internal interface IMetadataStore
     Task<IReadOnlyList<LayerVersionRecord>> ListAllLayerVersionsAsync(CancellationToken cancellationToken);
 
     Task<bool> DeleteLayerVersionAsync(string layerName, int version, CancellationToken cancellationToken);
+
+    /// <summary>Sets the provisioned concurrency of one version or alias (replacing any).</summary>
+    Task PutProvisionedConcurrencyAsync(ProvisionedConcurrencyRow row, CancellationToken cancellationToken);
+
+    /// <summary>Every provisioned concurrency setting, or one function's when <paramref name="functionName"/> is given.</summary>
+    Task<IReadOnlyList<ProvisionedConcurrencyRow>> ListProvisionedConcurrencyAsync(string? functionName, CancellationToken cancellationToken);
+
+    /// <summary>False when the version or alias had none.</summary>
+    Task<bool> DeleteProvisionedConcurrencyAsync(string functionName, string qualifier, CancellationToken cancellationToken);
 }
+
+/// <summary>One provisioned concurrency setting as stored: LastModified is already in Lambda's format.</summary>
+internal sealed record ProvisionedConcurrencyRow(string FunctionName, string Qualifier, int Requested, string LastModified);

@@ -56,5 +56,16 @@ internal static class MetadataMigrations
             last_version INTEGER NOT NULL
         ) WITHOUT ROWID;
         """,
+
+        // 5: provisioned concurrency, per function and qualifier (a published version or an alias).
+        """
+        CREATE TABLE provisioned_concurrency (
+            function_name TEXT NOT NULL,
+            qualifier TEXT NOT NULL,
+            requested INTEGER NOT NULL CHECK (requested > 0),
+            last_modified TEXT NOT NULL,
+            PRIMARY KEY (function_name, qualifier)
+        ) WITHOUT ROWID;
+        """,
     ];
 }

@@ -87,6 +87,7 @@ internal sealed class SqliteMetadataStore(SqliteDatabase database) : IMetadataSt
             DELETE FROM function_concurrency WHERE name = $name;
             DELETE FROM function_version_counters WHERE name = $name;
             DELETE FROM aliases WHERE function_name = $name;
+            DELETE FROM provisioned_concurrency WHERE function_name = $name;
             """;
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -492,4 +493,49 @@ internal sealed class SqliteMetadataStore(SqliteDatabase database) : IMetadataSt
     private static FunctionRecord Deserialize(string json) =>
         JsonSerializer.Deserialize(json, StorageJsonContext.Default.FunctionRecord)
         ?? throw new InvalidDataException("A function record in metadata.db is null.");
+
+    public async Task PutProvisionedConcurrencyAsync(ProvisionedConcurrencyRow row, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO provisioned_concurrency (function_name, qualifier, requested, last_modified)
+            VALUES ($name, $qualifier, $requested, $modified)
+            ON CONFLICT (function_name, qualifier) DO UPDATE SET requested = excluded.requested, last_modified = excluded.last_modified;
+            """;
+        command.Parameters.AddWithValue("$name", row.FunctionName);
+        command.Parameters.AddWithValue("$qualifier", row.Qualifier);
+        command.Parameters.AddWithValue("$requested", row.Requested);
+        command.Parameters.AddWithValue("$modified", row.LastModified);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<IReadOnlyList<ProvisionedConcurrencyRow>> ListProvisionedConcurrencyAsync(string? functionName, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT function_name, qualifier, requested, last_modified FROM provisioned_concurrency
+            WHERE $name IS NULL OR function_name = $name ORDER BY function_name, qualifier;
+            """;
+        command.Parameters.AddWithValue("$name", (object?)functionName ?? DBNull.Value);
+        var rows = new List<ProvisionedConcurrencyRow>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add(new ProvisionedConcurrencyRow(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetString(3)));
+        }
+
+        return rows;
+    }
+
+    public async Task<bool> DeleteProvisionedConcurrencyAsync(string functionName, string qualifier, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM provisioned_concurrency WHERE function_name = $name AND qualifier = $qualifier;";
+        command.Parameters.AddWithValue("$name", functionName);
+        command.Parameters.AddWithValue("$qualifier", qualifier);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
 }
