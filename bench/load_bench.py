@@ -60,9 +60,10 @@ def main():
     parser.add_argument("--runtimes", default="node,python", help="comma-separated: node, python")
     parser.add_argument("--callers", default="1,32", help="comma-separated concurrent callers (connections)")
     parser.add_argument("--seconds", type=float, default=3, help="length of each measured run")
-    parser.add_argument("--warmup", type=float, default=2,
-                        help="seconds of unmeasured load before the first run of each target and caller count "
-                             "(starts the instances a caller count needs)")
+    parser.add_argument("--warmup", type=float, default=5,
+                        help="seconds of unmeasured load before the first run of each target at more than one "
+                             "caller (1 s at one caller): starts the instances a caller count needs and lets "
+                             "each runtime's JIT warm up (32 node instances need several seconds on 2 cores)")
     parser.add_argument("--repeat", type=int, default=3, help="measured runs per target and caller count")
     parser.add_argument("--json", help="write raw results here")
     args = parser.parse_args()
@@ -84,7 +85,7 @@ def main():
         for key, _label, url, check in targets:
             for count in callers:
                 log("warm-up %s, %d callers" % (key, count))
-                run_wrk(args.wrk, url, count, args.warmup, check)
+                run_wrk(args.wrk, url, count, args.warmup if count > 1 else min(1.0, args.warmup), check)
         for repeat in range(args.repeat):
             for key, _label, url, check in targets:
                 for count in callers:
