@@ -176,10 +176,11 @@ internal sealed class SandboxInstance
         Current = invocation;
         _next.Writer.TryWrite(invocation);
 
-        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var timedOut = Task.Delay(timeout, _time, timer.Token);
-        var finished = await Task.WhenAny(invocation.Reply, sandbox.Exited, timedOut).ConfigureAwait(false);
-        await timer.CancelAsync().ConfigureAwait(false);
+        // The timeout is one timer that goes away with the wait: a linked source and Task.Delay cost a cancellation
+        // callback per invocation, and awaiting CancelAsync ran it through the thread pool. Null: timed out.
+        var ended = Task.WhenAny(invocation.Reply, sandbox.Exited);
+        await ((Task)ended.WaitAsync(timeout, _time, cancellationToken)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        var finished = ended.IsCompleted ? ended.Result : null;
         var durationMs = _time.GetElapsedTime(started).TotalMilliseconds;
 
         // Sample before a timeout kill: the peak of a dead tree cannot be read any more.
@@ -229,9 +230,18 @@ internal sealed class SandboxInstance
         return new InvokeOutcome(kind, body, tail, durationMs, initMs, memoryMb, reusable);
     }
 
+    /// <summary>
+    /// Called before the instance is killed. Under the freeze lock: a freeze already under way ends before this
+    /// returns (so the kill's thaw comes after it) and none starts later; on cgroup v1 a frozen process ignores
+    /// SIGKILL until thawed.
+    /// </summary>
     public void MarkDead()
     {
-        State = InstanceState.Dead;
+        lock (_freezeLock)
+        {
+            State = InstanceState.Dead;
+        }
+
         _freezeTimer.Dispose();
     }
 
