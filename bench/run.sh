@@ -142,12 +142,22 @@ timeout --kill-after=10 "$timeout_s" "$python_bin" "$bench/invoke_bench.py" \
   --runtimes "$root/runtimes" --workdir "$work" --json "$work/results.json" \
   --serve "$root/nimbus" --nimbus-pid "$server_pid" --nimbus-data "$work/data" "${peer_args[@]}" "$@" || status=$?
 
-# The machine-readable results outlive the temporary directory.
-if [[ -f "$work/results.json" ]]; then
-  mkdir -p "$root/artifacts/bench"
-  cp "$work/results.json" "$root/artifacts/bench/results.json"
-  echo "bench: JSON results in artifacts/bench/results.json" >&2
+# Warm invokes under load with wrk (1 and 32 callers, Nimbus and the Kestrel floor): bench/load_bench.py.
+if command -v wrk >/dev/null; then
+  timeout --kill-after=10 "${LOAD_TIMEOUT:-150}" "$python_bin" "$bench/load_bench.py" \
+    --nimbus "$nimbus_url" --floor "$floor_url" --json "$work/load.json" || status=$?
+else
+  echo "bench: wrk not found (apt-get install wrk): skipping the load benchmark" >&2
 fi
+
+# The machine-readable results outlive the temporary directory.
+for result in results load; do
+  if [[ -f "$work/$result.json" ]]; then
+    mkdir -p "$root/artifacts/bench"
+    cp "$work/$result.json" "$root/artifacts/bench/$result.json"
+    echo "bench: JSON results in artifacts/bench/$result.json" >&2
+  fi
+done
 
 echo
 echo "Load after the run: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min)."

@@ -140,6 +140,10 @@ async function postJson(path, json, errorType) {
   } catch (err) {
     runtimeApiFailure(`POST ${path} failed`, err && err.message);
   }
+  return checkAnswer(path, res);
+}
+
+function checkAnswer(path, res) {
   if (res.status >= 500) {
     runtimeApiFailure(`POST ${path} failed`, `HTTP ${res.status} ${res.body.toString('utf8')}`);
   }
@@ -153,20 +157,170 @@ async function postJson(path, json, errorType) {
   return res;
 }
 
-async function nextInvocation() {
-  let res;
-  try {
-    res = await apiRequest('GET', API_PREFIX + '/invocation/next', undefined, undefined);
-  } catch (err) {
-    runtimeApiFailure('GET /invocation/next failed', err && err.message);
+// ---------------------------------------------------------------------------
+// Invoke loop connection
+// ---------------------------------------------------------------------------
+
+// The invoke loop's own keep-alive connection, a minimal HTTP/1.1 client on
+// net.Socket: it pipelines GET /invocation/next behind each answer (one write;
+// the server answers requests on a connection in order), so the runtime does
+// not wait for the answer's 202 before asking for the next event. Node's http
+// client cannot pipeline. Responses may use Content-Length or chunked coding.
+// The socket is ref'd only while a request is outstanding, so 'beforeExit'
+// still means "the user's work is done" while an invoke runs.
+const loop = {
+  socket: null,
+  served: false, // the socket has delivered a whole response (a reused socket)
+  buf: null,
+  pending: [], // {data, resolve, reject, started} in request order
+};
+
+function loopConnect() {
+  const socket = require('net').connect({ host: apiHost, port: apiPort });
+  socket.setNoDelay(true);
+  loop.socket = socket;
+  loop.served = false;
+  loop.buf = null;
+  socket.on('data', (chunk) => {
+    if (loop.socket !== socket) return;
+    loop.buf = loop.buf === null ? chunk : Buffer.concat([loop.buf, chunk]);
+    if (loop.pending.length > 0) loop.pending[0].started = true;
+    loopParse();
+  });
+  socket.on('error', () => {}); // 'close' follows and decides
+  socket.on('close', () => {
+    if (loop.socket !== socket) return;
+    loop.socket = null;
+    const pending = loop.pending;
+    loop.pending = [];
+    // A reused connection the server closed while idle never saw the requests
+    // whose answers had not started: send those again, once, on a new one.
+    const retry = loop.served;
+    for (const p of pending) {
+      if (retry && !p.started && !p.retried) {
+        p.retried = true;
+        loopSend(p);
+      } else {
+        p.reject(new Error('connection closed by the Runtime API'));
+      }
+    }
+  });
+}
+
+function loopSend(p) {
+  if (loop.socket === null) loopConnect();
+  loop.pending.push(p);
+  loop.socket.ref();
+  loop.socket.write(p.data);
+}
+
+function encodeRequest(method, path, headers, body) {
+  let head = `${method} ${path} HTTP/1.1\r\nHost: ${env.AWS_LAMBDA_RUNTIME_API}\r\n`;
+  if (headers !== undefined) {
+    for (const name of Object.keys(headers)) head += `${name}: ${headers[name]}\r\n`;
   }
-  if (res.status !== 200) {
-    runtimeApiFailure(
-      'GET /invocation/next failed',
-      `HTTP ${res.status} ${res.body.toString('utf8')}`
-    );
+  if (body !== undefined) head += `Content-Length: ${body.length}\r\n`;
+  head += '\r\n';
+  return body === undefined ? Buffer.from(head, 'latin1') : Buffer.concat([Buffer.from(head, 'latin1'), body]);
+}
+
+function loopRequest(method, path, headers, body) {
+  return new Promise((resolve, reject) => {
+    loopSend({ data: encodeRequest(method, path, headers, body), resolve, reject, started: false, retried: false });
+  });
+}
+
+// Parses as many whole responses as the buffer holds, in request order.
+function loopParse() {
+  while (loop.buf !== null && loop.pending.length > 0) {
+    const buf = loop.buf;
+    const end = buf.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const lines = buf.toString('latin1', 0, end).split('\r\n');
+    const status = Number(lines[0].split(' ')[1]);
+    const headers = {};
+    for (let i = 1; i < lines.length; i++) {
+      const colon = lines[i].indexOf(':');
+      if (colon > 0) headers[lines[i].slice(0, colon).trim().toLowerCase()] = lines[i].slice(colon + 1).trim();
+    }
+    let offset = end + 4;
+    let body;
+    if (status >= 100 && status < 200) {
+      loop.buf = offset < buf.length ? buf.subarray(offset) : null;
+      continue;
+    }
+    if (/chunked/i.test(headers['transfer-encoding'] || '')) {
+      const chunks = [];
+      for (;;) {
+        const lineEnd = buf.indexOf('\r\n', offset);
+        if (lineEnd < 0) return;
+        const size = parseInt(buf.toString('latin1', offset, lineEnd), 16);
+        if (size === 0) {
+          // No trailers ("0\r\n\r\n"), or trailers up to an empty line.
+          if (buf.length >= lineEnd + 4 && buf[lineEnd + 2] === 13 && buf[lineEnd + 3] === 10) {
+            offset = lineEnd + 4;
+          } else {
+            const trailersEnd = buf.indexOf('\r\n\r\n', lineEnd + 2);
+            if (trailersEnd < 0) return;
+            offset = trailersEnd + 4;
+          }
+          break;
+        }
+        if (buf.length < lineEnd + 2 + size + 2) return;
+        chunks.push(buf.subarray(lineEnd + 2, lineEnd + 2 + size));
+        offset = lineEnd + 2 + size + 2;
+      }
+      body = Buffer.concat(chunks);
+    } else {
+      const length = Number(headers['content-length'] || 0);
+      if (buf.length < offset + length) return;
+      body = Buffer.from(buf.subarray(offset, offset + length));
+      offset += length;
+    }
+    loop.buf = offset < buf.length ? buf.subarray(offset) : null;
+    const p = loop.pending.shift();
+    loop.served = true;
+    if (loop.pending.length === 0) loop.socket.unref();
+    else if (loop.buf !== null) loop.pending[0].started = true;
+    if (/close/i.test(headers.connection || '')) {
+      const socket = loop.socket;
+      loop.socket = null;
+      socket.destroy();
+      for (const q of loop.pending.splice(0)) loopSend(q);
+    }
+    p.resolve({ status, headers, body });
   }
-  return res;
+}
+
+function checkedNext(promise) {
+  return promise.then(
+    (res) => {
+      if (res.status !== 200) {
+        runtimeApiFailure('GET /invocation/next failed', `HTTP ${res.status} ${res.body.toString('utf8')}`);
+      }
+      return res;
+    },
+    (err) => runtimeApiFailure('GET /invocation/next failed', err && err.message)
+  );
+}
+
+function nextInvocation() {
+  return checkedNext(loopRequest('GET', API_PREFIX + '/invocation/next', undefined, undefined));
+}
+
+// Posts an invoke's answer with GET /next pipelined behind it. Returns
+// {answered, next}: answered settles with the answer's 202, next with the
+// next event.
+function answerThenNext(path, json, errorType) {
+  const body = Buffer.from(json, 'utf8');
+  const headers = { 'Content-Type': 'application/json' };
+  if (errorType !== undefined) headers['Lambda-Runtime-Function-Error-Type'] = headerSafe(errorType);
+  const answered = loopRequest('POST', API_PREFIX + path, headers, body).then(
+    (res) => checkAnswer(path, res),
+    (err) => runtimeApiFailure(`POST ${path} failed`, err && err.message)
+  );
+  const next = checkedNext(loopRequest('GET', API_PREFIX + '/invocation/next', undefined, undefined));
+  return { answered, next };
 }
 
 // ---------------------------------------------------------------------------
@@ -383,13 +537,14 @@ function makeContext(headers, requestId, deadlineMs, onDone) {
   };
 }
 
-async function postInvokeError(requestId, err) {
+// Both return {answered, next} (see answerThenNext).
+function postInvokeError(requestId, err) {
   const payload = errorPayload(err);
   logError('Invoke Error', payload);
-  await postJson(`/invocation/${requestId}/error`, JSON.stringify(payload), payload.errorType);
+  return answerThenNext(`/invocation/${requestId}/error`, JSON.stringify(payload), payload.errorType);
 }
 
-async function postInvokeResponse(requestId, result) {
+function postInvokeResponse(requestId, result) {
   let json;
   try {
     json = JSON.stringify(result);
@@ -398,7 +553,7 @@ async function postInvokeResponse(requestId, result) {
     return postInvokeError(requestId, err);
   }
   if (json === undefined) json = 'null';
-  await postJson(`/invocation/${requestId}/response`, json, undefined);
+  return answerThenNext(`/invocation/${requestId}/response`, json, undefined);
 }
 
 function runInvocation(handler, res) {
@@ -419,18 +574,19 @@ function runInvocation(handler, res) {
       finish: null,
     };
 
-    // Completes the invoke exactly once.
+    // Completes the invoke exactly once; the invoke's promise resolves with
+    // the next event, asked for in the same write as the answer.
     const finish = (isError, err, result) => {
       if (state.finished) return Promise.resolve();
       state.finished = true;
       state.deferred = null;
-      const posted = isError ? postInvokeError(requestId, err) : postInvokeResponse(requestId, result);
-      return posted.then(() => {
+      const { answered, next } = isError ? postInvokeError(requestId, err) : postInvokeResponse(requestId, result);
+      return answered.then(() => {
         if (current === state) {
           current = null;
           phase = 'idle';
         }
-        resolveInvoke();
+        resolveInvoke(next);
       });
     };
     state.finish = finish;
@@ -649,9 +805,9 @@ async function main() {
   }
   phase = 'idle';
 
+  let res = await nextInvocation();
   for (;;) {
-    const res = await nextInvocation();
-    await runInvocation(handler, res);
+    res = await runInvocation(handler, res);
   }
 }
 

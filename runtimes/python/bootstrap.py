@@ -229,10 +229,7 @@ class RuntimeApiClient:
 
     # -- requests -------------------------------------------------------
 
-    def request(self, method, path, body=None, headers=None):
-        """Returns (status, headers with lower-case names, body bytes).
-        Retries once on a fresh connection when a reused one turns out to
-        have been closed by the server."""
+    def _encode(self, method, path, body, headers):
         head = ["%s %s HTTP/1.1\r\nHost: %s\r\n" % (method, path, self._host_header)]
         for name, value in (headers or {}).items():
             head.append("%s: %s\r\n" % (name, value))
@@ -242,6 +239,20 @@ class RuntimeApiClient:
         data = "".join(head).encode("latin-1")
         if body:
             data += body
+        return data
+
+    def request(self, method, path, body=None, headers=None, then_next=False):
+        """Returns (status, headers with lower-case names, body bytes).
+        Retries once on a fresh connection when a reused one turns out to
+        have been closed by the server.
+
+        then_next: pipelines GET /invocation/next behind the request (one
+        write, HTTP/1.1 pipelining; the server answers in order) and returns
+        ((status, headers, body), (status, headers, body) of /next). That
+        saves the wait for the answer before asking for the next event."""
+        data = self._encode(method, path, body, headers)
+        if then_next:
+            data += self._encode("GET", API_PREFIX + "/invocation/next", None, None)
 
         for attempt in (0, 1):
             reused = self._sock is not None
@@ -249,7 +260,13 @@ class RuntimeApiClient:
                 if self._sock is None:
                     self._connect()
                 self._sock.sendall(data)
-                return self._read_response(method)
+                first = self._read_response(method)
+                if not then_next:
+                    return first
+                if self._sock is None:
+                    # The server closed after the first answer: ask again.
+                    return first, self.request("GET", API_PREFIX + "/invocation/next")
+                return first, self._read_response("GET")
             except (_ConnectionLost, BrokenPipeError, ConnectionResetError) as e:
                 self._drop()
                 if attempt == 0 and reused:
@@ -261,20 +278,28 @@ class RuntimeApiClient:
         raise _RuntimeApiUnavailable("%s %s: unreachable" % (method, path))
 
     def next(self):
-        status, headers, data = self.request("GET", API_PREFIX + "/invocation/next")
+        return self._checked_next(self.request("GET", API_PREFIX + "/invocation/next"))
+
+    @staticmethod
+    def _checked_next(answer):
+        status, headers, data = answer
         if status != 200:
             raise _RuntimeApiUnavailable(
                 "GET /invocation/next answered %d: %r" % (status, data[:500]))
         return headers, data
 
-    def _post(self, path, body, error_type=None):
+    def _post(self, path, body, error_type=None, then_next=False):
         headers = {"Content-Type": "application/json"}
         if error_type is not None:
             headers["Lambda-Runtime-Function-Error-Type"] = _header_safe(error_type)
         # Everything the handler printed must reach the pipe before the
         # server learns the invoke is over.
         _flush_stdio()
-        status, _headers, data = self.request("POST", API_PREFIX + path, body, headers)
+        answer = self.request("POST", API_PREFIX + path, body, headers, then_next)
+        following = None
+        if then_next:
+            answer, following = answer
+        status, _headers, data = answer
         if status >= 500:
             raise _RuntimeApiUnavailable(
                 "POST %s answered %d: %r" % (path, status, data[:500]))
@@ -286,12 +311,14 @@ class RuntimeApiClient:
                 sys.stderr.flush()
             except Exception:
                 pass
+        return self._checked_next(following) if then_next else None
 
-    def post_response(self, request_id, body):
-        self._post("/invocation/%s/response" % request_id, body)
+    def post_response(self, request_id, body, then_next=False):
+        """then_next: also asks for the next event; returns its (headers, body)."""
+        return self._post("/invocation/%s/response" % request_id, body, None, then_next)
 
-    def post_error(self, request_id, body, error_type):
-        self._post("/invocation/%s/error" % request_id, body, error_type)
+    def post_error(self, request_id, body, error_type, then_next=False):
+        return self._post("/invocation/%s/error" % request_id, body, error_type, then_next)
 
     def post_init_error(self, body, error_type):
         self._post("/init/error", body, error_type)
@@ -641,6 +668,8 @@ def load_handler(handler):
 # ---------------------------------------------------------------------------
 
 def handle_invocation(client, handler, headers, body):
+    """Runs one event, answers it and returns the next event (headers, body):
+    the answer and the request for the next event go out in one write."""
     global _current_request_id
     request_id = headers.get("lambda-runtime-aws-request-id") or ""
     _current_request_id = request_id
@@ -671,9 +700,8 @@ def handle_invocation(client, handler, headers, body):
     except Exception as e:
         error = _exception_body(e, request_id)
         _log_error(error)
-        client.post_error(request_id, _to_json_bytes(error), error["errorType"])
-        return
-    client.post_response(request_id, payload)
+        return client.post_error(request_id, _to_json_bytes(error), error["errorType"], then_next=True)
+    return client.post_response(request_id, payload, then_next=True)
 
 
 def _report_init_error(client, exc):
@@ -750,9 +778,9 @@ def main():
         return
 
     try:
+        headers, body = client.next()
         while True:
-            headers, body = client.next()
-            handle_invocation(client, handler, headers, body)
+            headers, body = handle_invocation(client, handler, headers, body)
     except _RuntimeApiUnavailable as e:
         _runtime_api_failure(e)
 

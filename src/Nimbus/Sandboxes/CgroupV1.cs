@@ -13,12 +13,18 @@ internal sealed class CgroupV1 : InstanceCgroup
     private readonly string _pids;
     private readonly string _freezer;
 
+    // Touched on every invocation: opened once (see CgroupFile).
+    private readonly CgroupFile _freezerState;
+    private readonly CgroupFile _maxUsage;
+
     private CgroupV1(string memory, string cpu, string pids, string freezer)
     {
         _memory = memory;
         _cpu = cpu;
         _pids = pids;
         _freezer = freezer;
+        _freezerState = new CgroupFile(Path.Combine(freezer, "freezer.state"), FileAccess.Write);
+        _maxUsage = new CgroupFile(Path.Combine(memory, "memory.max_usage_in_bytes"), FileAccess.Read);
         ProcsFiles = [.. new[] { memory, cpu, pids, freezer }.Select(d => Path.Combine(d, "cgroup.procs"))];
     }
 
@@ -54,7 +60,7 @@ internal sealed class CgroupV1 : InstanceCgroup
         var swapLimit = Path.Combine(_memory, "memory.memsw.limit_in_bytes");
 
         // memory+swap may never be below memory: raise it first when growing, lower it last when shrinking.
-        var growing = limits.MemoryBytes >= ReadLong(memoryLimit);
+        var growing = !long.TryParse(ReadOrNull(memoryLimit)?.Trim(), CultureInfo.InvariantCulture, out var current) || limits.MemoryBytes >= current;
         if (growing)
         {
             TryWrite(swapLimit, memory);
@@ -69,11 +75,11 @@ internal sealed class CgroupV1 : InstanceCgroup
         Write(Path.Combine(_cpu, "cpu.shares"), limits.CpuShares.ToString(CultureInfo.InvariantCulture));
     }
 
-    public override void Freeze() => TryWrite(Path.Combine(_freezer, "freezer.state"), "FROZEN");
+    public override void Freeze() => _freezerState.TryWrite("FROZEN"u8);
 
-    public override void Thaw() => TryWrite(Path.Combine(_freezer, "freezer.state"), "THAWED");
+    public override void Thaw() => _freezerState.TryWrite("THAWED"u8);
 
-    public override long PeakMemoryBytes() => ReadLong(Path.Combine(_memory, "memory.max_usage_in_bytes"));
+    public override long PeakMemoryBytes() => _maxUsage.ReadLong();
 
     public override bool OutOfMemoryKilled() => ReadKeyed(Path.Combine(_memory, "memory.oom_control"), "oom_kill") > 0;
 
@@ -85,6 +91,8 @@ internal sealed class CgroupV1 : InstanceCgroup
 
     protected override bool TryDelete()
     {
+        _freezerState.Close();
+        _maxUsage.Close();
         var gone = true;
         foreach (var directory in (string[])[_memory, _cpu, _pids, _freezer])
         {

@@ -7,9 +7,15 @@ internal sealed class CgroupV2 : InstanceCgroup
 {
     private readonly string _path;
 
+    // Touched on every invocation: opened once (see CgroupFile).
+    private readonly CgroupFile _freeze;
+    private readonly CgroupFile _peak;
+
     private CgroupV2(string path)
     {
         _path = path;
+        _freeze = new CgroupFile(Path.Combine(path, "cgroup.freeze"), FileAccess.Write);
+        _peak = new CgroupFile(Path.Combine(path, "memory.peak"), FileAccess.Read);
         ProcsFiles = [Path.Combine(path, "cgroup.procs")];
     }
 
@@ -32,11 +38,11 @@ internal sealed class CgroupV2 : InstanceCgroup
         Write(Path.Combine(_path, "cpu.weight"), limits.CpuWeight.ToString(CultureInfo.InvariantCulture));
     }
 
-    public override void Freeze() => TryWrite(Path.Combine(_path, "cgroup.freeze"), "1");
+    public override void Freeze() => _freeze.TryWrite("1"u8);
 
-    public override void Thaw() => TryWrite(Path.Combine(_path, "cgroup.freeze"), "0");
+    public override void Thaw() => _freeze.TryWrite("0"u8);
 
-    public override long PeakMemoryBytes() => ReadLong(Path.Combine(_path, "memory.peak"));
+    public override long PeakMemoryBytes() => _peak.ReadLong();
 
     public override bool OutOfMemoryKilled() => ReadKeyed(Path.Combine(_path, "memory.events"), "oom_kill") > 0;
 
@@ -48,7 +54,12 @@ internal sealed class CgroupV2 : InstanceCgroup
         KillProcessesIn(Path.Combine(_path, "cgroup.procs"));
     }
 
-    protected override bool TryDelete() => TryRemoveDirectory(_path);
+    protected override bool TryDelete()
+    {
+        _freeze.Close();
+        _peak.Close();
+        return TryRemoveDirectory(_path);
+    }
 
     public static void RemoveStale(string parent)
     {

@@ -67,9 +67,6 @@ internal abstract class InstanceCgroup
         }
     }
 
-    protected static long ReadLong(string path) =>
-        long.TryParse(ReadOrNull(path)?.Trim(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var value) ? value : 0;
-
     /// <summary>The number after <paramref name="key"/> in a flat keyed file such as memory.events.</summary>
     protected static long ReadKeyed(string path, string key)
     {

@@ -9,7 +9,10 @@ internal readonly record struct RuntimeReply(bool IsError, byte[] Body, string? 
 /// </summary>
 internal sealed class PendingInvocation
 {
-    private readonly TaskCompletionSource<RuntimeReply> _reply = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // Continuations run inline: the Runtime API request that answers finishes the invocation (END, REPORT, the
+    // caller's response) before its own 202 goes out, saving a thread-pool wake-up per invocation; the runtime
+    // has already asked for its next event by then. Nothing completes a reply while holding a lock.
+    private readonly TaskCompletionSource<RuntimeReply> _reply = new();
 
     public required string RequestId { get; init; }
     public required ReadOnlyMemory<byte> Payload { get; init; }

@@ -29,6 +29,8 @@ internal static class RuntimeApi
 
     private const string PeerCheckedKey = "nimbus.runtime-peer";
 
+    private static readonly byte[] AcceptedBody = "{\"status\":\"OK\"}\n"u8.ToArray();
+
     public static async Task HandleAsync(HttpContext context, RuntimePortPool ports)
     {
         var instance = ports.Owner(context.Connection.LocalPort);
@@ -255,11 +257,13 @@ internal static class RuntimeApi
     /// <summary>The body, or null when it exceeds <paramref name="limit"/>.</summary>
     private static Task<byte[]?> ReadBodyAsync(HttpContext context, int limit) => RequestBody.ReadAsync(context, limit);
 
+    // Every answer carries its Content-Length: one write, no chunked framing for the runtime client to parse.
     private static Task WriteAcceptedAsync(HttpContext context)
     {
         context.Response.StatusCode = 202;
         context.Response.ContentType = "application/json";
-        return context.Response.WriteAsync("{\"status\":\"OK\"}\n", Encoding.UTF8, context.RequestAborted);
+        context.Response.ContentLength = AcceptedBody.Length;
+        return context.Response.Body.WriteAsync(AcceptedBody, context.RequestAborted).AsTask();
     }
 
     private static Task WriteStatusAsync(HttpContext context, int status, string errorType, string message)
@@ -267,6 +271,7 @@ internal static class RuntimeApi
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
         var body = SandboxInstance.ErrorBody(errorType, message);
+        context.Response.ContentLength = body.Length;
         return context.Response.Body.WriteAsync(body, context.RequestAborted).AsTask();
     }
 }

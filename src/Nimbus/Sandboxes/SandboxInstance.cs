@@ -19,7 +19,20 @@ internal enum InstanceState
 /// </summary>
 internal sealed class SandboxInstance
 {
-    private readonly Channel<PendingInvocation> _next = Channel.CreateBounded<PendingInvocation>(1);
+    /// <summary>
+    /// How long an instance must sit idle, waiting on /next, before it is frozen. Freezing and thawing cost little
+    /// each, but under steady traffic an instance is idle for microseconds between invocations, and stopping and
+    /// waking every thread of its runtime each time costs the whole node CPU; an instance idle past this is
+    /// frozen, so idle instances still use no CPU.
+    /// </summary>
+    internal static readonly TimeSpan FreezeDelay = TimeSpan.FromMilliseconds(10);
+
+    // The invoker's write hands the event straight to the /next request waiting for it, on the invoker's thread.
+    private readonly Channel<PendingInvocation> _next = Channel.CreateBounded<PendingInvocation>(new BoundedChannelOptions(1)
+    {
+        SingleReader = true,
+        AllowSynchronousContinuations = true,
+    });
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<RuntimeReply> _initError = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly LogStore _logs;
@@ -39,6 +52,7 @@ internal sealed class SandboxInstance
     private readonly Lock _freezeLock = new();
     private bool _waitingForNext;
     private bool _frozen;
+    private readonly ITimer _freezeTimer;
 
     public SandboxInstance(FunctionRecord function, int runtimeApiPort, LogStore logs, TimeProvider time)
     {
@@ -52,6 +66,7 @@ internal sealed class SandboxInstance
         _startedTimestamp = time.GetTimestamp();
         LastUsed = now;
         _tail = new LogTail();
+        _freezeTimer = time.CreateTimer(static state => ((SandboxInstance)state!).FreezeIfStillIdle(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     public string Id { get; }
@@ -103,7 +118,7 @@ internal sealed class SandboxInstance
                 lock (_freezeLock)
                 {
                     _waitingForNext = true;
-                    FreezeIfIdleLocked();
+                    ScheduleFreezeLocked();
                 }
 
                 invocation = await _next.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
@@ -161,10 +176,11 @@ internal sealed class SandboxInstance
         Current = invocation;
         _next.Writer.TryWrite(invocation);
 
-        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var timedOut = Task.Delay(timeout, _time, timer.Token);
-        var finished = await Task.WhenAny(invocation.Reply, sandbox.Exited, timedOut).ConfigureAwait(false);
-        await timer.CancelAsync().ConfigureAwait(false);
+        // The timeout is one timer that goes away with the wait: a linked source and Task.Delay cost a cancellation
+        // callback per invocation, and awaiting CancelAsync ran it through the thread pool. Null: timed out.
+        var ended = Task.WhenAny(invocation.Reply, sandbox.Exited);
+        await ((Task)ended.WaitAsync(timeout, _time, cancellationToken)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        var finished = ended.IsCompleted ? ended.Result : null;
         var durationMs = _time.GetElapsedTime(started).TotalMilliseconds;
 
         // Sample before a timeout kill: the peak of a dead tree cannot be read any more.
@@ -214,7 +230,20 @@ internal sealed class SandboxInstance
         return new InvokeOutcome(kind, body, tail, durationMs, initMs, memoryMb, reusable);
     }
 
-    public void MarkDead() => State = InstanceState.Dead;
+    /// <summary>
+    /// Called before the instance is killed. Under the freeze lock: a freeze already under way ends before this
+    /// returns (so the kill's thaw comes after it) and none starts later; on cgroup v1 a frozen process ignores
+    /// SIGKILL until thawed.
+    /// </summary>
+    public void MarkDead()
+    {
+        lock (_freezeLock)
+        {
+            State = InstanceState.Dead;
+        }
+
+        _freezeTimer.Dispose();
+    }
 
     /// <summary>
     /// Provisioned concurrency: runs init ahead of any invocation (at most Lambda's 10 s) and leaves the instance
@@ -258,24 +287,39 @@ internal sealed class SandboxInstance
     }
 
     /// <summary>
-    /// Back in the pool: frozen if its runtime already waits on /next. Freezing happens only then (here or in
-    /// <see cref="NextAsync"/>), as on Lambda, so a runtime that still works after answering (a bash bootstrap
-    /// starting curl) is not frozen halfway and does not make the next invocation pay for it.
+    /// Back in the pool: frozen once its runtime waits on /next and it has stayed idle for
+    /// <see cref="FreezeDelay"/>. Freezing waits for /next (here or in <see cref="NextAsync"/>), as on Lambda, so a
+    /// runtime that still works after answering (a bash bootstrap starting curl) is not frozen halfway and does
+    /// not make the next invocation pay for it.
     /// </summary>
     public void FreezeIfWaiting()
     {
         lock (_freezeLock)
         {
-            FreezeIfIdleLocked();
+            ScheduleFreezeLocked();
         }
     }
 
-    private void FreezeIfIdleLocked()
+    private void ScheduleFreezeLocked()
     {
-        if (State == InstanceState.Idle && _waitingForNext && !_frozen && Sandbox is { } sandbox)
+        if (State == InstanceState.Idle && _waitingForNext && !_frozen)
         {
-            sandbox.Freeze();
-            _frozen = true;
+            // Re-arming restarts the wait: the instance freezes FreezeDelay after it last became idle.
+            _freezeTimer.Change(FreezeDelay, Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    // On a timer thread. The lock orders it against TakeForInvocation: an instance taken for an invocation is
+    // Busy and never frozen; one frozen before it was taken is thawed there.
+    private void FreezeIfStillIdle()
+    {
+        lock (_freezeLock)
+        {
+            if (State == InstanceState.Idle && _waitingForNext && !_frozen && Sandbox is { } sandbox)
+            {
+                sandbox.Freeze();
+                _frozen = true;
+            }
         }
     }
 

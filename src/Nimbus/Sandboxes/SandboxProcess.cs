@@ -113,9 +113,11 @@ internal sealed class SandboxProcess : ISandbox
         return _peakMemory;
     }
 
-    public async Task DrainOutputAsync(CancellationToken cancellationToken)
+    public Task DrainOutputAsync(CancellationToken cancellationToken)
     {
-        await Task.WhenAll(_stdout.DrainAsync(cancellationToken), _stderr.DrainAsync(cancellationToken)).ConfigureAwait(false);
+        _stdout.Drain();
+        _stderr.Drain();
+        return Task.CompletedTask;
     }
 
     public async ValueTask DisposeAsync()

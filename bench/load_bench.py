@@ -1,0 +1,144 @@
+"""Warm-invoke load benchmark: wrk against Nimbus's Invoke API and the bare Kestrel floor, at 1 and 32 callers.
+
+Run through bench/run.sh (after bench/invoke_bench.py, on the same servers), or by hand against running servers:
+
+    python3 bench/load_bench.py --nimbus http://127.0.0.1:4566 --floor http://127.0.0.1:PORT
+
+The Python client of invoke_bench.py costs about 0.37 ms per round trip by itself and cannot drive more than a
+few thousand requests per second from threads under the GIL, so it can show neither a 350 us p50 nor 5,000
+invokes/s. wrk (C, epoll, keep-alive connections; Debian's `wrk` package) can: a bare Kestrel round trip
+measures about 50 us with it here. Each caller is one wrk connection, sending the next request as soon as the
+answer is in (closed loop); bench/wrk_invoke.lua POSTs the event and checks every answer (200, no
+X-Amz-Function-Error, "ok": true). Runs of all targets are interleaved and repeated (--repeat) so that every
+figure is the median of runs taken minutes apart at most, under the same outside load.
+Latencies are wrk's (HdrHistogram), in microseconds; rates in requests per second.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import invoke_bench  # noqa: E402  (function zips, handlers and the control-plane client)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT = os.path.join(HERE, "wrk_invoke.lua")
+TARGETS = {"node": "Nimbus warm invoke, node", "python": "Nimbus warm invoke, python"}
+FLOOR = "floor: bare Kestrel POST echo"
+# Issue 3's targets on this 2-core machine.
+TARGET_P50_US = 350
+TARGET_RATE = 5000
+
+
+def run_wrk(wrk, url, callers, seconds, check):
+    threads = 1 if callers == 1 else min(2, callers)
+    command = [wrk, "-t%d" % threads, "-c%d" % callers, "-d%gs" % seconds, "--timeout", "5s", "--latency",
+               "-s", SCRIPT, url]
+    environment = dict(os.environ, WRK_CHECK=check)
+    done = subprocess.run(command, capture_output=True, text=True, env=environment, timeout=seconds + 30)
+    match = re.search(r"^WRK_JSON (\{.*\})$", done.stdout, re.MULTILINE)
+    if done.returncode != 0 or match is None:
+        raise RuntimeError("wrk failed (%d): %s %s" % (done.returncode, done.stdout[-500:], done.stderr[-500:]))
+    return json.loads(match.group(1))
+
+
+def log(message):
+    print("load: " + message, file=sys.stderr, flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nimbus", required=True, help="base URL of the Nimbus server")
+    parser.add_argument("--floor", required=True, help="base URL of the bare Kestrel floor app")
+    parser.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
+    parser.add_argument("--runtimes", default="node,python", help="comma-separated: node, python")
+    parser.add_argument("--callers", default="1,32", help="comma-separated concurrent callers (connections)")
+    parser.add_argument("--seconds", type=float, default=3, help="length of each measured run")
+    parser.add_argument("--warmup", type=float, default=5,
+                        help="seconds of unmeasured load before the first run of each target at more than one "
+                             "caller (1 s at one caller): starts the instances a caller count needs and lets "
+                             "each runtime's JIT warm up (32 node instances need several seconds on 2 cores)")
+    parser.add_argument("--repeat", type=int, default=3, help="measured runs per target and caller count")
+    parser.add_argument("--json", help="write raw results here")
+    args = parser.parse_args()
+
+    callers = [int(c) for c in args.callers.split(",") if c]
+    families = [f for f in args.runtimes.split(",") if f]
+    nimbus = invoke_bench.Nimbus(args.nimbus)
+    targets = [("floor", FLOOR, args.floor.rstrip("/") + "/", "status")]
+    created = []
+    for family in families:
+        name = "bench-load-%s" % family
+        nimbus.delete(name)
+        nimbus.create(name, family)
+        created.append(name)
+        targets.append((family, TARGETS[family], "%s/2015-03-31/functions/%s/invocations" % (args.nimbus, name), "invoke"))
+
+    runs = {}
+    try:
+        for key, _label, url, check in targets:
+            for count in callers:
+                log("warm-up %s, %d callers" % (key, count))
+                run_wrk(args.wrk, url, count, args.warmup if count > 1 else min(1.0, args.warmup), check)
+        for repeat in range(args.repeat):
+            for key, _label, url, check in targets:
+                for count in callers:
+                    result = run_wrk(args.wrk, url, count, args.seconds, check)
+                    result["load"] = os.getloadavg()[0]
+                    runs.setdefault((key, count), []).append(result)
+                    log("run %d/%d %s, %d callers: %.0f req/s, p50 %d us, p99 %d us, %d errors" % (
+                        repeat + 1, args.repeat, key, count, result["rate"], result["p50_us"], result["p99_us"],
+                        result["errors"]))
+    finally:
+        for name in created:
+            nimbus.delete(name)
+
+    def median(key, count, field):
+        return statistics.median(r[field] for r in runs[(key, count)])
+
+    print("### Warm invoke under load (wrk, %d runs of %g s each, medians of the runs)" % (args.repeat, args.seconds))
+    print()
+    print("| measurement | callers | req/s | p50 | p90 | p99 | unit | errors |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
+    for key, label, _url, _check in targets:
+        for count in callers:
+            errors = sum(r["errors"] for r in runs[(key, count)])
+            print("| %s | %d | %.0f | %d | %d | %d | us | %d |" % (
+                label, count, median(key, count, "rate"), median(key, count, "p50_us"),
+                median(key, count, "p90_us"), median(key, count, "p99_us"), errors))
+    print()
+    print("| against the floor and issue 3's targets | value |")
+    print("| --- | ---: |")
+    for family in families:
+        for count in callers:
+            print("| %s, %d callers: p50 Nimbus / floor | %.1fx |" % (
+                family, count, median(family, count, "p50_us") / max(1, median("floor", count, "p50_us"))))
+            print("| %s, %d callers: throughput Nimbus / floor | %.2fx |" % (
+                family, count, median(family, count, "rate") / max(1, median("floor", count, "rate"))))
+        if 1 in callers:
+            p50 = median(family, 1, "p50_us")
+            print("| %s, 1 caller: p50 %d us (target <= %d us) | %s |" % (
+                family, p50, TARGET_P50_US, "met" if p50 <= TARGET_P50_US else "not met"))
+        if 32 in callers:
+            rate = median(family, 32, "rate")
+            print("| %s, 32 callers: %.0f invokes/s (target >= %d) | %s |" % (
+                family, rate, TARGET_RATE, "met" if rate >= TARGET_RATE else "not met"))
+    print()
+
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump({"seconds": args.seconds, "repeat": args.repeat, "time": time.time(),
+                       "runs": [{"target": k, "callers": c, "results": v} for (k, c), v in runs.items()]},
+                      out, indent=1)
+    bad = sum(r["errors"] for v in runs.values() for r in v)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
