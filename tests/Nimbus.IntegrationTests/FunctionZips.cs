@@ -23,6 +23,7 @@ internal static class FunctionZips
     public const string Prestart = "prestart";
     public const string NodeProvisioned = "node-provisioned";
     public const string NodeLayers = "node-layers";
+    public const string NodeUrl = "node-url";
     public const string PythonLayers = "python-layers";
 
     /// <summary>Layer contents (zipped like functions): two Node layers that both ship "greeting", and a Python one.</summary>

@@ -79,6 +79,9 @@ public static class NimbusHostingExtensions
         // Before the async queue starts: loads the stored reservations into the concurrency limiter.
         services.AddHostedService(sp => sp.GetRequiredService<FunctionService>());
         services.TryAddSingleton<Invoker>();
+        services.TryAddSingleton<FunctionUrlCache>();
+        services.AddSingleton<IFunctionLifecycleObserver>(sp => sp.GetRequiredService<FunctionUrlCache>());
+        services.TryAddSingleton<FunctionUrlService>();
         services.TryAddSingleton<AsyncInvocationQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<AsyncInvocationQueue>());
         services.AddHostedService<ReadyBanner>();
@@ -108,6 +111,7 @@ public static class NimbusHostingExtensions
         app.MapGet("/health", (IHostApplicationLifetime lifetime) =>
             lifetime.ApplicationStarted.IsCancellationRequested ? Results.Text("ok\n") : Results.StatusCode(503));
         app.MapLambdaApi();
+        app.MapFunctionUrlApi();
         app.MapFallback(context => LambdaHttp.WriteErrorAsync(context, LambdaError.NoSuchOperation(context.Request.Method, context.Request.Path)));
         return app;
     }

@@ -86,6 +86,22 @@ internal interface IMetadataStore
 
     /// <summary>False when the version or alias had none.</summary>
     Task<bool> DeleteProvisionedConcurrencyAsync(string functionName, string qualifier, CancellationToken cancellationToken);
+
+    /// <summary>Stores a new function URL; false when the function and qualifier already have one.</summary>
+    Task<bool> TryCreateFunctionUrlAsync(FunctionUrlRecord record, CancellationToken cancellationToken);
+
+    /// <summary>Replaces a function URL's settings; false when it has none.</summary>
+    Task<bool> UpdateFunctionUrlAsync(FunctionUrlRecord record, CancellationToken cancellationToken);
+
+    Task<FunctionUrlRecord?> GetFunctionUrlAsync(string functionName, string qualifier, CancellationToken cancellationToken);
+
+    Task<FunctionUrlRecord?> FindFunctionUrlAsync(string urlId, CancellationToken cancellationToken);
+
+    /// <summary>A function's URLs ordered by qualifier.</summary>
+    Task<IReadOnlyList<FunctionUrlRecord>> ListFunctionUrlsAsync(string functionName, CancellationToken cancellationToken);
+
+    /// <summary>False when there was none.</summary>
+    Task<bool> DeleteFunctionUrlAsync(string functionName, string qualifier, CancellationToken cancellationToken);
 }
 
 /// <summary>One provisioned concurrency setting as stored: LastModified is already in Lambda's format.</summary>

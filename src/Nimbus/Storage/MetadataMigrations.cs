@@ -67,5 +67,24 @@ internal static class MetadataMigrations
             PRIMARY KEY (function_name, qualifier)
         ) WITHOUT ROWID;
         """,
+
+        // 6: held for another branch's migration 6 (the lead puts that one here when both are merged).
+        "SELECT 1;",
+
+        // 7: function URLs, per function and qualifier ($LATEST or an alias); url_id is what the front door looks up.
+        // Cors is AWS's Cors JSON; auth_type and invoke_mode are AWS's strings (frozen by a test).
+        """
+        CREATE TABLE function_urls (
+            function_name TEXT NOT NULL,
+            qualifier TEXT NOT NULL,
+            url_id TEXT NOT NULL UNIQUE,
+            auth_type TEXT NOT NULL,
+            invoke_mode TEXT NOT NULL,
+            cors TEXT,
+            creation_time TEXT NOT NULL,
+            last_modified_time TEXT NOT NULL,
+            PRIMARY KEY (function_name, qualifier)
+        ) WITHOUT ROWID;
+        """,
     ];
 }

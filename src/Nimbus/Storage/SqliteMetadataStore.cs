@@ -88,6 +88,7 @@ internal sealed class SqliteMetadataStore(SqliteDatabase database) : IMetadataSt
             DELETE FROM function_version_counters WHERE name = $name;
             DELETE FROM aliases WHERE function_name = $name;
             DELETE FROM provisioned_concurrency WHERE function_name = $name;
+            DELETE FROM function_urls WHERE function_name = $name;
             """;
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -317,7 +318,10 @@ internal sealed class SqliteMetadataStore(SqliteDatabase database) : IMetadataSt
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = "DELETE FROM aliases WHERE function_name = $function AND name = $alias;";
+        command.CommandText = """
+            DELETE FROM aliases WHERE function_name = $function AND name = $alias;
+            DELETE FROM function_urls WHERE function_name = $function AND qualifier = $alias;
+            """;
         command.Parameters.AddWithValue("$function", functionName);
         command.Parameters.AddWithValue("$alias", aliasName);
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
@@ -537,5 +541,83 @@ internal sealed class SqliteMetadataStore(SqliteDatabase database) : IMetadataSt
         command.Parameters.AddWithValue("$name", functionName);
         command.Parameters.AddWithValue("$qualifier", qualifier);
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    public async Task<bool> TryCreateFunctionUrlAsync(FunctionUrlRecord record, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO function_urls (function_name, qualifier, url_id, auth_type, invoke_mode, cors, creation_time, last_modified_time)
+            VALUES ($name, $qualifier, $url, $auth, $mode, $cors, $created, $modified)
+            ON CONFLICT DO NOTHING;
+            """;
+        BindUrl(command, record);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    public async Task<bool> UpdateFunctionUrlAsync(FunctionUrlRecord record, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            UPDATE function_urls SET auth_type = $auth, invoke_mode = $mode, cors = $cors, last_modified_time = $modified
+            WHERE function_name = $name AND qualifier = $qualifier;
+            """;
+        BindUrl(command, record);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    public async Task<FunctionUrlRecord?> GetFunctionUrlAsync(string functionName, string qualifier, CancellationToken cancellationToken) =>
+        (await ReadUrlsAsync("function_name = $name AND qualifier = $qualifier", functionName, qualifier, cancellationToken).ConfigureAwait(false)) is [var first, ..] ? first : null;
+
+    public async Task<FunctionUrlRecord?> FindFunctionUrlAsync(string urlId, CancellationToken cancellationToken) =>
+        (await ReadUrlsAsync("url_id = $qualifier", "", urlId, cancellationToken).ConfigureAwait(false)) is [var first, ..] ? first : null;
+
+    public Task<IReadOnlyList<FunctionUrlRecord>> ListFunctionUrlsAsync(string functionName, CancellationToken cancellationToken) =>
+        ReadUrlsAsync("function_name = $name", functionName, "", cancellationToken);
+
+    public async Task<bool> DeleteFunctionUrlAsync(string functionName, string qualifier, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "DELETE FROM function_urls WHERE function_name = $name AND qualifier = $qualifier;";
+        command.Parameters.AddWithValue("$name", functionName);
+        command.Parameters.AddWithValue("$qualifier", qualifier);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    private async Task<IReadOnlyList<FunctionUrlRecord>> ReadUrlsAsync(string where, string name, string qualifier, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT function_name, qualifier, url_id, auth_type, invoke_mode, cors, creation_time, last_modified_time
+            FROM function_urls WHERE {where} ORDER BY function_name, qualifier;
+            """;
+        command.Parameters.AddWithValue("$name", name);
+        command.Parameters.AddWithValue("$qualifier", qualifier);
+        var rows = new List<FunctionUrlRecord>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var cors = reader.IsDBNull(5) ? null : JsonSerializer.Deserialize(reader.GetString(5), FunctionUrlJsonContext.Default.FunctionUrlCors);
+            rows.Add(new FunctionUrlRecord(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                reader.GetString(4), cors, reader.GetString(6), reader.GetString(7)));
+        }
+
+        return rows;
+    }
+
+    private static void BindUrl(SqliteCommand command, FunctionUrlRecord record)
+    {
+        command.Parameters.AddWithValue("$name", record.FunctionName);
+        command.Parameters.AddWithValue("$qualifier", record.Qualifier);
+        command.Parameters.AddWithValue("$url", record.UrlId);
+        command.Parameters.AddWithValue("$auth", record.AuthType);
+        command.Parameters.AddWithValue("$mode", record.InvokeMode);
+        command.Parameters.AddWithValue("$cors", record.Cors is null ? DBNull.Value : JsonSerializer.Serialize(record.Cors, FunctionUrlJsonContext.Default.FunctionUrlCors));
+        command.Parameters.AddWithValue("$created", record.CreationTime);
+        command.Parameters.AddWithValue("$modified", record.LastModifiedTime);
     }
 }

@@ -134,9 +134,18 @@ public sealed class PersistedShapeTests
     }
 
     [Fact]
+    public void Persisted_function_url_values_are_frozen()
+    {
+        Assert.Equal("NONE", FunctionUrlValues.AuthNone);
+        Assert.Equal("AWS_IAM", FunctionUrlValues.AuthIam);
+        Assert.Equal("BUFFERED", FunctionUrlValues.Buffered);
+        Assert.Equal("RESPONSE_STREAM", FunctionUrlValues.ResponseStream);
+    }
+
+    [Fact]
     public void Migrations_are_append_only_and_numbered_from_one()
     {
-        Assert.Equal(5, MetadataMigrations.All.Count);
+        Assert.Equal(7, MetadataMigrations.All.Count);
         Assert.Contains("CREATE TABLE functions", MetadataMigrations.All[0], StringComparison.Ordinal);
         Assert.Contains("CREATE TABLE function_concurrency", MetadataMigrations.All[1], StringComparison.Ordinal);
         Assert.Contains("CREATE TABLE function_version_counters", MetadataMigrations.All[2], StringComparison.Ordinal);
@@ -144,6 +153,7 @@ public sealed class PersistedShapeTests
         Assert.Contains("CREATE TABLE layer_versions", MetadataMigrations.All[3], StringComparison.Ordinal);
         Assert.Contains("CREATE TABLE layer_version_counters", MetadataMigrations.All[3], StringComparison.Ordinal);
         Assert.Contains("CREATE TABLE provisioned_concurrency", MetadataMigrations.All[4], StringComparison.Ordinal);
+        Assert.Contains("CREATE TABLE function_urls", MetadataMigrations.All[6], StringComparison.Ordinal);
         Assert.Single(LogMigrations.All);
         Assert.Contains("CREATE TABLE log_events", LogMigrations.All[0], StringComparison.Ordinal);
     }

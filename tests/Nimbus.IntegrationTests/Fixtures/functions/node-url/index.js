@@ -1,0 +1,2 @@
+// A function URL fixture: returns the event it received.
+exports.handler = async (event) => event;
