@@ -82,13 +82,14 @@ public static class NimbusHostingExtensions
         services.TryAddSingleton<FunctionUrlCache>();
         services.AddSingleton<IFunctionLifecycleObserver>(sp => sp.GetRequiredService<FunctionUrlCache>());
         services.TryAddSingleton<FunctionUrlService>();
+        services.TryAddSingleton<FunctionUrlFrontDoor>();
         services.TryAddSingleton<AsyncInvocationQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<AsyncInvocationQueue>());
         services.AddHostedService<ReadyBanner>();
         return services;
     }
 
-    /// <summary>Routes requests: Runtime API ports to the Runtime API, everything else to the AWS APIs.</summary>
+    /// <summary>Routes requests: Runtime API ports to the Runtime API, function URLs to their functions, everything else to the AWS APIs.</summary>
     public static WebApplication MapNimbus(this WebApplication app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -101,6 +102,10 @@ public static class NimbusHostingExtensions
             sandboxManager.OnServerStarted();
         });
         app.MapWhen(context => ports.IsRuntimePort(context.Connection.LocalPort), runtime => runtime.Run(context => RuntimeApi.HandleAsync(context, ports)));
+
+        // Function URLs before the AWS APIs: their paths are the function's, not Lambda operations.
+        var functionUrls = app.Services.GetRequiredService<FunctionUrlFrontDoor>();
+        app.MapWhen(context => functionUrls.TryMatch(context, out _, out _), url => url.Run(functionUrls.HandleAsync));
         app.UseMiddleware<ServiceErrorMiddleware>();
         app.Use(async (context, next) =>
         {
