@@ -44,6 +44,15 @@ internal sealed partial class SandboxManager(
     /// <summary>Memory (MB) committed to running instances: the sum of their MemorySize.</summary>
     public long CommittedMemoryMb => Interlocked.Read(ref _committedMb);
 
+    // Instance starts in flight at once, until each one's init is over. Two per core: enough to overlap a start's
+    // waits, few enough that a burst does not starve each start of CPU.
+    private readonly SemaphoreSlim _starts = new(Math.Max(2, Environment.ProcessorCount * 2));
+
+    /// <summary>Takes a start slot, waiting at most <paramref name="timeout"/>; the caller gives it back with <see cref="ExitStart"/>.</summary>
+    public Task<bool> TryEnterStartAsync(TimeSpan timeout, CancellationToken cancellationToken) => _starts.WaitAsync(timeout, cancellationToken);
+
+    public void ExitStart() => _starts.Release();
+
     /// <summary>How long an invocation may wait for a warm instance when the node is full.</summary>
     public TimeSpan AdmissionWait => _options.AdmissionWait;
 
