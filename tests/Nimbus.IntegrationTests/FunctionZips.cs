@@ -73,6 +73,22 @@ internal static class FunctionZips
         return buffer.ToArray();
     }
 
+    /// <summary>A zip of one file made at test time, such as a generated <c>index.js</c>.</summary>
+    public static byte[] FromSource(string fileName, string content)
+    {
+        using var buffer = new MemoryStream();
+        using (var archive = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            var entry = archive.CreateEntry(fileName, CompressionLevel.Optimal);
+            entry.LastWriteTime = EntryTimestamp;
+            entry.ExternalAttributes = unchecked((int)((uint)(RegularFile | (int)Readable) << 16));
+            using var target = new StreamWriter(entry.Open());
+            target.Write(content);
+        }
+
+        return buffer.ToArray();
+    }
+
     /// <summary>Bytes that are not a zip archive (no "PK" signature anywhere near the start).</summary>
     public static byte[] NotAZip(int length = 4_096)
     {

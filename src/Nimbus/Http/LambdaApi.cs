@@ -81,7 +81,15 @@ internal static class LambdaApi
             return;
         }
 
-        var result = await service.ListAsync(context.Request.Query["Marker"].ToString(), maxItems, context.RequestAborted).ConfigureAwait(false);
+        var functionVersion = context.Request.Query["FunctionVersion"].ToString();
+        if (functionVersion is { Length: > 0 } and not "ALL")
+        {
+            await LambdaHttp.WriteErrorAsync(context, LambdaError.ValidationFailed(functionVersion, "functionVersion", "Member must satisfy enum value set: [ALL]")).ConfigureAwait(false);
+            return;
+        }
+
+        var allVersions = functionVersion == "ALL";
+        var result = await service.ListAsync(context.Request.Query["Marker"].ToString(), maxItems, allVersions, context.RequestAborted).ConfigureAwait(false);
         if (result.IsError)
         {
             await LambdaHttp.WriteErrorAsync(context, result.Error!).ConfigureAwait(false);
@@ -91,7 +99,7 @@ internal static class LambdaApi
         var (items, next) = result.Value;
         var response = new ListFunctionsResponse
         {
-            Functions = [.. items.Select(f => service.ToConfiguration(f, includeStatus: false))],
+            Functions = [.. items.Select(f => service.ToConfiguration(f, includeStatus: false, qualifier: allVersions ? f.Version : null))],
             NextMarker = next,
         };
         await LambdaHttp.WriteJsonAsync(context, 200, response, LambdaJson.Context.ListFunctionsResponse).ConfigureAwait(false);
