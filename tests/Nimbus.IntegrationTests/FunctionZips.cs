@@ -22,6 +22,12 @@ internal static class FunctionZips
     public const string PythonSandbox = "python-sandbox";
     public const string Prestart = "prestart";
 
+    /// <summary>Publish output of tests/Fixtures/dotnet/DotnetFunction (net8.0, look-alike Amazon.Lambda.Core).</summary>
+    public const string DotnetFunction = "dotnet-function";
+
+    /// <summary>Publish output of tests/Fixtures/dotnet/Net10Function (net10.0, no dependencies).</summary>
+    public const string DotnetNet10 = "dotnet-net10";
+
     private const int RegularFile = 0x8000;
 
     private const UnixFileMode Executable =
@@ -44,7 +50,7 @@ internal static class FunctionZips
 
         var files = Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
             .Select(path => (Path: path, Name: Path.GetRelativePath(root, path).Replace('\\', '/')))
-            .Where(file => !file.Name.Contains("__pycache__", StringComparison.Ordinal))
+            .Where(file => !file.Name.Contains("__pycache__", StringComparison.Ordinal) && !file.Name.EndsWith(".pdb", StringComparison.Ordinal))
             .OrderBy(file => file.Name, StringComparer.Ordinal);
 
         using var buffer = new MemoryStream();

@@ -10,6 +10,7 @@ internal enum RuntimeFamily
 {
     Node,
     Python,
+    Dotnet,
     Provided,
 }
 
@@ -32,6 +33,8 @@ internal sealed partial class RuntimeCatalog
         ["python3.11"] = RuntimeFamily.Python,
         ["python3.12"] = RuntimeFamily.Python,
         ["python3.13"] = RuntimeFamily.Python,
+        ["dotnet8"] = RuntimeFamily.Dotnet,
+        ["dotnet10"] = RuntimeFamily.Dotnet,
         ["provided"] = RuntimeFamily.Provided,
         ["provided.al2"] = RuntimeFamily.Provided,
         ["provided.al2023"] = RuntimeFamily.Provided,
@@ -39,6 +42,7 @@ internal sealed partial class RuntimeCatalog
 
     private readonly Lazy<Task<Interpreter?>> _node;
     private readonly Lazy<Task<Interpreter?>> _python;
+    private readonly Lazy<Task<Interpreter?>> _dotnet;
     private readonly ILogger<RuntimeCatalog> _logger;
 
     public RuntimeCatalog(IOptions<NimbusOptions> options, ILogger<RuntimeCatalog> logger)
@@ -47,7 +51,11 @@ internal sealed partial class RuntimeCatalog
         RuntimesDirectory = Path.GetFullPath(options.Value.RuntimesDirectory ?? Path.Combine(AppContext.BaseDirectory, "lambda-runtimes"));
         _node = new(() => Task.Run(() => Resolve("node", "-e", "console.log(process.execPath);console.log(process.version)")));
         _python = new(() => Task.Run(() => Resolve("python3", "-c", "import sys;print(sys.executable);print(sys.version.split()[0]);print(sys.base_prefix);print(sys.prefix)")));
+        _dotnet = new(() => Task.Run(ResolveDotnet));
     }
+
+    /// <summary>The .NET major version the host in runtimes/dotnet is built for: the least a node needs for dotnet8 and dotnet10.</summary>
+    public const int DotnetHostMajor = 10;
 
     /// <summary>Host directory holding nodejs/ and python/ bootstraps; mounted at /var/runtime.</summary>
     public string RuntimesDirectory { get; }
@@ -59,6 +67,7 @@ internal sealed partial class RuntimeCatalog
     {
         _ = _node.Value;
         _ = _python.Value;
+        _ = _dotnet.Value;
     }
 
     /// <summary>The launch recipe, or an error a user can act on when the interpreter is not installed.</summary>
@@ -81,6 +90,17 @@ internal sealed partial class RuntimeCatalog
                 return python is null
                     ? (null, Missing(runtime, "python3", "apt-get install python3"))
                     : (new RuntimeLaunch(family, python, Path.Combine(RuntimesDirectory, "python", "bootstrap.py"), $"AWS_Lambda_{runtime}"), null);
+            case RuntimeFamily.Dotnet:
+                var dotnet = await _dotnet.Value.ConfigureAwait(false);
+                if (dotnet is null)
+                {
+                    return (null, Missing(runtime, "dotnet", $"the .NET {DotnetHostMajor} runtime, apt-get install dotnet-runtime-{DotnetHostMajor}.0"));
+                }
+
+                return MajorOf(dotnet.Version) < DotnetHostMajor
+                    ? (null, LambdaError.InvalidParameter(
+                        $"The runtime parameter of {runtime} is not available on this Nimbus node: its .NET host needs the .NET {DotnetHostMajor} runtime (Microsoft.NETCore.App {DotnetHostMajor}.x), and the newest installed is {dotnet.Version}. Install it (apt-get install dotnet-runtime-{DotnetHostMajor}.0) and restart Nimbus."))
+                    : (new RuntimeLaunch(family, dotnet, Path.Combine(RuntimesDirectory, "dotnet", "Nimbus.Runtime.Dotnet.dll"), $"AWS_Lambda_{runtime}"), null);
             default:
                 return (new RuntimeLaunch(family, null, null, null), null);
         }
@@ -89,6 +109,67 @@ internal sealed partial class RuntimeCatalog
     private static LambdaError Missing(string runtime, string binary, string fix) =>
         LambdaError.InvalidParameter(
             $"The runtime parameter of {runtime} is not available on this Nimbus node: '{binary}' was not found on the server's PATH. Install it ({fix}) and restart Nimbus.");
+
+    private static int MajorOf(string version) =>
+        int.TryParse(version.Split('.')[0], System.Globalization.CultureInfo.InvariantCulture, out var major) ? major : 0;
+
+    /// <summary>
+    /// The newest Microsoft.NETCore.App that <c>dotnet --list-runtimes</c> reports, and the muxer of its install
+    /// (lines look like <c>Microsoft.NETCore.App 10.0.12 [/usr/share/dotnet/shared/Microsoft.NETCore.App]</c>).
+    /// </summary>
+    private Interpreter? ResolveDotnet()
+    {
+        var lines = Run("dotnet", "--list-runtimes");
+        Interpreter? newest = null;
+        foreach (var line in lines ?? [])
+        {
+            var parts = line.Split(' ', 3);
+            if (parts.Length < 3 || parts[0] != "Microsoft.NETCore.App" || !Version.TryParse(parts[1].Split('-')[0], out var version))
+            {
+                continue;
+            }
+
+            var root = Path.GetDirectoryName(Path.GetDirectoryName(parts[2].Trim('[', ']')))!;
+            var muxer = Path.Combine(root, "dotnet");
+            if (File.Exists(muxer) && (newest is null || version > Version.Parse(newest.Version.Split('-')[0])))
+            {
+                newest = new Interpreter(muxer, parts[1], [root]);
+            }
+        }
+
+        if (newest is null)
+        {
+            Log.InterpreterMissing(_logger, "dotnet", lines is null ? "not found" : "no Microsoft.NETCore.App runtime listed");
+            return null;
+        }
+
+        Log.InterpreterResolved(_logger, "dotnet", newest.Executable, newest.Version);
+        return newest;
+    }
+
+    /// <summary>The output lines of a command, or null when it cannot run or fails.</summary>
+    private static string[]? Run(string command, params string[] arguments)
+    {
+        try
+        {
+            var start = new ProcessStartInfo(command) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var argument in arguments)
+            {
+                start.ArgumentList.Add(argument);
+            }
+
+            using var process = Process.Start(start)!;
+            var stderr = process.StandardError.ReadToEndAsync();
+            var lines = process.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            process.WaitForExit();
+            _ = stderr.Result;
+            return process.ExitCode == 0 ? lines : null;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
+    }
 
     private Interpreter? Resolve(string command, params string[] arguments)
     {
