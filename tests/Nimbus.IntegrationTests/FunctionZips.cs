@@ -28,6 +28,9 @@ internal static class FunctionZips
     /// <summary>Publish output of tests/Fixtures/dotnet/Net10Function (net10.0, no dependencies).</summary>
     public const string DotnetNet10 = "dotnet-net10";
 
+    /// <summary>Publish output of tests/Fixtures/dotnet/ProvidedBootstrap: a self-contained bootstrap on Nimbus.Lambda.RuntimeSupport.</summary>
+    public const string DotnetProvided = "dotnet-provided";
+
     private const int RegularFile = 0x8000;
 
     private const UnixFileMode Executable =
