@@ -31,6 +31,9 @@ internal static class FunctionZips
     /// <summary>Publish output of tests/Fixtures/dotnet/ProvidedBootstrap: a self-contained bootstrap on Nimbus.Lambda.RuntimeSupport.</summary>
     public const string DotnetProvided = "dotnet-provided";
 
+    /// <summary>tests/Fixtures/java compiled: example/*.class at the root, lib/aws-lambda-java-core.jar (look-alike).</summary>
+    public const string JavaFunction = "java-function";
+
     private const int RegularFile = 0x8000;
 
     private const UnixFileMode Executable =

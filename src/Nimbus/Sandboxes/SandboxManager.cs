@@ -182,6 +182,13 @@ internal sealed partial class SandboxManager(
         {
             arguments.Add("-s");
         }
+        else if (launch.Family == RuntimeFamily.Java)
+        {
+            // Lambda's own cold-start flags: C1 only, the serial GC, class-data sharing; the heap from MemorySize.
+            arguments.AddRange(["-XX:+TieredCompilation", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto", "-XX:-UsePerfData", "-Djava.net.preferIPv4Stack=true",
+                $"-Xmx{Math.Max(48, memoryMb * 70 / 100)}m", "-cp", $"{paths.RuntimeDirectory}/{Path.GetRelativePath(runtimes.RuntimesDirectory, launch.BootstrapScript!)}", "nimbus.runtime.Bootstrap"]);
+            return (interpreter.Executable, arguments, [.. interpreter.Roots.Where(root => !IsSystemPath(root))]);
+        }
 
         arguments.Add($"{paths.RuntimeDirectory}/{Path.GetRelativePath(runtimes.RuntimesDirectory, launch.BootstrapScript!)}");
         return (interpreter.Executable, arguments, [.. interpreter.Roots.Where(root => !IsSystemPath(root))]);
@@ -217,7 +224,8 @@ internal sealed partial class SandboxManager(
     /// <summary>The shape of pre-started runtime this function can use, or null when it needs a fresh process.</summary>
     private static PrestartKey? PrestartKeyFor(RuntimeLaunch launch, FunctionRecord function)
     {
-        if (launch.Family == RuntimeFamily.Provided || launch.Interpreter is null
+        // The Java client does not take assignments (yet): every Java cold start is a fresh JVM.
+        if (launch.Family is RuntimeFamily.Provided or RuntimeFamily.Java || launch.Interpreter is null
             || (function.Environment?.Keys.Any(name => NeedsFreshProcess(launch.Family, name)) ?? false))
         {
             return null;
