@@ -108,6 +108,47 @@ public class Functions
         ["userVar"] = Environment.GetEnvironmentVariable("USER_VAR"),
     };
 
+    // What a pre-started host shows its function: its age, its /var/task, its environment.
+    public Dictionary<string, object?> Prestart(Stream input)
+    {
+        string write;
+        try
+        {
+            File.WriteAllText("/var/task/written", "x");
+            write = "written";
+        }
+        catch (UnauthorizedAccessException)
+        {
+            write = "EACCES";
+        }
+        catch (IOException e)
+        {
+            write = e.Message.Contains("Read-only", StringComparison.OrdinalIgnoreCase) ? "EROFS" : e.Message;
+        }
+
+        var environment = new SortedDictionary<string, string?>(StringComparer.Ordinal);
+        foreach (System.Collections.DictionaryEntry variable in Environment.GetEnvironmentVariables())
+        {
+            environment[(string)variable.Key] = (string?)variable.Value;
+        }
+
+        var files = new List<string>();
+        foreach (var file in Directory.GetFiles("/var/task"))
+        {
+            files.Add(Path.GetFileName(file));
+        }
+
+        files.Sort(StringComparer.Ordinal);
+        return new()
+        {
+            ["processAgeSeconds"] = (DateTime.Now - System.Diagnostics.Process.GetCurrentProcess().StartTime).TotalSeconds,
+            ["cwd"] = Environment.CurrentDirectory,
+            ["files"] = files,
+            ["write"] = write,
+            ["environment"] = environment,
+        };
+    }
+
     public string Throw(string input) => throw new InvalidOperationException("boom: " + input);
 
     public async Task<int> ThrowAsync(string input)
