@@ -71,7 +71,7 @@ internal static class FunctionHandler
         }
     }
 
-    private static Func<Stream, LambdaContext, Task<Stream?>> Bind(Type type, MethodInfo method)
+    internal static Func<Stream, LambdaContext, Task<Stream?>> Bind(Type type, MethodInfo method)
     {
         var parameters = method.GetParameters();
         if (parameters.Length > 2)

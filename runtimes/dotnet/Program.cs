@@ -54,14 +54,19 @@ internal static class Prestart
     /// <summary>Runs once what a first invocation otherwise compiles: JSON both ways, a context bridge, log entries.</summary>
     public static void WarmUp()
     {
-        var options = LambdaJson.CreateOptions();
-        var sample = JsonSerializer.Deserialize<WarmUpEvent>("""{"name":"warm","count":1,"tags":["a"],"when":"2024-01-01T00:00:00Z"}""", options)!;
-        _ = JsonSerializer.SerializeToUtf8Bytes(sample, options);
+        // A whole invocation of a handler of this assembly: binding, reflection invoke, the default serializer
+        // both ways, a context bridge, an async result.
+        var handler = FunctionHandler.Bind(typeof(WarmUpFunction), typeof(WarmUpFunction).GetMethod(nameof(WarmUpFunction.HandleAsync))!);
+        var payload = """{"name":"warm","count":1,"tags":["a"],"when":"2024-01-01T00:00:00Z"}"""u8.ToArray();
+        var context = new LambdaContext(new NextInvocation("warm-up", payload, 0, "", null, null, null), new LambdaLogger());
+        using var input = new MemoryStream(payload);
+        using var output = handler(input, context).GetAwaiter().GetResult();
         using var document = JsonDocument.Parse("""{"environment":{"A":"b"}}""");
         _ = document.RootElement.GetProperty("environment").EnumerateObject().Count();
-        var bridge = (IWarmUpContext)InterfaceBridge.For(typeof(IWarmUpContext), new WarmUpEvent { Name = "warm" });
-        _ = bridge.Name;
-        _ = TargetFramework.DotnetMajor(TargetFramework.Read(typeof(Prestart).Assembly.Location));
+        // The function's load context resolves through hostpolicy's deps.json reader: load it now.
+        var location = typeof(Prestart).Assembly.Location;
+        _ = new FunctionLoadContext(location);
+        _ = TargetFramework.DotnetMajor(TargetFramework.Read(location));
     }
 
     /// <summary>Waits for the function, then takes its environment and its /var/task.</summary>
@@ -108,6 +113,18 @@ internal static class Prestart
 
     internal interface IWarmUpContext
     {
-        string? Name { get; }
+        string? AwsRequestId { get; }
+
+        TimeSpan RemainingTime { get; }
+    }
+
+    internal static class WarmUpFunction
+    {
+        public static async Task<WarmUpEvent> HandleAsync(WarmUpEvent input, IWarmUpContext context)
+        {
+            await Task.Yield();
+            input.Name = context.AwsRequestId + context.RemainingTime.Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return input;
+        }
     }
 }
