@@ -50,6 +50,28 @@ public sealed class PrestartTests
         });
 
     [Fact]
+    public Task A_new_dotnet_function_runs_in_a_NET_host_started_before_it_existed_and_sees_only_its_own_code_and_environment() =>
+        WithServerAsync(null, async (server, lambda) =>
+        {
+            await WaitForPrestartedAsync(server, "Nimbus.Runtime.Dotnet.dll");
+            var name = NewName();
+            var (report, elapsed) = await CreateAndInvokeAsync(lambda, name, "dotnet8", "DotnetFunction::DotnetFunction.Functions::Prestart",
+                new JsonObject { ["GREETING"] = "hello" }, FunctionZips.DotnetFunction);
+
+            Assert.True(report.GetProperty("processAgeSeconds").GetDouble() > elapsed.TotalSeconds,
+                $"The first invoke should run in a pre-started host, older than the {elapsed.TotalSeconds:F3} s from CreateFunction to the answer: {report.GetRawText()}");
+            Assert.Equal("/var/task", report.Str("cwd"));
+            Assert.Contains("DotnetFunction.dll", report.Array("files").Select(f => f.GetString()!));
+            Assert.True(report.Str("write") is "EROFS" or "EACCES", $"/var/task should be read-only: {report.GetRawText()}");
+
+            var environment = report.At("environment");
+            Assert.Equal("hello", environment.Str("GREETING"));
+            Assert.Equal(name, environment.Str("AWS_LAMBDA_FUNCTION_NAME"));
+            Assert.Equal("AWS_Lambda_dotnet8", environment.Str("AWS_EXECUTION_ENV"));
+            Assert.False(environment.TryGetProperty("_NIMBUS_PRESTARTED", out _), $"The pool's own variables should not reach the function: {environment.GetRawText()}");
+        });
+
+    [Fact]
     public Task A_function_that_sets_NODE_OPTIONS_gets_a_fresh_process_that_honours_them() => WithServerAsync(null, async (server, lambda) =>
     {
         await WaitForPrestartedAsync(server, "bootstrap.js");
@@ -168,9 +190,9 @@ public sealed class PrestartTests
         }
     }
 
-    private static async Task<(JsonElement Report, TimeSpan Elapsed)> CreateAndInvokeAsync(LambdaHttp lambda, string name, string runtime, string handler, JsonObject variables)
+    private static async Task<(JsonElement Report, TimeSpan Elapsed)> CreateAndInvokeAsync(LambdaHttp lambda, string name, string runtime, string handler, JsonObject variables, string fixture = FunctionZips.Prestart)
     {
-        var request = LambdaHttp.CreateFunctionRequest(name, FunctionZips.Build(FunctionZips.Prestart), runtime, handler);
+        var request = LambdaHttp.CreateFunctionRequest(name, FunctionZips.Build(fixture), runtime, handler);
         request["Role"] = Role;
         request["Environment"] = new JsonObject { ["Variables"] = variables };
         var clock = Stopwatch.StartNew();
