@@ -46,9 +46,13 @@ internal sealed partial class AsyncInvocationQueue(
         return await TryAcceptAsync(stored).ConfigureAwait(false);
     }
 
-    private async Task<bool> TryAcceptAsync(StoredEvent stored)
+    /// <summary>
+    /// Stores and queues an event; <paramref name="evenWhenFull"/> admits a destination record past the capacity,
+    /// since it replaces the finishing event it comes from.
+    /// </summary>
+    private async Task<bool> TryAcceptAsync(StoredEvent stored, bool evenWhenFull = false)
     {
-        if (_live.Count >= Capacity || !_live.TryAdd(stored.RequestId, 0))
+        if ((!evenWhenFull && _live.Count >= Capacity) || !_live.TryAdd(stored.RequestId, 0))
         {
             return false;
         }
@@ -63,9 +67,12 @@ internal sealed partial class AsyncInvocationQueue(
             throw;
         }
 
+        // The channel is full only after a restore brought back more than Capacity events. The event is stored by
+        // now, so waiting for room happens in the background: a runner holding a slot must never wait on the
+        // channel its own reader is blocked behind.
         if (!_due.Writer.TryWrite(stored))
         {
-            await _due.Writer.WriteAsync(stored).ConfigureAwait(false);
+            _ = _due.Writer.WriteAsync(stored).AsTask();
         }
 
         return true;
@@ -270,12 +277,7 @@ internal sealed partial class AsyncInvocationQueue(
                 var functionArn = functions.FunctionArn(item.FunctionName, item.Qualifier ?? FunctionRecord.Latest);
                 var record = DestinationRecord.Build(item, functionArn, outcome, result, now);
                 var recordEvent = new StoredEvent(Guid.NewGuid().ToString(), target.Value.Name, target.Value.Qualifier, record, now, 0, 0, now);
-                while (!await TryAcceptAsync(recordEvent).ConfigureAwait(false))
-                {
-                    // The queue is full: the record waits for room rather than being lost.
-                    await Task.Delay(AsyncRetryPolicy.FirstThrottleDelay, time, stoppingToken).ConfigureAwait(false);
-                }
-
+                await TryAcceptAsync(recordEvent, evenWhenFull: true).ConfigureAwait(false);
                 Log.DestinationSent(logger, item.FunctionName, item.RequestId, outcome, target.Value.Name);
             }
         }
@@ -293,7 +295,9 @@ internal sealed partial class AsyncInvocationQueue(
         {
             return await TryRetryThrottledAsync(item, AsyncRetryPolicy.MaxEventAge, stoppingToken).ConfigureAwait(false);
         }
-        catch (Microsoft.Data.Sqlite.SqliteException)
+#pragma warning disable CA1031 // The event is stored as it was; the restart runs it. Nothing else to do here.
+        catch (Exception e) when (e is not OperationCanceledException)
+#pragma warning restore CA1031
         {
             return false;
         }
