@@ -25,6 +25,9 @@ internal static class FunctionZips
     public const string NodeLayers = "node-layers";
     public const string PythonLayers = "python-layers";
 
+    /// <summary>Reports each event to an <see cref="EventRecorder"/>; throws when the event says <c>"fail": true</c>.</summary>
+    public const string NodeRecorder = "node-recorder";
+
     /// <summary>Layer contents (zipped like functions): two Node layers that both ship "greeting", and a Python one.</summary>
     public const string LayerNodeA = "layer-node-a";
     public const string LayerNodeB = "layer-node-b";

@@ -58,6 +58,7 @@ internal static class LambdaApi
         endpoints.MapGet(CodeDownloadRoute, DownloadCodeAsync);
         endpoints.MapLambdaLayerApi();
         endpoints.MapLambdaProvisionedConcurrencyApi();
+        endpoints.MapLambdaEventInvokeConfigApi();
         return endpoints;
     }
 
@@ -232,7 +233,8 @@ internal static class LambdaApi
         if (invocationType != "RequestResponse")
         {
             var error = await invoker.CheckAsync(reference.Value, context.RequestAborted).ConfigureAwait(false);
-            if (error is null && invocationType == "Event" && !events.TryEnqueue(request))
+            // Answered only once the event is durably stored.
+            if (error is null && invocationType == "Event" && !await events.TryEnqueueAsync(request).ConfigureAwait(false))
             {
                 error = LambdaError.AccountConcurrencyExceeded();
             }
