@@ -11,6 +11,12 @@ command -v bwrap >/dev/null || need+=(bubblewrap)
 command -v zip >/dev/null || need+=(zip)
 command -v curl >/dev/null || need+=(curl)
 command -v flock >/dev/null || need+=(util-linux)
+# javac and jar build the Java runtime client and the Java function fixture.
+command -v javac >/dev/null && command -v jar >/dev/null || need+=(openjdk-17-jdk-headless)
+# AWS's aws-lambda-ric (RicTests, installed once into artifacts/aws-lambda-ric) builds its native part with these.
+for tool in autoconf automake libtoolize cmake g++ make; do
+  command -v "$tool" >/dev/null || need+=("$([[ $tool == libtoolize ]] && echo libtool || echo "$tool")")
+done
 if ((${#need[@]})); then
   echo "test: installing ${need[*]}..."
   sudo_cmd=""; [[ $(id -u) -eq 0 ]] || sudo_cmd="sudo"

@@ -53,6 +53,12 @@ public sealed record NimbusOptions
     /// </summary>
     public int PrestartPool { get; init; } = 1;
 
+    /// <summary>
+    /// The base delay of an asynchronous event's function-error retries: the n-th retry waits n times this (Lambda:
+    /// about 1 min, then 2 min). Short values let tests see retries in seconds.
+    /// </summary>
+    public TimeSpan AsyncRetryDelay { get; init; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Directory with the runtime interface clients; defaults to the one shipped next to the server.</summary>
     public string? RuntimesDirectory { get; init; }
 }
@@ -110,6 +116,11 @@ internal sealed class NimbusOptionsValidator : IValidateOptions<NimbusOptions>
         if (options.IdleInstanceTimeout <= TimeSpan.Zero)
         {
             errors.Add("IdleInstanceTimeout must be positive, for example 00:10:00.");
+        }
+
+        if (options.AsyncRetryDelay < TimeSpan.Zero || options.AsyncRetryDelay > TimeSpan.FromHours(1))
+        {
+            errors.Add($"AsyncRetryDelay {options.AsyncRetryDelay} must be between 00:00:00 and 01:00:00 (Lambda's is 00:01:00).");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

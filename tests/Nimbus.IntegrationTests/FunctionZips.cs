@@ -26,10 +26,25 @@ internal static class FunctionZips
     public const string NodeUrl = "node-url";
     public const string PythonLayers = "python-layers";
 
+    /// <summary>Reports each event to an <see cref="EventRecorder"/>; throws when the event says <c>"fail": true</c>.</summary>
+    public const string NodeRecorder = "node-recorder";
+
     /// <summary>Layer contents (zipped like functions): two Node layers that both ship "greeting", and a Python one.</summary>
     public const string LayerNodeA = "layer-node-a";
     public const string LayerNodeB = "layer-node-b";
     public const string LayerPython = "layer-python";
+
+    /// <summary>Publish output of tests/Fixtures/dotnet/DotnetFunction (net8.0, look-alike Amazon.Lambda.Core).</summary>
+    public const string DotnetFunction = "dotnet-function";
+
+    /// <summary>Publish output of tests/Fixtures/dotnet/Net10Function (net10.0, no dependencies).</summary>
+    public const string DotnetNet10 = "dotnet-net10";
+
+    /// <summary>Publish output of tests/Fixtures/dotnet/ProvidedBootstrap: a self-contained bootstrap on Nimbus.Lambda.RuntimeSupport.</summary>
+    public const string DotnetProvided = "dotnet-provided";
+
+    /// <summary>tests/Fixtures/java compiled: example/*.class at the root, lib/aws-lambda-java-core.jar (look-alike).</summary>
+    public const string JavaFunction = "java-function";
 
     private const int RegularFile = 0x8000;
 
@@ -43,7 +58,13 @@ internal static class FunctionZips
 
     private static readonly DateTimeOffset EntryTimestamp = new(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    public static byte[] Build(string fixture)
+    public static byte[] Build(string fixture) => Build(fixture, []);
+
+    /// <summary>
+    /// The fixture plus, for each extra, the named files and directories of <c>Directory</c> under the zip
+    /// path <c>Prefix</c> (for example an npm package under node_modules/).
+    /// </summary>
+    public static byte[] Build(string fixture, params (string Directory, string Prefix, string[] Names)[] extras)
     {
         var root = Path.Combine(AppContext.BaseDirectory, "Fixtures", "functions", fixture);
         if (!Directory.Exists(root))
@@ -53,7 +74,14 @@ internal static class FunctionZips
 
         var files = Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
             .Select(path => (Path: path, Name: Path.GetRelativePath(root, path).Replace('\\', '/')))
-            .Where(file => !file.Name.Contains("__pycache__", StringComparison.Ordinal))
+            .Where(file => !file.Name.Contains("__pycache__", StringComparison.Ordinal) && !file.Name.EndsWith(".pdb", StringComparison.Ordinal))
+            .Concat(extras.SelectMany(extra => extra.Names.SelectMany(name =>
+            {
+                var path = Path.Combine(extra.Directory, name);
+                return Directory.Exists(path)
+                    ? Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories).Select(file => (Path: file, Name: $"{extra.Prefix}/{Path.GetRelativePath(extra.Directory, file).Replace('\\', '/')}"))
+                    : [(Path: path, Name: $"{extra.Prefix}/{name}")];
+            })))
             .OrderBy(file => file.Name, StringComparer.Ordinal);
 
         using var buffer = new MemoryStream();
@@ -74,6 +102,22 @@ internal static class FunctionZips
         return buffer.ToArray();
     }
 
+    /// <summary>A zip of one file made at test time, such as a generated <c>index.js</c>.</summary>
+    public static byte[] FromSource(string fileName, string content)
+    {
+        using var buffer = new MemoryStream();
+        using (var archive = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            var entry = archive.CreateEntry(fileName, CompressionLevel.Optimal);
+            entry.LastWriteTime = EntryTimestamp;
+            entry.ExternalAttributes = unchecked((int)((uint)(RegularFile | (int)Readable) << 16));
+            using var target = new StreamWriter(entry.Open());
+            target.Write(content);
+        }
+
+        return buffer.ToArray();
+    }
+
     /// <summary>Bytes that are not a zip archive (no "PK" signature anywhere near the start).</summary>
     public static byte[] NotAZip(int length = 4_096)
     {
@@ -86,5 +130,5 @@ internal static class FunctionZips
     public static string CodeSha256(byte[] zip) => Convert.ToBase64String(SHA256.HashData(zip));
 
     private static bool IsExecutable(string name) =>
-        Path.GetFileName(name) == "bootstrap" || name.EndsWith(".sh", StringComparison.Ordinal);
+        Path.GetFileName(name) == "bootstrap" || name.EndsWith(".sh", StringComparison.Ordinal) || name.EndsWith(".mjs", StringComparison.Ordinal) && name.Contains("/bin/", StringComparison.Ordinal);
 }

@@ -60,6 +60,8 @@ public sealed class LayerTests(ServerFixture fixture)
         var fetched = (await aws.LambdaAsync("get-layer-version", "--layer-name", layerA, "--version-number", "1")).Json();
         Assert.Equal(publishedA.Str("LayerVersionArn"), fetched.Str("LayerVersionArn"));
         Assert.Equal(publishedA.Str("CreatedDate"), fetched.Str("CreatedDate"));
+        var byArn = (await aws.LambdaAsync("get-layer-version-by-arn", "--arn", publishedA.Str("LayerVersionArn"))).Json();
+        Assert.Equal(FunctionZips.CodeSha256(zipA), byArn.Str("Content.CodeSha256"));
 
         // A deleted layer version is gone from the API, but a function that uses it keeps its files.
         (await aws.LambdaAsync("delete-layer-version", "--layer-name", layerA, "--version-number", "1")).ShouldSucceed();

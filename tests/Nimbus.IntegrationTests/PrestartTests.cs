@@ -50,6 +50,28 @@ public sealed class PrestartTests
         });
 
     [Fact]
+    public Task A_new_dotnet_function_runs_in_a_NET_host_started_before_it_existed_and_sees_only_its_own_code_and_environment() =>
+        WithServerAsync(null, async (server, lambda) =>
+        {
+            await WaitForPrestartedAsync(server, "Nimbus.Runtime.Dotnet.dll");
+            var name = NewName();
+            var (report, elapsed) = await CreateAndInvokeAsync(lambda, name, "dotnet8", "DotnetFunction::DotnetFunction.Functions::Prestart",
+                new JsonObject { ["GREETING"] = "hello" }, FunctionZips.DotnetFunction);
+
+            Assert.True(report.GetProperty("processAgeSeconds").GetDouble() > elapsed.TotalSeconds,
+                $"The first invoke should run in a pre-started host, older than the {elapsed.TotalSeconds:F3} s from CreateFunction to the answer: {report.GetRawText()}");
+            Assert.Equal("/var/task", report.Str("cwd"));
+            Assert.Contains("DotnetFunction.dll", report.Array("files").Select(f => f.GetString()!));
+            Assert.True(report.Str("write") is "EROFS" or "EACCES", $"/var/task should be read-only: {report.GetRawText()}");
+
+            var environment = report.At("environment");
+            Assert.Equal("hello", environment.Str("GREETING"));
+            Assert.Equal(name, environment.Str("AWS_LAMBDA_FUNCTION_NAME"));
+            Assert.Equal("AWS_Lambda_dotnet8", environment.Str("AWS_EXECUTION_ENV"));
+            Assert.False(environment.TryGetProperty("_NIMBUS_PRESTARTED", out _), $"The pool's own variables should not reach the function: {environment.GetRawText()}");
+        });
+
+    [Fact]
     public Task A_function_that_sets_NODE_OPTIONS_gets_a_fresh_process_that_honours_them() => WithServerAsync(null, async (server, lambda) =>
     {
         await WaitForPrestartedAsync(server, "bootstrap.js");
@@ -71,7 +93,7 @@ public sealed class PrestartTests
     });
 
     [Fact]
-    public async Task A_killed_server_leaves_no_mounts_on_the_host()
+    public async Task A_killed_server_leaves_no_mounts_and_no_frozen_instance_behind()
     {
         using var data = new TempDirectory("nimbus-it-prestart");
         var server = await NimbusServer.StartAsync(data.Path);
@@ -84,6 +106,10 @@ public sealed class PrestartTests
                     await CreateAndInvokeAsync(new LambdaHttp(server.Http), NewName(), "nodejs20.x", "index.handler", []);
                     await WaitForPrestartedAsync(server, "bootstrap.js", minimum: 2);
 
+                    // The invoked instance idles frozen: a frozen process acts on no signal, bwrap's death signal included.
+                    var sandboxes = ShutdownTests.SandboxPids(server.DataDirectory);
+                    await WaitUntilAsync(() => sandboxes.Any(IsFrozen), "the idle instance to be frozen");
+
                     Process.GetProcessById(server.ProcessId).Kill();
                     Assert.True(await server.WaitForExitAsync(TimeSpan.FromSeconds(30)), "The killed server should exit.");
 
@@ -91,12 +117,62 @@ public sealed class PrestartTests
                     // with it: nothing stays mounted under the data directory in the host's.
                     var leftovers = File.ReadLines("/proc/self/mountinfo").Where(line => line.Contains(data.Path, StringComparison.Ordinal)).ToList();
                     Assert.True(leftovers.Count == 0, $"Mounts left under {data.Path}:{Environment.NewLine}{string.Join(Environment.NewLine, leftovers)}");
+                    await WaitUntilAsync(() => !sandboxes.Any(IsAlive), $"every sandbox of the killed server ({string.Join(", ", sandboxes)}) to be gone");
                 },
                 () => server.DescribeOutput());
         }
         finally
         {
             await server.DisposeAsync();
+        }
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition, string what)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(deadline.Elapsed < PoolDeadline, $"Timed out after {PoolDeadline.TotalSeconds} s waiting for {what}.");
+            await Task.Delay(TimeSpan.FromMilliseconds(100));
+        }
+    }
+
+    /// <summary>Stopped by the cgroup freezer: v1 reports it in freezer.state, v2 in cgroup.events.</summary>
+    private static bool IsFrozen(int pid)
+    {
+        try
+        {
+            foreach (var parts in File.ReadLines($"/proc/{pid}/cgroup").Select(line => line.Split(':', 3)).Where(parts => parts.Length == 3))
+            {
+                var relative = parts[2].TrimStart('/');
+                if (parts[1].Split(',').Contains("freezer"))
+                {
+                    return File.ReadAllText(Path.Combine("/sys/fs/cgroup/freezer", relative, "freezer.state")).Trim() == "FROZEN";
+                }
+
+                if (parts[0] == "0" && parts[1].Length == 0 && File.Exists(Path.Combine("/sys/fs/cgroup", relative, "cgroup.events")))
+                {
+                    return File.ReadLines(Path.Combine("/sys/fs/cgroup", relative, "cgroup.events")).Contains("frozen 1");
+                }
+            }
+
+            return false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            return !File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 
@@ -114,9 +190,9 @@ public sealed class PrestartTests
         }
     }
 
-    private static async Task<(JsonElement Report, TimeSpan Elapsed)> CreateAndInvokeAsync(LambdaHttp lambda, string name, string runtime, string handler, JsonObject variables)
+    private static async Task<(JsonElement Report, TimeSpan Elapsed)> CreateAndInvokeAsync(LambdaHttp lambda, string name, string runtime, string handler, JsonObject variables, string fixture = FunctionZips.Prestart)
     {
-        var request = LambdaHttp.CreateFunctionRequest(name, FunctionZips.Build(FunctionZips.Prestart), runtime, handler);
+        var request = LambdaHttp.CreateFunctionRequest(name, FunctionZips.Build(fixture), runtime, handler);
         request["Role"] = Role;
         request["Environment"] = new JsonObject { ["Variables"] = variables };
         var clock = Stopwatch.StartNew();

@@ -201,7 +201,7 @@ public sealed class VersionTests(ServerFixture fixture)
     });
 
     [Fact]
-    public Task List_versions_by_function_pages_with_Marker_and_MaxItems() => fixture.RunAsync(async scope =>
+    public Task List_versions_by_function_pages_with_Marker_and_MaxItems_and_list_functions_with_FunctionVersion_ALL_lists_them_too() => fixture.RunAsync(async scope =>
     {
         var name = scope.NewFunctionName();
         await scope.Lambda.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeCjs), NodeRuntime, NodeHandler);
@@ -228,6 +228,17 @@ public sealed class VersionTests(ServerFixture fixture)
         while (marker is not null);
 
         Assert.Equal(["$LATEST", "1", "2", "3"], seen);
+
+        var all = await scope.Lambda.SendAsync(HttpMethod.Get, $"{LambdaHttp.FunctionsPath}?FunctionVersion=ALL");
+        Assert.True(all.StatusCode == 200, all.ToString());
+        Assert.Equal(
+            [Aws.FunctionArn(name) + ":$LATEST", Aws.FunctionArn(name) + ":1", Aws.FunctionArn(name) + ":2", Aws.FunctionArn(name) + ":3"],
+            all.Json().Array("Functions").Where(f => f.Str("FunctionName") == name).Select(f => f.Str("FunctionArn")));
+        var latestOnly = (await scope.Lambda.SendAsync(HttpMethod.Get, LambdaHttp.FunctionsPath)).Json().Array("Functions");
+        Assert.Equal([Aws.FunctionArn(name)], latestOnly.Where(f => f.Str("FunctionName") == name).Select(f => f.Str("FunctionArn")));
+        Assert.Equal(
+            "1 validation error detected: Value 'SOME' at 'functionVersion' failed to satisfy constraint: Member must satisfy enum value set: [ALL]",
+            (await scope.Lambda.SendAsync(HttpMethod.Get, $"{LambdaHttp.FunctionsPath}?FunctionVersion=SOME")).ShouldBeError(400, "ValidationException").Str("message"));
         var missing = await scope.Lambda.SendAsync(HttpMethod.Get, $"{LambdaHttp.FunctionsPath}/{name}-none/versions");
         Assert.Equal(Aws.FunctionNotFound(name + "-none"), missing.ShouldBeError(404, "ResourceNotFoundException").Str("Message"));
     });

@@ -216,7 +216,8 @@ internal sealed partial class FunctionService(
         }
     }
 
-    public async Task<LambdaResult<(IReadOnlyList<FunctionRecord> Functions, string? NextMarker)>> ListAsync(string? marker, int? maxItems, CancellationToken cancellationToken)
+    public async Task<LambdaResult<(IReadOnlyList<FunctionRecord> Functions, string? NextMarker)>> ListAsync(
+        string? marker, int? maxItems, bool allVersions, CancellationToken cancellationToken)
     {
         if (Paging.ValidateMaxItems(maxItems) is { } maxItemsError)
         {
@@ -238,13 +239,21 @@ internal sealed partial class FunctionService(
 
         var limit = Math.Min(maxItems ?? LambdaLimits.MaxListItems, LambdaLimits.MaxListItems);
         var page = await store.ListFunctionsAsync(after, limit + 1, cancellationToken).ConfigureAwait(false);
-        if (page.Count <= limit)
+        var items = page.Count <= limit ? page : [.. page.Take(limit)];
+        var next = page.Count <= limit ? null : Convert.ToBase64String(Encoding.UTF8.GetBytes(items[^1].Name));
+        if (!allVersions)
         {
-            return (page, null);
+            return (items, next);
         }
 
-        var items = page.Take(limit).ToList();
-        return (items, Convert.ToBase64String(Encoding.UTF8.GetBytes(items[^1].Name)));
+        // FunctionVersion=ALL: every version of the functions on this page (pages still count functions).
+        var versions = new List<FunctionRecord>();
+        foreach (var function in items)
+        {
+            versions.AddRange(await store.ListVersionsAsync(function.Name, cancellationToken).ConfigureAwait(false));
+        }
+
+        return (versions, next);
     }
 
     public async Task<LambdaResult<FunctionRecord>> UpdateCodeAsync(FunctionReference reference, UpdateFunctionCodeRequest request, CancellationToken cancellationToken)

@@ -104,6 +104,24 @@ internal sealed partial class LayerService(IMetadataStore store, CodeStore code,
         return await store.GetLayerVersionAsync(name.Value!, version, cancellationToken).ConfigureAwait(false) is { } record ? record : NotFound();
     }
 
+    /// <summary>GetLayerVersionByArn: a layer version ARN of this region and account.</summary>
+    public async Task<LambdaResult<LayerVersionRecord>> GetByArnAsync(string arn, CancellationToken cancellationToken)
+    {
+        var match = LambdaLimits.LayerReferencePattern().Match(arn);
+        if (arn.Length > LambdaLimits.MaxLayerNameLength || !match.Success || !match.Groups[1].Success || !match.Groups[5].Success
+            || !int.TryParse(match.Groups[5].Value, NumberStyles.None, CultureInfo.InvariantCulture, out var version))
+        {
+            return LambdaError.ValidationFailed(arn, "arn", "Member must satisfy regular expression pattern: arn:[a-zA-Z0-9-]+:lambda:[a-zA-Z0-9-]+:\\d{12}:layer:[a-zA-Z0-9-_]+:[0-9]+");
+        }
+
+        if (match.Groups[1].Value != _options.Region || match.Groups[2].Value != _options.AccountId)
+        {
+            return NotFound();
+        }
+
+        return await store.GetLayerVersionAsync(match.Groups[3].Value, version, cancellationToken).ConfigureAwait(false) is { } record ? record : NotFound();
+    }
+
     public async Task<LambdaResult<(IReadOnlyList<LayerVersionRecord> Versions, string? NextMarker)>> ListVersionsAsync(
         string layerName, string? runtime, string? architecture, string? marker, int? maxItems, CancellationToken cancellationToken)
     {

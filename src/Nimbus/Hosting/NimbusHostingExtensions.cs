@@ -20,6 +20,9 @@ namespace Nimbus.Hosting;
 /// <summary>Wires a Nimbus node into an ASP.NET Core host.</summary>
 public static class NimbusHostingExtensions
 {
+    /// <summary>The DI key of events.db, shared by the async event queue and the event invoke configs.</summary>
+    private const string EventsDatabaseKey = "events.db";
+
     /// <summary>Adds configuration sources, services and Kestrel endpoints of a node.</summary>
     public static WebApplicationBuilder AddNimbus(this WebApplicationBuilder builder, string[] args)
     {
@@ -62,6 +65,12 @@ public static class NimbusHostingExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<LogStore>>()));
         services.AddHostedService(sp => sp.GetRequiredService<LogStore>());
+        services.TryAddKeyedSingleton(EventsDatabaseKey, (sp, _) => new SqliteDatabase(
+            Path.Combine(sp.GetRequiredService<DataDirectory>().Path, "events.db"), EventMigrations.All));
+        services.TryAddSingleton<IAsyncEventStore>(sp => new SqliteAsyncEventStore(
+            sp.GetRequiredKeyedService<SqliteDatabase>(EventsDatabaseKey), sp.GetRequiredService<ILogger<SqliteAsyncEventStore>>()));
+        services.TryAddSingleton<IEventInvokeConfigStore>(sp => new SqliteEventInvokeConfigStore(sp.GetRequiredKeyedService<SqliteDatabase>(EventsDatabaseKey)));
+        services.AddSingleton<IFunctionLifecycleObserver, EventInvokeConfigCleanup>();
         services.TryAddSingleton<RuntimeCatalog>();
         services.TryAddSingleton<RuntimePortPool>();
         services.TryAddSingleton<ISandboxFactory>(sp => SandboxFactorySelector.Select(
@@ -78,6 +87,7 @@ public static class NimbusHostingExtensions
 
         // Before the async queue starts: loads the stored reservations into the concurrency limiter.
         services.AddHostedService(sp => sp.GetRequiredService<FunctionService>());
+        services.TryAddSingleton<EventInvokeConfigService>();
         services.TryAddSingleton<Invoker>();
         services.TryAddSingleton<FunctionUrlCache>();
         services.AddSingleton<IFunctionLifecycleObserver>(sp => sp.GetRequiredService<FunctionUrlCache>());

@@ -12,7 +12,7 @@ internal static class NimbusSettings
     public static readonly IReadOnlyList<NimbusSetting> All =
     [
         new("Nimbus:Listen", "NIMBUS_LISTEN", "--listen", "http://127.0.0.1:4566", "URL the AWS-compatible APIs listen on; port 0 picks a free port."),
-        new("Nimbus:DataDirectory", "NIMBUS_DATA", "--data", "./.nimbus", "Directory for metadata.db, logs.db and code."),
+        new("Nimbus:DataDirectory", "NIMBUS_DATA", "--data", "./.nimbus", "Directory for metadata.db, events.db, logs.db and code."),
         new("Nimbus:Region", "NIMBUS_REGION", "--region", "us-east-1", "Region in ARNs and in the sandbox environment."),
         new("Nimbus:AccountId", "NIMBUS_ACCOUNT_ID", "--account-id", "000000000000", "12-digit account id in ARNs."),
         new("Nimbus:MaxInstances", "NIMBUS_MAX_INSTANCES", "--max-instances", "64", "Most function instances running at once on this node."),
@@ -23,6 +23,7 @@ internal static class NimbusSettings
         new("Nimbus:UseBubblewrap", "NIMBUS_USE_BUBBLEWRAP", null, "true", "Sandbox instances with bubblewrap when it is installed."),
         new("Nimbus:UseCgroups", "NIMBUS_USE_CGROUPS", null, "true", "Give each instance a cgroup: memory limit, CPU weight, 1024 processes, freezer."),
         new("Nimbus:PrestartPool", "NIMBUS_PRESTART_POOL", null, "1", "Runtimes kept started per runtime shape, waiting for a function's first invoke; 0 = off."),
+        new("Nimbus:AsyncRetryDelay", "NIMBUS_ASYNC_RETRY_DELAY", null, "00:01:00", "Base delay of async function-error retries: retry n waits n × this (Lambda: ~1 min, then ~2 min)."),
         new("Nimbus:RuntimesDirectory", "NIMBUS_RUNTIMES_DIRECTORY", null, "(next to the server)", "Where the runtime clients (runtimes/) are."),
     ];
 

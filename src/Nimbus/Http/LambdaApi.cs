@@ -58,6 +58,7 @@ internal static class LambdaApi
         endpoints.MapGet(CodeDownloadRoute, DownloadCodeAsync);
         endpoints.MapLambdaLayerApi();
         endpoints.MapLambdaProvisionedConcurrencyApi();
+        endpoints.MapLambdaEventInvokeConfigApi();
         return endpoints;
     }
 
@@ -81,7 +82,15 @@ internal static class LambdaApi
             return;
         }
 
-        var result = await service.ListAsync(context.Request.Query["Marker"].ToString(), maxItems, context.RequestAborted).ConfigureAwait(false);
+        var functionVersion = context.Request.Query["FunctionVersion"].ToString();
+        if (functionVersion is { Length: > 0 } and not "ALL")
+        {
+            await LambdaHttp.WriteErrorAsync(context, LambdaError.ValidationFailed(functionVersion, "functionVersion", "Member must satisfy enum value set: [ALL]")).ConfigureAwait(false);
+            return;
+        }
+
+        var allVersions = functionVersion == "ALL";
+        var result = await service.ListAsync(context.Request.Query["Marker"].ToString(), maxItems, allVersions, context.RequestAborted).ConfigureAwait(false);
         if (result.IsError)
         {
             await LambdaHttp.WriteErrorAsync(context, result.Error!).ConfigureAwait(false);
@@ -91,7 +100,7 @@ internal static class LambdaApi
         var (items, next) = result.Value;
         var response = new ListFunctionsResponse
         {
-            Functions = [.. items.Select(f => service.ToConfiguration(f, includeStatus: false))],
+            Functions = [.. items.Select(f => service.ToConfiguration(f, includeStatus: false, qualifier: allVersions ? f.Version : null))],
             NextMarker = next,
         };
         await LambdaHttp.WriteJsonAsync(context, 200, response, LambdaJson.Context.ListFunctionsResponse).ConfigureAwait(false);
@@ -224,7 +233,8 @@ internal static class LambdaApi
         if (invocationType != "RequestResponse")
         {
             var error = await invoker.CheckAsync(reference.Value, context.RequestAborted).ConfigureAwait(false);
-            if (error is null && invocationType == "Event" && !events.TryEnqueue(request))
+            // Answered only once the event is durably stored.
+            if (error is null && invocationType == "Event" && !await events.TryEnqueueAsync(request).ConfigureAwait(false))
             {
                 error = LambdaError.AccountConcurrencyExceeded();
             }

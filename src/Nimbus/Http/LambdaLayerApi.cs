@@ -5,7 +5,10 @@ using Nimbus.Functions;
 
 namespace Nimbus.Http;
 
-/// <summary>The Lambda layers API (2018-10-31): routes and the mapping to <see cref="LayerService"/>.</summary>
+/// <summary>
+/// The Lambda layers API (2018-10-31): routes and the mapping to <see cref="LayerService"/>. GetLayerVersionByArn
+/// shares ListLayers' path (<c>GET /2018-10-31/layers?find=LayerVersion&amp;Arn=...</c>).
+/// </summary>
 internal static class LambdaLayerApi
 {
     public const string LayersRoute = "/2018-10-31/layers";
@@ -72,6 +75,13 @@ internal static class LambdaLayerApi
 
     private static async Task ListLayersAsync(HttpContext context, LayerService layers)
     {
+        if (context.Request.Query["find"].ToString() == "LayerVersion")
+        {
+            var byArn = await layers.GetByArnAsync(context.Request.Query["Arn"].ToString(), context.RequestAborted).ConfigureAwait(false);
+            await WriteLayerVersionAsync(context, layers, byArn, 200).ConfigureAwait(false);
+            return;
+        }
+
         var (maxItems, valid) = await LambdaApi.ReadMaxItemsAsync(context).ConfigureAwait(false);
         if (!valid)
         {

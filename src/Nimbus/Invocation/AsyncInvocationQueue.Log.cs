@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Nimbus.Invocation;
 
-// Invocation/ event ids 3010-3019 (AsyncInvocationQueue). Next free id: 3014.
+// Invocation/ event ids 3010-3029 (AsyncInvocationQueue). Next free id: 3020.
 internal sealed partial class AsyncInvocationQueue
 {
     private static partial class Log
@@ -16,11 +16,35 @@ internal sealed partial class AsyncInvocationQueue
         public static partial void EventDroppedReservedConcurrencyZero(ILogger logger, string functionName);
 
         [LoggerMessage(EventId = 3012, EventName = "EventThrottled", Level = LogLevel.Debug,
-            Message = "An asynchronous event for {FunctionName} was throttled ({Throttle}, attempt {Attempts}); trying again in {DelaySeconds} s.")]
-        public static partial void EventThrottled(ILogger logger, string functionName, ConcurrencyThrottle throttle, int attempts, double delaySeconds);
+            Message = "An asynchronous event for {FunctionName} was throttled ({Throttle}, attempt {Attempts}); it is tried again with backoff.")]
+        public static partial void EventThrottled(ILogger logger, string functionName, ConcurrencyThrottle throttle, int attempts);
 
         [LoggerMessage(EventId = 3013, EventName = "EventExpired", Level = LogLevel.Warning,
-            Message = "An asynchronous event for {FunctionName} was dropped after {Attempts} throttled attempts: it would be older than the maximum event age of {MaxAgeHours} h.")]
-        public static partial void EventExpired(ILogger logger, string functionName, int attempts, double maxAgeHours);
+            Message = "An asynchronous event for {FunctionName} was dropped after {Attempts} attempts: it would be older than its maximum event age of {MaxAgeSeconds} s.")]
+        public static partial void EventExpired(ILogger logger, string functionName, int attempts, double maxAgeSeconds);
+
+        [LoggerMessage(EventId = 3014, EventName = "EventRetryScheduled", Level = LogLevel.Information,
+            Message = "An asynchronous event for {FunctionName} (request {RequestId}) failed on invocation {InvokeCount}; retrying in {DelaySeconds} s.")]
+        public static partial void EventRetryScheduled(ILogger logger, string functionName, string requestId, int invokeCount, double delaySeconds);
+
+        [LoggerMessage(EventId = 3015, EventName = "EventFailed", Level = LogLevel.Warning,
+            Message = "An asynchronous event for {FunctionName} (request {RequestId}) failed after {InvokeCount} invocations: {Condition}.")]
+        public static partial void EventFailed(ILogger logger, string functionName, string requestId, int invokeCount, string condition);
+
+        [LoggerMessage(EventId = 3016, EventName = "DestinationSent", Level = LogLevel.Debug,
+            Message = "The {Outcome} record of {FunctionName}'s request {RequestId} was queued for the destination function {Destination}.")]
+        public static partial void DestinationSent(ILogger logger, string functionName, string requestId, AsyncOutcome outcome, string destination);
+
+        [LoggerMessage(EventId = 3017, EventName = "EventsRestored", Level = LogLevel.Information,
+            Message = "{Count} asynchronous events stored by an earlier run were not finished; they run again now (delivery is at least once).")]
+        public static partial void EventsRestored(ILogger logger, int count);
+
+        [LoggerMessage(EventId = 3018, EventName = "EventRunFailed", Level = LogLevel.Error,
+            Message = "An asynchronous event for {FunctionName} (request {RequestId}) could not be run; it is tried again with backoff.")]
+        public static partial void EventRunFailed(ILogger logger, string functionName, string requestId, Exception exception);
+
+        [LoggerMessage(EventId = 3019, EventName = "DestinationInvalid", Level = LogLevel.Warning,
+            Message = "The destination {Destination} of {FunctionName}'s event invoke config is not a function Nimbus can invoke ({Reason}); the record was not sent. Fix it with put-function-event-invoke-config.")]
+        public static partial void DestinationInvalid(ILogger logger, string functionName, string destination, string reason);
     }
 }

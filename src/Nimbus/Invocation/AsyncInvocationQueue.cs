@@ -1,18 +1,25 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Nimbus.Functions;
+using Nimbus.Storage;
 
 namespace Nimbus.Invocation;
 
 /// <summary>
-/// Event (asynchronous) invocations: accepted into a bounded in-memory queue and run in the background with
-/// bounded parallelism. A throttled event stays accepted and is tried again with backoff (<see cref="AsyncRetryPolicy"/>),
-/// except when the function's reserved concurrency is 0: then it is dropped with a warning (the failure destination
-/// comes later). Not yet durable: a crash loses queued events (durability is a later milestone).
+/// Event (asynchronous) invocations. An event is stored durably (<see cref="IAsyncEventStore"/>) before Invoke
+/// answers 202, run in the background with bounded parallelism under the function's concurrency limits, retried
+/// as Lambda retries (<see cref="AsyncRetryPolicy"/>, with the function's event invoke config), and deleted only
+/// after its final outcome, once its destination record (if any) is itself stored as an event of the destination
+/// function. At start-up every stored event runs again: delivery is at least once.
 /// </summary>
 internal sealed partial class AsyncInvocationQueue(
     Invoker invoker,
+    FunctionService functions,
+    IAsyncEventStore store,
+    IEventInvokeConfigStore configs,
     IOptions<NimbusOptions> options,
     TimeProvider time,
     ILogger<AsyncInvocationQueue> logger) : BackgroundService
@@ -20,29 +27,52 @@ internal sealed partial class AsyncInvocationQueue(
     /// <summary>Most events accepted and not finished: queued, running or waiting to be retried.</summary>
     public const int Capacity = 10_000;
 
-    // _accepted counts every event from TryEnqueue until it ends (ran, dropped or expired). It never exceeds
-    // Capacity, so the channel, which holds a subset of those events, never fills and a retry always fits back in.
-    private readonly Channel<QueuedEvent> _queue = Channel.CreateBounded<QueuedEvent>(new BoundedChannelOptions(Capacity)
+    // Events that are due run from this channel. Every event in it, running or waiting for a retry is in _live
+    // (keyed by request id) from acceptance (or restore) until its final outcome; accepts stop at Capacity live
+    // events, so the channel, which holds a subset of them, only fills when a restore brought back more.
+    private readonly Channel<StoredEvent> _due = Channel.CreateBounded<StoredEvent>(new BoundedChannelOptions(Capacity)
     {
         FullMode = BoundedChannelFullMode.Wait,
         SingleReader = true,
     });
 
-    private int _accepted;
+    private readonly ConcurrentDictionary<string, byte> _live = new(StringComparer.Ordinal);
 
-    /// <summary>False when the queue is full: the caller answers 429.</summary>
-    public bool TryEnqueue(InvocationRequest request)
+    /// <summary>Stores the event durably, then queues it. False when the queue is full: the caller answers 429.</summary>
+    public async Task<bool> TryEnqueueAsync(InvocationRequest request)
     {
-        if (Interlocked.Increment(ref _accepted) > Capacity)
+        var now = time.GetUtcNow();
+        var stored = new StoredEvent(request.RequestId, request.Function.Name, request.Function.Qualifier, request.Payload.ToArray(), now, 0, 0, now);
+        return await TryAcceptAsync(stored).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Stores and queues an event; <paramref name="evenWhenFull"/> admits a destination record past the capacity,
+    /// since it replaces the finishing event it comes from.
+    /// </summary>
+    private async Task<bool> TryAcceptAsync(StoredEvent stored, bool evenWhenFull = false)
+    {
+        if ((!evenWhenFull && _live.Count >= Capacity) || !_live.TryAdd(stored.RequestId, 0))
         {
-            Interlocked.Decrement(ref _accepted);
             return false;
         }
 
-        if (!_queue.Writer.TryWrite(new QueuedEvent(request, time.GetUtcNow(), ThrottledAttempts: 0)))
+        try
         {
-            Interlocked.Decrement(ref _accepted);
-            return false;
+            await store.AddAsync(stored, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch
+        {
+            _live.TryRemove(stored.RequestId, out _);
+            throw;
+        }
+
+        // The channel is full only after a restore brought back more than Capacity events. The event is stored by
+        // now, so waiting for room happens in the background: a runner holding a slot must never wait on the
+        // channel its own reader is blocked behind.
+        if (!_due.Writer.TryWrite(stored))
+        {
+            _ = _due.Writer.WriteAsync(stored).AsTask();
         }
 
         return true;
@@ -52,81 +82,237 @@ internal sealed partial class AsyncInvocationQueue(
     {
         using var slots = new SemaphoreSlim(Math.Max(1, options.Value.MaxInstances / 2));
         var running = new List<Task>();
+        var restore = RestoreAsync(stoppingToken);
         try
         {
-            await foreach (var queued in _queue.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+            await foreach (var due in _due.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
             {
                 await slots.WaitAsync(stoppingToken).ConfigureAwait(false);
                 running.RemoveAll(t => t.IsCompleted);
-                running.Add(RunAsync(queued, slots, stoppingToken));
+                running.Add(RunAsync(due, slots, stoppingToken));
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
 
+        await restore.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await Task.WhenAll(running).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
-    private async Task RunAsync(QueuedEvent queued, SemaphoreSlim slots, CancellationToken stoppingToken)
+    /// <summary>Runs every event a previous run of this node accepted and did not finish.</summary>
+    private async Task RestoreAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            var stored = await store.ListAsync(stoppingToken).ConfigureAwait(false);
+            var restored = 0;
+            foreach (var item in stored)
+            {
+                if (_live.TryAdd(item.RequestId, 0))
+                {
+                    restored++;
+                    await ScheduleAsync(item, stoppingToken).ConfigureAwait(false);
+                }
+            }
+
+            if (restored > 0)
+            {
+                Log.EventsRestored(logger, restored);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task ScheduleAsync(StoredEvent item, CancellationToken stoppingToken)
+    {
+        var wait = item.NextAttemptAt - time.GetUtcNow();
+        if (wait > TimeSpan.Zero)
+        {
+            _ = RetryAsync(item, wait, stoppingToken);
+        }
+        else
+        {
+            await _due.Writer.WriteAsync(item, stoppingToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task RunAsync(StoredEvent item, SemaphoreSlim slots, CancellationToken stoppingToken)
     {
         var finished = true;
         try
         {
-            var request = queued.Request;
-            var result = await invoker.InvokeAsync(request, stoppingToken).ConfigureAwait(false);
-            switch (result)
-            {
-                case { Throttle: ConcurrencyThrottle.ReservedConcurrencyIsZero }:
-                    Log.EventDroppedReservedConcurrencyZero(logger, request.Function.Name);
-                    break;
-                case { Throttle: not ConcurrencyThrottle.None }:
-                    var attempts = queued.ThrottledAttempts + 1;
-                    var now = time.GetUtcNow();
-                    if (AsyncRetryPolicy.NextThrottleAttempt(queued.AcceptedAt, now, attempts) is { } next)
-                    {
-                        Log.EventThrottled(logger, request.Function.Name, result.Throttle, attempts, (next - now).TotalSeconds);
-                        finished = false;
-                        _ = RetryAsync(queued with { ThrottledAttempts = attempts }, next - now, stoppingToken);
-                    }
-                    else
-                    {
-                        Log.EventExpired(logger, request.Function.Name, attempts, AsyncRetryPolicy.MaxEventAge.TotalHours);
-                    }
-
-                    break;
-                case { Status: InvocationStatus.Rejected }:
-                    Log.EventRejected(logger, request.Function.Name, result.Error!.Type);
-                    break;
-            }
+            finished = await RunOnceAsync(item, stoppingToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+            // Shutting down: the event stays stored and runs again after the restart.
+        }
+#pragma warning disable CA1031 // One event's unexpected failure must not stop the queue; it is retried as a system error.
+        catch (Exception e)
+#pragma warning restore CA1031
+        {
+            Log.EventRunFailed(logger, item.FunctionName, item.RequestId, e);
+            finished = !await TryRetryAfterSystemErrorAsync(item, stoppingToken).ConfigureAwait(false);
         }
         finally
         {
             if (finished)
             {
-                Interlocked.Decrement(ref _accepted);
+                _live.TryRemove(item.RequestId, out _);
             }
 
             slots.Release();
         }
     }
 
-    private async Task RetryAsync(QueuedEvent queued, TimeSpan delay, CancellationToken stoppingToken)
+    /// <summary>One attempt; true when the event reached its final outcome (or stays stored for the next start).</summary>
+    private async Task<bool> RunOnceAsync(StoredEvent item, CancellationToken stoppingToken)
+    {
+        var config = await configs.GetAsync(item.FunctionName, item.Qualifier ?? FunctionRecord.Latest, stoppingToken).ConfigureAwait(false);
+        var maxAge = config?.MaximumEventAgeInSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : AsyncRetryPolicy.MaxEventAge;
+        var now = time.GetUtcNow();
+        if (now - item.AcceptedAt > maxAge)
+        {
+            Log.EventExpired(logger, item.FunctionName, item.InvokeCount + item.ThrottleCount, maxAge.TotalSeconds);
+            await FinishAsync(item, config, AsyncOutcome.EventAgeExceeded, null, stoppingToken).ConfigureAwait(false);
+            return true;
+        }
+
+        var request = new InvocationRequest(item.RequestId, new FunctionReference(item.FunctionName, item.Qualifier), item.Payload, null, TailLog: false);
+        var result = await invoker.InvokeAsync(request, stoppingToken).ConfigureAwait(false);
+        switch (result)
+        {
+            case { Throttle: ConcurrencyThrottle.ReservedConcurrencyIsZero }:
+                Log.EventDroppedReservedConcurrencyZero(logger, item.FunctionName);
+                await FinishAsync(item, config, AsyncOutcome.RetriesExhausted, null, stoppingToken).ConfigureAwait(false);
+                return true;
+
+            case { Throttle: not ConcurrencyThrottle.None }:
+                Log.EventThrottled(logger, item.FunctionName, result.Throttle, item.ThrottleCount + 1);
+                if (await TryRetryThrottledAsync(item, maxAge, stoppingToken).ConfigureAwait(false))
+                {
+                    return false;
+                }
+
+                Log.EventExpired(logger, item.FunctionName, item.InvokeCount + item.ThrottleCount + 1, maxAge.TotalSeconds);
+                await FinishAsync(item with { ThrottleCount = item.ThrottleCount + 1 }, config, AsyncOutcome.EventAgeExceeded, null, stoppingToken).ConfigureAwait(false);
+                return true;
+
+            case { Status: InvocationStatus.Rejected, Error.Type: LambdaError.Service }:
+                // The node is draining: the event stays stored and runs after the restart.
+                return true;
+
+            case { Status: InvocationStatus.Rejected }:
+                Log.EventRejected(logger, item.FunctionName, result.Error!.Type);
+                await store.DeleteAsync(item.RequestId, CancellationToken.None).ConfigureAwait(false);
+                return true;
+
+            case { Status: InvocationStatus.Success }:
+                await FinishAsync(item with { InvokeCount = item.InvokeCount + 1 }, config, AsyncOutcome.Success, result, stoppingToken).ConfigureAwait(false);
+                return true;
+        }
+
+        var invoked = item with { InvokeCount = item.InvokeCount + 1 };
+        var maxRetries = config?.MaximumRetryAttempts ?? AsyncRetryPolicy.DefaultMaximumRetryAttempts;
+        now = time.GetUtcNow();
+        var next = AsyncRetryPolicy.NextFunctionErrorAttempt(now, invoked.InvokeCount, maxRetries, options.Value.AsyncRetryDelay);
+        if (next is null)
+        {
+            Log.EventFailed(logger, item.FunctionName, item.RequestId, invoked.InvokeCount, nameof(AsyncOutcome.RetriesExhausted));
+            await FinishAsync(invoked, config, AsyncOutcome.RetriesExhausted, result, stoppingToken).ConfigureAwait(false);
+            return true;
+        }
+
+        if (next.Value - item.AcceptedAt > maxAge)
+        {
+            Log.EventFailed(logger, item.FunctionName, item.RequestId, invoked.InvokeCount, nameof(AsyncOutcome.EventAgeExceeded));
+            await FinishAsync(invoked, config, AsyncOutcome.EventAgeExceeded, result, stoppingToken).ConfigureAwait(false);
+            return true;
+        }
+
+        Log.EventRetryScheduled(logger, item.FunctionName, item.RequestId, invoked.InvokeCount, (next.Value - now).TotalSeconds);
+        invoked = invoked with { NextAttemptAt = next.Value };
+        await store.UpdateAsync(invoked, CancellationToken.None).ConfigureAwait(false);
+        _ = RetryAsync(invoked, next.Value - now, stoppingToken);
+        return false;
+    }
+
+    /// <summary>Schedules a throttled attempt again; false when the event would be too old by then.</summary>
+    private async Task<bool> TryRetryThrottledAsync(StoredEvent item, TimeSpan maxAge, CancellationToken stoppingToken)
+    {
+        var throttled = item with { ThrottleCount = item.ThrottleCount + 1 };
+        var now = time.GetUtcNow();
+        if (AsyncRetryPolicy.NextThrottleAttempt(item.AcceptedAt, now, throttled.ThrottleCount, maxAge) is not { } next)
+        {
+            return false;
+        }
+
+        throttled = throttled with { NextAttemptAt = next };
+        await store.UpdateAsync(throttled, CancellationToken.None).ConfigureAwait(false);
+        _ = RetryAsync(throttled, next - now, stoppingToken);
+        return true;
+    }
+
+    /// <summary>
+    /// The final outcome: the destination record (when the config names a destination for it) is stored as an
+    /// event of the destination function first, then the event is deleted, so a crash in between repeats the
+    /// record rather than losing it.
+    /// </summary>
+    private async Task FinishAsync(StoredEvent item, EventInvokeConfigRecord? config, AsyncOutcome outcome, InvocationResult? result, CancellationToken stoppingToken)
+    {
+        var destination = outcome == AsyncOutcome.Success ? config?.OnSuccess : config?.OnFailure;
+        if (destination is not null)
+        {
+            var target = functions.ParseReference(destination, null);
+            if (target.IsError)
+            {
+                Log.DestinationInvalid(logger, item.FunctionName, destination, target.Error!.Message);
+            }
+            else
+            {
+                var now = time.GetUtcNow();
+                var functionArn = functions.FunctionArn(item.FunctionName, item.Qualifier ?? FunctionRecord.Latest);
+                var record = DestinationRecord.Build(item, functionArn, outcome, result, now);
+                var recordEvent = new StoredEvent(Guid.NewGuid().ToString(), target.Value.Name, target.Value.Qualifier, record, now, 0, 0, now);
+                await TryAcceptAsync(recordEvent, evenWhenFull: true).ConfigureAwait(false);
+                Log.DestinationSent(logger, item.FunctionName, item.RequestId, outcome, target.Value.Name);
+            }
+        }
+
+        await store.DeleteAsync(item.RequestId, CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// An unexpected failure is retried as Lambda retries system errors, until the default maximum age; if even
+    /// storing the retry fails, the event stays stored as it was and runs again after a restart.
+    /// </summary>
+    private async Task<bool> TryRetryAfterSystemErrorAsync(StoredEvent item, CancellationToken stoppingToken)
+    {
+        try
+        {
+            return await TryRetryThrottledAsync(item, AsyncRetryPolicy.MaxEventAge, stoppingToken).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // The event is stored as it was; the restart runs it. Nothing else to do here.
+        catch (Exception e) when (e is not OperationCanceledException)
+#pragma warning restore CA1031
+        {
+            return false;
+        }
+    }
+
+    private async Task RetryAsync(StoredEvent item, TimeSpan delay, CancellationToken stoppingToken)
     {
         try
         {
             await Task.Delay(delay, time, stoppingToken).ConfigureAwait(false);
-            await _queue.Writer.WriteAsync(queued, stoppingToken).ConfigureAwait(false);
+            await _due.Writer.WriteAsync(item, stoppingToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
-            // Shutting down: the event is lost, as every queued event is until the queue is durable.
+            // Shutting down: the event and its retry state are stored; it runs after the restart.
         }
     }
-
-    /// <summary>An accepted event: when it was accepted (its age bounds the retries) and how often it was throttled.</summary>
-    private sealed record QueuedEvent(InvocationRequest Request, DateTimeOffset AcceptedAt, int ThrottledAttempts);
 }

@@ -1,15 +1,18 @@
 namespace Nimbus.Invocation;
 
 /// <summary>
-/// When an asynchronous event that was throttled is tried again, as Lambda does it: backoff from 1 s doubling
-/// up to 5 min, for as long as the event is younger than its maximum age (6 h, Lambda's default and maximum
-/// <c>MaximumEventAgeInSeconds</c>).
+/// When an asynchronous event is tried again, as Lambda does it. A throttled event (or one that met a system
+/// error) backs off from 1 s doubling up to 5 min, for as long as it is younger than its maximum age
+/// (<c>MaximumEventAgeInSeconds</c>, default and maximum 6 h). A function error is retried up to
+/// <c>MaximumRetryAttempts</c> times (default 2), the n-th retry after n × the retry delay (1 min on Lambda, so
+/// about 1 min and then 2 min; <see cref="NimbusOptions.AsyncRetryDelay"/>).
 /// </summary>
 internal static class AsyncRetryPolicy
 {
     public static readonly TimeSpan FirstThrottleDelay = TimeSpan.FromSeconds(1);
     public static readonly TimeSpan MaxThrottleDelay = TimeSpan.FromMinutes(5);
     public static readonly TimeSpan MaxEventAge = TimeSpan.FromHours(6);
+    public const int DefaultMaximumRetryAttempts = 2;
 
     /// <summary>The wait before the next attempt after <paramref name="throttledAttempts"/> throttled ones (1 or more).</summary>
     public static TimeSpan ThrottleDelay(int throttledAttempts)
@@ -22,9 +25,31 @@ internal static class AsyncRetryPolicy
     }
 
     /// <summary>The next attempt's time, or null when the event would be older than its maximum age by then.</summary>
-    public static DateTimeOffset? NextThrottleAttempt(DateTimeOffset acceptedAt, DateTimeOffset now, int throttledAttempts)
+    public static DateTimeOffset? NextThrottleAttempt(DateTimeOffset acceptedAt, DateTimeOffset now, int throttledAttempts) =>
+        NextThrottleAttempt(acceptedAt, now, throttledAttempts, MaxEventAge);
+
+    /// <inheritdoc cref="NextThrottleAttempt(DateTimeOffset, DateTimeOffset, int)"/>
+    public static DateTimeOffset? NextThrottleAttempt(DateTimeOffset acceptedAt, DateTimeOffset now, int throttledAttempts, TimeSpan maxEventAge)
     {
         var next = now + ThrottleDelay(throttledAttempts);
-        return next - acceptedAt > MaxEventAge ? null : next;
+        return next - acceptedAt > maxEventAge ? null : next;
     }
+
+    /// <summary>
+    /// When a function error is retried after <paramref name="invokeCount"/> invocations (1 or more): null when the
+    /// retries are used up (<see cref="AsyncOutcome.RetriesExhausted"/>). The caller checks the event's age.
+    /// </summary>
+    public static DateTimeOffset? NextFunctionErrorAttempt(DateTimeOffset now, int invokeCount, int maximumRetryAttempts, TimeSpan retryDelay)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(invokeCount, 1);
+        return invokeCount > maximumRetryAttempts ? null : now + (retryDelay * invokeCount);
+    }
+}
+
+/// <summary>How an asynchronous event ended: AWS's destination record <c>condition</c> values, plus success.</summary>
+internal enum AsyncOutcome
+{
+    Success,
+    RetriesExhausted,
+    EventAgeExceeded,
 }

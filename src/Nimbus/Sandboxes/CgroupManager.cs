@@ -17,10 +17,14 @@ internal sealed partial class CgroupManager
     private readonly Dictionary<string, string>? _v1Parents;
     private readonly string? _v2Parent;
 
-    private CgroupManager(Dictionary<string, string>? v1Parents, string? v2Parent)
+    // Lives as long as the server: its pipe closing is the signal to kill what the server leaves behind.
+    private readonly CgroupGuardian? _guardian;
+
+    private CgroupManager(Dictionary<string, string>? v1Parents, string? v2Parent, CgroupGuardian? guardian = null)
     {
         _v1Parents = v1Parents;
         _v2Parent = v2Parent;
+        _guardian = guardian;
     }
 
     /// <summary>"cgroup v1", "cgroup v2" or "none".</summary>
@@ -47,7 +51,7 @@ internal sealed partial class CgroupManager
 
                 CgroupV1.RemoveStale(parents);
                 Log.CgroupsInUse(logger, "v1", parents["memory"]);
-                return new CgroupManager(parents, null);
+                return new CgroupManager(parents, null, CgroupGuardian.StartV1(parents["freezer"], parents.Where(p => p.Key != "freezer").Select(p => p.Value)));
             }
 
             if (File.Exists(Path.Combine(Root, "cgroup.controllers")))
@@ -62,12 +66,12 @@ internal sealed partial class CgroupManager
                 File.WriteAllText(Path.Combine(parent, "cgroup.subtree_control"), "+memory +cpu +pids");
                 CgroupV2.RemoveStale(parent);
                 Log.CgroupsInUse(logger, "v2", parent);
-                return new CgroupManager(null, parent);
+                return new CgroupManager(null, parent, CgroupGuardian.StartV2(parent));
             }
 
             Log.CgroupsMissing(logger, "no cgroup hierarchy is mounted at /sys/fs/cgroup");
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.ComponentModel.Win32Exception)
         {
             Log.CgroupsMissing(logger, e.Message);
         }

@@ -10,6 +10,8 @@ internal enum RuntimeFamily
 {
     Node,
     Python,
+    Dotnet,
+    Java,
     Provided,
 }
 
@@ -32,6 +34,10 @@ internal sealed partial class RuntimeCatalog
         ["python3.11"] = RuntimeFamily.Python,
         ["python3.12"] = RuntimeFamily.Python,
         ["python3.13"] = RuntimeFamily.Python,
+        ["dotnet8"] = RuntimeFamily.Dotnet,
+        ["dotnet10"] = RuntimeFamily.Dotnet,
+        ["java17"] = RuntimeFamily.Java,
+        ["java21"] = RuntimeFamily.Java,
         ["provided"] = RuntimeFamily.Provided,
         ["provided.al2"] = RuntimeFamily.Provided,
         ["provided.al2023"] = RuntimeFamily.Provided,
@@ -39,6 +45,8 @@ internal sealed partial class RuntimeCatalog
 
     private readonly Lazy<Task<Interpreter?>> _node;
     private readonly Lazy<Task<Interpreter?>> _python;
+    private readonly Lazy<Task<Interpreter?>> _dotnet;
+    private readonly Lazy<Task<Interpreter?>> _java;
     private readonly ILogger<RuntimeCatalog> _logger;
 
     public RuntimeCatalog(IOptions<NimbusOptions> options, ILogger<RuntimeCatalog> logger)
@@ -47,7 +55,12 @@ internal sealed partial class RuntimeCatalog
         RuntimesDirectory = Path.GetFullPath(options.Value.RuntimesDirectory ?? Path.Combine(AppContext.BaseDirectory, "lambda-runtimes"));
         _node = new(() => Task.Run(() => Resolve("node", "-e", "console.log(process.execPath);console.log(process.version)")));
         _python = new(() => Task.Run(() => Resolve("python3", "-c", "import sys;print(sys.executable);print(sys.version.split()[0]);print(sys.base_prefix);print(sys.prefix)")));
+        _dotnet = new(() => Task.Run(ResolveDotnet));
+        _java = new(() => Task.Run(ResolveJava));
     }
+
+    /// <summary>The .NET major version the host in runtimes/dotnet is built for: the least a node needs for dotnet8 and dotnet10.</summary>
+    public const int DotnetHostMajor = 10;
 
     /// <summary>Host directory holding nodejs/ and python/ bootstraps; mounted at /var/runtime.</summary>
     public string RuntimesDirectory { get; }
@@ -59,7 +72,12 @@ internal sealed partial class RuntimeCatalog
     {
         _ = _node.Value;
         _ = _python.Value;
+        _ = _dotnet.Value;
+        _ = _java.Value;
     }
+
+    /// <summary>The Java release the runtime client in runtimes/java is compiled for: the least java17 and java21 need.</summary>
+    public const int JavaClientRelease = 17;
 
     /// <summary>The launch recipe, or an error a user can act on when the interpreter is not installed.</summary>
     public async Task<(RuntimeLaunch? Launch, LambdaError? Error)> ResolveAsync(string runtime)
@@ -81,6 +99,28 @@ internal sealed partial class RuntimeCatalog
                 return python is null
                     ? (null, Missing(runtime, "python3", "apt-get install python3"))
                     : (new RuntimeLaunch(family, python, Path.Combine(RuntimesDirectory, "python", "bootstrap.py"), $"AWS_Lambda_{runtime}"), null);
+            case RuntimeFamily.Dotnet:
+                var dotnet = await _dotnet.Value.ConfigureAwait(false);
+                if (dotnet is null)
+                {
+                    return (null, Missing(runtime, "dotnet", $"the .NET {DotnetHostMajor} runtime, apt-get install dotnet-runtime-{DotnetHostMajor}.0"));
+                }
+
+                return MajorOf(dotnet.Version) < DotnetHostMajor
+                    ? (null, LambdaError.InvalidParameter(
+                        $"The runtime parameter of {runtime} is not available on this Nimbus node: its .NET host needs the .NET {DotnetHostMajor} runtime (Microsoft.NETCore.App {DotnetHostMajor}.x), and the newest installed is {dotnet.Version}. Install it (apt-get install dotnet-runtime-{DotnetHostMajor}.0) and restart Nimbus."))
+                    : (new RuntimeLaunch(family, dotnet, Path.Combine(RuntimesDirectory, "dotnet", "Nimbus.Runtime.Dotnet.dll"), $"AWS_Lambda_{runtime}"), null);
+            case RuntimeFamily.Java:
+                var java = await _java.Value.ConfigureAwait(false);
+                if (java is null)
+                {
+                    return (null, Missing(runtime, "java", $"a JDK or JRE {JavaClientRelease} or newer, apt-get install openjdk-{JavaClientRelease}-jre-headless"));
+                }
+
+                return MajorOf(java.Version) < JavaClientRelease
+                    ? (null, LambdaError.InvalidParameter(
+                        $"The runtime parameter of {runtime} is not available on this Nimbus node: its runtime client needs Java {JavaClientRelease} or newer, and the java on the server's PATH is {java.Version}. Install it (apt-get install openjdk-{JavaClientRelease}-jre-headless) and restart Nimbus."))
+                    : (new RuntimeLaunch(family, java, Path.Combine(RuntimesDirectory, "java", "classes"), $"AWS_Lambda_{runtime}"), null);
             default:
                 return (new RuntimeLaunch(family, null, null, null), null);
         }
@@ -89,6 +129,110 @@ internal sealed partial class RuntimeCatalog
     private static LambdaError Missing(string runtime, string binary, string fix) =>
         LambdaError.InvalidParameter(
             $"The runtime parameter of {runtime} is not available on this Nimbus node: '{binary}' was not found on the server's PATH. Install it ({fix}) and restart Nimbus.");
+
+    private static int MajorOf(string version) =>
+        int.TryParse(version.Split('.')[0], System.Globalization.CultureInfo.InvariantCulture, out var major) ? major : 0;
+
+    /// <summary>
+    /// The newest Microsoft.NETCore.App that <c>dotnet --list-runtimes</c> reports, and the muxer of its install
+    /// (lines look like <c>Microsoft.NETCore.App 10.0.12 [/usr/share/dotnet/shared/Microsoft.NETCore.App]</c>).
+    /// </summary>
+    private Interpreter? ResolveDotnet()
+    {
+        var lines = Run("dotnet", "--list-runtimes");
+        Interpreter? newest = null;
+        foreach (var line in lines ?? [])
+        {
+            var parts = line.Split(' ', 3);
+            if (parts.Length < 3 || parts[0] != "Microsoft.NETCore.App" || !Version.TryParse(parts[1].Split('-')[0], out var version))
+            {
+                continue;
+            }
+
+            var root = Path.GetDirectoryName(Path.GetDirectoryName(parts[2].Trim('[', ']')))!;
+            var muxer = Path.Combine(root, "dotnet");
+            if (File.Exists(muxer) && (newest is null || version > Version.Parse(newest.Version.Split('-')[0])))
+            {
+                newest = new Interpreter(muxer, parts[1], [root]);
+            }
+        }
+
+        if (newest is null)
+        {
+            Log.InterpreterMissing(_logger, "dotnet", lines is null ? "not found" : "no Microsoft.NETCore.App runtime listed");
+            return null;
+        }
+
+        Log.InterpreterResolved(_logger, "dotnet", newest.Executable, newest.Version);
+        return newest;
+    }
+
+    /// <summary>
+    /// The JVM that <c>java</c> on the PATH starts: its real binary, version and home, plus the /etc directories
+    /// its home links into (Debian keeps jvm.cfg and the security properties in /etc/java-17-openjdk).
+    /// </summary>
+    private Interpreter? ResolveJava()
+    {
+        var lines = Run("java", stderr: true, "-XshowSettings:properties", "-version");
+        string? Setting(string name) => lines?.Select(line => line.Split(" = ", 2)).FirstOrDefault(parts => parts.Length == 2 && parts[0].Trim() == name)?[1].Trim();
+        if (Setting("java.home") is not { } home || Setting("java.version") is not { } version || !File.Exists(Path.Combine(home, "bin", "java")))
+        {
+            Log.InterpreterMissing(_logger, "java", lines is null ? "not found" : "no java.home in -XshowSettings:properties");
+            return null;
+        }
+
+        var roots = new List<string> { home };
+        foreach (var directory in (string[])["conf", "lib", "conf/security"])
+        {
+            var path = Path.Combine(home, directory);
+            if (!Directory.Exists(path))
+            {
+                continue;
+            }
+
+            foreach (var entry in new DirectoryInfo(path).EnumerateFileSystemInfos())
+            {
+                if (entry.LinkTarget is { } target && Path.GetFullPath(target, path) is var full && full.StartsWith("/etc/", StringComparison.Ordinal))
+                {
+                    var top = "/etc/" + full["/etc/".Length..].Split('/')[0];
+                    if (!roots.Contains(top))
+                    {
+                        roots.Add(top);
+                    }
+                }
+            }
+        }
+
+        var interpreter = new Interpreter(Path.Combine(home, "bin", "java"), version, roots);
+        Log.InterpreterResolved(_logger, "java", interpreter.Executable, version);
+        return interpreter;
+    }
+
+    private static string[]? Run(string command, params string[] arguments) => Run(command, stderr: false, arguments);
+
+    /// <summary>The output lines of a command (stdout, or stderr), or null when it cannot run or fails.</summary>
+    private static string[]? Run(string command, bool stderr, params string[] arguments)
+    {
+        try
+        {
+            var start = new ProcessStartInfo(command) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var argument in arguments)
+            {
+                start.ArgumentList.Add(argument);
+            }
+
+            using var process = Process.Start(start)!;
+            var error = process.StandardError.ReadToEndAsync();
+            var output = process.StandardOutput.ReadToEnd();
+            process.WaitForExit();
+            var text = stderr ? error.Result : output;
+            return process.ExitCode == 0 ? text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : null;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return null;
+        }
+    }
 
     private Interpreter? Resolve(string command, params string[] arguments)
     {

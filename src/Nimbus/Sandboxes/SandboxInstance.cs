@@ -88,6 +88,11 @@ internal sealed class SandboxInstance
 
     public bool IsInitialized => _ready.Task.IsCompleted;
 
+    /// <summary>Completes when init is over, however it ended: ready, failed, exited, or past Lambda's 10 s limit.</summary>
+    public Task InitEnded => Sandbox is { } sandbox
+        ? Task.WhenAny(_ready.Task, _initError.Task, sandbox.Exited, Task.Delay(LambdaLimits.InitTimeout, _time))
+        : Task.CompletedTask;
+
     public void Attach(ISandbox sandbox) => Sandbox = sandbox;
 
     /// <summary>Called for every line the runtime writes to stdout or stderr.</summary>

@@ -44,6 +44,15 @@ internal sealed partial class SandboxManager(
     /// <summary>Memory (MB) committed to running instances: the sum of their MemorySize.</summary>
     public long CommittedMemoryMb => Interlocked.Read(ref _committedMb);
 
+    // Instance starts in flight at once, until each one's init is over. Two per core: enough to overlap a start's
+    // waits, few enough that a burst does not starve each start of CPU.
+    private readonly SemaphoreSlim _starts = new(Math.Max(2, Environment.ProcessorCount * 2));
+
+    /// <summary>Takes a start slot, waiting at most <paramref name="timeout"/>; the caller gives it back with <see cref="ExitStart"/>.</summary>
+    public Task<bool> TryEnterStartAsync(TimeSpan timeout, CancellationToken cancellationToken) => _starts.WaitAsync(timeout, cancellationToken);
+
+    public void ExitStart() => _starts.Release();
+
     /// <summary>How long an invocation may wait for a warm instance when the node is full.</summary>
     public TimeSpan AdmissionWait => _options.AdmissionWait;
 
@@ -211,7 +220,7 @@ internal sealed partial class SandboxManager(
         }
     }
 
-    /// <summary>The interpreter, its arguments (sandbox paths) and the host directories it needs, for node and python.</summary>
+    /// <summary>The interpreter, its arguments (sandbox paths) and the host directories it needs, for node, python and dotnet.</summary>
     private (string Executable, IReadOnlyList<string> Arguments, IReadOnlyList<string> HostPaths) InterpreterCommand(RuntimeLaunch launch, SandboxPaths paths, int memoryMb)
     {
         var interpreter = launch.Interpreter!;
@@ -220,9 +229,16 @@ internal sealed partial class SandboxManager(
         {
             arguments.Add($"--max-old-space-size={NodeHeapMb(memoryMb)}");
         }
-        else
+        else if (launch.Family == RuntimeFamily.Python)
         {
             arguments.Add("-s");
+        }
+        else if (launch.Family == RuntimeFamily.Java)
+        {
+            // Lambda's own cold-start flags: C1 only, the serial GC, class-data sharing; the heap from MemorySize.
+            arguments.AddRange(["-XX:+TieredCompilation", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto", "-XX:-UsePerfData", "-Djava.net.preferIPv4Stack=true",
+                $"-Xmx{Math.Max(48, memoryMb * 70 / 100)}m", "-cp", $"{paths.RuntimeDirectory}/{Path.GetRelativePath(runtimes.RuntimesDirectory, launch.BootstrapScript!)}", "nimbus.runtime.Bootstrap"]);
+            return (interpreter.Executable, arguments, [.. interpreter.Roots.Where(root => !IsSystemPath(root))]);
         }
 
         arguments.Add($"{paths.RuntimeDirectory}/{Path.GetRelativePath(runtimes.RuntimesDirectory, launch.BootstrapScript!)}");
@@ -230,6 +246,14 @@ internal sealed partial class SandboxManager(
     }
 
     private static int NodeHeapMb(int memoryMb) => Math.Max(64, memoryMb * 85 / 100);
+
+    /// <summary>
+    /// .NET's GC heap limit, read once at start. The sandbox has no /sys, so .NET cannot see its cgroup's limit
+    /// and would size its heap for the whole machine; it gets the same share of MemorySize as Node's heap.
+    /// </summary>
+    private const string DotnetHeapLimitVariable = "DOTNET_GCHeapHardLimit";
+
+    private static string DotnetHeapLimit(int heapMb) => ((long)heapMb * 1024 * 1024).ToString("x", System.Globalization.CultureInfo.InvariantCulture);
 
     // ---- Pre-started runtimes ----
 
@@ -245,13 +269,15 @@ internal sealed partial class SandboxManager(
         variable.StartsWith("LD_", StringComparison.Ordinal) || variable.StartsWith("MALLOC_", StringComparison.Ordinal)
         || variable is "GLIBC_TUNABLES" or "AWS_LAMBDA_EXEC_WRAPPER"
         || (family == RuntimeFamily.Node && variable.StartsWith("NODE_", StringComparison.Ordinal) && variable != "NODE_PATH")
-        || (family == RuntimeFamily.Python && variable.StartsWith("PYTHON", StringComparison.Ordinal));
+        || (family == RuntimeFamily.Python && variable.StartsWith("PYTHON", StringComparison.Ordinal))
+        || (family == RuntimeFamily.Dotnet && (variable.StartsWith("DOTNET_", StringComparison.Ordinal) || variable.StartsWith("COMPlus_", StringComparison.Ordinal)));
 
     /// <summary>The shape of pre-started runtime this function can use, or null when it needs a fresh process.</summary>
     private static PrestartKey? PrestartKeyFor(RuntimeLaunch launch, FunctionRecord function)
     {
         // Layers are mounted at /opt when the sandbox is made, and their paths join the interpreter's at start.
-        if (launch.Family == RuntimeFamily.Provided || launch.Interpreter is null || function.Layers is { Count: > 0 }
+        // The Java client does not take assignments (yet): every Java cold start is a fresh JVM.
+        if (launch.Family is RuntimeFamily.Provided or RuntimeFamily.Java || launch.Interpreter is null || function.Layers is { Count: > 0 }
             || (function.Environment?.Keys.Any(name => NeedsFreshProcess(launch.Family, name)) ?? false))
         {
             return null;
@@ -261,7 +287,7 @@ internal sealed partial class SandboxManager(
     }
 
     private static PrestartKey KeyFor(RuntimeLaunch launch, int memoryMb, int ephemeralStorageMb) =>
-        new(launch.Family, launch.Interpreter!.Executable, launch.Family == RuntimeFamily.Node ? NodeHeapMb(memoryMb) : 0, ephemeralStorageMb);
+        new(launch.Family, launch.Interpreter!.Executable, launch.Family is RuntimeFamily.Node or RuntimeFamily.Dotnet ? NodeHeapMb(memoryMb) : 0, ephemeralStorageMb);
 
     /// <summary>Called once the Runtime API ports are bound: starts keeping pre-started runtimes, when enabled.</summary>
     public void OnServerStarted()
@@ -282,7 +308,7 @@ internal sealed partial class SandboxManager(
         _prestart = pool;
         _ = Task.Run(async () =>
         {
-            foreach (var runtime in (string[])["nodejs20.x", "python3.12"])
+            foreach (var runtime in (string[])["nodejs20.x", "python3.12", "dotnet8"])
             {
                 if ((await runtimes.ResolveAsync(runtime).ConfigureAwait(false)).Launch is { Interpreter: not null } launch)
                 {
@@ -324,6 +350,11 @@ internal sealed partial class SandboxManager(
 
             var environment = BaseEnvironment(launch, paths, port);
             environment[PrestartedVariable] = "1";
+            if (key.Family == RuntimeFamily.Dotnet)
+            {
+                environment[DotnetHeapLimitVariable] = DotnetHeapLimit(key.HeapMb);
+            }
+
             var spec = new SandboxSpec(runtime.Id, runtime.UserId, null, runtimes.RuntimesDirectory, hostPaths, executable, arguments, environment, DefaultMemoryMb, key.EphemeralStorageMb);
             runtime.Attach(await sandboxes.StartAsync(spec, runtime.OnOutputLineAsync).ConfigureAwait(false));
             return runtime;
@@ -594,6 +625,11 @@ internal sealed partial class SandboxManager(
             {
                 environment[key] = value;
             }
+        }
+
+        if (launch.Family == RuntimeFamily.Dotnet)
+        {
+            environment.TryAdd(DotnetHeapLimitVariable, DotnetHeapLimit(NodeHeapMb(function.MemorySize)));
         }
 
         environment["_HANDLER"] = function.Handler;

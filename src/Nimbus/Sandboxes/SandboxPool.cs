@@ -51,7 +51,20 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
                 return (idle, null);
             }
 
-            var (instance, error) = await manager.StartInstanceAsync(Function, provisioned: false, cancellationToken).ConfigureAwait(false);
+            // Starting is CPU-bound: past a few starts at once they only slow each other down (64 at once on two
+            // cores ran past Lambda's 10 s init limit). Without a start slot, the call waits for one, or for an
+            // instance of this pool to come back, whichever is first.
+            if (!await manager.TryEnterStartAsync(AdmissionPoll, cancellationToken).ConfigureAwait(false))
+            {
+                if (manager.IsDraining || manager.Time.GetElapsedTime(started) >= manager.AdmissionWait)
+                {
+                    return (null, null);
+                }
+
+                continue;
+            }
+
+            var (instance, error) = await StartHoldingSlotAsync(cancellationToken).ConfigureAwait(false);
             if (instance is not null)
             {
                 lock (_lock)
@@ -69,6 +82,41 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
             }
 
             await Task.Delay(AdmissionPoll, manager.Time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Starts an instance in a start slot the caller holds; the slot is given back once its init is over.</summary>
+    private async Task<(SandboxInstance? Instance, byte[]? StartError)> StartHoldingSlotAsync(CancellationToken cancellationToken)
+    {
+        (SandboxInstance? Instance, byte[]? StartError) started = (null, null);
+        try
+        {
+            started = await manager.StartInstanceAsync(Function, provisioned: false, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (started.Instance is { } instance)
+            {
+                _ = ReleaseSlotAfterInitAsync(instance);
+            }
+            else
+            {
+                manager.ExitStart();
+            }
+        }
+
+        return started;
+    }
+
+    private async Task ReleaseSlotAfterInitAsync(SandboxInstance instance)
+    {
+        try
+        {
+            await instance.InitEnded.ConfigureAwait(false);
+        }
+        finally
+        {
+            manager.ExitStart();
         }
     }
 

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Nimbus.Storage;
 
-// Storage/ event ids: 5000-5099. Next free id: 5001.
+// Storage/ event ids: 5000-5099 (5050-5059: SqliteAsyncEventStore.Log.cs). Next free id: 5001.
 internal sealed partial class LogStore
 {
     private static partial class Log

@@ -68,10 +68,7 @@ internal static class MetadataMigrations
         ) WITHOUT ROWID;
         """,
 
-        // 6: held for another branch's migration 6 (the lead puts that one here when both are merged).
-        "SELECT 1;",
-
-        // 7: function URLs, per function and qualifier ($LATEST or an alias); url_id is what the front door looks up.
+        // 6: function URLs, per function and qualifier ($LATEST or an alias); url_id is what the front door looks up.
         // Cors is AWS's Cors JSON; auth_type and invoke_mode are AWS's strings (frozen by a test).
         """
         CREATE TABLE function_urls (

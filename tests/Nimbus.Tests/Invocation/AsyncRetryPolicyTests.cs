@@ -22,4 +22,16 @@ public sealed class AsyncRetryPolicyTests
         Assert.Equal(accepted.AddHours(6), AsyncRetryPolicy.NextThrottleAttempt(accepted, accepted.AddHours(6).AddMinutes(-5), throttledAttempts: 20));
         Assert.Null(AsyncRetryPolicy.NextThrottleAttempt(accepted, accepted.AddHours(6).AddMinutes(-4), throttledAttempts: 20));
     }
+
+    [Fact]
+    public void A_function_error_is_retried_MaximumRetryAttempts_times_after_1_then_2_retry_delays()
+    {
+        var now = new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero);
+        var delay = TimeSpan.FromMinutes(1);
+
+        Assert.Equal(now.AddMinutes(1), AsyncRetryPolicy.NextFunctionErrorAttempt(now, invokeCount: 1, maximumRetryAttempts: 2, delay));
+        Assert.Equal(now.AddMinutes(2), AsyncRetryPolicy.NextFunctionErrorAttempt(now, invokeCount: 2, maximumRetryAttempts: 2, delay));
+        Assert.Null(AsyncRetryPolicy.NextFunctionErrorAttempt(now, invokeCount: 3, maximumRetryAttempts: 2, delay));
+        Assert.Null(AsyncRetryPolicy.NextFunctionErrorAttempt(now, invokeCount: 1, maximumRetryAttempts: 0, delay));
+    }
 }

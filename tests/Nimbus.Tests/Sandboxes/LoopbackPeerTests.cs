@@ -25,6 +25,18 @@ public sealed class LoopbackPeerTests
     }
 
     [Fact]
+    public void A_dual_stack_client_is_found_in_the_IPv6_table_by_its_mapped_loopback_address()
+    {
+        string[] table =
+        [
+            "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode",
+            "   0: 0000000000000000FFFF00000100007F:A1B2 0000000000000000FFFF00000100007F:11D6 01 00000000:00000000 00:00000000 00000000 20005        0 9 1 0000000000000000 20 4 30 10 -1",
+        ];
+
+        Assert.Equal(20005, LoopbackPeer.OwnerUid(table, clientPort: 0xA1B2, serverPort: 0x11D6, "0000000000000000FFFF00000100007F"));
+    }
+
+    [Fact]
     public void An_unknown_connection_has_no_owner()
     {
         Assert.Null(LoopbackPeer.OwnerUid(Table, clientPort: 1234, serverPort: 0x11D6));

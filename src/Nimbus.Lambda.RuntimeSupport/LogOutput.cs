@@ -1,0 +1,131 @@
+using System.Globalization;
+using System.Text;
+
+namespace Nimbus.Lambda.RuntimeSupport;
+
+/// <summary>
+/// The process's log output: entries written straight to the stdout pipe, one write each, so the platform sees
+/// every entry before the runtime posts its result. <see cref="Console.Out"/> and <see cref="Console.Error"/>
+/// are replaced by writers that turn each line into an entry (levels <c>info</c> and <c>fail</c>).
+/// </summary>
+internal static class LogOutput
+{
+    private static readonly Lock Gate = new();
+    private static Stream? _stdout;
+
+    /// <summary>The request id of the invocation running now; empty before the first.</summary>
+    public static string RequestId { get; set; } = "";
+
+    public static void RedirectConsole()
+    {
+        if (Console.Out is EntryWriter)
+        {
+            return;
+        }
+
+        _stdout ??= Console.OpenStandardOutput();
+        Console.SetOut(new EntryWriter("info"));
+        Console.SetError(new EntryWriter("fail"));
+    }
+
+    public static void Write(string level, string? message)
+    {
+        var entry = new StringBuilder(64 + (message?.Length ?? 0))
+            .Append(DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture)).Append('\t')
+            .Append(RequestId).Append('\t').Append(level).Append('\t').Append(message).Append('\n');
+        WriteRaw(entry.ToString());
+    }
+
+    public static void WriteRaw(string text)
+    {
+        var bytes = Encoding.UTF8.GetBytes(text);
+        lock (Gate)
+        {
+            var stdout = _stdout ??= Console.OpenStandardOutput();
+            stdout.Write(bytes);
+            stdout.Flush();
+        }
+    }
+
+    public static string LevelTag(string? level) => level?.ToUpperInvariant() switch
+    {
+        "TRACE" or "TRCE" => "trce",
+        "DEBUG" or "DBUG" => "dbug",
+        "WARNING" or "WARN" => "warn",
+        "ERROR" or "FAIL" => "fail",
+        "CRITICAL" or "CRIT" or "FATAL" => "crit",
+        _ => "info",
+    };
+
+    /// <summary>Buffers until a newline, then writes the line as one entry.</summary>
+    private sealed class EntryWriter(string level) : TextWriter
+    {
+        private readonly StringBuilder _line = new();
+
+        public override Encoding Encoding => Encoding.UTF8;
+
+        public override void Write(char value)
+        {
+            lock (_line)
+            {
+                if (value == '\n')
+                {
+                    EmitLocked();
+                }
+                else
+                {
+                    _line.Append(value);
+                }
+            }
+        }
+
+        public override void Write(string? value)
+        {
+            if (value is null)
+            {
+                return;
+            }
+
+            lock (_line)
+            {
+                var start = 0;
+                for (var newline = value.IndexOf('\n', StringComparison.Ordinal); newline >= 0; newline = value.IndexOf('\n', start))
+                {
+                    _line.Append(value, start, newline - start);
+                    EmitLocked();
+                    start = newline + 1;
+                }
+
+                _line.Append(value, start, value.Length - start);
+            }
+        }
+
+        public override void Write(char[] buffer, int index, int count) => Write(new string(buffer, index, count));
+
+        public override void WriteLine(string? value) => Write((value ?? "") + "\n");
+
+        public override void WriteLine() => Write('\n');
+
+        public override void Flush()
+        {
+            lock (_line)
+            {
+                if (_line.Length > 0)
+                {
+                    EmitLocked();
+                }
+            }
+        }
+
+        private void EmitLocked()
+        {
+            if (_line.Length > 0 && _line[^1] == '\r')
+            {
+                _line.Length--;
+            }
+
+            LogOutput.Write(level, _line.ToString());
+            _line.Clear();
+        }
+    }
+}

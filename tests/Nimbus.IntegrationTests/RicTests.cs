@@ -1,0 +1,77 @@
+using System.Text;
+
+namespace Nimbus.IntegrationTests;
+
+/// <summary>
+/// Runtime API fidelity: AWS's own Node.js runtime interface client (aws-lambda-ric from npm, unmodified) runs
+/// a handler in a <c>provided.al2023</c> function against Nimbus's Runtime API.
+/// </summary>
+[Collection(ServerCollectionDefinition.Name)]
+public sealed class RicTests(ServerFixture fixture)
+{
+    [Theory]
+    [InlineData(AwsCli.V1)]
+    [InlineData(AwsCli.V2)]
+    public Task AWS_Node_runtime_interface_client_serves_invocations_with_context_and_logs(string cli) => fixture.RunAsync(async scope =>
+    {
+        var aws = scope.Cli(cli);
+        var name = scope.NewFunctionName();
+        (await aws.CreateFunctionAsync(name, await ZipAsync(), "provided.al2023", "index.handler", "--timeout", "6", "--memory-size", "256")).ShouldSucceed();
+
+        var first = await aws.InvokeAsync(name, """{"hello":"ric"}""", "--log-type", "Tail");
+        var second = (await aws.InvokeAsync(name, """{"n":2}""")).ShouldReturn();
+
+        var result = first.ShouldReturn();
+        Assert.True(result.Bool("ric"));
+        Assert.Equal("ric", result.Str("event.hello"));
+        Assert.Equal(name, result.Str("functionName"));
+        Assert.Equal("256", result.Str("memoryLimitInMB"));
+        Assert.InRange(result.Num("remaining"), 1, 6_000);
+        Assert.Equal(2, second.Num("event.n"));
+        LambdaLog.ShouldDescribeInvocation(first.ShouldHaveLog(), memorySize: 256, coldStart: true, "ric handling");
+    });
+
+    [Fact]
+    public Task AWS_Node_runtime_interface_client_reports_a_thrown_error_in_Lambdas_shape() => fixture.RunAsync(async scope =>
+    {
+        var aws = scope.Cli(AwsCli.V2);
+        var name = scope.NewFunctionName();
+        (await aws.CreateFunctionAsync(name, await ZipAsync(), "provided.al2023", "index.fail")).ShouldSucceed();
+
+        var error = (await aws.InvokeAsync(name, "{}")).ShouldFailUnhandled();
+
+        Assert.Equal("TypeError", error.Str("errorType"));
+        Assert.Equal("ric boom", error.Str("errorMessage"));
+    });
+
+    [Fact]
+    public Task AWS_Node_runtime_interface_client_reports_a_missing_handler_as_an_init_error() => fixture.RunAsync(async scope =>
+    {
+        var aws = scope.Cli(AwsCli.V1);
+        var name = scope.NewFunctionName();
+        (await aws.CreateFunctionAsync(name, await ZipAsync(), "provided.al2023", "nope.handler")).ShouldSucceed();
+
+        var error = (await aws.InvokeAsync(name, "{}")).ShouldFailUnhandled();
+
+        Assert.Equal("Runtime.ImportModuleError", error.Str("errorType"));
+    });
+
+    [Fact]
+    public Task AWS_Node_runtime_interface_client_streamed_response_arrives_whole_through_Invoke() => fixture.RunAsync(async scope =>
+    {
+        var aws = scope.Cli(AwsCli.V2);
+        var name = scope.NewFunctionName();
+        (await aws.CreateFunctionAsync(name, await ZipAsync(), "provided.al2023", "index.stream")).ShouldSucceed();
+
+        var invocation = await aws.InvokeAsync(name, "{}");
+
+        Assert.True(invocation.StatusCode == 200 && invocation.FunctionError is null, invocation.ToString());
+        Assert.Equal("streamed from ric", invocation.PayloadText);
+    });
+
+    private static async Task<byte[]> ZipAsync()
+    {
+        var package = await AwsLambdaRic.PackageDirectoryAsync();
+        return FunctionZips.Build("ric", (package, "node_modules/aws-lambda-ric", ["package.json", "bin", "dist"]));
+    }
+}
