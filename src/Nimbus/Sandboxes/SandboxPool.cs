@@ -12,6 +12,9 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
 {
     private static readonly TimeSpan AdmissionPoll = TimeSpan.FromMilliseconds(20);
 
+    /// <summary>The longest a call waits for a start slot before it starts an instance without one.</summary>
+    private static readonly TimeSpan MaxStartSlotWait = TimeSpan.FromSeconds(1);
+
     private readonly Lock _lock = new();
     private readonly Stack<SandboxInstance> _idle = new();
     private readonly HashSet<SandboxInstance> _all = [];
@@ -53,18 +56,25 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
 
             // Starting is CPU-bound: past a few starts at once they only slow each other down (64 at once on two
             // cores ran past Lambda's 10 s init limit). Without a start slot, the call waits for one, or for an
-            // instance of this pool to come back, whichever is first.
-            if (!await manager.TryEnterStartAsync(AdmissionPoll, cancellationToken).ConfigureAwait(false))
+            // instance of this pool to come back, whichever is first; after MaxStartSlotWait it starts anyway, so
+            // no caller is starved by others that keep finding their instances idle first.
+            var holdsSlot = await manager.TryEnterStartAsync(AdmissionPoll, cancellationToken).ConfigureAwait(false);
+            if (!holdsSlot)
             {
                 if (manager.IsDraining || manager.Time.GetElapsedTime(started) >= manager.AdmissionWait)
                 {
                     return (null, null);
                 }
 
-                continue;
+                if (manager.Time.GetElapsedTime(started) < MaxStartSlotWait)
+                {
+                    continue;
+                }
             }
 
-            var (instance, error) = await StartHoldingSlotAsync(cancellationToken).ConfigureAwait(false);
+            var (instance, error) = holdsSlot
+                ? await StartHoldingSlotAsync(cancellationToken).ConfigureAwait(false)
+                : await manager.StartInstanceAsync(Function, provisioned: false, cancellationToken).ConfigureAwait(false);
             if (instance is not null)
             {
                 lock (_lock)
