@@ -36,7 +36,7 @@ internal static class FunctionUrlApi
 
     private static async Task CreateAsync(HttpContext context, string functionName, FunctionService functions, FunctionUrlService urls)
     {
-        if (await ParseAsync(context, functionName, functions).ConfigureAwait(false) is not { } reference)
+        if (await LambdaHttp.ParseReferenceAsync(context, functionName, functions).ConfigureAwait(false) is not { } reference)
         {
             return;
         }
@@ -51,7 +51,7 @@ internal static class FunctionUrlApi
 
     private static async Task GetAsync(HttpContext context, string functionName, FunctionService functions, FunctionUrlService urls)
     {
-        if (await ParseAsync(context, functionName, functions).ConfigureAwait(false) is { } reference)
+        if (await LambdaHttp.ParseReferenceAsync(context, functionName, functions).ConfigureAwait(false) is { } reference)
         {
             var result = await urls.GetAsync(reference, context.RequestAborted).ConfigureAwait(false);
             await WriteAsync(context, urls, result, 200, includeLastModified: true).ConfigureAwait(false);
@@ -60,7 +60,7 @@ internal static class FunctionUrlApi
 
     private static async Task UpdateAsync(HttpContext context, string functionName, FunctionService functions, FunctionUrlService urls)
     {
-        if (await ParseAsync(context, functionName, functions).ConfigureAwait(false) is not { } reference)
+        if (await LambdaHttp.ParseReferenceAsync(context, functionName, functions).ConfigureAwait(false) is not { } reference)
         {
             return;
         }
@@ -75,7 +75,7 @@ internal static class FunctionUrlApi
 
     private static async Task DeleteAsync(HttpContext context, string functionName, FunctionService functions, FunctionUrlService urls)
     {
-        if (await ParseAsync(context, functionName, functions).ConfigureAwait(false) is { } reference)
+        if (await LambdaHttp.ParseReferenceAsync(context, functionName, functions).ConfigureAwait(false) is { } reference)
         {
             var error = await urls.DeleteAsync(reference, context.RequestAborted).ConfigureAwait(false);
             await (error is null ? LambdaHttp.WriteNoContentAsync(context) : LambdaHttp.WriteErrorAsync(context, error)).ConfigureAwait(false);
@@ -84,7 +84,7 @@ internal static class FunctionUrlApi
 
     private static async Task ListAsync(HttpContext context, string functionName, FunctionService functions, FunctionUrlService urls)
     {
-        if (await ParseAsync(context, functionName, functions).ConfigureAwait(false) is not { } reference)
+        if (await LambdaHttp.ParseReferenceAsync(context, functionName, functions).ConfigureAwait(false) is not { } reference)
         {
             return;
         }
@@ -109,18 +109,6 @@ internal static class FunctionUrlApi
             NextMarker = result.Value.NextMarker,
         };
         await LambdaHttp.WriteJsonAsync(context, 200, response, Json.ListFunctionUrlConfigsResponse).ConfigureAwait(false);
-    }
-
-    private static async Task<FunctionReference?> ParseAsync(HttpContext context, string functionName, FunctionService service)
-    {
-        var parsed = service.ParseReference(functionName, context.Request.Query["Qualifier"].ToString());
-        if (parsed.IsError)
-        {
-            await LambdaHttp.WriteErrorAsync(context, parsed.Error!).ConfigureAwait(false);
-            return null;
-        }
-
-        return parsed.Value;
     }
 
     private static Task WriteAsync(HttpContext context, FunctionUrlService urls, LambdaResult<FunctionUrlRecord> result, int statusCode, bool includeLastModified) =>

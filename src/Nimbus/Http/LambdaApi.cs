@@ -136,7 +136,7 @@ internal static class LambdaApi
 
     private static async Task UpdateFunctionConfigurationAsync(HttpContext context, string functionName, FunctionService service)
     {
-        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        var reference = await LambdaHttp.ParseReferenceAsync(context, functionName, service).ConfigureAwait(false);
         if (reference is null)
         {
             return;
@@ -152,7 +152,7 @@ internal static class LambdaApi
 
     private static async Task UpdateFunctionCodeAsync(HttpContext context, string functionName, FunctionService service)
     {
-        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        var reference = await LambdaHttp.ParseReferenceAsync(context, functionName, service).ConfigureAwait(false);
         if (reference is null)
         {
             return;
@@ -168,7 +168,7 @@ internal static class LambdaApi
 
     private static async Task DeleteFunctionAsync(HttpContext context, string functionName, FunctionService service)
     {
-        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        var reference = await LambdaHttp.ParseReferenceAsync(context, functionName, service).ConfigureAwait(false);
         if (reference is null)
         {
             return;
@@ -180,7 +180,7 @@ internal static class LambdaApi
 
     private static async Task InvokeAsync(HttpContext context, string functionName, FunctionService service, Invoker invoker, AsyncInvocationQueue events)
     {
-        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        var reference = await LambdaHttp.ParseReferenceAsync(context, functionName, service).ConfigureAwait(false);
         if (reference is null)
         {
             return;
@@ -275,7 +275,7 @@ internal static class LambdaApi
 
     private static async Task PublishVersionAsync(HttpContext context, string functionName, FunctionService service)
     {
-        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        var reference = await LambdaHttp.ParseReferenceAsync(context, functionName, service).ConfigureAwait(false);
         if (reference is null)
         {
             return;
@@ -291,7 +291,7 @@ internal static class LambdaApi
 
     private static async Task ListVersionsByFunctionAsync(HttpContext context, string functionName, FunctionService service)
     {
-        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        var reference = await LambdaHttp.ParseReferenceAsync(context, functionName, service).ConfigureAwait(false);
         var (maxItems, maxItemsValid) = reference is null ? default : await ReadMaxItemsAsync(context).ConfigureAwait(false);
         if (reference is null || !maxItemsValid)
         {
@@ -315,7 +315,7 @@ internal static class LambdaApi
 
     private static async Task CreateAliasAsync(HttpContext context, string functionName, FunctionService service)
     {
-        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        var reference = await LambdaHttp.ParseReferenceAsync(context, functionName, service).ConfigureAwait(false);
         if (reference is null)
         {
             return;
@@ -331,7 +331,7 @@ internal static class LambdaApi
 
     private static async Task GetAliasAsync(HttpContext context, string functionName, string aliasName, FunctionService service)
     {
-        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        var reference = await LambdaHttp.ParseReferenceAsync(context, functionName, service).ConfigureAwait(false);
         if (reference is not null)
         {
             var result = await service.GetAliasAsync(reference.Value, aliasName, context.RequestAborted).ConfigureAwait(false);
@@ -341,7 +341,7 @@ internal static class LambdaApi
 
     private static async Task UpdateAliasAsync(HttpContext context, string functionName, string aliasName, FunctionService service)
     {
-        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        var reference = await LambdaHttp.ParseReferenceAsync(context, functionName, service).ConfigureAwait(false);
         if (reference is null)
         {
             return;
@@ -357,7 +357,7 @@ internal static class LambdaApi
 
     private static async Task DeleteAliasAsync(HttpContext context, string functionName, string aliasName, FunctionService service)
     {
-        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        var reference = await LambdaHttp.ParseReferenceAsync(context, functionName, service).ConfigureAwait(false);
         if (reference is null)
         {
             return;
@@ -369,7 +369,7 @@ internal static class LambdaApi
 
     private static async Task ListAliasesAsync(HttpContext context, string functionName, FunctionService service)
     {
-        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        var reference = await LambdaHttp.ParseReferenceAsync(context, functionName, service).ConfigureAwait(false);
         var (maxItems, maxItemsValid) = reference is null ? default : await ReadMaxItemsAsync(context).ConfigureAwait(false);
         if (reference is null || !maxItemsValid)
         {
@@ -399,7 +399,7 @@ internal static class LambdaApi
 
     private static async Task PutFunctionConcurrencyAsync(HttpContext context, string functionName, FunctionService service)
     {
-        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        var reference = await LambdaHttp.ParseReferenceAsync(context, functionName, service).ConfigureAwait(false);
         if (reference is null)
         {
             return;
@@ -415,7 +415,7 @@ internal static class LambdaApi
 
     private static async Task GetFunctionConcurrencyAsync(HttpContext context, string functionName, FunctionService service)
     {
-        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        var reference = await LambdaHttp.ParseReferenceAsync(context, functionName, service).ConfigureAwait(false);
         if (reference is not null)
         {
             var result = await service.GetConcurrencyAsync(reference.Value, context.RequestAborted).ConfigureAwait(false);
@@ -425,7 +425,7 @@ internal static class LambdaApi
 
     private static async Task DeleteFunctionConcurrencyAsync(HttpContext context, string functionName, FunctionService service)
     {
-        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        var reference = await LambdaHttp.ParseReferenceAsync(context, functionName, service).ConfigureAwait(false);
         if (reference is null)
         {
             return;
@@ -475,7 +475,7 @@ internal static class LambdaApi
 
     private static async Task<(FunctionReference Reference, FunctionRecord? Function)> FindAsync(HttpContext context, string functionName, FunctionService service)
     {
-        var reference = await ParseAsync(context, functionName, service).ConfigureAwait(false);
+        var reference = await LambdaHttp.ParseReferenceAsync(context, functionName, service).ConfigureAwait(false);
         if (reference is null)
         {
             return default;
@@ -506,18 +506,6 @@ internal static class LambdaApi
         }
 
         return (parsed, true);
-    }
-
-    private static async Task<FunctionReference?> ParseAsync(HttpContext context, string functionName, FunctionService service)
-    {
-        var parsed = service.ParseReference(functionName, context.Request.Query["Qualifier"].ToString());
-        if (parsed.IsError)
-        {
-            await LambdaHttp.WriteErrorAsync(context, parsed.Error!).ConfigureAwait(false);
-            return null;
-        }
-
-        return parsed.Value;
     }
 
     private static Task WriteConfigurationAsync(HttpContext context, FunctionService service, LambdaResult<FunctionRecord> result, int statusCode) =>

@@ -37,7 +37,7 @@ internal static class LambdaEventInvokeConfigApi
 
     private static async Task PutAsync(HttpContext context, string functionName, FunctionService functions, EventInvokeConfigService service, bool merge)
     {
-        if (await ParseAsync(context, functionName, functions).ConfigureAwait(false) is not { } reference)
+        if (await LambdaHttp.ParseReferenceAsync(context, functionName, functions).ConfigureAwait(false) is not { } reference)
         {
             return;
         }
@@ -53,7 +53,7 @@ internal static class LambdaEventInvokeConfigApi
 
     private static async Task GetAsync(HttpContext context, string functionName, FunctionService functions, EventInvokeConfigService service)
     {
-        if (await ParseAsync(context, functionName, functions).ConfigureAwait(false) is { } reference)
+        if (await LambdaHttp.ParseReferenceAsync(context, functionName, functions).ConfigureAwait(false) is { } reference)
         {
             await WriteAsync(context, await service.GetAsync(reference, context.RequestAborted).ConfigureAwait(false)).ConfigureAwait(false);
         }
@@ -61,7 +61,7 @@ internal static class LambdaEventInvokeConfigApi
 
     private static async Task DeleteAsync(HttpContext context, string functionName, FunctionService functions, EventInvokeConfigService service)
     {
-        if (await ParseAsync(context, functionName, functions).ConfigureAwait(false) is not { } reference)
+        if (await LambdaHttp.ParseReferenceAsync(context, functionName, functions).ConfigureAwait(false) is not { } reference)
         {
             return;
         }
@@ -72,7 +72,7 @@ internal static class LambdaEventInvokeConfigApi
 
     private static async Task ListAsync(HttpContext context, string functionName, FunctionService functions, EventInvokeConfigService service)
     {
-        var reference = await ParseAsync(context, functionName, functions).ConfigureAwait(false);
+        var reference = await LambdaHttp.ParseReferenceAsync(context, functionName, functions).ConfigureAwait(false);
         var (maxItems, maxItemsValid) = reference is null ? default : await LambdaApi.ReadMaxItemsAsync(context).ConfigureAwait(false);
         if (reference is null || !maxItemsValid)
         {
@@ -83,18 +83,6 @@ internal static class LambdaEventInvokeConfigApi
         await (result.IsError
             ? LambdaHttp.WriteErrorAsync(context, result.Error!)
             : LambdaHttp.WriteJsonAsync(context, 200, result.Value!, Json.ListFunctionEventInvokeConfigsResponse)).ConfigureAwait(false);
-    }
-
-    private static async Task<FunctionReference?> ParseAsync(HttpContext context, string functionName, FunctionService functions)
-    {
-        var parsed = functions.ParseReference(functionName, context.Request.Query["Qualifier"].ToString());
-        if (parsed.IsError)
-        {
-            await LambdaHttp.WriteErrorAsync(context, parsed.Error!).ConfigureAwait(false);
-            return null;
-        }
-
-        return parsed.Value;
     }
 
     private static Task WriteAsync(HttpContext context, LambdaResult<FunctionEventInvokeConfig> result) =>

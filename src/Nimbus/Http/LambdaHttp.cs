@@ -78,4 +78,17 @@ internal static class LambdaHttp
             return null;
         }
     }
+
+    /// <summary>The function named in the route with the <c>Qualifier</c> query parameter; null once an error is written.</summary>
+    public static async Task<FunctionReference?> ParseReferenceAsync(HttpContext context, string functionName, FunctionService service)
+    {
+        var parsed = service.ParseReference(functionName, context.Request.Query["Qualifier"].ToString());
+        if (parsed.IsError)
+        {
+            await WriteErrorAsync(context, parsed.Error!).ConfigureAwait(false);
+            return null;
+        }
+
+        return parsed.Value;
+    }
 }

@@ -25,7 +25,7 @@ internal static class LambdaProvisionedConcurrencyApi
 
     private static async Task PutAsync(HttpContext context, string functionName, FunctionService service)
     {
-        if (await ParseAsync(context, functionName, service).ConfigureAwait(false) is not { } reference)
+        if (await LambdaHttp.ParseReferenceAsync(context, functionName, service).ConfigureAwait(false) is not { } reference)
         {
             return;
         }
@@ -40,7 +40,7 @@ internal static class LambdaProvisionedConcurrencyApi
 
     private static async Task GetAsync(HttpContext context, string functionName, FunctionService service)
     {
-        if (await ParseAsync(context, functionName, service).ConfigureAwait(false) is not { } reference)
+        if (await LambdaHttp.ParseReferenceAsync(context, functionName, service).ConfigureAwait(false) is not { } reference)
         {
             return;
         }
@@ -60,25 +60,13 @@ internal static class LambdaProvisionedConcurrencyApi
 
     private static async Task DeleteAsync(HttpContext context, string functionName, FunctionService service)
     {
-        if (await ParseAsync(context, functionName, service).ConfigureAwait(false) is not { } reference)
+        if (await LambdaHttp.ParseReferenceAsync(context, functionName, service).ConfigureAwait(false) is not { } reference)
         {
             return;
         }
 
         var error = await service.DeleteProvisionedConcurrencyAsync(reference, context.RequestAborted).ConfigureAwait(false);
         await (error is null ? LambdaHttp.WriteNoContentAsync(context) : LambdaHttp.WriteErrorAsync(context, error)).ConfigureAwait(false);
-    }
-
-    private static async Task<FunctionReference?> ParseAsync(HttpContext context, string functionName, FunctionService service)
-    {
-        var parsed = service.ParseReference(functionName, context.Request.Query["Qualifier"].ToString());
-        if (parsed.IsError)
-        {
-            await LambdaHttp.WriteErrorAsync(context, parsed.Error!).ConfigureAwait(false);
-            return null;
-        }
-
-        return parsed.Value;
     }
 
     private static Task WriteAsync(HttpContext context, LambdaResult<ProvisionedConcurrencyConfig> result, int statusCode) =>
