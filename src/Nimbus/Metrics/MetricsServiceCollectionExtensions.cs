@@ -50,6 +50,10 @@ internal static class MetricsServiceCollectionExtensions
                 .ConfigureResource(resource => resource.AddService("nimbus"))
                 .WithTracing(tracing => tracing
                     .AddSource(NimbusTelemetry.SourceName)
+
+                    // ASP.NET Core's own request activity (not exported) is the parent of ours; a parent-based
+                    // sampler would drop every Nimbus span because that parent is not recorded.
+                    .SetSampler(new AlwaysOnSampler())
                     .AddOtlpExporter(otlp =>
                     {
                         otlp.Endpoint = tracesUri;
