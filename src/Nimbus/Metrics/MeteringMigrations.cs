@@ -24,7 +24,6 @@ internal static class MeteringMigrations
             outcome INTEGER NOT NULL,
             concurrency INTEGER NOT NULL);
         CREATE INDEX invocations_by_function ON invocations (function_name, start_ms);
-        CREATE INDEX invocations_by_start ON invocations (start_ms);
         CREATE TABLE minute_rollup (
             minute INTEGER NOT NULL,
             function_name TEXT NOT NULL,
