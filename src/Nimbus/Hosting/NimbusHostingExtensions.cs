@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Nimbus.Events;
 using Nimbus.Functions;
 using Nimbus.Http;
 using Nimbus.Invocation;
@@ -95,6 +96,7 @@ public static class NimbusHostingExtensions
         services.TryAddSingleton<FunctionUrlFrontDoor>();
         services.TryAddSingleton<AsyncInvocationQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<AsyncInvocationQueue>());
+        services.AddNimbusSchedules();
         services.AddHostedService<ReadyBanner>();
         return services;
     }
@@ -122,6 +124,7 @@ public static class NimbusHostingExtensions
             AwsRequestId.Get(context);
             await next(context).ConfigureAwait(false);
         });
+        app.MapSchedulerApi();
         app.UseRouting();
         app.MapGet("/health", (IHostApplicationLifetime lifetime) =>
             lifetime.ApplicationStarted.IsCancellationRequested ? Results.Text("ok\n") : Results.StatusCode(503));
