@@ -2,7 +2,8 @@
 # Function URL under load, one command:   bench/url_load.sh            (SECONDS_PER_RUN=30 CALLERS=32 by default)
 #
 # wrk (Debian's `wrk`) on loopback, CALLERS keep-alive connections in a closed loop for SECONDS_PER_RUN seconds
-# after 5 s of warm-up, against three servers answering the same POST of a small JSON event:
+# after WARMUP (default 20) seconds of unmeasured load (which starts the instances 32 callers need: on a busy
+# 2-core machine a cold start can take seconds, and Lambda's 10 s init limit applies), against three servers answering the same POST of a small JSON event:
 #   - Nimbus: a node function (the benchmark's handler, answering {"ok":true,...}) behind its function URL, path
 #     form http://127.0.0.1:PORT/lambda-url/<url-id>/ (wrk resolves no *.localhost names);
 #   - the floor: bench/FloorKestrel, a bare Kestrel echo (the cheapest ASP.NET Core round trip here);
@@ -52,9 +53,9 @@ wait_for() {
 measure() {
   local label="$1" url="$2" check="$3" line
   echo "url_load: warm-up $label" >&2
-  WRK_CHECK="$check" wrk -t2 -c"$callers" -d5s --timeout 5s -s "$bench/wrk_invoke.lua" "$url" >/dev/null
+  WRK_CHECK="$check" wrk -t2 -c"$callers" -d"${WARMUP:-20}s" --timeout 30s -s "$bench/wrk_invoke.lua" "$url" >/dev/null
   echo "url_load: measuring $label ($seconds s, $callers connections)" >&2
-  line="$(WRK_CHECK="$check" wrk -t2 -c"$callers" -d"${seconds}s" --timeout 5s --latency -s "$bench/wrk_invoke.lua" "$url" | sed -n 's/^WRK_JSON //p')"
+  line="$(WRK_CHECK="$check" wrk -t2 -c"$callers" -d"${seconds}s" --timeout 30s --latency -s "$bench/wrk_invoke.lua" "$url" | sed -n 's/^WRK_JSON //p')"
   echo "{\"label\":\"$label\",\"load\":\"$(cut -d' ' -f1 /proc/loadavg)\",\"wrk\":$line}" >>"$work/results.jsonl"
   python3 - "$label" "$line" <<'EOF'
 import json, sys
@@ -80,7 +81,9 @@ floor="$(wait_for "${pids[-1]}" "$work/floor.out" 'http://127\.0\.0\.1:[0-9]+' 6
 mkdir -p "$work/fn"
 echo 'exports.handler = async (event) => ({ ok: true, echo: event.body });' >"$work/fn/index.js"
 (cd "$work/fn" && zip -q fn.zip index.js)
-aws --endpoint-url "$nimbus" lambda create-function --function-name url-load --runtime nodejs20.x --handler index.handler \
+# A 30 s function timeout (Lambda's default is 3 s): on a shared machine a starved instance can miss 3 s, and that
+# would measure the machine, not the URL path. wrk's own timeout is as long.
+aws --endpoint-url "$nimbus" lambda create-function --function-name url-load --runtime nodejs20.x --handler index.handler --timeout 30 \
   --role arn:aws:iam::000000000000:role/bench --zip-file "fileb://$work/fn/fn.zip" >/dev/null
 url="$(aws --endpoint-url "$nimbus" lambda create-function-url-config --function-name url-load --auth-type NONE --query FunctionUrl --output text)"
 url_id="${url#http://}"; url_id="${url_id%%.*}"
@@ -90,7 +93,7 @@ cat <<EOF
 ### Function URL under load ($(date -u '+%Y-%m-%d %H:%M UTC'))
 
 - machine: $(nproc) cores, ${cpu}; load before the run: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min), other processes not stopped
-- wrk $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f2), ${callers} connections, 2 threads, ${seconds} s after 5 s of warm-up, loopback; command: bench/url_load.sh
+- wrk $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f2), ${callers} connections, 2 threads, ${seconds} s after ${WARMUP:-20} s of warm-up, loopback; command: bench/url_load.sh
 
 | target | requests | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | errors |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
@@ -123,6 +126,11 @@ EOF
   fi
 else
   echo "| peer: serverless-offline not installed (run bench/run.sh once) | - | - | - | - | - | - | - |"
+fi
+
+if grep -Eq '^(warn|fail|crit): ' "$work/nimbus.out"; then
+  echo "url_load: the server logged warnings or errors:" >&2
+  grep -E -A2 '^(warn|fail|crit): ' "$work/nimbus.out" | head -n 40 >&2 || true
 fi
 
 echo

@@ -7,13 +7,32 @@ namespace Nimbus.Events;
 /// The scheduler loop: asks <see cref="ScheduleService"/> to fire what is due, then sleeps on the injected
 /// <see cref="TimeProvider"/> until the next run is due or a schedule changes.
 /// </summary>
-internal sealed partial class ScheduleRunner(ScheduleService schedules, TimeProvider time, ILogger<ScheduleRunner> logger) : BackgroundService
+internal sealed partial class ScheduleRunner(
+    ScheduleService schedules,
+    IHostApplicationLifetime lifetime,
+    TimeProvider time,
+    ILogger<ScheduleRunner> logger) : BackgroundService
 {
     /// <summary>The longest sleep: a bound on how long a clock jump can go unnoticed.</summary>
     public static readonly TimeSpan MaxSleep = TimeSpan.FromMinutes(1);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Runs start instances: not before the server (and its Runtime API ports) is up.
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        using (stoppingToken.Register(() => started.TrySetCanceled(stoppingToken)))
+        {
+            try
+            {
+                await started.Task.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+
         while (!stoppingToken.IsCancellationRequested)
         {
             var now = time.GetUtcNow();
