@@ -85,7 +85,24 @@ echo 'exports.handler = async (event) => ({ ok: true, echo: event.body });' >"$w
 # would measure the machine, not the URL path. wrk's own timeout is as long.
 aws --endpoint-url "$nimbus" lambda create-function --function-name url-load --runtime nodejs20.x --handler index.handler --timeout 30 \
   --role arn:aws:iam::000000000000:role/bench --zip-file "fileb://$work/fn/fn.zip" >/dev/null
-url="$(aws --endpoint-url "$nimbus" lambda create-function-url-config --function-name url-load --auth-type NONE --query FunctionUrl --output text)"
+# PROVISIONED=N: the URL is on alias "live" with N provisioned instances, initialized before the run (no cold
+# start during it); 0 (default): the URL is on $LATEST and instances start on demand.
+provisioned="${PROVISIONED:-0}"
+qualifier=()
+if ((provisioned > 0)); then
+  aws --endpoint-url "$nimbus" lambda publish-version --function-name url-load >/dev/null
+  aws --endpoint-url "$nimbus" lambda create-alias --function-name url-load --name live --function-version 1 >/dev/null
+  aws --endpoint-url "$nimbus" lambda put-provisioned-concurrency-config --function-name url-load --qualifier live \
+    --provisioned-concurrent-executions "$provisioned" >/dev/null
+  for _ in $(seq 1 600); do
+    status="$(aws --endpoint-url "$nimbus" lambda get-provisioned-concurrency-config --function-name url-load --qualifier live --query Status --output text)"
+    [[ "$status" == READY ]] && break
+    sleep 1
+  done
+  echo "url_load: provisioned concurrency $provisioned: $status" >&2
+  qualifier=(--qualifier live)
+fi
+url="$(aws --endpoint-url "$nimbus" lambda create-function-url-config --function-name url-load "${qualifier[@]}" --auth-type NONE --query FunctionUrl --output text)"
 url_id="${url#http://}"; url_id="${url_id%%.*}"
 
 cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
@@ -98,7 +115,9 @@ cat <<EOF
 | target | requests | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | errors |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 EOF
-measure "Nimbus function URL, node (path form)" "$nimbus/lambda-url/$url_id/" invoke
+label="Nimbus function URL, node (path form)"
+((provisioned > 0)) && label="$label, $provisioned provisioned instances"
+measure "$label" "$nimbus/lambda-url/$url_id/" invoke
 measure "floor: bare Kestrel POST echo" "$floor/" status
 
 peer="$root/artifacts/bench/peer"

@@ -117,7 +117,7 @@ internal sealed partial class ScheduleService(
             cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Schedules sorted by group and name, filtered; the token is the position after the last one returned.</summary>
+    /// <summary>Schedules sorted by <c>group/name</c>, filtered; the token is the position after the last one returned.</summary>
     public async Task<SchedulerResult<(IReadOnlyList<ScheduleRecord> Schedules, string? NextToken)>> ListAsync(
         string? group, string? namePrefix, string? state, int? maxResults, string? nextToken, CancellationToken cancellationToken)
     {
@@ -153,7 +153,8 @@ internal sealed partial class ScheduleService(
                     .Where(s => group is null || s.GroupName == group)
                     .Where(s => namePrefix is null || s.Name.StartsWith(namePrefix, StringComparison.Ordinal))
                     .Where(s => state is null || s.State == state)
-                    .OrderBy(s => s.GroupName, StringComparer.Ordinal).ThenBy(s => s.Name, StringComparer.Ordinal)
+                    // "/" is in no name: group/name is a unique key, and the page token is its last value.
+                    .OrderBy(s => s.GroupName + "/" + s.Name, StringComparer.Ordinal)
                     .Where(s => string.CompareOrdinal(s.GroupName + "/" + s.Name, after) > 0)
                     .Take((maxResults ?? MaxListResults) + 1)
                     .ToList();
