@@ -11,6 +11,8 @@ command -v bwrap >/dev/null || need+=(bubblewrap)
 command -v zip >/dev/null || need+=(zip)
 command -v curl >/dev/null || need+=(curl)
 command -v flock >/dev/null || need+=(util-linux)
+# FunctionUrlClientTests load a function URL's page in headless Chromium.
+command -v chromium >/dev/null || need+=(chromium)
 # javac and jar build the Java runtime client and the Java function fixture.
 command -v javac >/dev/null && command -v jar >/dev/null || need+=(openjdk-17-jdk-headless)
 # AWS's aws-lambda-ric (RicTests, installed once into artifacts/aws-lambda-ric) builds its native part with these.

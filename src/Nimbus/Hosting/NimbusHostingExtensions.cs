@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Nimbus.Events;
 using Nimbus.Functions;
 using Nimbus.Http;
 using Nimbus.Invocation;
@@ -98,6 +99,7 @@ public static class NimbusHostingExtensions
         services.TryAddSingleton<AsyncInvocationQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<AsyncInvocationQueue>());
         services.AddNimbusQueues();
+        services.AddNimbusSchedules();
         services.AddHostedService<ReadyBanner>();
         services.AddNimbusMetrics(configuration);
         return services;
@@ -130,6 +132,7 @@ public static class NimbusHostingExtensions
             await next(context).ConfigureAwait(false);
         });
         app.MapQueueApi();
+        app.MapSchedulerApi();
         app.UseRouting();
         app.MapGet("/health", (IHostApplicationLifetime lifetime) =>
             lifetime.ApplicationStarted.IsCancellationRequested ? Results.Text("ok\n") : Results.StatusCode(503));

@@ -1,0 +1,234 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Nimbus.Events;
+using Nimbus.Functions;
+using Nimbus.Storage;
+
+namespace Nimbus.Tests.Events;
+
+/// <summary>
+/// The schedule runner's decisions driven by a test clock on a real schedules.db: a rate(1 minute) schedule fires
+/// once a minute, a restart neither loses nor repeats a run, downtime gives at most one late run.
+/// </summary>
+public sealed class ScheduleServiceTests : IDisposable
+{
+    private const string Function = "arn:aws:lambda:us-east-1:000000000000:function:tick";
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "nimbus-schedules-" + Guid.NewGuid().ToString("N"));
+    private readonly ManualTime _time = new(new DateTimeOffset(2026, 5, 4, 10, 0, 0, 0, TimeSpan.Zero));
+    private readonly RecordingDispatcher _dispatched = new();
+
+    public ScheduleServiceTests() => Directory.CreateDirectory(_directory);
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    [Fact]
+    public async Task Rate_one_minute_fires_once_a_minute_with_the_input_and_a_stable_request_id()
+    {
+        using var service = NewService();
+        await CreateAsync(service, "every-minute", "rate(1 minute)", input: """{"job":"tick"}""");
+
+        var start = _time.GetUtcNow();
+        Assert.Equal(start.AddMinutes(1), await service.RunDueAsync(_time.GetUtcNow(), CancellationToken.None));
+        Assert.Empty(_dispatched.Runs);
+
+        for (var minute = 1; minute <= 3; minute++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(59));
+            Assert.Equal(start.AddMinutes(minute), await service.RunDueAsync(_time.GetUtcNow(), CancellationToken.None));
+            Assert.Equal(minute - 1, _dispatched.Runs.Count);
+            _time.Advance(TimeSpan.FromSeconds(1));
+            Assert.Equal(start.AddMinutes(minute + 1), await service.RunDueAsync(_time.GetUtcNow(), CancellationToken.None));
+            Assert.Equal(minute, _dispatched.Runs.Count);
+        }
+
+        Assert.All(_dispatched.Runs, run => Assert.Equal(new FunctionReference("tick", null), run.Function));
+        Assert.All(_dispatched.Runs, run => Assert.Equal("""{"job":"tick"}""", run.Payload));
+        Assert.Equal(3, _dispatched.Runs.Select(r => r.RequestId).Distinct().Count());
+        Assert.Equal(ScheduleService.RunRequestId(service.ScheduleArn("default", "every-minute"), start.AddMinutes(1)), _dispatched.Runs[0].RequestId);
+    }
+
+    [Fact]
+    public async Task A_restart_neither_repeats_nor_loses_a_run_and_downtime_gives_one_late_run()
+    {
+        using (var before = NewService())
+        {
+            await CreateAsync(before, "survivor", "rate(1 minute)");
+            _time.Advance(TimeSpan.FromMinutes(1));
+            await before.RunDueAsync(_time.GetUtcNow(), CancellationToken.None);
+            Assert.Single(_dispatched.Runs);
+        }
+
+        // Same minute, new process: the run is recorded as fired.
+        using (var restarted = NewService())
+        {
+            await restarted.RunDueAsync(_time.GetUtcNow(), CancellationToken.None);
+            Assert.Single(_dispatched.Runs);
+        }
+
+        // Down for ten minutes: one late run (the latest missed one), not ten.
+        _time.Advance(TimeSpan.FromMinutes(10).Add(TimeSpan.FromSeconds(30)));
+        using var afterDowntime = NewService();
+        var next = await afterDowntime.RunDueAsync(_time.GetUtcNow(), CancellationToken.None);
+        Assert.Equal(2, _dispatched.Runs.Count);
+        Assert.Equal(ScheduleService.RunRequestId(afterDowntime.ScheduleArn("default", "survivor"), _time.GetUtcNow().AddSeconds(-30)), _dispatched.Runs[1].RequestId);
+        Assert.Equal(_time.GetUtcNow().AddSeconds(30), next);
+    }
+
+    [Fact]
+    public async Task A_one_time_schedule_fires_once_late_after_downtime_then_deletes_itself_with_DELETE()
+    {
+        using var service = NewService();
+        await CreateAsync(service, "once", "at(2026-05-04T10:05:00)", after: "DELETE");
+        _time.Advance(TimeSpan.FromHours(2));
+        Assert.Null(await service.RunDueAsync(_time.GetUtcNow(), CancellationToken.None));
+        Assert.Single(_dispatched.Runs);
+        Assert.Equal("{}", _dispatched.Runs[0].Payload);
+        Assert.NotNull((await service.GetAsync("once", null, CancellationToken.None)).Error);
+
+        // Older than MaximumEventAgeInSeconds: dropped, not fired.
+        await CreateAsync(service, "too-late", "at(2026-05-04T12:10:00)", maxAge: 60);
+        _time.Advance(TimeSpan.FromMinutes(15));
+        await service.RunDueAsync(_time.GetUtcNow(), CancellationToken.None);
+        Assert.Single(_dispatched.Runs);
+    }
+
+    [Fact]
+    public async Task A_refused_run_is_offered_again_and_disabled_schedules_do_not_fire()
+    {
+        using var service = NewService();
+        await CreateAsync(service, "refused", "rate(1 minute)");
+        await CreateAsync(service, "off", "rate(1 minute)", state: "DISABLED");
+        _dispatched.Refuse = true;
+        _time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(_time.GetUtcNow() + ScheduleService.DispatchRetry, await service.RunDueAsync(_time.GetUtcNow(), CancellationToken.None));
+        _dispatched.Refuse = false;
+        _time.Advance(ScheduleService.DispatchRetry);
+        await service.RunDueAsync(_time.GetUtcNow(), CancellationToken.None);
+        Assert.Equal(["refused"], _dispatched.Runs.Select(r => r.RequestId == ScheduleService.RunRequestId(service.ScheduleArn("default", "refused"), _time.GetUtcNow().AddSeconds(-1)) ? "refused" : "other"));
+    }
+
+    [Fact]
+    public async Task A_flexible_window_delays_each_run_within_the_window()
+    {
+        using var service = NewService();
+        await CreateAsync(service, "flexible", "rate(10 minutes)", window: 5);
+        var run = _time.GetUtcNow().AddMinutes(10);
+        var due = await service.RunDueAsync(_time.GetUtcNow(), CancellationToken.None);
+        Assert.InRange(due!.Value, run, run.AddMinutes(5));
+        _time.Advance(due.Value - _time.GetUtcNow() - TimeSpan.FromMilliseconds(1));
+        await service.RunDueAsync(_time.GetUtcNow(), CancellationToken.None);
+        Assert.Empty(_dispatched.Runs);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        await service.RunDueAsync(_time.GetUtcNow(), CancellationToken.None);
+        Assert.Single(_dispatched.Runs);
+    }
+
+    [Fact]
+    public void Start_and_end_dates_bound_the_runs()
+    {
+        var created = new DateTimeOffset(2026, 5, 4, 10, 0, 0, TimeSpan.Zero);
+        var record = new ScheduleRecord
+        {
+            GroupName = "default",
+            Name = "bounded",
+            ScheduleExpression = "cron(0 * * * ? *)",
+            StartDate = created.AddHours(5).AddMinutes(30),
+            EndDate = created.AddHours(7),
+            FlexibleMode = "OFF",
+            State = "ENABLED",
+            ActionAfterCompletion = "NONE",
+            Target = new ScheduleTarget { Arn = Function, RoleArn = "arn:aws:iam::000000000000:role/r" },
+            CreationDate = created,
+            LastModificationDate = created,
+        };
+        var expression = ScheduleExpression.TryParse(record.ScheduleExpression, out _)!;
+        Assert.Equal(created.AddHours(6), ScheduleService.NextRun(record, expression, TimeZoneInfo.Utc, created));
+        Assert.Equal(created.AddHours(7), ScheduleService.NextRun(record, expression, TimeZoneInfo.Utc, created.AddHours(6)));
+        Assert.Null(ScheduleService.NextRun(record, expression, TimeZoneInfo.Utc, created.AddHours(7)));
+    }
+
+    [Fact]
+    public void ScheduleRecord_json_shape_is_frozen()
+    {
+        var record = new ScheduleRecord
+        {
+            GroupName = "g",
+            Name = "n",
+            ScheduleExpression = "rate(1 minute)",
+            ScheduleExpressionTimezone = "Europe/Berlin",
+            FlexibleMode = "FLEXIBLE",
+            MaximumWindowInMinutes = 5,
+            State = "ENABLED",
+            ActionAfterCompletion = "DELETE",
+            Target = new ScheduleTarget { Arn = Function, RoleArn = "arn:aws:iam::000000000000:role/r", Input = "{}", MaximumRetryAttempts = 3 },
+            CreationDate = DateTimeOffset.FromUnixTimeMilliseconds(1_796_157_251_273),
+            LastModificationDate = DateTimeOffset.FromUnixTimeMilliseconds(1_796_157_251_273),
+        };
+        var json = JsonSerializer.Serialize(record, ScheduleJsonContext.Default.ScheduleRecord);
+        Assert.Equal(
+            """{"GroupName":"g","Name":"n","ScheduleExpression":"rate(1 minute)","ScheduleExpressionTimezone":"Europe/Berlin","FlexibleMode":"FLEXIBLE","MaximumWindowInMinutes":5,"State":"ENABLED","ActionAfterCompletion":"DELETE","Target":{"Arn":"arn:aws:lambda:us-east-1:000000000000:function:tick","RoleArn":"arn:aws:iam::000000000000:role/r","Input":"{}","MaximumRetryAttempts":3},"CreationDate":"2026-12-01T20:34:11.273+00:00","LastModificationDate":"2026-12-01T20:34:11.273+00:00"}""",
+            json);
+        Assert.Equal(record, JsonSerializer.Deserialize(json, ScheduleJsonContext.Default.ScheduleRecord));
+    }
+
+    private ScheduleService NewService() => new(
+        new ScheduleStore(new SqliteDatabase(Path.Combine(_directory, "schedules.db"), ScheduleMigrations.All)),
+        _dispatched,
+        Options.Create(new NimbusOptions()),
+        _time,
+        NullLogger<ScheduleService>.Instance);
+
+    private static async Task CreateAsync(ScheduleService service, string name, string expression, string? input = null, string after = "NONE", int? maxAge = null, string state = "ENABLED", int? window = null)
+    {
+        var body = new Dictionary<string, object?>
+        {
+            ["ScheduleExpression"] = expression,
+            ["FlexibleTimeWindow"] = window is null ? new Dictionary<string, object?> { ["Mode"] = "OFF" } : new Dictionary<string, object?> { ["Mode"] = "FLEXIBLE", ["MaximumWindowInMinutes"] = window },
+            ["ActionAfterCompletion"] = after,
+            ["State"] = state,
+            ["Target"] = new Dictionary<string, object?>
+            {
+                ["Arn"] = Function,
+                ["RoleArn"] = "arn:aws:iam::000000000000:role/scheduler",
+                ["Input"] = input,
+                ["RetryPolicy"] = maxAge is null ? null : new Dictionary<string, object?> { ["MaximumEventAgeInSeconds"] = maxAge },
+            },
+        };
+        using var json = JsonDocument.Parse(JsonSerializer.Serialize(body, TestJson.Options));
+        var created = await service.CreateAsync(name, json.RootElement, CancellationToken.None);
+        Assert.Null(created.Error);
+    }
+
+    private static class TestJson
+    {
+        public static readonly JsonSerializerOptions Options = new() { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
+    }
+
+    private sealed class ManualTime(DateTimeOffset now) : TimeProvider
+    {
+        private DateTimeOffset _now = now;
+
+        public override DateTimeOffset GetUtcNow() => _now;
+
+        public void Advance(TimeSpan by) => _now += by;
+    }
+
+    private sealed class RecordingDispatcher : IScheduleDispatcher
+    {
+        public List<(string RequestId, FunctionReference Function, string Payload)> Runs { get; } = [];
+
+        public bool Refuse { get; set; }
+
+        public Task<bool> DispatchAsync(string requestId, FunctionReference function, byte[] payload)
+        {
+            if (Refuse)
+            {
+                return Task.FromResult(false);
+            }
+
+            Runs.Add((requestId, function, System.Text.Encoding.UTF8.GetString(payload)));
+            return Task.FromResult(true);
+        }
+    }
+}
