@@ -10,6 +10,7 @@ internal static class EventSourceServiceCollectionExtensions
 {
     public static IServiceCollection AddNimbusEventSources(this IServiceCollection services, Func<IServiceProvider, SqliteDatabase> metadataDatabase)
     {
+        services.TryAddSingleton<IEventSourceQueues, QueueServiceEventSource>();
         services.TryAddSingleton<IEventSourceMappingStore>(sp => new SqliteEventSourceMappingStore(metadataDatabase(sp)));
         services.TryAddSingleton<EventSourceMappingChanges>();
         services.TryAddSingleton<IEventSourceMappingChanges>(sp => sp.GetRequiredService<EventSourceMappingChanges>());

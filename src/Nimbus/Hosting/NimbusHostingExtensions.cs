@@ -13,6 +13,7 @@ using Nimbus.Events;
 using Nimbus.Functions;
 using Nimbus.Http;
 using Nimbus.Invocation;
+using Nimbus.Queues;
 using Nimbus.Sandboxes;
 using Nimbus.Storage;
 
@@ -100,6 +101,7 @@ public static class NimbusHostingExtensions
         services.TryAddSingleton<FunctionUrlFrontDoor>();
         services.TryAddSingleton<AsyncInvocationQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<AsyncInvocationQueue>());
+        services.AddNimbusQueues();
         services.AddNimbusEventSources(sp => sp.GetRequiredKeyedService<SqliteDatabase>(MetadataDatabaseKey));
         services.AddHostedService<ReadyBanner>();
         return services;
@@ -128,6 +130,7 @@ public static class NimbusHostingExtensions
             AwsRequestId.Get(context);
             await next(context).ConfigureAwait(false);
         });
+        app.MapQueueApi();
         app.UseRouting();
         app.MapGet("/health", (IHostApplicationLifetime lifetime) =>
             lifetime.ApplicationStarted.IsCancellationRequested ? Results.Text("ok\n") : Results.StatusCode(503));
