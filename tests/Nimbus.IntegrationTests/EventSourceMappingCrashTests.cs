@@ -113,9 +113,10 @@ public sealed class EventSourceMappingCrashTests(ITestOutputHelper output)
 
                     var senders = Enumerable.Range(0, Senders).SelectMany(_ => new[] { Task.Run(InvokeAsync), Task.Run(SendAsync) }).ToList();
 
-                    // Mid-way: half of each accepted and some of each processed, so the kill finds work in every state.
+                    // Mid-way: half of each accepted and some work done, so the kill finds sends in flight, events and
+                    // messages accepted and not yet run, batches running and messages received but not yet deleted.
                     while ((accepted.Count < Events / 2 || sent.Count < Messages / 2
-                            || AsyncIds(recorder, asyncFunction).Take(100).Count() < 100 || QueueIds(recorder, queueFunction).Take(100).Count() < 100)
+                            || AsyncIds(recorder, asyncFunction).Take(20).Count() + QueueIds(recorder, queueFunction).Take(100).Count() < 100)
                            && senders.Any(s => !s.IsCompleted))
                     {
                         await Task.Delay(TimeSpan.FromMilliseconds(5));
