@@ -9,8 +9,11 @@ internal interface IEventSourceQueues
     /// <summary>The queue an ARN names; null when there is none.</summary>
     Task<EventSourceQueue?> FindAsync(string queueArn, CancellationToken cancellationToken);
 
-    /// <summary>Up to <paramref name="maxMessages"/> messages (made invisible for the queue's visibility timeout), waiting up to <paramref name="wait"/> for the first.</summary>
-    Task<IReadOnlyList<EventSourceMessage>> ReceiveAsync(string queueArn, int maxMessages, TimeSpan wait, CancellationToken cancellationToken);
+    /// <summary>
+    /// Up to <paramref name="maxMessages"/> messages (made invisible for the queue's visibility timeout), waiting up to
+    /// <paramref name="wait"/> for the first; null when the queue is gone.
+    /// </summary>
+    Task<IReadOnlyList<EventSourceMessage>?> ReceiveAsync(string queueArn, int maxMessages, TimeSpan wait, CancellationToken cancellationToken);
 
     /// <summary>Deletes processed messages; a handle that is no longer valid is skipped.</summary>
     Task DeleteAsync(string queueArn, IReadOnlyList<string> receiptHandles, CancellationToken cancellationToken);

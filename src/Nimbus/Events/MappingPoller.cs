@@ -209,6 +209,18 @@ internal sealed class MappingPoller : IDisposable
                 }
 
                 var received = await _queues.ReceiveAsync(queue.Arn, Math.Min(MaxMessagesPerReceive, Record.BatchSize - batch.Count), Max(wait, TimeSpan.Zero), stop).ConfigureAwait(false);
+                if (received is null)
+                {
+                    // The queue is gone: look it up again after a pause (it may be created anew).
+                    _queue = null;
+                    if (batch.Count == 0)
+                    {
+                        await Task.Delay(QueueMissingRetry, _time, stop).ConfigureAwait(false);
+                    }
+
+                    break;
+                }
+
                 batch.AddRange(received);
                 if (received.Count == 0 && (batch.Count > 0 || window <= TimeSpan.Zero || _time.GetUtcNow() - started >= window))
                 {

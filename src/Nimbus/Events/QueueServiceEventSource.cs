@@ -15,17 +15,17 @@ internal sealed class QueueServiceEventSource(QueueService queues) : IEventSourc
         return new EventSourceQueue(settings.Arn, settings.IsFifo, TimeSpan.FromSeconds(settings.VisibilityTimeoutSeconds));
     }
 
-    public async Task<IReadOnlyList<EventSourceMessage>> ReceiveAsync(string queueArn, int maxMessages, TimeSpan wait, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<EventSourceMessage>?> ReceiveAsync(string queueArn, int maxMessages, TimeSpan wait, CancellationToken cancellationToken)
     {
         if (!queues.TryResolveArn(queueArn, out var name))
         {
-            return [];
+            return null;
         }
 
         var received = await queues.ReceiveAsync(name, maxMessages, null, wait, cancellationToken).ConfigureAwait(false);
         if (received.Error is not null)
         {
-            return [];
+            return null;
         }
 
         return [.. received.Value!.Select(m => new EventSourceMessage(

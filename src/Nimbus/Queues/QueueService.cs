@@ -594,7 +594,8 @@ internal sealed partial class QueueService : IHostedService, IDisposable
                 : deduplicationId;
             if (state.Deduplication.TryGetValue(key, out var seen) && seen.Expires > now)
             {
-                return seen.Outcome;
+                // The original message's id and sequence number, with digests of what this request sent (the SDKs check them).
+                return seen.Outcome with { Md5OfBody = MessageMd5.OfBody(input.Body), Md5OfAttributes = MessageMd5.OfAttributes(input.Attributes) };
             }
 
             var outcome = Enqueue(state, input, now, deduplicationId, writes);

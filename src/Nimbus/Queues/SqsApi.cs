@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Nimbus.Http;
 using Ops = Nimbus.Queues.SqsWire.Ops;
 
@@ -15,7 +16,7 @@ namespace Nimbus.Queues;
 /// or a query-protocol form whose <c>Action</c> is an SQS action, posted to <c>/</c> or to a queue's path), turns them
 /// into one JSON request shape, runs the operation on <see cref="QueueService"/> and answers in the caller's protocol.
 /// </summary>
-internal sealed partial class SqsApi(QueueService queues)
+internal sealed partial class SqsApi(QueueService queues, IHostApplicationLifetime lifetime)
 {
     /// <summary>Largest request body read: a 10-entry batch of 1 MiB messages, form-encoded, fits.</summary>
     private const long MaxRequestBytes = 16L * 1024 * 1024;
@@ -378,8 +379,11 @@ internal sealed partial class SqsApi(QueueService queues)
         }
 
         var wait = Int(input, "WaitTimeSeconds") ?? settings.ReceiveWaitTimeSeconds;
+
+        // Shutdown begins with ApplicationStopping, before the server drains requests: a long poll answers at once.
+        using var waitEnds = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
         var result = await queues.ReceiveAsync(queue, Int(input, "MaxNumberOfMessages") ?? 1, Int(input, "VisibilityTimeout"),
-            TimeSpan.FromSeconds(Math.Max(wait, -1)), context.RequestAborted).ConfigureAwait(false);
+            TimeSpan.FromSeconds(Math.Max(wait, -1)), waitEnds.Token).ConfigureAwait(false);
         if (result.Error is { } error)
         {
             return error;
