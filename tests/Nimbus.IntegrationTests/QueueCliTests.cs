@@ -24,7 +24,7 @@ public sealed class QueueCliTests(ServerFixture fixture)
         Assert.Equal("5d41402abc4b2a76b9719d911017c592", sent.Str("MD5OfMessageBody"));
         Assert.True(sent.Has("MD5OfMessageAttributes"));
         var batch = (await cli.RunAsync(["sqs", "send-message-batch", "--queue-url", url, "--entries",
-            """[{"Id":"a","MessageBody":"one"},{"Id":"b","MessageBody":"two","DelaySeconds":0}]"""])).Json();
+            """[{"Id":"a","MessageBody":"one"},{"Id":"b","MessageBody":"twö ✓","DelaySeconds":0}]"""])).Json();
         Assert.Equal(["a", "b"], batch.Array("Successful").Select(e => e.Str("Id")).Order());
 
         var attributes = (await cli.RunAsync(["sqs", "get-queue-attributes", "--queue-url", url, "--attribute-names", "All"])).Json().At("Attributes");
@@ -34,18 +34,13 @@ public sealed class QueueCliTests(ServerFixture fixture)
 
         var received = (await cli.RunAsync(["sqs", "receive-message", "--queue-url", url, "--max-number-of-messages", "10",
             "--attribute-names", "All", "--message-attribute-names", "All", "--wait-time-seconds", "1"])).Json().Array("Messages");
-        Assert.Equal(["hello", "one", "two"], received.Select(m => m.Str("Body")).Order(StringComparer.Ordinal));
+        Assert.Equal(["hello", "one", "twö ✓"], received.Select(m => m.Str("Body")).Order(StringComparer.Ordinal));
         var hello = received.Single(m => m.Str("Body") == "hello");
         Assert.Equal("blue", hello.Str("MessageAttributes.color.StringValue"));
         Assert.Equal("Number", hello.Str("MessageAttributes.size.DataType"));
         Assert.Equal(sent.Str("MD5OfMessageAttributes"), hello.Str("MD5OfMessageAttributes"));
         Assert.Equal("1", hello.Str("Attributes.ApproximateReceiveCount"));
         Assert.True(hello.Has("Attributes.SentTimestamp"));
-
-        var inFlight = (await cli.RunAsync(["sqs", "get-queue-attributes", "--queue-url", url,
-            "--attribute-names", "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])).Json().At("Attributes");
-        Assert.Equal("0", inFlight.Str("ApproximateNumberOfMessages"));
-        Assert.Equal("3", inFlight.Str("ApproximateNumberOfMessagesNotVisible"));
 
         (await cli.RunAsync(["sqs", "change-message-visibility", "--queue-url", url, "--receipt-handle", hello.Str("ReceiptHandle"), "--visibility-timeout", "0"])).ShouldSucceed();
         var again = (await cli.RunAsync(["sqs", "receive-message", "--queue-url", url, "--attribute-names", "ApproximateReceiveCount"])).Json().Array("Messages").Single();
@@ -57,18 +52,11 @@ public sealed class QueueCliTests(ServerFixture fixture)
         var deleted = (await cli.RunAsync(["sqs", "delete-message-batch", "--queue-url", url, "--entries",
             $$"""[{"Id":"x","ReceiptHandle":"{{others[0].Str("ReceiptHandle")}}"},{"Id":"y","ReceiptHandle":"{{others[1].Str("ReceiptHandle")}}"}]"""])).Json();
         Assert.Equal(2, deleted.Array("Successful").Count);
-        var empty = (await cli.RunAsync(["sqs", "get-queue-attributes", "--queue-url", url, "--attribute-names", "All"])).Json().At("Attributes");
-        Assert.Equal("0", empty.Str("ApproximateNumberOfMessages"));
-        Assert.Equal("0", empty.Str("ApproximateNumberOfMessagesNotVisible"));
-
         (await cli.RunAsync(["sqs", "set-queue-attributes", "--queue-url", url, "--attributes", "DelaySeconds=5"])).ShouldSucceed();
-        (await cli.RunAsync(["sqs", "send-message", "--queue-url", url, "--message-body", "later"])).ShouldSucceed();
-        var delayed = (await cli.RunAsync(["sqs", "get-queue-attributes", "--queue-url", url, "--attribute-names", "All"])).Json().At("Attributes");
-        Assert.Equal("5", delayed.Str("DelaySeconds"));
-        Assert.Equal("1", delayed.Str("ApproximateNumberOfMessagesDelayed"));
-        (await cli.RunAsync(["sqs", "purge-queue", "--queue-url", url])).ShouldSucceed();
-        Assert.Equal("0", (await cli.RunAsync(["sqs", "get-queue-attributes", "--queue-url", url, "--attribute-names", "All"])).Json()
-            .Str("Attributes.ApproximateNumberOfMessagesDelayed"));
+        var changed = (await cli.RunAsync(["sqs", "get-queue-attributes", "--queue-url", url, "--attribute-names", "All"])).Json().At("Attributes");
+        Assert.Equal("5", changed.Str("DelaySeconds"));
+        Assert.Equal("0", changed.Str("ApproximateNumberOfMessages"));
+        Assert.Equal("0", changed.Str("ApproximateNumberOfMessagesNotVisible"));
 
         (await cli.RunAsync(["sqs", "delete-queue", "--queue-url", url])).ShouldSucceed();
         (await cli.RunAsync(["sqs", "get-queue-url", "--queue-name", name])).ShouldFailWith("AWS.SimpleQueueService.NonExistentQueue");

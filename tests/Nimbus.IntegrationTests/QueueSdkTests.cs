@@ -53,6 +53,10 @@ public sealed class QueueSdkTests(ServerFixture fixture)
             new() { Id = "attrs", MessageBody = "q", MessageAttributes = new() { ["k"] = new() { DataType = "String", StringValue = "v" } } },
         ]);
         Assert.Equal(2, batch.Successful.Count);
+
+        await sqs.TagQueueAsync(new TagQueueRequest { QueueUrl = url, Tags = new() { ["team"] = "nimbus", ["tier"] = "1" } });
+        await sqs.UntagQueueAsync(new UntagQueueRequest { QueueUrl = url, TagKeys = ["tier"] });
+        Assert.Equal(new Dictionary<string, string> { ["team"] = "nimbus" }, (await sqs.ListQueueTagsAsync(new ListQueueTagsRequest { QueueUrl = url })).Tags);
         await sqs.DeleteQueueAsync(url);
     });
 

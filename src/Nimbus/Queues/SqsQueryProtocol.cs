@@ -128,7 +128,7 @@ internal static class SqsQueryProtocol
 
     public static string ToXml(string operation, JsonObject answer, string requestId)
     {
-        var settings = new XmlWriterSettings { OmitXmlDeclaration = false, Indent = false };
+        var settings = new XmlWriterSettings { OmitXmlDeclaration = true, Indent = false };
         using var text = new StringWriter(CultureInfo.InvariantCulture);
         using (var xml = XmlWriter.Create(text, settings))
         {
@@ -152,7 +152,7 @@ internal static class SqsQueryProtocol
     public static string ErrorXml(QueueError error, string requestId)
     {
         using var text = new StringWriter(CultureInfo.InvariantCulture);
-        using (var xml = XmlWriter.Create(text))
+        using (var xml = XmlWriter.Create(text, new XmlWriterSettings { OmitXmlDeclaration = true }))
         {
             xml.WriteStartElement("ErrorResponse", SqsWire.XmlNamespace);
             xml.WriteStartElement("Error");
