@@ -180,6 +180,8 @@ public sealed class EventSourceMappingTests(AsyncServerFixture fixture)
         Assert.Equal("String", record.Str("messageAttributes.kind.dataType"));
         Assert.Equal(JsonValueKind.Array, record.At("messageAttributes.kind.stringListValues").ValueKind);
         Assert.True(record.Has("md5OfMessageAttributes") && record.Has("receiptHandle") && record.Has("messageId"), record.ToString());
+        var metrics = await scope.Lambda.SendAsync(HttpMethod.Get, "/metrics");
+        Assert.Contains($"nimbus_event_source_mapping_backlog{{uuid=\"{uuid}\",function_name=\"{function}\"", metrics.Text, StringComparison.Ordinal);
 
         (await aws.LambdaAsync("delete-event-source-mapping", "--uuid", uuid)).ShouldSucceed();
         await WaitForGoneAsync(scope.Lambda, uuid);

@@ -18,6 +18,7 @@ internal static class EventSourceServiceCollectionExtensions
         services.TryAddSingleton<EventSourceMappingService>();
         services.TryAddSingleton<QueuePollers>();
         services.AddHostedService(sp => sp.GetRequiredService<QueuePollers>());
+        services.AddSingleton<Metrics.IMetricsSource, EventSourceMappingMetrics>();
         return services;
     }
 }
