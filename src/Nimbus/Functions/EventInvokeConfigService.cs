@@ -12,6 +12,8 @@ namespace Nimbus.Functions;
 internal sealed partial class EventInvokeConfigService(
     FunctionService functions,
     IEventInvokeConfigStore store,
+    Events.IEventSourceQueues queues,
+    Microsoft.Extensions.Options.IOptions<NimbusOptions> options,
     TimeProvider time,
     ILogger<EventInvokeConfigService> logger)
 {
@@ -33,6 +35,15 @@ internal sealed partial class EventInvokeConfigService(
         if (target.IsError)
         {
             return target.Error!;
+        }
+
+        foreach (var destination in new[] { request.DestinationConfig?.OnSuccess?.Destination, request.DestinationConfig?.OnFailure?.Destination })
+        {
+            if (Blank(destination) is { } arn && arn.StartsWith("arn:aws:sqs:", StringComparison.Ordinal)
+                && await queues.FindAsync(arn, cancellationToken).ConfigureAwait(false) is null)
+            {
+                return LambdaError.InvalidParameter($"The destination queue {arn} does not exist. Create it first (aws sqs create-queue).");
+            }
         }
 
         var qualifier = target.Value!;
@@ -186,11 +197,15 @@ internal sealed partial class EventInvokeConfigService(
                 return target.Value.Name == reference.Name
                     ? LambdaError.InvalidParameter("You can't specify the function as a destination for itself.")
                     : null;
-            case "sqs" or "sns" or "events" or "s3":
+            case "sqs":
+                return parts[3] == options.Value.Region && parts[4] == options.Value.AccountId && parts[5].Length > 0
+                    ? null
+                    : LambdaError.InvalidParameter($"The destination ARN {arn} is not a queue of this region and account.");
+            case "sns" or "events" or "s3":
                 return LambdaError.InvalidParameter(
-                    $"Nimbus does not deliver asynchronous invocation records to {service} destinations yet; use a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>) as the destination.");
+                    $"Nimbus does not deliver asynchronous invocation records to {service} destinations yet; use a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>) or an SQS queue ARN as the destination.");
             default:
-                return LambdaError.InvalidParameter($"The destination ARN {arn} is invalid: use a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>).");
+                return LambdaError.InvalidParameter($"The destination ARN {arn} is invalid: use a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>) or an SQS queue ARN (arn:aws:sqs:<region>:<account>:<queue>).");
         }
     }
 

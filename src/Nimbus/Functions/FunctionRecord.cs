@@ -44,6 +44,9 @@ internal sealed record FunctionRecord
     /// </summary>
     public string? PublishedFromRevisionId { get; init; }
 
+    /// <summary><c>DeadLetterConfig.TargetArn</c>: the SQS queue a failed asynchronous event goes to; null when none.</summary>
+    public string? DeadLetterTargetArn { get; init; }
+
     [System.Text.Json.Serialization.JsonIgnore]
     public bool IsLatest => Version == Latest;
 

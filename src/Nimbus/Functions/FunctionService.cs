@@ -22,6 +22,7 @@ internal sealed partial class FunctionService(
     IEnumerable<IFunctionLifecycleObserver> observers,
     IConcurrencyLimiter concurrency,
     IProvisionedConcurrency provisioned,
+    Events.IEventSourceQueues queues,
     IOptions<NimbusOptions> options,
     TimeProvider time,
     ILogger<FunctionService> logger)
@@ -95,6 +96,11 @@ internal sealed partial class FunctionService(
             return functionLayers.Error!;
         }
 
+        if (await ValidateDeadLetterAsync(request.DeadLetterConfig, cancellationToken).ConfigureAwait(false) is { } deadLetterError)
+        {
+            return deadLetterError;
+        }
+
         var zip = ZipFrom(request.Code?.ZipFile, request.Code?.S3Bucket, request.Code?.ImageUri);
         if (zip.IsError)
         {
@@ -131,6 +137,7 @@ internal sealed partial class FunctionService(
             LogGroup = request.LoggingConfig?.LogGroup,
             Tags = request.Tags is { Count: > 0 } tags ? tags : null,
             Layers = functionLayers.Value is { Count: > 0 } resolved ? resolved : null,
+            DeadLetterTargetArn = DeadLetterTarget(request.DeadLetterConfig, null),
             CodeSha256Hex = info.Sha256Hex,
             CodeSize = info.Size,
             LastModified = time.GetUtcNow(),
@@ -320,6 +327,11 @@ internal sealed partial class FunctionService(
             return functionLayers.Error!;
         }
 
+        if (await ValidateDeadLetterAsync(request.DeadLetterConfig, cancellationToken).ConfigureAwait(false) is { } deadLetterError)
+        {
+            return deadLetterError;
+        }
+
         var before = current.Value!;
         var updated = before with
         {
@@ -337,6 +349,7 @@ internal sealed partial class FunctionService(
             SystemLogLevel = request.LoggingConfig?.SystemLogLevel ?? before.SystemLogLevel,
             LogGroup = request.LoggingConfig?.LogGroup ?? before.LogGroup,
             Layers = functionLayers.Value is null ? before.Layers : functionLayers.Value.Count > 0 ? functionLayers.Value : null,
+            DeadLetterTargetArn = DeadLetterTarget(request.DeadLetterConfig, before.DeadLetterTargetArn),
             LastModified = time.GetUtcNow(),
             RevisionId = Guid.NewGuid().ToString(),
         };
@@ -415,6 +428,7 @@ internal sealed partial class FunctionService(
         Layers = record.Layers is { Count: > 0 } functionLayers
             ? [.. functionLayers.Select(l => new LayerShape { Arn = l.Arn, CodeSize = l.CodeSize })]
             : null,
+        DeadLetterConfig = record.DeadLetterTargetArn is { } deadLetter ? new DeadLetterConfigShape { TargetArn = deadLetter } : null,
     };
 
     private async Task<LambdaResult<FunctionRecord>> GetLatestForUpdateAsync(FunctionReference reference, string? revisionId, CancellationToken cancellationToken)

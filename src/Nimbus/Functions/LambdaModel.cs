@@ -36,6 +36,12 @@ internal sealed class LoggingConfigShape
     public string? LogGroup { get; set; }
 }
 
+/// <summary>Where a function's failed asynchronous events go: an SQS queue ARN (an empty one removes it on update).</summary>
+internal sealed class DeadLetterConfigShape
+{
+    public string? TargetArn { get; set; }
+}
+
 internal sealed class CreateFunctionRequest
 {
     public string? FunctionName { get; set; }
@@ -55,6 +61,7 @@ internal sealed class CreateFunctionRequest
     public EphemeralStorageShape? EphemeralStorage { get; set; }
     public TracingConfigShape? TracingConfig { get; set; }
     public LoggingConfigShape? LoggingConfig { get; set; }
+    public DeadLetterConfigShape? DeadLetterConfig { get; set; }
 }
 
 internal sealed class UpdateFunctionCodeRequest
@@ -84,6 +91,7 @@ internal sealed class UpdateFunctionConfigurationRequest
     public EphemeralStorageShape? EphemeralStorage { get; set; }
     public TracingConfigShape? TracingConfig { get; set; }
     public LoggingConfigShape? LoggingConfig { get; set; }
+    public DeadLetterConfigShape? DeadLetterConfig { get; set; }
 }
 
 internal sealed class EnvironmentResponse
@@ -122,6 +130,7 @@ internal sealed class FunctionConfiguration
     public SnapStartResponse? SnapStart { get; set; }
     public LoggingConfigShape? LoggingConfig { get; set; }
     public IReadOnlyList<LayerShape>? Layers { get; set; }
+    public DeadLetterConfigShape? DeadLetterConfig { get; set; }
 }
 
 /// <summary>A layer in a FunctionConfiguration.</summary>

@@ -26,6 +26,9 @@ public static class NimbusHostingExtensions
     /// <summary>The DI key of events.db, shared by the async event queue and the event invoke configs.</summary>
     private const string EventsDatabaseKey = "events.db";
 
+    /// <summary>The DI key of metadata.db, shared by the metadata store and the event source mappings.</summary>
+    private const string MetadataDatabaseKey = "metadata.db";
+
     /// <summary>Adds configuration sources, services and Kestrel endpoints of a node.</summary>
     public static WebApplicationBuilder AddNimbus(this WebApplicationBuilder builder, string[] args)
     {
@@ -60,8 +63,9 @@ public static class NimbusHostingExtensions
         services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(Functions.LambdaLimits.MaxTimeout + 30));
         services.TryAddSingleton<NimbusEndpoints>();
         services.TryAddSingleton<DataDirectory>();
-        services.TryAddSingleton<IMetadataStore>(sp => new SqliteMetadataStore(
-            new SqliteDatabase(Path.Combine(sp.GetRequiredService<DataDirectory>().Path, "metadata.db"), MetadataMigrations.All)));
+        services.TryAddKeyedSingleton(MetadataDatabaseKey, (sp, _) => new SqliteDatabase(
+            Path.Combine(sp.GetRequiredService<DataDirectory>().Path, "metadata.db"), MetadataMigrations.All));
+        services.TryAddSingleton<IMetadataStore>(sp => new SqliteMetadataStore(sp.GetRequiredKeyedService<SqliteDatabase>(MetadataDatabaseKey)));
         services.TryAddSingleton(sp => new CodeStore(sp.GetRequiredService<DataDirectory>().Path));
         services.TryAddSingleton(sp => new LogStore(
             new SqliteDatabase(Path.Combine(sp.GetRequiredService<DataDirectory>().Path, "logs.db"), LogMigrations.All),
@@ -100,6 +104,7 @@ public static class NimbusHostingExtensions
         services.AddHostedService(sp => sp.GetRequiredService<AsyncInvocationQueue>());
         services.AddNimbusQueues();
         services.AddNimbusSchedules();
+        services.AddNimbusEventSources(sp => sp.GetRequiredKeyedService<SqliteDatabase>(MetadataDatabaseKey));
         services.AddHostedService<ReadyBanner>();
         services.AddNimbusMetrics(configuration);
         return services;
@@ -138,6 +143,7 @@ public static class NimbusHostingExtensions
             lifetime.ApplicationStarted.IsCancellationRequested ? Results.Text("ok\n") : Results.StatusCode(503));
         app.MapLambdaApi();
         app.MapFunctionUrlApi();
+        app.MapLambdaEventSourceMappingApi();
         app.MapFallback(context => LambdaHttp.WriteErrorAsync(context, LambdaError.NoSuchOperation(context.Request.Method, context.Request.Path)));
         return app;
     }

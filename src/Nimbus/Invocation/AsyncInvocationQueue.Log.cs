@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Nimbus.Invocation;
 
-// Invocation/ event ids 3010-3029 (AsyncInvocationQueue). Next free id: 3020.
+// Invocation/ event ids 3010-3029 (AsyncInvocationQueue; 3020-3022 in AsyncInvocationQueue.Queues.cs). Next free id: 3023.
 internal sealed partial class AsyncInvocationQueue
 {
     private static partial class Log

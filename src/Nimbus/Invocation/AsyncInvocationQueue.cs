@@ -20,6 +20,7 @@ internal sealed partial class AsyncInvocationQueue(
     FunctionService functions,
     IAsyncEventStore store,
     IEventInvokeConfigStore configs,
+    Events.IEventSourceQueues queues,
     IOptions<NimbusOptions> options,
     TimeProvider time,
     ILogger<AsyncInvocationQueue> logger) : BackgroundService
@@ -277,7 +278,11 @@ internal sealed partial class AsyncInvocationQueue(
     private async Task FinishAsync(StoredEvent item, EventInvokeConfigRecord? config, AsyncOutcome outcome, InvocationResult? result, CancellationToken stoppingToken)
     {
         var destination = outcome == AsyncOutcome.Success ? config?.OnSuccess : config?.OnFailure;
-        if (destination is not null)
+        if (destination is not null && IsQueueArn(destination))
+        {
+            await SendRecordToQueueAsync(item, destination, outcome, result).ConfigureAwait(false);
+        }
+        else if (destination is not null)
         {
             var target = functions.ParseReference(destination, null);
             if (target.IsError)
@@ -293,6 +298,11 @@ internal sealed partial class AsyncInvocationQueue(
                 await TryAcceptAsync(recordEvent, evenWhenFull: true).ConfigureAwait(false);
                 Log.DestinationSent(logger, item.FunctionName, item.RequestId, outcome, target.Value.Name);
             }
+        }
+
+        if (outcome != AsyncOutcome.Success)
+        {
+            await SendToDeadLetterQueueAsync(item, result, stoppingToken).ConfigureAwait(false);
         }
 
         await store.DeleteAsync(item.RequestId, CancellationToken.None).ConfigureAwait(false);

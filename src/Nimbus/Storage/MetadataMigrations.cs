@@ -83,5 +83,17 @@ internal static class MetadataMigrations
             PRIMARY KEY (function_name, qualifier)
         ) WITHOUT ROWID;
         """,
+
+        // 7: event source mappings (issue 6), one row per mapping; the record is JSON pinned by a golden test.
+        // A mapping belongs to its function: DeleteFunction removes them (EventSourceMappingCleanup).
+        """
+        CREATE TABLE event_source_mappings (
+            uuid TEXT NOT NULL PRIMARY KEY,
+            function_name TEXT NOT NULL,
+            event_source_arn TEXT NOT NULL,
+            record TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX event_source_mappings_by_function ON event_source_mappings (function_name);
+        """,
     ];
 }

@@ -1,0 +1,116 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Nimbus.Events;
+using Nimbus.Functions;
+using Nimbus.Storage;
+
+namespace Nimbus.Invocation;
+
+/// <summary>
+/// Queue targets of an event's final outcome: an SQS destination gets the destination record as its message body,
+/// the function's dead-letter queue gets the original event with Lambda's attributes (<c>RequestID</c>,
+/// <c>ErrorCode</c>, <c>ErrorMessage</c>). Both are sent (durably, by the queue service) before the event is deleted,
+/// so a crash in between repeats them rather than losing them.
+/// </summary>
+internal sealed partial class AsyncInvocationQueue
+{
+    /// <summary>Lambda cuts a dead letter's <c>ErrorMessage</c> attribute to 1 KB.</summary>
+    public const int MaxDeadLetterErrorMessageBytes = 1024;
+
+    public const string RequestIdAttribute = "RequestID";
+    public const string ErrorCodeAttribute = "ErrorCode";
+    public const string ErrorMessageAttribute = "ErrorMessage";
+
+    private static bool IsQueueArn(string arn) => arn.StartsWith("arn:aws:sqs:", StringComparison.Ordinal);
+
+    private async Task SendRecordToQueueAsync(StoredEvent item, string queueArn, AsyncOutcome outcome, InvocationResult? result)
+    {
+        var functionArn = functions.FunctionArn(item.FunctionName, item.Qualifier ?? FunctionRecord.Latest);
+        var record = DestinationRecord.Build(item, functionArn, outcome, result, time.GetUtcNow());
+        var sent = await queues.SendAsync(queueArn, Encoding.UTF8.GetString(record), new Dictionary<string, EventSourceMessageAttribute>(), CancellationToken.None).ConfigureAwait(false);
+        if (sent)
+        {
+            Log.DestinationSentToQueue(logger, item.FunctionName, item.RequestId, outcome, queueArn);
+        }
+        else
+        {
+            Log.QueueTargetMissing(logger, item.FunctionName, item.RequestId, queueArn);
+        }
+    }
+
+    private async Task SendToDeadLetterQueueAsync(StoredEvent item, InvocationResult? result, CancellationToken stoppingToken)
+    {
+        var function = await functions.GetAsync(new FunctionReference(item.FunctionName, item.Qualifier), stoppingToken).ConfigureAwait(false);
+        if (function.Value?.DeadLetterTargetArn is not { } queueArn)
+        {
+            return;
+        }
+
+        var (code, message) = DeadLetterError(result);
+        var attributes = new Dictionary<string, EventSourceMessageAttribute>(StringComparer.Ordinal)
+        {
+            [RequestIdAttribute] = new("String", item.RequestId, null),
+            [ErrorCodeAttribute] = new("Number", code.ToString(CultureInfo.InvariantCulture), null),
+            [ErrorMessageAttribute] = new("String", message, null),
+        };
+        var body = item.Payload.Length == 0 ? "{}" : Encoding.UTF8.GetString(item.Payload);
+        if (await queues.SendAsync(queueArn, body, attributes, CancellationToken.None).ConfigureAwait(false))
+        {
+            Log.DeadLetterSent(logger, item.FunctionName, item.RequestId, queueArn);
+        }
+        else
+        {
+            Log.QueueTargetMissing(logger, item.FunctionName, item.RequestId, queueArn);
+        }
+    }
+
+    /// <summary>
+    /// The dead letter's error: 200 and the function's <c>errorMessage</c> after function errors (the invoke itself
+    /// succeeded, as on Lambda); 429 when the event aged out while throttled.
+    /// </summary>
+    private static (int Code, string Message) DeadLetterError(InvocationResult? result)
+    {
+        if (result is null)
+        {
+            return (429, "The event was throttled until it exceeded its maximum age.");
+        }
+
+        var message = Encoding.UTF8.GetString(result.Payload);
+        try
+        {
+            using var error = JsonDocument.Parse(result.Payload);
+            if (error.RootElement.ValueKind == JsonValueKind.Object && error.RootElement.TryGetProperty("errorMessage", out var text) && text.ValueKind == JsonValueKind.String)
+            {
+                message = text.GetString()!;
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON: the raw payload is the message.
+        }
+
+        while (Encoding.UTF8.GetByteCount(message) > MaxDeadLetterErrorMessageBytes)
+        {
+            message = message[..^Math.Max(1, (Encoding.UTF8.GetByteCount(message) - MaxDeadLetterErrorMessageBytes) / 4)];
+        }
+
+        return (200, message.Length == 0 ? "Unhandled" : message);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 3020, EventName = "DestinationSentToQueue", Level = LogLevel.Information,
+            Message = "The {Outcome} record of {FunctionName} event {RequestId} went to the queue {QueueArn}.")]
+        public static partial void DestinationSentToQueue(ILogger logger, string functionName, string requestId, AsyncOutcome outcome, string queueArn);
+
+        [LoggerMessage(EventId = 3021, EventName = "DeadLetterSent", Level = LogLevel.Information,
+            Message = "{FunctionName} event {RequestId} went to its dead-letter queue {QueueArn}.")]
+        public static partial void DeadLetterSent(ILogger logger, string functionName, string requestId, string queueArn);
+
+        [LoggerMessage(EventId = 3022, EventName = "QueueTargetMissing", Level = LogLevel.Warning,
+            Message = "{FunctionName} event {RequestId}: the queue {QueueArn} does not exist any more; its record is dropped.")]
+        public static partial void QueueTargetMissing(ILogger logger, string functionName, string requestId, string queueArn);
+    }
+}
