@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Nimbus.Buckets;
 using Nimbus.Functions;
 using Nimbus.Http;
 using Nimbus.Invocation;
@@ -95,6 +96,7 @@ public static class NimbusHostingExtensions
         services.TryAddSingleton<FunctionUrlFrontDoor>();
         services.TryAddSingleton<AsyncInvocationQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<AsyncInvocationQueue>());
+        services.AddNimbusBuckets();
         services.AddHostedService<ReadyBanner>();
         return services;
     }
@@ -127,7 +129,7 @@ public static class NimbusHostingExtensions
             lifetime.ApplicationStarted.IsCancellationRequested ? Results.Text("ok\n") : Results.StatusCode(503));
         app.MapLambdaApi();
         app.MapFunctionUrlApi();
-        app.MapFallback(context => LambdaHttp.WriteErrorAsync(context, LambdaError.NoSuchOperation(context.Request.Method, context.Request.Path)));
+        app.MapBucketsApi();
         return app;
     }
 }
