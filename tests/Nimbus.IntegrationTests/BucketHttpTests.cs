@@ -168,6 +168,19 @@ public sealed class BucketHttpTests(ServerFixture fixture)
             Assert.Empty(await response.Content.ReadAsByteArrayAsync());
         }
 
+        // The SDKs sort the parts of CompleteMultipartUpload; a raw client may not.
+        using (var initiate = await SendAsync(http, HttpMethod.Post, $"/{bucket}/mp?uploads"))
+        {
+            var uploadId = System.Xml.Linq.XElement.Parse(await initiate.Content.ReadAsStringAsync()).Elements().Single(e => e.Name.LocalName == "UploadId").Value;
+            var complete = "<CompleteMultipartUpload><Part><PartNumber>2</PartNumber><ETag>\"a\"</ETag></Part><Part><PartNumber>1</PartNumber><ETag>\"b\"</ETag></Part></CompleteMultipartUpload>";
+            using var response = await SendAsync(http, HttpMethod.Post, $"/{bucket}/mp?uploadId={uploadId}", Encoding.UTF8.GetBytes(complete));
+            await ShouldBeS3ErrorAsync(response, HttpStatusCode.BadRequest, "InvalidPartOrder");
+            using var malformed = await SendAsync(http, HttpMethod.Post, $"/{bucket}/mp?uploadId={uploadId}", "<oops"u8.ToArray());
+            await ShouldBeS3ErrorAsync(malformed, HttpStatusCode.BadRequest, "MalformedXML");
+            using var abort = await SendAsync(http, HttpMethod.Delete, $"/{bucket}/mp?uploadId={uploadId}");
+            Assert.Equal(HttpStatusCode.NoContent, abort.StatusCode);
+        }
+
         using (var response = await SendAsync(http, HttpMethod.Get, $"/{bucket}?acl"))
         {
             await ShouldBeS3ErrorAsync(response, HttpStatusCode.NotImplemented, "NotImplemented");

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
+using Amazon.S3;
+using Amazon.S3.Model;
 
 namespace Nimbus.IntegrationTests;
 
@@ -29,7 +31,8 @@ public sealed class BucketNotificationTests(ServerFixture fixture)
         var zip = python
             ? FunctionZips.Build(S3Python)
             : FunctionZips.Build(S3Node, (await NodeModules.Value, "node_modules", Directory.GetFileSystemEntries(await NodeModules.Value).Select(p => Path.GetFileName(p)).ToArray()));
-        (await aws.CreateFunctionAsync(function, zip, runtime, python ? "app.handler" : "index.handler", "--timeout", "30")).ShouldSucceed();
+        var created = await scope.Lambda.CreateFunctionAsync(function, zip, runtime, python ? "app.handler" : "index.handler", timeout: 30);
+        Assert.True(created.StatusCode == 201, created.ToString());
 
         var bucket = BucketCliTests.NewBucketName();
         (await aws.RunAsync(["s3", "mb", $"s3://{bucket}"])).ShouldSucceed();
@@ -37,14 +40,15 @@ public sealed class BucketNotificationTests(ServerFixture fixture)
             {"LambdaFunctionConfigurations":[{"Id":"incoming-csv","LambdaFunctionArn":"{{{{Aws.FunctionArn(function)}}}}",
               "Events":["s3:ObjectCreated:*"],"Filter":{"Key":{"FilterRules":[{"Name":"prefix","Value":"incoming/"},{"Name":"suffix","Value":".csv"}]}}}]}
             """])).ShouldSucceed();
-        var config = (await aws.RunAsync(["s3api", "get-bucket-notification-configuration", "--bucket", bucket])).Json();
-        var rule = config.GetProperty("LambdaFunctionConfigurations")[0];
-        Assert.Equal("incoming-csv", rule.GetProperty("Id").GetString());
-        Assert.Equal(Aws.FunctionArn(function), rule.GetProperty("LambdaFunctionArn").GetString());
+        using var s3 = S3SdkTests.Client(scope.Server);
+        var rule = (await s3.GetBucketNotificationAsync(bucket)).LambdaFunctionConfigurations.Single();
+        Assert.Equal("incoming-csv", rule.Id);
+        Assert.Equal(Aws.FunctionArn(function), rule.FunctionArn);
+        Assert.Equal(["incoming/", ".csv"], rule.Filter.S3KeyFilter.FilterRules.Select(r => r.Value));
 
         var csv = Path.Combine(scope.ScratchDirectory, "report.csv");
         await File.WriteAllTextAsync(csv, "region,total\neu,3\nus,4\n");
-        (await aws.RunAsync(["s3", "cp", csv, $"s3://{bucket}/ignored/report.csv"])).ShouldSucceed();
+        await s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "ignored/report.csv", FilePath = csv });
         (await aws.RunAsync(["s3", "cp", csv, $"s3://{bucket}/incoming/my report.csv"])).ShouldSucceed();
 
         var result = await WaitForObjectAsync(scope.Server.Http, bucket, "processed/my report.json");
@@ -60,35 +64,40 @@ public sealed class BucketNotificationTests(ServerFixture fixture)
         Assert.Equal("127.0.0.1", record.GetProperty("requestParameters").GetProperty("sourceIPAddress").GetString());
         Assert.False(string.IsNullOrEmpty(record.GetProperty("responseElements").GetProperty("x-amz-request-id").GetString()));
         Assert.False(string.IsNullOrEmpty(record.GetProperty("responseElements").GetProperty("x-amz-id-2").GetString()));
-        var s3 = record.GetProperty("s3");
-        Assert.Equal("1.0", s3.GetProperty("s3SchemaVersion").GetString());
-        Assert.Equal("incoming-csv", s3.GetProperty("configurationId").GetString());
-        Assert.Equal(bucket, s3.GetProperty("bucket").GetProperty("name").GetString());
-        Assert.Equal($"arn:aws:s3:::{bucket}", s3.GetProperty("bucket").GetProperty("arn").GetString());
-        var obj = s3.GetProperty("object");
+        var s3Record = record.GetProperty("s3");
+        Assert.Equal("1.0", s3Record.GetProperty("s3SchemaVersion").GetString());
+        Assert.Equal("incoming-csv", s3Record.GetProperty("configurationId").GetString());
+        Assert.Equal(bucket, s3Record.GetProperty("bucket").GetProperty("name").GetString());
+        Assert.Equal($"arn:aws:s3:::{bucket}", s3Record.GetProperty("bucket").GetProperty("arn").GetString());
+        var obj = s3Record.GetProperty("object");
         Assert.Equal("incoming/my+report.csv", obj.GetProperty("key").GetString());
         Assert.Equal(new FileInfo(csv).Length, obj.GetProperty("size").GetInt64());
         Assert.Matches("^[0-9a-f]{32}$", obj.GetProperty("eTag").GetString());
         Assert.Matches("^[0-9A-F]+$", obj.GetProperty("sequencer").GetString());
 
         // Nothing ran for the key outside incoming/ (nor for the function's own output).
-        var listed = (await aws.RunAsync(["s3api", "list-objects-v2", "--bucket", bucket, "--prefix", "processed/"])).Json();
-        Assert.Equal(["processed/my report.json"], BucketCliTests.Names(listed, "Contents", "Key"));
+        var listed = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = bucket, Prefix = "processed/" });
+        Assert.Equal(["processed/my report.json"], listed.S3Objects.Select(o => o.Key));
     });
 
     [Fact]
     public Task Removal_events_reach_a_function_subscribed_to_ObjectRemoved() => fixture.RunAsync(async scope =>
     {
-        var aws = scope.Cli(AwsCli.V1);
         var function = scope.NewFunctionName();
-        (await aws.CreateFunctionAsync(function, FunctionZips.Build(S3Python), "python3.12", "app.handler", "--timeout", "30")).ShouldSucceed();
+        var created = await scope.Lambda.CreateFunctionAsync(function, FunctionZips.Build(S3Python), "python3.12", "app.handler", timeout: 30);
+        Assert.True(created.StatusCode == 201, created.ToString());
         var bucket = BucketCliTests.NewBucketName();
-        (await aws.RunAsync(["s3api", "create-bucket", "--bucket", bucket])).ShouldSucceed();
-        (await aws.RunAsync(["s3api", "put-bucket-notification-configuration", "--bucket", bucket, "--notification-configuration", $$"""
-            {"LambdaFunctionConfigurations":[{"LambdaFunctionArn":"{{Aws.FunctionArn(function)}}","Events":["s3:ObjectRemoved:Delete"]}]}
-            """])).ShouldSucceed();
-        (await aws.RunAsync(["s3api", "put-object", "--bucket", bucket, "--key", "old/a.txt"])).ShouldSucceed();
-        (await aws.RunAsync(["s3api", "delete-object", "--bucket", bucket, "--key", "old/a.txt"])).ShouldSucceed();
+        using var s3 = S3SdkTests.Client(scope.Server);
+        await s3.PutBucketAsync(new PutBucketRequest { BucketName = bucket });
+        await s3.PutBucketNotificationAsync(new PutBucketNotificationRequest
+        {
+            BucketName = bucket,
+            LambdaFunctionConfigurations = [new LambdaFunctionConfiguration { FunctionArn = Aws.FunctionArn(function), Events = [EventType.ObjectRemovedDelete] }],
+        });
+        var config = await s3.GetBucketNotificationAsync(bucket);
+        Assert.Equal(Aws.FunctionArn(function), config.LambdaFunctionConfigurations.Single().FunctionArn);
+        await s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "old/a.txt", ContentBody = "old" });
+        await s3.DeleteObjectAsync(bucket, "old/a.txt");
 
         var removed = await WaitForObjectAsync(scope.Server.Http, bucket, "processed/removed-a.txt.json");
         var record = removed.GetProperty("Records")[0];
