@@ -117,15 +117,21 @@ public sealed class S3SdkTests(ServerFixture fixture)
 
         Assert.Equal("PreconditionFailed", (await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => s3.GetObjectAsync(new GetObjectRequest
         {
-            BucketName = bucket, Key = "data/report.csv", EtagToMatch = "\"0000\"",
+            BucketName = bucket,
+            Key = "data/report.csv",
+            EtagToMatch = "\"0000\"",
         }))).ErrorCode);
         Assert.Equal("PreconditionFailed", (await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => s3.GetObjectAsync(new GetObjectRequest
         {
-            BucketName = bucket, Key = "data/report.csv", UnmodifiedSinceDate = new DateTime(2001, 1, 1, 0, 0, 0, DateTimeKind.Utc),
+            BucketName = bucket,
+            Key = "data/report.csv",
+            UnmodifiedSinceDate = new DateTime(2001, 1, 1, 0, 0, 0, DateTimeKind.Utc),
         }))).ErrorCode);
         Assert.Equal("InvalidRange", (await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => s3.GetObjectAsync(new GetObjectRequest
         {
-            BucketName = bucket, Key = "data/report.csv", ByteRange = new ByteRange(20, 30),
+            BucketName = bucket,
+            Key = "data/report.csv",
+            ByteRange = new ByteRange(20, 30),
         }))).ErrorCode);
 
         var copy = await s3.CopyObjectAsync(new CopyObjectRequest { SourceBucket = bucket, SourceKey = "data/report.csv", DestinationBucket = bucket, DestinationKey = "copies/report.csv" });
@@ -133,15 +139,23 @@ public sealed class S3SdkTests(ServerFixture fixture)
         Assert.Equal("raw", (await s3.GetObjectMetadataAsync(bucket, "copies/report.csv")).Metadata["stage"]);
         await s3.CopyObjectAsync(new CopyObjectRequest
         {
-            SourceBucket = bucket, SourceKey = "data/report.csv", DestinationBucket = bucket, DestinationKey = "copies/replaced.csv",
-            MetadataDirective = S3MetadataDirective.REPLACE, ContentType = "text/plain", Metadata = { ["stage"] = "cooked" },
+            SourceBucket = bucket,
+            SourceKey = "data/report.csv",
+            DestinationBucket = bucket,
+            DestinationKey = "copies/replaced.csv",
+            MetadataDirective = S3MetadataDirective.REPLACE,
+            ContentType = "text/plain",
+            Metadata = { ["stage"] = "cooked" },
         });
         var replaced = await s3.GetObjectMetadataAsync(bucket, "copies/replaced.csv");
         Assert.Equal("cooked", replaced.Metadata["stage"]);
         Assert.Equal("text/plain", replaced.Headers.ContentType);
         Assert.Equal("InvalidRequest", (await Assert.ThrowsAnyAsync<AmazonS3Exception>(() => s3.CopyObjectAsync(new CopyObjectRequest
         {
-            SourceBucket = bucket, SourceKey = "data/report.csv", DestinationBucket = bucket, DestinationKey = "data/report.csv",
+            SourceBucket = bucket,
+            SourceKey = "data/report.csv",
+            DestinationBucket = bucket,
+            DestinationKey = "data/report.csv",
         }))).ErrorCode);
     });
 
