@@ -40,6 +40,7 @@ internal sealed class ObjectStore : IObjectStore
         }
 
         DirectorySync.Flush(_blobs);
+        RemoveUnreferencedBlobs();
     }
 
     public async Task<BucketRecord?> GetBucketAsync(string name, CancellationToken cancellationToken)
@@ -652,6 +653,33 @@ internal sealed class ObjectStore : IObjectStore
         pragma.CommandText = "PRAGMA synchronous=FULL;";
         await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         return connection;
+    }
+
+    /// <summary>
+    /// Deletes the blobs no object or part names: left by a crash between a blob's rename and its row's commit, or
+    /// between an overwrite's commit and the old blob's deletion. Runs once, before the store serves anything.
+    /// </summary>
+    private void RemoveUnreferencedBlobs()
+    {
+        var referenced = new HashSet<string>(StringComparer.Ordinal);
+        using (var connection = OpenAsync(CancellationToken.None).GetAwaiter().GetResult())
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT blob FROM objects UNION ALL SELECT blob FROM parts;";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                referenced.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (var file in Directory.EnumerateFiles(_blobs, "*", SearchOption.AllDirectories))
+        {
+            if (!referenced.Contains(Path.GetFileName(file)))
+            {
+                File.Delete(file);
+            }
+        }
     }
 
     private void Publish(string temporary, string id)
