@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Nimbus.Buckets;
 using Nimbus.Events;
 using Nimbus.Functions;
 using Nimbus.Http;
@@ -102,6 +103,7 @@ public static class NimbusHostingExtensions
         services.TryAddSingleton<FunctionUrlFrontDoor>();
         services.TryAddSingleton<AsyncInvocationQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<AsyncInvocationQueue>());
+        services.AddNimbusBuckets();
         services.AddNimbusQueues();
         services.AddNimbusSchedules();
         services.AddNimbusEventSources(sp => sp.GetRequiredKeyedService<SqliteDatabase>(MetadataDatabaseKey));
@@ -144,7 +146,7 @@ public static class NimbusHostingExtensions
         app.MapLambdaApi();
         app.MapFunctionUrlApi();
         app.MapLambdaEventSourceMappingApi();
-        app.MapFallback(context => LambdaHttp.WriteErrorAsync(context, LambdaError.NoSuchOperation(context.Request.Method, context.Request.Path)));
+        app.MapBucketsApi();
         return app;
     }
 }

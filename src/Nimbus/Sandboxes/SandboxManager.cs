@@ -18,6 +18,7 @@ internal sealed partial class SandboxManager(
     LogStore logs,
     RuntimePortPool ports,
     ISandboxFactory sandboxes,
+    Hosting.NimbusEndpoints endpoints,
     TimeProvider time,
     ILogger<SandboxManager> logger) : BackgroundService, IHostedLifecycleService, IFunctionLifecycleObserver, IProvisionedConcurrency
 {
@@ -645,6 +646,13 @@ internal sealed partial class SandboxManager(
         environment["AWS_REGION"] = _options.Region;
         environment["AWS_DEFAULT_REGION"] = _options.Region;
         environment["AWS_XRAY_CONTEXT_MISSING"] = "LOG_ERROR";
+
+        // AWS SDKs in the function reach this node's S3 (and other) APIs unchanged. The credentials are placeholders
+        // until requests are signed with per-function ones; a function's own settings win.
+        environment.TryAdd("AWS_ENDPOINT_URL", endpoints.MainUrl);
+        environment.TryAdd("AWS_ACCESS_KEY_ID", SandboxCredentials.AccessKeyId);
+        environment.TryAdd("AWS_SECRET_ACCESS_KEY", SandboxCredentials.SecretAccessKey);
+        environment.TryAdd("AWS_SESSION_TOKEN", SandboxCredentials.SessionToken);
         if (launch.ExecutionEnvironment is { } executionEnvironment)
         {
             environment["AWS_EXECUTION_ENV"] = executionEnvironment;

@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+
+namespace Nimbus.Buckets;
+
+// Buckets/ event ids: 8000-8099. Next free id: 8005.
+internal sealed partial class BucketsApi
+{
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 8000, EventName = "BucketCreated", Level = LogLevel.Information, Message = "Created bucket {Bucket}.")]
+        public static partial void BucketCreated(ILogger logger, string bucket);
+
+        [LoggerMessage(EventId = 8001, EventName = "BucketDeleted", Level = LogLevel.Information, Message = "Deleted bucket {Bucket}.")]
+        public static partial void BucketDeleted(ILogger logger, string bucket);
+
+        [LoggerMessage(EventId = 8002, EventName = "BucketNotificationConfigured", Level = LogLevel.Information,
+            Message = "Bucket {Bucket} now has {Count} notification configurations.")]
+        public static partial void NotificationConfigured(ILogger logger, string bucket, int count);
+
+        [LoggerMessage(EventId = 8003, EventName = "S3RequestAborted", Level = LogLevel.Debug,
+            Message = "{Method} {Path} ended early ({Reason}); nothing was stored.")]
+        public static partial void RequestAborted(ILogger logger, string method, string path, string reason);
+
+        [LoggerMessage(EventId = 8004, EventName = "S3UnhandledError", Level = LogLevel.Error,
+            Message = "{Method} {Path} failed with an unexpected error; answered 500 InternalError. Please report this with the stack trace.")]
+        public static partial void UnhandledError(ILogger logger, string method, string path, Exception exception);
+    }
+}

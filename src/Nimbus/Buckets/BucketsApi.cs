@@ -1,0 +1,326 @@
+using System.Collections.Concurrent;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Nimbus.Events;
+using Nimbus.Functions;
+using Nimbus.Http;
+using Nimbus.Storage;
+
+namespace Nimbus.Buckets;
+
+/// <summary>
+/// The S3-compatible API (2006-03-01, rest-xml): every request that is not another service's. Tells operations
+/// apart as S3 does, by method, bucket/key and sub-resource, and answers in S3's XML with S3's error codes.
+/// </summary>
+internal sealed partial class BucketsApi(
+    IObjectStore store,
+    BucketNotifier notifier,
+    FunctionService functions,
+    IChunkSignatureVerifierFactory verifiers,
+    IOptions<NimbusOptions> options,
+    TimeProvider time,
+    ILogger<BucketsApi> logger)
+{
+    private readonly ConcurrentDictionary<string, IReadOnlyList<NotificationRule>> _rules = new(StringComparer.Ordinal);
+
+    private string Region => options.Value.Region;
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var requestId = AwsRequestId.Get(context);
+        context.Response.Headers[S3Wire.RequestIdHeader] = requestId;
+        context.Response.Headers[S3Wire.HostIdHeader] = S3Xml.HostId(requestId);
+        S3Error? error;
+        try
+        {
+            error = await DispatchAsync(context, BucketAddress.Resolve(context), requestId).ConfigureAwait(false);
+        }
+        catch (InvalidDataException e)
+        {
+            error = S3Error.InvalidRequest($"The aws-chunked request body is malformed: {e.Message}");
+        }
+        catch (ChunkSignatureException e)
+        {
+            error = new S3Error("SignatureDoesNotMatch", 403, e.Message);
+        }
+        catch (Exception e) when (e is BadHttpRequestException or ConnectionResetException || (e is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested))
+        {
+            // The client went away or sent less than it declared: nothing was stored, nobody to answer.
+            Log.RequestAborted(logger, context.Request.Method, context.Request.Path.Value ?? "/", e.Message);
+            return;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Log.UnhandledError(logger, context.Request.Method, context.Request.Path.Value ?? "/", e);
+            error = S3Error.InternalError();
+        }
+
+        if (error is not null && !context.Response.HasStarted)
+        {
+            await S3Xml.WriteErrorAsync(context, error, requestId).ConfigureAwait(false);
+        }
+    }
+
+    private Task<S3Error?> DispatchAsync(HttpContext context, BucketAddress address, string requestId)
+    {
+        var request = context.Request;
+        var query = request.Query;
+        var method = request.Method;
+        if (address.Bucket is null)
+        {
+            return HttpMethods.IsGet(method) ? ListBucketsAsync(context) : Task.FromResult<S3Error?>(S3Error.MethodNotAllowed(method));
+        }
+
+        var bucket = address.Bucket;
+        var unsupported = S3Wire.UnsupportedSubresources.FirstOrDefault(query.ContainsKey);
+        if (unsupported is not null)
+        {
+            return Task.FromResult<S3Error?>(S3Error.NotImplemented($"the ?{unsupported} sub-resource"));
+        }
+
+        if (address.Key is not { } key)
+        {
+            return method switch
+            {
+                _ when HttpMethods.IsPut(method) && query.ContainsKey(S3Wire.QueryNotification) => PutNotificationAsync(context, bucket),
+                _ when HttpMethods.IsPut(method) => CreateBucketAsync(context, bucket),
+                _ when HttpMethods.IsHead(method) => HeadBucketAsync(context, bucket),
+                _ when HttpMethods.IsDelete(method) => DeleteBucketAsync(context, bucket),
+                _ when HttpMethods.IsGet(method) && query.ContainsKey(S3Wire.QueryNotification) => GetNotificationAsync(context, bucket),
+                _ when HttpMethods.IsGet(method) && query.ContainsKey(S3Wire.QueryLocation) => GetLocationAsync(context, bucket),
+                _ when HttpMethods.IsGet(method) && query.ContainsKey(S3Wire.QueryUploads) => ListUploadsAsync(context, bucket),
+                _ when HttpMethods.IsGet(method) => ListObjectsAsync(context, bucket, query[S3Wire.QueryListType] == "2"),
+                _ when HttpMethods.IsPost(method) && query.ContainsKey(S3Wire.QueryDelete) => DeleteObjectsAsync(context, bucket, requestId),
+                _ => Task.FromResult<S3Error?>(S3Error.MethodNotAllowed(method)),
+            };
+        }
+
+        if (System.Text.Encoding.UTF8.GetByteCount(key) > S3Wire.MaxKeyBytes)
+        {
+            return Task.FromResult<S3Error?>(S3Error.KeyTooLong());
+        }
+
+        var uploadId = query[S3Wire.QueryUploadId].ToString();
+        return method switch
+        {
+            _ when HttpMethods.IsPut(method) && query.ContainsKey(S3Wire.QueryPartNumber) && uploadId.Length > 0 => UploadPartAsync(context, bucket, key, uploadId),
+            _ when HttpMethods.IsPut(method) && request.Headers.ContainsKey(S3Wire.CopySource) => CopyObjectAsync(context, bucket, key, requestId),
+            _ when HttpMethods.IsPut(method) => PutObjectAsync(context, bucket, key, requestId),
+            _ when HttpMethods.IsGet(method) && uploadId.Length > 0 => ListPartsAsync(context, bucket, key, uploadId),
+            _ when HttpMethods.IsGet(method) || HttpMethods.IsHead(method) => GetObjectAsync(context, bucket, key),
+            _ when HttpMethods.IsDelete(method) && uploadId.Length > 0 => AbortUploadAsync(context, bucket, key, uploadId),
+            _ when HttpMethods.IsDelete(method) => DeleteObjectAsync(context, bucket, key, requestId),
+            _ when HttpMethods.IsPost(method) && query.ContainsKey(S3Wire.QueryUploads) => CreateUploadAsync(context, bucket, key),
+            _ when HttpMethods.IsPost(method) && uploadId.Length > 0 => CompleteUploadAsync(context, bucket, key, uploadId, requestId),
+            _ => Task.FromResult<S3Error?>(S3Error.MethodNotAllowed(method)),
+        };
+    }
+
+    private async Task<S3Error?> ListBucketsAsync(HttpContext context)
+    {
+        var buckets = await store.ListBucketsAsync(context.RequestAborted).ConfigureAwait(false);
+        await S3Xml.WriteAsync(context, S3Xml.E("ListAllMyBucketsResult",
+            Owner(),
+            S3Xml.E("Buckets", buckets.Select(b => S3Xml.E("Bucket",
+                S3Xml.E("Name", b.Name),
+                S3Xml.E("CreationDate", S3Xml.Time(b.CreatedAt)),
+                S3Xml.E("BucketRegion", b.Region)))))).ConfigureAwait(false);
+        return null;
+    }
+
+    private async Task<S3Error?> CreateBucketAsync(HttpContext context, string bucket)
+    {
+        if (BucketNames.Problem(bucket) is { } problem)
+        {
+            return S3Error.InvalidBucketName(bucket, problem);
+        }
+
+        if (context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0)
+        {
+            var (body, error) = UploadBody.Open(context.Request, verifiers, 1024 * 1024);
+            if (error is not null)
+            {
+                return error;
+            }
+
+            using (body)
+            {
+                var document = await S3Xml.ReadAsync(body!.Body, context.RequestAborted).ConfigureAwait(false);
+                if (document is not null && document.Name.LocalName != "CreateBucketConfiguration")
+                {
+                    return S3Error.MalformedXml();
+                }
+
+                // LocationConstraint is accepted whatever it says: a node serves one region.
+            }
+        }
+
+        if (!await store.CreateBucketAsync(new BucketRecord(bucket, Region, time.GetUtcNow(), null), context.RequestAborted).ConfigureAwait(false))
+        {
+            return S3Error.BucketAlreadyOwnedByYou(bucket);
+        }
+
+        _rules.TryRemove(bucket, out _);
+        Log.BucketCreated(logger, bucket);
+        context.Response.Headers.Location = "/" + bucket;
+        return null;
+    }
+
+    private async Task<S3Error?> HeadBucketAsync(HttpContext context, string bucket)
+    {
+        var record = await store.GetBucketAsync(bucket, context.RequestAborted).ConfigureAwait(false);
+        if (record is null)
+        {
+            return S3Error.NoSuchBucket(bucket);
+        }
+
+        context.Response.Headers["x-amz-bucket-region"] = record.Region;
+        return null;
+    }
+
+    private async Task<S3Error?> GetLocationAsync(HttpContext context, string bucket)
+    {
+        var record = await store.GetBucketAsync(bucket, context.RequestAborted).ConfigureAwait(false);
+        if (record is null)
+        {
+            return S3Error.NoSuchBucket(bucket);
+        }
+
+        await S3Xml.WriteAsync(context, S3Xml.E("LocationConstraint", record.Region == "us-east-1" ? null : record.Region)).ConfigureAwait(false);
+        return null;
+    }
+
+    private async Task<S3Error?> DeleteBucketAsync(HttpContext context, string bucket)
+    {
+        switch (await store.DeleteBucketAsync(bucket, context.RequestAborted).ConfigureAwait(false))
+        {
+            case BucketDeleteOutcome.NotFound:
+                return S3Error.NoSuchBucket(bucket);
+            case BucketDeleteOutcome.NotEmpty:
+                return S3Error.BucketNotEmpty(bucket);
+        }
+
+        _rules.TryRemove(bucket, out _);
+        Log.BucketDeleted(logger, bucket);
+        context.Response.StatusCode = StatusCodes.Status204NoContent;
+        return null;
+    }
+
+    private async Task<S3Error?> PutNotificationAsync(HttpContext context, string bucket)
+    {
+        if (await store.GetBucketAsync(bucket, context.RequestAborted).ConfigureAwait(false) is null)
+        {
+            return S3Error.NoSuchBucket(bucket);
+        }
+
+        var (body, openError) = UploadBody.Open(context.Request, verifiers, 1024 * 1024);
+        if (openError is not null)
+        {
+            return openError;
+        }
+
+        System.Xml.Linq.XElement? document;
+        using (body)
+        {
+            document = await S3Xml.ReadAsync(body!.Body, context.RequestAborted).ConfigureAwait(false);
+        }
+
+        if (document is null)
+        {
+            return S3Error.MalformedXml();
+        }
+
+        var (parsed, error) = BucketNotificationConfiguration.Parse(document);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        var rules = parsed!;
+
+        var unreachable = new List<string>();
+        foreach (var rule in rules.Where(r => r.Kind == NotificationTargetKind.Lambda))
+        {
+            var reference = FunctionReference.Parse(rule.TargetArn, null, Region, options.Value.AccountId);
+            if (reference.IsError || (await functions.GetAsync(reference.Value!, context.RequestAborted).ConfigureAwait(false)).IsError)
+            {
+                unreachable.Add(rule.TargetArn);
+            }
+        }
+
+        foreach (var rule in rules.Where(r => r.Kind == NotificationTargetKind.Queue && !QueueArnPattern().IsMatch(r.TargetArn)))
+        {
+            unreachable.Add(rule.TargetArn);
+        }
+
+        if (unreachable.Count > 0)
+        {
+            return S3Error.InvalidArgument($"Unable to validate the following destination configurations: {string.Join(", ", unreachable)} (no such function or not a queue ARN).");
+        }
+
+        var xml = rules.Count == 0 ? null : BucketNotificationConfiguration.ToXml(rules).ToString(System.Xml.Linq.SaveOptions.DisableFormatting);
+        if (!await store.SetNotificationAsync(bucket, xml, context.RequestAborted).ConfigureAwait(false))
+        {
+            return S3Error.NoSuchBucket(bucket);
+        }
+
+        _rules[bucket] = rules;
+        Log.NotificationConfigured(logger, bucket, rules.Count);
+        return null;
+    }
+
+    private async Task<S3Error?> GetNotificationAsync(HttpContext context, string bucket)
+    {
+        var record = await store.GetBucketAsync(bucket, context.RequestAborted).ConfigureAwait(false);
+        if (record is null)
+        {
+            return S3Error.NoSuchBucket(bucket);
+        }
+
+        await S3Xml.WriteAsync(context, BucketNotificationConfiguration.ToXml(BucketNotificationConfiguration.FromStored(record.NotificationXml))).ConfigureAwait(false);
+        return null;
+    }
+
+    /// <summary>The bucket's notification rules (cached: this API is their only writer); null when the bucket does not exist.</summary>
+    private async Task<IReadOnlyList<NotificationRule>?> RulesAsync(string bucket, CancellationToken cancellationToken)
+    {
+        if (_rules.TryGetValue(bucket, out var cached))
+        {
+            return cached;
+        }
+
+        var record = await store.GetBucketAsync(bucket, cancellationToken).ConfigureAwait(false);
+        if (record is null)
+        {
+            return null;
+        }
+
+        var rules = BucketNotificationConfiguration.FromStored(record.NotificationXml);
+        _rules.TryAdd(bucket, rules);
+        return rules;
+    }
+
+    private static ObjectChange Change(HttpContext context, string bucket, string key, string eventName, long? size, string? etag, string requestId) => new(
+        bucket, key, eventName, size, etag, requestId, S3Xml.HostId(requestId),
+        context.Connection.RemoteIpAddress?.ToString() ?? "127.0.0.1",
+        "AWS:" + AccessKeyId(context.Request));
+
+    private static string AccessKeyId(HttpRequest request)
+    {
+        var credential = request.Headers.Authorization.ToString() is { Length: > 0 } authorization
+            && authorization.IndexOf("Credential=", StringComparison.Ordinal) is var at and >= 0
+            ? authorization[(at + "Credential=".Length)..]
+            : request.Query["X-Amz-Credential"].ToString();
+        var slash = credential.IndexOf('/', StringComparison.Ordinal);
+        return slash > 0 ? credential[..slash] : "anonymous";
+    }
+
+    private static System.Xml.Linq.XElement Owner(string element = "Owner") =>
+        S3Xml.E(element, S3Xml.E("ID", S3Wire.OwnerId), S3Xml.E("DisplayName", S3Wire.OwnerDisplayName));
+
+    [GeneratedRegex(@"^arn:aws[a-zA-Z-]*:sqs:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,80}(\.fifo)?$")]
+    private static partial Regex QueueArnPattern();
+}

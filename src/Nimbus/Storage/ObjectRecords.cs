@@ -1,0 +1,49 @@
+namespace Nimbus.Storage;
+
+/// <summary>One bucket as buckets.db holds it.</summary>
+internal sealed record BucketRecord(string Name, string Region, DateTimeOffset CreatedAt, string? NotificationXml);
+
+/// <summary>
+/// One object's metadata; its bytes are the blob file <see cref="BlobId"/>. <see cref="Headers"/> are the response
+/// headers replayed on GET and HEAD (Content-Type, Cache-Control, x-amz-meta-*...).
+/// </summary>
+internal sealed record ObjectRecord(
+    string Bucket,
+    string Key,
+    long Size,
+    string ETag,
+    DateTimeOffset LastModified,
+    IReadOnlyDictionary<string, string> Headers,
+    string? ChecksumAlgorithm,
+    string? Checksum,
+    string BlobId);
+
+/// <summary>One multipart upload in progress.</summary>
+internal sealed record UploadRecord(string UploadId, string Bucket, string Key, DateTimeOffset Initiated, IReadOnlyDictionary<string, string> Headers);
+
+/// <summary>One uploaded part of a multipart upload; <see cref="ETag"/> is the part's MD5 in hex, unquoted.</summary>
+internal sealed record PartRecord(int PartNumber, long Size, string ETag, DateTimeOffset LastModified, string BlobId);
+
+/// <summary>A notification accepted with an object change, waiting to be handed to its target.</summary>
+internal sealed record PendingNotification(long Id, string TargetKind, string TargetArn, byte[] Payload);
+
+/// <summary>A blob written, fsynced and renamed into place, not yet referenced by any row.</summary>
+internal sealed record StagedBlob(string BlobId, long Length);
+
+/// <summary>One entry of a listing page: an object, or (with a delimiter) a common prefix.</summary>
+internal readonly record struct ListEntry(ObjectRecord? Object, string? CommonPrefix);
+
+internal enum BucketDeleteOutcome
+{
+    Deleted,
+    NotFound,
+    NotEmpty,
+}
+
+internal enum ObjectCommitOutcome
+{
+    Committed,
+    NoSuchBucket,
+    PreconditionFailed,
+    NoSuchUpload,
+}

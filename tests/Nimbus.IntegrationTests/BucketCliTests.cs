@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace Nimbus.IntegrationTests;
+
+/// <summary>
+/// The S3-compatible object store driven with both AWS CLIs: the high-level <c>aws s3</c> commands a user types
+/// (mb, cp small and multipart, ls, sync, presign, rm, rb) and <c>aws s3api</c> for the rest of the operations and
+/// S3's error codes.
+/// </summary>
+[Collection(ServerCollectionDefinition.Name)]
+public sealed class BucketCliTests(ServerFixture fixture)
+{
+    private const int LargeBytes = 50_000_000;
+
+    internal static string NewBucketName() => $"b-{Guid.NewGuid():N}"[..24];
+
+    [Theory]
+    [InlineData(AwsCli.V1)]
+    [InlineData(AwsCli.V2)]
+    public Task S3_commands_make_copy_list_sync_presign_remove_and_remove_the_bucket(string cli) => fixture.RunAsync(async scope =>
+    {
+        var aws = scope.Cli(cli);
+        var bucket = NewBucketName();
+        var dir = scope.ScratchDirectory;
+        (await aws.RunAsync(["s3", "mb", $"s3://{bucket}"])).ShouldSucceed();
+
+        var small = Path.Combine(dir, "small.txt");
+        await File.WriteAllTextAsync(small, "hello, bucket\n");
+        (await aws.RunAsync(["s3", "cp", small, $"s3://{bucket}/docs/small.txt"])).ShouldSucceed();
+        using (var head = await BucketHttpTests.SendAsync(scope.Server.Http, HttpMethod.Head, $"/{bucket}/docs/small.txt"))
+        {
+            Assert.Equal(14, head.Content.Headers.ContentLength);
+            Assert.Equal("text/plain", head.Content.Headers.ContentType?.MediaType);
+            Assert.Equal($"\"{S3Md5.Hex(Encoding.UTF8.GetBytes("hello, bucket\n"))}\"", head.Headers.ETag?.Tag);
+        }
+
+        // 50 MB: the CLI switches to a multipart upload at 8 MB (8 MB parts), and downloads it back.
+        var large = Path.Combine(dir, "large.bin");
+        var bytes = RandomNumberGenerator.GetBytes(LargeBytes);
+        await File.WriteAllBytesAsync(large, bytes);
+        (await aws.RunAsync(["s3", "cp", large, $"s3://{bucket}/large.bin"])).ShouldSucceed();
+        using (var head = await BucketHttpTests.SendAsync(scope.Server.Http, HttpMethod.Head, $"/{bucket}/large.bin"))
+        {
+            Assert.Equal(LargeBytes, head.Content.Headers.ContentLength);
+            Assert.EndsWith("-6\"", head.Headers.ETag?.Tag, StringComparison.Ordinal);
+        }
+        var downloaded = Path.Combine(dir, "large.out");
+        (await aws.RunAsync(["s3", "cp", $"s3://{bucket}/large.bin", downloaded])).ShouldSucceed();
+        Assert.Equal(S3Md5.Hash(bytes), S3Md5.Hash(await File.ReadAllBytesAsync(downloaded)));
+
+        var tree = Path.Combine(dir, "tree");
+        Directory.CreateDirectory(Path.Combine(tree, "sub dir"));
+        foreach (var name in (string[])["a.txt", "b.txt", "sub dir/c +1.txt", "sub dir/d.txt"])
+        {
+            await File.WriteAllTextAsync(Path.Combine(tree, name), name);
+        }
+
+        var sync = (await aws.RunAsync(["s3", "sync", tree, $"s3://{bucket}/tree/"])).ShouldSucceed();
+        Assert.Equal(4, sync.Stdout.Split('\n').Count(l => l.Contains("upload:", StringComparison.Ordinal)));
+
+        Assert.Contains(bucket, (await aws.RunAsync(["s3", "ls"])).ShouldSucceed().Stdout, StringComparison.Ordinal);
+        var top = (await aws.RunAsync(["s3", "ls", $"s3://{bucket}/"])).ShouldSucceed().Stdout;
+        Assert.Contains("PRE docs/", top, StringComparison.Ordinal);
+        Assert.Contains("PRE tree/", top, StringComparison.Ordinal);
+        Assert.Contains("large.bin", top, StringComparison.Ordinal);
+        var all = (await aws.RunAsync(["s3", "ls", "--recursive", $"s3://{bucket}/"])).ShouldSucceed().Stdout;
+        Assert.Contains("tree/sub dir/c +1.txt", all, StringComparison.Ordinal);
+        Assert.Equal(6, all.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+
+        var url = (await aws.RunAsync(["s3", "presign", $"s3://{bucket}/tree/sub dir/c +1.txt", "--expires-in", "300"])).ShouldSucceed().Stdout.Trim();
+        // v2 presigns with SigV4 query parameters (X-Amz-Signature), v1 with the older Signature/Expires form.
+        Assert.Contains("Signature=", url, StringComparison.Ordinal);
+        Assert.Equal("sub dir/c +1.txt", await CurlAsync(url));
+
+        var notEmpty = await aws.RunAsync(["s3", "rb", $"s3://{bucket}"]);
+        Assert.True(notEmpty.ExitCode != 0 && notEmpty.Stderr.Contains("(BucketNotEmpty)", StringComparison.Ordinal), notEmpty.ToString());
+        var removed = (await aws.RunAsync(["s3", "rm", "--recursive", $"s3://{bucket}/"])).ShouldSucceed();
+        Assert.Equal(6, removed.Stdout.Split('\n').Count(l => l.Contains("delete:", StringComparison.Ordinal)));
+        (await aws.RunAsync(["s3", "rb", $"s3://{bucket}"])).ShouldSucceed();
+        using var gone = await BucketHttpTests.SendAsync(scope.Server.Http, HttpMethod.Head, $"/{bucket}");
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, gone.StatusCode);
+    });
+
+    // One CLI is enough here: both run the s3 commands above, and S3SdkTests covers the rest of the operations.
+    [Fact]
+    public Task S3api_calls_answer_with_S3_error_codes_metadata_and_ranges() => fixture.RunAsync(async scope =>
+    {
+        var aws = scope.Cli(AwsCli.V2);
+        var bucket = NewBucketName();
+        var output = Path.Combine(scope.ScratchDirectory, "out");
+        (await aws.RunAsync(["s3api", "head-bucket", "--bucket", bucket])).ShouldFail();
+        (await aws.RunAsync(["s3api", "create-bucket", "--bucket", "Bad_Name"])).ShouldFailWith("InvalidBucketName");
+        (await aws.RunAsync(["s3api", "create-bucket", "--bucket", bucket, "--create-bucket-configuration", "LocationConstraint=eu-west-1"])).ShouldSucceed();
+        (await aws.RunAsync(["s3api", "create-bucket", "--bucket", bucket])).ShouldFailWith("BucketAlreadyOwnedByYou");
+        (await aws.RunAsync(["s3api", "put-object", "--bucket", bucket, "--key", "data/report.csv", "--body", WriteFile(scope, "r", "a,b\n1,2\n"),
+            "--content-type", "text/csv", "--metadata", "owner=alice"])).ShouldSucceed();
+        var get = (await aws.RunAsync(["s3api", "get-object", "--bucket", bucket, "--key", "data/report.csv", "--range", "bytes=2-4", output])).Json();
+        Assert.Equal("b\n1", await File.ReadAllTextAsync(output));
+        Assert.Equal("bytes 2-4/8", get.GetProperty("ContentRange").GetString());
+        Assert.Equal("text/csv", get.GetProperty("ContentType").GetString());
+        Assert.Equal("alice", get.GetProperty("Metadata").GetProperty("owner").GetString());
+        (await aws.RunAsync(["s3api", "get-object", "--bucket", bucket, "--key", "missing", output])).ShouldFailWith("NoSuchKey");
+        var listed = (await aws.RunAsync(["s3api", "list-objects-v2", "--bucket", bucket, "--delimiter", "/"])).Json();
+        Assert.Equal(["data/"], Names(listed, "CommonPrefixes", "Prefix"));
+        (await aws.RunAsync(["s3api", "delete-bucket", "--bucket", bucket])).ShouldFailWith("BucketNotEmpty");
+    });
+
+    internal static List<string> Names(JsonElement page, string list, string field) =>
+        page.TryGetProperty(list, out var items) ? items.EnumerateArray().Select(i => i.GetProperty(field).GetString()!).ToList() : [];
+
+    private static string WriteFile(TestScope scope, string name, string content) => WriteFile(scope, name, Encoding.UTF8.GetBytes(content));
+
+    private static string WriteFile(TestScope scope, string name, byte[] content)
+    {
+        var path = Path.Combine(scope.ScratchDirectory, $"{name}-{Guid.NewGuid():N}");
+        File.WriteAllBytes(path, content);
+        return path;
+    }
+
+    private static async Task<string> CurlAsync(string url)
+    {
+        var start = new ProcessStartInfo("curl") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in (string[])["-sS", "--fail-with-body", "--max-time", "30", url])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var curl = Process.Start(start)!;
+        var stdout = curl.StandardOutput.ReadToEndAsync();
+        var stderr = curl.StandardError.ReadToEndAsync();
+        await curl.WaitForExitAsync();
+        Assert.True(curl.ExitCode == 0, $"curl {url} failed (exit {curl.ExitCode}): {await stderr}{await stdout}");
+        return await stdout;
+    }
+}
