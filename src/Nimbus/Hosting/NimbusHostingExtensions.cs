@@ -12,6 +12,7 @@ using Microsoft.Extensions.Options;
 using Nimbus.Functions;
 using Nimbus.Http;
 using Nimbus.Invocation;
+using Nimbus.Logs;
 using Nimbus.Sandboxes;
 using Nimbus.Storage;
 
@@ -95,6 +96,7 @@ public static class NimbusHostingExtensions
         services.TryAddSingleton<FunctionUrlFrontDoor>();
         services.TryAddSingleton<AsyncInvocationQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<AsyncInvocationQueue>());
+        services.AddNimbusLogs();
         services.AddHostedService<ReadyBanner>();
         return services;
     }
@@ -122,6 +124,7 @@ public static class NimbusHostingExtensions
             AwsRequestId.Get(context);
             await next(context).ConfigureAwait(false);
         });
+        app.MapLogsApi();
         app.UseRouting();
         app.MapGet("/health", (IHostApplicationLifetime lifetime) =>
             lifetime.ApplicationStarted.IsCancellationRequested ? Results.Text("ok\n") : Results.StatusCode(503));
