@@ -13,6 +13,7 @@ using Nimbus.Functions;
 using Nimbus.Http;
 using Nimbus.Invocation;
 using Nimbus.Logs;
+using Nimbus.Metrics;
 using Nimbus.Sandboxes;
 using Nimbus.Storage;
 
@@ -98,6 +99,7 @@ public static class NimbusHostingExtensions
         services.AddHostedService(sp => sp.GetRequiredService<AsyncInvocationQueue>());
         services.AddNimbusLogs();
         services.AddHostedService<ReadyBanner>();
+        services.AddNimbusMetrics(configuration);
         return services;
     }
 
@@ -114,6 +116,9 @@ public static class NimbusHostingExtensions
             sandboxManager.OnServerStarted();
         });
         app.MapWhen(context => ports.IsRuntimePort(context.Connection.LocalPort), runtime => runtime.Run(context => RuntimeApi.HandleAsync(context, ports)));
+
+        // Metrics first on the main port: it counts every request and serves /metrics, /nimbus/usage and CloudWatch.
+        app.UseNimbusMetrics();
 
         // Function URLs before the AWS APIs: their paths are the function's, not Lambda operations.
         var functionUrls = app.Services.GetRequiredService<FunctionUrlFrontDoor>();

@@ -227,6 +227,7 @@ internal sealed class SandboxInstance
             kind = InvokeOutcomeKind.FunctionError;
             body = ErrorBody("Sandbox.Timedout", PlatformLog.TimedOutMessage(invocation.RequestId, Function.Timeout));
             reusable = false;
+            timedOut = true;
         }
 
         Current = null;
@@ -237,7 +238,7 @@ internal sealed class SandboxInstance
         var tail = TakeTail();
         LastUsed = _time.GetUtcNow();
         State = reusable ? InstanceState.Idle : InstanceState.Dead;
-        return new InvokeOutcome(kind, body, tail, durationMs, initMs, memoryMb, reusable);
+        return new InvokeOutcome(kind, body, tail, durationMs, initMs, memoryMb, reusable, timedOut);
     }
 
     /// <summary>
@@ -346,6 +347,7 @@ internal sealed class SandboxInstance
 
         var initMs = _time.GetElapsedTime(_startedTimestamp).TotalMilliseconds;
         byte[] body;
+        var timedOut = false;
         if (first == _initError.Task)
         {
             body = _initError.Task.Result.Body;
@@ -366,6 +368,7 @@ internal sealed class SandboxInstance
         else
         {
             var seconds = LambdaLimits.InitTimeout.TotalSeconds;
+            timedOut = true;
             body = ErrorBody("Sandbox.Timedout", PlatformLog.TimedOutMessage(invocation.RequestId, seconds));
             await WriteAsync(PlatformLog.TimedOut(_time.GetUtcNow(), invocation.RequestId, seconds)).ConfigureAwait(false);
         }
@@ -377,7 +380,7 @@ internal sealed class SandboxInstance
         await WritePlatformAsync(PlatformLog.EndLine(Function, invocation.RequestId)).ConfigureAwait(false);
         await WritePlatformAsync(PlatformLog.ReportLine(Function, _time.GetUtcNow(), invocation.RequestId, 0, 0, initMs, "failure")).ConfigureAwait(false);
         State = InstanceState.Dead;
-        return new InvokeOutcome(InvokeOutcomeKind.FunctionError, body, TakeTail(), 0, initMs, 0, InstanceReusable: false);
+        return new InvokeOutcome(InvokeOutcomeKind.FunctionError, body, TakeTail(), 0, initMs, 0, InstanceReusable: false, timedOut);
     }
 
     private static async Task DrainAsync(ISandbox sandbox)
