@@ -14,6 +14,7 @@ using Nimbus.Http;
 using Nimbus.Invocation;
 using Nimbus.Logs;
 using Nimbus.Metrics;
+using Nimbus.Queues;
 using Nimbus.Sandboxes;
 using Nimbus.Storage;
 
@@ -98,6 +99,7 @@ public static class NimbusHostingExtensions
         services.TryAddSingleton<AsyncInvocationQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<AsyncInvocationQueue>());
         services.AddNimbusLogs();
+        services.AddNimbusQueues();
         services.AddHostedService<ReadyBanner>();
         services.AddNimbusMetrics(configuration);
         return services;
@@ -130,6 +132,7 @@ public static class NimbusHostingExtensions
             await next(context).ConfigureAwait(false);
         });
         app.MapLogsApi();
+        app.MapQueueApi();
         app.UseRouting();
         app.MapGet("/health", (IHostApplicationLifetime lifetime) =>
             lifetime.ApplicationStarted.IsCancellationRequested ? Results.Text("ok\n") : Results.StatusCode(503));
