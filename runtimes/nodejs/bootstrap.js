@@ -33,7 +33,20 @@ let apiPort;
 let currentRequestId;
 let utilFormat;
 
-function writeLine(level, message) {
+// LoggingConfig: with AWS_LAMBDA_LOG_FORMAT=JSON every console line is one JSON record
+// {timestamp, level, requestId, message} and records below AWS_LAMBDA_LOG_LEVEL are dropped.
+const LEVELS = { TRACE: 0, DEBUG: 1, INFO: 2, WARN: 3, ERROR: 4, FATAL: 5 };
+// Read when the console is patched: a pre-started runtime gets its environment later.
+let jsonLogs = false;
+let minLevel = 0;
+
+function writeLine(level, message, extra) {
+  if (jsonLogs) {
+    if (LEVELS[level] < minLevel) return;
+    const record = { timestamp: new Date().toISOString(), level, requestId: currentRequestId, message };
+    process.stdout.write(JSON.stringify(extra ? Object.assign(record, extra) : record) + '\n');
+    return;
+  }
   process.stdout.write(
     `${new Date().toISOString()}\t${currentRequestId}\t${level}\t${message.replace(/\n/g, '\r')}\n`
   );
@@ -41,12 +54,15 @@ function writeLine(level, message) {
 
 function makeLogger(level) {
   return function lambdaConsole(...args) {
+    if (jsonLogs && LEVELS[level] < minLevel) return;
     if (utilFormat === undefined) utilFormat = require('util').format;
     writeLine(level, utilFormat(...args));
   };
 }
 
 function patchConsole() {
+  jsonLogs = env.AWS_LAMBDA_LOG_FORMAT === 'JSON';
+  minLevel = jsonLogs ? (LEVELS[(env.AWS_LAMBDA_LOG_LEVEL || 'INFO').toUpperCase()] ?? LEVELS.INFO) : 0;
   console.log = makeLogger('INFO');
   console.info = makeLogger('INFO');
   console.warn = makeLogger('WARN');
@@ -381,6 +397,10 @@ function errorPayload(err) {
 // The console line for an error uses "stack" for the frames (as AWS does);
 // the body posted to the Runtime API uses "trace".
 function logError(prefix, payload) {
+  if (jsonLogs) {
+    writeLine('ERROR', prefix, { errorType: payload.errorType, errorMessage: payload.errorMessage, stackTrace: payload.trace });
+    return;
+  }
   const logged = JSON.stringify({
     errorType: payload.errorType,
     errorMessage: payload.errorMessage,

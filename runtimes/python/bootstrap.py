@@ -390,8 +390,27 @@ def _exception_body(exc, request_id):
     return _error_body(type(exc).__name__, message, stack, request_id)
 
 
+def _json_logs():
+    return _env.get("AWS_LAMBDA_LOG_FORMAT") == "JSON"
+
+
 def _log_error(body):
-    """One log record: `[ERROR] Type: message` + traceback, '\\r'-joined."""
+    """One log record: `[ERROR] Type: message` + traceback, '\\r'-joined (JSON with LogFormat JSON)."""
+    if _json_logs():
+        import time
+        now = time.time()
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
+        entry = {
+            "timestamp": "%s.%03dZ" % (stamp, int(now * 1000) % 1000),
+            "level": "ERROR",
+            "message": "%s: %s" % (body.get("errorType"), body.get("errorMessage")),
+            "errorType": body.get("errorType"),
+            "errorMessage": body.get("errorMessage"),
+            "requestId": _current_request_id,
+            "stackTrace": body.get("stackTrace") or [],
+        }
+        _write_stdout(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+        return
     head = "[ERROR]"
     if body.get("errorType"):
         head += " " + body["errorType"]
@@ -454,10 +473,32 @@ def _configure_logging(logging):
             record.aws_request_id = _current_request_id
             return True
 
-    formatter = logging.Formatter(
-        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
-        "%Y-%m-%dT%H:%M:%S")
-    formatter.converter = time.gmtime
+    class LambdaJsonFormatter(logging.Formatter):
+        """LoggingConfig JSON: one record {timestamp, level, message, logger, requestId} per line."""
+
+        def format(self, record):
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            entry = {
+                "timestamp": "%s.%03dZ" % (stamp, record.msecs),
+                "level": "FATAL" if record.levelname == "CRITICAL" else record.levelname,
+                "message": record.getMessage(),
+                "logger": record.name,
+                "requestId": record.aws_request_id,
+            }
+            if record.exc_info and record.exc_info[0] is not None:
+                import traceback
+                entry["errorType"] = record.exc_info[0].__name__
+                entry["errorMessage"] = str(record.exc_info[1])
+                entry["stackTrace"] = traceback.format_tb(record.exc_info[2])
+            return json.dumps(entry, ensure_ascii=False, default=str)
+
+    if _json_logs():
+        formatter = LambdaJsonFormatter()
+    else:
+        formatter = logging.Formatter(
+            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s",
+            "%Y-%m-%dT%H:%M:%S")
+        formatter.converter = time.gmtime
     handler = LambdaLoggerHandler()
     handler.setFormatter(formatter)
     handler.addFilter(LambdaLoggerFilter())

@@ -59,6 +59,9 @@ public sealed record NimbusOptions
     /// </summary>
     public TimeSpan AsyncRetryDelay { get; init; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>How often log groups' retention policies are enforced (expired events deleted).</summary>
+    public TimeSpan LogRetentionSweepInterval { get; init; } = TimeSpan.FromHours(1);
+
     /// <summary>Directory with the runtime interface clients; defaults to the one shipped next to the server.</summary>
     public string? RuntimesDirectory { get; init; }
 }
@@ -121,6 +124,11 @@ internal sealed class NimbusOptionsValidator : IValidateOptions<NimbusOptions>
         if (options.AsyncRetryDelay < TimeSpan.Zero || options.AsyncRetryDelay > TimeSpan.FromHours(1))
         {
             errors.Add($"AsyncRetryDelay {options.AsyncRetryDelay} must be between 00:00:00 and 01:00:00 (Lambda's is 00:01:00).");
+        }
+
+        if (options.LogRetentionSweepInterval < TimeSpan.FromMilliseconds(100) || options.LogRetentionSweepInterval > TimeSpan.FromDays(1))
+        {
+            errors.Add($"LogRetentionSweepInterval {options.LogRetentionSweepInterval} must be between 00:00:00.1 and 1.00:00:00.");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

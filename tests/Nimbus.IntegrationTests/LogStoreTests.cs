@@ -5,8 +5,8 @@ namespace Nimbus.IntegrationTests;
 
 /// <summary>
 /// Every line a function writes, framed by START/END/REPORT, is kept in the data directory under the log group
-/// /aws/lambda/&lt;name&gt; and a stream per instance named as AWS names it. (The Logs API that reads it comes later;
-/// until then the test reads logs.db directly.)
+/// /aws/lambda/&lt;name&gt; and a stream per instance named as AWS names it. This test reads logs.db directly (the
+/// storage contract); LogsLambdaTests reads the same lines through the CloudWatch Logs API.
 /// </summary>
 [Collection(ServerCollectionDefinition.Name)]
 public sealed partial class LogStoreTests(ServerFixture fixture)

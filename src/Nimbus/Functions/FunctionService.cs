@@ -131,10 +131,6 @@ internal sealed partial class FunctionService(
             Environment = request.Environment?.Variables,
             Architectures = request.Architectures is { Count: > 0 } architectures ? architectures : ["x86_64"],
             TracingMode = request.TracingConfig?.Mode ?? "PassThrough",
-            LogFormat = request.LoggingConfig?.LogFormat ?? "Text",
-            ApplicationLogLevel = request.LoggingConfig?.ApplicationLogLevel,
-            SystemLogLevel = request.LoggingConfig?.SystemLogLevel,
-            LogGroup = request.LoggingConfig?.LogGroup,
             Tags = request.Tags is { Count: > 0 } tags ? tags : null,
             Layers = functionLayers.Value is { Count: > 0 } resolved ? resolved : null,
             DeadLetterTargetArn = DeadLetterTarget(request.DeadLetterConfig, null),
@@ -143,7 +139,13 @@ internal sealed partial class FunctionService(
             LastModified = time.GetUtcNow(),
             RevisionId = Guid.NewGuid().ToString(),
         };
+        var withLogging = LoggingConfigRules.Apply(record, request.LoggingConfig);
+        if (withLogging.IsError)
+        {
+            return withLogging.Error!;
+        }
 
+        record = withLogging.Value!;
         if (!await store.TryCreateFunctionAsync(record, cancellationToken).ConfigureAwait(false))
         {
             return LambdaError.FunctionExists(name);
@@ -344,17 +346,16 @@ internal sealed partial class FunctionService(
             Environment = request.Environment is null ? before.Environment : request.Environment.Variables ?? new Dictionary<string, string>(),
             EphemeralStorageSize = request.EphemeralStorage?.Size ?? before.EphemeralStorageSize,
             TracingMode = request.TracingConfig?.Mode ?? before.TracingMode,
-            LogFormat = request.LoggingConfig?.LogFormat ?? before.LogFormat,
-            ApplicationLogLevel = request.LoggingConfig?.ApplicationLogLevel ?? before.ApplicationLogLevel,
-            SystemLogLevel = request.LoggingConfig?.SystemLogLevel ?? before.SystemLogLevel,
-            LogGroup = request.LoggingConfig?.LogGroup ?? before.LogGroup,
             Layers = functionLayers.Value is null ? before.Layers : functionLayers.Value.Count > 0 ? functionLayers.Value : null,
             DeadLetterTargetArn = DeadLetterTarget(request.DeadLetterConfig, before.DeadLetterTargetArn),
             LastModified = time.GetUtcNow(),
             RevisionId = Guid.NewGuid().ToString(),
         };
 
-        return await SaveAsync(updated, before.RevisionId, cancellationToken).ConfigureAwait(false);
+        var withLogging = LoggingConfigRules.Apply(updated, request.LoggingConfig);
+        return withLogging.IsError
+            ? withLogging.Error!
+            : await SaveAsync(withLogging.Value!, before.RevisionId, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<LambdaError?> DeleteAsync(FunctionReference reference, CancellationToken cancellationToken)
@@ -570,9 +571,9 @@ internal sealed partial class FunctionService(
             return architectureError;
         }
 
-        if (logging?.LogFormat is { } format && format is not ("Text" or "JSON"))
+        if (LoggingConfigRules.Validate(logging) is { } loggingError)
         {
-            return LambdaError.ValidationFailed(format, "loggingConfig.logFormat", "Member must satisfy enum value set: [JSON, Text]");
+            return loggingError;
         }
 
         if (environment?.Variables is { } variables && ValidateEnvironment(variables) is { } environmentError)

@@ -14,6 +14,7 @@ using Nimbus.Events;
 using Nimbus.Functions;
 using Nimbus.Http;
 using Nimbus.Invocation;
+using Nimbus.Logs;
 using Nimbus.Metrics;
 using Nimbus.Queues;
 using Nimbus.Sandboxes;
@@ -104,6 +105,7 @@ public static class NimbusHostingExtensions
         services.TryAddSingleton<AsyncInvocationQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<AsyncInvocationQueue>());
         services.AddNimbusBuckets();
+        services.AddNimbusLogs();
         services.AddNimbusQueues();
         services.AddNimbusSchedules();
         services.AddNimbusEventSources(sp => sp.GetRequiredKeyedService<SqliteDatabase>(MetadataDatabaseKey));
@@ -138,6 +140,7 @@ public static class NimbusHostingExtensions
             AwsRequestId.Get(context);
             await next(context).ConfigureAwait(false);
         });
+        app.MapLogsApi();
         app.MapQueueApi();
         app.MapSchedulerApi();
         app.UseRouting();

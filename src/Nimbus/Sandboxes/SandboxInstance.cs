@@ -98,6 +98,9 @@ internal sealed class SandboxInstance
     /// <summary>Called for every line the runtime writes to stdout or stderr.</summary>
     public ValueTask OnOutputLineAsync(string line) => WriteAsync(line);
 
+    /// <summary>Writes a platform line; null (a record the function's SystemLogLevel leaves out) writes nothing.</summary>
+    public ValueTask WritePlatformAsync(string? line) => line is null ? ValueTask.CompletedTask : WriteAsync(line);
+
     // ---- Runtime API side (called by RuntimeApi on this instance's port) ----
 
     /// <summary>
@@ -168,7 +171,7 @@ internal sealed class SandboxInstance
             _tail ??= new LogTail();
         }
 
-        await WriteAsync(PlatformLog.Start(invocation.RequestId, Function.Version)).ConfigureAwait(false);
+        await WritePlatformAsync(PlatformLog.StartLine(Function, _time.GetUtcNow(), invocation.RequestId)).ConfigureAwait(false);
         var timeout = TimeSpan.FromSeconds(Function.Timeout);
         invocation.DeadlineMs = _time.GetUtcNow().Add(timeout).ToUnixTimeMilliseconds();
         if (cold)
@@ -216,6 +219,7 @@ internal sealed class SandboxInstance
         }
         else
         {
+            timedOut = true;
             sandbox.Kill();
             await ((Task)sandbox.Exited).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             await DrainAsync(sandbox).ConfigureAwait(false);
@@ -229,8 +233,8 @@ internal sealed class SandboxInstance
         Current = null;
         var memoryMb = (int)Math.Ceiling(peakBytes / (1024.0 * 1024.0));
         var initMs = cold ? _initDurationMs : null;
-        await WriteAsync(PlatformLog.End(invocation.RequestId)).ConfigureAwait(false);
-        await WriteAsync(PlatformLog.Report(invocation.RequestId, durationMs, Function.MemorySize, memoryMb, initMs)).ConfigureAwait(false);
+        await WritePlatformAsync(PlatformLog.EndLine(Function, invocation.RequestId)).ConfigureAwait(false);
+        await WritePlatformAsync(PlatformLog.ReportLine(Function, _time.GetUtcNow(), invocation.RequestId, durationMs, memoryMb, initMs, PlatformLog.Status(kind, timedOut))).ConfigureAwait(false);
         var tail = TakeTail();
         LastUsed = _time.GetUtcNow();
         State = reusable ? InstanceState.Idle : InstanceState.Dead;
@@ -372,9 +376,9 @@ internal sealed class SandboxInstance
         sandbox.Kill();
         await ((Task)sandbox.Exited).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         await DrainAsync(sandbox).ConfigureAwait(false);
-        await WriteAsync(PlatformLog.Start(invocation.RequestId, Function.Version)).ConfigureAwait(false);
-        await WriteAsync(PlatformLog.End(invocation.RequestId)).ConfigureAwait(false);
-        await WriteAsync(PlatformLog.Report(invocation.RequestId, 0, Function.MemorySize, 0, initMs)).ConfigureAwait(false);
+        await WritePlatformAsync(PlatformLog.StartLine(Function, _time.GetUtcNow(), invocation.RequestId)).ConfigureAwait(false);
+        await WritePlatformAsync(PlatformLog.EndLine(Function, invocation.RequestId)).ConfigureAwait(false);
+        await WritePlatformAsync(PlatformLog.ReportLine(Function, _time.GetUtcNow(), invocation.RequestId, 0, 0, initMs, "failure")).ConfigureAwait(false);
         State = InstanceState.Dead;
         return new InvokeOutcome(InvokeOutcomeKind.FunctionError, body, TakeTail(), 0, initMs, 0, InstanceReusable: false, timedOut);
     }

@@ -211,7 +211,7 @@ internal sealed partial class SandboxManager(
         try
         {
             var spec = new SandboxSpec(instance.Id, FirstSandboxUserId + ports.SlotOf(port), codeDirectory, runtimes.RuntimesDirectory, hostPaths, executable, arguments, environment, function.MemorySize, function.EphemeralStorageSize, optDirectory);
-            await instance.OnOutputLineAsync(PlatformLog.InitStart(function.Runtime)).ConfigureAwait(false);
+            await instance.WritePlatformAsync(PlatformLog.InitStartLine(function, time.GetUtcNow(), provisioned)).ConfigureAwait(false);
             instance.Attach(await sandboxes.StartAsync(spec, instance.OnOutputLineAsync).ConfigureAwait(false));
             return (instance, null);
         }
@@ -435,7 +435,7 @@ internal sealed partial class SandboxManager(
 
         var environment = BuildEnvironment(function, launch, paths, runtime.Port, instance.LogStreamName, provisioned);
         ports.Bind(runtime.Port, instance);
-        await instance.OnOutputLineAsync(PlatformLog.InitStart(function.Runtime)).ConfigureAwait(false);
+        await instance.WritePlatformAsync(PlatformLog.InitStartLine(function, time.GetUtcNow(), provisioned)).ConfigureAwait(false);
         instance.Attach(sandbox);
         runtime.Assign(environment, instance.OnOutputLineAsync);
         return instance;
@@ -642,6 +642,12 @@ internal sealed partial class SandboxManager(
         environment["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = function.MemorySize.ToString(System.Globalization.CultureInfo.InvariantCulture);
         environment["AWS_LAMBDA_LOG_GROUP_NAME"] = function.EffectiveLogGroup;
         environment["AWS_LAMBDA_LOG_STREAM_NAME"] = logStream;
+        environment["AWS_LAMBDA_LOG_FORMAT"] = function.LogFormat;
+        if (function.ApplicationLogLevel is { } logLevel)
+        {
+            environment["AWS_LAMBDA_LOG_LEVEL"] = logLevel;
+        }
+
         environment["AWS_LAMBDA_INITIALIZATION_TYPE"] = provisioned ? "provisioned-concurrency" : "on-demand";
         environment["AWS_REGION"] = _options.Region;
         environment["AWS_DEFAULT_REGION"] = _options.Region;

@@ -155,7 +155,9 @@ public sealed class PersistedShapeTests
         Assert.Contains("CREATE TABLE provisioned_concurrency", MetadataMigrations.All[4], StringComparison.Ordinal);
         Assert.Contains("CREATE TABLE function_urls", MetadataMigrations.All[5], StringComparison.Ordinal);
         Assert.Contains("CREATE TABLE event_source_mappings", MetadataMigrations.All[6], StringComparison.Ordinal);
-        Assert.Single(LogMigrations.All);
+        Assert.Equal(2, LogMigrations.All.Count);
         Assert.Contains("CREATE TABLE log_events", LogMigrations.All[0], StringComparison.Ordinal);
+        Assert.Contains("CREATE TABLE log_groups", LogMigrations.All[1], StringComparison.Ordinal);
+        Assert.Contains("CREATE TABLE log_streams", LogMigrations.All[1], StringComparison.Ordinal);
     }
 }

@@ -1,0 +1,175 @@
+using Nimbus.Logs;
+
+namespace Nimbus.Tests.Logs;
+
+public sealed class FilterPatternTests
+{
+    private const string Error = "2026-12-03T10:00:00.000Z\tabc\tERROR\tpayment failed: card declined";
+    private const string Info = "2026-12-03T10:00:00.000Z\tabc\tINFO\tpayment accepted";
+    private const string Warn = "2026-12-03T10:00:00.000Z\tabc\tWARN\tretrying payment";
+    private const string Json = """{"level":"ERROR","latency":150,"user":{"id":7,"name":"ada","tags":["vip","beta"]},"ok":false,"gone":null,"code":"E42"}""";
+
+    private static bool Matches(string pattern, string message)
+    {
+        var parsed = FilterPattern.Parse(pattern, out var error);
+        Assert.True(parsed is not null, $"'{pattern}' should parse: {error}");
+        return parsed.Matches(message);
+    }
+
+    private static string Rejects(string pattern)
+    {
+        var parsed = FilterPattern.Parse(pattern, out var error);
+        Assert.True(parsed is null, $"'{pattern}' should be refused");
+        Assert.False(string.IsNullOrEmpty(error));
+        return error!;
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
+    [InlineData("\"\"")]
+    public void An_empty_pattern_matches_everything(string pattern)
+    {
+        Assert.True(Matches(pattern, Info));
+        Assert.True(Matches(pattern, ""));
+    }
+
+    [Fact]
+    public void A_term_matches_messages_containing_it_case_sensitively()
+    {
+        Assert.True(Matches("ERROR", Error));
+        Assert.False(Matches("ERROR", Info));
+        Assert.False(Matches("error", Error));
+    }
+
+    [Fact]
+    public void Several_terms_must_all_match()
+    {
+        Assert.True(Matches("ERROR declined", Error));
+        Assert.False(Matches("ERROR accepted", Error));
+    }
+
+    [Fact]
+    public void A_quoted_phrase_matches_as_a_whole_with_its_spaces_and_punctuation()
+    {
+        Assert.True(Matches("\"payment failed: card\"", Error));
+        Assert.False(Matches("\"failed payment\"", Error));
+        Assert.True(Matches("\"say \\\"hi\\\"\"", "they say \"hi\" twice"));
+    }
+
+    [Fact]
+    public void Question_mark_terms_are_alternatives_of_which_one_must_match()
+    {
+        Assert.True(Matches("?ERROR ?WARN", Error));
+        Assert.True(Matches("?ERROR ?WARN", Warn));
+        Assert.False(Matches("?ERROR ?WARN", Info));
+        Assert.True(Matches("?\"card declined\" ?timeout", Error));
+    }
+
+    [Fact]
+    public void Minus_terms_exclude_messages_containing_them()
+    {
+        Assert.True(Matches("payment -declined", Info));
+        Assert.False(Matches("payment -declined", Error));
+        Assert.False(Matches("-\"card declined\"", Error));
+        Assert.True(Matches("-\"card declined\"", Warn));
+    }
+
+    [Fact]
+    public void Terms_alternatives_and_exclusions_combine()
+    {
+        Assert.True(Matches("payment ?ERROR ?WARN -accepted", Error));
+        Assert.True(Matches("payment ?ERROR ?WARN -accepted", Warn));
+        Assert.False(Matches("payment ?ERROR ?WARN -accepted", Info));
+    }
+
+    [Theory]
+    [InlineData("""{ $.level = "ERROR" }""", true)]
+    [InlineData("""{ $.level = ERROR }""", true)]
+    [InlineData("""{$.level="ERROR"}""", true)]
+    [InlineData("""{ $.level = "INFO" }""", false)]
+    [InlineData("""{ $.level != "INFO" }""", true)]
+    [InlineData("""{ $.level = "ERR*" }""", true)]
+    [InlineData("""{ $.level = "*RO*" }""", true)]
+    [InlineData("""{ $.level = "X*" }""", false)]
+    [InlineData("""{ $.user.name = "ada" }""", true)]
+    [InlineData("""{ $.user.tags[1] = "beta" }""", true)]
+    [InlineData("""{ $.user.tags[5] = "beta" }""", false)]
+    [InlineData("""{ $.missing = "x" }""", false)]
+    [InlineData("""{ $.code = "E42" }""", true)]
+    public void JSON_string_comparisons_select_a_field_and_compare_its_text(string pattern, bool expected) =>
+        Assert.Equal(expected, Matches(pattern, Json));
+
+    [Theory]
+    [InlineData("{ $.latency > 100 }", true)]
+    [InlineData("{ $.latency > 150 }", false)]
+    [InlineData("{ $.latency >= 150 }", true)]
+    [InlineData("{ $.latency < 200 }", true)]
+    [InlineData("{ $.latency <= 149.5 }", false)]
+    [InlineData("{ $.latency = 150 }", true)]
+    [InlineData("{ $.latency = 1.5e2 }", true)]
+    [InlineData("{ $.latency != 150 }", false)]
+    [InlineData("{ $.user.id = 7 }", true)]
+    [InlineData("{ $.level > 1 }", false)]
+    [InlineData("{ $.missing > 1 }", false)]
+    public void JSON_numeric_comparisons_compare_numbers(string pattern, bool expected) =>
+        Assert.Equal(expected, Matches(pattern, Json));
+
+    [Theory]
+    [InlineData("{ $.gone IS NULL }", true)]
+    [InlineData("{ $.level IS NULL }", false)]
+    [InlineData("{ $.ok IS FALSE }", true)]
+    [InlineData("{ $.ok IS TRUE }", false)]
+    [InlineData("{ $.nothere NOT EXISTS }", true)]
+    [InlineData("{ $.level NOT EXISTS }", false)]
+    public void JSON_null_boolean_and_existence_checks(string pattern, bool expected) =>
+        Assert.Equal(expected, Matches(pattern, Json));
+
+    [Theory]
+    [InlineData("""{ $.level = "ERROR" && $.latency > 100 }""", true)]
+    [InlineData("""{ $.level = "ERROR" && $.latency > 500 }""", false)]
+    [InlineData("""{ $.level = "INFO" || $.latency > 100 }""", true)]
+    [InlineData("""{ $.level = "INFO" || $.latency > 500 }""", false)]
+    [InlineData("""{ ($.level = "INFO" || $.level = "ERROR") && $.user.id = 7 }""", true)]
+    [InlineData("""{ $.level = "INFO" || ($.level = "ERROR" && $.user.id = 8) }""", false)]
+    [InlineData("""{ $.level = "INFO" && $.latency > 100 || $.ok IS FALSE }""", true)]
+    public void JSON_conditions_combine_with_and_or_and_parentheses(string pattern, bool expected) =>
+        Assert.Equal(expected, Matches(pattern, Json));
+
+    [Theory]
+    [InlineData("not json at all")]
+    [InlineData("{broken json")]
+    [InlineData("[1,2,3]")]
+    [InlineData("2026-12-03T10:00:00.000Z\tabc\tINFO\t{\"level\":\"ERROR\"}")]
+    public void A_JSON_pattern_never_matches_a_message_that_is_not_a_JSON_object(string message) =>
+        Assert.False(Matches("""{ $.level = "ERROR" }""", message));
+
+    [Fact]
+    public void A_percent_pattern_is_a_regular_expression()
+    {
+        Assert.True(Matches("%fail(ed|ure)%", Error));
+        Assert.False(Matches("%^payment%", Error));
+    }
+
+    [Theory]
+    [InlineData("\"unterminated")]
+    [InlineData("{ $.level = \"ERROR\" ")]
+    [InlineData("{ level = \"ERROR\" }")]
+    [InlineData("{ $.level }")]
+    [InlineData("{ $.level = }")]
+    [InlineData("{ $.level > \"ERROR\" }")]
+    [InlineData("{ $. = 1 }")]
+    [InlineData("{ $.a[x] = 1 }")]
+    [InlineData("{ $.a = 1 } trailing")]
+    [InlineData("{ $.a = 1 && }")]
+    [InlineData("{ $.a IS MAYBE }")]
+    [InlineData("? ERROR")]
+    [InlineData("ERR\"OR")]
+    [InlineData("%(unclosed%")]
+    public void A_malformed_pattern_is_refused_with_a_reason(string pattern) =>
+        Assert.Contains(pattern.Trim(), Rejects(pattern), StringComparison.Ordinal);
+
+    [Fact]
+    public void Space_delimited_patterns_are_refused_as_not_supported() =>
+        Assert.Contains("not supported", Rejects("[ip, user, status = 404]"), StringComparison.Ordinal);
+}
