@@ -9,7 +9,11 @@ internal sealed record InvocationRequest(
     Functions.FunctionReference Function,
     ReadOnlyMemory<byte> Payload,
     string? ClientContext,
-    bool TailLog);
+    bool TailLog)
+{
+    /// <summary>Set when the caller takes a streamed response chunk by chunk (InvokeWithResponseStream, RESPONSE_STREAM URLs).</summary>
+    public Sandboxes.IResponseStreamSink? ResponseStream { get; init; }
+}
 
 internal enum InvocationStatus
 {

@@ -78,6 +78,7 @@ internal sealed partial class Invoker(
             InvokedFunctionArn = functions.FunctionArn(function.Name, request.Function.Qualifier),
             TraceId = SandboxInstance.NewTraceId(time),
             ClientContext = request.ClientContext,
+            ResponseStream = request.ResponseStream,
         };
 
         InvokeOutcome outcome;

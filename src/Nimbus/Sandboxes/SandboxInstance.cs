@@ -71,6 +71,9 @@ internal sealed class SandboxInstance
 
     public string Id { get; }
 
+    /// <summary>The clock of this instance's timeouts; the Runtime API paces streamed responses with it.</summary>
+    public TimeProvider Time => _time;
+
     public FunctionRecord Function { get; }
 
     public int RuntimeApiPort { get; }
