@@ -26,6 +26,9 @@ internal static class FunctionZips
     public const string NodeUrl = "node-url";
     public const string PythonLayers = "python-layers";
 
+    /// <summary>Response streaming: <c>index.stream</c> (awslambda.streamifyResponse) and <c>index.buffered</c>.</summary>
+    public const string NodeStream = "node-stream";
+
     /// <summary>Reports each event to an <see cref="EventRecorder"/>; throws when the event says <c>"fail": true</c>.</summary>
     public const string NodeRecorder = "node-recorder";
 
