@@ -37,6 +37,10 @@ internal static class FunctionZips
     public const string LayerNodeB = "layer-node-b";
     public const string LayerPython = "layer-python";
 
+    /// <summary>A layer with one external extension, extensions/recorder (bash + curl); node-extension reads what it records.</summary>
+    public const string LayerExtension = "layer-extension";
+    public const string NodeExtension = "node-extension";
+
     /// <summary>Publish output of tests/Fixtures/dotnet/DotnetFunction (net8.0, look-alike Amazon.Lambda.Core).</summary>
     public const string DotnetFunction = "dotnet-function";
 
@@ -133,5 +137,5 @@ internal static class FunctionZips
     public static string CodeSha256(byte[] zip) => Convert.ToBase64String(SHA256.HashData(zip));
 
     private static bool IsExecutable(string name) =>
-        Path.GetFileName(name) == "bootstrap" || name.EndsWith(".sh", StringComparison.Ordinal) || name.EndsWith(".mjs", StringComparison.Ordinal) && name.Contains("/bin/", StringComparison.Ordinal);
+        Path.GetFileName(name) == "bootstrap" || name.EndsWith(".sh", StringComparison.Ordinal) || name.StartsWith("extensions/", StringComparison.Ordinal) || name.EndsWith(".mjs", StringComparison.Ordinal) && name.Contains("/bin/", StringComparison.Ordinal);
 }

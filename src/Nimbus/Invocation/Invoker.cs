@@ -88,7 +88,15 @@ internal sealed partial class Invoker(
         }
         finally
         {
-            pool.Release(instance);
+            if (instance.Extensions is null)
+            {
+                pool.Release(instance);
+            }
+            else
+            {
+                // The caller gets its answer now; the instance goes back once its extensions are done.
+                _ = ReleaseAfterExtensionsAsync(pool, instance, invocation.DeadlineMs);
+            }
         }
 
         Log.Invoked(logger, function.Name, requestId, outcome.Kind, outcome.DurationMs);
@@ -97,5 +105,11 @@ internal sealed partial class Invoker(
             outcome.Body,
             function.Version,
             request.TailLog ? outcome.LogTail : null);
+    }
+
+    private static async Task ReleaseAfterExtensionsAsync(SandboxPool pool, SandboxInstance instance, long deadlineMs)
+    {
+        await instance.WaitForExtensionsAsync(deadlineMs).ConfigureAwait(false);
+        pool.Release(instance);
     }
 }

@@ -58,6 +58,12 @@ internal static class RuntimeApi
 
         var path = context.Request.Path.Value ?? "";
         var method = context.Request.Method;
+        if (path.StartsWith(ExtensionsApi.Prefix, StringComparison.Ordinal))
+        {
+            await ExtensionsApi.HandleAsync(context, instance, path[ExtensionsApi.Prefix.Length..]).ConfigureAwait(false);
+            return;
+        }
+
         if (!path.StartsWith(Prefix, StringComparison.Ordinal))
         {
             await WriteStatusAsync(context, 404, "NotFound", $"Unknown Runtime API path {path}.").ConfigureAwait(false);
