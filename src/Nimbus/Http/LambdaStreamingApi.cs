@@ -76,6 +76,7 @@ internal static class LambdaStreamingApi
         var request = new InvocationRequest(AwsRequestId.Get(context), reference.Value, payload, clientContext, logType == "Tail")
         {
             ResponseStream = sink,
+            TraceId = LambdaApi.TraceHeader(context),
         };
 
         // As Invoke: the invocation runs to its end even if the caller hangs up.

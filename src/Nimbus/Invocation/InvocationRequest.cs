@@ -13,6 +13,9 @@ internal sealed record InvocationRequest(
 {
     /// <summary>Set when the caller takes a streamed response chunk by chunk (InvokeWithResponseStream, RESPONSE_STREAM URLs).</summary>
     public Sandboxes.IResponseStreamSink? ResponseStream { get; init; }
+
+    /// <summary>The caller's <c>X-Amzn-Trace-Id</c>, passed on to the function as Lambda does; null: a new one.</summary>
+    public string? TraceId { get; init; }
 }
 
 internal enum InvocationStatus

@@ -76,7 +76,7 @@ internal sealed partial class Invoker(
             RequestId = requestId,
             Payload = request.Payload.IsEmpty ? EmptyEvent : request.Payload,
             InvokedFunctionArn = functions.FunctionArn(function.Name, request.Function.Qualifier),
-            TraceId = SandboxInstance.NewTraceId(time),
+            TraceId = request.TraceId ?? SandboxInstance.NewTraceId(time),
             ClientContext = request.ClientContext,
             ResponseStream = request.ResponseStream,
         };
