@@ -57,7 +57,8 @@ public sealed partial class RuntimeContractTests(ServerFixture fixture)
         Assert.Equal(":UTC", Env("TZ"));
         Assert.Matches(@"^127\.0\.0\.1:\d+$", Env("AWS_LAMBDA_RUNTIME_API"));
         Assert.Equal("on-demand", Env("AWS_LAMBDA_INITIALIZATION_TYPE"));
-        Assert.Equal(TraceId, Env("_X_AMZN_TRACE_ID"));
+        // The caller's Root and Sampled, with a Parent of the function's own segment.
+        Assert.Matches(@"^Root=1-5759e988-bd862e3fe1be46a994272793;Parent=[0-9a-f]{16};Sampled=1$", Env("_X_AMZN_TRACE_ID"));
         Assert.Equal("en_US.UTF-8", Env("LANG"));
 
         var context = body.At("context");

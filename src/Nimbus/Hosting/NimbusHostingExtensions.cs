@@ -12,6 +12,7 @@ using Microsoft.Extensions.Options;
 using Nimbus.Functions;
 using Nimbus.Http;
 using Nimbus.Invocation;
+using Nimbus.Metrics;
 using Nimbus.Sandboxes;
 using Nimbus.Storage;
 
@@ -96,6 +97,7 @@ public static class NimbusHostingExtensions
         services.TryAddSingleton<AsyncInvocationQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<AsyncInvocationQueue>());
         services.AddHostedService<ReadyBanner>();
+        services.AddNimbusMetrics(configuration);
         return services;
     }
 
@@ -112,6 +114,9 @@ public static class NimbusHostingExtensions
             sandboxManager.OnServerStarted();
         });
         app.MapWhen(context => ports.IsRuntimePort(context.Connection.LocalPort), runtime => runtime.Run(context => RuntimeApi.HandleAsync(context, ports)));
+
+        // Metrics first on the main port: it counts every request and serves /metrics, /nimbus/usage and CloudWatch.
+        app.UseNimbusMetrics();
 
         // Function URLs before the AWS APIs: their paths are the function's, not Lambda operations.
         var functionUrls = app.Services.GetRequiredService<FunctionUrlFrontDoor>();

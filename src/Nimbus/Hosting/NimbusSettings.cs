@@ -24,6 +24,10 @@ internal static class NimbusSettings
         new("Nimbus:UseCgroups", "NIMBUS_USE_CGROUPS", null, "true", "Give each instance a cgroup: memory limit, CPU weight, 1024 processes, freezer."),
         new("Nimbus:PrestartPool", "NIMBUS_PRESTART_POOL", null, "1", "Runtimes kept started per runtime shape, waiting for a function's first invoke; 0 = off."),
         new("Nimbus:AsyncRetryDelay", "NIMBUS_ASYNC_RETRY_DELAY", null, "00:01:00", "Base delay of async function-error retries: retry n waits n × this (Lambda: ~1 min, then ~2 min)."),
+        new("Nimbus:Metering", "NIMBUS_METERING", null, "true", "Record every invocation in metrics.db (usage report, CloudWatch API data); false turns the meter off."),
+        new("Nimbus:PricePerMillionRequests", "NIMBUS_PRICE_PER_MILLION_REQUESTS", null, "0.20", "Usage report price of 1M requests, USD (AWS's x86 price)."),
+        new("Nimbus:PricePerGbSecond", "NIMBUS_PRICE_PER_GB_SECOND", null, "0.0000166667", "Usage report price of one GB-second, USD (AWS's x86 price)."),
+        new("Nimbus:OtlpEndpoint", "NIMBUS_OTLP_ENDPOINT", null, "(none; else OTEL_EXPORTER_OTLP_ENDPOINT)", "OTLP/HTTP base URL traces are exported to (spans go to <url>/v1/traces); unset: no export."),
         new("Nimbus:RuntimesDirectory", "NIMBUS_RUNTIMES_DIRECTORY", null, "(next to the server)", "Where the runtime clients (runtimes/) are."),
     ];
 

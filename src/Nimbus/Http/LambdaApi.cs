@@ -29,7 +29,6 @@ internal static class LambdaApi
     public const string FunctionErrorHeader = "X-Amz-Function-Error";
     public const string LogResultHeader = "X-Amz-Log-Result";
     public const string ExecutedVersionHeader = "X-Amz-Executed-Version";
-    public const string TraceIdHeader = "X-Amzn-Trace-Id";
 
     /// <summary>Config updates are small; anything bigger is not a real request.</summary>
     private const long MaxConfigurationRequestBytes = 1024 * 1024;
@@ -231,10 +230,8 @@ internal static class LambdaApi
             return;
         }
 
-        var request = new InvocationRequest(AwsRequestId.Get(context), reference.Value, payload, clientContext, logType == "Tail")
-        {
-            TraceId = TraceHeader(context),
-        };
+        var request = new InvocationRequest(AwsRequestId.Get(context), reference.Value, payload, clientContext, logType == "Tail",
+            headers[Metrics.LambdaTraceHeader.HttpHeader].ToString() is { Length: > 0 } trace ? trace : null);
         if (invocationType != "RequestResponse")
         {
             var error = await invoker.CheckAsync(reference.Value, context.RequestAborted).ConfigureAwait(false);
@@ -517,12 +514,6 @@ internal static class LambdaApi
         result.IsError
             ? LambdaHttp.WriteErrorAsync(context, result.Error!)
             : LambdaHttp.WriteJsonAsync(context, statusCode, service.ToConfiguration(result.Value!), LambdaJson.Context.FunctionConfiguration);
-
-    /// <summary>The caller's X-Amzn-Trace-Id when it has a Root (Lambda passes it on to the function); else null.</summary>
-    internal static string? TraceHeader(HttpContext context) =>
-        context.Request.Headers[TraceIdHeader].ToString() is { Length: > 0 and <= 512 } trace && trace.Contains("Root=", StringComparison.Ordinal) && !trace.Any(char.IsControl)
-            ? trace
-            : null;
 
     internal static string? DecodeClientContext(string encoded)
     {

@@ -73,10 +73,10 @@ internal static class LambdaStreamingApi
         }
 
         var sink = new EventStreamSink(context);
-        var request = new InvocationRequest(AwsRequestId.Get(context), reference.Value, payload, clientContext, logType == "Tail")
+        var request = new InvocationRequest(AwsRequestId.Get(context), reference.Value, payload, clientContext, logType == "Tail",
+            headers[Metrics.LambdaTraceHeader.HttpHeader].ToString() is { Length: > 0 } trace ? trace : null)
         {
             ResponseStream = sink,
-            TraceId = LambdaApi.TraceHeader(context),
         };
 
         // As Invoke: the invocation runs to its end even if the caller hangs up.

@@ -209,6 +209,7 @@ internal sealed class SandboxInstance
         InvokeOutcomeKind kind;
         byte[] body;
         var reusable = true;
+        var timedOut = false;
         if (finished == invocation.Reply)
         {
             var reply = invocation.Reply.Result;
@@ -237,6 +238,7 @@ internal sealed class SandboxInstance
             kind = InvokeOutcomeKind.FunctionError;
             body = ErrorBody("Sandbox.Timedout", PlatformLog.TimedOutMessage(invocation.RequestId, Function.Timeout));
             reusable = false;
+            timedOut = true;
         }
 
         Current = null;
@@ -247,7 +249,7 @@ internal sealed class SandboxInstance
         var tail = TakeTail();
         LastUsed = _time.GetUtcNow();
         State = reusable ? InstanceState.Idle : InstanceState.Dead;
-        return new InvokeOutcome(kind, body, tail, durationMs, initMs, memoryMb, reusable);
+        return new InvokeOutcome(kind, body, tail, durationMs, initMs, memoryMb, reusable, timedOut);
     }
 
     /// <summary>
@@ -423,6 +425,7 @@ internal sealed class SandboxInstance
 
         var initMs = _time.GetElapsedTime(_startedTimestamp).TotalMilliseconds;
         byte[] body;
+        var timedOut = false;
         if (first == _initError.Task)
         {
             body = _initError.Task.Result.Body;
@@ -443,6 +446,7 @@ internal sealed class SandboxInstance
         else
         {
             var seconds = LambdaLimits.InitTimeout.TotalSeconds;
+            timedOut = true;
             body = ErrorBody("Sandbox.Timedout", PlatformLog.TimedOutMessage(invocation.RequestId, seconds));
             await WriteAsync(PlatformLog.TimedOut(_time.GetUtcNow(), invocation.RequestId, seconds)).ConfigureAwait(false);
         }
@@ -454,7 +458,7 @@ internal sealed class SandboxInstance
         await WriteAsync(PlatformLog.End(invocation.RequestId)).ConfigureAwait(false);
         await WriteAsync(PlatformLog.Report(invocation.RequestId, 0, Function.MemorySize, 0, initMs)).ConfigureAwait(false);
         State = InstanceState.Dead;
-        return new InvokeOutcome(InvokeOutcomeKind.FunctionError, body, TakeTail(), 0, initMs, 0, InstanceReusable: false);
+        return new InvokeOutcome(InvokeOutcomeKind.FunctionError, body, TakeTail(), 0, initMs, 0, InstanceReusable: false, timedOut);
     }
 
     private static async Task DrainAsync(ISandbox sandbox)
