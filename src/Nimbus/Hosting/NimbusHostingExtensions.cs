@@ -13,6 +13,7 @@ using Nimbus.Functions;
 using Nimbus.Http;
 using Nimbus.Invocation;
 using Nimbus.Metrics;
+using Nimbus.Queues;
 using Nimbus.Sandboxes;
 using Nimbus.Storage;
 
@@ -96,6 +97,7 @@ public static class NimbusHostingExtensions
         services.TryAddSingleton<FunctionUrlFrontDoor>();
         services.TryAddSingleton<AsyncInvocationQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<AsyncInvocationQueue>());
+        services.AddNimbusQueues();
         services.AddHostedService<ReadyBanner>();
         services.AddNimbusMetrics(configuration);
         return services;
@@ -127,6 +129,7 @@ public static class NimbusHostingExtensions
             AwsRequestId.Get(context);
             await next(context).ConfigureAwait(false);
         });
+        app.MapQueueApi();
         app.UseRouting();
         app.MapGet("/health", (IHostApplicationLifetime lifetime) =>
             lifetime.ApplicationStarted.IsCancellationRequested ? Results.Text("ok\n") : Results.StatusCode(503));
