@@ -576,6 +576,131 @@ function postInvokeResponse(requestId, result) {
   return answerThenNext(`/invocation/${requestId}/response`, json, undefined);
 }
 
+// ---------------------------------------------------------------------------
+// Response streaming
+// ---------------------------------------------------------------------------
+
+const HANDLER_STREAMING = Symbol.for('aws.lambda.runtime.handler.streaming');
+const STREAMING_RESPONSE = 'response';
+const HTTP_INTEGRATION_CONTENT_TYPE = 'application/vnd.awslambda.http-integration-response';
+const ERROR_TYPE_TRAILER = 'Lambda-Runtime-Function-Error-Type';
+const ERROR_BODY_TRAILER = 'Lambda-Runtime-Function-Error-Body';
+
+// The writable stream a streaming handler writes to. The POST .../response
+// (chunked, Lambda-Runtime-Function-Response-Mode: streaming) opens on the
+// first write or at the end, so setContentType still counts until then; each
+// write goes out as one chunk. fail() ends it with the error in trailers.
+// `answered` settles with the Runtime API's answer once the body is complete.
+function createResponseStream(requestId) {
+  const { Writable } = require('stream');
+  const path = `${API_PREFIX}/invocation/${requestId}/response`;
+  let req = null;
+  let contentType = 'application/octet-stream';
+  let resolveAnswered;
+  const answered = new Promise((resolve) => {
+    resolveAnswered = resolve;
+  });
+  const open = () => {
+    if (req !== null) return req;
+    req = httpRequest(
+      {
+        agent,
+        host: apiHost,
+        port: apiPort,
+        method: 'POST',
+        path,
+        headers: {
+          'Content-Type': contentType,
+          'Lambda-Runtime-Function-Response-Mode': 'streaming',
+          'Transfer-Encoding': 'chunked',
+          Trailer: `${ERROR_TYPE_TRAILER}, ${ERROR_BODY_TRAILER}`,
+        },
+      },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolveAnswered(checkAnswer(path, { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) })));
+      }
+    );
+    req.on('error', (err) => runtimeApiFailure(`POST ${path} failed`, err && err.message));
+    req.setNoDelay(true);
+    if (stream._nimbusPrelude) req.write(stream._nimbusPrelude);
+    return req;
+  };
+  const stream = new Writable({
+    write(chunk, encoding, callback) {
+      open().write(chunk, () => callback());
+    },
+    final(callback) {
+      open().end(() => callback());
+    },
+  });
+  stream.setContentType = (type) => {
+    if (req === null) contentType = String(type);
+  };
+  stream.answered = answered;
+  stream.ended = () => stream.writableEnded;
+  stream.fail = (payload) => {
+    if (stream.writableEnded) return false;
+    const r = open();
+    r.addTrailers({
+      [ERROR_TYPE_TRAILER]: headerSafe(payload.errorType),
+      [ERROR_BODY_TRAILER]: Buffer.from(JSON.stringify(payload), 'utf8').toString('base64'),
+    });
+    stream.destroy();
+    r.end();
+    return true;
+  };
+  return stream;
+}
+
+// A streamifyResponse handler: resolves, as runInvocation does, with the next
+// event once the stream is complete and answered.
+function runStreamingInvocation(handler, headers, event, requestId, deadlineMs) {
+  return new Promise((resolveInvoke) => {
+    const responseStream = createResponseStream(requestId);
+    const state = { requestId, finished: false, callbackCalled: false, deferred: null, finish: null };
+    const finish = (isError, err) => {
+      if (state.finished) return;
+      state.finished = true;
+      if (isError) {
+        const payload = errorPayload(err);
+        logError('Invoke Error', payload);
+        if (!responseStream.fail(payload)) {
+          // The stream was already complete: the error comes too late to report.
+          return;
+        }
+      } else if (!responseStream.writableEnded) {
+        responseStream.end();
+      }
+      responseStream.answered.then(() => {
+        if (current === state) {
+          current = null;
+          phase = 'idle';
+        }
+        resolveInvoke(nextInvocation());
+      });
+    };
+    state.finish = finish;
+    current = state;
+    phase = 'invoke';
+    // The stream may end before the handler returns; the invoke is over then.
+    responseStream.on('finish', () => finish(false));
+    const context = makeContext(headers, requestId, deadlineMs, (isError, err) => finish(isError, err));
+    let returned;
+    try {
+      returned = handler(event, responseStream, context);
+    } catch (err) {
+      finish(true, err);
+      return;
+    }
+    Promise.resolve(returned).then(
+      () => finish(false),
+      (err) => finish(true, err)
+    );
+  });
+}
+
 function runInvocation(handler, res) {
   const headers = res.headers;
   const requestId = headers['lambda-runtime-aws-request-id'];
@@ -631,6 +756,12 @@ function runInvocation(handler, res) {
       event = JSON.parse(res.body.toString('utf8'));
     } catch (err) {
       finish(true, err, undefined);
+      return;
+    }
+
+    if (handler[HANDLER_STREAMING] === STREAMING_RESPONSE) {
+      state.finished = true;
+      resolveInvoke(runStreamingInvocation(handler, headers, event, requestId, deadlineMs));
       return;
     }
 
@@ -726,19 +857,24 @@ function onUnhandledRejection(reason) {
 // Globals offered to user code
 // ---------------------------------------------------------------------------
 
+// As on Lambda's Node.js runtimes: streamifyResponse marks a handler
+// (event, responseStream, context) whose response is streamed, and
+// HttpResponseStream.from puts a function URL's status, headers and cookies in
+// front of the body (a JSON prelude and 8 NUL bytes).
 function installGlobals() {
-  const notSupported = () => {
-    throw new Error(
-      'awslambda.streamifyResponse: response streaming is not supported by this Nimbus runtime yet'
-    );
-  };
   globalThis.awslambda = {
-    streamifyResponse: notSupported,
+    streamifyResponse(handler) {
+      handler[HANDLER_STREAMING] = STREAMING_RESPONSE;
+      return handler;
+    },
     HttpResponseStream: {
-      from: () => {
-        throw new Error(
-          'awslambda.HttpResponseStream: response streaming is not supported by this Nimbus runtime yet'
-        );
+      from(responseStream, prelude) {
+        responseStream.setContentType(HTTP_INTEGRATION_CONTENT_TYPE);
+        responseStream._nimbusPrelude = Buffer.concat([
+          Buffer.from(JSON.stringify(prelude === undefined ? {} : prelude), 'utf8'),
+          Buffer.alloc(8),
+        ]);
+        return responseStream;
       },
     },
   };

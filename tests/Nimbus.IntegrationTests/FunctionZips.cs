@@ -26,6 +26,9 @@ internal static class FunctionZips
     public const string NodeUrl = "node-url";
     public const string PythonLayers = "python-layers";
 
+    /// <summary>Response streaming: <c>index.stream</c> (awslambda.streamifyResponse) and <c>index.buffered</c>.</summary>
+    public const string NodeStream = "node-stream";
+
     /// <summary>Reports each event to an <see cref="EventRecorder"/>; throws when the event says <c>"fail": true</c>.</summary>
     public const string NodeRecorder = "node-recorder";
 
@@ -33,6 +36,10 @@ internal static class FunctionZips
     public const string LayerNodeA = "layer-node-a";
     public const string LayerNodeB = "layer-node-b";
     public const string LayerPython = "layer-python";
+
+    /// <summary>A layer with one external extension, extensions/recorder (bash + curl); node-extension reads what it records.</summary>
+    public const string LayerExtension = "layer-extension";
+    public const string NodeExtension = "node-extension";
 
     /// <summary>Publish output of tests/Fixtures/dotnet/DotnetFunction (net8.0, look-alike Amazon.Lambda.Core).</summary>
     public const string DotnetFunction = "dotnet-function";
@@ -130,5 +137,5 @@ internal static class FunctionZips
     public static string CodeSha256(byte[] zip) => Convert.ToBase64String(SHA256.HashData(zip));
 
     private static bool IsExecutable(string name) =>
-        Path.GetFileName(name) == "bootstrap" || name.EndsWith(".sh", StringComparison.Ordinal) || name.EndsWith(".mjs", StringComparison.Ordinal) && name.Contains("/bin/", StringComparison.Ordinal);
+        Path.GetFileName(name) == "bootstrap" || name.EndsWith(".sh", StringComparison.Ordinal) || name.StartsWith("extensions/", StringComparison.Ordinal) || name.EndsWith(".mjs", StringComparison.Ordinal) && name.Contains("/bin/", StringComparison.Ordinal);
 }

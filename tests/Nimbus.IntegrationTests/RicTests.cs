@@ -69,6 +69,30 @@ public sealed class RicTests(ServerFixture fixture)
         Assert.Equal("streamed from ric", invocation.PayloadText);
     });
 
+    [Fact]
+    public Task AWS_Node_runtime_interface_client_streams_through_a_RESPONSE_STREAM_url_chunk_by_chunk() => fixture.RunAsync(async scope =>
+    {
+        var name = scope.NewFunctionName();
+        await scope.Lambda.CreateFunctionAsync(name, await ZipAsync(), "provided.al2023", "index.streamHttp", timeout: 30);
+        using var url = await scope.Server.Http.PostAsync($"/2021-10-31/functions/{name}/url",
+            new StringContent("""{"AuthType":"NONE","InvokeMode":"RESPONSE_STREAM"}""", System.Text.Encoding.UTF8, "application/json"));
+        var urlId = new Uri(JsonAssert.Parse(await url.Content.ReadAsStringAsync(), "CreateFunctionUrlConfig").Str("FunctionUrl")).Host.Split('.')[0];
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var response = await scope.Server.Http.SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/lambda-url/{urlId}/?gapMs=1000"), HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(System.Net.HttpStatusCode.NonAuthoritativeInformation, response.StatusCode);
+        Assert.Equal("yes", response.Headers.GetValues("x-ric").Single());
+        await using var body = await response.Content.ReadAsStreamAsync();
+        var first = new byte["ric-first|".Length];
+        await body.ReadExactlyAsync(first).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        var firstAt = clock.Elapsed;
+        using var rest = new MemoryStream();
+        await body.CopyToAsync(rest).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal("ric-first|", System.Text.Encoding.UTF8.GetString(first));
+        Assert.Equal("ric-last", System.Text.Encoding.UTF8.GetString(rest.ToArray()));
+        Assert.True(clock.Elapsed - firstAt >= TimeSpan.FromMilliseconds(700), $"First chunk at {firstAt.TotalMilliseconds:0} ms, end at {clock.Elapsed.TotalMilliseconds:0} ms.");
+    });
+
     private static async Task<byte[]> ZipAsync()
     {
         var package = await AwsLambdaRic.PackageDirectoryAsync();

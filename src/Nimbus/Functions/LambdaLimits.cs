@@ -30,6 +30,15 @@ internal static partial class LambdaLimits
     /// <summary>The Runtime API accepts a response up to 6 MiB + 100 bytes.</summary>
     public const int MaxRuntimeResponseBytes = 6_291_556;
     public const int MaxClientContextBytes = 3_583;
+
+    /// <summary>A streamed response (InvokeWithResponseStream, RESPONSE_STREAM URLs) may carry up to 200 MB.</summary>
+    public const long MaxStreamedResponseBytes = 200L * 1024 * 1024;
+
+    /// <summary>The first 6 MB of a streamed response go out at full speed; the rest at most at <see cref="StreamedBytesPerSecondCap"/>.</summary>
+    public const long StreamUncappedBytes = 6L * 1024 * 1024;
+
+    /// <summary>Lambda's bandwidth cap for the part of a streamed response past the first 6 MB: 16 Mbps.</summary>
+    public const long StreamedBytesPerSecondCap = 2L * 1024 * 1024;
     public const int MaxListItems = 50;
     public const int AccountConcurrency = 1_000;
 

@@ -28,6 +28,9 @@ internal sealed class FunctionUrlFrontDoor(FunctionUrlService urls, Invoker invo
     // Headers Kestrel computes itself; a function's values for them would corrupt the response framing.
     private static readonly HashSet<string> FramingHeaders = new(StringComparer.OrdinalIgnoreCase) { "content-length", "transfer-encoding", "connection" };
 
+    /// <summary>Headers Kestrel computes itself, which a function may not set.</summary>
+    internal static bool IsFramingHeader(string name) => FramingHeaders.Contains(name);
+
     /// <summary>The url-id and the path the function sees, when the request is for a function URL.</summary>
     public bool TryMatch(HttpContext context, out string urlId, out string rawPath)
     {
@@ -93,8 +96,36 @@ internal sealed class FunctionUrlFrontDoor(FunctionUrlService urls, Invoker invo
             return;
         }
 
+        // RESPONSE_STREAM: the function's stream reaches the client as it is written (CORS headers go with the status).
+        var stream = record.InvokeMode == FunctionUrlValues.ResponseStream
+            ? new FunctionUrlStreamSink(context, response =>
+            {
+                if (record.Cors is { } streamCors && origin.Length > 0)
+                {
+                    AddCorsHeaders(response, streamCors, origin);
+                }
+            })
+            : null;
+
         // As Invoke: the invocation runs to its end even if the client hangs up.
-        var result = await invoker.InvokeAsync(new InvocationRequest(requestId, FunctionUrlService.Target(record), payload, null, false), CancellationToken.None).ConfigureAwait(false);
+        var result = await invoker.InvokeAsync(new InvocationRequest(requestId, FunctionUrlService.Target(record), payload, null, false) { ResponseStream = stream }, CancellationToken.None).ConfigureAwait(false);
+        if (stream is not null && !await stream.CloseAsync().ConfigureAwait(false))
+        {
+            if (result.Status != InvocationStatus.Success)
+            {
+                // The status is already out: cut the response so the client sees it incomplete.
+                context.Abort();
+            }
+
+            return;
+        }
+
+        if (stream is { Started: true } && (result.Status == InvocationStatus.Success || stream.Malformed))
+        {
+            // Streamed, but nothing could be sent: a malformed prelude.
+            await WriteMessageAsync(context, 502, InternalServerError).ConfigureAwait(false);
+            return;
+        }
         if (result.Status == InvocationStatus.Rejected)
         {
             var error = result.Error!;

@@ -59,6 +59,7 @@ internal static class LambdaApi
         endpoints.MapLambdaLayerApi();
         endpoints.MapLambdaProvisionedConcurrencyApi();
         endpoints.MapLambdaEventInvokeConfigApi();
+        endpoints.MapLambdaStreamingApi();
         return endpoints;
     }
 
@@ -514,7 +515,7 @@ internal static class LambdaApi
             ? LambdaHttp.WriteErrorAsync(context, result.Error!)
             : LambdaHttp.WriteJsonAsync(context, statusCode, service.ToConfiguration(result.Value!), LambdaJson.Context.FunctionConfiguration);
 
-    private static string? DecodeClientContext(string encoded)
+    internal static string? DecodeClientContext(string encoded)
     {
         try
         {
@@ -533,7 +534,7 @@ internal static class LambdaApi
     }
 
     /// <summary>Null when the bytes are one well-formed JSON value; otherwise why not.</summary>
-    private static string? JsonError(ReadOnlySpan<byte> payload)
+    internal static string? JsonError(ReadOnlySpan<byte> payload)
     {
         try
         {

@@ -11,7 +11,11 @@ internal sealed record InvocationRequest(
     ReadOnlyMemory<byte> Payload,
     string? ClientContext,
     bool TailLog,
-    string? TraceHeader = null);
+    string? TraceHeader = null)
+{
+    /// <summary>Set when the caller takes a streamed response chunk by chunk (InvokeWithResponseStream, RESPONSE_STREAM URLs).</summary>
+    public Sandboxes.IResponseStreamSink? ResponseStream { get; init; }
+}
 
 internal enum InvocationStatus
 {

@@ -93,6 +93,7 @@ internal sealed partial class Invoker(
             InvokedFunctionArn = functions.FunctionArn(function.Name, request.Function.Qualifier),
             TraceId = LambdaTraceHeader.ForFunction(request.TraceHeader, time),
             ClientContext = request.ClientContext,
+            ResponseStream = request.ResponseStream,
         };
 
         InvokeOutcome outcome;
@@ -102,7 +103,15 @@ internal sealed partial class Invoker(
         }
         finally
         {
-            pool.Release(instance);
+            if (instance.Extensions is null)
+            {
+                pool.Release(instance);
+            }
+            else
+            {
+                // The caller gets its answer now; the instance goes back once its extensions are done.
+                _ = ReleaseAfterExtensionsAsync(pool, instance, invocation.DeadlineMs);
+            }
         }
 
         Log.Invoked(logger, function.Name, requestId, outcome.Kind, outcome.DurationMs);
@@ -131,6 +140,12 @@ internal sealed partial class Invoker(
             outcome.Body,
             function.Version,
             request.TailLog ? outcome.LogTail : null);
+    }
+
+    private static async Task ReleaseAfterExtensionsAsync(SandboxPool pool, SandboxInstance instance, long deadlineMs)
+    {
+        await instance.WaitForExtensionsAsync(deadlineMs).ConfigureAwait(false);
+        pool.Release(instance);
     }
 
     private void Observe(string requestId, FunctionRecord function, string resource, DateTimeOffset start, double? durationMs, InvocationOutcome outcome, int concurrent)

@@ -1,7 +1,9 @@
 namespace Nimbus.Sandboxes;
 
 /// <summary>What the runtime answered for one invocation.</summary>
-internal readonly record struct RuntimeReply(bool IsError, byte[] Body, string? ErrorType, bool TooLarge = false);
+/// <remarks><see cref="Streamed"/>: the body went to the invocation's <see cref="PendingInvocation.ResponseStream"/> as the
+/// function wrote it; <see cref="Body"/> is then empty, or the error of a stream that failed part-way.</remarks>
+internal readonly record struct RuntimeReply(bool IsError, byte[] Body, string? ErrorType, bool TooLarge = false, bool Streamed = false);
 
 /// <summary>
 /// One event on its way through an instance. The Runtime API hands it out on /next and completes it from
@@ -20,6 +22,9 @@ internal sealed class PendingInvocation
     public required string TraceId { get; init; }
     public string? ClientContext { get; init; }
     public string? CognitoIdentity { get; init; }
+
+    /// <summary>Set when the caller takes a streamed response as it is written; otherwise a stream is buffered (6 MB).</summary>
+    public IResponseStreamSink? ResponseStream { get; init; }
 
     /// <summary>Epoch milliseconds by which the function must answer; set when the event is handed out.</summary>
     public long DeadlineMs { get; set; }

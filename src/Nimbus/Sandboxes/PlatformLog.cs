@@ -11,6 +11,9 @@ internal static class PlatformLog
 {
     public static string InitStart(string runtime) => $"INIT_START Runtime Version: {runtime}";
 
+    /// <summary>Written when an external extension registers.</summary>
+    public static string Extension(string name, IEnumerable<string> events) => $"EXTENSION\tName: {name}\tState: Ready\tEvents: [{string.Join(",", events)}]";
+
     public static string Start(string requestId, string version) => $"START RequestId: {requestId} Version: {version}";
 
     public static string End(string requestId) => $"END RequestId: {requestId}";

@@ -20,6 +20,10 @@ internal static class RuntimeApi
     public const string ClientContextHeader = "Lambda-Runtime-Client-Context";
     public const string CognitoIdentityHeader = "Lambda-Runtime-Cognito-Identity";
     public const string ErrorTypeHeader = "Lambda-Runtime-Function-Error-Type";
+    public const string ErrorBodyTrailer = "Lambda-Runtime-Function-Error-Body";
+    public const string ResponseModeHeader = "Lambda-Runtime-Function-Response-Mode";
+    public const string StreamingResponseMode = "streaming";
+    public const string DefaultStreamContentType = "application/octet-stream";
 
     /// <summary>
     /// Nimbus's own extension, outside AWS's paths: a pre-started runtime client asks here for the function it
@@ -54,6 +58,12 @@ internal static class RuntimeApi
 
         var path = context.Request.Path.Value ?? "";
         var method = context.Request.Method;
+        if (path.StartsWith(ExtensionsApi.Prefix, StringComparison.Ordinal))
+        {
+            await ExtensionsApi.HandleAsync(context, instance, path[ExtensionsApi.Prefix.Length..]).ConfigureAwait(false);
+            return;
+        }
+
         if (!path.StartsWith(Prefix, StringComparison.Ordinal))
         {
             await WriteStatusAsync(context, 404, "NotFound", $"Unknown Runtime API path {path}.").ConfigureAwait(false);
@@ -214,6 +224,19 @@ internal static class RuntimeApi
             return;
         }
 
+        var streaming = !isError && string.Equals(context.Request.Headers[ResponseModeHeader], StreamingResponseMode, StringComparison.OrdinalIgnoreCase);
+        if (streaming && context.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.IHttpMinRequestBodyDataRateFeature>() is { } rate)
+        {
+            // A function may pause between chunks for as long as its timeout allows.
+            rate.MinDataRate = null;
+        }
+
+        if (streaming && current.ResponseStream is { } sink)
+        {
+            await StreamAsync(context, instance, current, sink).ConfigureAwait(false);
+            return;
+        }
+
         var body = await ReadBodyAsync(context, LambdaLimits.MaxRuntimeResponseBytes).ConfigureAwait(false);
         if (body is null)
         {
@@ -224,22 +247,106 @@ internal static class RuntimeApi
         }
 
         var errorType = isError ? context.Request.Headers[ErrorTypeHeader].ToString() : null;
-        if (!isError && context.Request.Headers.TryGetValue("Trailer", out _))
+        if (!isError && TrailerError(context) is { } failed)
         {
             // A streamed response reports a late failure in trailers.
-            var trailerType = context.Request.GetTrailer(ErrorTypeHeader).ToString();
-            if (trailerType.Length > 0)
-            {
-                var trailerBody = context.Request.GetTrailer("Lambda-Runtime-Function-Error-Body").ToString();
-                var decoded = trailerBody.Length > 0 ? TryBase64(trailerBody) : null;
-                current.TryAnswer(new RuntimeReply(true, decoded ?? SandboxInstance.ErrorBody(trailerType, "The function failed while streaming its response."), trailerType));
-                await WriteAcceptedAsync(context).ConfigureAwait(false);
-                return;
-            }
+            current.TryAnswer(failed);
+            await WriteAcceptedAsync(context).ConfigureAwait(false);
+            return;
         }
 
         current.TryAnswer(new RuntimeReply(isError, isError && body.Length == 0 ? SandboxInstance.ErrorBody(errorType is { Length: > 0 } ? errorType : "Function.Unknown", "The function reported an error without details.") : body, errorType));
         await WriteAcceptedAsync(context).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A streamed response whose caller takes it as it is written: each chunk goes on to the sink as it arrives, never
+    /// the whole body in memory. Past <see cref="LambdaLimits.StreamUncappedBytes"/> the reading is paced to Lambda's
+    /// bandwidth cap; past <see cref="LambdaLimits.MaxStreamedResponseBytes"/> the invocation fails.
+    /// </summary>
+    private static async Task StreamAsync(HttpContext context, SandboxInstance instance, PendingInvocation current, IResponseStreamSink sink)
+    {
+        var contentType = context.Request.ContentType is { Length: > 0 } type ? type : DefaultStreamContentType;
+        await sink.StartAsync(contentType, instance.Function.Version).ConfigureAwait(false);
+        var time = instance.Time;
+        var reader = context.Request.BodyReader;
+        long total = 0;
+        long cappedSince = 0;
+        while (true)
+        {
+            System.IO.Pipelines.ReadResult read;
+            try
+            {
+                read = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException or BadHttpRequestException)
+            {
+                // The runtime hung up part-way (it crashed or was killed): the invocation's end decides the outcome.
+                return;
+            }
+
+            var buffer = read.Buffer;
+            if (total + buffer.Length > LambdaLimits.MaxStreamedResponseBytes)
+            {
+                reader.AdvanceTo(buffer.End);
+                var message = $"Response payload size exceeded maximum allowed payload size ({LambdaLimits.MaxStreamedResponseBytes} bytes).";
+                current.TryAnswer(new RuntimeReply(true, SandboxInstance.ErrorBody("Function.ResponseSizeTooLarge", message), "Function.ResponseSizeTooLarge", TooLarge: true, Streamed: true));
+                await WriteStatusAsync(context, 413, "RequestEntityTooLarge", $"Exceeded maximum allowed payload size ({LambdaLimits.MaxStreamedResponseBytes} bytes).").ConfigureAwait(false);
+                return;
+            }
+
+            foreach (var segment in buffer)
+            {
+                await sink.WriteAsync(segment).ConfigureAwait(false);
+            }
+
+            total += buffer.Length;
+            reader.AdvanceTo(buffer.End);
+            if (read.IsCompleted)
+            {
+                break;
+            }
+
+            if (total > LambdaLimits.StreamUncappedBytes)
+            {
+                if (cappedSince == 0)
+                {
+                    cappedSince = time.GetTimestamp();
+                }
+
+                var due = TimeSpan.FromSeconds((total - LambdaLimits.StreamUncappedBytes) / (double)LambdaLimits.StreamedBytesPerSecondCap);
+                var ahead = due - time.GetElapsedTime(cappedSince);
+                if (ahead > TimeSpan.Zero)
+                {
+                    await Task.Delay(ahead, time).ConfigureAwait(false);
+                }
+            }
+        }
+
+        current.TryAnswer(TrailerError(context) is { } failed
+            ? failed with { Streamed = true }
+            : new RuntimeReply(false, [], null, Streamed: true));
+        await WriteAcceptedAsync(context).ConfigureAwait(false);
+    }
+
+    /// <summary>The error a streamed response reported in its trailers, once its body has been read; null when none.</summary>
+    private static RuntimeReply? TrailerError(HttpContext context)
+    {
+        var request = context.Request;
+        if (!request.SupportsTrailers() || !request.CheckTrailersAvailable())
+        {
+            return null;
+        }
+
+        var errorType = request.GetTrailer(ErrorTypeHeader).ToString();
+        if (errorType.Length == 0)
+        {
+            return null;
+        }
+
+        var body = request.GetTrailer(ErrorBodyTrailer).ToString();
+        var decoded = body.Length > 0 ? TryBase64(body) : null;
+        return new RuntimeReply(true, decoded ?? SandboxInstance.ErrorBody(errorType, "The function failed while streaming its response."), errorType);
     }
 
     private static byte[]? TryBase64(string value)

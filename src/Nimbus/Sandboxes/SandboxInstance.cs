@@ -27,6 +27,9 @@ internal sealed class SandboxInstance
     /// </summary>
     internal static readonly TimeSpan FreezeDelay = TimeSpan.FromMilliseconds(10);
 
+    /// <summary>With external extensions, Lambda's shutdown phase lasts at most 2 s.</summary>
+    internal static readonly TimeSpan ExtensionShutdownTimeout = TimeSpan.FromSeconds(2);
+
     // The invoker's write hands the event straight to the /next request waiting for it, on the invoker's thread.
     private readonly Channel<PendingInvocation> _next = Channel.CreateBounded<PendingInvocation>(new BoundedChannelOptions(1)
     {
@@ -46,6 +49,7 @@ internal sealed class SandboxInstance
     private double? _initDurationMs;
     private bool _initReported;
     private int _stopping;
+    private volatile bool _extensionFailed;
 
     // Guards State changes between Idle and Busy against freezing: a frozen instance is always thawed before it
     // runs an invocation, and an instance is frozen only while idle and waiting on /next.
@@ -54,9 +58,10 @@ internal sealed class SandboxInstance
     private bool _frozen;
     private readonly ITimer _freezeTimer;
 
-    public SandboxInstance(FunctionRecord function, int runtimeApiPort, LogStore logs, TimeProvider time)
+    public SandboxInstance(FunctionRecord function, int runtimeApiPort, LogStore logs, TimeProvider time, InstanceExtensions? extensions = null)
     {
         Function = function;
+        Extensions = extensions;
         RuntimeApiPort = runtimeApiPort;
         _logs = logs;
         _time = time;
@@ -70,6 +75,12 @@ internal sealed class SandboxInstance
     }
 
     public string Id { get; }
+
+    /// <summary>The external extensions started beside the runtime; null when the function has none.</summary>
+    public InstanceExtensions? Extensions { get; }
+
+    /// <summary>The clock of this instance's timeouts; the Runtime API paces streamed responses with it.</summary>
+    public TimeProvider Time => _time;
 
     public FunctionRecord Function { get; }
 
@@ -86,11 +97,14 @@ internal sealed class SandboxInstance
     /// <summary>The invocation being run: set by the invoker before the runtime asks for it on /next.</summary>
     public PendingInvocation? Current { get; private set; }
 
-    public bool IsInitialized => _ready.Task.IsCompleted;
+    public bool IsInitialized => _ready.Task.IsCompleted && (Extensions is null || Extensions.InitDone.IsCompleted);
+
+    /// <summary>Init is done: the runtime asked for its first event and every extension for its first one.</summary>
+    private Task Ready => Extensions is null ? _ready.Task : Task.WhenAll(_ready.Task, Extensions.InitDone);
 
     /// <summary>Completes when init is over, however it ended: ready, failed, exited, or past Lambda's 10 s limit.</summary>
     public Task InitEnded => Sandbox is { } sandbox
-        ? Task.WhenAny(_ready.Task, _initError.Task, sandbox.Exited, Task.Delay(LambdaLimits.InitTimeout, _time))
+        ? Task.WhenAny(Ready, _initError.Task, sandbox.Exited, Task.Delay(LambdaLimits.InitTimeout, _time))
         : Task.CompletedTask;
 
     public void Attach(ISandbox sandbox) => Sandbox = sandbox;
@@ -183,6 +197,7 @@ internal sealed class SandboxInstance
         var started = _time.GetTimestamp();
         Current = invocation;
         _next.Writer.TryWrite(invocation);
+        Extensions?.Dispatch(ExtensionsApi.InvokeEventBody(invocation), shutdown: false);
 
         // The timeout is one timer that goes away with the wait: a linked source and Task.Delay cost a cancellation
         // callback per invocation, and awaiting CancelAsync ran it through the thread pool. Null: timed out.
@@ -257,6 +272,70 @@ internal sealed class SandboxInstance
     }
 
     /// <summary>
+    /// After an invocation's answer went to its caller: waits, until the invocation's deadline, for every extension
+    /// that got its INVOKE to ask for its next event. False when one did not (or one reported exit/error): the
+    /// instance is then dead, its sandbox killed, and the pool stops it.
+    /// </summary>
+    public async Task<bool> WaitForExtensionsAsync(long deadlineMs)
+    {
+        if (Extensions is not { } extensions || State != InstanceState.Idle)
+        {
+            return State != InstanceState.Dead;
+        }
+
+        var idle = extensions.Idle;
+        var remaining = DateTimeOffset.FromUnixTimeMilliseconds(deadlineMs) - _time.GetUtcNow();
+        if (!idle.IsCompleted && remaining > TimeSpan.Zero)
+        {
+            await idle.WaitAsync(remaining, _time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        if (idle.IsCompleted && !_extensionFailed)
+        {
+            return true;
+        }
+
+        lock (_freezeLock)
+        {
+            State = InstanceState.Dead;
+        }
+
+        Sandbox?.Kill();
+        return false;
+    }
+
+    /// <summary>An extension reported exit/error: the instance is not reused after its current invocation.</summary>
+    public void ExtensionFailed() => _extensionFailed = true;
+
+    /// <summary>
+    /// The shutdown phase, once the instance is marked dead and before it is killed: SHUTDOWN to the extensions that
+    /// subscribed to it, and at most Lambda's 2 s for them to ask for their next event.
+    /// </summary>
+    public async Task ShutdownExtensionsAsync()
+    {
+        if (Extensions is not { } extensions || Sandbox is not { } sandbox || sandbox.Exited.IsCompleted || !IsInitialized)
+        {
+            return;
+        }
+
+        lock (_freezeLock)
+        {
+            if (_frozen)
+            {
+                sandbox.Thaw();
+                _frozen = false;
+            }
+        }
+
+        var deadline = _time.GetUtcNow().Add(ExtensionShutdownTimeout).ToUnixTimeMilliseconds();
+        if (extensions.Dispatch(ExtensionsApi.ShutdownEventBody(ExtensionsApi.SpindownReason, deadline), shutdown: true))
+        {
+            await ((Task)Task.WhenAny(extensions.Idle, sandbox.Exited)).WaitAsync(ExtensionShutdownTimeout, _time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await DrainAsync(sandbox).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
     /// Provisioned concurrency: runs init ahead of any invocation (at most Lambda's 10 s) and leaves the instance
     /// idle, so its first invocation reports no Init Duration. False when init failed; the instance is then dead.
     /// </summary>
@@ -265,9 +344,10 @@ internal sealed class SandboxInstance
         var sandbox = Sandbox ?? throw new InvalidOperationException("The instance has no sandbox attached.");
         using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var initTimeout = Task.Delay(LambdaLimits.InitTimeout, _time, timer.Token);
-        var first = await Task.WhenAny(_ready.Task, _initError.Task, sandbox.Exited, initTimeout).ConfigureAwait(false);
+        var ready = Ready;
+        var first = await Task.WhenAny(ready, _initError.Task, sandbox.Exited, initTimeout).ConfigureAwait(false);
         await timer.CancelAsync().ConfigureAwait(false);
-        if (first == _ready.Task)
+        if (first == ready)
         {
             _initReported = true;
             LastUsed = _time.GetUtcNow();
@@ -326,7 +406,8 @@ internal sealed class SandboxInstance
     {
         lock (_freezeLock)
         {
-            if (State == InstanceState.Idle && _waitingForNext && !_frozen && Sandbox is { } sandbox)
+            // Extensions still at work after an invocation keep the instance awake, as on Lambda.
+            if (State == InstanceState.Idle && _waitingForNext && !_frozen && Sandbox is { } sandbox && (Extensions is null || Extensions.IsIdle))
             {
                 sandbox.Freeze();
                 _frozen = true;
@@ -338,9 +419,10 @@ internal sealed class SandboxInstance
     {
         using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var initTimeout = Task.Delay(LambdaLimits.InitTimeout, _time, timer.Token);
-        var first = await Task.WhenAny(_ready.Task, _initError.Task, sandbox.Exited, initTimeout).ConfigureAwait(false);
+        var ready = Ready;
+        var first = await Task.WhenAny(ready, _initError.Task, sandbox.Exited, initTimeout).ConfigureAwait(false);
         await timer.CancelAsync().ConfigureAwait(false);
-        if (first == _ready.Task)
+        if (first == ready)
         {
             return null;
         }

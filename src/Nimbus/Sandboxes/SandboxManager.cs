@@ -205,7 +205,15 @@ internal sealed partial class SandboxManager(
             return (null, null);
         }
 
-        var instance = new SandboxInstance(function, port, logs, time);
+        var extensions = optDirectory is null ? null : ExtensionExecutables(optDirectory);
+        if (extensions is not null)
+        {
+            // Extensions start beside the runtime, in its sandbox, from a shell that then becomes the runtime.
+            arguments = ["-c", ExtensionLauncherScript, "nimbus-extensions", executable, .. arguments];
+            executable = "/bin/sh";
+        }
+
+        var instance = new SandboxInstance(function, port, logs, time, extensions is null ? null : new InstanceExtensions(extensions));
         var environment = BuildEnvironment(function, launch, paths, port, instance.LogStreamName, provisioned);
         ports.Bind(port, instance);
         try
@@ -222,6 +230,27 @@ internal sealed partial class SandboxManager(
             Log.InstanceStartFailed(logger, function.Name, e);
             return (null, SandboxInstance.ErrorBody("Runtime.Unknown", $"The instance could not be started: {e.Message}"));
         }
+    }
+
+    /// <summary>Starts every executable of /opt/extensions in the background, then execs the runtime (its arguments).</summary>
+    private const string ExtensionLauncherScript = "for e in /opt/extensions/*; do if [ -f \"$e\" ] && [ -x \"$e\" ]; then \"$e\" & fi; done; exec \"$@\"";
+
+    /// <summary>The executables a function's layers put in /opt/extensions (sorted), or null when there are none.</summary>
+    private static List<string>? ExtensionExecutables(string optDirectory)
+    {
+        var directory = Path.Combine(optDirectory, "extensions");
+        if (!Directory.Exists(directory))
+        {
+            return null;
+        }
+
+        var names = Directory.EnumerateFiles(directory)
+            .Where(file => (File.GetUnixFileMode(file) & UnixFileMode.UserExecute) != 0)
+            .Select(Path.GetFileName)
+            .OfType<string>()
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        return names.Count > 0 ? names : null;
     }
 
     /// <summary>The interpreter, its arguments (sandbox paths) and the host directories it needs, for node, python and dotnet.</summary>
@@ -479,6 +508,7 @@ internal sealed partial class SandboxManager(
         }
 
         instance.MarkDead();
+        await instance.ShutdownExtensionsAsync().ConfigureAwait(false);
         if (instance.Sandbox is { } sandbox)
         {
             await sandbox.DisposeAsync().ConfigureAwait(false);

@@ -174,3 +174,73 @@ public class Overloaded
 
     public string Handle(string input, ILambdaContext context) => input;
 }
+
+/// <summary>The runtime contract probe (RuntimeContractTests): {"action": "env" | "log" | "throw" | "exit" | "big"}.</summary>
+public class Probe
+{
+    private static readonly string[] Names =
+    [
+        "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV",
+        "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR", "_HANDLER", "TZ", "AWS_LAMBDA_RUNTIME_API", "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "_X_AMZN_TRACE_ID", "LANG",
+    ];
+
+    public Probe()
+    {
+        if (Environment.GetEnvironmentVariable("PROBE_INIT_FAIL") == "1")
+        {
+            throw new InvalidOperationException("probe init failed");
+        }
+    }
+
+    public async Task<Stream> Handle(Stream input, ILambdaContext context)
+    {
+        using var document = await JsonDocument.ParseAsync(input);
+        var action = document.RootElement.TryGetProperty("action", out var value) ? value.GetString() : null;
+        switch (action)
+        {
+            case "log":
+                Console.WriteLine("probe stdout line");
+                Console.Error.WriteLine("probe stderr line");
+                return Text("\"logged\"");
+            case "throw":
+                throw new InvalidOperationException("probe boom");
+            case "exit":
+                Environment.Exit(3);
+                return Text("null");
+            case "big":
+                return Text("\"" + new string('x', 7 * 1024 * 1024) + "\"");
+        }
+
+        var env = new Dictionary<string, string?>();
+        foreach (var name in Names)
+        {
+            env[name] = Environment.GetEnvironmentVariable(name);
+        }
+
+        var remaining1 = (long)context.RemainingTime.TotalMilliseconds;
+        await Task.Delay(50);
+        var remaining2 = (long)context.RemainingTime.TotalMilliseconds;
+        var result = new Dictionary<string, object?>
+        {
+            ["env"] = env,
+            ["context"] = new Dictionary<string, object?>
+            {
+                ["awsRequestId"] = context.AwsRequestId,
+                ["functionName"] = context.FunctionName,
+                ["functionVersion"] = context.FunctionVersion,
+                ["invokedFunctionArn"] = context.InvokedFunctionArn,
+                ["memoryLimitInMB"] = context.MemoryLimitInMB.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["logGroupName"] = context.LogGroupName,
+                ["logStreamName"] = context.LogStreamName,
+                ["clientCustom"] = context.ClientContext?.Custom is { } custom && custom.TryGetValue("k", out var k) ? k : null,
+            },
+            ["remaining1"] = remaining1,
+            ["remaining2"] = remaining2,
+        };
+        return Text(JsonSerializer.Serialize(result));
+    }
+
+    private static MemoryStream Text(string json) => new(Encoding.UTF8.GetBytes(json));
+}

@@ -22,3 +22,16 @@ exports.stream = awslambda.streamifyResponse(async (event, responseStream) => {
   responseStream.write('ric');
   responseStream.end();
 });
+
+// Through a RESPONSE_STREAM function URL: a prelude, a chunk, a pause of event.gapMs (query string), a last chunk.
+exports.streamHttp = awslambda.streamifyResponse(async (event, responseStream) => {
+  const gapMs = Number((event.queryStringParameters || {}).gapMs || 1000);
+  const stream = awslambda.HttpResponseStream.from(responseStream, {
+    statusCode: 203,
+    headers: { 'content-type': 'text/plain', 'x-ric': 'yes' },
+  });
+  stream.write('ric-first|');
+  await new Promise((resolve) => setTimeout(resolve, gapMs));
+  stream.write('ric-last');
+  stream.end();
+});

@@ -1,0 +1,46 @@
+# The runtime contract probe (RuntimeContractTests): {"action": "env" | "log" | "throw" | "exit" | "big"}.
+import os
+import sys
+import time
+
+NAMES = ['AWS_LAMBDA_FUNCTION_NAME', 'AWS_LAMBDA_FUNCTION_VERSION', 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
+         'AWS_LAMBDA_LOG_GROUP_NAME', 'AWS_LAMBDA_LOG_STREAM_NAME', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_EXECUTION_ENV',
+         'LAMBDA_TASK_ROOT', 'LAMBDA_RUNTIME_DIR', '_HANDLER', 'TZ', 'AWS_LAMBDA_RUNTIME_API', 'AWS_LAMBDA_INITIALIZATION_TYPE',
+         '_X_AMZN_TRACE_ID', 'LANG']
+
+if os.environ.get('PROBE_INIT_FAIL') == '1':
+    raise RuntimeError('probe init failed')
+
+
+def handler(event, context):
+    action = event.get('action')
+    if action == 'log':
+        print('probe stdout line', flush=True)
+        print('probe stderr line', file=sys.stderr, flush=True)
+        return 'logged'
+    if action == 'throw':
+        raise Exception('probe boom')
+    if action == 'exit':
+        os._exit(3)
+    if action == 'big':
+        return 'x' * (7 * 1024 * 1024)
+    remaining1 = context.get_remaining_time_in_millis()
+    time.sleep(0.05)
+    remaining2 = context.get_remaining_time_in_millis()
+    client = context.client_context
+    custom = getattr(client, 'custom', None) if client is not None else None
+    return {
+        'env': {name: os.environ.get(name) for name in NAMES},
+        'context': {
+            'awsRequestId': context.aws_request_id,
+            'functionName': context.function_name,
+            'functionVersion': context.function_version,
+            'invokedFunctionArn': context.invoked_function_arn,
+            'memoryLimitInMB': str(context.memory_limit_in_mb),
+            'logGroupName': context.log_group_name,
+            'logStreamName': context.log_stream_name,
+            'clientCustom': custom.get('k') if isinstance(custom, dict) else None,
+        },
+        'remaining1': remaining1,
+        'remaining2': remaining2,
+    }

@@ -1,0 +1,139 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Nimbus.IntegrationTests;
+
+/// <summary>
+/// The runtime contract, one row per runtime: a probe function in each language (probe-node, probe-python, the
+/// .NET and Java fixtures' Probe classes, a bash + curl bootstrap) answers the same events, and every row must show
+/// Lambda's environment variables, context fields, a remaining time that counts down, client context and trace
+/// header passthrough (for Java the <c>com.amazonaws.xray.traceHeader</c> property, as on Lambda), stdout and stderr in the tail log, and Lambda's error shapes for a thrown error, a process
+/// exit, a response over 6 MB and a failing init.
+/// </summary>
+[Collection(ServerCollectionDefinition.Name)]
+public sealed partial class RuntimeContractTests(ServerFixture fixture)
+{
+    private const int MemorySize = 256;
+    private const int Timeout = 10;
+    private const string TraceId = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
+
+    public static TheoryData<string, string, string, string, string> Rows => new()
+    {
+        // runtime, fixture, handler, errorType of a thrown error, errorType of a failing init
+        { "nodejs20.x", "probe-node", "index.handler", "Error", "Error" },
+        { "python3.12", "probe-python", "probe.handler", "Exception", "RuntimeError" },
+        { "dotnet8", FunctionZips.DotnetFunction, "DotnetFunction::DotnetFunction.Probe::Handle", "InvalidOperationException", "InvalidOperationException" },
+        { "java21", FunctionZips.JavaFunction, "example.Probe::handle", "java.lang.IllegalStateException", "java.lang.IllegalStateException" },
+        { "provided.al2023", "probe-provided", "probe.handler", "Function.ProbeError", "Runtime.ProbeInitError" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Rows))]
+    public Task Runtime_honours_Lambdas_contract(string runtime, string fixtureName, string handler, string thrownType, string initType) => fixture.RunAsync(async scope =>
+    {
+        var zip = FunctionZips.Build(fixtureName);
+        var name = scope.NewFunctionName();
+        await CreateAsync(scope, name, zip, runtime, handler, null);
+
+        // Environment, context, countdown, client context and trace passthrough.
+        var clientContext = Convert.ToBase64String(Encoding.UTF8.GetBytes("""{"custom":{"k":"v"},"client":{"app_title":"probe"},"env":{}}"""));
+        var probe = await InvokeAsync(scope, name, """{"action":"env"}""", new() { ["X-Amz-Client-Context"] = clientContext, ["X-Amzn-Trace-Id"] = TraceId });
+        Assert.True(probe.StatusCode == 200 && probe.Header("X-Amz-Function-Error") is null, probe.ToString());
+        var body = probe.Json();
+        var env = body.At("env");
+        string? Env(string variable) => env.At(variable).ValueKind == JsonValueKind.Null ? null : env.Str(variable);
+        Assert.Equal(name, Env("AWS_LAMBDA_FUNCTION_NAME"));
+        Assert.Equal("$LATEST", Env("AWS_LAMBDA_FUNCTION_VERSION"));
+        Assert.Equal(MemorySize.ToString(System.Globalization.CultureInfo.InvariantCulture), Env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"));
+        Assert.Equal($"/aws/lambda/{name}", Env("AWS_LAMBDA_LOG_GROUP_NAME"));
+        Assert.Matches(LogStreamName(), Env("AWS_LAMBDA_LOG_STREAM_NAME"));
+        Assert.Equal(Aws.Region, Env("AWS_REGION"));
+        Assert.Equal(Aws.Region, Env("AWS_DEFAULT_REGION"));
+        Assert.Equal(runtime.StartsWith("provided", StringComparison.Ordinal) ? null : $"AWS_Lambda_{runtime}", Env("AWS_EXECUTION_ENV"));
+        Assert.Equal("/var/task", Env("LAMBDA_TASK_ROOT"));
+        Assert.Equal("/var/runtime", Env("LAMBDA_RUNTIME_DIR"));
+        Assert.Equal(handler, Env("_HANDLER"));
+        Assert.Equal(":UTC", Env("TZ"));
+        Assert.Matches(@"^127\.0\.0\.1:\d+$", Env("AWS_LAMBDA_RUNTIME_API"));
+        Assert.Equal("on-demand", Env("AWS_LAMBDA_INITIALIZATION_TYPE"));
+        // The caller's Root and Sampled, with a Parent of the function's own segment.
+        Assert.Matches(@"^Root=1-5759e988-bd862e3fe1be46a994272793;Parent=[0-9a-f]{16};Sampled=1$", Env("_X_AMZN_TRACE_ID"));
+        Assert.Equal("en_US.UTF-8", Env("LANG"));
+
+        var context = body.At("context");
+        Assert.Equal(probe.Header("x-amzn-RequestId"), context.Str("awsRequestId"));
+        Assert.Equal(name, context.Str("functionName"));
+        Assert.Equal("$LATEST", context.Str("functionVersion"));
+        Assert.Equal(Aws.FunctionArn(name), context.Str("invokedFunctionArn"));
+        Assert.Equal(Env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"), context.Str("memoryLimitInMB"));
+        Assert.Equal(Env("AWS_LAMBDA_LOG_GROUP_NAME"), context.Str("logGroupName"));
+        Assert.Equal(Env("AWS_LAMBDA_LOG_STREAM_NAME"), context.Str("logStreamName"));
+        Assert.Equal("v", context.Str("clientCustom"));
+        var (first, second) = (body.Num("remaining1"), body.Num("remaining2"));
+        Assert.True(first is > 0 and <= Timeout * 1000 && second > 0 && second <= first - 40,
+            $"The remaining time must count down from the {Timeout} s timeout: {first} ms, then {second} ms 50 ms later.");
+
+        // stdout and stderr in the log tail.
+        var logged = await InvokeAsync(scope, name, """{"action":"log"}""", new() { ["X-Amz-Log-Type"] = "Tail" });
+        var tail = Encoding.UTF8.GetString(Convert.FromBase64String(logged.Header("X-Amz-Log-Result")!));
+        Assert.Contains("probe stdout line", tail, StringComparison.Ordinal);
+        Assert.Contains("probe stderr line", tail, StringComparison.Ordinal);
+
+        // Errors: a thrown one, a response over 6 MB, an exit during the invocation.
+        var thrown = ShouldFail(await InvokeAsync(scope, name, """{"action":"throw"}"""));
+        Assert.Equal(thrownType, thrown.Str("errorType"));
+        Assert.Contains("probe boom", thrown.Str("errorMessage"), StringComparison.Ordinal);
+        var big = ShouldFail(await InvokeAsync(scope, name, """{"action":"big"}"""));
+        Assert.Equal("Function.ResponseSizeTooLarge", big.Str("errorType"));
+        var exited = ShouldFail(await InvokeAsync(scope, name, """{"action":"exit"}"""));
+        Assert.Equal("Runtime.ExitError", exited.Str("errorType"));
+        Assert.Contains("Runtime exited with error: exit status 3", exited.Str("errorMessage"), StringComparison.Ordinal);
+        if (runtime.StartsWith("nodejs", StringComparison.Ordinal))
+        {
+            var rejected = ShouldFail(await InvokeAsync(scope, name, """{"action":"reject"}"""));
+            Assert.Equal("Runtime.UnhandledPromiseRejection", rejected.Str("errorType"));
+            Assert.Contains("probe rejected", rejected.Str("errorMessage"), StringComparison.Ordinal);
+        }
+
+        // A failing init.
+        var broken = scope.NewFunctionName();
+        await CreateAsync(scope, broken, zip, runtime, handler, new() { ["PROBE_INIT_FAIL"] = "1" });
+        var init = ShouldFail(await InvokeAsync(scope, broken, """{"action":"env"}"""));
+        Assert.Equal(initType, init.Str("errorType"));
+        Assert.Contains("probe init failed", init.GetRawText(), StringComparison.Ordinal);
+    });
+
+    private static async Task CreateAsync(TestScope scope, string name, byte[] zip, string runtime, string handler, Dictionary<string, string>? environment)
+    {
+        var request = LambdaHttp.CreateFunctionRequest(name, zip, runtime, handler);
+        request["MemorySize"] = MemorySize;
+        request["Timeout"] = Timeout;
+        if (environment is not null)
+        {
+            var variables = new System.Text.Json.Nodes.JsonObject();
+            foreach (var (key, value) in environment)
+            {
+                variables[key] = value;
+            }
+
+            request["Environment"] = new System.Text.Json.Nodes.JsonObject { ["Variables"] = variables };
+        }
+
+        var created = await scope.Lambda.CreateFunctionAsync(request);
+        Assert.True(created.StatusCode == 201, created.ToString());
+    }
+
+    private static Task<HttpResult> InvokeAsync(TestScope scope, string name, string payload, Dictionary<string, string>? headers = null) =>
+        scope.Lambda.SendAsync(HttpMethod.Post, $"{LambdaHttp.FunctionsPath}/{name}/invocations",
+            new StringContent(payload, Encoding.UTF8, "application/json"), headers);
+
+    private static JsonElement ShouldFail(HttpResult result)
+    {
+        Assert.True(result.StatusCode == 200 && result.Header("X-Amz-Function-Error") == "Unhandled", $"Expected a function error.{Environment.NewLine}{result}");
+        return result.Json();
+    }
+
+    [GeneratedRegex(@"^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}$")]
+    private static partial Regex LogStreamName();
+}
