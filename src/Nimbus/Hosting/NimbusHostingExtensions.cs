@@ -13,6 +13,7 @@ using Nimbus.Functions;
 using Nimbus.Http;
 using Nimbus.Invocation;
 using Nimbus.Sandboxes;
+using Nimbus.Security;
 using Nimbus.Storage;
 
 namespace Nimbus.Hosting;
@@ -28,7 +29,7 @@ public static class NimbusHostingExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Configuration.AddInMemoryCollection(NimbusSettings.FromEnvironment());
-        builder.Configuration.AddCommandLine(args.Where(a => a != "serve").ToArray(), NimbusSettings.SwitchMappings());
+        builder.Configuration.AddCommandLine(args.Where(a => a != "serve").Select(a => a == "--dev" ? "--dev=true" : a).ToArray(), NimbusSettings.SwitchMappings());
         builder.Services.AddNimbus(builder.Configuration);
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
@@ -96,6 +97,7 @@ public static class NimbusHostingExtensions
         services.TryAddSingleton<AsyncInvocationQueue>();
         services.AddHostedService(sp => sp.GetRequiredService<AsyncInvocationQueue>());
         services.AddHostedService<ReadyBanner>();
+        services.AddNimbusSecurity(configuration);
         return services;
     }
 
@@ -122,7 +124,9 @@ public static class NimbusHostingExtensions
             AwsRequestId.Get(context);
             await next(context).ConfigureAwait(false);
         });
+        app.UseNimbusAuthentication();
         app.UseRouting();
+        app.UseNimbusAuthorization();
         app.MapGet("/health", (IHostApplicationLifetime lifetime) =>
             lifetime.ApplicationStarted.IsCancellationRequested ? Results.Text("ok\n") : Results.StatusCode(503));
         app.MapLambdaApi();

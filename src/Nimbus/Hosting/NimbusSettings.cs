@@ -24,6 +24,10 @@ internal static class NimbusSettings
         new("Nimbus:UseCgroups", "NIMBUS_USE_CGROUPS", null, "true", "Give each instance a cgroup: memory limit, CPU weight, 1024 processes, freezer."),
         new("Nimbus:PrestartPool", "NIMBUS_PRESTART_POOL", null, "1", "Runtimes kept started per runtime shape, waiting for a function's first invoke; 0 = off."),
         new("Nimbus:AsyncRetryDelay", "NIMBUS_ASYNC_RETRY_DELAY", null, "00:01:00", "Base delay of async function-error retries: retry n waits n × this (Lambda: ~1 min, then ~2 min)."),
+        new("Nimbus:Dev", "NIMBUS_DEV", "--dev", "false", "Dev mode: accept any well-formed SigV4 signature as root. Local play only; announced loudly at start."),
+        new("Nimbus:RootAccessKeyId", "NIMBUS_ROOT_ACCESS_KEY_ID", null, "(generated)", "Root access key id; with the secret below replaces the key generated into <data>/root-credentials."),
+        new("Nimbus:RootSecretAccessKey", "NIMBUS_ROOT_SECRET_ACCESS_KEY", null, "(generated)", "Root secret access key. Never logged."),
+        new("Nimbus:RequestsPerSecondPerKey", "NIMBUS_REQUESTS_PER_SECOND_PER_KEY", null, "0", "Rate limit per access key (bursts of twice that); over it: ThrottlingException / Throttling / SlowDown. 0 = off."),
         new("Nimbus:RuntimesDirectory", "NIMBUS_RUNTIMES_DIRECTORY", null, "(next to the server)", "Where the runtime clients (runtimes/) are."),
     ];
 
