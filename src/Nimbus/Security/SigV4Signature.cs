@@ -51,7 +51,9 @@ internal sealed record SigV4Signature(
 
         if (authorization.Length == 0)
         {
-            return AuthFailure.Missing();
+            return query.ContainsKey("AWSAccessKeyId") && query.ContainsKey("Signature")
+                ? AuthFailure.Malformed("Signature Version 2 presigned URLs are not supported; presign with Signature Version 4 (boto3: Config(signature_version='s3v4')).")
+                : AuthFailure.Missing();
         }
 
         if (!authorization.StartsWith(SigV4.Algorithm + " ", StringComparison.Ordinal))
