@@ -9,9 +9,10 @@ namespace Nimbus.IntegrationTests;
 /// <c>x-amz-content-sha256</c> for S3), so raw-HTTP tests reach a server that authenticates every request. The
 /// service comes from the request: X-Amz-Target prefix (sqs, logs, monitoring), Lambda paths (lambda), /schedules
 /// (scheduler), form posts (sqs), anything else s3. Requests that already carry a signature, or were marked with
-/// <see cref="Unsigned"/>, go out as they are.
+/// <see cref="Unsigned"/>, go out as they are, as do function URL requests.
 /// </summary>
-internal sealed class SigV4SigningHandler(string accessKeyId, string secretAccessKey, string region) : DelegatingHandler(new HttpClientHandler())
+internal sealed class SigV4SigningHandler(string accessKeyId, string secretAccessKey, string region, HttpMessageHandler? inner = null)
+    : DelegatingHandler(inner ?? new HttpClientHandler())
 {
     /// <summary>Set on a request (Options) to send it without a signature.</summary>
     public static readonly HttpRequestOptionsKey<bool> Unsigned = new("nimbus.unsigned");
@@ -53,6 +54,7 @@ internal sealed class SigV4SigningHandler(string accessKeyId, string secretAcces
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         if ((request.Options.TryGetValue(Unsigned, out var unsigned) && unsigned)
+            || IsFunctionUrl(request)
             || request.Headers.Authorization is not null
             || request.RequestUri!.Query.Contains("X-Amz-Signature", StringComparison.Ordinal))
         {
@@ -62,6 +64,11 @@ internal sealed class SigV4SigningHandler(string accessKeyId, string secretAcces
         Sign(request, request.Content is null ? [] : await request.Content.ReadAsByteArrayAsync(cancellationToken), ServiceOf(request), accessKeyId, secretAccessKey, region, DateTime.UtcNow);
         return await base.SendAsync(request, cancellationToken);
     }
+
+    /// <summary>Function URL requests go out as a browser sends them; a test of an AWS_IAM URL signs explicitly.</summary>
+    private static bool IsFunctionUrl(HttpRequestMessage request) =>
+        request.RequestUri!.AbsolutePath.StartsWith("/lambda-url/", StringComparison.Ordinal)
+        || (request.Headers.Host ?? request.RequestUri.Host).Contains(".lambda-url.", StringComparison.OrdinalIgnoreCase);
 
     public static void Sign(HttpRequestMessage request, byte[] body, string service, string accessKeyId, string secret, string region, DateTime now, string? sessionToken = null)
     {

@@ -1,7 +1,7 @@
 namespace Nimbus.Security;
 
 /// <summary>The outcome of an authorization check: allowed, or the AWS message of the refusal.</summary>
-internal readonly record struct AuthorizationResult(bool Allowed, string? Message)
+internal readonly record struct AuthorizationResult(bool Allowed, string? Message, bool ExplicitDeny = false)
 {
     public static readonly AuthorizationResult Allow = new(true, null);
 
@@ -34,7 +34,7 @@ internal sealed class PolicyAuthorizer(IdentityStore identities) : IAuthorizer
         {
             PolicyEffect.Allow => AuthorizationResult.Allow,
             PolicyEffect.Deny => new AuthorizationResult(false,
-                $"User: {principal.Arn} is not authorized to perform: {action} on resource: {resourceArn} with an explicit deny in an identity-based policy"),
+                $"User: {principal.Arn} is not authorized to perform: {action} on resource: {resourceArn} with an explicit deny in an identity-based policy", ExplicitDeny: true),
             _ => new AuthorizationResult(false,
                 $"User: {principal.Arn} is not authorized to perform: {action} on resource: {resourceArn} because no identity-based policy allows the {action} action"),
         };

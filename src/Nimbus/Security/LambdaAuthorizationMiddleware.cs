@@ -13,6 +13,7 @@ namespace Nimbus.Security;
 internal sealed partial class LambdaAuthorizationMiddleware(
     RequestDelegate next,
     IAuthorizer authorizer,
+    FunctionPolicyService functionPolicies,
     IOptions<NimbusOptions> nimbus,
     ILogger<LambdaAuthorizationMiddleware> logger)
 {
@@ -37,6 +38,11 @@ internal sealed partial class LambdaAuthorizationMiddleware(
         var resource = await LambdaActions.ResourceArnAsync(context, kind, options.Region, options.AccountId).ConfigureAwait(false)
             ?? $"arn:aws:lambda:{options.Region}:{options.AccountId}:function:{context.GetRouteValue("functionName")}";
         var result = authorizer.Authorize(auth.Principal, action, resource);
+        if (!result.Allowed && !result.ExplicitDeny && kind == LambdaResourceKind.Function && await AllowedByFunctionPolicyAsync(context, auth.Principal, action, resource).ConfigureAwait(false))
+        {
+            result = AuthorizationResult.Allow;
+        }
+
         if (!result.Allowed)
         {
             Log.AccessDenied(logger, auth.Principal.Arn, action, resource);
@@ -45,6 +51,19 @@ internal sealed partial class LambdaAuthorizationMiddleware(
         }
 
         await next(context).ConfigureAwait(false);
+    }
+
+    /// <summary>Same-account callers are also allowed by the function's resource policy (AddPermission).</summary>
+    private async Task<bool> AllowedByFunctionPolicyAsync(HttpContext context, Principal principal, string action, string resource)
+    {
+        var parts = resource.Split(':');
+        if (parts.Length < 7)
+        {
+            return false;
+        }
+
+        var qualifier = parts.Length > 7 ? parts[7] : "";
+        return await functionPolicies.AllowsAsync(parts[6], qualifier, action, principal.Arn, sourceArn: null, functionUrlAuthType: null, context.RequestAborted).ConfigureAwait(false);
     }
 
     private static partial class Log

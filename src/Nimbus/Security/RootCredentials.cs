@@ -7,7 +7,7 @@ namespace Nimbus.Security;
 /// </summary>
 internal sealed record RootCredentials(string AccessKeyId, string SecretAccessKey, string Source, bool Generated)
 {
-    public static RootCredentials Resolve(SecurityOptions options, string dataDirectory)
+    public static RootCredentials Resolve(SecurityOptions options, string dataDirectory, bool create = true)
     {
         if (!string.IsNullOrEmpty(options.RootAccessKeyId) && !string.IsNullOrEmpty(options.RootSecretAccessKey))
         {
@@ -27,6 +27,11 @@ internal sealed record RootCredentials(string AccessKeyId, string SecretAccessKe
             }
 
             throw new InvalidOperationException($"{path} lacks aws_access_key_id or aws_secret_access_key; fix it or delete it to generate a new root key.");
+        }
+
+        if (!create)
+        {
+            throw new InvalidOperationException($"{path} does not exist: start the server on that data directory first, or set NIMBUS_ROOT_ACCESS_KEY_ID and NIMBUS_ROOT_SECRET_ACCESS_KEY.");
         }
 
         var generated = new RootCredentials(SigV4.NewAccessKeyId("AKIA"), SigV4.NewSecretAccessKey(), path, Generated: true);

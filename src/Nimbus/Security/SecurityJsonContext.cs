@@ -6,6 +6,9 @@ namespace Nimbus.Security;
 [JsonSerializable(typeof(AdminUserList))]
 [JsonSerializable(typeof(NewAccessKey))]
 [JsonSerializable(typeof(AdminError))]
+[JsonSerializable(typeof(AddPermissionRequest))]
+[JsonSerializable(typeof(AddPermissionResponse))]
+[JsonSerializable(typeof(GetPolicyResponse))]
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.Unspecified)]
 internal sealed partial class SecurityJsonContext : JsonSerializerContext;
 

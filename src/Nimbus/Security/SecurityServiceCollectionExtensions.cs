@@ -35,6 +35,12 @@ internal static class SecurityServiceCollectionExtensions
             sp.GetRequiredService<SecretBox>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<NimbusOptions>>().Value.AccountId));
         services.TryAddSingleton<IAuthorizer, PolicyAuthorizer>();
         services.TryAddSingleton<AccessKeyRateLimiter>();
+        services.TryAddSingleton<SigV4Authenticator>();
+        services.TryAddSingleton(sp => new FunctionPolicyStore(
+            new SqliteDatabase(Path.Combine(sp.GetRequiredService<DataDirectory>().Path, "metadata.db"), MetadataMigrations.All)));
+        services.TryAddSingleton<FunctionPolicyService>();
+        services.AddSingleton<Functions.IFunctionLifecycleObserver>(sp => sp.GetRequiredService<FunctionPolicyService>());
+        services.TryAddSingleton<FunctionUrlIamGuard>();
         services.AddHostedService<SecurityBanner>();
         return services;
     }
@@ -50,6 +56,7 @@ internal static class SecurityServiceCollectionExtensions
     {
         app.UseMiddleware<LambdaAuthorizationMiddleware>();
         app.MapSecurityAdminApi();
+        app.MapFunctionPolicyApi();
         return app;
     }
 }

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Nimbus.Security;
 
-// Security/ event ids: 1100-1199. Next free id: 1105 (1102 LambdaAuthorizationMiddleware, 1103-1104 SecurityBanner).
+// Security/ event ids: 1100-1199. Next free id: 1105 (1101 SigV4Authenticator, 1102 LambdaAuthorizationMiddleware, 1103-1104 SecurityBanner).
 internal sealed partial class SigV4AuthenticationMiddleware
 {
     private static partial class Log
@@ -10,9 +10,5 @@ internal sealed partial class SigV4AuthenticationMiddleware
         [LoggerMessage(EventId = 1100, EventName = "RequestRejected", Level = LogLevel.Information,
             Message = "Refused {Method} {Path} (service {Service}): {Kind}: {Reason}")]
         public static partial void RequestRejected(ILogger logger, string method, string path, string service, AuthFailureKind kind, string reason);
-
-        [LoggerMessage(EventId = 1101, EventName = "SignatureMismatch", Level = LogLevel.Debug,
-            Message = "Signature of access key {AccessKeyId} does not match; the canonical request computed was:\n{CanonicalRequest}")]
-        public static partial void SignatureMismatch(ILogger logger, string accessKeyId, string canonicalRequest);
     }
 }
