@@ -1,9 +1,9 @@
 using Nimbus.Hosting;
 using Nimbus.Security;
 
-if (args.Length > 0 && AdminCommand.Handles(args[0]))
+if (args.Length > 0 && NimbusAdminCommands.Handles(args[0]))
 {
-    return await AdminCommand.RunAsync(args);
+    return await NimbusAdminCommands.RunAsync(args);
 }
 
 if (args.Length > 0 && args[0] is not "serve" && !args[0].StartsWith('-'))

@@ -34,10 +34,15 @@ internal sealed record AddPermissionRequest
 /// errors, and the check that enforces them (who may invoke a function or its URL, which service from which source).
 /// Statements are kept per function and qualifier (an alias or version has its own policy, as on AWS).
 /// </summary>
-internal sealed partial class FunctionPolicyService(FunctionPolicyStore store, FunctionService functions, Microsoft.Extensions.Options.IOptions<NimbusOptions> options)
+internal sealed partial class FunctionPolicyService(FunctionPolicyStore store, IServiceProvider services, Microsoft.Extensions.Options.IOptions<NimbusOptions> options)
     : IFunctionLifecycleObserver
 {
+    // Resolved on first use: FunctionService takes the lifecycle observers, this service among them.
+    private FunctionService? _functions;
+
     private readonly ConcurrentDictionary<(string Function, string Qualifier), IReadOnlyList<JsonObject>> _cache = new();
+
+    private FunctionService Functions => _functions ??= (FunctionService)services.GetService(typeof(FunctionService))!;
 
     [GeneratedRegex("^[a-zA-Z0-9-_]{1,100}$")]
     private static partial Regex StatementIdPattern();
@@ -50,7 +55,7 @@ internal sealed partial class FunctionPolicyService(FunctionPolicyStore store, F
 
     public async Task<LambdaResult<string>> AddPermissionAsync(FunctionReference reference, AddPermissionRequest request, CancellationToken cancellationToken)
     {
-        var exists = await functions.GetAsync(reference, cancellationToken).ConfigureAwait(false);
+        var exists = await Functions.GetAsync(reference, cancellationToken).ConfigureAwait(false);
         if (exists.IsError)
         {
             return exists.Error!;
@@ -92,7 +97,7 @@ internal sealed partial class FunctionPolicyService(FunctionPolicyStore store, F
 
     public async Task<LambdaError?> RemovePermissionAsync(FunctionReference reference, string statementId, string? revisionId, CancellationToken cancellationToken)
     {
-        var exists = await functions.GetAsync(reference, cancellationToken).ConfigureAwait(false);
+        var exists = await Functions.GetAsync(reference, cancellationToken).ConfigureAwait(false);
         if (exists.IsError)
         {
             return exists.Error;
@@ -112,7 +117,7 @@ internal sealed partial class FunctionPolicyService(FunctionPolicyStore store, F
     /// <summary>GetPolicy: the policy document as a JSON string and its revision.</summary>
     public async Task<LambdaResult<(string Policy, string RevisionId)>> GetPolicyAsync(FunctionReference reference, CancellationToken cancellationToken)
     {
-        var exists = await functions.GetAsync(reference, cancellationToken).ConfigureAwait(false);
+        var exists = await Functions.GetAsync(reference, cancellationToken).ConfigureAwait(false);
         if (exists.IsError)
         {
             return exists.Error!;
