@@ -99,51 +99,51 @@ internal static class AwsAuthErrors
         switch (protocol)
         {
             case AwsProtocol.RestXml:
-            {
-                var (code, status) = S3Code(failure.Kind, presigned);
-                response.StatusCode = status;
-                response.ContentType = "application/xml";
-                var xml = $"""<?xml version="1.0" encoding="UTF-8"?>{"\n"}<Error><Code>{code}</Code><Message>{SecurityElement.Escape(S3Message(failure))}</Message><RequestId>{requestId}</RequestId><HostId>{requestId}</HostId></Error>""";
-                await response.WriteAsync(xml, Encoding.UTF8, context.RequestAborted).ConfigureAwait(false);
-                break;
-            }
-
-            case AwsProtocol.Query:
-            {
-                var (code, status) = QueryCode(failure.Kind);
-                response.StatusCode = status;
-                response.ContentType = "text/xml";
-                var ns = service == AwsServices.Sqs ? "http://queue.amazonaws.com/doc/2012-11-05/" : "http://monitoring.amazonaws.com/doc/2010-08-01/";
-                var xml = $"""<?xml version="1.0"?><ErrorResponse xmlns="{ns}"><Error><Type>Sender</Type><Code>{code}</Code><Message>{SecurityElement.Escape(failure.Message)}</Message><Detail/></Error><RequestId>{requestId}</RequestId></ErrorResponse>""";
-                await response.WriteAsync(xml, Encoding.UTF8, context.RequestAborted).ConfigureAwait(false);
-                break;
-            }
-
-            case AwsProtocol.Json:
-            {
-                var (code, status) = JsonCode(failure.Kind);
-                response.StatusCode = status;
-                response.Headers[ErrorTypeHeader] = code;
-                response.ContentType = service == AwsServices.Logs || service == AwsServices.Events ? "application/x-amz-json-1.1" : "application/x-amz-json-1.0";
-                if (service == AwsServices.Sqs)
                 {
-                    // SQS's JSON protocol is query-compatible: botocore takes the code from this header.
-                    response.Headers[QueryErrorHeader] = QueryCode(failure.Kind).Code + ";Sender";
+                    var (code, status) = S3Code(failure.Kind, presigned);
+                    response.StatusCode = status;
+                    response.ContentType = "application/xml";
+                    var xml = $"""<?xml version="1.0" encoding="UTF-8"?>{"\n"}<Error><Code>{code}</Code><Message>{SecurityElement.Escape(S3Message(failure))}</Message><RequestId>{requestId}</RequestId><HostId>{requestId}</HostId></Error>""";
+                    await response.WriteAsync(xml, Encoding.UTF8, context.RequestAborted).ConfigureAwait(false);
+                    break;
                 }
 
-                await WriteJsonAsync(response, "com.amazon.coral.service#" + code, failure.Message, typeKey: "__type", context.RequestAborted).ConfigureAwait(false);
-                break;
-            }
+            case AwsProtocol.Query:
+                {
+                    var (code, status) = QueryCode(failure.Kind);
+                    response.StatusCode = status;
+                    response.ContentType = "text/xml";
+                    var ns = service == AwsServices.Sqs ? "http://queue.amazonaws.com/doc/2012-11-05/" : "http://monitoring.amazonaws.com/doc/2010-08-01/";
+                    var xml = $"""<?xml version="1.0"?><ErrorResponse xmlns="{ns}"><Error><Type>Sender</Type><Code>{code}</Code><Message>{SecurityElement.Escape(failure.Message)}</Message><Detail/></Error><RequestId>{requestId}</RequestId></ErrorResponse>""";
+                    await response.WriteAsync(xml, Encoding.UTF8, context.RequestAborted).ConfigureAwait(false);
+                    break;
+                }
+
+            case AwsProtocol.Json:
+                {
+                    var (code, status) = JsonCode(failure.Kind);
+                    response.StatusCode = status;
+                    response.Headers[ErrorTypeHeader] = code;
+                    response.ContentType = service == AwsServices.Logs || service == AwsServices.Events ? "application/x-amz-json-1.1" : "application/x-amz-json-1.0";
+                    if (service == AwsServices.Sqs)
+                    {
+                        // SQS's JSON protocol is query-compatible: botocore takes the code from this header.
+                        response.Headers[QueryErrorHeader] = QueryCode(failure.Kind).Code + ";Sender";
+                    }
+
+                    await WriteJsonAsync(response, "com.amazon.coral.service#" + code, failure.Message, typeKey: "__type", context.RequestAborted).ConfigureAwait(false);
+                    break;
+                }
 
             default:
-            {
-                var (code, status) = JsonCode(failure.Kind);
-                response.StatusCode = status;
-                response.Headers[ErrorTypeHeader] = code;
-                response.ContentType = "application/json";
-                await WriteJsonAsync(response, "User", failure.Message, typeKey: "Type", context.RequestAborted).ConfigureAwait(false);
-                break;
-            }
+                {
+                    var (code, status) = JsonCode(failure.Kind);
+                    response.StatusCode = status;
+                    response.Headers[ErrorTypeHeader] = code;
+                    response.ContentType = "application/json";
+                    await WriteJsonAsync(response, "User", failure.Message, typeKey: "Type", context.RequestAborted).ConfigureAwait(false);
+                    break;
+                }
         }
     }
 

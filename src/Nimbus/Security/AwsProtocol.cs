@@ -36,11 +36,11 @@ internal static class AwsServices
 
     public const string TargetHeader = "X-Amz-Target";
 
-    private static readonly string[] LambdaPathPrefixes =
-    [
-        "/2015-03-31/", "/2016-08-19/", "/2017-03-31/", "/2017-10-31/", "/2018-10-31/", "/2019-09-25/", "/2019-09-30/",
-        "/2020-04-22/", "/2020-06-30/", "/2021-10-31/", "/2022-", "/2023-", "/2024-", "/2025-", "/nimbus/code/",
-    ];
+    /// <summary>Lambda's API paths start with an API date (/2015-03-31/, /2021-11-15/...); Nimbus's code download too.</summary>
+    public static bool IsLambdaPath(string path) =>
+        path.StartsWith("/nimbus/code/", StringComparison.Ordinal)
+        || (path.Length > 12 && path.StartsWith("/20", StringComparison.Ordinal) && path[5] == '-' && path[8] == '-' && path[11] == '/'
+            && path.AsSpan(1, 4).IndexOfAnyExceptInRange('0', '9') < 0);
 
     /// <summary>The service a request looks like it is for when it carries no (parsable) credential scope.</summary>
     public static string Guess(HttpRequest request)
@@ -70,7 +70,7 @@ internal static class AwsServices
         }
 
         var path = request.Path.Value ?? "/";
-        if (LambdaPathPrefixes.Any(p => path.StartsWith(p, StringComparison.Ordinal)))
+        if (IsLambdaPath(path))
         {
             return Lambda;
         }

@@ -21,13 +21,21 @@ internal sealed partial class LambdaAuthorizationMiddleware(
     {
         var auth = SigV4Context.Of(context);
         var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText;
-        if (auth is null || auth.Principal.IsRoot || route is null || AwsServices.Guess(context.Request) != AwsServices.Lambda)
+        if (auth is null || auth.Principal.IsRoot || route is null)
         {
             await next(context).ConfigureAwait(false);
             return;
         }
 
-        if (!LambdaActions.TryGet(context.Request.Method, route, out var action, out var kind))
+        // Decided by the route, never by the scope the caller signed with.
+        var known = LambdaActions.TryGet(context.Request.Method, route, out var action, out var kind);
+        if (!known && !AwsServices.IsLambdaPath(route))
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
+        if (!known)
         {
             var unknown = new AuthFailure(AuthFailureKind.AccessDenied, $"User: {auth.Principal.Arn} is not authorized to perform {context.Request.Method} {route}: only the root key may call it.");
             await AwsAuthErrors.WriteAsync(context, AwsServices.Lambda, unknown).ConfigureAwait(false);

@@ -34,6 +34,11 @@ internal sealed partial class SigV4Authenticator(
             return (failure, service, presigned);
         }
 
+        if (AwsServices.IsLambdaPath(request.Path.Value ?? "/") && signature!.Scope.Service != AwsServices.Lambda)
+        {
+            return (AuthFailure.Malformed($"Credential should be scoped to correct service: '{AwsServices.Lambda}'."), AwsServices.Lambda, presigned);
+        }
+
         var now = time.GetUtcNow();
         failure = SigV4Verifier.CheckTime(signature!, now);
         if (failure is not null)

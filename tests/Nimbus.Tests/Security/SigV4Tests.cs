@@ -122,4 +122,16 @@ public sealed class SigV4Tests
         Assert.Equal("s3cret", box.Open(sealedValue, "AKID1"));
         Assert.Null(box.Open(sealedValue, "AKID2"));
     }
+
+    [Theory]
+    [InlineData("/2015-03-31/functions/f/invocations", true)]
+    [InlineData("/2021-11-15/functions/f/response-streaming-invocations", true)]
+    [InlineData("/nimbus/code/abc.zip", true)]
+    [InlineData("/my-bucket/2015-03-31/key", false)]
+    [InlineData("/nimbus/admin/users", false)]
+    [InlineData("/", false)]
+    public void Lambda_paths_are_told_apart_by_their_API_date(string path, bool lambda)
+    {
+        Assert.Equal(lambda, AwsServices.IsLambdaPath(path));
+    }
 }
