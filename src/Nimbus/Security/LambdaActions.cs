@@ -76,7 +76,9 @@ internal static class LambdaActions
 
     public static bool TryGet(string method, string route, out string action, out LambdaResourceKind resource)
     {
-        if (Table.TryGetValue((method, route), out var entry))
+        // A group's root route ("" under /2015-03-31/functions) has a trailing slash in its template.
+        var key = route.Length > 1 ? route.TrimEnd('/') : route;
+        if (Table.TryGetValue((method, key), out var entry))
         {
             (action, resource) = entry;
             return true;

@@ -134,4 +134,14 @@ public sealed class SigV4Tests
     {
         Assert.Equal(lambda, AwsServices.IsLambdaPath(path));
     }
+
+    [Theory]
+    [InlineData("GET", "/2015-03-31/functions/", "lambda:ListFunctions")]
+    [InlineData("GET", "/2018-10-31/layers/", "lambda:ListLayers")]
+    [InlineData("POST", "/2015-03-31/functions/{functionName}/invocations", "lambda:InvokeFunction")]
+    public void Lambda_routes_map_to_AWSs_action_names(string method, string route, string action)
+    {
+        Assert.True(LambdaActions.TryGet(method, route, out var found, out _));
+        Assert.Equal(action, found);
+    }
 }
