@@ -229,7 +229,7 @@ internal sealed partial class NimbusServer : IAsyncDisposable
     }
 
     /// <summary>Finds <c>&lt;repo&gt;/nimbus</c>: the directory above the test binaries holding Nimbus.slnx.</summary>
-    private static string FindLauncher()
+    internal static string FindLauncher()
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
         {

@@ -12,6 +12,7 @@ using Microsoft.Extensions.Options;
 using Nimbus.Functions;
 using Nimbus.Http;
 using Nimbus.Invocation;
+using Nimbus.Metrics;
 using Nimbus.Sandboxes;
 using Nimbus.Security;
 using Nimbus.Storage;
@@ -98,6 +99,7 @@ public static class NimbusHostingExtensions
         services.AddHostedService(sp => sp.GetRequiredService<AsyncInvocationQueue>());
         services.AddHostedService<ReadyBanner>();
         services.AddNimbusSecurity(configuration);
+        services.AddNimbusMetrics(configuration);
         return services;
     }
 
@@ -115,6 +117,13 @@ public static class NimbusHostingExtensions
         });
         app.MapWhen(context => ports.IsRuntimePort(context.Connection.LocalPort), runtime => runtime.Run(context => RuntimeApi.HandleAsync(context, ports)));
 
+        // Authentication before everything on the main port that is an AWS API (CloudWatch and /nimbus/usage are
+        // served by the metrics middleware); it lets /health, /metrics and function URLs through.
+        app.UseNimbusAuthentication();
+
+        // Metrics first on the main port: it counts every request and serves /metrics, /nimbus/usage and CloudWatch.
+        app.UseNimbusMetrics();
+
         // Function URLs before the AWS APIs: their paths are the function's, not Lambda operations.
         var functionUrls = app.Services.GetRequiredService<FunctionUrlFrontDoor>();
         app.MapWhen(context => functionUrls.TryMatch(context, out _, out _), url => url.Run(functionUrls.HandleAsync));
@@ -124,7 +133,6 @@ public static class NimbusHostingExtensions
             AwsRequestId.Get(context);
             await next(context).ConfigureAwait(false);
         });
-        app.UseNimbusAuthentication();
         app.UseRouting();
         app.UseNimbusAuthorization();
         app.MapGet("/health", (IHostApplicationLifetime lifetime) =>

@@ -28,6 +28,10 @@ internal static class NimbusSettings
         new("Nimbus:RootAccessKeyId", "NIMBUS_ROOT_ACCESS_KEY_ID", null, "(generated)", "Root access key id; with the secret below replaces the key generated into <data>/root-credentials."),
         new("Nimbus:RootSecretAccessKey", "NIMBUS_ROOT_SECRET_ACCESS_KEY", null, "(generated)", "Root secret access key. Never logged."),
         new("Nimbus:RequestsPerSecondPerKey", "NIMBUS_REQUESTS_PER_SECOND_PER_KEY", null, "0", "Rate limit per access key (bursts of twice that); over it: ThrottlingException / Throttling / SlowDown. 0 = off."),
+        new("Nimbus:Metering", "NIMBUS_METERING", null, "true", "Record every invocation in metrics.db (usage report, CloudWatch API data); false turns the meter off."),
+        new("Nimbus:PricePerMillionRequests", "NIMBUS_PRICE_PER_MILLION_REQUESTS", null, "0.20", "Usage report price of 1M requests, USD (AWS's x86 price)."),
+        new("Nimbus:PricePerGbSecond", "NIMBUS_PRICE_PER_GB_SECOND", null, "0.0000166667", "Usage report price of one GB-second, USD (AWS's x86 price)."),
+        new("Nimbus:OtlpEndpoint", "NIMBUS_OTLP_ENDPOINT", null, "(none; else OTEL_EXPORTER_OTLP_ENDPOINT)", "OTLP/HTTP base URL traces are exported to (spans go to <url>/v1/traces); unset: no export."),
         new("Nimbus:RuntimesDirectory", "NIMBUS_RUNTIMES_DIRECTORY", null, "(next to the server)", "Where the runtime clients (runtimes/) are."),
     ];
 

@@ -229,7 +229,8 @@ internal static class LambdaApi
             return;
         }
 
-        var request = new InvocationRequest(AwsRequestId.Get(context), reference.Value, payload, clientContext, logType == "Tail");
+        var request = new InvocationRequest(AwsRequestId.Get(context), reference.Value, payload, clientContext, logType == "Tail",
+            headers[Metrics.LambdaTraceHeader.HttpHeader].ToString() is { Length: > 0 } trace ? trace : null);
         if (invocationType != "RequestResponse")
         {
             var error = await invoker.CheckAsync(reference.Value, context.RequestAborted).ConfigureAwait(false);

@@ -36,11 +36,19 @@ internal sealed partial class AsyncInvocationQueue(
         SingleReader = true,
     });
 
-    private readonly ConcurrentDictionary<string, byte> _live = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, QueuedEvent> _live = new(StringComparer.Ordinal);
+
+    /// <summary>What /metrics reports of a live event: its function, qualifier and when it was accepted.</summary>
+    internal readonly record struct QueuedEvent(string FunctionName, string? Qualifier, DateTimeOffset AcceptedAt);
+
+    /// <summary>The events accepted and not finished (queued, running or waiting for a retry), for /metrics.</summary>
+    public ICollection<QueuedEvent> LiveEvents => _live.Values;
 
     /// <summary>Stores the event durably, then queues it. False when the queue is full: the caller answers 429.</summary>
     public async Task<bool> TryEnqueueAsync(InvocationRequest request)
     {
+        using var activity = Metrics.NimbusTelemetry.Source.StartActivity(Metrics.NimbusTelemetry.AsyncEnqueueSpan);
+        activity?.SetTag("faas.invocation_id", request.RequestId);
         var now = time.GetUtcNow();
         var stored = new StoredEvent(request.RequestId, request.Function.Name, request.Function.Qualifier, request.Payload.ToArray(), now, 0, 0, now);
         return await TryAcceptAsync(stored).ConfigureAwait(false);
@@ -52,7 +60,7 @@ internal sealed partial class AsyncInvocationQueue(
     /// </summary>
     private async Task<bool> TryAcceptAsync(StoredEvent stored, bool evenWhenFull = false)
     {
-        if ((!evenWhenFull && _live.Count >= Capacity) || !_live.TryAdd(stored.RequestId, 0))
+        if ((!evenWhenFull && _live.Count >= Capacity) || !_live.TryAdd(stored.RequestId, new QueuedEvent(stored.FunctionName, stored.Qualifier, stored.AcceptedAt)))
         {
             return false;
         }
@@ -109,7 +117,7 @@ internal sealed partial class AsyncInvocationQueue(
             var restored = 0;
             foreach (var item in stored)
             {
-                if (_live.TryAdd(item.RequestId, 0))
+                if (_live.TryAdd(item.RequestId, new QueuedEvent(item.FunctionName, item.Qualifier, item.AcceptedAt)))
                 {
                     restored++;
                     await ScheduleAsync(item, stoppingToken).ConfigureAwait(false);
@@ -142,6 +150,11 @@ internal sealed partial class AsyncInvocationQueue(
     private async Task RunAsync(StoredEvent item, SemaphoreSlim slots, CancellationToken stoppingToken)
     {
         var finished = true;
+
+        // Each attempt is a trace of its own (the accepting request's span context is not stored with the event).
+        using var activity = Metrics.NimbusTelemetry.Source.StartActivity(Metrics.NimbusTelemetry.AsyncRunSpan, System.Diagnostics.ActivityKind.Consumer);
+        activity?.SetTag("faas.invocation_id", item.RequestId);
+        activity?.SetTag("faas.name", item.FunctionName);
         try
         {
             finished = await RunOnceAsync(item, stoppingToken).ConfigureAwait(false);

@@ -7,6 +7,9 @@ internal sealed class ConcurrencyLease(IConcurrencyLimiter limiter, string funct
 
     public string FunctionName { get; } = functionName;
 
+    /// <summary>Invocations of the function holding a lease when this one was granted, this one included.</summary>
+    public int InUseAtGrant { get; init; }
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _released, 1) == 0)

@@ -91,7 +91,7 @@ internal sealed class ConcurrencyLimiter : IConcurrencyLimiter
             }
 
             state.InUse++;
-            return new ConcurrencyGrant(new ConcurrencyLease(this, functionName), ConcurrencyThrottle.None);
+            return new ConcurrencyGrant(new ConcurrencyLease(this, functionName) { InUseAtGrant = state.InUse }, ConcurrencyThrottle.None);
         }
     }
 

@@ -3,13 +3,15 @@ namespace Nimbus.Invocation;
 /// <summary>
 /// One call to Invoke, after the front door has parsed it. <see cref="RequestId"/> is the id the caller sees in
 /// <c>x-amzn-RequestId</c>, the function in <c>context.awsRequestId</c>, and the log in START/END/REPORT.
+/// <see cref="TraceHeader"/> is the caller's <c>X-Amzn-Trace-Id</c>, passed on to the function; null: a new trace.
 /// </summary>
 internal sealed record InvocationRequest(
     string RequestId,
     Functions.FunctionReference Function,
     ReadOnlyMemory<byte> Payload,
     string? ClientContext,
-    bool TailLog);
+    bool TailLog,
+    string? TraceHeader = null);
 
 internal enum InvocationStatus
 {

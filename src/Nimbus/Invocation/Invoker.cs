@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Nimbus.Functions;
+using Nimbus.Metrics;
 using Nimbus.Sandboxes;
 
 namespace Nimbus.Invocation;
@@ -15,9 +17,12 @@ internal sealed partial class Invoker(
     SandboxManager sandboxes,
     IConcurrencyLimiter concurrency,
     TimeProvider time,
+    IEnumerable<IInvocationObserver> observers,
     ILogger<Invoker> logger)
 {
     private static readonly byte[] EmptyEvent = "{}"u8.ToArray();
+
+    private readonly IInvocationObserver[] _observers = [.. observers];
 
     /// <summary>Checks that a function exists and could be invoked, without running it (DryRun).</summary>
     public async Task<LambdaError?> CheckAsync(FunctionReference reference, CancellationToken cancellationToken)
@@ -46,17 +51,25 @@ internal sealed partial class Invoker(
         }
 
         var function = found.Value!;
+        var resource = request.Function.Qualifier is { } qualifier ? $"{function.Name}:{qualifier}" : function.Name;
         var grant = concurrency.TryAcquire(function.Name);
         if (grant.Lease is null)
         {
             Log.Throttled(logger, function.Name, grant.Throttle);
+            Observe(request.RequestId, function, resource, time.GetUtcNow(), null, InvocationOutcome.Throttled, 0);
             return InvocationResult.Throttled(grant.Throttle);
         }
+
+        using var activity = NimbusTelemetry.Source.StartActivity(NimbusTelemetry.InvokeSpan, ActivityKind.Internal);
+        activity?.SetTag("faas.name", function.Name);
+        activity?.SetTag("faas.version", function.Version);
+        activity?.SetTag("faas.invocation_id", request.RequestId);
 
         // The lease is given back only after the instance is back in its pool, so the next invocation the lease
         // admits finds that instance warm instead of starting another.
         using var lease = grant.Lease;
         var pool = sandboxes.GetPool(function);
+        var acquireStarted = time.GetUtcNow();
         var (instance, startError) = await pool.AcquireAsync(cancellationToken).ConfigureAwait(false);
         var requestId = request.RequestId;
         if (instance is null)
@@ -64,10 +77,12 @@ internal sealed partial class Invoker(
             if (startError is null)
             {
                 Log.Throttled(logger, function.Name, ConcurrencyThrottle.AccountConcurrencyInUse);
+                Observe(requestId, function, resource, acquireStarted, null, InvocationOutcome.Throttled, lease.InUseAtGrant);
                 return InvocationResult.Throttled(ConcurrencyThrottle.AccountConcurrencyInUse);
             }
 
             Log.InstanceStartFailed(logger, function.Name, Encoding.UTF8.GetString(startError));
+            Observe(requestId, function, resource, acquireStarted, null, InvocationOutcome.FunctionError, lease.InUseAtGrant);
             return new InvocationResult(InvocationStatus.FunctionError, startError, function.Version, null);
         }
 
@@ -76,7 +91,7 @@ internal sealed partial class Invoker(
             RequestId = requestId,
             Payload = request.Payload.IsEmpty ? EmptyEvent : request.Payload,
             InvokedFunctionArn = functions.FunctionArn(function.Name, request.Function.Qualifier),
-            TraceId = SandboxInstance.NewTraceId(time),
+            TraceId = LambdaTraceHeader.ForFunction(request.TraceHeader, time),
             ClientContext = request.ClientContext,
         };
 
@@ -91,10 +106,81 @@ internal sealed partial class Invoker(
         }
 
         Log.Invoked(logger, function.Name, requestId, outcome.Kind, outcome.DurationMs);
+        var end = time.GetUtcNow();
+        var start = end - TimeSpan.FromMilliseconds(outcome.DurationMs);
+        var result = outcome.TimedOut ? InvocationOutcome.Timeout
+            : outcome.Kind == InvokeOutcomeKind.Response ? InvocationOutcome.Success
+            : InvocationOutcome.FunctionError;
+        if (_observers.Length > 0)
+        {
+            var record = new InvocationRecord(requestId, function.Name, resource, function.Version, start, outcome.DurationMs,
+                PlatformLog.BilledMs(outcome.DurationMs), function.MemorySize, outcome.MaxMemoryUsedMb, outcome.InitDurationMs, result, lease.InUseAtGrant);
+            foreach (var observer in _observers)
+            {
+                observer.OnCompleted(record);
+            }
+        }
+
+        if (activity is not null)
+        {
+            TraceSpans(activity, acquireStarted, start, end, outcome, result);
+        }
+
         return new InvocationResult(
             outcome.Kind == InvokeOutcomeKind.Response ? InvocationStatus.Success : InvocationStatus.FunctionError,
             outcome.Body,
             function.Version,
             request.TailLog ? outcome.LogTail : null);
+    }
+
+    private void Observe(string requestId, FunctionRecord function, string resource, DateTimeOffset start, double? durationMs, InvocationOutcome outcome, int concurrent)
+    {
+        if (_observers.Length == 0)
+        {
+            return;
+        }
+
+        var record = new InvocationRecord(requestId, function.Name, resource, function.Version, start, durationMs ?? 0,
+            0, function.MemorySize, 0, null, outcome, concurrent);
+        foreach (var observer in _observers)
+        {
+            observer.OnCompleted(record);
+        }
+    }
+
+    // Child spans of the invoke span, timed after the fact from the REPORT figures: a cold start (from acquiring an
+    // instance to the function's start) holding the init span, then the run.
+    private static void TraceSpans(Activity parent, DateTimeOffset acquired, DateTimeOffset start, DateTimeOffset end, InvokeOutcome outcome, InvocationOutcome result)
+    {
+        parent.SetTag("faas.coldstart", outcome.InitDurationMs is not null);
+        parent.SetTag("nimbus.outcome", result.ToString());
+        if (result != InvocationOutcome.Success)
+        {
+            parent.SetStatus(ActivityStatusCode.Error, result.ToString());
+        }
+
+        if (outcome.InitDurationMs is { } initMs)
+        {
+            using var cold = NimbusTelemetry.Source.StartActivity(NimbusTelemetry.ColdStartSpan, ActivityKind.Internal, parent.Context, startTime: acquired);
+            if (cold is not null)
+            {
+                var initEnd = start > acquired ? start : acquired;
+                using (var init = NimbusTelemetry.Source.StartActivity(NimbusTelemetry.InitSpan, ActivityKind.Internal, cold.Context, startTime: initEnd - TimeSpan.FromMilliseconds(initMs)))
+                {
+                    init?.SetTag("faas.init_duration_ms", initMs);
+                    init?.SetEndTime(initEnd.UtcDateTime);
+                }
+
+                cold.SetEndTime(initEnd.UtcDateTime);
+            }
+        }
+
+        using var run = NimbusTelemetry.Source.StartActivity(NimbusTelemetry.RunSpan, ActivityKind.Internal, parent.Context, startTime: start);
+        if (run is not null)
+        {
+            run.SetTag("faas.duration_ms", outcome.DurationMs);
+            run.SetTag("faas.billed_duration_ms", PlatformLog.BilledMs(outcome.DurationMs));
+            run.SetEndTime(end.UtcDateTime);
+        }
     }
 }

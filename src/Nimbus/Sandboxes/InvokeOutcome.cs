@@ -9,7 +9,10 @@ internal enum InvokeOutcomeKind
     FunctionError,
 }
 
-/// <summary>What one invocation on one instance produced, with the figures of its REPORT line.</summary>
+/// <summary>
+/// What one invocation on one instance produced, with the figures of its REPORT line. <see cref="TimedOut"/>: the
+/// function (or its init) ran past its timeout and was killed.
+/// </summary>
 internal sealed record InvokeOutcome(
     InvokeOutcomeKind Kind,
     byte[] Body,
@@ -17,4 +20,5 @@ internal sealed record InvokeOutcome(
     double DurationMs,
     double? InitDurationMs,
     int MaxMemoryUsedMb,
-    bool InstanceReusable);
+    bool InstanceReusable,
+    bool TimedOut = false);

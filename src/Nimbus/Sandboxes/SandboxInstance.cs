@@ -194,6 +194,7 @@ internal sealed class SandboxInstance
         InvokeOutcomeKind kind;
         byte[] body;
         var reusable = true;
+        var timedOut = false;
         if (finished == invocation.Reply)
         {
             var reply = invocation.Reply.Result;
@@ -222,6 +223,7 @@ internal sealed class SandboxInstance
             kind = InvokeOutcomeKind.FunctionError;
             body = ErrorBody("Sandbox.Timedout", PlatformLog.TimedOutMessage(invocation.RequestId, Function.Timeout));
             reusable = false;
+            timedOut = true;
         }
 
         Current = null;
@@ -232,7 +234,7 @@ internal sealed class SandboxInstance
         var tail = TakeTail();
         LastUsed = _time.GetUtcNow();
         State = reusable ? InstanceState.Idle : InstanceState.Dead;
-        return new InvokeOutcome(kind, body, tail, durationMs, initMs, memoryMb, reusable);
+        return new InvokeOutcome(kind, body, tail, durationMs, initMs, memoryMb, reusable, timedOut);
     }
 
     /// <summary>
@@ -341,6 +343,7 @@ internal sealed class SandboxInstance
 
         var initMs = _time.GetElapsedTime(_startedTimestamp).TotalMilliseconds;
         byte[] body;
+        var timedOut = false;
         if (first == _initError.Task)
         {
             body = _initError.Task.Result.Body;
@@ -361,6 +364,7 @@ internal sealed class SandboxInstance
         else
         {
             var seconds = LambdaLimits.InitTimeout.TotalSeconds;
+            timedOut = true;
             body = ErrorBody("Sandbox.Timedout", PlatformLog.TimedOutMessage(invocation.RequestId, seconds));
             await WriteAsync(PlatformLog.TimedOut(_time.GetUtcNow(), invocation.RequestId, seconds)).ConfigureAwait(false);
         }
@@ -372,7 +376,7 @@ internal sealed class SandboxInstance
         await WriteAsync(PlatformLog.End(invocation.RequestId)).ConfigureAwait(false);
         await WriteAsync(PlatformLog.Report(invocation.RequestId, 0, Function.MemorySize, 0, initMs)).ConfigureAwait(false);
         State = InstanceState.Dead;
-        return new InvokeOutcome(InvokeOutcomeKind.FunctionError, body, TakeTail(), 0, initMs, 0, InstanceReusable: false);
+        return new InvokeOutcome(InvokeOutcomeKind.FunctionError, body, TakeTail(), 0, initMs, 0, InstanceReusable: false, timedOut);
     }
 
     private static async Task DrainAsync(ISandbox sandbox)

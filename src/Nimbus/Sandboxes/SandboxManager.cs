@@ -58,6 +58,9 @@ internal sealed partial class SandboxManager(
 
     public TimeProvider Time => time;
 
+    /// <summary>Every pool, for /metrics: a snapshot, safe to enumerate while pools come and go.</summary>
+    public ICollection<SandboxPool> Pools => _pools.Values;
+
     /// <summary>The pool serving this exact revision of a function version.</summary>
     public SandboxPool GetPool(FunctionRecord function)
     {

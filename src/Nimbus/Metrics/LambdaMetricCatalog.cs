@@ -1,0 +1,81 @@
+namespace Nimbus.Metrics;
+
+/// <summary>
+/// The AWS/Lambda metrics Nimbus publishes, with AWS's names, units and dimensions, and how each is read from a
+/// minute's rollup as CloudWatch statistics (sample count, sum, minimum, maximum). Lambda publishes Invocations and
+/// Throttles as one sample of 1 per request, Errors as 0 or 1 per invocation (so Average is the error rate),
+/// Duration in milliseconds per invocation, and ConcurrentExecutions as the count running when each was admitted.
+/// </summary>
+internal static class LambdaMetricCatalog
+{
+    public const string Namespace = "AWS/Lambda";
+
+    public const string FunctionName = "FunctionName";
+    public const string Resource = "Resource";
+    public const string ExecutedVersion = "ExecutedVersion";
+
+    public const string Invocations = "Invocations";
+    public const string Errors = "Errors";
+    public const string Throttles = "Throttles";
+    public const string Duration = "Duration";
+    public const string ConcurrentExecutions = "ConcurrentExecutions";
+
+    public static readonly IReadOnlyList<string> Names = [Invocations, Errors, Throttles, Duration, ConcurrentExecutions];
+
+    public static readonly IReadOnlyList<string> Statistics = ["SampleCount", "Average", "Sum", "Minimum", "Maximum"];
+
+    public static string UnitOf(string metric) => metric == Duration ? "Milliseconds" : "Count";
+
+    /// <summary>The rollup column holding one value per invocation, for percentiles; null: derived from counts.</summary>
+    public static string? SampleColumn(string metric) => metric switch
+    {
+        Duration => "duration_ms",
+        ConcurrentExecutions => "concurrency",
+        _ => null,
+    };
+
+    /// <summary>Statistics of one rollup row for the metric; null when the row holds no sample of it.</summary>
+    public static Aggregate? Read(string metric, MinuteRollup row) => metric switch
+    {
+        Invocations when row.Invocations > 0 => new Aggregate(row.Invocations, row.Invocations, 1, 1),
+        Errors when row.Invocations > 0 => new Aggregate(row.Invocations, row.Errors, row.Errors == row.Invocations ? 1 : 0, row.Errors > 0 ? 1 : 0),
+        Throttles when row.Throttles > 0 => new Aggregate(row.Throttles, row.Throttles, 1, 1),
+        Duration when row.Invocations > 0 => new Aggregate(row.Invocations, row.DurationSum, row.DurationMin ?? 0, row.DurationMax ?? 0),
+        ConcurrentExecutions when row.Invocations > 0 => new Aggregate(row.Invocations, row.ConcurrencySum, row.ConcurrencyMin ?? 0, row.ConcurrencyMax ?? 0),
+        _ => null,
+    };
+
+    /// <summary>The value at percentile <paramref name="p"/> of a bucket whose samples are all 0 or 1.</summary>
+    public static double BinaryPercentile(double p, Aggregate aggregate)
+    {
+        var zeros = aggregate.SampleCount - aggregate.Sum;
+        var rank = Math.Max(1, Math.Ceiling(p / 100 * aggregate.SampleCount));
+        return rank > zeros ? 1 : 0;
+    }
+
+    /// <summary>Nearest-rank percentile of sorted values.</summary>
+    public static double Percentile(double p, List<double> sorted)
+    {
+        var rank = (int)Math.Ceiling(p / 100 * sorted.Count);
+        return sorted[Math.Clamp(rank - 1, 0, sorted.Count - 1)];
+    }
+}
+
+/// <summary>Statistics of a set of samples, mergeable.</summary>
+internal readonly record struct Aggregate(double SampleCount, double Sum, double Minimum, double Maximum)
+{
+    public double Average => SampleCount == 0 ? 0 : Sum / SampleCount;
+
+    public Aggregate Merge(Aggregate other) =>
+        new(SampleCount + other.SampleCount, Sum + other.Sum, Math.Min(Minimum, other.Minimum), Math.Max(Maximum, other.Maximum));
+
+    public double Get(string statistic) => statistic switch
+    {
+        "SampleCount" => SampleCount,
+        "Average" => Average,
+        "Sum" => Sum,
+        "Minimum" => Minimum,
+        "Maximum" => Maximum,
+        _ => throw new ArgumentOutOfRangeException(nameof(statistic), statistic, "Not a CloudWatch statistic."),
+    };
+}

@@ -1,0 +1,35 @@
+using System.Text.RegularExpressions;
+
+namespace Nimbus.Metrics;
+
+/// <summary>
+/// The X-Ray trace header as Lambda passes it to a function (<c>_X_AMZN_TRACE_ID</c>, <c>Lambda-Runtime-Trace-Id</c>):
+/// <c>Root=1-{8 hex epoch}-{24 hex};Parent={16 hex};Sampled={0|1}</c>. A caller's <c>X-Amzn-Trace-Id</c> keeps its
+/// Root (and Sampled); the function's segment gets a new Parent id. Without a valid Root, a new trace starts.
+/// </summary>
+internal static partial class LambdaTraceHeader
+{
+    public const string HttpHeader = "X-Amzn-Trace-Id";
+
+    /// <summary>Longest caller header considered; longer ones are ignored, not truncated.</summary>
+    public const int MaxLength = 512;
+
+    public static string ForFunction(string? callerHeader, TimeProvider time)
+    {
+        if (callerHeader is { Length: > 0 and <= MaxLength } && RootPattern().Match(callerHeader) is { Success: true } root)
+        {
+            var sampled = SampledPattern().Match(callerHeader) is { Success: true } s ? s.Groups[1].Value : "0";
+            Span<byte> parent = stackalloc byte[8];
+            System.Security.Cryptography.RandomNumberGenerator.Fill(parent);
+            return $"Root={root.Groups[1].Value};Parent={Convert.ToHexStringLower(parent)};Sampled={sampled}";
+        }
+
+        return Sandboxes.SandboxInstance.NewTraceId(time);
+    }
+
+    [GeneratedRegex(@"(?:^|;)\s*Root=(1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24})(?:;|$)", RegexOptions.CultureInvariant)]
+    private static partial Regex RootPattern();
+
+    [GeneratedRegex(@"(?:^|;)\s*Sampled=([01?])(?:;|$)", RegexOptions.CultureInvariant)]
+    private static partial Regex SampledPattern();
+}

@@ -1,0 +1,332 @@
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Nimbus.Invocation;
+using Nimbus.Storage;
+
+namespace Nimbus.Metrics;
+
+/// <summary>Which rows a query covers: null parts match every value.</summary>
+internal sealed record SeriesFilter(string? FunctionName, string? Resource, string? ExecutedVersion);
+
+/// <summary>
+/// The meter (metrics.db): every invocation, and its per-minute rollup, written off the invoke path. The invoker's
+/// observer call only writes to a bounded channel; one background writer commits batches (the rows and the rollup
+/// upserts in one transaction, so the two never disagree). Shutdown commits everything queued.
+/// </summary>
+internal sealed partial class MeteringStore(
+    SqliteDatabase database,
+    IOptions<MetricsOptions> options,
+    TimeProvider time,
+    ILogger<MeteringStore> logger) : BackgroundService, IInvocationObserver
+{
+    public const int Capacity = 65_536;
+    private const int BatchSize = 2_048;
+
+    /// <summary>How long records gather before a batch that is not full is committed: one WAL sync per window.</summary>
+    internal static readonly TimeSpan BatchWindow = TimeSpan.FromMilliseconds(100);
+
+    private readonly bool _enabled = options.Value.Metering;
+    private readonly Channel<InvocationRecord> _pending = Channel.CreateBounded<InvocationRecord>(new BoundedChannelOptions(Capacity)
+    {
+        FullMode = BoundedChannelFullMode.Wait,
+        SingleReader = true,
+    });
+
+    public bool Enabled => _enabled;
+
+    public string Path => database.Path;
+
+    public void OnCompleted(in InvocationRecord record)
+    {
+        if (!_enabled)
+        {
+            return;
+        }
+
+        // A full channel (the writer behind by 65,536 records) parks the record on a waiting write instead of
+        // blocking the invocation or dropping it; at most one such write per invocation in flight.
+        if (!_pending.Writer.TryWrite(record))
+        {
+            _ = _pending.Writer.WriteAsync(record).AsTask();
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!_enabled)
+        {
+            return;
+        }
+
+        var batch = new List<InvocationRecord>(BatchSize);
+        var reader = _pending.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            {
+                if (reader.Count < BatchSize)
+                {
+                    await Task.Delay(BatchWindow, time, stoppingToken).ConfigureAwait(false);
+                }
+
+                while (batch.Count < BatchSize && reader.TryRead(out var item))
+                {
+                    batch.Add(item);
+                }
+
+                await WriteAsync(batch).ConfigureAwait(false);
+                batch.Clear();
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            while (reader.TryRead(out var item))
+            {
+                batch.Add(item);
+            }
+
+            if (batch.Count > 0)
+            {
+                await WriteAsync(batch).ConfigureAwait(false);
+            }
+        }
+    }
+
+    internal async Task WriteAsync(IReadOnlyList<InvocationRecord> batch)
+    {
+        var rollups = new Dictionary<(long, string, string, string), MinuteRollup>();
+        foreach (var record in batch)
+        {
+            var minute = MinuteOf(record.Start);
+            var key = (minute, record.FunctionName, record.Resource, record.ExecutedVersion);
+            if (!rollups.TryGetValue(key, out var rollup))
+            {
+                rollup = new MinuteRollup(minute, record.FunctionName, record.Resource, record.ExecutedVersion);
+                rollups.Add(key, rollup);
+            }
+
+            rollup.Add(record);
+        }
+
+        try
+        {
+            await using var connection = await database.OpenAsync(CancellationToken.None).ConfigureAwait(false);
+            await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync().ConfigureAwait(false);
+            await InsertRowsAsync(connection, transaction, batch).ConfigureAwait(false);
+            await UpsertRollupsAsync(connection, transaction, rollups.Values).ConfigureAwait(false);
+            await transaction.CommitAsync().ConfigureAwait(false);
+        }
+        catch (SqliteException e)
+        {
+            Log.BatchFailed(logger, batch.Count, database.Path, e);
+        }
+    }
+
+    // One prepared statement re-bound per row: cheaper in CPU here than multi-row VALUES lists (about 8 µs per row
+    // against 26 µs with 64 rows per statement, whose parameters Microsoft.Data.Sqlite binds by name).
+    private static async Task InsertRowsAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<InvocationRecord> batch)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            INSERT INTO invocations (request_id, function_name, resource, executed_version, start_ms, duration_ms, billed_ms,
+                memory_mb, max_memory_mb, init_ms, cold_start, outcome, concurrency)
+            VALUES ($id, $fn, $res, $ver, $start, $dur, $billed, $mem, $maxmem, $init, $cold, $outcome, $conc);
+            """;
+        var id = command.Parameters.Add("$id", SqliteType.Text);
+        var fn = command.Parameters.Add("$fn", SqliteType.Text);
+        var res = command.Parameters.Add("$res", SqliteType.Text);
+        var ver = command.Parameters.Add("$ver", SqliteType.Text);
+        var start = command.Parameters.Add("$start", SqliteType.Integer);
+        var dur = command.Parameters.Add("$dur", SqliteType.Real);
+        var billed = command.Parameters.Add("$billed", SqliteType.Integer);
+        var mem = command.Parameters.Add("$mem", SqliteType.Integer);
+        var maxmem = command.Parameters.Add("$maxmem", SqliteType.Integer);
+        var init = command.Parameters.Add("$init", SqliteType.Real);
+        var cold = command.Parameters.Add("$cold", SqliteType.Integer);
+        var outcome = command.Parameters.Add("$outcome", SqliteType.Integer);
+        var conc = command.Parameters.Add("$conc", SqliteType.Integer);
+        foreach (var record in batch)
+        {
+            id.Value = record.RequestId;
+            fn.Value = record.FunctionName;
+            res.Value = record.Resource;
+            ver.Value = record.ExecutedVersion;
+            start.Value = record.Start.ToUnixTimeMilliseconds();
+            dur.Value = record.DurationMs;
+            billed.Value = record.BilledMs;
+            mem.Value = record.MemorySizeMb;
+            maxmem.Value = record.MaxMemoryUsedMb;
+            init.Value = record.InitDurationMs is { } ms ? ms : DBNull.Value;
+            cold.Value = record.ColdStart ? 1 : 0;
+            outcome.Value = (int)record.Outcome;
+            conc.Value = record.ConcurrentExecutions;
+            command.ExecuteNonQuery();
+        }
+    }
+
+    private static async Task UpsertRollupsAsync(SqliteConnection connection, SqliteTransaction transaction, IEnumerable<MinuteRollup> rollups)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+
+        // In DO UPDATE, bare column names are the stored row's values, excluded.* the new ones.
+        command.CommandText = """
+            INSERT INTO minute_rollup (minute, function_name, resource, executed_version, invocations, errors, timeouts, throttles,
+                cold_starts, duration_sum, duration_min, duration_max, init_sum, billed_ms, mb_ms, concurrency_sum, concurrency_min, concurrency_max)
+            VALUES ($minute, $fn, $res, $ver, $inv, $err, $to, $thr, $cold, $dsum, $dmin, $dmax, $isum, $billed, $mbms, $csum, $cmin, $cmax)
+            ON CONFLICT (minute, function_name, resource, executed_version) DO UPDATE SET
+                invocations = invocations + excluded.invocations,
+                errors = errors + excluded.errors,
+                timeouts = timeouts + excluded.timeouts,
+                throttles = throttles + excluded.throttles,
+                cold_starts = cold_starts + excluded.cold_starts,
+                duration_sum = duration_sum + excluded.duration_sum,
+                duration_min = MIN(COALESCE(duration_min, excluded.duration_min), COALESCE(excluded.duration_min, duration_min)),
+                duration_max = MAX(COALESCE(duration_max, excluded.duration_max), COALESCE(excluded.duration_max, duration_max)),
+                init_sum = init_sum + excluded.init_sum,
+                billed_ms = billed_ms + excluded.billed_ms,
+                mb_ms = mb_ms + excluded.mb_ms,
+                concurrency_sum = concurrency_sum + excluded.concurrency_sum,
+                concurrency_min = MIN(COALESCE(concurrency_min, excluded.concurrency_min), COALESCE(excluded.concurrency_min, concurrency_min)),
+                concurrency_max = MAX(COALESCE(concurrency_max, excluded.concurrency_max), COALESCE(excluded.concurrency_max, concurrency_max));
+            """;
+        foreach (var r in rollups)
+        {
+            command.Parameters.Clear();
+            command.Parameters.AddWithValue("$minute", r.Minute);
+            command.Parameters.AddWithValue("$fn", r.FunctionName);
+            command.Parameters.AddWithValue("$res", r.Resource);
+            command.Parameters.AddWithValue("$ver", r.ExecutedVersion);
+            command.Parameters.AddWithValue("$inv", r.Invocations);
+            command.Parameters.AddWithValue("$err", r.Errors);
+            command.Parameters.AddWithValue("$to", r.Timeouts);
+            command.Parameters.AddWithValue("$thr", r.Throttles);
+            command.Parameters.AddWithValue("$cold", r.ColdStarts);
+            command.Parameters.AddWithValue("$dsum", r.DurationSum);
+            command.Parameters.AddWithValue("$dmin", (object?)r.DurationMin ?? DBNull.Value);
+            command.Parameters.AddWithValue("$dmax", (object?)r.DurationMax ?? DBNull.Value);
+            command.Parameters.AddWithValue("$isum", r.InitSum);
+            command.Parameters.AddWithValue("$billed", r.BilledMs);
+            command.Parameters.AddWithValue("$mbms", r.MbMs);
+            command.Parameters.AddWithValue("$csum", r.ConcurrencySum);
+            command.Parameters.AddWithValue("$cmin", (object?)r.ConcurrencyMin ?? DBNull.Value);
+            command.Parameters.AddWithValue("$cmax", (object?)r.ConcurrencyMax ?? DBNull.Value);
+            await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Rollup rows with <paramref name="fromMinute"/> ≤ minute &lt; <paramref name="toMinute"/> (unix seconds).</summary>
+    public async Task<List<MinuteRollup>> ReadRollupsAsync(long fromMinute, long toMinute, SeriesFilter filter, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT minute, function_name, resource, executed_version, invocations, errors, timeouts, throttles, cold_starts,
+                duration_sum, duration_min, duration_max, init_sum, billed_ms, mb_ms, concurrency_sum, concurrency_min, concurrency_max
+            FROM minute_rollup WHERE minute >= $from AND minute < $to{Where(command, filter)}
+            ORDER BY minute, function_name, resource, executed_version;
+            """;
+        command.Parameters.AddWithValue("$from", fromMinute);
+        command.Parameters.AddWithValue("$to", toMinute);
+        var rows = new List<MinuteRollup>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add(new MinuteRollup(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3))
+            {
+                Invocations = reader.GetInt64(4),
+                Errors = reader.GetInt64(5),
+                Timeouts = reader.GetInt64(6),
+                Throttles = reader.GetInt64(7),
+                ColdStarts = reader.GetInt64(8),
+                DurationSum = reader.GetDouble(9),
+                DurationMin = reader.IsDBNull(10) ? null : reader.GetDouble(10),
+                DurationMax = reader.IsDBNull(11) ? null : reader.GetDouble(11),
+                InitSum = reader.GetDouble(12),
+                BilledMs = reader.GetInt64(13),
+                MbMs = reader.GetInt64(14),
+                ConcurrencySum = reader.GetInt64(15),
+                ConcurrencyMin = reader.IsDBNull(16) ? null : reader.GetInt64(16),
+                ConcurrencyMax = reader.IsDBNull(17) ? null : reader.GetInt64(17),
+            });
+        }
+
+        return rows;
+    }
+
+    /// <summary>
+    /// One value per invocation that ran, for percentiles: <paramref name="column"/> is duration_ms or concurrency.
+    /// Times are unix milliseconds, <paramref name="fromMs"/> ≤ start &lt; <paramref name="toMs"/>.
+    /// </summary>
+    public async Task<List<(long StartMs, double Value)>> ReadSamplesAsync(string column, long fromMs, long toMs, SeriesFilter filter, CancellationToken cancellationToken)
+    {
+        if (column is not ("duration_ms" or "concurrency"))
+        {
+            throw new ArgumentOutOfRangeException(nameof(column), column, "Only duration_ms and concurrency have samples.");
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT start_ms, {column} FROM invocations
+            WHERE start_ms >= $from AND start_ms < $to AND outcome IN ({(int)InvocationOutcome.Success}, {(int)InvocationOutcome.FunctionError}, {(int)InvocationOutcome.Timeout}){Where(command, filter)};
+            """;
+        command.Parameters.AddWithValue("$from", fromMs);
+        command.Parameters.AddWithValue("$to", toMs);
+        var samples = new List<(long, double)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            samples.Add((reader.GetInt64(0), reader.GetDouble(1)));
+        }
+
+        return samples;
+    }
+
+    /// <summary>Every function/resource/version that has data since <paramref name="fromMinute"/>.</summary>
+    public async Task<List<(string FunctionName, string Resource, string ExecutedVersion)>> ListSeriesAsync(long fromMinute, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT DISTINCT function_name, resource, executed_version FROM minute_rollup WHERE minute >= $from ORDER BY 1, 2, 3;";
+        command.Parameters.AddWithValue("$from", fromMinute);
+        var series = new List<(string, string, string)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            series.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2)));
+        }
+
+        return series;
+    }
+
+    public static long MinuteOf(DateTimeOffset time) => time.ToUnixTimeSeconds() / 60 * 60;
+
+    private static string Where(SqliteCommand command, SeriesFilter filter)
+    {
+        var clause = "";
+        if (filter.FunctionName is { } fn)
+        {
+            clause += " AND function_name = $fnFilter";
+            command.Parameters.AddWithValue("$fnFilter", fn);
+        }
+
+        if (filter.Resource is { } res)
+        {
+            clause += " AND resource = $resFilter";
+            command.Parameters.AddWithValue("$resFilter", res);
+        }
+
+        if (filter.ExecutedVersion is { } ver)
+        {
+            clause += " AND executed_version = $verFilter";
+            command.Parameters.AddWithValue("$verFilter", ver);
+        }
+
+        return clause;
+    }
+}

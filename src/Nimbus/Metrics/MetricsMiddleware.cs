@@ -1,0 +1,81 @@
+using System.Diagnostics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Nimbus.Metrics;
+
+/// <summary>
+/// The metrics front door, first on the main port: counts every request by API, opens the request span, and answers
+/// GET /metrics (unauthenticated, like /health), GET /nimbus/usage and the CloudWatch API itself.
+/// </summary>
+internal sealed partial class MetricsMiddleware(
+    RequestDelegate next,
+    RequestCounters counters,
+    MetricsExposition exposition,
+    CloudWatchApi cloudWatch,
+    UsageReport usage,
+    ILogger<MetricsMiddleware> logger)
+{
+    public const string MetricsPath = "/metrics";
+
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var api = RequestCounters.Classify(request);
+        using var activity = NimbusTelemetry.Source.StartActivity(NimbusTelemetry.RequestSpan, ActivityKind.Server);
+        activity?.SetTag("http.request.method", request.Method);
+        activity?.SetTag("url.path", request.Path.Value);
+        activity?.SetTag("nimbus.api", api);
+        try
+        {
+            if (HttpMethods.IsGet(request.Method) && request.Path == MetricsPath)
+            {
+                context.Response.ContentType = PrometheusWriter.ContentType;
+                await context.Response.WriteAsync(exposition.Render()).ConfigureAwait(false);
+            }
+            else if (HttpMethods.IsGet(request.Method) && request.Path == UsageReport.Path)
+            {
+                await usage.HandleAsync(context).ConfigureAwait(false);
+            }
+            else if (CloudWatchWire.Matches(request))
+            {
+                await HandleCloudWatchAsync(context).ConfigureAwait(false);
+            }
+            else
+            {
+                await next(context).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            counters.Count(api, context.Response.StatusCode);
+            activity?.SetTag("http.response.status_code", context.Response.StatusCode);
+        }
+    }
+
+    private async Task HandleCloudWatchAsync(HttpContext context)
+    {
+        try
+        {
+            await cloudWatch.HandleAsync(context).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
+        {
+            Log.CloudWatchFailed(logger, e);
+            if (!context.Response.HasStarted)
+            {
+                context.Response.Clear();
+                var query = !context.Request.Headers["X-Amz-Target"].ToString().StartsWith(CloudWatchWire.TargetPrefix, StringComparison.Ordinal);
+                await CloudWatchWire.WriteErrorAsync(context, query, new CloudWatchWire.WireError("InternalServiceError",
+                    "Nimbus failed to process the CloudWatch request; the server log has the details (event CloudWatchFailed).", 500)).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 9110, EventName = "CloudWatchFailed", Level = LogLevel.Error,
+            Message = "A CloudWatch API request failed unexpectedly.")]
+        public static partial void CloudWatchFailed(ILogger logger, Exception exception);
+    }
+}

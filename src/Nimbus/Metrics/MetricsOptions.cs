@@ -1,0 +1,53 @@
+using Microsoft.Extensions.Options;
+
+namespace Nimbus.Metrics;
+
+/// <summary>
+/// Settings of metering, usage pricing and tracing; bound from the same "Nimbus" section as
+/// <see cref="NimbusOptions"/>. Every property has a row in the README's configuration table.
+/// </summary>
+internal sealed record MetricsOptions
+{
+    /// <summary>Record every invocation in metrics.db (metering, usage and the CloudWatch API's data).</summary>
+    public bool Metering { get; init; } = true;
+
+    /// <summary>Price of one million requests in USD (AWS's public x86 price).</summary>
+    public decimal PricePerMillionRequests { get; init; } = 0.20m;
+
+    /// <summary>Price of one GB-second of compute in USD (AWS's public x86 price, first tier).</summary>
+    public decimal PricePerGbSecond { get; init; } = 0.0000166667m;
+
+    /// <summary>OTLP/HTTP endpoint traces are exported to (such as http://127.0.0.1:4318); null: no export.</summary>
+    public string? OtlpEndpoint { get; init; }
+
+    /// <summary>The endpoint to export to: the setting, else the standard OTEL_EXPORTER_OTLP_ENDPOINT variable.</summary>
+    public string? EffectiveOtlpEndpoint =>
+        OtlpEndpoint is { Length: > 0 } endpoint ? endpoint
+        : Environment.GetEnvironmentVariable("OTEL_EXPORTER_OTLP_ENDPOINT") is { Length: > 0 } standard ? standard
+        : null;
+}
+
+internal sealed class MetricsOptionsValidator : IValidateOptions<MetricsOptions>
+{
+    public ValidateOptionsResult Validate(string? name, MetricsOptions options)
+    {
+        var errors = new List<string>();
+        if (options.PricePerMillionRequests < 0)
+        {
+            errors.Add($"PricePerMillionRequests {options.PricePerMillionRequests} must not be negative (AWS's x86 price is 0.20).");
+        }
+
+        if (options.PricePerGbSecond < 0)
+        {
+            errors.Add($"PricePerGbSecond {options.PricePerGbSecond} must not be negative (AWS's x86 price is 0.0000166667).");
+        }
+
+        if (options.OtlpEndpoint is { Length: > 0 } endpoint
+            && (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)))
+        {
+            errors.Add($"OtlpEndpoint '{endpoint}' must be an absolute http:// or https:// URL such as http://127.0.0.1:4318.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}
