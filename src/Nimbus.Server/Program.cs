@@ -1,4 +1,10 @@
 using Nimbus.Hosting;
+using Nimbus.Security;
+
+if (args.Length > 0 && NimbusAdminCommands.Handles(args[0]))
+{
+    return await NimbusAdminCommands.RunAsync(args);
+}
 
 if (args.Length > 0 && args[0] is not "serve" && !args[0].StartsWith('-'))
 {

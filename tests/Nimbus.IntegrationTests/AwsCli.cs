@@ -26,9 +26,14 @@ internal sealed class AwsCli
 
     private readonly string _endpoint;
     private readonly string _workDirectory;
+    private readonly string _accessKeyId;
+    private readonly string _secretAccessKey;
 
-    public AwsCli(string version, string endpoint, string workDirectory)
+    /// <summary>A CLI signing with <paramref name="accessKeyId"/> (default: the test servers' root key test/test).</summary>
+    public AwsCli(string version, string endpoint, string workDirectory, string accessKeyId = "test", string secretAccessKey = "test")
     {
+        _accessKeyId = accessKeyId;
+        _secretAccessKey = secretAccessKey;
         if (version is not (V1 or V2))
         {
             throw new ArgumentException($"Unknown AWS CLI '{version}'; use \"{V1}\" or \"{V2}\".", nameof(version));
@@ -84,7 +89,7 @@ internal sealed class AwsCli
             startInfo.ArgumentList.Add(argument);
         }
 
-        ConfigureEnvironment(startInfo, _workDirectory);
+        ConfigureEnvironment(startInfo, _workDirectory, _accessKeyId, _secretAccessKey);
         var commandLine = $"aws({Version}) {string.Join(' ', arguments.Select(Abbreviate))}";
         var limit = timeout ?? DefaultTimeout;
         var stopwatch = Stopwatch.StartNew();
@@ -137,15 +142,15 @@ internal sealed class AwsCli
         return path;
     }
 
-    private static void ConfigureEnvironment(ProcessStartInfo startInfo, string workDirectory)
+    private static void ConfigureEnvironment(ProcessStartInfo startInfo, string workDirectory, string accessKeyId, string secretAccessKey)
     {
         foreach (var key in startInfo.Environment.Keys.Where(k => k.StartsWith("AWS_", StringComparison.Ordinal)).ToList())
         {
             startInfo.Environment.Remove(key);
         }
 
-        startInfo.Environment["AWS_ACCESS_KEY_ID"] = "test";
-        startInfo.Environment["AWS_SECRET_ACCESS_KEY"] = "test";
+        startInfo.Environment["AWS_ACCESS_KEY_ID"] = accessKeyId;
+        startInfo.Environment["AWS_SECRET_ACCESS_KEY"] = secretAccessKey;
         startInfo.Environment["AWS_DEFAULT_REGION"] = Aws.Region;
         startInfo.Environment["AWS_PAGER"] = "";
         startInfo.Environment["AWS_MAX_ATTEMPTS"] = "1";

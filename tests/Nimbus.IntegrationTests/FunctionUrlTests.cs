@@ -297,9 +297,16 @@ public sealed partial class FunctionUrlTests(ServerFixture fixture)
         return (name, match.Groups["id"].Value);
     }
 
-    /// <summary>A client of its own that keeps no cookies: the functions here set some, and the fixture's client is shared.</summary>
+    /// <summary>
+    /// A client of its own that keeps no cookies (the functions here set some, and the fixture's client is shared),
+    /// signing as root like the fixture's: the control-plane calls need it; URLs with AuthType NONE ignore it.
+    /// </summary>
     private static HttpClient Client(NimbusServer server) =>
-        new(new SocketsHttpHandler { UseCookies = false }) { BaseAddress = server.EndpointUri, Timeout = TimeSpan.FromMinutes(2) };
+        new(new SigV4SigningHandler(NimbusServer.RootAccessKeyId, NimbusServer.RootSecretAccessKey, Aws.Region, new SocketsHttpHandler { UseCookies = false }))
+        {
+            BaseAddress = server.EndpointUri,
+            Timeout = TimeSpan.FromMinutes(2),
+        };
 
     private static Regex UrlPattern(NimbusServer server) =>
         new($@"^http://(?<id>[a-z0-9]{{32}})\.lambda-url\.{Aws.Region}\.localhost:{server.EndpointUri.Port}/$");

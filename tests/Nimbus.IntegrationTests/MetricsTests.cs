@@ -287,6 +287,9 @@ public sealed partial class MetricsTests(ServerFixture fixture)
             startInfo.ArgumentList.Add(argument);
         }
 
+        startInfo.Environment["NIMBUS_ROOT_ACCESS_KEY_ID"] = NimbusServer.RootAccessKeyId;
+        startInfo.Environment["NIMBUS_ROOT_SECRET_ACCESS_KEY"] = NimbusServer.RootSecretAccessKey;
+
         using var process = Process.Start(startInfo)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

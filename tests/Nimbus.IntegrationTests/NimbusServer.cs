@@ -16,6 +16,7 @@ internal sealed partial class NimbusServer : IAsyncDisposable
     private readonly Process _process;
     private readonly OutputBuffer _output;
     private HttpClient? _http;
+    private HttpClient? _unsignedHttp;
     private Uri? _endpoint;
     private bool _disposed;
 
@@ -51,8 +52,16 @@ internal sealed partial class NimbusServer : IAsyncDisposable
 
     public Uri EndpointUri => _endpoint ?? throw new InvalidOperationException("The server is not ready yet.");
 
-    /// <summary>A client whose BaseAddress is the server; requests are unsigned.</summary>
+    /// <summary>The root credentials every test server starts with (what the AWS CLIs and SDKs in the tests sign with).</summary>
+    public const string RootAccessKeyId = "test";
+
+    public const string RootSecretAccessKey = "test";
+
+    /// <summary>A client whose BaseAddress is the server; requests are signed with the root key (<see cref="SigV4SigningHandler"/>).</summary>
     public HttpClient Http => _http ?? throw new InvalidOperationException("The server is not ready yet.");
+
+    /// <summary>A client whose BaseAddress is the server; requests go out unsigned.</summary>
+    public HttpClient UnsignedHttp => _unsignedHttp ?? throw new InvalidOperationException("The server is not ready yet.");
 
     public static async Task<NimbusServer> StartAsync(string dataDirectory, IReadOnlyDictionary<string, string>? environment = null)
     {
@@ -71,6 +80,8 @@ internal sealed partial class NimbusServer : IAsyncDisposable
 
         startInfo.Environment["DOTNET_NOLOGO"] = "1";
         startInfo.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        startInfo.Environment["NIMBUS_ROOT_ACCESS_KEY_ID"] = RootAccessKeyId;
+        startInfo.Environment["NIMBUS_ROOT_SECRET_ACCESS_KEY"] = RootSecretAccessKey;
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             startInfo.Environment[key] = value;
@@ -112,7 +123,8 @@ internal sealed partial class NimbusServer : IAsyncDisposable
         {
             var url = await ready.Task.WaitAsync(StartTimeout);
             server._endpoint = url;
-            server._http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromMinutes(2) };
+            server._http = new HttpClient(new SigV4SigningHandler(RootAccessKeyId, RootSecretAccessKey, Aws.Region)) { BaseAddress = url, Timeout = TimeSpan.FromMinutes(2) };
+            server._unsignedHttp = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromMinutes(2) };
             await server.WaitUntilHealthyAsync();
             return server;
         }
@@ -174,6 +186,7 @@ internal sealed partial class NimbusServer : IAsyncDisposable
         finally
         {
             _http?.Dispose();
+            _unsignedHttp?.Dispose();
             _process.Dispose();
         }
     }

@@ -18,6 +18,7 @@ using Nimbus.Logs;
 using Nimbus.Metrics;
 using Nimbus.Queues;
 using Nimbus.Sandboxes;
+using Nimbus.Security;
 using Nimbus.Storage;
 
 namespace Nimbus.Hosting;
@@ -36,7 +37,7 @@ public static class NimbusHostingExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Configuration.AddInMemoryCollection(NimbusSettings.FromEnvironment());
-        builder.Configuration.AddCommandLine(args.Where(a => a != "serve").ToArray(), NimbusSettings.SwitchMappings());
+        builder.Configuration.AddCommandLine(args.Where(a => a != "serve").Select(a => a == "--dev" ? "--dev=true" : a).ToArray(), NimbusSettings.SwitchMappings());
         builder.Services.AddNimbus(builder.Configuration);
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
@@ -110,6 +111,7 @@ public static class NimbusHostingExtensions
         services.AddNimbusSchedules();
         services.AddNimbusEventSources(sp => sp.GetRequiredKeyedService<SqliteDatabase>(MetadataDatabaseKey));
         services.AddHostedService<ReadyBanner>();
+        services.AddNimbusSecurity(configuration);
         services.AddNimbusMetrics(configuration);
         return services;
     }
@@ -128,6 +130,10 @@ public static class NimbusHostingExtensions
         });
         app.MapWhen(context => ports.IsRuntimePort(context.Connection.LocalPort), runtime => runtime.Run(context => RuntimeApi.HandleAsync(context, ports)));
 
+        // Authentication before everything on the main port that is an AWS API (CloudWatch and /nimbus/usage are
+        // served by the metrics middleware); it lets /health, /metrics and function URLs through.
+        app.UseNimbusAuthentication();
+
         // Metrics first on the main port: it counts every request and serves /metrics, /nimbus/usage and CloudWatch.
         app.UseNimbusMetrics();
 
@@ -144,6 +150,7 @@ public static class NimbusHostingExtensions
         app.MapQueueApi();
         app.MapSchedulerApi();
         app.UseRouting();
+        app.UseNimbusAuthorization();
         app.MapGet("/health", (IHostApplicationLifetime lifetime) =>
             lifetime.ApplicationStarted.IsCancellationRequested ? Results.Text("ok\n") : Results.StatusCode(503));
         app.MapLambdaApi();

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Nimbus.Sandboxes;
+using Nimbus.Security;
 
 namespace Nimbus.Hosting;
 
@@ -11,6 +12,7 @@ internal sealed class ReadyBanner(
     DataDirectory data,
     SandboxManager sandboxes,
     RuntimeCatalog runtimes,
+    RootCredentials root,
     IOptions<NimbusOptions> options) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
@@ -26,7 +28,7 @@ internal sealed class ReadyBanner(
                   data: {data.Path}   sandbox: {sandboxes.SandboxKind}   region: {region}   account: {options.Value.AccountId}
 
                   Try it:
-                    export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION={region}
+                    {(root.Source.StartsWith('/') ? $"export AWS_SHARED_CREDENTIALS_FILE={root.Source}" : $"export AWS_ACCESS_KEY_ID={root.AccessKeyId} AWS_SECRET_ACCESS_KEY=$NIMBUS_ROOT_SECRET_ACCESS_KEY")} AWS_DEFAULT_REGION={region}
                     aws --endpoint-url {url} lambda list-functions
 
 

@@ -12,7 +12,7 @@ namespace Nimbus.Http;
 /// starts with <c>/lambda-url/&lt;url-id&gt;/</c>. Answers CORS preflights from the URL's Cors config, hands every
 /// other request to the Invoker as a payload 2.0 event, and turns the result into the HTTP response by Lambda's rules.
 /// </summary>
-internal sealed class FunctionUrlFrontDoor(FunctionUrlService urls, Invoker invoker, TimeProvider time)
+internal sealed class FunctionUrlFrontDoor(FunctionUrlService urls, Invoker invoker, TimeProvider time, Security.FunctionUrlIamGuard iam)
 {
     public const string PathPrefix = "/lambda-url/";
     public const string HostInfix = ".lambda-url.";
@@ -77,6 +77,13 @@ internal sealed class FunctionUrlFrontDoor(FunctionUrlService urls, Invoker invo
         if (record.Cors is { } cors && HttpMethods.IsOptions(request.Method) && origin.Length > 0 && request.Headers.AccessControlRequestMethod.Count > 0)
         {
             WritePreflight(context.Response, cors, origin);
+            return;
+        }
+
+        // AWS_IAM (after CORS preflights, which browsers never sign): a valid SigV4 signature (service lambda) and lambda:InvokeFunctionUrl, else 403 Forbidden.
+        if (record.AuthType == FunctionUrlValues.AuthIam && !await iam.AllowsAsync(context, record.FunctionName, record.Qualifier).ConfigureAwait(false))
+        {
+            await WriteMessageAsync(context, 403, Forbidden).ConfigureAwait(false);
             return;
         }
 

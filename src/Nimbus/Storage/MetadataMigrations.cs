@@ -95,5 +95,23 @@ internal static class MetadataMigrations
         ) WITHOUT ROWID;
         CREATE INDEX event_source_mappings_by_function ON event_source_mappings (function_name);
         """,
+
+        // 8: resource-based policies of functions (AddPermission), per function and qualifier ("" = unqualified);
+        // statement is AWS's statement JSON; the revision changes with every write (RevisionId preconditions).
+        """
+        CREATE TABLE function_policies (
+            function_name TEXT NOT NULL,
+            qualifier TEXT NOT NULL,
+            statement_id TEXT NOT NULL,
+            statement TEXT NOT NULL,
+            PRIMARY KEY (function_name, qualifier, statement_id)
+        );
+        CREATE TABLE function_policy_revisions (
+            function_name TEXT NOT NULL,
+            qualifier TEXT NOT NULL,
+            revision_id TEXT NOT NULL,
+            PRIMARY KEY (function_name, qualifier)
+        ) WITHOUT ROWID;
+        """,
     ];
 }

@@ -1,0 +1,216 @@
+using System.Text.Json;
+
+namespace Nimbus.Security;
+
+/// <summary>Allow or Deny.</summary>
+internal enum PolicyEffect
+{
+    Allow,
+    Deny,
+}
+
+/// <summary>One statement: its effect, and the actions and resources it matches (or, with NotAction/NotResource, does not).</summary>
+internal sealed record PolicyStatement(
+    PolicyEffect Effect,
+    IReadOnlyList<string> Actions,
+    bool NotAction,
+    IReadOnlyList<string> Resources,
+    bool NotResource)
+{
+    public bool Matches(string action, string resource) =>
+        Actions.Any(pattern => Wildcard.Matches(pattern, action, ignoreCase: true)) != NotAction
+        && Resources.Any(pattern => Wildcard.Matches(pattern, resource, ignoreCase: false)) != NotResource;
+}
+
+/// <summary>
+/// An IAM-style identity policy: <c>Version</c>, <c>Statement</c> (an object or a list) with <c>Effect</c>,
+/// <c>Action</c>/<c>NotAction</c> and <c>Resource</c>/<c>NotResource</c> (strings or lists, <c>*</c> and <c>?</c>
+/// wildcards). <c>Condition</c> and <c>Principal</c> are not supported in identity policies and are refused when
+/// the policy is put, so no policy silently means more than it says.
+/// </summary>
+internal sealed record PolicyDocument(IReadOnlyList<PolicyStatement> Statements)
+{
+    /// <summary>Largest policy document, as IAM's inline user policy limit (2048 characters without whitespace is IAM's; we allow more).</summary>
+    public const int MaxLength = 10_240;
+
+    public static PolicyDocument? TryParse(string json, out string? error)
+    {
+        error = null;
+        if (json.Length > MaxLength)
+        {
+            error = $"The policy document is {json.Length} characters; the limit is {MaxLength}.";
+            return null;
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                error = "The policy document must be a JSON object with a Statement.";
+                return null;
+            }
+
+            if (!root.TryGetProperty("Statement", out var statementElement))
+            {
+                error = "The policy document has no Statement.";
+                return null;
+            }
+
+            var statements = new List<PolicyStatement>();
+            var elements = statementElement.ValueKind == JsonValueKind.Array ? statementElement.EnumerateArray().ToList() : [statementElement];
+            foreach (var element in elements)
+            {
+                var statement = ParseStatement(element, out error);
+                if (statement is null)
+                {
+                    return null;
+                }
+
+                statements.Add(statement);
+            }
+
+            if (statements.Count == 0)
+            {
+                error = "The policy document's Statement list is empty.";
+                return null;
+            }
+
+            return new PolicyDocument(statements);
+        }
+        catch (JsonException e)
+        {
+            error = "The policy document is not valid JSON: " + e.Message;
+            return null;
+        }
+    }
+
+    private static PolicyStatement? ParseStatement(JsonElement element, out string? error)
+    {
+        error = null;
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            error = "Each Statement must be a JSON object.";
+            return null;
+        }
+
+        foreach (var property in element.EnumerateObject())
+        {
+            if (property.Name is not ("Sid" or "Effect" or "Action" or "NotAction" or "Resource" or "NotResource"))
+            {
+                error = property.Name is "Condition" or "Principal" or "NotPrincipal"
+                    ? $"'{property.Name}' is not supported in Nimbus identity policies; remove it (see docs/security.md)."
+                    : $"Unknown statement element '{property.Name}'.";
+                return null;
+            }
+        }
+
+        var effectText = element.TryGetProperty("Effect", out var effectElement) ? effectElement.GetString() : null;
+        if (effectText is not ("Allow" or "Deny"))
+        {
+            error = $"Effect must be \"Allow\" or \"Deny\", not '{effectText}'.";
+            return null;
+        }
+
+        var (actions, notAction) = ReadList(element, "Action", "NotAction", out error);
+        if (actions is null)
+        {
+            return null;
+        }
+
+        foreach (var action in actions)
+        {
+            if (action != "*" && !action.Contains(':', StringComparison.Ordinal))
+            {
+                error = $"Action '{action}' must have the form service:Operation, such as lambda:InvokeFunction.";
+                return null;
+            }
+        }
+
+        var (resources, notResource) = ReadList(element, "Resource", "NotResource", out error);
+        if (resources is null)
+        {
+            return null;
+        }
+
+        return new PolicyStatement(effectText == "Allow" ? PolicyEffect.Allow : PolicyEffect.Deny, actions, notAction, resources, notResource);
+    }
+
+    private static (List<string>? Values, bool Negated) ReadList(JsonElement statement, string name, string notName, out string? error)
+    {
+        error = null;
+        var has = statement.TryGetProperty(name, out var value);
+        var hasNot = statement.TryGetProperty(notName, out var notValue);
+        if (has == hasNot)
+        {
+            error = $"Each statement needs exactly one of {name} and {notName}.";
+            return (null, false);
+        }
+
+        var element = has ? value : notValue;
+        var list = new List<string>();
+        if (element.ValueKind == JsonValueKind.String)
+        {
+            list.Add(element.GetString()!);
+        }
+        else if (element.ValueKind == JsonValueKind.Array && element.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String))
+        {
+            list.AddRange(element.EnumerateArray().Select(e => e.GetString()!));
+        }
+        else
+        {
+            error = $"{(has ? name : notName)} must be a string or a list of strings.";
+            return (null, false);
+        }
+
+        if (list.Count == 0 || list.Any(string.IsNullOrEmpty))
+        {
+            error = $"{(has ? name : notName)} must not be empty.";
+            return (null, false);
+        }
+
+        return (list, !has);
+    }
+}
+
+/// <summary>IAM's wildcard matching: <c>*</c> matches any run of characters, <c>?</c> any one character.</summary>
+internal static class Wildcard
+{
+    public static bool Matches(string pattern, string value, bool ignoreCase)
+    {
+        int p = 0, v = 0, star = -1, mark = 0;
+        while (v < value.Length)
+        {
+            if (p < pattern.Length && (pattern[p] == '?' || CharEquals(pattern[p], value[v], ignoreCase)))
+            {
+                p++;
+                v++;
+            }
+            else if (p < pattern.Length && pattern[p] == '*')
+            {
+                star = p++;
+                mark = v;
+            }
+            else if (star >= 0)
+            {
+                p = star + 1;
+                v = ++mark;
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        while (p < pattern.Length && pattern[p] == '*')
+        {
+            p++;
+        }
+
+        return p == pattern.Length;
+    }
+
+    private static bool CharEquals(char a, char b, bool ignoreCase) =>
+        a == b || (ignoreCase && char.ToLowerInvariant(a) == char.ToLowerInvariant(b));
+}

@@ -1,0 +1,114 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Nimbus.Security;
+
+/// <summary>
+/// Encrypts secrets at rest with AES-256-GCM under one key kept in <c>&lt;data&gt;/secrets.key</c> (mode 0600, created
+/// at first start with temp+fsync+rename). Sealed values are <c>v1:</c> + base64(nonce ‖ tag ‖ ciphertext); the
+/// associated data binds a value to its place (a key id, a function ARN) so one sealed value cannot be swapped for another.
+/// </summary>
+internal sealed class SecretBox
+{
+    public const string FileName = "secrets.key";
+    private const string Prefix = "v1:";
+    private const int NonceSize = 12;
+    private const int TagSize = 16;
+
+    private readonly byte[] _key;
+
+    public SecretBox(byte[] key)
+    {
+        if (key.Length != 32)
+        {
+            throw new ArgumentException("The secrets key must be 32 bytes.", nameof(key));
+        }
+
+        _key = key;
+    }
+
+    /// <summary>Loads the key of a data directory, creating it (0600) the first time.</summary>
+    public static SecretBox ForDataDirectory(string dataDirectory)
+    {
+        var path = Path.Combine(dataDirectory, FileName);
+        if (!File.Exists(path))
+        {
+            PrivateFile.WriteAtomically(path, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)) + "\n");
+        }
+
+        var key = Convert.FromBase64String(File.ReadAllText(path).Trim());
+        return new SecretBox(key);
+    }
+
+    public static bool IsSealed(string value) => value.StartsWith(Prefix, StringComparison.Ordinal);
+
+    public string Seal(string plaintext, string associatedData)
+    {
+        var plain = Encoding.UTF8.GetBytes(plaintext);
+        var output = new byte[NonceSize + TagSize + plain.Length];
+        var nonce = output.AsSpan(0, NonceSize);
+        RandomNumberGenerator.Fill(nonce);
+        using var aes = new AesGcm(_key, TagSize);
+        aes.Encrypt(nonce, plain, output.AsSpan(NonceSize + TagSize), output.AsSpan(NonceSize, TagSize), Encoding.UTF8.GetBytes(associatedData));
+        return Prefix + Convert.ToBase64String(output);
+    }
+
+    /// <summary>The plaintext, or null when the value was not sealed by this key for this associated data.</summary>
+    public string? Open(string sealedValue, string associatedData)
+    {
+        if (!IsSealed(sealedValue))
+        {
+            return null;
+        }
+
+        byte[] data;
+        try
+        {
+            data = Convert.FromBase64String(sealedValue[Prefix.Length..]);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+
+        if (data.Length < NonceSize + TagSize)
+        {
+            return null;
+        }
+
+        var plain = new byte[data.Length - NonceSize - TagSize];
+        try
+        {
+            using var aes = new AesGcm(_key, TagSize);
+            aes.Decrypt(data.AsSpan(0, NonceSize), data.AsSpan(NonceSize + TagSize), data.AsSpan(NonceSize, TagSize), plain, Encoding.UTF8.GetBytes(associatedData));
+        }
+        catch (AuthenticationTagMismatchException)
+        {
+            return null;
+        }
+
+        return Encoding.UTF8.GetString(plain);
+    }
+}
+
+/// <summary>Files only the server's user may read: created 0600, written to a temp file, fsynced, renamed.</summary>
+internal static class PrivateFile
+{
+    public static void WriteAtomically(string path, string content)
+    {
+        var temp = path + ".tmp-" + Guid.NewGuid().ToString("N");
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Options = FileOptions.WriteThrough };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var stream = new FileStream(temp, options))
+        {
+            stream.Write(Encoding.UTF8.GetBytes(content));
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temp, path, overwrite: true);
+    }
+}

@@ -1,0 +1,62 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Nimbus.Hosting;
+using Nimbus.Storage;
+
+namespace Nimbus.Security;
+
+/// <summary>Registers and wires authentication (SigV4), the identity store and authorization.</summary>
+internal static class SecurityServiceCollectionExtensions
+{
+    public static IServiceCollection AddNimbusSecurity(this IServiceCollection services, Microsoft.Extensions.Configuration.IConfiguration configuration)
+    {
+        services.AddOptions<SecurityOptions>()
+            .Bind(configuration.GetSection(NimbusOptions.SectionName))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SecurityOptions>, SecurityOptionsValidator>());
+        services.TryAddSingleton(sp => SecretBox.ForDataDirectory(sp.GetRequiredService<DataDirectory>().Path));
+        services.TryAddSingleton(sp => RootCredentials.Resolve(
+            sp.GetRequiredService<IOptions<SecurityOptions>>().Value, sp.GetRequiredService<DataDirectory>().Path));
+        services.TryAddSingleton(sp =>
+        {
+            var root = sp.GetRequiredService<RootCredentials>();
+            var accountId = sp.GetRequiredService<IOptions<NimbusOptions>>().Value.AccountId;
+            return new IdentityStore(
+                new SqliteDatabase(Path.Combine(sp.GetRequiredService<DataDirectory>().Path, "iam.db"), IamMigrations.All),
+                sp.GetRequiredService<SecretBox>(),
+                accountId,
+                new Principal(PrincipalKind.Root, "root", $"arn:aws:iam::{accountId}:root", root.AccessKeyId),
+                root.SecretAccessKey);
+        });
+        services.TryAddSingleton(sp => new SessionCredentials(
+            sp.GetRequiredService<SecretBox>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<NimbusOptions>>().Value.AccountId));
+        services.TryAddSingleton<IAuthorizer, PolicyAuthorizer>();
+        services.TryAddSingleton<AccessKeyRateLimiter>();
+        services.TryAddSingleton<SigV4Authenticator>();
+        services.TryAddSingleton(sp => new FunctionPolicyStore(
+            new SqliteDatabase(Path.Combine(sp.GetRequiredService<DataDirectory>().Path, "metadata.db"), MetadataMigrations.All)));
+        services.TryAddSingleton<FunctionPolicyService>();
+        services.AddSingleton<Functions.IFunctionLifecycleObserver>(sp => sp.GetRequiredService<FunctionPolicyService>());
+        services.TryAddSingleton<FunctionUrlIamGuard>();
+        services.AddHostedService<SecurityBanner>();
+        return services;
+    }
+
+    /// <summary>Authentication before routing (every API), Lambda authorization after it, and the admin API.</summary>
+    public static WebApplication UseNimbusAuthentication(this WebApplication app)
+    {
+        app.UseMiddleware<SigV4AuthenticationMiddleware>();
+        return app;
+    }
+
+    public static WebApplication UseNimbusAuthorization(this WebApplication app)
+    {
+        app.UseMiddleware<LambdaAuthorizationMiddleware>();
+        app.MapSecurityAdminApi();
+        app.MapFunctionPolicyApi();
+        return app;
+    }
+}

@@ -1,0 +1,69 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Nimbus.Security;
+
+/// <summary>Temporary credentials as a sandbox receives them.</summary>
+internal sealed record TemporaryCredentials(string AccessKeyId, string SecretAccessKey, string SessionToken, DateTimeOffset Expiration);
+
+/// <summary>
+/// Issues and checks temporary credentials for a role (a function's execution role). Stateless: the session token is
+/// the role, the key pair and the expiry sealed with the server's <see cref="SecretBox"/>, so any token this server
+/// did not issue, or whose key id differs, fails to open; nothing is stored and nothing to clean up.
+/// </summary>
+internal sealed class SessionCredentials(SecretBox box, TimeProvider time, string accountId)
+{
+    /// <summary>How long temporary credentials live (AWS's default for Lambda is the session of the execution role, up to 12 h).</summary>
+    public static readonly TimeSpan Lifetime = TimeSpan.FromHours(1);
+
+    private const string AssociatedData = "nimbus-session-token";
+
+    public TemporaryCredentials Issue(string roleName, string sessionName)
+    {
+        var accessKeyId = SigV4.NewAccessKeyId("ASIA");
+        var secret = SigV4.NewSecretAccessKey();
+        var expiration = time.GetUtcNow() + Lifetime;
+        var payload = JsonSerializer.Serialize(new Dictionary<string, string>
+        {
+            ["k"] = accessKeyId,
+            ["s"] = secret,
+            ["r"] = roleName,
+            ["n"] = sessionName,
+            ["e"] = expiration.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+        }, SecurityJsonContext.Default.DictionaryStringString);
+        return new TemporaryCredentials(accessKeyId, secret, box.Seal(payload, AssociatedData), expiration);
+    }
+
+    /// <summary>The principal and secret of a session token presented with <paramref name="accessKeyId"/>, or the failure.</summary>
+    public AuthFailure? TryOpen(string accessKeyId, string token, out Principal? principal, out string? secret)
+    {
+        principal = null;
+        secret = null;
+        var payload = box.Open(token, AssociatedData);
+        Dictionary<string, string>? fields = null;
+        try
+        {
+            fields = payload is null ? null : JsonSerializer.Deserialize(payload, SecurityJsonContext.Default.DictionaryStringString);
+        }
+        catch (JsonException)
+        {
+            fields = null;
+        }
+
+        if (fields is null || !fields.TryGetValue("k", out var key) || key != accessKeyId
+            || !fields.TryGetValue("e", out var expiresText) || !long.TryParse(expiresText, CultureInfo.InvariantCulture, out var expires))
+        {
+            return AuthFailure.InvalidToken();
+        }
+
+        if (time.GetUtcNow() > DateTimeOffset.FromUnixTimeSeconds(expires))
+        {
+            return AuthFailure.ExpiredToken();
+        }
+
+        var role = fields["r"];
+        principal = new Principal(PrincipalKind.Role, role, $"arn:aws:sts::{accountId}:assumed-role/{role}/{fields["n"]}", accessKeyId);
+        secret = fields["s"];
+        return null;
+    }
+}

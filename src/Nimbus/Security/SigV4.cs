@@ -1,0 +1,276 @@
+using System.Buffers;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Nimbus.Security;
+
+/// <summary>
+/// AWS Signature Version 4: the wire constants and the pure functions of the algorithm (canonical request, string
+/// to sign, signing key). Server-side verification and the chunk verifier build on these; nothing here does I/O.
+/// </summary>
+internal static class SigV4
+{
+    public const string Algorithm = "AWS4-HMAC-SHA256";
+    public const string ChunkAlgorithm = "AWS4-HMAC-SHA256-PAYLOAD";
+    public const string TrailerAlgorithm = "AWS4-HMAC-SHA256-TRAILER";
+    public const string Terminator = "aws4_request";
+    public const string DateFormat = "yyyyMMdd'T'HHmmss'Z'";
+
+    public const string AmzDateHeader = "X-Amz-Date";
+    public const string ContentSha256Header = "x-amz-content-sha256";
+    public const string SecurityTokenHeader = "X-Amz-Security-Token";
+
+    public const string AlgorithmQuery = "X-Amz-Algorithm";
+    public const string CredentialQuery = "X-Amz-Credential";
+    public const string DateQuery = "X-Amz-Date";
+    public const string ExpiresQuery = "X-Amz-Expires";
+    public const string SignedHeadersQuery = "X-Amz-SignedHeaders";
+    public const string SignatureQuery = "X-Amz-Signature";
+    public const string SecurityTokenQuery = "X-Amz-Security-Token";
+
+    public const string UnsignedPayload = "UNSIGNED-PAYLOAD";
+    public const string StreamingPayload = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
+    public const string StreamingPayloadTrailer = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER";
+    public const string StreamingUnsignedPayloadTrailer = "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
+
+    /// <summary>The hex SHA-256 of no bytes.</summary>
+    public const string EmptySha256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    /// <summary>AWS's clock-skew window for signed requests.</summary>
+    public static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(15);
+
+    /// <summary>The longest a presigned URL may live: 7 days.</summary>
+    public const int MaxPresignedExpirySeconds = 604_800;
+
+    public static bool IsStreaming(string payloadHash) =>
+        payloadHash is StreamingPayload or StreamingPayloadTrailer or StreamingUnsignedPayloadTrailer;
+
+    public static string Scope(string date, string region, string service) => $"{date}/{region}/{service}/{Terminator}";
+
+    public static byte[] SigningKey(string secret, string date, string region, string service)
+    {
+        var key = HmacSha256(Encoding.UTF8.GetBytes("AWS4" + secret), date);
+        key = HmacSha256(key, region);
+        key = HmacSha256(key, service);
+        return HmacSha256(key, Terminator);
+    }
+
+    public static string StringToSign(string amzDate, string scope, string canonicalRequest) =>
+        $"{Algorithm}\n{amzDate}\n{scope}\n{Sha256Hex(canonicalRequest)}";
+
+    public static string Sign(byte[] signingKey, string stringToSign) => Convert.ToHexStringLower(HmacSha256(signingKey, stringToSign));
+
+    public static byte[] HmacSha256(byte[] key, string data) => HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(data));
+
+    public static string Sha256Hex(string data) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(data)));
+
+    public static string Sha256Hex(ReadOnlySpan<byte> data) => Convert.ToHexStringLower(SHA256.HashData(data));
+
+    /// <summary>Constant-time comparison of two hex signatures, case-insensitive as AWS's is.</summary>
+    public static bool SignaturesEqual(string expected, string provided)
+    {
+        if (expected.Length != provided.Length)
+        {
+            return false;
+        }
+
+        var a = Encoding.ASCII.GetBytes(expected);
+        var b = Encoding.ASCII.GetBytes(provided.ToLowerInvariant());
+        return CryptographicOperations.FixedTimeEquals(a, b);
+    }
+
+    public static bool TryParseAmzDate(string? value, out DateTimeOffset date) =>
+        DateTimeOffset.TryParseExact(value, DateFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out date);
+
+    public static string FormatAmzDate(DateTimeOffset date) => date.UtcDateTime.ToString(DateFormat, CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The canonical URI. Non-S3 services: the raw path with dot segments removed, percent-encoded once more (so
+    /// <c>%3A</c> becomes <c>%253A</c>). S3: the raw path as received.
+    /// </summary>
+    public static string CanonicalUri(string rawPath, bool s3)
+    {
+        if (rawPath.Length == 0)
+        {
+            return "/";
+        }
+
+        if (s3)
+        {
+            return rawPath;
+        }
+
+        var normalized = RemoveDotSegments(rawPath);
+        return UriEncode(normalized, keepSlash: true);
+    }
+
+    /// <summary>RFC 3986 section 5.2.4, keeping a trailing slash as botocore does.</summary>
+    public static string RemoveDotSegments(string path)
+    {
+        if (!path.Contains("/.", StringComparison.Ordinal) && !path.Contains("//", StringComparison.Ordinal))
+        {
+            return path;
+        }
+
+        var output = new List<string>();
+        var segments = path.Split('/');
+        foreach (var segment in segments.Skip(1))
+        {
+            if (segment is "." or "")
+            {
+                continue;
+            }
+
+            if (segment == "..")
+            {
+                if (output.Count > 0)
+                {
+                    output.RemoveAt(output.Count - 1);
+                }
+
+                continue;
+            }
+
+            output.Add(segment);
+        }
+
+        var result = "/" + string.Join('/', output);
+        if (path.EndsWith('/') && result.Length > 1)
+        {
+            result += "/";
+        }
+
+        return result;
+    }
+
+    /// <summary>The canonical query string from a raw query (with or without its leading '?'), minus <paramref name="exclude"/>.</summary>
+    public static string CanonicalQuery(string rawQuery, string? exclude = null)
+    {
+        var query = rawQuery.StartsWith('?') ? rawQuery[1..] : rawQuery;
+        if (query.Length == 0)
+        {
+            return "";
+        }
+
+        var pairs = new List<(string Key, string Value)>();
+        foreach (var part in query.Split('&'))
+        {
+            if (part.Length == 0)
+            {
+                continue;
+            }
+
+            var equals = part.IndexOf('=', StringComparison.Ordinal);
+            var key = Uri.UnescapeDataString(equals < 0 ? part : part[..equals]);
+            var value = equals < 0 ? "" : Uri.UnescapeDataString(part[(equals + 1)..]);
+            if (exclude is not null && key == exclude)
+            {
+                continue;
+            }
+
+            pairs.Add((UriEncode(key, keepSlash: false), UriEncode(value, keepSlash: false)));
+        }
+
+        pairs.Sort((a, b) =>
+        {
+            var byKey = string.CompareOrdinal(a.Key, b.Key);
+            return byKey != 0 ? byKey : string.CompareOrdinal(a.Value, b.Value);
+        });
+        return string.Join('&', pairs.Select(p => p.Key + "=" + p.Value));
+    }
+
+    /// <summary>Percent-encodes every byte of the UTF-8 form except RFC 3986 unreserved characters (and '/' when asked).</summary>
+    public static string UriEncode(string value, bool keepSlash)
+    {
+        var bytes = Encoding.UTF8.GetBytes(value);
+        var builder = new StringBuilder(bytes.Length * 3);
+        foreach (var b in bytes)
+        {
+            var c = (char)b;
+            if (char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '~' || (keepSlash && c == '/'))
+            {
+                builder.Append(c);
+            }
+            else
+            {
+                builder.Append('%').Append(b.ToString("X2", CultureInfo.InvariantCulture));
+            }
+        }
+
+        return builder.ToString();
+    }
+
+    /// <summary>A header value as signed: trimmed, runs of spaces collapsed.</summary>
+    public static string CanonicalHeaderValue(string value)
+    {
+        var trimmed = value.Trim();
+        if (!trimmed.Contains("  ", StringComparison.Ordinal))
+        {
+            return trimmed;
+        }
+
+        var builder = new StringBuilder(trimmed.Length);
+        var previousSpace = false;
+        foreach (var c in trimmed)
+        {
+            if (c == ' ')
+            {
+                if (!previousSpace)
+                {
+                    builder.Append(c);
+                }
+
+                previousSpace = true;
+            }
+            else
+            {
+                builder.Append(c);
+                previousSpace = false;
+            }
+        }
+
+        return builder.ToString();
+    }
+
+    public static string CanonicalRequest(string method, string canonicalUri, string canonicalQuery, IReadOnlyList<(string Name, string Value)> headers, string signedHeaders, string payloadHash)
+    {
+        var builder = new StringBuilder(256);
+        builder.Append(method).Append('\n').Append(canonicalUri).Append('\n').Append(canonicalQuery).Append('\n');
+        foreach (var (name, value) in headers)
+        {
+            builder.Append(name).Append(':').Append(value).Append('\n');
+        }
+
+        builder.Append('\n').Append(signedHeaders).Append('\n').Append(payloadHash);
+        return builder.ToString();
+    }
+
+    /// <summary>Random access key ids look like AWS's: a 4-letter prefix and 16 upper-case letters and digits.</summary>
+    public static string NewAccessKeyId(string prefix)
+    {
+        const string Alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+        Span<char> chars = stackalloc char[16];
+        for (var i = 0; i < chars.Length; i++)
+        {
+            chars[i] = Alphabet[RandomNumberGenerator.GetInt32(Alphabet.Length)];
+        }
+
+        return prefix + new string(chars);
+    }
+
+    /// <summary>40 characters of base64 alphabet, as AWS secret keys are.</summary>
+    public static string NewSecretAccessKey()
+    {
+        var bytes = ArrayPool<byte>.Shared.Rent(30);
+        try
+        {
+            RandomNumberGenerator.Fill(bytes.AsSpan(0, 30));
+            return Convert.ToBase64String(bytes, 0, 30).Replace('+', 'x').Replace('/', 'Y');
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(bytes, clearArray: true);
+        }
+    }
+}

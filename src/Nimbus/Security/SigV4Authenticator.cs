@@ -1,0 +1,194 @@
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Nimbus.Security;
+
+/// <summary>
+/// Authenticates one request by its SigV4 signature: parses it, checks the time window, finds the key's secret (or
+/// opens its session token), hashes the payload as the service signs it, and compares signatures in constant time.
+/// On success the request carries a <see cref="SigV4Context"/>. Used by the middleware for every API and by the
+/// function URL front door for AWS_IAM URLs.
+/// </summary>
+internal sealed partial class SigV4Authenticator(
+    IdentityStore identities,
+    SessionCredentials sessions,
+    AccessKeyRateLimiter rateLimiter,
+    IOptions<SecurityOptions> options,
+    TimeProvider time,
+    ILogger<SigV4Authenticator> logger)
+{
+    /// <summary>Bodies of non-S3 requests are hashed while buffered; none of their operations accepts more than this.</summary>
+    public const long MaxHashedBodyBytes = 80L * 1024 * 1024;
+
+    public async Task<(AuthFailure? Failure, string Service, bool Presigned)> AuthenticateAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var failure = SigV4Signature.TryRead(request, out var signature, out var scope);
+        var service = scope?.Service ?? AwsServices.Guess(request);
+        var presigned = signature?.Presigned ?? request.Query.ContainsKey(SigV4.AlgorithmQuery);
+        if (failure is not null)
+        {
+            return (failure, service, presigned);
+        }
+
+        if (AwsServices.IsLambdaPath(request.Path.Value ?? "/") && signature!.Scope.Service != AwsServices.Lambda)
+        {
+            return (AuthFailure.Malformed($"Credential should be scoped to correct service: '{AwsServices.Lambda}'."), AwsServices.Lambda, presigned);
+        }
+
+        var now = time.GetUtcNow();
+        failure = SigV4Verifier.CheckTime(signature!, now);
+        if (failure is not null)
+        {
+            return (failure, service, presigned);
+        }
+
+        Principal? principal;
+        string? secret;
+        if (signature!.SecurityToken is { } token)
+        {
+            failure = sessions.TryOpen(signature.Scope.AccessKeyId, token, out principal, out secret);
+        }
+        else if (identities.TryFind(signature.Scope.AccessKeyId, out var found, out var foundSecret))
+        {
+            (principal, secret) = (found, foundSecret);
+        }
+        else
+        {
+            (principal, secret) = (null, null);
+            failure = AuthFailure.UnknownAccessKey();
+        }
+
+        if (options.Value.Dev && failure?.Kind is AuthFailureKind.UnknownAccessKey or AuthFailureKind.InvalidToken)
+        {
+            // --dev: any well-formed signature is root's.
+            context.Features.Set(new SigV4Context(identities.Root, signature, null, SigV4.UnsignedPayload));
+            return (null, service, presigned);
+        }
+
+        if (failure is not null)
+        {
+            return (failure, service, presigned);
+        }
+
+        var (payloadFailure, payloadHashes) = await PayloadHashesAsync(context, signature).ConfigureAwait(false);
+        if (payloadFailure is not null)
+        {
+            return (payloadFailure, service, presigned);
+        }
+
+        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (request.Path + request.QueryString).ToString();
+        byte[]? signingKey = null;
+        string? matched = null;
+        foreach (var payloadHash in payloadHashes)
+        {
+            var canonical = SigV4Verifier.CanonicalRequest(request, rawTarget, signature, payloadHash);
+            if (SigV4Verifier.Matches(signature, secret!, canonical, out signingKey))
+            {
+                matched = payloadHash;
+                break;
+            }
+
+            Log.SignatureMismatch(logger, signature.Scope.AccessKeyId, canonical);
+        }
+
+        if (matched is null && !options.Value.Dev)
+        {
+            return (AuthFailure.SignatureMismatch(), service, presigned);
+        }
+
+        if (!rateLimiter.TryAcquire(principal!.AccessKeyId))
+        {
+            return (new AuthFailure(AuthFailureKind.Throttled, "Rate exceeded"), service, presigned);
+        }
+
+        matched ??= payloadHashes[0];
+        context.Features.Set(new SigV4Context(principal, signature, signingKey, matched));
+        if (service == AwsServices.S3 && matched.Length == 64 && HasBody(request))
+        {
+            request.Body = new ContentSha256Stream(request.Body, matched);
+        }
+
+        return (null, service, presigned);
+    }
+
+    /// <summary>
+    /// The payload hash(es) the signature may cover. S3: the signed x-amz-content-sha256 (verified against the body as it
+    /// streams). Other services: the SHA-256 of the body, hashed while it is buffered for the handler to read again;
+    /// presigned URLs may also sign UNSIGNED-PAYLOAD.
+    /// </summary>
+    private static async Task<(AuthFailure? Failure, string[] Hashes)> PayloadHashesAsync(HttpContext context, SigV4Signature signature)
+    {
+        var request = context.Request;
+        var header = request.Headers[SigV4.ContentSha256Header].ToString();
+        if (signature.Scope.Service == AwsServices.S3)
+        {
+            if (header.Length == 0)
+            {
+                var fromQuery = request.Query["X-Amz-Content-Sha256"].ToString();
+                return signature.Presigned
+                    ? (null, [fromQuery.Length > 0 ? fromQuery : SigV4.UnsignedPayload])
+                    : (new AuthFailure(AuthFailureKind.InvalidRequest, "Missing required header for this request: x-amz-content-sha256"), []);
+            }
+
+            var valid = header == SigV4.UnsignedPayload || SigV4.IsStreaming(header)
+                || (header.Length == 64 && header.All(char.IsAsciiHexDigit));
+            return valid
+                ? (null, [header])
+                : (new AuthFailure(AuthFailureKind.InvalidRequest, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value."), []);
+        }
+
+        string bodyHash;
+        if (!HasBody(request))
+        {
+            bodyHash = SigV4.EmptySha256;
+        }
+        else
+        {
+            if (request.ContentLength > MaxHashedBodyBytes)
+            {
+                return (new AuthFailure(AuthFailureKind.TooLarge, $"Request must be smaller than {MaxHashedBodyBytes} bytes."), []);
+            }
+
+            request.EnableBuffering(bufferThreshold: 1024 * 1024);
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var buffer = new byte[81920];
+            long total = 0;
+            int read;
+            while ((read = await request.Body.ReadAsync(buffer, context.RequestAborted).ConfigureAwait(false)) > 0)
+            {
+                total += read;
+                if (total > MaxHashedBodyBytes)
+                {
+                    return (new AuthFailure(AuthFailureKind.TooLarge, $"Request must be smaller than {MaxHashedBodyBytes} bytes."), []);
+                }
+
+                hash.AppendData(buffer, 0, read);
+            }
+
+            request.Body.Position = 0;
+            bodyHash = Convert.ToHexStringLower(hash.GetHashAndReset());
+        }
+
+        if (signature.Presigned)
+        {
+            return (null, [SigV4.UnsignedPayload, bodyHash]);
+        }
+
+        // Some SDKs (JavaScript v3) also sign x-amz-content-sha256 for other services; it is then the body's hash too.
+        return (null, [bodyHash]);
+    }
+
+    private static bool HasBody(HttpRequest request) =>
+        request.ContentLength > 0 || (request.ContentLength is null && request.Headers.TransferEncoding.Count > 0);
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1101, EventName = "SignatureMismatch", Level = LogLevel.Debug,
+            Message = "Signature of access key {AccessKeyId} does not match; the canonical request computed was:\n{CanonicalRequest}")]
+        public static partial void SignatureMismatch(ILogger logger, string accessKeyId, string canonicalRequest);
+    }
+}
