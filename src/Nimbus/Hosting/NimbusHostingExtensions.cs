@@ -30,7 +30,7 @@ public static class NimbusHostingExtensions
     private const string EventsDatabaseKey = "events.db";
 
     /// <summary>The DI key of metadata.db, shared by the metadata store and the event source mappings.</summary>
-    private const string MetadataDatabaseKey = "metadata.db";
+    internal const string MetadataDatabaseKey = "metadata.db";
 
     /// <summary>Adds configuration sources, services and Kestrel endpoints of a node.</summary>
     public static WebApplicationBuilder AddNimbus(this WebApplicationBuilder builder, string[] args)
@@ -87,6 +87,7 @@ public static class NimbusHostingExtensions
             sp.GetRequiredService<IOptions<NimbusOptions>>().Value,
             sp.GetRequiredService<DataDirectory>(),
             sp.GetRequiredService<ILogger<SandboxManager>>()));
+        services.TryAddSingleton<ISandboxCredentials, PlaceholderSandboxCredentials>();
         services.TryAddSingleton<SandboxManager>();
         services.AddSingleton<IFunctionLifecycleObserver>(sp => sp.GetRequiredService<SandboxManager>());
         services.TryAddSingleton<IProvisionedConcurrency>(sp => sp.GetRequiredService<SandboxManager>());

@@ -1,12 +1,22 @@
 namespace Nimbus.Sandboxes;
 
+/// <summary>The AWS credentials an instance finds in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN.</summary>
+internal sealed record SandboxCredential(string AccessKeyId, string SecretAccessKey, string SessionToken);
+
 /// <summary>
-/// The placeholder credentials every instance gets in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN,
-/// so AWS SDKs sign their requests; request signatures are not verified yet.
+/// Gives each new instance credentials for its function's execution role, so AWS SDKs in the function sign their
+/// calls to this node. Security/ issues real temporary ones; without it instances get placeholders.
 /// </summary>
-internal static class SandboxCredentials
+internal interface ISandboxCredentials
 {
-    public const string AccessKeyId = "ASIANIMBUSFUNCTION00";
-    public const string SecretAccessKey = "nimbus-function-placeholder-secret-key00";
-    public const string SessionToken = "nimbus-function-placeholder-session-token";
+    SandboxCredential For(string functionName, string roleArn);
+}
+
+/// <summary>Placeholder credentials for hosts that register no issuer (unit hosts, tools).</summary>
+internal sealed class PlaceholderSandboxCredentials : ISandboxCredentials
+{
+    private static readonly SandboxCredential Placeholder = new(
+        "ASIANIMBUSFUNCTION00", "nimbus-function-placeholder-secret-key00", "nimbus-function-placeholder-session-token");
+
+    public SandboxCredential For(string functionName, string roleArn) => Placeholder;
 }

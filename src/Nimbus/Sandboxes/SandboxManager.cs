@@ -19,6 +19,7 @@ internal sealed partial class SandboxManager(
     RuntimePortPool ports,
     ISandboxFactory sandboxes,
     Hosting.NimbusEndpoints endpoints,
+    ISandboxCredentials credentials,
     TimeProvider time,
     ILogger<SandboxManager> logger) : BackgroundService, IHostedLifecycleService, IFunctionLifecycleObserver, IProvisionedConcurrency
 {
@@ -683,12 +684,16 @@ internal sealed partial class SandboxManager(
         environment["AWS_DEFAULT_REGION"] = _options.Region;
         environment["AWS_XRAY_CONTEXT_MISSING"] = "LOG_ERROR";
 
-        // AWS SDKs in the function reach this node's S3 (and other) APIs unchanged. The credentials are placeholders
-        // until requests are signed with per-function ones; a function's own settings win.
+        // AWS SDKs in the function reach this node's S3 (and other) APIs unchanged, signing with temporary credentials
+        // of the function's execution role; a function's own settings win.
         environment.TryAdd("AWS_ENDPOINT_URL", endpoints.MainUrl);
-        environment.TryAdd("AWS_ACCESS_KEY_ID", SandboxCredentials.AccessKeyId);
-        environment.TryAdd("AWS_SECRET_ACCESS_KEY", SandboxCredentials.SecretAccessKey);
-        environment.TryAdd("AWS_SESSION_TOKEN", SandboxCredentials.SessionToken);
+        if (!environment.ContainsKey("AWS_ACCESS_KEY_ID"))
+        {
+            var credential = credentials.For(function.Name, function.Role);
+            environment["AWS_ACCESS_KEY_ID"] = credential.AccessKeyId;
+            environment["AWS_SECRET_ACCESS_KEY"] = credential.SecretAccessKey;
+            environment["AWS_SESSION_TOKEN"] = credential.SessionToken;
+        }
         if (launch.ExecutionEnvironment is { } executionEnvironment)
         {
             environment["AWS_EXECUTION_ENV"] = executionEnvironment;

@@ -34,10 +34,11 @@ internal static class SecurityServiceCollectionExtensions
         services.TryAddSingleton(sp => new SessionCredentials(
             sp.GetRequiredService<SecretBox>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<NimbusOptions>>().Value.AccountId));
         services.TryAddSingleton<IAuthorizer, PolicyAuthorizer>();
+        services.AddSingleton<Sandboxes.ISandboxCredentials, RoleSandboxCredentials>();
         services.TryAddSingleton<AccessKeyRateLimiter>();
         services.TryAddSingleton<SigV4Authenticator>();
         services.TryAddSingleton(sp => new FunctionPolicyStore(
-            new SqliteDatabase(Path.Combine(sp.GetRequiredService<DataDirectory>().Path, "metadata.db"), MetadataMigrations.All)));
+            sp.GetRequiredKeyedService<SqliteDatabase>(NimbusHostingExtensions.MetadataDatabaseKey)));
         services.TryAddSingleton<FunctionPolicyService>();
         services.AddSingleton<Functions.IFunctionLifecycleObserver>(sp => sp.GetRequiredService<FunctionPolicyService>());
         services.TryAddSingleton<FunctionUrlIamGuard>();

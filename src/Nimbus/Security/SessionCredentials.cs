@@ -18,11 +18,11 @@ internal sealed class SessionCredentials(SecretBox box, TimeProvider time, strin
 
     private const string AssociatedData = "nimbus-session-token";
 
-    public TemporaryCredentials Issue(string roleName, string sessionName)
+    public TemporaryCredentials Issue(string roleName, string sessionName, TimeSpan? lifetime = null)
     {
         var accessKeyId = SigV4.NewAccessKeyId("ASIA");
         var secret = SigV4.NewSecretAccessKey();
-        var expiration = time.GetUtcNow() + Lifetime;
+        var expiration = time.GetUtcNow() + (lifetime ?? Lifetime);
         var payload = JsonSerializer.Serialize(new Dictionary<string, string>
         {
             ["k"] = accessKeyId,
