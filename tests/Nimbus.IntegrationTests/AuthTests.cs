@@ -133,6 +133,34 @@ public sealed class AuthTests(ServerFixture fixture)
     });
 
     [Fact]
+    public Task Signature_Version_2_presigned_downloads_from_boto3_are_accepted_until_they_expire_and_never_when_tampered() => fixture.RunAsync(async scope =>
+    {
+        var bucket = $"sigv2-{Guid.NewGuid():N}"[..20];
+        var urls = (await AuthClients.Boto3Async($$"""
+            import boto3, os
+            s3 = boto3.client('s3', endpoint_url=os.environ['NIMBUS_ENDPOINT'])
+            s3.create_bucket(Bucket='{{bucket}}')
+            s3.put_object(Bucket='{{bucket}}', Key='a b/c+1.txt', Body=b'presigned v2')
+            print(s3.generate_presigned_url('get_object', Params={'Bucket': '{{bucket}}', 'Key': 'a b/c+1.txt'}, ExpiresIn=3600))
+            print(s3.generate_presigned_url('get_object', Params={'Bucket': '{{bucket}}', 'Key': 'a b/c+1.txt'}, ExpiresIn=-60))
+            """.Replace("            ", "", StringComparison.Ordinal), scope.Server.Endpoint)).Split('\n');
+        Assert.Contains("AWSAccessKeyId=", urls[0], StringComparison.Ordinal);
+        var http = scope.Server.UnsignedHttp;
+
+        var valid = await AuthClients.SendAsync(http, new HttpRequestMessage(HttpMethod.Get, new Uri(urls[0])));
+        Assert.True(valid.StatusCode == 200, valid.Text);
+        Assert.Equal("presigned v2", valid.Text);
+
+        var expired = await AuthClients.SendAsync(http, new HttpRequestMessage(HttpMethod.Get, new Uri(urls[1])));
+        Assert.Equal(403, expired.StatusCode);
+        Assert.Contains("<Code>AccessDenied</Code><Message>Request has expired", expired.Text, StringComparison.Ordinal);
+
+        var tampered = await AuthClients.SendAsync(http, new HttpRequestMessage(HttpMethod.Get, new Uri(urls[0].Replace("c%2B1.txt", "c%2B2.txt", StringComparison.Ordinal))));
+        Assert.Equal(403, tampered.StatusCode);
+        Assert.Contains("<Code>SignatureDoesNotMatch</Code>", tampered.Text, StringComparison.Ordinal);
+    });
+
+    [Fact]
     public Task A_user_allowed_only_InvokeFunction_on_one_function_can_invoke_it_and_nothing_else() => fixture.RunAsync(async scope =>
     {
         var root = scope.Cli(AwsCli.V1);

@@ -106,6 +106,33 @@ public sealed class BucketNotificationTests(ServerFixture fixture)
         Assert.False(record.GetProperty("s3").GetProperty("object").TryGetProperty("size", out _));
     });
 
+    [Fact]
+    public Task An_upload_matching_a_QueueConfiguration_puts_the_S3_event_on_the_queue() => fixture.RunAsync(async scope =>
+    {
+        using var sqs = QueueSdkTests.Client(scope.Server);
+        var queueUrl = (await sqs.CreateQueueAsync($"s3-events-{Guid.NewGuid():N}"[..30])).QueueUrl;
+        var queueArn = (await sqs.GetQueueAttributesAsync(queueUrl, ["QueueArn"])).QueueARN;
+        var bucket = BucketCliTests.NewBucketName();
+        using var s3 = S3SdkTests.Client(scope.Server);
+        await s3.PutBucketAsync(new PutBucketRequest { BucketName = bucket });
+        await s3.PutBucketNotificationAsync(new PutBucketNotificationRequest
+        {
+            BucketName = bucket,
+            QueueConfigurations = [new QueueConfiguration { Id = "to-queue", Queue = queueArn, Events = [EventType.ObjectCreatedPut] }],
+        });
+
+        // AWSSDK.S3 sends a signed aws-chunked body with a signed trailer: every chunk signature is checked.
+        await s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = "in/a b.txt", ContentBody = new string('x', 100_000) });
+
+        var received = await sqs.ReceiveMessageAsync(new Amazon.SQS.Model.ReceiveMessageRequest { QueueUrl = queueUrl, WaitTimeSeconds = 20 });
+        var body = Assert.Single(received.Messages).Body;
+        var record = JsonDocument.Parse(body).RootElement.GetProperty("Records")[0];
+        Assert.Equal("ObjectCreated:Put", record.GetProperty("eventName").GetString());
+        Assert.Equal("to-queue", record.GetProperty("s3").GetProperty("configurationId").GetString());
+        Assert.Equal("in/a+b.txt", record.GetProperty("s3").GetProperty("object").GetProperty("key").GetString());
+        Assert.Equal(100_000, record.GetProperty("s3").GetProperty("object").GetProperty("size").GetInt64());
+    });
+
     private static async Task<JsonElement> WaitForObjectAsync(HttpClient http, string bucket, string key)
     {
         var deadline = Stopwatch.StartNew();

@@ -46,6 +46,11 @@ internal sealed partial class BucketsApi(
         {
             error = new S3Error("SignatureDoesNotMatch", 403, e.Message);
         }
+        catch (Security.ContentSha256MismatchException)
+        {
+            // The body streamed to a temporary file that was never committed: nothing is stored.
+            error = S3Error.ContentSha256Mismatch();
+        }
         catch (Exception e) when (e is BadHttpRequestException or ConnectionResetException || (e is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested))
         {
             // The client went away or sent less than it declared: nothing was stored, nobody to answer.

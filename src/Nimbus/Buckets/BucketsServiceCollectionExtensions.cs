@@ -25,6 +25,7 @@ internal static partial class BucketsServiceCollectionExtensions
         });
         services.TryAddSingleton<IChunkSignatureVerifierFactory, AcceptingChunkSignatureVerifier>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<INotificationTarget, LambdaNotificationTarget>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<INotificationTarget, QueueNotificationTarget>());
         services.TryAddSingleton<BucketNotifier>();
         services.AddHostedService(sp => sp.GetRequiredService<BucketNotifier>());
         services.TryAddSingleton<BucketsApi>();

@@ -28,6 +28,20 @@ internal sealed class AwsChunkSignatureVerifier(byte[] signingKey, string amzDat
         return true;
     }
 
+    /// <summary>As <see cref="VerifyChunk"/>, for a chunk whose SHA-256 was computed while it streamed past.</summary>
+    public bool VerifyChunkHash(string dataSha256Hex, string chunkSignature)
+    {
+        var stringToSign = $"{SigV4.ChunkAlgorithm}\n{amzDate}\n{scope}\n{_previous}\n{SigV4.EmptySha256}\n{dataSha256Hex}";
+        var expected = SigV4.Sign(signingKey, stringToSign);
+        if (!SigV4.SignaturesEqual(expected, chunkSignature))
+        {
+            return false;
+        }
+
+        _previous = expected;
+        return true;
+    }
+
     /// <summary>Checks the signed trailer; <paramref name="trailerLines"/> are the trailer headers as sent, each <c>name:value\n</c>.</summary>
     public bool VerifyTrailer(string trailerLines, string trailerSignature)
     {

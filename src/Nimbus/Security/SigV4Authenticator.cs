@@ -26,6 +26,11 @@ internal sealed partial class SigV4Authenticator(
     public async Task<(AuthFailure? Failure, string Service, bool Presigned)> AuthenticateAsync(HttpContext context)
     {
         var request = context.Request;
+        if (SigV2Presigned.Applies(request))
+        {
+            return (AuthenticateSigV2Presigned(context), AwsServices.S3, true);
+        }
+
         var failure = SigV4Signature.TryRead(request, out var signature, out var scope);
         var service = scope?.Service ?? AwsServices.Guess(request);
         var presigned = signature?.Presigned ?? request.Query.ContainsKey(SigV4.AlgorithmQuery);
@@ -113,6 +118,61 @@ internal sealed partial class SigV4Authenticator(
         }
 
         return (null, service, presigned);
+    }
+
+    /// <summary>An S3 download presigned with Signature Version 2 (AWS CLI v1's <c>s3 presign</c>, boto3's default).</summary>
+    private AuthFailure? AuthenticateSigV2Presigned(HttpContext context)
+    {
+        var request = context.Request;
+        var failure = SigV2Presigned.CheckFormat(request, time.GetUtcNow());
+        if (failure is not null)
+        {
+            return failure;
+        }
+
+        var accessKeyId = SigV2Presigned.AccessKeyId(request);
+        Principal? principal;
+        string? secret;
+        if (SigV2Presigned.SecurityToken(request) is { } token)
+        {
+            failure = sessions.TryOpen(accessKeyId, token, out principal, out secret);
+        }
+        else if (identities.TryFind(accessKeyId, out var found, out var foundSecret))
+        {
+            (principal, secret) = (found, foundSecret);
+        }
+        else
+        {
+            (principal, secret) = (null, null);
+            failure = AuthFailure.UnknownAccessKey();
+        }
+
+        if (options.Value.Dev && failure?.Kind is AuthFailureKind.UnknownAccessKey or AuthFailureKind.InvalidToken)
+        {
+            context.Features.Set(new SigV4Context(identities.Root, null, null, SigV4.UnsignedPayload));
+            return null;
+        }
+
+        if (failure is not null)
+        {
+            return failure;
+        }
+
+        var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? request.Path.ToString();
+        var question = rawTarget.IndexOf('?', StringComparison.Ordinal);
+        var rawPath = question < 0 ? rawTarget : rawTarget[..question];
+        if (!SigV2Presigned.Matches(request, rawPath, secret!) && !options.Value.Dev)
+        {
+            return AuthFailure.SignatureMismatch();
+        }
+
+        if (!rateLimiter.TryAcquire(principal!.AccessKeyId))
+        {
+            return new AuthFailure(AuthFailureKind.Throttled, "Rate exceeded");
+        }
+
+        context.Features.Set(new SigV4Context(principal, null, null, SigV4.UnsignedPayload));
+        return null;
     }
 
     /// <summary>

@@ -52,7 +52,7 @@ internal sealed record SigV4Signature(
         if (authorization.Length == 0)
         {
             return query.ContainsKey("AWSAccessKeyId") && query.ContainsKey("Signature")
-                ? AuthFailure.Malformed("Signature Version 2 presigned URLs are not supported; presign with Signature Version 4 (boto3: Config(signature_version='s3v4')).")
+                ? AuthFailure.Malformed("A Signature Version 2 presigned URL needs AWSAccessKeyId, Expires and Signature, and no Authorization header.")
                 : AuthFailure.Missing();
         }
 
