@@ -13,6 +13,8 @@ command -v curl >/dev/null || need+=(curl)
 command -v flock >/dev/null || need+=(util-linux)
 # FunctionUrlClientTests load a function URL's page in headless Chromium.
 command -v chromium >/dev/null || need+=(chromium)
+# Debian's boto3 (1.26, SQS over the query protocol) in /usr/bin/python3, beside the image's newer one (QueueClientTests).
+/usr/bin/python3 -c 'import boto3' 2>/dev/null || need+=(python3-boto3)
 # javac and jar build the Java runtime client and the Java function fixture.
 command -v javac >/dev/null && command -v jar >/dev/null || need+=(openjdk-17-jdk-headless)
 # AWS's aws-lambda-ric (RicTests, installed once into artifacts/aws-lambda-ric) builds its native part with these.

@@ -2,7 +2,10 @@ using System.Diagnostics;
 
 namespace Nimbus.IntegrationTests;
 
-/// <summary>The queues through boto3 (JSON protocol, the image's python3) and the AWS SDK for JavaScript v3 (@aws-sdk/client-sqs).</summary>
+/// <summary>
+/// The queues through boto3 (1.43 in the image's python3: JSON protocol; 1.26 from Debian's python3-boto3 in
+/// /usr/bin/python3: query protocol) and the AWS SDK for JavaScript v3 (@aws-sdk/client-sqs).
+/// </summary>
 [Collection(ServerCollectionDefinition.Name)]
 public sealed class QueueClientTests(ServerFixture fixture)
 {
@@ -31,8 +34,11 @@ public sealed class QueueClientTests(ServerFixture fixture)
 
         batch = sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "a", "MessageBody": "b1"}, {"Id": "b", "MessageBody": "b2"}])
         assert len(batch["Successful"]) == 2, batch
+        # Older botocore (Debian's) names system attributes AttributeNames; newer ones MessageSystemAttributeNames.
+        members = sqs.meta.service_model.operation_model("ReceiveMessage").input_shape.members
+        system = {"MessageSystemAttributeNames": ["All"]} if "MessageSystemAttributeNames" in members else {"AttributeNames": ["All"]}
         got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
-                                  MessageSystemAttributeNames=["All"], WaitTimeSeconds=1)["Messages"]
+                                  WaitTimeSeconds=1, **system)["Messages"]
         assert sorted(m["Body"] for m in got) == ["b1", "b2", "from boto3"], got
         first = [m for m in got if m["Body"] == "from boto3"][0]
         assert first["MessageAttributes"]["raw"]["BinaryValue"] == b"\x00\xff", first
@@ -84,12 +90,14 @@ public sealed class QueueClientTests(ServerFixture fixture)
         })().catch(e => { console.error(e); process.exit(1); });
         """;
 
-    [Fact]
-    public Task Boto3_runs_the_queue_lifecycle_with_correct_md5s() => fixture.RunAsync(async scope =>
+    [Theory]
+    [InlineData("python3")]
+    [InlineData("/usr/bin/python3")]
+    public Task Boto3_runs_the_queue_lifecycle_with_correct_md5s(string python) => fixture.RunAsync(async scope =>
     {
         var script = Path.Combine(scope.ScratchDirectory, "sqs_boto3.py");
         await File.WriteAllTextAsync(script, Boto3Script);
-        var (exitCode, output) = await RunAsync("python3", [script, QueueNames.New()], scope.ScratchDirectory, scope.Server.Endpoint);
+        var (exitCode, output) = await RunAsync(python, [script, QueueNames.New()], scope.ScratchDirectory, scope.Server.Endpoint);
         Assert.True(exitCode == 0 && output.Contains("OK", StringComparison.Ordinal), $"boto3 script failed (exit {exitCode}):{Environment.NewLine}{output}");
     });
 
