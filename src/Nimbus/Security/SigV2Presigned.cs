@@ -26,8 +26,11 @@ internal static class SigV2Presigned
         "uploadId", "uploads", "versionId", "versioning", "versions", "website",
     ];
 
+    /// <summary>An S3-looking request (not a Lambda path, no X-Amz-Target) carrying V2 query authentication.</summary>
     public static bool Applies(HttpRequest request) =>
         request.Headers.Authorization.Count == 0
+        && !request.Headers.ContainsKey("X-Amz-Target")
+        && !AwsServices.IsLambdaPath(request.Path.Value ?? "/")
         && request.Query.ContainsKey(AccessKeyQuery) && request.Query.ContainsKey(SignatureQuery) && request.Query.ContainsKey(ExpiresQuery);
 
     public static string AccessKeyId(HttpRequest request) => request.Query[AccessKeyQuery].ToString();
