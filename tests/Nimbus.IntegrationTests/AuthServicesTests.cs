@@ -40,7 +40,7 @@ public sealed class AuthServicesTests(ServerFixture fixture)
         // Both messages arrived; nothing reached the other queue.
         var received = (await root.RunAsync(["sqs", "receive-message", "--queue-url", allowedUrl, "--max-number-of-messages", "10", "--wait-time-seconds", "1"])).Json();
         Assert.Equal(2, received.GetProperty("Messages").GetArrayLength());
-        Assert.Equal(string.Empty, (await root.RunAsync(["sqs", "receive-message", "--queue-url", otherUrl])).ShouldSucceed().Stdout.Trim());
+        Assert.DoesNotContain("MessageId", (await root.RunAsync(["sqs", "receive-message", "--queue-url", otherUrl])).ShouldSucceed().Stdout, StringComparison.Ordinal);
     });
 
     [Fact]

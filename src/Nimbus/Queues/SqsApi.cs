@@ -69,9 +69,8 @@ internal sealed partial class SqsApi(QueueService queues, ServiceAuthorization a
             }
         }
 
-        var action = SqsActions.ActionOf(operation);
         var resource = SqsActions.ResourceOf(operation, Text(input, "QueueUrl"), Text(input, "QueueName"), Text(input, "SourceArn"), queues);
-        var decision = authorization.Check(context, action, resource);
+        var decision = authorization.Check(context, SqsActions.ActionOf(operation), resource);
         if (!decision.Allowed)
         {
             await AwsAuthErrors.WriteAsync(context, AwsServices.Sqs, decision.ToFailure()).ConfigureAwait(false);
