@@ -64,7 +64,8 @@ public sealed class AuthServicesTests(ServerFixture fixture)
 
         // s3 cp asks HeadObject first: a 403 without a body, as on S3.
         var privateCopy = await cli.RunAsync(["s3", "cp", $"s3://{bucket}/private/b.txt", Path.Combine(scope.ScratchDirectory, "b.txt")]);
-        Assert.True(privateCopy.ExitCode != 0 && privateCopy.Stderr.Contains("(403) when calling the HeadObject operation: Forbidden", StringComparison.Ordinal), privateCopy.ToString());
+        Assert.True(privateCopy.ExitCode != 0 && privateCopy.Stderr.Contains("An error occurred (403) when calling the HeadObject operation", StringComparison.Ordinal)
+            && privateCopy.Stderr.TrimEnd().EndsWith("Forbidden", StringComparison.Ordinal), privateCopy.ToString());
         (await cli.RunAsync(["s3api", "get-object", "--bucket", bucket, "--key", "private/b.txt", Path.Combine(scope.ScratchDirectory, "b.txt")])).ShouldFailWith("AccessDenied");
         var upload = await cli.RunAsync(["s3", "cp", file, $"s3://{bucket}/public/new.txt"]);
         Assert.True(upload.ExitCode != 0 && upload.Stderr.Contains("An error occurred (AccessDenied) when calling the PutObject operation", StringComparison.Ordinal), upload.ToString());
