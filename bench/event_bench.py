@@ -212,6 +212,13 @@ def main():
 
         url = setup.sqs("CreateQueue", {"QueueName": "bench-events"})["QueueUrl"]
         arn = "arn:aws:sqs:us-east-1:000000000000:bench-events"
+        # As on AWS, the mapping needs the function's execution role to allow the poller's SQS calls.
+        status, payload = setup.request("PUT", "/nimbus/admin/roles/bench/policies/poll", json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Resource": arn,
+                                                    "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"]}]}).encode(),
+            {"Content-Type": "application/json"})
+        if status != 204:
+            raise SystemExit(f"Put role policy: {status} {payload[:300]!r}")
         status, payload = setup.request("POST", "/2015-03-31/event-source-mappings/", json.dumps({
             "FunctionName": "bench-events", "EventSourceArn": arn, "BatchSize": 10}).encode(), {"Content-Type": "application/json"})
         if status != 202:

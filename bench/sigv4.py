@@ -36,6 +36,8 @@ def service_of(path, headers):
         return "lambda"
     if path.startswith(("/schedules", "/schedule-groups")):
         return "scheduler"
+    if path.startswith("/nimbus/admin/"):
+        return "lambda"
     content_type = _header(headers, "Content-Type") or ""
     if path == "/" and "x-www-form-urlencoded" in content_type:
         return "sqs"

@@ -31,6 +31,21 @@ internal static class AuthClients
         return new TestUser(name, json.GetProperty("AccessKeyId").GetString()!, json.GetProperty("SecretAccessKey").GetString()!);
     }
 
+    /// <summary>Attaches an inline identity policy to a role (a function's execution role, a schedule's RoleArn) through the admin API.</summary>
+    public static async Task PutRolePolicyAsync(NimbusServer server, string role, string policyName, string policyJson)
+    {
+        using var put = await server.Http.PutAsync($"/nimbus/admin/roles/{role}/policies/{policyName}", new StringContent(policyJson, Encoding.UTF8, "application/json"));
+        Assert.True((int)put.StatusCode == 204, $"put role policy: {(int)put.StatusCode} {await put.Content.ReadAsStringAsync()}");
+    }
+
+    /// <summary>Lets S3 invoke <paramref name="function"/> for <paramref name="bucket"/> (AddPermission, as <c>aws lambda add-permission --principal s3.amazonaws.com</c>).</summary>
+    public static async Task AllowS3Async(NimbusServer server, string function, string bucket)
+    {
+        var body = $$"""{"StatementId":"s3-{{bucket}}","Action":"lambda:InvokeFunction","Principal":"s3.amazonaws.com","SourceArn":"arn:aws:s3:::{{bucket}}"}""";
+        using var added = await server.Http.PostAsync($"/2015-03-31/functions/{function}/policy", new StringContent(body, Encoding.UTF8, "application/json"));
+        Assert.True((int)added.StatusCode == 201, $"add-permission: {(int)added.StatusCode} {await added.Content.ReadAsStringAsync()}");
+    }
+
     /// <summary>Sends a request signed by hand (the test harness's signer) with any key, time or token.</summary>
     public static async Task<HttpResult> SendSignedAsync(
         NimbusServer server, HttpMethod method, string pathAndQuery, byte[]? body, string service,

@@ -39,6 +39,7 @@ public sealed class BucketCrashTests(ITestOutputHelper output)
                     var aws = new AwsCli(AwsCli.V2, before.Endpoint, scratch.Path);
                     (await aws.CreateFunctionAsync(function, FunctionZips.Build(FunctionZips.NodeRecorder), "nodejs20.x", "index.handler", "--environment", recorder.EnvironmentJson)).ShouldSucceed();
                     (await aws.RunAsync(["s3api", "create-bucket", "--bucket", bucket])).ShouldSucceed();
+                    await AuthClients.AllowS3Async(before, function, bucket);
                     (await aws.RunAsync(["s3api", "put-bucket-notification-configuration", "--bucket", bucket, "--notification-configuration",
                         $$"""{"LambdaFunctionConfigurations":[{"LambdaFunctionArn":"{{Aws.FunctionArn(function)}}","Events":["s3:ObjectCreated:Put"]}]}"""])).ShouldSucceed();
 

@@ -36,6 +36,7 @@ public sealed class BucketNotificationTests(ServerFixture fixture)
 
         var bucket = BucketCliTests.NewBucketName();
         (await aws.RunAsync(["s3", "mb", $"s3://{bucket}"])).ShouldSucceed();
+        await AuthClients.AllowS3Async(scope.Server, function, bucket);
         (await aws.RunAsync(["s3api", "put-bucket-notification-configuration", "--bucket", bucket, "--notification-configuration", $$$$"""
             {"LambdaFunctionConfigurations":[{"Id":"incoming-csv","LambdaFunctionArn":"{{{{Aws.FunctionArn(function)}}}}",
               "Events":["s3:ObjectCreated:*"],"Filter":{"Key":{"FilterRules":[{"Name":"prefix","Value":"incoming/"},{"Name":"suffix","Value":".csv"}]}}}]}
@@ -89,6 +90,7 @@ public sealed class BucketNotificationTests(ServerFixture fixture)
         var bucket = BucketCliTests.NewBucketName();
         using var s3 = S3SdkTests.Client(scope.Server);
         await s3.PutBucketAsync(new PutBucketRequest { BucketName = bucket });
+        await AuthClients.AllowS3Async(scope.Server, function, bucket);
         await s3.PutBucketNotificationAsync(new PutBucketNotificationRequest
         {
             BucketName = bucket,

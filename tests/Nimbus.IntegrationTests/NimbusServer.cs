@@ -126,6 +126,11 @@ internal sealed partial class NimbusServer : IAsyncDisposable
             server._http = new HttpClient(new SigV4SigningHandler(RootAccessKeyId, RootSecretAccessKey, Aws.Region)) { BaseAddress = url, Timeout = TimeSpan.FromMinutes(2) };
             server._unsignedHttp = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromMinutes(2) };
             await server.WaitUntilHealthyAsync();
+            if (environment?.ContainsKey("NIMBUS_ROOT_ACCESS_KEY_ID") != true)
+            {
+                await server.GrantFixtureRolesAsync();
+            }
+
             return server;
         }
         catch (Exception ex) when (ex is TimeoutException or InvalidOperationException or HttpRequestException)
@@ -137,6 +142,29 @@ internal sealed partial class NimbusServer : IAsyncDisposable
             await server.DisposeAsync();
             throw new InvalidOperationException(
                 $"Nimbus did not start ({launcher} serve --data {dataDirectory}): {reason}{Environment.NewLine}{description}", ex);
+        }
+    }
+
+    /// <summary>
+    /// The roles the fixtures name get what their functions and schedules do, as a test account's roles would: the
+    /// functions' execution role (<see cref="Aws.Role"/>) may use every service (the bucket pipelines read and write S3
+    /// with its credentials, event source mappings need its SQS permissions), and the schedules' role may invoke
+    /// functions. Tests of permissions themselves (AuthServicesTests) use roles of their own.
+    /// </summary>
+    private async Task GrantFixtureRolesAsync()
+    {
+        var grants = new[]
+        {
+            (Role: Aws.Role[(Aws.Role.LastIndexOf('/') + 1)..], Policy: """{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"""),
+            (Role: "scheduler", Policy: $$"""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:InvokeFunction","Resource":"arn:aws:lambda:{{Aws.Region}}:{{Aws.AccountId}}:function:*"}]}"""),
+        };
+        foreach (var (role, policy) in grants)
+        {
+            using var put = await Http.PutAsync($"/nimbus/admin/roles/{role}/policies/fixtures", new StringContent(policy, System.Text.Encoding.UTF8, "application/json"));
+            if ((int)put.StatusCode != 204)
+            {
+                throw new InvalidOperationException($"Could not grant the fixture role {role}: {(int)put.StatusCode} {await put.Content.ReadAsStringAsync()}");
+            }
         }
     }
 

@@ -248,6 +248,12 @@ internal sealed partial class BucketsApi
                 continue;
             }
 
+            if (authorization.Check(context, S3Actions.DeleteObject, S3Actions.ObjectArn(bucket, key!)) is { Allowed: false })
+            {
+                results.Add(S3Xml.E("Error", S3Xml.E("Key", key), S3Xml.E("Code", "AccessDenied"), S3Xml.E("Message", "Access Denied")));
+                continue;
+            }
+
             await DeleteAsync(context, rules, bucket, key!, requestId).ConfigureAwait(false);
             if (!quiet)
             {

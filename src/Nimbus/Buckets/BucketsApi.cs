@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 using Nimbus.Events;
 using Nimbus.Functions;
 using Nimbus.Http;
+using Nimbus.Security;
 using Nimbus.Storage;
 
 namespace Nimbus.Buckets;
@@ -20,6 +21,8 @@ internal sealed partial class BucketsApi(
     BucketNotifier notifier,
     FunctionService functions,
     IChunkSignatureVerifierFactory verifiers,
+    ServiceAuthorization authorization,
+    FunctionPolicyService functionPolicies,
     IOptions<NimbusOptions> options,
     TimeProvider time,
     ILogger<BucketsApi> logger)
@@ -76,7 +79,9 @@ internal sealed partial class BucketsApi(
         var method = request.Method;
         if (address.Bucket is null)
         {
-            return HttpMethods.IsGet(method) ? ListBucketsAsync(context) : Task.FromResult<S3Error?>(S3Error.MethodNotAllowed(method));
+            return HttpMethods.IsGet(method)
+                ? Authorized(context, S3Actions.ListAllMyBuckets, S3Actions.AllBuckets, () => ListBucketsAsync(context))
+                : Task.FromResult<S3Error?>(S3Error.MethodNotAllowed(method));
         }
 
         var bucket = address.Bucket;
@@ -88,16 +93,19 @@ internal sealed partial class BucketsApi(
 
         if (address.Key is not { } key)
         {
+            var bucketArn = S3Actions.BucketArn(bucket);
             return method switch
             {
-                _ when HttpMethods.IsPut(method) && query.ContainsKey(S3Wire.QueryNotification) => PutNotificationAsync(context, bucket),
-                _ when HttpMethods.IsPut(method) => CreateBucketAsync(context, bucket),
-                _ when HttpMethods.IsHead(method) => HeadBucketAsync(context, bucket),
-                _ when HttpMethods.IsDelete(method) => DeleteBucketAsync(context, bucket),
-                _ when HttpMethods.IsGet(method) && query.ContainsKey(S3Wire.QueryNotification) => GetNotificationAsync(context, bucket),
-                _ when HttpMethods.IsGet(method) && query.ContainsKey(S3Wire.QueryLocation) => GetLocationAsync(context, bucket),
-                _ when HttpMethods.IsGet(method) && query.ContainsKey(S3Wire.QueryUploads) => ListUploadsAsync(context, bucket),
-                _ when HttpMethods.IsGet(method) => ListObjectsAsync(context, bucket, query[S3Wire.QueryListType] == "2"),
+                _ when HttpMethods.IsPut(method) && query.ContainsKey(S3Wire.QueryNotification) => Authorized(context, S3Actions.PutBucketNotification, bucketArn, () => PutNotificationAsync(context, bucket)),
+                _ when HttpMethods.IsPut(method) => Authorized(context, S3Actions.CreateBucket, bucketArn, () => CreateBucketAsync(context, bucket)),
+                _ when HttpMethods.IsHead(method) => Authorized(context, S3Actions.ListBucket, bucketArn, () => HeadBucketAsync(context, bucket)),
+                _ when HttpMethods.IsDelete(method) => Authorized(context, S3Actions.DeleteBucket, bucketArn, () => DeleteBucketAsync(context, bucket)),
+                _ when HttpMethods.IsGet(method) && query.ContainsKey(S3Wire.QueryNotification) => Authorized(context, S3Actions.GetBucketNotification, bucketArn, () => GetNotificationAsync(context, bucket)),
+                _ when HttpMethods.IsGet(method) && query.ContainsKey(S3Wire.QueryLocation) => Authorized(context, S3Actions.GetBucketLocation, bucketArn, () => GetLocationAsync(context, bucket)),
+                _ when HttpMethods.IsGet(method) && query.ContainsKey(S3Wire.QueryUploads) => Authorized(context, S3Actions.ListBucketMultipartUploads, bucketArn, () => ListUploadsAsync(context, bucket)),
+                _ when HttpMethods.IsGet(method) => Authorized(context, S3Actions.ListBucket, bucketArn, () => ListObjectsAsync(context, bucket, query[S3Wire.QueryListType] == "2")),
+
+                // DeleteObjects checks s3:DeleteObject key by key, as S3 does.
                 _ when HttpMethods.IsPost(method) && query.ContainsKey(S3Wire.QueryDelete) => DeleteObjectsAsync(context, bucket, requestId),
                 _ => Task.FromResult<S3Error?>(S3Error.MethodNotAllowed(method)),
             };
@@ -109,19 +117,35 @@ internal sealed partial class BucketsApi(
         }
 
         var uploadId = query[S3Wire.QueryUploadId].ToString();
+        var objectArn = S3Actions.ObjectArn(bucket, key);
         return method switch
         {
-            _ when HttpMethods.IsPut(method) && query.ContainsKey(S3Wire.QueryPartNumber) && uploadId.Length > 0 => UploadPartAsync(context, bucket, key, uploadId),
-            _ when HttpMethods.IsPut(method) && request.Headers.ContainsKey(S3Wire.CopySource) => CopyObjectAsync(context, bucket, key, requestId),
-            _ when HttpMethods.IsPut(method) => PutObjectAsync(context, bucket, key, requestId),
-            _ when HttpMethods.IsGet(method) && uploadId.Length > 0 => ListPartsAsync(context, bucket, key, uploadId),
-            _ when HttpMethods.IsGet(method) || HttpMethods.IsHead(method) => GetObjectAsync(context, bucket, key),
-            _ when HttpMethods.IsDelete(method) && uploadId.Length > 0 => AbortUploadAsync(context, bucket, key, uploadId),
-            _ when HttpMethods.IsDelete(method) => DeleteObjectAsync(context, bucket, key, requestId),
-            _ when HttpMethods.IsPost(method) && query.ContainsKey(S3Wire.QueryUploads) => CreateUploadAsync(context, bucket, key),
-            _ when HttpMethods.IsPost(method) && uploadId.Length > 0 => CompleteUploadAsync(context, bucket, key, uploadId, requestId),
+            _ when HttpMethods.IsPut(method) && query.ContainsKey(S3Wire.QueryPartNumber) && uploadId.Length > 0 => AuthorizedCopy(context, objectArn, () => UploadPartAsync(context, bucket, key, uploadId)),
+            _ when HttpMethods.IsPut(method) && request.Headers.ContainsKey(S3Wire.CopySource) => AuthorizedCopy(context, objectArn, () => CopyObjectAsync(context, bucket, key, requestId)),
+            _ when HttpMethods.IsPut(method) => Authorized(context, S3Actions.PutObject, objectArn, () => PutObjectAsync(context, bucket, key, requestId)),
+            _ when HttpMethods.IsGet(method) && uploadId.Length > 0 => Authorized(context, S3Actions.ListMultipartUploadParts, objectArn, () => ListPartsAsync(context, bucket, key, uploadId)),
+            _ when HttpMethods.IsGet(method) || HttpMethods.IsHead(method) => Authorized(context, S3Actions.GetObject, objectArn, () => GetObjectAsync(context, bucket, key)),
+            _ when HttpMethods.IsDelete(method) && uploadId.Length > 0 => Authorized(context, S3Actions.AbortMultipartUpload, objectArn, () => AbortUploadAsync(context, bucket, key, uploadId)),
+            _ when HttpMethods.IsDelete(method) => Authorized(context, S3Actions.DeleteObject, objectArn, () => DeleteObjectAsync(context, bucket, key, requestId)),
+            _ when HttpMethods.IsPost(method) && query.ContainsKey(S3Wire.QueryUploads) => Authorized(context, S3Actions.PutObject, objectArn, () => CreateUploadAsync(context, bucket, key)),
+            _ when HttpMethods.IsPost(method) && uploadId.Length > 0 => Authorized(context, S3Actions.PutObject, objectArn, () => CompleteUploadAsync(context, bucket, key, uploadId, requestId)),
             _ => Task.FromResult<S3Error?>(S3Error.MethodNotAllowed(method)),
         };
+    }
+
+    /// <summary>Runs <paramref name="operation"/> when the signer may perform <paramref name="action"/> on <paramref name="resourceArn"/>, else answers AccessDenied.</summary>
+    private Task<S3Error?> Authorized(HttpContext context, string action, string resourceArn, Func<Task<S3Error?>> operation) =>
+        authorization.Check(context, action, resourceArn) is { Allowed: false } refused
+            ? Task.FromResult<S3Error?>(S3Error.AccessDenied(refused.Message))
+            : operation();
+
+    /// <summary>A write that may copy (PutObject, UploadPart): s3:PutObject on the target, and s3:GetObject on an x-amz-copy-source.</summary>
+    private Task<S3Error?> AuthorizedCopy(HttpContext context, string targetArn, Func<Task<S3Error?>> operation)
+    {
+        var source = context.Request.Headers[S3Wire.CopySource].ToString();
+        return source.Length > 0 && S3Actions.CopySourceArn(source) is { } sourceArn
+            ? Authorized(context, S3Actions.PutObject, targetArn, () => Authorized(context, S3Actions.GetObject, sourceArn, operation))
+            : Authorized(context, S3Actions.PutObject, targetArn, operation);
     }
 
     private async Task<S3Error?> ListBucketsAsync(HttpContext context)
@@ -247,6 +271,7 @@ internal sealed partial class BucketsApi(
         var rules = parsed!;
 
         var unreachable = new List<string>();
+        var notPermitted = new List<string>();
         foreach (var rule in rules.Where(r => r.Kind == NotificationTargetKind.Lambda))
         {
             var reference = FunctionReference.Parse(rule.TargetArn, null, Region, options.Value.AccountId);
@@ -254,6 +279,18 @@ internal sealed partial class BucketsApi(
             {
                 unreachable.Add(rule.TargetArn);
             }
+            else if (!await functionPolicies.AllowsAsync(reference.Value!.Name, reference.Value.Qualifier ?? "", LambdaNotificationTarget.InvokeAction,
+                LambdaNotificationTarget.S3Principal, S3Actions.BucketArn(bucket), null, context.RequestAborted).ConfigureAwait(false))
+            {
+                // As on AWS: S3 validates that the function's resource policy lets s3.amazonaws.com invoke it for this bucket.
+                notPermitted.Add(rule.TargetArn);
+            }
+        }
+
+        if (notPermitted.Count > 0 && unreachable.Count == 0)
+        {
+            return S3Error.InvalidArgument($"Unable to validate the following destination configurations: {string.Join(", ", notPermitted)} "
+                + $"(the function's resource policy does not allow s3.amazonaws.com to call lambda:InvokeFunction; run aws lambda add-permission --principal s3.amazonaws.com --source-arn {S3Actions.BucketArn(bucket)} first).");
         }
 
         foreach (var rule in rules.Where(r => r.Kind == NotificationTargetKind.Queue && !QueueArnPattern().IsMatch(r.TargetArn)))

@@ -28,6 +28,9 @@ internal sealed record S3Error(string Code, int Status, string Message)
     public static S3Error InvalidBucketName(string bucket, string why) =>
         new("InvalidBucketName", 400, $"The specified bucket is not valid: {why}") { BucketName = bucket };
 
+    /// <summary>The signer may not do this: S3's 403 with IAM's explanation when there is one.</summary>
+    public static S3Error AccessDenied(string? message) => new("AccessDenied", 403, message ?? "Access Denied");
+
     public static S3Error InvalidArgument(string message) => new("InvalidArgument", 400, message);
 
     public static S3Error InvalidRequest(string message) => new("InvalidRequest", 400, message);

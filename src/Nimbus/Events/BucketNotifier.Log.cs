@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Nimbus.Events;
 
-// Events/ bucket notification event ids: 7020-7039. Next free id: 7024.
+// Events/ bucket notification event ids: 7020-7039. Next free id: 7025 (7024 LambdaNotificationTarget).
 internal sealed partial class BucketNotifier
 {
     private static partial class Log

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Nimbus.Events;
 
-// Events/ schedule event ids 7040-7059 (ScheduleService, ScheduleRunner). Next free id: 7045.
+// Events/ schedule event ids 7040-7059 (ScheduleService, ScheduleRunner). Next free id: 7045; 7050-7054 authorization (next 7051).
 internal sealed partial class ScheduleService
 {
     private static partial class Log
@@ -18,6 +18,10 @@ internal sealed partial class ScheduleService
         [LoggerMessage(EventId = 7042, EventName = "ScheduleRunRefused", Level = LogLevel.Warning,
             Message = "Schedule {Group}/{Name} could not queue its run of {Run:O} (the async queue is full or the target ARN is not a function); it is offered again in a second.")]
         public static partial void RunRefused(ILogger logger, string group, string name, DateTimeOffset run);
+
+        [LoggerMessage(EventId = 7050, EventName = "ScheduleRunNotAuthorized", Level = LogLevel.Warning,
+            Message = "Schedule {Group}/{Name} dropped its run of {Run:O}: its role {RoleArn} is not allowed lambda:InvokeFunction on {Target}. Attach a policy allowing it (./nimbus policy put --role <role> <file>).")]
+        public static partial void RunNotAuthorized(ILogger logger, string group, string name, DateTimeOffset run, string roleArn, string target);
 
         [LoggerMessage(EventId = 7043, EventName = "CompletedScheduleDeleted", Level = LogLevel.Information,
             Message = "Schedule {Group}/{Name} has no run left and ActionAfterCompletion DELETE: deleted.")]

@@ -5,6 +5,8 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
+using Nimbus.Security;
+
 namespace Nimbus.Events;
 
 /// <summary>
@@ -24,9 +26,13 @@ internal sealed partial class ScheduleService(
     IScheduleDispatcher dispatcher,
     IOptions<NimbusOptions> options,
     TimeProvider time,
-    ILogger<ScheduleService> logger) : IDisposable
+    ILogger<ScheduleService> logger,
+    ServiceAuthorization? authorization = null) : IDisposable
 {
     public const string DefaultGroup = "default";
+
+    /// <summary>What a schedule's role must allow on its target function.</summary>
+    public const string InvokeAction = "lambda:InvokeFunction";
     public const int MaxListResults = 100;
 
     /// <summary>How soon a run the async queue refused (it is full) is offered again.</summary>
@@ -348,7 +354,15 @@ internal sealed partial class ScheduleService(
         var payload = Encoding.UTF8.GetBytes(schedule.Target.Input ?? "{}");
         var function = ScheduleRequest.TargetFunction(schedule.Target.Arn, Region, AccountId);
         var requestId = RunRequestId(arn, run);
-        if (function is null || !await dispatcher.DispatchAsync(requestId, function.Value, payload).ConfigureAwait(false))
+
+        // The schedule's role must allow lambda:InvokeFunction on the target, checked at every run as AWS does. A run it
+        // does not allow is a failed delivery: dropped (no retry can succeed until the role changes) and logged.
+        var denied = function is not null && authorization?.CheckRole(schedule.Target.RoleArn, InvokeAction, schedule.Target.Arn) is { Allowed: false };
+        if (denied)
+        {
+            Log.RunNotAuthorized(logger, schedule.GroupName, schedule.Name, run, schedule.Target.RoleArn, schedule.Target.Arn);
+        }
+        else if (function is null || !await dispatcher.DispatchAsync(requestId, function.Value, payload).ConfigureAwait(false))
         {
             entry.RetryAt = now + DispatchRetry;
             Log.RunRefused(logger, schedule.GroupName, schedule.Name, run);
@@ -358,11 +372,11 @@ internal sealed partial class ScheduleService(
         entry.RetryAt = null;
         await store.SetLastFiredAsync(schedule.GroupName, schedule.Name, run, cancellationToken).ConfigureAwait(false);
         entry.LastFired = run;
-        if (now - due > TimeSpan.FromMinutes(1))
+        if (!denied && now - due > TimeSpan.FromMinutes(1))
         {
             Log.LateRunFired(logger, schedule.GroupName, schedule.Name, run, skipped);
         }
-        else
+        else if (!denied)
         {
             Log.RunFired(logger, schedule.GroupName, schedule.Name, run, requestId);
         }

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Nimbus.Functions;
 
-// Functions/ event ids: 2000-2099 (the ledger is in FunctionService.Log.cs); EventSourceMappingService uses 2090-2099. Next free id: 2094.
+// Functions/ event ids: 2000-2099 (the ledger is in FunctionService.Log.cs); EventSourceMappingService uses 2090-2099. Next free id: 2095.
 internal sealed partial class EventSourceMappingService
 {
     private static partial class Log
@@ -18,5 +18,9 @@ internal sealed partial class EventSourceMappingService
         [LoggerMessage(EventId = 2092, EventName = "EventSourceMappingDeleting", Level = LogLevel.Information,
             Message = "Deleting event source mapping {Uuid}.")]
         public static partial void MappingDeleting(ILogger logger, string uuid);
+
+        [LoggerMessage(EventId = 2094, EventName = "EventSourceMappingRoleNotAllowed", Level = LogLevel.Information,
+            Message = "Refused an event source mapping: the function's execution role {RoleArn} may not call sqs:{Action} on {QueueArn}. Attach a role policy allowing sqs:ReceiveMessage, sqs:DeleteMessage and sqs:GetQueueAttributes on the queue.")]
+        public static partial void RoleNotAllowed(ILogger logger, string roleArn, string action, string queueArn);
     }
 }

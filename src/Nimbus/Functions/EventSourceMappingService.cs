@@ -17,6 +17,7 @@ internal sealed partial class EventSourceMappingService(
     IEventSourceMappingStore store,
     IEventSourceQueues queues,
     IEventSourceMappingChanges changes,
+    Security.ServiceAuthorization authorization,
     IOptions<NimbusOptions> options,
     TimeProvider time,
     ILogger<EventSourceMappingService> logger)
@@ -30,6 +31,9 @@ internal sealed partial class EventSourceMappingService(
     public const int MaxFilters = 5;
     public const int MaxFilterPatternLength = 4096;
     public const string ReportBatchItemFailures = "ReportBatchItemFailures";
+
+    /// <summary>The SQS actions a mapping's poller performs with the function's execution role, in AWS's order of checking.</summary>
+    private static readonly string[] PollerActions = ["ReceiveMessage", "DeleteMessage", "GetQueueAttributes"];
 
     private readonly NimbusOptions _options = options.Value;
 
@@ -78,6 +82,11 @@ internal sealed partial class EventSourceMappingService(
         if (queue is null)
         {
             return QueueNotFound(request.EventSourceArn);
+        }
+
+        if (RoleError(function.Value!.Role, request.EventSourceArn) is { } roleError)
+        {
+            return roleError;
         }
 
         var batchSize = request.BatchSize ?? DefaultBatchSize;
@@ -187,6 +196,11 @@ internal sealed partial class EventSourceMappingService(
                 return function.Error!;
             }
 
+            if (RoleError(function.Value!.Role, record.EventSourceArn) is { } roleError)
+            {
+                return roleError;
+            }
+
             (functionName, qualifier) = (reference.Value.Name, reference.Value.Qualifier);
         }
 
@@ -266,6 +280,24 @@ internal sealed partial class EventSourceMappingService(
             ? new FilterCriteria { Filters = [.. patterns.Select(p => new EventFilter { Pattern = p })] }
             : null,
     };
+
+    /// <summary>
+    /// As on AWS, the function's execution role must allow the poller's calls on the queue (sqs:ReceiveMessage,
+    /// sqs:DeleteMessage, sqs:GetQueueAttributes); checked when a mapping is created or pointed at another function.
+    /// </summary>
+    private LambdaError? RoleError(string roleArn, string queueArn)
+    {
+        foreach (var action in PollerActions)
+        {
+            if (!authorization.CheckRole(roleArn, "sqs:" + action, queueArn).Allowed)
+            {
+                Log.RoleNotAllowed(logger, roleArn, action, queueArn);
+                return LambdaError.InvalidParameter($"The function execution role does not have permissions to call {action} on SQS");
+            }
+        }
+
+        return null;
+    }
 
     /// <summary>The model's constraints (ValidationException), then AWS's rules between settings (InvalidParameterValueException).</summary>
     private static LambdaError? ValidateSettings(int? batchSize, int? window, IReadOnlyList<string>? responseTypes, ScalingConfig? scaling, FilterCriteria? filters)

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Nimbus.Events;
+using Nimbus.Security;
 
 namespace Nimbus.Http;
 
@@ -36,6 +37,16 @@ internal static class SchedulerApi
         var method = context.Request.Method;
         var query = context.Request.Query;
         var cancellation = context.RequestAborted;
+        if (path.StartsWith(SchedulerActions.TagsPath + "/", StringComparison.Ordinal))
+        {
+            // Tag routes act on the ARN in their path; whatever serves them below runs only once this allows it.
+            if (SchedulerActions.TagActionOf(method) is { } tagAction
+                && !await AuthorizedAsync(context, tagAction, Uri.UnescapeDataString(path[(SchedulerActions.TagsPath.Length + 1)..])).ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+
         var isGroups = path.StartsWith(GroupsPath, StringComparison.Ordinal);
         var rest = path[(isGroups ? GroupsPath.Length : SchedulesPath.Length)..].Trim('/');
         var name = Uri.UnescapeDataString(rest);
@@ -43,6 +54,20 @@ internal static class SchedulerApi
         {
             await WriteErrorAsync(context, SchedulerError.NotFound($"No Scheduler operation at {method} {path}.")).ConfigureAwait(false);
             return;
+        }
+
+        // Creating or updating a schedule names its group in the body: checked once the body is read.
+        var action = SchedulerActions.ActionOf(isGroups, name.Length > 0, method);
+        var writesSchedule = action is SchedulerActions.CreateSchedule or SchedulerActions.UpdateSchedule;
+        if (action is not null && !writesSchedule)
+        {
+            var resource = name.Length == 0 ? SchedulerActions.AnyResource
+                : isGroups ? service.GroupArn(name)
+                : service.ScheduleArn(Query(query, "groupName") ?? ScheduleService.DefaultGroup, name);
+            if (!await AuthorizedAsync(context, action, resource).ConfigureAwait(false))
+            {
+                return;
+            }
         }
 
         switch (isGroups, name.Length > 0, method)
@@ -53,6 +78,13 @@ internal static class SchedulerApi
                 {
                     using (body)
                     {
+                        var scheduleGroup = body.RootElement.ValueKind == JsonValueKind.Object && body.RootElement.TryGetProperty("GroupName", out var groupName)
+                            && groupName.ValueKind == JsonValueKind.String ? groupName.GetString()! : ScheduleService.DefaultGroup;
+                        if (!await AuthorizedAsync(context, action!, service.ScheduleArn(scheduleGroup, name)).ConfigureAwait(false))
+                        {
+                            return;
+                        }
+
                         var put = method == "POST"
                             ? await service.CreateAsync(name, body.RootElement, cancellation).ConfigureAwait(false)
                             : await service.UpdateAsync(name, body.RootElement, cancellation).ConfigureAwait(false);
@@ -156,6 +188,18 @@ internal static class SchedulerApi
                 await WriteErrorAsync(context, SchedulerError.NotFound($"No Scheduler operation at {method} {path}.")).ConfigureAwait(false);
                 return;
         }
+    }
+
+    /// <summary>True when the signer may perform <paramref name="action"/> on <paramref name="resourceArn"/>; else answers AccessDeniedException.</summary>
+    public static async Task<bool> AuthorizedAsync(HttpContext context, string action, string resourceArn)
+    {
+        var decision = context.RequestServices.GetRequiredService<ServiceAuthorization>().Check(context, action, resourceArn);
+        if (!decision.Allowed)
+        {
+            await AwsAuthErrors.WriteAsync(context, AwsServices.Scheduler, decision.ToFailure()).ConfigureAwait(false);
+        }
+
+        return decision.Allowed;
     }
 
     private static void WriteSchedule(Utf8JsonWriter writer, ScheduleService service, ScheduleRecord schedule)

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Nimbus.Http;
+using Nimbus.Security;
 using Nimbus.Storage;
 
 namespace Nimbus.Logs;
@@ -13,7 +14,7 @@ namespace Nimbus.Logs;
 /// The CloudWatch Logs-compatible API (awsJson1_1, <c>X-Amz-Target: Logs_20140328.&lt;Op&gt;</c>) over the log
 /// store. Every operation validates as AWS does and answers AWS's error shapes.
 /// </summary>
-internal sealed class LogsApi(LogStore store, IOptions<NimbusOptions> options, TimeProvider time)
+internal sealed class LogsApi(LogStore store, ServiceAuthorization authorization, IOptions<NimbusOptions> options, TimeProvider time)
 {
     private delegate Task<LogsError?> Operation(LogsApi api, LogsRequest request, Utf8JsonWriter writer, CancellationToken cancellationToken);
 
@@ -76,6 +77,14 @@ internal sealed class LogsApi(LogStore store, IOptions<NimbusOptions> options, T
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
                 await WriteErrorAsync(context, new LogsError(LogsWire.Serialization, "The request body must be a JSON object.")).ConfigureAwait(false);
+                return;
+            }
+
+            var (action, resourceKind) = LogsActions.Of(operationName);
+            var decision = authorization.Check(context, action, LogsActions.ResourceArn(resourceKind, document.RootElement, _options.Region, _options.AccountId));
+            if (!decision.Allowed)
+            {
+                await AwsAuthErrors.WriteAsync(context, AwsServices.Logs, decision.ToFailure()).ConfigureAwait(false);
                 return;
             }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
+using Nimbus.Security;
 using static Nimbus.Metrics.CloudWatchWire;
 
 namespace Nimbus.Metrics;
@@ -11,7 +12,7 @@ namespace Nimbus.Metrics;
 /// queries) and ListMetrics, answered from metrics.db's per-minute rollup (percentiles from the per-invocation
 /// rows), so the numbers survive a restart. Other namespaces exist but hold no data, as on a fresh AWS account.
 /// </summary>
-internal sealed partial class CloudWatchApi(MeteringStore store, TimeProvider time)
+internal sealed partial class CloudWatchApi(MeteringStore store, ServiceAuthorization authorization, TimeProvider time)
 {
     /// <summary>CloudWatch's limit on data points one GetMetricStatistics call may ask for.</summary>
     public const int MaxDatapoints = 1_440;
@@ -34,6 +35,13 @@ internal sealed partial class CloudWatchApi(MeteringStore store, TimeProvider ti
         if (request is null)
         {
             await WriteErrorAsync(context, query, error!).ConfigureAwait(false);
+            return;
+        }
+
+        var decision = authorization.Check(context, CloudWatchActions.ActionOf(request.Operation), CloudWatchActions.AnyResource);
+        if (!decision.Allowed)
+        {
+            await AwsAuthErrors.WriteAsync(context, AwsServices.Monitoring, decision.ToFailure()).ConfigureAwait(false);
             return;
         }
 

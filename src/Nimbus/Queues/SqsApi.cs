@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Nimbus.Http;
+using Nimbus.Security;
 using Ops = Nimbus.Queues.SqsWire.Ops;
 
 namespace Nimbus.Queues;
@@ -16,7 +17,7 @@ namespace Nimbus.Queues;
 /// or a query-protocol form whose <c>Action</c> is an SQS action, posted to <c>/</c> or to a queue's path), turns them
 /// into one JSON request shape, runs the operation on <see cref="QueueService"/> and answers in the caller's protocol.
 /// </summary>
-internal sealed partial class SqsApi(QueueService queues, IHostApplicationLifetime lifetime)
+internal sealed partial class SqsApi(QueueService queues, ServiceAuthorization authorization, IHostApplicationLifetime lifetime)
 {
     /// <summary>Largest request body read: a 10-entry batch of 1 MiB messages, form-encoded, fits.</summary>
     private const long MaxRequestBytes = 16L * 1024 * 1024;
@@ -66,6 +67,14 @@ internal sealed partial class SqsApi(QueueService queues, IHostApplicationLifeti
             {
                 input["QueueUrl"] = $"{request.Scheme}://{request.Host}{request.Path}";
             }
+        }
+
+        var resource = SqsActions.ResourceOf(operation, Text(input, "QueueUrl"), Text(input, "QueueName"), Text(input, "SourceArn"), queues);
+        var decision = authorization.Check(context, SqsActions.ActionOf(operation), resource);
+        if (!decision.Allowed)
+        {
+            await AwsAuthErrors.WriteAsync(context, AwsServices.Sqs, decision.ToFailure()).ConfigureAwait(false);
+            return true;
         }
 
         JsonObject answer;
@@ -602,6 +611,10 @@ internal sealed partial class SqsApi(QueueService queues, IHostApplicationLifeti
         String(input, "QueueUrl") is { Length: > 0 } url ? url : throw new InvalidRequestException(QueueError.Missing("QueueUrl"));
 
     private string UrlOf(HttpContext context, string name) => $"{context.Request.Scheme}://{context.Request.Host}/{queues.AccountId}/{name}";
+
+    /// <summary>A string member, or null when it is missing or not a string (validation reports that later).</summary>
+    private static string? Text(JsonObject input, string name) =>
+        input[name] is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 
     private static string? String(JsonObject input, string name) => input[name] switch
     {

@@ -34,6 +34,7 @@ internal static class SecurityServiceCollectionExtensions
         services.TryAddSingleton(sp => new SessionCredentials(
             sp.GetRequiredService<SecretBox>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<NimbusOptions>>().Value.AccountId));
         services.TryAddSingleton<IAuthorizer, PolicyAuthorizer>();
+        services.TryAddSingleton<ServiceAuthorization>();
         services.AddSingleton<Buckets.IChunkSignatureVerifierFactory, SigV4ChunkVerifierFactory>();
         services.AddSingleton<Sandboxes.ISandboxCredentials, RoleSandboxCredentials>();
         services.TryAddSingleton<AccessKeyRateLimiter>();

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Nimbus.Events;
 using Nimbus.Functions;
+using Nimbus.Security;
 using Nimbus.Storage;
 
 namespace Nimbus.Tests.Events;
@@ -172,12 +173,33 @@ public sealed class ScheduleServiceTests : IDisposable
         Assert.Equal(record, JsonSerializer.Deserialize(json, ScheduleJsonContext.Default.ScheduleRecord));
     }
 
-    private ScheduleService NewService() => new(
+    [Fact]
+    public async Task A_run_whose_role_may_not_invoke_the_target_is_dropped_and_the_next_run_fires_once_it_may()
+    {
+        var authorizer = new RoleAuthorizer();
+        using var service = NewService(new ServiceAuthorization(authorizer, NullLogger<ServiceAuthorization>.Instance));
+        await CreateAsync(service, "guarded", "rate(1 minute)");
+
+        _time.Advance(TimeSpan.FromMinutes(1));
+        var next = await service.RunDueAsync(_time.GetUtcNow(), CancellationToken.None);
+        Assert.Empty(_dispatched.Runs);
+        Assert.Equal(("scheduler", "lambda:InvokeFunction", Function), authorizer.Asked.Single());
+
+        // Dropped, not retried: the next run is the next minute's, and it fires once the role allows it.
+        Assert.Equal(_time.GetUtcNow().AddMinutes(1), next);
+        authorizer.Allow = true;
+        _time.Advance(TimeSpan.FromMinutes(1));
+        await service.RunDueAsync(_time.GetUtcNow(), CancellationToken.None);
+        Assert.Single(_dispatched.Runs);
+    }
+
+    private ScheduleService NewService(ServiceAuthorization? authorization = null) => new(
         new ScheduleStore(new SqliteDatabase(Path.Combine(_directory, "schedules.db"), ScheduleMigrations.All)),
         _dispatched,
         Options.Create(new NimbusOptions()),
         _time,
-        NullLogger<ScheduleService>.Instance);
+        NullLogger<ScheduleService>.Instance,
+        authorization);
 
     private static async Task CreateAsync(ScheduleService service, string name, string expression, string? input = null, string after = "NONE", int? maxAge = null, string state = "ENABLED", int? window = null)
     {
@@ -212,6 +234,19 @@ public sealed class ScheduleServiceTests : IDisposable
         public override DateTimeOffset GetUtcNow() => _now;
 
         public void Advance(TimeSpan by) => _now += by;
+    }
+
+    private sealed class RoleAuthorizer : IAuthorizer
+    {
+        public bool Allow { get; set; }
+
+        public List<(string Role, string Action, string Resource)> Asked { get; } = [];
+
+        public AuthorizationResult Authorize(Principal principal, string action, string resourceArn)
+        {
+            Asked.Add((principal.Name, action, resourceArn));
+            return Allow ? AuthorizationResult.Allow : new AuthorizationResult(false, "denied");
+        }
     }
 
     private sealed class RecordingDispatcher : IScheduleDispatcher
