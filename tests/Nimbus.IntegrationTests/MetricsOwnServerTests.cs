@@ -78,7 +78,7 @@ public sealed class MetricsOwnServerTests
                 // An Event invoke that fails every attempt: 1 + 2 retries (1 s, then 2 s apart), each with the caller's Root.
                 var accepted = await lambda.SendAsync(HttpMethod.Post, $"{LambdaHttp.FunctionsPath}/{name}/invocations",
                     new StringContent("""{"fail":true}""", Encoding.UTF8, "application/json"),
-                    new Dictionary<string, string> { ["X-Invocation-Type"] = "Event", ["X-Amzn-Trace-Id"] = $"Root={asyncRoot};Sampled=1" });
+                    new Dictionary<string, string> { ["X-Amz-Invocation-Type"] = "Event", ["X-Amzn-Trace-Id"] = $"Root={asyncRoot};Sampled=1" });
                 Assert.True(accepted.StatusCode == 202, accepted.ToString());
 
                 // A queue mapping, and a message sent with an AWSTraceHeader system attribute.
@@ -86,7 +86,7 @@ public sealed class MetricsOwnServerTests
                 var (url, arn) = await new EventSourceMappingQueues(aws, scratch.Path).CreateAsync($"q-{Guid.NewGuid():N}"[..20]);
                 (await aws.LambdaAsync("create-event-source-mapping", "--function-name", name, "--event-source-arn", arn, "--batch-size", "1")).ShouldSucceed();
                 (await aws.RunAsync(["sqs", "send-message", "--queue-url", url, "--message-body", "{}", "--message-system-attributes",
-                    $$"""{"AWSTraceHeader":{"DataType":"String","StringValue":"Root={{queueRoot}};Parent=53995c3f42cd8ad8;Sampled=1"}}"""])).ShouldSucceed();
+                    $$$"""{"AWSTraceHeader":{"DataType":"String","StringValue":"Root={{{queueRoot}}};Parent=53995c3f42cd8ad8;Sampled=1"}}"""])).ShouldSucceed();
 
                 var traces = await WaitForAsync(
                     async () => (await FunctionLinesAsync(server, name)).Where(l => l.Contains("TRACE ", StringComparison.Ordinal)).ToList(),

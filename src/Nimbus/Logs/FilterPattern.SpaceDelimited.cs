@@ -215,7 +215,7 @@ internal abstract partial class FilterPattern
         private sealed record Field(string? Name, Condition? Condition);
 
         /// <summary>A field's conditions: OR of AND groups; <see cref="SelfOnly"/> when they name only their own field.</summary>
-        private sealed class Condition(List<List<Comparison>> anyOf, bool selfOnly)
+        private sealed class Condition(List<List<FieldComparison>> anyOf, bool selfOnly)
         {
             public bool SelfOnly { get; } = selfOnly;
 
@@ -223,7 +223,7 @@ internal abstract partial class FilterPattern
                 anyOf.Exists(all => all.TrueForAll(c => c.Evaluate(values[bound[c.Field]])));
         }
 
-        private sealed class Comparison(int field, Comparison.Op op, double? number, string? text, Regex? regex)
+        private sealed class FieldComparison(int field, FieldComparison.Op op, double? number, string? text, Regex? regex)
         {
             public enum Op
             {
@@ -279,7 +279,7 @@ internal abstract partial class FilterPattern
 
             public Condition ParseWhole()
             {
-                var anyOf = new List<List<Comparison>> { new() { ParseComparison() } };
+                var anyOf = new List<List<FieldComparison>> { new() { ParseComparison() } };
                 while (true)
                 {
                     SkipSpace();
@@ -303,7 +303,7 @@ internal abstract partial class FilterPattern
                 }
             }
 
-            private Comparison ParseComparison()
+            private FieldComparison ParseComparison()
             {
                 SkipSpace();
                 var start = _position;
@@ -323,12 +323,12 @@ internal abstract partial class FilterPattern
 
                 _selfOnly &= field == owner;
                 SkipSpace();
-                var op = TryConsume("!=") ? Comparison.Op.NotEqual
-                    : TryConsume("<=") ? Comparison.Op.LessOrEqual
-                    : TryConsume(">=") ? Comparison.Op.GreaterOrEqual
-                    : TryConsume("=") ? Comparison.Op.Equal
-                    : TryConsume("<") ? Comparison.Op.Less
-                    : TryConsume(">") ? Comparison.Op.Greater
+                var op = TryConsume("!=") ? FieldComparison.Op.NotEqual
+                    : TryConsume("<=") ? FieldComparison.Op.LessOrEqual
+                    : TryConsume(">=") ? FieldComparison.Op.GreaterOrEqual
+                    : TryConsume("=") ? FieldComparison.Op.Equal
+                    : TryConsume("<") ? FieldComparison.Op.Less
+                    : TryConsume(">") ? FieldComparison.Op.Greater
                     : throw new FormatException($"expected a comparison (=, !=, <, <=, >, >=) after '{name}'.");
                 SkipSpace();
                 if (_position >= text.Length)
@@ -370,14 +370,14 @@ internal abstract partial class FilterPattern
                 }
 
                 var isNumber = kind is not ('"' or '%') && double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
-                if (!isNumber && op is not (Comparison.Op.Equal or Comparison.Op.NotEqual))
+                if (!isNumber && op is not (FieldComparison.Op.Equal or FieldComparison.Op.NotEqual))
                 {
                     throw new FormatException($"'{value}' is not a number; <, <=, > and >= compare numbers.");
                 }
 
                 if (isNumber)
                 {
-                    return new Comparison(field, op, double.Parse(value, NumberStyles.Float, CultureInfo.InvariantCulture), null, null);
+                    return new FieldComparison(field, op, double.Parse(value, NumberStyles.Float, CultureInfo.InvariantCulture), null, null);
                 }
 
                 var regex = kind == '%'
@@ -385,7 +385,7 @@ internal abstract partial class FilterPattern
                     : value.Contains('*', StringComparison.Ordinal)
                         ? new Regex("^" + string.Join(".*", value.Split('*').Select(Regex.Escape)) + "$", RegexOptions.Singleline | RegexOptions.CultureInvariant)
                         : null;
-                return new Comparison(field, op, null, value, regex);
+                return new FieldComparison(field, op, null, value, regex);
             }
 
             private void SkipSpace()
