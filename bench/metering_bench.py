@@ -9,13 +9,9 @@ alternation, so machine noise falls on both alike. Prints the median rate of eac
 Both servers log every invocation (START/END/REPORT to logs.db) either way: the A/B isolates the meter (the
 observer call, the channel write and metrics.db's batched commits); /metrics counters are on in both. Logging
 itself cannot be turned off, so it is not part of the A/B.
-
-Both servers run in dev mode (NIMBUS_DEV=true: any well-formed SigV4 header is root's, no HMAC is checked), so
-wrk can repeat one fixed request; the Authorization and X-Amz-Date headers are made fresh before each run.
 """
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -28,48 +24,14 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import invoke_bench  # noqa: E402
-from load_bench import SCRIPT  # noqa: E402
+from load_bench import run_wrk  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 READY = re.compile(r"ready on (http://[0-9.:]+)")
 
 
-def dev_auth():
-    """A well-formed SigV4 header for an unknown key: root's in dev mode, valid for SigV4's 15-minute window."""
-    now = time.gmtime()
-    return {
-        "X-Amz-Date": time.strftime("%Y%m%dT%H%M%SZ", now),
-        "Authorization": "AWS4-HMAC-SHA256 Credential=bench/%s/us-east-1/lambda/aws4_request, SignedHeaders=host;x-amz-date, "
-                         "Signature=%s" % (time.strftime("%Y%m%d", now), "0" * 64),
-    }
-
-
-class DevSigned:
-    """invoke_bench's control-plane client with the dev-mode headers on every request."""
-
-    def __init__(self, client):
-        self._client = client
-
-    def request(self, method, path, body=None, headers=None):
-        return self._client.request(method, path, body, dict(headers or {}, **dev_auth()))
-
-
-def run_wrk(wrk, url, callers, seconds, check):
-    """load_bench.run_wrk with the dev-mode headers (wrk sends the same request each time)."""
-    threads = 1 if callers == 1 else min(2, callers)
-    command = [wrk, "-t%d" % threads, "-c%d" % callers, "-d%gs" % seconds, "--timeout", "5s", "--latency"]
-    for name, value in dev_auth().items():
-        command += ["-H", "%s: %s" % (name, value)]
-    command += ["-s", SCRIPT, url]
-    done = subprocess.run(command, capture_output=True, text=True, env=dict(os.environ, WRK_CHECK=check), timeout=seconds + 30)
-    match = re.search(r"^WRK_JSON (\{.*\})$", done.stdout, re.MULTILINE)
-    if done.returncode != 0 or match is None:
-        raise RuntimeError("wrk failed (%d): %s %s" % (done.returncode, done.stdout[-500:], done.stderr[-500:]))
-    return json.loads(match.group(1))
-
-
 def start(metering, data):
-    env = dict(os.environ, NIMBUS_METERING="true" if metering else "false", NIMBUS_DEV="true")
+    env = dict(os.environ, NIMBUS_METERING="true" if metering else "false")
     process = subprocess.Popen([os.path.join(ROOT, "nimbus"), "serve", "--listen", "http://127.0.0.1:0", "--data", data],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
                                start_new_session=True)
@@ -102,7 +64,6 @@ def main():
             process, url = start(metering, os.path.join(temp, key))
             servers[key] = (process, url)
             nimbus = invoke_bench.Nimbus(url)
-            nimbus.client = DevSigned(nimbus.client)
             nimbus.create("bench-metering", "node")
         urls = {key: "%s/2015-03-31/functions/bench-metering/invocations" % url for key, (_, url) in servers.items()}
         for key in servers:
