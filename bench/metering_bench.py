@@ -2,12 +2,13 @@
 
 Starts two fresh Nimbus servers (same build, temporary data directories) that differ only in Metering, creates
 the same node function on each, and runs wrk (bench/wrk_invoke.lua, every answer checked) against them in
-alternation, so machine noise falls on both alike. Prints the median rate of each and the overhead:
+alternation, so machine noise falls on both alike. Prints the median rate of each, their ratio and the overhead:
 
     python3 bench/metering_bench.py [--callers 1,16] [--seconds 5] [--repeat 5]
 
 Both servers log every invocation (START/END/REPORT to logs.db) either way: the A/B isolates the meter (the
-observer call, the channel write and metrics.db's batched commits); /metrics counters are on in both.
+observer call, the channel write and metrics.db's batched commits); /metrics counters are on in both. Logging
+itself cannot be turned off, so it is not part of the A/B.
 """
 
 import argparse
@@ -82,12 +83,12 @@ def main():
                     rates.setdefault((key, count), []).append(result["rate"])
                     print("run %d/%d, metering %s, %d callers: %.0f req/s" % (repeat + 1, args.repeat, key, count, result["rate"]),
                           file=sys.stderr)
-        print("| callers | metering on (req/s) | metering off (req/s) | overhead |")
-        print("| --- | --- | --- | --- |")
+        print("| callers | metering on (req/s) | metering off (req/s) | ratio on/off | overhead |")
+        print("| --- | --- | --- | --- | --- |")
         for count in callers:
             on = statistics.median(rates[("on", count)])
             off = statistics.median(rates[("off", count)])
-            print("| %d | %.0f | %.0f | %.1f%% |" % (count, on, off, (off - on) / off * 100))
+            print("| %d | %.0f | %.0f | %.3f | %.1f%% |" % (count, on, off, on / off, (off - on) / off * 100))
     finally:
         # The launcher's process group holds the server (and unshare, when it forks): stop the whole group.
         for process, _ in servers.values():

@@ -1,23 +1,51 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 
 namespace Nimbus.Lambda.RuntimeSupport;
 
 /// <summary>
 /// The process's log output: entries written straight to the stdout pipe, one write each, so the platform sees
 /// every entry before the runtime posts its result. <see cref="Console.Out"/> and <see cref="Console.Error"/>
-/// are replaced by writers that turn each line into an entry (levels <c>info</c> and <c>fail</c>).
+/// are replaced by writers that turn each line into an entry (levels <c>info</c> and <c>fail</c>). With the
+/// function's <c>LoggingConfig</c> <c>LogFormat</c> JSON (<c>AWS_LAMBDA_LOG_FORMAT</c>), each entry is AWS's .NET
+/// JSON record (<c>timestamp</c>, <c>level</c>, <c>requestId</c>, <c>traceId</c>, <c>message</c>) and entries below
+/// <c>AWS_LAMBDA_LOG_LEVEL</c> are dropped.
 /// </summary>
 internal static class LogOutput
 {
     private static readonly Lock Gate = new();
+
+    // The internal tags in level order, and the names AWS's .NET runtime writes for them in JSON records.
+    private static readonly string[] Tags = ["trce", "dbug", "info", "warn", "fail", "crit"];
+    private static readonly string[] JsonLevels = ["Trace", "Debug", "Information", "Warning", "Error", "Critical"];
+
     private static Stream? _stdout;
+    private static bool _json;
+    private static int _minimumLevel;
 
     /// <summary>The request id of the invocation running now; empty before the first.</summary>
     public static string RequestId { get; set; } = "";
 
+    /// <summary>Reads the log format and level of the function's environment (after a pre-started runtime got it).</summary>
+    public static void Configure()
+    {
+        _json = string.Equals(Environment.GetEnvironmentVariable("AWS_LAMBDA_LOG_FORMAT"), "JSON", StringComparison.OrdinalIgnoreCase);
+        _minimumLevel = !_json ? 0 : Environment.GetEnvironmentVariable("AWS_LAMBDA_LOG_LEVEL")?.ToUpperInvariant() switch
+        {
+            "TRACE" => 0,
+            "DEBUG" => 1,
+            "WARN" => 3,
+            "ERROR" => 4,
+            "FATAL" => 5,
+            _ => 2,
+        };
+    }
+
     public static void RedirectConsole()
     {
+        Configure();
         if (Console.Out is EntryWriter)
         {
             return;
@@ -30,15 +58,50 @@ internal static class LogOutput
 
     public static void Write(string level, string? message)
     {
+        if (_json)
+        {
+            WriteJson(level, message);
+            return;
+        }
+
         var entry = new StringBuilder(64 + (message?.Length ?? 0))
             .Append(DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture)).Append('\t')
             .Append(RequestId).Append('\t').Append(level).Append('\t').Append(message).Append('\n');
         WriteRaw(entry.ToString());
     }
 
-    public static void WriteRaw(string text)
+    public static void WriteRaw(string text) => WriteBytes(Encoding.UTF8.GetBytes(text));
+
+    private static void WriteJson(string level, string? message)
     {
-        var bytes = Encoding.UTF8.GetBytes(text);
+        var index = Math.Max(0, Array.IndexOf(Tags, level));
+        if (index < _minimumLevel)
+        {
+            return;
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(128 + (message?.Length ?? 0));
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("timestamp", DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture));
+            json.WriteString("level", JsonLevels[index]);
+            json.WriteString("requestId", RequestId);
+            if (Environment.GetEnvironmentVariable("_X_AMZN_TRACE_ID") is { Length: > 0 } trace)
+            {
+                json.WriteString("traceId", trace);
+            }
+
+            json.WriteString("message", message ?? "");
+            json.WriteEndObject();
+        }
+
+        buffer.Write("\n"u8);
+        WriteBytes(buffer.WrittenSpan);
+    }
+
+    private static void WriteBytes(ReadOnlySpan<byte> bytes)
+    {
         lock (Gate)
         {
             var stdout = _stdout ??= Console.OpenStandardOutput();

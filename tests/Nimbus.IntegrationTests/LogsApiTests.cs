@@ -240,6 +240,33 @@ public sealed class LogsApiTests(LogsServerFixture fixture)
     });
 
     [Fact]
+    public Task Filter_log_events_through_the_CLI_applies_space_delimited_patterns() => fixture.RunAsync(async scope =>
+    {
+        var cli = scope.Cli(AwsCli.V1);
+        var group = LogsCli.NewGroupName();
+        string[] lines =
+        [
+            """127.0.0.1 - frank [10/Oct/2000:13:25:15 -0700] "GET /apache_pb.gif HTTP/1.0" 404 1534""",
+            """127.0.0.1 - frank [10/Oct/2000:13:25:16 -0700] "GET /missing.png HTTP/1.0" 404 20""",
+            """10.0.0.2 - ada [10/Oct/2000:13:25:17 -0700] "GET /index.html HTTP/1.0" 200 5120""",
+        ];
+        var now = LogsCli.NowMs();
+        (await cli.LogsAsync("create-log-group", "--log-group-name", group)).ShouldSucceed();
+        (await cli.LogsAsync("create-log-stream", "--log-group-name", group, "--log-stream-name", "access")).ShouldSucceed();
+        (await cli.LogsAsync("put-log-events", "--log-group-name", group, "--log-stream-name", "access", "--log-events",
+            LogsCli.EventsFile(scope, [.. lines.Select((l, i) => (now - 3 + i, l))]))).ShouldSucceed();
+
+        async Task<List<string>> FilterAsync(string pattern) =>
+            (await cli.LogsAsync("filter-log-events", "--log-group-name", group, "--filter-pattern", pattern)).Json().GetProperty("events").Strings("message");
+
+        Assert.Equal([lines[0]], await FilterAsync("[ip, user, username, timestamp, request, status_code = 404, bytes > 1000]"));
+        Assert.Equal([lines[0], lines[1]], await FilterAsync("[ip, user, username = frank, ...]"));
+        Assert.Equal([lines[2]], await FilterAsync("[..., request = \"*index*\", status_code = 2*, bytes]"));
+        Assert.Contains("Invalid filter pattern", (await cli.LogsAsync("filter-log-events", "--log-group-name", group, "--filter-pattern", "[ip, code > abc]"))
+            .ShouldFailWith("InvalidParameterException"), StringComparison.Ordinal);
+    });
+
+    [Fact]
     public Task A_retention_policy_deletes_events_older_than_it_and_only_takes_AWS_day_values() => fixture.RunAsync(async scope =>
     {
         var group = LogsCli.NewGroupName();

@@ -125,6 +125,40 @@ public sealed partial class LogsLambdaTests(LogsServerFixture fixture)
     });
 
     [Fact]
+    public Task LoggingConfig_JSON_makes_the_dotnet_and_java_runtimes_write_AWS_records_at_or_above_the_level() => fixture.RunAsync(async scope =>
+    {
+        var cli = scope.Cli(AwsCli.V1);
+        var dotnet = scope.NewFunctionName();
+        var java = scope.NewFunctionName();
+        (await cli.CreateFunctionAsync(dotnet, FunctionZips.Build(FunctionZips.DotnetFunction), "dotnet8", "DotnetFunction::DotnetFunction.Functions::Log",
+            "--logging-config", "LogFormat=JSON,ApplicationLogLevel=WARN")).ShouldSucceed();
+        (await cli.CreateFunctionAsync(java, FunctionZips.Build(FunctionZips.JavaFunction), "java17", "example.Levels::handle",
+            "--logging-config", "LogFormat=JSON,ApplicationLogLevel=WARN")).ShouldSucceed();
+
+        var dotnetRequest = await InvokeAsync(scope, dotnet, "\"d1\"");
+        var javaRequest = await InvokeAsync(scope, java, "\"j1\"");
+
+        // .NET: AWS's records (timestamp, level, requestId, traceId, message); Console.Error is Error; below WARN dropped.
+        var dotnetLines = await WaitForMessagesAsync(scope, $"/aws/lambda/{dotnet}", m => m.Any(l => l.Contains("platform.report", StringComparison.Ordinal)));
+        var dotnetRecords = dotnetLines.Where(l => l.StartsWith('{')).Select(l => JsonAssert.Parse(l, "a log line of a .NET function with LogFormat JSON"))
+            .Where(r => r.TryGetProperty("level", out _)).ToList();
+        Assert.Equal(["Warning", "Error"], dotnetRecords.Select(r => r.GetProperty("level").GetString()));
+        Assert.Equal(["warning says d1", "stderr says d1"], dotnetRecords.Select(r => r.GetProperty("message").GetString()));
+        Assert.All(dotnetRecords, r => Assert.Equal(dotnetRequest, r.GetProperty("requestId").GetString()));
+        Assert.All(dotnetRecords, r => Assert.Matches(IsoTime(), r.GetProperty("timestamp").GetString()!));
+        Assert.All(dotnetRecords, r => Assert.StartsWith("Root=", r.GetProperty("traceId").GetString(), StringComparison.Ordinal));
+
+        // Java: AWS's records (timestamp, level, message, AWSRequestId); a message without a level (UNDEFINED) is kept.
+        var javaLines = await WaitForMessagesAsync(scope, $"/aws/lambda/{java}", m => m.Any(l => l.Contains("platform.report", StringComparison.Ordinal)));
+        var javaRecords = javaLines.Where(l => l.StartsWith('{')).Select(l => JsonAssert.Parse(l, "a log line of a Java function with LogFormat JSON"))
+            .Where(r => r.TryGetProperty("AWSRequestId", out _)).ToList();
+        Assert.Equal(["WARN", "ERROR", "UNDEFINED"], javaRecords.Select(r => r.GetProperty("level").GetString()));
+        Assert.Equal(["warn line j1", "error line j1", "plain line j1"], javaRecords.Select(r => r.GetProperty("message").GetString()));
+        Assert.All(javaRecords, r => Assert.Equal(javaRequest, r.GetProperty("AWSRequestId").GetString()));
+        Assert.All(javaRecords, r => Assert.Matches(IsoTime(), r.GetProperty("timestamp").GetString()!));
+    });
+
+    [Fact]
     public Task LoggingConfig_is_validated_as_Lambda_validates_it() => fixture.RunAsync(async scope =>
     {
         // Debian's CLI v2 (2.9) predates LoggingConfig; v1 (botocore 1.43) knows it.

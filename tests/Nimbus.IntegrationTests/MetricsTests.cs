@@ -52,6 +52,38 @@ public sealed partial class MetricsTests(ServerFixture fixture)
         Assert.Contains("nimbus_async_queue_depth", metrics.Types.Keys);
     });
 
+    [Fact]
+    public Task Requests_refused_by_authentication_are_counted_by_API_and_status() => fixture.RunAsync(async scope =>
+    {
+        // A wrong secret (403 InvalidSignatureException) and no signature at all (403 MissingAuthenticationToken).
+        using var badSecret = new HttpClient(new SigV4SigningHandler(NimbusServer.RootAccessKeyId, "not-the-secret", Aws.Region)) { BaseAddress = scope.Server.Http.BaseAddress };
+        var before = await RequestCountsAsync(scope);
+        for (var i = 0; i < 3; i++)
+        {
+            using var refused = await badSecret.GetAsync(new Uri("/2015-03-31/functions", UriKind.Relative));
+            Assert.Equal(403, (int)refused.StatusCode);
+        }
+
+        int unsignedCode;
+        using (var unsigned = await scope.Server.UnsignedHttp.GetAsync(new Uri("/2015-03-31/functions", UriKind.Relative)))
+        {
+            unsignedCode = (int)unsigned.StatusCode;
+            Assert.InRange(unsignedCode, 400, 403);
+        }
+
+        var after = await RequestCountsAsync(scope);
+        Assert.Equal(3, after.GetValueOrDefault(("lambda", 403)) - before.GetValueOrDefault(("lambda", 403)));
+        Assert.Equal(1, after.GetValueOrDefault(("unsigned", unsignedCode)) - before.GetValueOrDefault(("unsigned", unsignedCode)));
+    });
+
+    private static async Task<Dictionary<(string Api, int Code), double>> RequestCountsAsync(TestScope scope)
+    {
+        using var response = await scope.Server.Http.GetAsync(new Uri("/metrics", UriKind.Relative));
+        var metrics = PrometheusText.Parse(await response.Content.ReadAsStringAsync());
+        return metrics.Samples("nimbus_http_requests_total").ToDictionary(
+            s => (s.Labels["api"], int.Parse(s.Labels["code"], CultureInfo.InvariantCulture)), s => s.Value);
+    }
+
     [Theory]
     [InlineData(AwsCli.V1)]
     [InlineData(AwsCli.V2)]

@@ -126,6 +126,10 @@ internal sealed partial class BucketNotifier(
                 continue;
             }
 
+            // One span per delivery attempt; for a function it is the parent of the stored event's attempts.
+            using var activity = Metrics.NimbusTelemetry.Source.StartActivity(Metrics.NimbusTelemetry.BucketNotificationSpan, System.Diagnostics.ActivityKind.Producer);
+            activity?.SetTag("nimbus.notification.target", item.TargetArn);
+            activity?.SetTag("nimbus.notification.kind", item.TargetKind);
             NotificationDelivery outcome;
             try
             {
@@ -139,6 +143,7 @@ internal sealed partial class BucketNotifier(
                 outcome = NotificationDelivery.RetryLater;
             }
 
+            activity?.SetTag("nimbus.notification.outcome", outcome.ToString());
             switch (outcome)
             {
                 case NotificationDelivery.RetryLater:

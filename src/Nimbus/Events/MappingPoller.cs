@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Nimbus.Functions;
 using Nimbus.Invocation;
+using Nimbus.Metrics;
 
 namespace Nimbus.Events;
 
@@ -287,6 +289,18 @@ internal sealed class MappingPoller : IDisposable
     {
         var payload = SqsEvent.Build(chunk.Select(c => c.Record));
         var messages = chunk.Select(c => c.Message).ToList();
+
+        // One span per delivered batch, the parent of the invocation's spans (throttled attempts included).
+        using var activity = NimbusTelemetry.Source.StartActivity(NimbusTelemetry.QueueBatchSpan, ActivityKind.Consumer);
+        activity?.SetTag("messaging.system", "aws_sqs");
+        activity?.SetTag("messaging.destination.name", queue.Arn);
+        activity?.SetTag("messaging.batch.message_count", messages.Count);
+        activity?.SetTag("nimbus.event_source_mapping", Record.Uuid);
+        activity?.SetTag("faas.name", Record.FunctionName);
+
+        // As Lambda does, the function continues the trace of a message sent with an AWSTraceHeader (of a batch, the
+        // first message that has one).
+        var traceHeader = SqsEvent.TraceHeader(messages);
         var function = new FunctionReference(Record.FunctionName, Record.Qualifier);
         var visibleAgainAt = _time.GetUtcNow() + queue.VisibilityTimeout;
         var backoff = MinBackoff;
@@ -295,7 +309,7 @@ internal sealed class MappingPoller : IDisposable
         {
             // Batches in flight run to their end even while the poller stops: the invocation is bounded by the
             // function's timeout, and its messages are deleted only after it answers.
-            var request = new InvocationRequest(Guid.NewGuid().ToString(), function, payload, null, TailLog: false);
+            var request = new InvocationRequest(Guid.NewGuid().ToString(), function, payload, null, TailLog: false, traceHeader);
             var result = await _invoker.InvokeAsync(request, CancellationToken.None).ConfigureAwait(false);
             switch (result)
             {
@@ -304,6 +318,7 @@ internal sealed class MappingPoller : IDisposable
                     return !throttled;
 
                 case { Status: InvocationStatus.FunctionError }:
+                    activity?.SetStatus(ActivityStatusCode.Error, nameof(InvocationStatus.FunctionError));
                     QueuePollers.Log.BatchFailed(_logger, Record.Uuid, Record.FunctionName, messages.Count);
                     return !throttled;
 

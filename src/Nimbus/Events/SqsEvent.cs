@@ -13,6 +13,7 @@ internal static class SqsEvent
     public const string EventSource = "aws:sqs";
     public const string BatchItemFailures = "batchItemFailures";
     public const string ItemIdentifier = "itemIdentifier";
+    public const string TraceHeaderAttribute = "AWSTraceHeader";
 
     /// <summary>System attributes in the order Lambda lists them; any others the queue returned follow.</summary>
     private static readonly string[] AttributeOrder =
@@ -78,6 +79,20 @@ internal static class SqsEvent
         record["eventSourceARN"] = queueArn;
         record["awsRegion"] = region;
         return record;
+    }
+
+    /// <summary>The X-Ray header a batch's invocation continues: the first message's <c>AWSTraceHeader</c>, if any has one.</summary>
+    public static string? TraceHeader(IEnumerable<EventSourceMessage> messages)
+    {
+        foreach (var message in messages)
+        {
+            if (message.Attributes.TryGetValue(TraceHeaderAttribute, out var header) && header.Length > 0)
+            {
+                return header;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The invocation payload for a batch of records.</summary>

@@ -132,11 +132,14 @@ public static class NimbusHostingExtensions
         });
         app.MapWhen(context => ports.IsRuntimePort(context.Connection.LocalPort), runtime => runtime.Run(context => RuntimeApi.HandleAsync(context, ports)));
 
+        // Request counts and the request span first on the main port, so refused requests are counted too.
+        app.UseNimbusRequestMetrics();
+
         // Authentication before everything on the main port that is an AWS API (CloudWatch and /nimbus/usage are
         // served by the metrics middleware); it lets /health, /metrics and function URLs through.
         app.UseNimbusAuthentication();
 
-        // Metrics first on the main port: it counts every request and serves /metrics, /nimbus/usage and CloudWatch.
+        // The metrics endpoints: /metrics, /nimbus/usage and CloudWatch.
         app.UseNimbusMetrics();
 
         // Function URLs before the AWS APIs: their paths are the function's, not Lambda operations.

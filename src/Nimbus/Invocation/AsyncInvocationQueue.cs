@@ -51,7 +51,11 @@ internal sealed partial class AsyncInvocationQueue(
         using var activity = Metrics.NimbusTelemetry.Source.StartActivity(Metrics.NimbusTelemetry.AsyncEnqueueSpan);
         activity?.SetTag("faas.invocation_id", request.RequestId);
         var now = time.GetUtcNow();
-        var stored = new StoredEvent(request.RequestId, request.Function.Name, request.Function.Qualifier, request.Payload.ToArray(), now, 0, 0, now);
+        var stored = new StoredEvent(request.RequestId, request.Function.Name, request.Function.Qualifier, request.Payload.ToArray(), now, 0, 0, now)
+        {
+            TraceHeader = Metrics.LambdaTraceHeader.ForEvent(request.TraceHeader, time),
+            TraceParent = activity?.Id,
+        };
         return await TryAcceptAsync(stored).ConfigureAwait(false);
     }
 
@@ -152,8 +156,9 @@ internal sealed partial class AsyncInvocationQueue(
     {
         var finished = true;
 
-        // Each attempt is a trace of its own (the accepting request's span context is not stored with the event).
-        using var activity = Metrics.NimbusTelemetry.Source.StartActivity(Metrics.NimbusTelemetry.AsyncRunSpan, System.Diagnostics.ActivityKind.Consumer);
+        // Every attempt joins the trace of the span that accepted the event (its context is stored with the event).
+        using var activity = Metrics.NimbusTelemetry.Source.StartActivity(Metrics.NimbusTelemetry.AsyncRunSpan, System.Diagnostics.ActivityKind.Consumer, item.TraceParent);
+        activity?.SetTag("nimbus.attempt", item.InvokeCount + item.ThrottleCount + 1);
         activity?.SetTag("faas.invocation_id", item.RequestId);
         activity?.SetTag("faas.name", item.FunctionName);
         try
@@ -195,7 +200,7 @@ internal sealed partial class AsyncInvocationQueue(
             return true;
         }
 
-        var request = new InvocationRequest(item.RequestId, new FunctionReference(item.FunctionName, item.Qualifier), item.Payload, null, TailLog: false);
+        var request = new InvocationRequest(item.RequestId, new FunctionReference(item.FunctionName, item.Qualifier), item.Payload, null, TailLog: false, item.TraceHeader);
         var result = await invoker.InvokeAsync(request, stoppingToken).ConfigureAwait(false);
         switch (result)
         {
@@ -294,7 +299,11 @@ internal sealed partial class AsyncInvocationQueue(
                 var now = time.GetUtcNow();
                 var functionArn = functions.FunctionArn(item.FunctionName, item.Qualifier ?? FunctionRecord.Latest);
                 var record = DestinationRecord.Build(item, functionArn, outcome, result, now);
-                var recordEvent = new StoredEvent(Guid.NewGuid().ToString(), target.Value.Name, target.Value.Qualifier, record, now, 0, 0, now);
+                var recordEvent = new StoredEvent(Guid.NewGuid().ToString(), target.Value.Name, target.Value.Qualifier, record, now, 0, 0, now)
+                {
+                    TraceHeader = item.TraceHeader,
+                    TraceParent = System.Diagnostics.Activity.Current?.Id,
+                };
                 await TryAcceptAsync(recordEvent, evenWhenFull: true).ConfigureAwait(false);
                 Log.DestinationSent(logger, item.FunctionName, item.RequestId, outcome, target.Value.Name);
             }

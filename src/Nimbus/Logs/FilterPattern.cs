@@ -10,10 +10,11 @@ namespace Nimbus.Logs;
 /// (<c>ERROR</c>, case-sensitive substrings, all required), quoted phrases (<c>"Task timed out"</c>), <c>?</c>
 /// alternatives (at least one must match), <c>-</c> exclusions, <c>%regex%</c>, and JSON patterns:
 /// <c>{ $.a.b[0] = "text*" }</c>, <c>!=</c>, numeric <c>&lt; &gt; &lt;= &gt;= = !=</c>, <c>IS NULL</c>,
-/// <c>IS TRUE</c>, <c>IS FALSE</c>, <c>NOT EXISTS</c>, joined with <c>&amp;&amp;</c>, <c>||</c> and parentheses.
-/// Space-delimited patterns (<c>[a, b]</c>) are refused with a clear error.
+/// <c>IS TRUE</c>, <c>IS FALSE</c>, <c>NOT EXISTS</c>, joined with <c>&amp;&amp;</c>, <c>||</c> and parentheses;
+/// and space-delimited patterns (<c>[ip, user, ..., status = 404, bytes &gt; 1000]</c>, see
+/// <see cref="SpaceDelimitedPattern"/>).
 /// </summary>
-internal abstract class FilterPattern
+internal abstract partial class FilterPattern
 {
     public static readonly FilterPattern All = new MatchAll();
 
@@ -38,8 +39,7 @@ internal abstract class FilterPattern
 
             if (pattern[0] == '[')
             {
-                error = "Space-delimited filter patterns ([field1, field2, ...]) are not supported by Nimbus yet; use terms or a JSON pattern.";
-                return null;
+                return SpaceDelimitedPattern.Parse(pattern);
             }
 
             if (pattern.Length >= 2 && pattern[0] == '%' && pattern[^1] == '%')

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Nimbus.Http;
 using Nimbus.Security;
@@ -14,7 +15,7 @@ namespace Nimbus.Logs;
 /// The CloudWatch Logs-compatible API (awsJson1_1, <c>X-Amz-Target: Logs_20140328.&lt;Op&gt;</c>) over the log
 /// store. Every operation validates as AWS does and answers AWS's error shapes.
 /// </summary>
-internal sealed class LogsApi(LogStore store, ServiceAuthorization authorization, IOptions<NimbusOptions> options, TimeProvider time)
+internal sealed partial class LogsApi(LogStore store, ServiceAuthorization authorization, IOptions<NimbusOptions> options, TimeProvider time, ILogger<LogsApi> logger)
 {
     private delegate Task<LogsError?> Operation(LogsApi api, LogsRequest request, Utf8JsonWriter writer, CancellationToken cancellationToken);
 
@@ -42,7 +43,30 @@ internal sealed class LogsApi(LogStore store, ServiceAuthorization authorization
         HttpMethods.IsPost(context.Request.Method)
         && context.Request.Headers[LogsWire.TargetHeader].ToString().StartsWith(LogsWire.TargetPrefix, StringComparison.Ordinal);
 
+    /// <summary>
+    /// Serves one Logs request. A bug answers Logs' own 500 <c>ServiceUnavailableException</c> (a JSON body the AWS
+    /// clients parse), never the Lambda-shaped error of the general error middleware.
+    /// </summary>
     public async Task HandleAsync(HttpContext context)
+    {
+        try
+        {
+            await HandleOperationAsync(context).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
+        {
+            var operation = context.Request.Headers[LogsWire.TargetHeader].ToString();
+            Log.LogsRequestFailed(logger, operation, e);
+            if (!context.Response.HasStarted)
+            {
+                context.Response.Clear();
+                await WriteErrorAsync(context, new LogsError(LogsWire.ServiceUnavailable,
+                    $"Nimbus failed to process {operation}; the server log has the details (event LogsRequestFailed). Retry, and report it if it persists.", 500)).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task HandleOperationAsync(HttpContext context)
     {
         AwsRequestId.Get(context);
         var operationName = context.Request.Headers[LogsWire.TargetHeader].ToString()[LogsWire.TargetPrefix.Length..];

@@ -15,6 +15,7 @@ internal static partial class LogsWire
     public const string ResourceAlreadyExists = "ResourceAlreadyExistsException";
     public const string UnknownOperation = "UnknownOperationException";
     public const string Serialization = "SerializationException";
+    public const string ServiceUnavailable = "ServiceUnavailableException";
 
     public const string GroupNotFoundMessage = "The specified log group does not exist.";
     public const string StreamNotFoundMessage = "The specified log stream does not exist.";

@@ -27,6 +27,19 @@ internal static partial class LambdaTraceHeader
         return Sandboxes.SandboxInstance.NewTraceId(time);
     }
 
+    /// <summary>
+    /// The header an asynchronous event keeps for all its attempts: the caller's Root and Sampled, or a new Root
+    /// (not sampled) when the caller sent none. Each attempt then passes it through <see cref="ForFunction"/>, which
+    /// keeps that Root and gives the attempt its own Parent.
+    /// </summary>
+    public static string ForEvent(string? callerHeader, TimeProvider time)
+    {
+        var header = ForFunction(callerHeader, time);
+        var parent = header.IndexOf(";Parent=", StringComparison.Ordinal);
+        var sampled = header.IndexOf(";Sampled=", StringComparison.Ordinal);
+        return parent < 0 || sampled < parent ? header : string.Concat(header.AsSpan(0, parent), header.AsSpan(sampled));
+    }
+
     [GeneratedRegex(@"(?:^|;)\s*Root=(1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24})(?:;|$)", RegexOptions.CultureInvariant)]
     private static partial Regex RootPattern();
 

@@ -1,16 +1,15 @@
-using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
 namespace Nimbus.Metrics;
 
 /// <summary>
-/// The metrics front door, first on the main port: counts every request by API, opens the request span, and answers
-/// GET /metrics (unauthenticated, like /health), GET /nimbus/usage and the CloudWatch API itself.
+/// The metrics endpoints, right after authentication: GET /metrics (unauthenticated, like /health), GET
+/// /nimbus/usage and the CloudWatch API itself. Requests are counted and spanned earlier, by
+/// <see cref="RequestMetricsMiddleware"/>.
 /// </summary>
 internal sealed partial class MetricsMiddleware(
     RequestDelegate next,
-    RequestCounters counters,
     MetricsExposition exposition,
     CloudWatchApi cloudWatch,
     UsageReport usage,
@@ -21,35 +20,22 @@ internal sealed partial class MetricsMiddleware(
     public async Task InvokeAsync(HttpContext context)
     {
         var request = context.Request;
-        var api = RequestCounters.Classify(request);
-        using var activity = NimbusTelemetry.Source.StartActivity(NimbusTelemetry.RequestSpan, ActivityKind.Server);
-        activity?.SetTag("http.request.method", request.Method);
-        activity?.SetTag("url.path", request.Path.Value);
-        activity?.SetTag("nimbus.api", api);
-        try
+        if (HttpMethods.IsGet(request.Method) && request.Path == MetricsPath)
         {
-            if (HttpMethods.IsGet(request.Method) && request.Path == MetricsPath)
-            {
-                context.Response.ContentType = PrometheusWriter.ContentType;
-                await context.Response.WriteAsync(exposition.Render()).ConfigureAwait(false);
-            }
-            else if (HttpMethods.IsGet(request.Method) && request.Path == UsageReport.Path)
-            {
-                await usage.HandleAsync(context).ConfigureAwait(false);
-            }
-            else if (CloudWatchWire.Matches(request))
-            {
-                await HandleCloudWatchAsync(context).ConfigureAwait(false);
-            }
-            else
-            {
-                await next(context).ConfigureAwait(false);
-            }
+            context.Response.ContentType = PrometheusWriter.ContentType;
+            await context.Response.WriteAsync(exposition.Render()).ConfigureAwait(false);
         }
-        finally
+        else if (HttpMethods.IsGet(request.Method) && request.Path == UsageReport.Path)
         {
-            counters.Count(api, context.Response.StatusCode);
-            activity?.SetTag("http.response.status_code", context.Response.StatusCode);
+            await usage.HandleAsync(context).ConfigureAwait(false);
+        }
+        else if (CloudWatchWire.Matches(request))
+        {
+            await HandleCloudWatchAsync(context).ConfigureAwait(false);
+        }
+        else
+        {
+            await next(context).ConfigureAwait(false);
         }
     }
 

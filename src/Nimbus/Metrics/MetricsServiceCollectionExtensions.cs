@@ -65,6 +65,9 @@ internal static class MetricsServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>The metrics front door: request counts and spans, /metrics, /nimbus/usage and the CloudWatch API.</summary>
+    /// <summary>Request counts by API and status, and the request span: first on the main port, before authentication.</summary>
+    public static IApplicationBuilder UseNimbusRequestMetrics(this IApplicationBuilder app) => app.UseMiddleware<RequestMetricsMiddleware>();
+
+    /// <summary>The metrics endpoints: /metrics, /nimbus/usage and the CloudWatch API (after authentication).</summary>
     public static IApplicationBuilder UseNimbusMetrics(this IApplicationBuilder app) => app.UseMiddleware<MetricsMiddleware>();
 }

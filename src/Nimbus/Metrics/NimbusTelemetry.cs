@@ -20,4 +20,9 @@ internal static class NimbusTelemetry
     public const string RunSpan = "lambda.run";
     public const string AsyncEnqueueSpan = "lambda.async.enqueue";
     public const string AsyncRunSpan = "lambda.async.run";
+
+    // Deliveries by the event sources, each the parent of the invocation it causes.
+    public const string QueueBatchSpan = "lambda.event_source.sqs.batch";
+    public const string BucketNotificationSpan = "s3.notification.deliver";
+    public const string ScheduleFireSpan = "scheduler.fire";
 }

@@ -26,5 +26,12 @@ internal static class EventMigrations
             PRIMARY KEY (function_name, qualifier)
         ) WITHOUT ROWID;
         """,
+
+        // 2: the event's X-Ray trace header (Root and Sampled, the same on every attempt) and the W3C traceparent
+        // of the span that accepted it.
+        """
+        ALTER TABLE async_events ADD COLUMN trace_header TEXT;
+        ALTER TABLE async_events ADD COLUMN trace_parent TEXT;
+        """,
     ];
 }

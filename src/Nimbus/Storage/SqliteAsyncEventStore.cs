@@ -45,7 +45,8 @@ internal sealed partial class SqliteAsyncEventStore : IAsyncEventStore, IAsyncDi
         await using var connection = await _database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT request_id, function_name, qualifier, payload, accepted_at, invoke_count, throttle_count, next_attempt_at
+            SELECT request_id, function_name, qualifier, payload, accepted_at, invoke_count, throttle_count, next_attempt_at,
+                   trace_header, trace_parent
             FROM async_events ORDER BY accepted_at, request_id;
             """;
         var events = new List<StoredEvent>();
@@ -60,7 +61,11 @@ internal sealed partial class SqliteAsyncEventStore : IAsyncEventStore, IAsyncDi
                 DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)),
                 reader.GetInt32(5),
                 reader.GetInt32(6),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7))));
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(7)))
+            {
+                TraceHeader = reader.IsDBNull(8) ? null : reader.GetString(8),
+                TraceParent = reader.IsDBNull(9) ? null : reader.GetString(9),
+            });
         }
 
         return events;
@@ -115,8 +120,8 @@ internal sealed partial class SqliteAsyncEventStore : IAsyncEventStore, IAsyncDi
         using var connection = _database.OpenAsync(CancellationToken.None).GetAwaiter().GetResult();
         using var transaction = connection.BeginTransaction();
         using var insert = Command(connection, transaction, """
-            INSERT OR REPLACE INTO async_events (request_id, function_name, qualifier, payload, accepted_at, invoke_count, throttle_count, next_attempt_at)
-            VALUES ($id, $function, $qualifier, $payload, $accepted, $invokes, $throttles, $next);
+            INSERT OR REPLACE INTO async_events (request_id, function_name, qualifier, payload, accepted_at, invoke_count, throttle_count, next_attempt_at, trace_header, trace_parent)
+            VALUES ($id, $function, $qualifier, $payload, $accepted, $invokes, $throttles, $next, $trace, $traceParent);
             """);
         using var update = Command(connection, transaction, """
             UPDATE async_events SET invoke_count = $invokes, throttle_count = $throttles, next_attempt_at = $next WHERE request_id = $id;
@@ -143,6 +148,8 @@ internal sealed partial class SqliteAsyncEventStore : IAsyncEventStore, IAsyncDi
                     command.Parameters.AddWithValue("$qualifier", (object?)e.Qualifier ?? DBNull.Value);
                     command.Parameters.AddWithValue("$payload", e.Payload);
                     command.Parameters.AddWithValue("$accepted", e.AcceptedAt.ToUnixTimeMilliseconds());
+                    command.Parameters.AddWithValue("$trace", (object?)e.TraceHeader ?? DBNull.Value);
+                    command.Parameters.AddWithValue("$traceParent", (object?)e.TraceParent ?? DBNull.Value);
                 }
             }
 

@@ -56,6 +56,18 @@ public sealed class SqsEventTests
         Assert.Equal(["ApproximateReceiveCount", "SequenceNumber", "MessageGroupId", "MessageDeduplicationId"], record["attributes"]!.AsObject().Select(a => a.Key));
     }
 
+    [Fact]
+    public void A_batch_continues_the_trace_of_its_first_message_with_an_AWSTraceHeader()
+    {
+        static EventSourceMessage Message(string id, string? trace) => new(id, "h", "{}", "x",
+            trace is null ? new Dictionary<string, string>() : new Dictionary<string, string> { ["AWSTraceHeader"] = trace },
+            new Dictionary<string, EventSourceMessageAttribute>(), null);
+
+        Assert.Null(SqsEvent.TraceHeader([Message("m1", null), Message("m2", null)]));
+        Assert.Equal("Root=1-5759e988-bd862e3fe1be46a994272793", SqsEvent.TraceHeader(
+            [Message("m1", null), Message("m2", "Root=1-5759e988-bd862e3fe1be46a994272793"), Message("m3", "Root=1-6759e988-bd862e3fe1be46a994272793")]));
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("null")]

@@ -169,7 +169,62 @@ public sealed class FilterPatternTests
     public void A_malformed_pattern_is_refused_with_a_reason(string pattern) =>
         Assert.Contains(pattern.Trim(), Rejects(pattern), StringComparison.Ordinal);
 
+    private const string Access = "127.0.0.1 - frank [10/Oct/2000:13:25:15 -0700] \"GET /apache_pb.gif HTTP/1.0\" 404 1534";
+    private const string Ok = "10.0.0.2 - ada [10/Oct/2000:13:25:16 -0700] \"GET /index.html HTTP/1.0\" 200 512";
+
     [Fact]
-    public void Space_delimited_patterns_are_refused_as_not_supported() =>
-        Assert.Contains("not supported", Rejects("[ip, user, status = 404]"), StringComparison.Ordinal);
+    public void A_space_delimited_event_splits_at_spaces_and_keeps_quoted_and_bracketed_text_whole()
+    {
+        Assert.Equal(
+            ["127.0.0.1", "-", "frank", "10/Oct/2000:13:25:15 -0700", "GET /apache_pb.gif HTTP/1.0", "404", "1534"],
+            FilterPattern.SpaceDelimitedPattern.Split(Access));
+    }
+
+    [Theory]
+    [InlineData("[ip, user, username, timestamp, request, status_code, bytes]", true, true)]
+    [InlineData("[ip, user, username, timestamp, request, status_code = 404, bytes]", true, false)]
+    [InlineData("[ip, user, username, timestamp, request, status_code = 404, bytes > 1000]", true, false)]
+    [InlineData("[ip, user, username, timestamp, request, status_code, bytes > 1000]", true, false)]
+    [InlineData("[ip, user, username, timestamp, request, status_code != 404, bytes]", false, true)]
+    [InlineData("[ip, user, username, timestamp, request, status_code = 4*, bytes]", true, false)]
+    [InlineData("[ip, user, username, timestamp, request = *html*, status_code, bytes]", false, true)]
+    [InlineData("[ip, user, username, timestamp, request = \"GET /index*\", status_code, bytes]", false, true)]
+    [InlineData("[ip = 127.0.0.1, ...]", true, false)]
+    [InlineData("[ip = 10.*, ...]", false, true)]
+    [InlineData("[..., status_code = 200, bytes]", false, true)]
+    [InlineData("[ip, ..., bytes <= 512]", false, true)]
+    [InlineData("[ip, user, username = frank || username = ada, ...]", true, true)]
+    [InlineData("[ip, user, username, ..., status_code = 404 && bytes > 1000, bytes]", true, false)]
+    [InlineData("[ip, user, username = %^fr.nk$%, ...]", true, false)]
+    [InlineData("[timestamp = \"*13:25:16*\", ...]", false, false)]
+    [InlineData("[ip, user, username, timestamp, request, status_code]", false, false)]
+    [InlineData("[a, b, c, d, e, f, g, h]", false, false)]
+    [InlineData("[...]", true, true)]
+    public void Space_delimited_patterns_match_fields_by_position(string pattern, bool matchesAccess, bool matchesOk)
+    {
+        Assert.Equal(matchesAccess, Matches(pattern, Access));
+        Assert.Equal(matchesOk, Matches(pattern, Ok));
+    }
+
+    [Fact]
+    public void A_field_may_be_compared_with_the_others_and_numbers_only_match_numbers()
+    {
+        Assert.True(Matches("[level, code = 5* && level = ERROR, ...]", "ERROR 503 upstream"));
+        Assert.False(Matches("[level, code = 5* && level = ERROR, ...]", "WARN 503 upstream"));
+        Assert.False(Matches("[level, code > 100]", "ERROR none"));
+        Assert.True(Matches("[level, code != 100]", "ERROR none"));
+        Assert.True(Matches("[w1, w2]", "two\twords"));
+    }
+
+    [Theory]
+    [InlineData("[ip, user")]
+    [InlineData("[ip,, user]")]
+    [InlineData("[ip, = 5]")]
+    [InlineData("[ip, code > abc]")]
+    [InlineData("[ip, code = ]")]
+    [InlineData("[ip, code = 5 && nope = 3]")]
+    [InlineData("[ip, code ~ 5]")]
+    [InlineData("[ip, code = \"open]")]
+    public void A_malformed_space_delimited_pattern_is_refused_with_a_reason(string pattern) =>
+        Assert.Contains("Invalid filter pattern", Rejects(pattern), StringComparison.Ordinal);
 }

@@ -30,4 +30,25 @@ public sealed class LambdaTraceHeaderTests
 
         Assert.Matches("^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0$", passed);
     }
+
+    [Theory]
+    [InlineData("Root=" + Root + ";Parent=53995c3f42cd8ad8;Sampled=1", "1")]
+    [InlineData("Root=" + Root, "0")]
+    public void An_async_event_keeps_the_callers_root_and_sampling_without_a_parent(string header, string sampled)
+    {
+        var stored = LambdaTraceHeader.ForEvent(header, TimeProvider.System);
+
+        Assert.Equal($"Root={Root};Sampled={sampled}", stored);
+        Assert.Matches($"^Root={Root};Parent=[0-9a-f]{{16}};Sampled={sampled}$", LambdaTraceHeader.ForFunction(stored, TimeProvider.System));
+    }
+
+    [Fact]
+    public void An_async_event_without_a_callers_header_gets_a_root_of_its_own_for_all_its_attempts()
+    {
+        var stored = LambdaTraceHeader.ForEvent(null, TimeProvider.System);
+
+        Assert.Matches("^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Sampled=0$", stored);
+        var root = stored[..stored.IndexOf(';', StringComparison.Ordinal)];
+        Assert.StartsWith(root + ";Parent=", LambdaTraceHeader.ForFunction(stored, TimeProvider.System), StringComparison.Ordinal);
+    }
 }

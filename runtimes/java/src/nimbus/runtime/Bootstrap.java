@@ -282,7 +282,7 @@ public final class Bootstrap {
                 case "getRemainingTimeInMillis":
                     return (int) Math.max(0, deadlineMs - System.currentTimeMillis());
                 case "getLogger":
-                    return logger(m.getReturnType());
+                    return logger(m.getReturnType(), (String) values.get("getAwsRequestId"));
                 case "toString":
                     return type.getSimpleName() + values;
                 case "hashCode":
@@ -306,15 +306,21 @@ public final class Bootstrap {
         });
     }
 
-    private static Object logger(Class<?> type) {
+    private static Object logger(Class<?> type, String requestId) {
         if (!type.isInterface()) {
             return null;
         }
         PrintStream out = System.out;
+        boolean json = JsonLog.enabled();
         return Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type}, (self, m, a) -> {
             if (m.getName().equals("log") && a != null && a.length >= 1) {
                 Object message = a[0];
-                out.print(message instanceof byte[] ? new String((byte[]) message, StandardCharsets.UTF_8) : String.valueOf(message));
+                String text = message instanceof byte[] ? new String((byte[]) message, StandardCharsets.UTF_8) : String.valueOf(message);
+                // log(message, LogLevel) in aws-lambda-java-core 1.2.3+: the level decides in JSON, as on Lambda.
+                String record = json ? JsonLog.record(text, a.length >= 2 ? a[1] : null, requestId) : text;
+                if (record != null) {
+                    out.print(record);
+                }
                 out.flush();
             } else if (m.getName().equals("hashCode")) {
                 return System.identityHashCode(self);
