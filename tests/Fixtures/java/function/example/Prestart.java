@@ -38,19 +38,6 @@ public class Prestart {
         out.put("write", write);
         out.put("environment", new TreeMap<>(System.getenv()));
         out.put("greetingAtClassLoad", LOADED_WITH);
-        out.put("greetingFromProcessBuilder", childGreeting());
         return out;
-    }
-
-    /** A child process gets the function's environment too. */
-    private static String childGreeting() {
-        try {
-            Process child = new ProcessBuilder("/bin/sh", "-c", "printf %s \"$GREETING\"").start();
-            String text = new String(child.getInputStream().readAllBytes());
-            child.waitFor();
-            return text;
-        } catch (IOException | InterruptedException e) {
-            return "error: " + e;
-        }
     }
 }
