@@ -6,7 +6,9 @@ namespace Nimbus.IntegrationTests;
 /// <summary>
 /// The Extensions API: a bash + curl external extension shipped in a layer's extensions/ directory registers, gets
 /// INVOKE events (the caller's answer does not wait for its post-invoke work, the instance is reused only after it),
-/// and gets SHUTDOWN when the idle instance is reaped. Runs its own server with a short idle timeout.
+/// and gets SHUTDOWN when the idle instance is reaped; an extension that dies fails its invocation (or init) with
+/// Extension.Crash and the others get SHUTDOWN failure, and a timeout sends SHUTDOWN timeout. Each test runs its own
+/// server.
 /// </summary>
 public sealed class ExtensionTests
 {
@@ -37,6 +39,67 @@ public sealed class ExtensionTests
                 await server.DisposeAsync();
             }
         }
+    }
+
+    [Fact]
+    public async Task An_extension_that_dies_fails_its_invocation_with_Extension_Crash_and_resets_the_instance_after_SHUTDOWN_failure_and_a_timeout_sends_SHUTDOWN_timeout()
+    {
+        using var data = new TempDirectory("nimbus-it-extension-crash");
+        using var scratch = new TempDirectory("nimbus-it-extension-crash-cli");
+        NimbusServer? server = null;
+        try
+        {
+            await Failures.WithContextAsync(
+                async () =>
+                {
+                    server = await NimbusServer.StartAsync(data.Path, new Dictionary<string, string> { ["NIMBUS_PRESTART_POOL"] = "0" });
+                    await RunCrashAsync(server, scratch.Path);
+                },
+                () => server?.DescribeOutput() ?? "(no server)");
+        }
+        finally
+        {
+            if (server is not null)
+            {
+                await server.DisposeAsync();
+            }
+        }
+    }
+
+    private static async Task RunCrashAsync(NimbusServer server, string scratch)
+    {
+        var aws = new AwsCli(AwsCli.V1, server.Endpoint, scratch);
+        var lambda = new LambdaHttp(server.Http);
+        var layerZip = Path.Combine(scratch, "layer.zip");
+        await File.WriteAllBytesAsync(layerZip, FunctionZips.Build(FunctionZips.LayerExtensionPair));
+        var layer = (await aws.LambdaAsync("publish-layer-version", "--layer-name", "crash-ext", "--zip-file", "fileb://" + layerZip)).Json().Str("LayerVersionArn");
+        var name = $"t-{Guid.NewGuid():N}"[..20];
+        var zip = FunctionZips.Build(FunctionZips.NodeExtensionCrash);
+        (await aws.CreateFunctionAsync(name, zip, "nodejs20.x", "index.handler", "--layers", layer, "--timeout", "3")).ShouldSucceed();
+
+        // 1: the crasher dies during the invocation: it fails with Extension.Crash, the watcher gets SHUTDOWN failure.
+        var crashed = await lambda.InvokeAsync(name, """{"action":"crash"}""");
+        Assert.True(crashed.StatusCode == 200 && crashed.Header("X-Amz-Function-Error") == "Unhandled", crashed.ToString());
+        var error = crashed.Json();
+        Assert.Equal("Extension.Crash", error.Str("errorType"));
+        Assert.Equal($"RequestId: {crashed.Header("x-amzn-RequestId")} Error: exit code 3", error.Str("errorMessage"));
+        await WaitForLogAsync(server, name, "watcher SHUTDOWN failure");
+        Assert.Contains("crasher crashes", await ReadLogAsync(server, name), StringComparison.Ordinal);
+
+        // 2: the instance was reset: a new one answers; then a timeout sends SHUTDOWN timeout before the kill.
+        var timedOut = await lambda.InvokeAsync(name, """{"action":"hang"}""", logType: "Tail");
+        Assert.True(timedOut.StatusCode == 200 && timedOut.Json().Str("errorType") == "Sandbox.Timedout", timedOut.ToString());
+        var tail = Encoding.UTF8.GetString(Convert.FromBase64String(timedOut.Header("X-Amz-Log-Result")!));
+        Assert.Contains("Init Duration", tail, StringComparison.Ordinal);
+        await WaitForLogAsync(server, name, "watcher SHUTDOWN timeout");
+
+        // 3: an extension that dies before it registers fails init with Extension.Crash.
+        var broken = $"t-{Guid.NewGuid():N}"[..20];
+        (await aws.CreateFunctionAsync(broken, zip, "nodejs20.x", "index.handler", "--layers", layer, "--environment", "Variables={CRASHER_AT_INIT=1}")).ShouldSucceed();
+        var initFailed = await lambda.InvokeAsync(broken, "{}");
+        Assert.True(initFailed.StatusCode == 200 && initFailed.Header("X-Amz-Function-Error") == "Unhandled", initFailed.ToString());
+        Assert.Equal("Extension.Crash", initFailed.Json().Str("errorType"));
+        Assert.EndsWith("Error: exit code 2", initFailed.Json().Str("errorMessage"), StringComparison.Ordinal);
     }
 
     private static async Task RunAsync(NimbusServer server, string scratch)

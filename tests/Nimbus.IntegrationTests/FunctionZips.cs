@@ -41,6 +41,10 @@ internal static class FunctionZips
     public const string LayerExtension = "layer-extension";
     public const string NodeExtension = "node-extension";
 
+    /// <summary>Two extensions, extensions/crasher (dies on demand) and extensions/watcher (prints its SHUTDOWN reason), for node-extension-crash.</summary>
+    public const string LayerExtensionPair = "layer-extension-pair";
+    public const string NodeExtensionCrash = "node-extension-crash";
+
     /// <summary>Publish output of tests/Fixtures/dotnet/DotnetFunction (net8.0, look-alike Amazon.Lambda.Core).</summary>
     public const string DotnetFunction = "dotnet-function";
 

@@ -86,16 +86,35 @@ public sealed class JavaRuntimeTests(ServerFixture fixture)
         Assert.Contains(error.Array("stackTrace"), frame => frame.GetString()!.StartsWith("example.Handlers.fail(", StringComparison.Ordinal));
     });
 
+    /// <summary>
+    /// Lambda's Java runtime: a missing class or method is not fatal (init succeeds, every invoke reports the fault,
+    /// the latter without an errorType); an exception in a static initializer or a constructor fails init, and its
+    /// init error has no stack trace.
+    /// </summary>
     [Theory]
-    [InlineData("example.Nope", "java.lang.ClassNotFoundException")]
-    [InlineData("example.Handlers::nope", "Runtime.HandlerNotFound")]
-    public Task Java_handler_that_cannot_be_loaded_is_an_init_error(string handler, string errorType) => fixture.RunAsync(async scope =>
+    [InlineData("example.Nope", "java.lang.ClassNotFoundException", "Class not found: example.Nope", false)]
+    [InlineData("example.Handlers::nope", null, "No public method named nope with appropriate method signature found on class example.Handlers", false)]
+    [InlineData("example.BrokenStatic::handle", "java.lang.ExceptionInInitializerError", "Error loading class example.BrokenStatic", true)]
+    [InlineData("example.BrokenConstructor::handle", "java.lang.IllegalStateException", "constructor boom", true)]
+    public Task Java_handler_that_cannot_be_loaded_fails_as_Lambdas_Java_runtime_reports_it(string handler, string? errorType, string errorMessage, bool initFails) => fixture.RunAsync(async scope =>
     {
-        var aws = scope.Cli(AwsCli.V2);
         var name = scope.NewFunctionName();
-        (await aws.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.JavaFunction), "java17", handler)).ShouldSucceed();
+        var created = await scope.Lambda.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.JavaFunction), "java17", handler);
+        Assert.True(created.StatusCode == 201, created.ToString());
 
-        Assert.Equal(errorType, (await aws.InvokeAsync(name, "{}")).ShouldFailUnhandled().Str("errorType"));
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            var invoked = await scope.Lambda.InvokeAsync(name, "\"x\"", logType: "Tail");
+            Assert.True(invoked.StatusCode == 200 && invoked.Header("X-Amz-Function-Error") == "Unhandled", invoked.ToString());
+            var error = invoked.Json();
+            Assert.Equal(errorMessage, error.Str("errorMessage"));
+            Assert.Equal(errorType, error.TryGetProperty("errorType", out var type) ? type.GetString() : null);
+            Assert.False(error.TryGetProperty("stackTrace", out _), $"Lambda's Java runtime reports load failures without a stack trace: {error.GetRawText()}");
+
+            // Only a fatal one is an init failure, retried with a fresh init by every invoke.
+            var tail = Encoding.UTF8.GetString(Convert.FromBase64String(invoked.Header("X-Amz-Log-Result")!));
+            Assert.True(tail.Contains("Init Duration", StringComparison.Ordinal) == (initFails || attempt == 0), tail);
+        }
     });
 
     [Fact]

@@ -71,6 +71,36 @@ public sealed class PrestartTests
             Assert.False(environment.TryGetProperty("_NIMBUS_PRESTARTED", out _), $"The pool's own variables should not reach the function: {environment.GetRawText()}");
         });
 
+    /// <summary>
+    /// Java's shape joins the pool on demand: the first Java cold start is a fresh JVM and starts a pre-started one
+    /// beside it, which the next Java function becomes, its classes loaded into a fresh class loader and
+    /// System.getenv() seeing the function's environment.
+    /// </summary>
+    [Fact]
+    public Task A_new_java_function_runs_in_a_JVM_started_before_it_existed_and_sees_only_its_own_code_and_environment() =>
+        WithServerAsync(null, async (server, lambda) =>
+        {
+            var (first, firstElapsed) = await CreateAndInvokeAsync(lambda, NewName(), "java21", "example.Prestart::handle", [], FunctionZips.JavaFunction);
+            Assert.True(first.GetProperty("processAgeSeconds").GetDouble() < firstElapsed.TotalSeconds, $"The first Java cold start should be a fresh JVM: {first.GetRawText()}");
+            await WaitForPrestartedAsync(server, "nimbus.runtime.Bootstrap");
+
+            var name = NewName();
+            var (report, elapsed) = await CreateAndInvokeAsync(lambda, name, "java17", "example.Prestart::handle", new JsonObject { ["GREETING"] = "hello" }, FunctionZips.JavaFunction);
+
+            Assert.True(report.GetProperty("processAgeSeconds").GetDouble() > elapsed.TotalSeconds,
+                $"The invoke should run in a pre-started JVM, older than the {elapsed.TotalSeconds:F3} s from CreateFunction to the answer: {report.GetRawText()}");
+            Assert.Equal("/var/task", report.Str("cwd"));
+            Assert.Equal(["example", "lib"], report.Array("files").Select(f => f.GetString()!).ToArray());
+            Assert.True(report.Str("write") is "EROFS" or "EACCES", $"/var/task should be read-only: {report.GetRawText()}");
+            Assert.Equal("hello", report.Str("greetingAtClassLoad"));
+
+            var environment = report.At("environment");
+            Assert.Equal("hello", environment.Str("GREETING"));
+            Assert.Equal(name, environment.Str("AWS_LAMBDA_FUNCTION_NAME"));
+            Assert.Equal("AWS_Lambda_java17", environment.Str("AWS_EXECUTION_ENV"));
+            Assert.False(environment.TryGetProperty("_NIMBUS_PRESTARTED", out _), $"The pool's own variables should not reach the function: {environment.GetRawText()}");
+        });
+
     [Fact]
     public Task A_function_that_sets_NODE_OPTIONS_gets_a_fresh_process_that_honours_them() => WithServerAsync(null, async (server, lambda) =>
     {

@@ -7,8 +7,8 @@ namespace Nimbus.IntegrationTests;
 /// <summary>
 /// The runtime contract, one row per runtime: a probe function in each language (probe-node, probe-python, the
 /// .NET and Java fixtures' Probe classes, a bash + curl bootstrap) answers the same events, and every row must show
-/// Lambda's environment variables, context fields, a remaining time that counts down, client context and trace
-/// header passthrough (for Java the <c>com.amazonaws.xray.traceHeader</c> property, as on Lambda), stdout and stderr in the tail log, and Lambda's error shapes for a thrown error, a process
+/// Lambda's environment variables, context fields, a remaining time that counts down, client context, Cognito
+/// identity and trace header passthrough (for Java the <c>com.amazonaws.xray.traceHeader</c> property, as on Lambda), stdout and stderr in the tail log, and Lambda's error shapes for a thrown error, a process
 /// exit, a response over 6 MB and a failing init.
 /// </summary>
 [Collection(ServerCollectionDefinition.Name)]
@@ -16,6 +16,8 @@ public sealed partial class RuntimeContractTests(ServerFixture fixture)
 {
     private const int MemorySize = 256;
     private const int Timeout = 10;
+    private const string IdentityId = "us-east-1:4f3c1c8e-8a1b-4c1a-9a0e-2f1d6b7c9e01";
+    private const string IdentityPoolId = "us-east-1:0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d";
     private const string TraceId = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
 
     public static TheoryData<string, string, string, string, string> Rows => new()
@@ -36,9 +38,12 @@ public sealed partial class RuntimeContractTests(ServerFixture fixture)
         var name = scope.NewFunctionName();
         await CreateAsync(scope, name, zip, runtime, handler, null);
 
-        // Environment, context, countdown, client context and trace passthrough.
+        // Environment, context, countdown, client context, identity and trace passthrough. The caller signs with
+        // credentials issued for a Cognito identity (Nimbus's stand-in for Cognito's GetCredentialsForIdentity),
+        // so the function sees that identity, as on Lambda.
+        var cognito = await CognitoCredentialsAsync(scope, runtime);
         var clientContext = Convert.ToBase64String(Encoding.UTF8.GetBytes("""{"custom":{"k":"v"},"client":{"app_title":"probe"},"env":{}}"""));
-        var probe = await InvokeAsync(scope, name, """{"action":"env"}""", new() { ["X-Amz-Client-Context"] = clientContext, ["X-Amzn-Trace-Id"] = TraceId });
+        var probe = await InvokeAsync(scope, name, """{"action":"env"}""", new() { ["X-Amz-Client-Context"] = clientContext, ["X-Amzn-Trace-Id"] = TraceId }, cognito);
         Assert.True(probe.StatusCode == 200 && probe.Header("X-Amz-Function-Error") is null, probe.ToString());
         var body = probe.Json();
         var env = body.At("env");
@@ -70,6 +75,8 @@ public sealed partial class RuntimeContractTests(ServerFixture fixture)
         Assert.Equal(Env("AWS_LAMBDA_LOG_GROUP_NAME"), context.Str("logGroupName"));
         Assert.Equal(Env("AWS_LAMBDA_LOG_STREAM_NAME"), context.Str("logStreamName"));
         Assert.Equal("v", context.Str("clientCustom"));
+        Assert.Equal(IdentityId, context.Str("identityId"));
+        Assert.Equal(IdentityPoolId, context.Str("identityPoolId"));
         var (first, second) = (body.Num("remaining1"), body.Num("remaining2"));
         Assert.True(first is > 0 and <= Timeout * 1000 && second > 0 && second <= first - 40,
             $"The remaining time must count down from the {Timeout} s timeout: {first} ms, then {second} ms 50 ms later.");
@@ -124,9 +131,49 @@ public sealed partial class RuntimeContractTests(ServerFixture fixture)
         Assert.True(created.StatusCode == 201, created.ToString());
     }
 
-    private static Task<HttpResult> InvokeAsync(TestScope scope, string name, string payload, Dictionary<string, string>? headers = null) =>
-        scope.Lambda.SendAsync(HttpMethod.Post, $"{LambdaHttp.FunctionsPath}/{name}/invocations",
-            new StringContent(payload, Encoding.UTF8, "application/json"), headers);
+    private static async Task<HttpResult> InvokeAsync(TestScope scope, string name, string payload, Dictionary<string, string>? headers = null, SessionKey? signer = null)
+    {
+        if (signer is null)
+        {
+            return await scope.Lambda.SendAsync(HttpMethod.Post, $"{LambdaHttp.FunctionsPath}/{name}/invocations",
+                new StringContent(payload, Encoding.UTF8, "application/json"), headers);
+        }
+
+        var body = Encoding.UTF8.GetBytes(payload);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(scope.Server.EndpointUri, $"{LambdaHttp.FunctionsPath}/{name}/invocations"))
+        {
+            Content = new ByteArrayContent(body),
+        };
+        foreach (var (header, value) in headers ?? [])
+        {
+            request.Headers.TryAddWithoutValidation(header, value);
+        }
+
+        SigV4SigningHandler.Sign(request, body, "lambda", signer.AccessKeyId, signer.SecretKey, Aws.Region, DateTime.UtcNow, signer.SessionToken);
+        return await AuthClients.SendAsync(scope.Server.UnsignedHttp, request);
+    }
+
+    /// <summary>Temporary credentials of a role allowed to invoke, issued for the Cognito identity <see cref="IdentityId"/>.</summary>
+    private static async Task<SessionKey> CognitoCredentialsAsync(TestScope scope, string runtime)
+    {
+        var role = $"cognito-{runtime.Replace('.', '-')}";
+        using (var put = await scope.Server.Http.PutAsync($"/nimbus/admin/roles/{role}/policies/invoke", new StringContent(
+            """{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:InvokeFunction","Resource":"*"}]}""", Encoding.UTF8, "application/json")))
+        {
+            Assert.True((int)put.StatusCode == 204, $"put role policy: {(int)put.StatusCode} {await put.Content.ReadAsStringAsync()}");
+        }
+
+        using var issued = await scope.Server.Http.PostAsync($"/nimbus/admin/roles/{role}/cognito-credentials", new StringContent(
+            $$"""{"IdentityId":"{{IdentityId}}","IdentityPoolId":"{{IdentityPoolId}}"}""", Encoding.UTF8, "application/json"));
+        var text = await issued.Content.ReadAsStringAsync();
+        Assert.True((int)issued.StatusCode == 200, $"cognito credentials: {(int)issued.StatusCode} {text}");
+        var answer = JsonDocument.Parse(text).RootElement;
+        Assert.Equal(IdentityId, answer.Str("IdentityId"));
+        var credentials = answer.At("Credentials");
+        return new SessionKey(credentials.Str("AccessKeyId"), credentials.Str("SecretKey"), credentials.Str("SessionToken"));
+    }
+
+    private sealed record SessionKey(string AccessKeyId, string SecretKey, string SessionToken);
 
     private static JsonElement ShouldFail(HttpResult result)
     {

@@ -231,7 +231,10 @@ internal static class LambdaApi
         }
 
         var request = new InvocationRequest(AwsRequestId.Get(context), reference.Value, payload, clientContext, logType == "Tail",
-            headers[Metrics.LambdaTraceHeader.HttpHeader].ToString() is { Length: > 0 } trace ? trace : null);
+            headers[Metrics.LambdaTraceHeader.HttpHeader].ToString() is { Length: > 0 } trace ? trace : null)
+        {
+            CognitoIdentity = Security.SigV4Context.Of(context)?.Principal.Cognito?.ToRuntimeHeader(),
+        };
         if (invocationType != "RequestResponse")
         {
             var error = await invoker.CheckAsync(reference.Value, context.RequestAborted).ConfigureAwait(false);

@@ -77,6 +77,7 @@ internal static class LambdaStreamingApi
             headers[Metrics.LambdaTraceHeader.HttpHeader].ToString() is { Length: > 0 } trace ? trace : null)
         {
             ResponseStream = sink,
+            CognitoIdentity = Security.SigV4Context.Of(context)?.Principal.Cognito?.ToRuntimeHeader(),
         };
 
         // As Invoke: the invocation runs to its end even if the caller hangs up.

@@ -15,6 +15,12 @@ internal sealed record InvocationRequest(
 {
     /// <summary>Set when the caller takes a streamed response chunk by chunk (InvokeWithResponseStream, RESPONSE_STREAM URLs).</summary>
     public Sandboxes.IResponseStreamSink? ResponseStream { get; init; }
+
+    /// <summary>
+    /// The caller's Cognito identity as the Runtime API's <c>Lambda-Runtime-Cognito-Identity</c> JSON, when it signed
+    /// with credentials issued for one; null otherwise.
+    /// </summary>
+    public string? CognitoIdentity { get; init; }
 }
 
 internal enum InvocationStatus

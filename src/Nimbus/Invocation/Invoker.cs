@@ -93,6 +93,7 @@ internal sealed partial class Invoker(
             InvokedFunctionArn = functions.FunctionArn(function.Name, request.Function.Qualifier),
             TraceId = LambdaTraceHeader.ForFunction(request.TraceHeader, time),
             ClientContext = request.ClientContext,
+            CognitoIdentity = request.CognitoIdentity,
             ResponseStream = request.ResponseStream,
         };
 

@@ -18,6 +18,11 @@ internal static class ExtensionsApi
     public const string InvokeEvent = "INVOKE";
     public const string ShutdownEvent = "SHUTDOWN";
     public const string SpindownReason = "spindown";
+    public const string TimeoutReason = "timeout";
+    public const string FailureReason = "failure";
+
+    /// <summary>The error of an invocation during which an extension's process died (as Lambda reports it).</summary>
+    public const string CrashErrorType = "Extension.Crash";
 
     /// <summary>A registration body is a short JSON object.</summary>
     private const int MaxRequestBytes = 64 * 1024;

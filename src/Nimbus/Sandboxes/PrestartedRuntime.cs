@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace Nimbus.Sandboxes;
 
 /// <summary>
-/// The shape a pre-started runtime is started in. Node's heap limit is a start-up flag derived from the
+/// The shape a pre-started runtime is started in. Node's, .NET's and the JVM's heap limits are start-up settings derived from the
 /// function's memory, and /tmp's size is fixed when the sandbox is made, so both are part of the shape;
 /// everything else (code, environment, memory and CPU limits) is handed over at specialization.
 /// </summary>

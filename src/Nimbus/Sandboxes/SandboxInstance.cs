@@ -116,8 +116,17 @@ internal sealed class SandboxInstance
 
     public void Attach(ISandbox sandbox) => Sandbox = sandbox;
 
-    /// <summary>Called for every line the runtime writes to stdout or stderr.</summary>
-    public ValueTask OnOutputLineAsync(string line) => WriteAsync(line);
+    /// <summary>Called for every line the runtime writes to stdout or stderr (an extension's exit marker is not logged).</summary>
+    public ValueTask OnOutputLineAsync(string line)
+    {
+        if (Extensions is { } extensions && extensions.TryParseExit(line, out var name, out var ended))
+        {
+            extensions.OnExited(name, ended);
+            return ValueTask.CompletedTask;
+        }
+
+        return WriteAsync(line);
+    }
 
     /// <summary>Writes a platform line; null (a record the function's SystemLogLevel leaves out) writes nothing.</summary>
     public ValueTask WritePlatformAsync(string? line) => line is null ? ValueTask.CompletedTask : WriteAsync(line);
@@ -203,14 +212,26 @@ internal sealed class SandboxInstance
 
         var started = _time.GetTimestamp();
         Current = invocation;
-        _next.Writer.TryWrite(invocation);
-        Extensions?.Dispatch(ExtensionsApi.InvokeEventBody(invocation), shutdown: false);
 
-        // The timeout is one timer that goes away with the wait: a linked source and Task.Delay cost a cancellation
-        // callback per invocation, and awaiting CancelAsync ran it through the thread pool. Null: timed out.
-        var ended = Task.WhenAny(invocation.Reply, sandbox.Exited);
-        await ((Task)ended.WaitAsync(timeout, _time, cancellationToken)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-        var finished = ended.IsCompleted ? ended.Result : null;
+        // An extension that died since the last invocation fails this one before it reaches the runtime.
+        var crashed = Extensions?.Crashed;
+        Task? finished;
+        if (crashed is { IsCompleted: true })
+        {
+            finished = crashed;
+        }
+        else
+        {
+            _next.Writer.TryWrite(invocation);
+            Extensions?.Dispatch(ExtensionsApi.InvokeEventBody(invocation));
+
+            // The timeout is one timer that goes away with the wait: a linked source and Task.Delay cost a cancellation
+            // callback per invocation, and awaiting CancelAsync ran it through the thread pool. Null: timed out.
+            var ended = crashed is null ? Task.WhenAny(invocation.Reply, sandbox.Exited) : Task.WhenAny(invocation.Reply, sandbox.Exited, crashed);
+            await ((Task)ended.WaitAsync(timeout, _time, cancellationToken)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            finished = ended.IsCompleted ? ended.Result : null;
+        }
+
         var durationMs = _time.GetElapsedTime(started).TotalMilliseconds;
 
         // Sample before a timeout kill: the peak of a dead tree cannot be read any more.
@@ -239,9 +260,24 @@ internal sealed class SandboxInstance
             body = ErrorBody(errorType, message);
             reusable = false;
         }
+        else if (crashed is not null && finished == crashed)
+        {
+            // Lambda's shutdown phase for the extensions still alive, then the instance is reset.
+            await ShutdownExtensionsAsync(ExtensionsApi.FailureReason).ConfigureAwait(false);
+            sandbox.Kill();
+            await ((Task)sandbox.Exited).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await DrainAsync(sandbox).ConfigureAwait(false);
+            var message = ExtensionCrashMessage(invocation.RequestId, crashed.Result);
+            await WriteAsync(message).ConfigureAwait(false);
+            await WriteAsync(ExtensionsApi.CrashErrorType).ConfigureAwait(false);
+            kind = InvokeOutcomeKind.FunctionError;
+            body = ErrorBody(ExtensionsApi.CrashErrorType, message);
+            reusable = false;
+        }
         else
         {
             timedOut = true;
+            await ShutdownExtensionsAsync(ExtensionsApi.TimeoutReason).ConfigureAwait(false);
             sandbox.Kill();
             await ((Task)sandbox.Exited).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             await DrainAsync(sandbox).ConfigureAwait(false);
@@ -292,12 +328,12 @@ internal sealed class SandboxInstance
 
         var idle = extensions.Idle;
         var remaining = DateTimeOffset.FromUnixTimeMilliseconds(deadlineMs) - _time.GetUtcNow();
-        if (!idle.IsCompleted && remaining > TimeSpan.Zero)
+        if (!idle.IsCompleted && !extensions.Crashed.IsCompleted && remaining > TimeSpan.Zero)
         {
-            await idle.WaitAsync(remaining, _time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await ((Task)Task.WhenAny(idle, extensions.Crashed)).WaitAsync(remaining, _time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
-        if (idle.IsCompleted && !_extensionFailed)
+        if (idle.IsCompleted && !_extensionFailed && !extensions.Crashed.IsCompleted)
         {
             return true;
         }
@@ -307,6 +343,8 @@ internal sealed class SandboxInstance
             State = InstanceState.Dead;
         }
 
+        // The instance is reset: the extensions still alive get Lambda's shutdown phase first.
+        await ShutdownExtensionsAsync(extensions.Crashed.IsCompleted || _extensionFailed ? ExtensionsApi.FailureReason : ExtensionsApi.TimeoutReason).ConfigureAwait(false);
         Sandbox?.Kill();
         return false;
     }
@@ -315,10 +353,11 @@ internal sealed class SandboxInstance
     public void ExtensionFailed() => _extensionFailed = true;
 
     /// <summary>
-    /// The shutdown phase, once the instance is marked dead and before it is killed: SHUTDOWN to the extensions that
-    /// subscribed to it, and at most Lambda's 2 s for them to ask for their next event.
+    /// The shutdown phase, before the instance is killed: SHUTDOWN with <paramref name="reason"/> (<c>spindown</c>
+    /// when it is stopped, <c>timeout</c> or <c>failure</c> when it is reset) to the extensions that subscribed to it,
+    /// and at most Lambda's 2 s for each to ask for its next event or exit. Once per instance.
     /// </summary>
-    public async Task ShutdownExtensionsAsync()
+    public async Task ShutdownExtensionsAsync(string reason = ExtensionsApi.SpindownReason)
     {
         if (Extensions is not { } extensions || Sandbox is not { } sandbox || sandbox.Exited.IsCompleted || !IsInitialized)
         {
@@ -335,12 +374,15 @@ internal sealed class SandboxInstance
         }
 
         var deadline = _time.GetUtcNow().Add(ExtensionShutdownTimeout).ToUnixTimeMilliseconds();
-        if (extensions.Dispatch(ExtensionsApi.ShutdownEventBody(ExtensionsApi.SpindownReason, deadline), shutdown: true))
+        if (extensions.DispatchShutdown(ExtensionsApi.ShutdownEventBody(reason, deadline)) is { } done)
         {
-            await ((Task)Task.WhenAny(extensions.Idle, sandbox.Exited)).WaitAsync(ExtensionShutdownTimeout, _time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await ((Task)Task.WhenAny(done, sandbox.Exited)).WaitAsync(ExtensionShutdownTimeout, _time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             await DrainAsync(sandbox).ConfigureAwait(false);
         }
     }
+
+    /// <summary>Worded as Lambda logs an extension's death: <c>RequestId: ... Error: exit code N</c>.</summary>
+    internal static string ExtensionCrashMessage(string requestId, string ended) => $"RequestId: {requestId} Error: {ended}";
 
     /// <summary>
     /// Provisioned concurrency: runs init ahead of any invocation (at most Lambda's 10 s) and leaves the instance
@@ -352,7 +394,8 @@ internal sealed class SandboxInstance
         using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var initTimeout = Task.Delay(LambdaLimits.InitTimeout, _time, timer.Token);
         var ready = Ready;
-        var first = await Task.WhenAny(ready, _initError.Task, sandbox.Exited, initTimeout).ConfigureAwait(false);
+        var crashed = Extensions?.Crashed ?? new TaskCompletionSource<string>().Task;
+        var first = await Task.WhenAny(ready, _initError.Task, sandbox.Exited, initTimeout, crashed).ConfigureAwait(false);
         await timer.CancelAsync().ConfigureAwait(false);
         if (first == ready)
         {
@@ -427,7 +470,8 @@ internal sealed class SandboxInstance
         using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var initTimeout = Task.Delay(LambdaLimits.InitTimeout, _time, timer.Token);
         var ready = Ready;
-        var first = await Task.WhenAny(ready, _initError.Task, sandbox.Exited, initTimeout).ConfigureAwait(false);
+        var crashed = Extensions?.Crashed ?? new TaskCompletionSource<string>().Task;
+        var first = await Task.WhenAny(ready, _initError.Task, sandbox.Exited, initTimeout, crashed).ConfigureAwait(false);
         await timer.CancelAsync().ConfigureAwait(false);
         if (first == ready)
         {
@@ -443,6 +487,14 @@ internal sealed class SandboxInstance
 
             // The runtime exits after reporting; give it a moment so its last lines reach the log.
             await ((Task)sandbox.Exited).WaitAsync(TimeSpan.FromSeconds(1), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+        else if (first == crashed)
+        {
+            await DrainAsync(sandbox).ConfigureAwait(false);
+            var message = ExtensionCrashMessage(invocation.RequestId, crashed.Result);
+            await WriteAsync(message).ConfigureAwait(false);
+            await WriteAsync(ExtensionsApi.CrashErrorType).ConfigureAwait(false);
+            body = ErrorBody(ExtensionsApi.CrashErrorType, message);
         }
         else if (first == sandbox.Exited)
         {

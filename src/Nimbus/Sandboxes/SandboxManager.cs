@@ -207,14 +207,15 @@ internal sealed partial class SandboxManager(
         }
 
         var extensions = optDirectory is null ? null : ExtensionExecutables(optDirectory);
+        var exitMarker = Guid.NewGuid().ToString("N");
         if (extensions is not null)
         {
             // Extensions start beside the runtime, in its sandbox, from a shell that then becomes the runtime.
-            arguments = ["-c", ExtensionLauncherScript, "nimbus-extensions", executable, .. arguments];
+            arguments = ["-c", ExtensionLauncherScript, "nimbus-extensions", exitMarker, executable, .. arguments];
             executable = "/bin/sh";
         }
 
-        var instance = new SandboxInstance(function, port, logs, time, extensions is null ? null : new InstanceExtensions(extensions));
+        var instance = new SandboxInstance(function, port, logs, time, extensions is null ? null : new InstanceExtensions(extensions, exitMarker));
         var environment = BuildEnvironment(function, launch, paths, port, instance, provisioned);
         ports.Bind(port, instance);
         try
@@ -233,8 +234,13 @@ internal sealed partial class SandboxManager(
         }
     }
 
-    /// <summary>Starts every executable of /opt/extensions in the background, then execs the runtime (its arguments).</summary>
-    private const string ExtensionLauncherScript = "for e in /opt/extensions/*; do if [ -f \"$e\" ] && [ -x \"$e\" ]; then \"$e\" & fi; done; exec \"$@\"";
+    /// <summary>
+    /// Starts every executable of /opt/extensions in the background, each under a watcher subshell that prints the
+    /// instance's exit marker (its nonce is $1) with the extension's status and file name when it exits, then execs
+    /// the runtime (the remaining arguments).
+    /// </summary>
+    private const string ExtensionLauncherScript =
+        "n=\"$1\"; shift; for e in /opt/extensions/*; do if [ -f \"$e\" ] && [ -x \"$e\" ]; then ( \"$e\"; echo \"" + InstanceExtensions.ExitMarkerPrefix + "$n $? ${e##*/}\" ) & fi; done; exec \"$@\"";
 
     /// <summary>The executables a function's layers put in /opt/extensions (sorted), or null when there are none.</summary>
     private static List<string>? ExtensionExecutables(string optDirectory)
@@ -270,8 +276,9 @@ internal sealed partial class SandboxManager(
         else if (launch.Family == RuntimeFamily.Java)
         {
             // Lambda's own cold-start flags: C1 only, the serial GC, class-data sharing; the heap from MemorySize.
+            // java.util is opened to the runtime client so a pre-started JVM can take on its function's environment.
             arguments.AddRange(["-XX:+TieredCompilation", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xshare:auto", "-XX:-UsePerfData", "-Djava.net.preferIPv4Stack=true",
-                $"-Xmx{Math.Max(48, memoryMb * 70 / 100)}m", "-cp", $"{paths.RuntimeDirectory}/{Path.GetRelativePath(runtimes.RuntimesDirectory, launch.BootstrapScript!)}", "nimbus.runtime.Bootstrap"]);
+                "--add-opens=java.base/java.util=ALL-UNNAMED", $"-Xmx{JavaHeapMb(memoryMb)}m", "-cp", $"{paths.RuntimeDirectory}/{Path.GetRelativePath(runtimes.RuntimesDirectory, launch.BootstrapScript!)}", "nimbus.runtime.Bootstrap"]);
             return (interpreter.Executable, arguments, [.. interpreter.Roots.Where(root => !IsSystemPath(root))]);
         }
 
@@ -280,6 +287,8 @@ internal sealed partial class SandboxManager(
     }
 
     private static int NodeHeapMb(int memoryMb) => Math.Max(64, memoryMb * 85 / 100);
+
+    private static int JavaHeapMb(int memoryMb) => Math.Max(48, memoryMb * 70 / 100);
 
     /// <summary>
     /// .NET's GC heap limit, read once at start. The sandbox has no /sys, so .NET cannot see its cgroup's limit
@@ -304,14 +313,14 @@ internal sealed partial class SandboxManager(
         || variable is "GLIBC_TUNABLES" or "AWS_LAMBDA_EXEC_WRAPPER"
         || (family == RuntimeFamily.Node && variable.StartsWith("NODE_", StringComparison.Ordinal) && variable != "NODE_PATH")
         || (family == RuntimeFamily.Python && variable.StartsWith("PYTHON", StringComparison.Ordinal))
-        || (family == RuntimeFamily.Dotnet && (variable.StartsWith("DOTNET_", StringComparison.Ordinal) || variable.StartsWith("COMPlus_", StringComparison.Ordinal)));
+        || (family == RuntimeFamily.Dotnet && (variable.StartsWith("DOTNET_", StringComparison.Ordinal) || variable.StartsWith("COMPlus_", StringComparison.Ordinal)))
+        || (family == RuntimeFamily.Java && variable is "JAVA_TOOL_OPTIONS" or "_JAVA_OPTIONS" or "JDK_JAVA_OPTIONS");
 
     /// <summary>The shape of pre-started runtime this function can use, or null when it needs a fresh process.</summary>
     private static PrestartKey? PrestartKeyFor(RuntimeLaunch launch, FunctionRecord function)
     {
         // Layers are mounted at /opt when the sandbox is made, and their paths join the interpreter's at start.
-        // The Java client does not take assignments (yet): every Java cold start is a fresh JVM.
-        if (launch.Family is RuntimeFamily.Provided or RuntimeFamily.Java || launch.Interpreter is null || function.Layers is { Count: > 0 }
+        if (launch.Family is RuntimeFamily.Provided || launch.Interpreter is null || function.Layers is { Count: > 0 }
             || (function.Environment?.Keys.Any(name => NeedsFreshProcess(launch.Family, name)) ?? false))
         {
             return null;
@@ -321,7 +330,12 @@ internal sealed partial class SandboxManager(
     }
 
     private static PrestartKey KeyFor(RuntimeLaunch launch, int memoryMb, int ephemeralStorageMb) =>
-        new(launch.Family, launch.Interpreter!.Executable, launch.Family is RuntimeFamily.Node or RuntimeFamily.Dotnet ? NodeHeapMb(memoryMb) : 0, ephemeralStorageMb);
+        new(launch.Family, launch.Interpreter!.Executable, launch.Family switch
+        {
+            RuntimeFamily.Node or RuntimeFamily.Dotnet => NodeHeapMb(memoryMb),
+            RuntimeFamily.Java => JavaHeapMb(memoryMb),
+            _ => 0,
+        }, ephemeralStorageMb);
 
     /// <summary>Called once the Runtime API ports are bound: starts keeping pre-started runtimes, when enabled.</summary>
     public void OnServerStarted()
@@ -380,6 +394,11 @@ internal sealed partial class SandboxManager(
             if (key.Family == RuntimeFamily.Node)
             {
                 arguments = [$"--max-old-space-size={key.HeapMb}", .. arguments.Skip(1)];
+            }
+            else if (key.Family == RuntimeFamily.Java)
+            {
+                // The JVM's heap is fixed at start: a shape per heap size, as Node's.
+                arguments = [.. arguments.Select(argument => argument.StartsWith("-Xmx", StringComparison.Ordinal) ? $"-Xmx{key.HeapMb}m" : argument)];
             }
 
             var environment = BaseEnvironment(launch, paths, port);

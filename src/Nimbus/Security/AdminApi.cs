@@ -67,7 +67,41 @@ internal static class AdminApi
                 Guard(context, async () => await ResultAsync(context, await store.DeletePolicyAsync(kind, name, policyName, context.RequestAborted).ConfigureAwait(false), 204).ConfigureAwait(false)));
         }
 
+        admin.MapPost("/roles/{name}/cognito-credentials", (HttpContext context, string name, SessionCredentials sessions) =>
+            Guard(context, () => CognitoCredentialsAsync(context, name, sessions)));
         return endpoints;
+    }
+
+    /// <summary>
+    /// Temporary credentials of <paramref name="role"/> for a Cognito identity, in the shape of Cognito's
+    /// GetCredentialsForIdentity answer: a caller signing with them is that identity, and Invoke passes it on to the
+    /// function, as Lambda does for callers with Cognito credentials.
+    /// </summary>
+    private static async Task CognitoCredentialsAsync(HttpContext context, string role, SessionCredentials sessions)
+    {
+        var body = await Http.RequestBody.ReadAsync(context, 64 * 1024).ConfigureAwait(false);
+        CognitoCredentialsRequest? request = null;
+        try
+        {
+            request = body is { Length: > 0 } ? JsonSerializer.Deserialize(body, SecurityJsonContext.Default.CognitoCredentialsRequest) : null;
+        }
+        catch (JsonException)
+        {
+            request = null;
+        }
+
+        if (request is null || !CognitoIdentity.IsValidId(request.IdentityId) || !CognitoIdentity.IsValidId(request.IdentityPoolId)
+            || request.DurationSeconds is < 900 or > 43_200)
+        {
+            await ResultAsync(context, new IamResult("InvalidParameterException",
+                $"The body must be {{\"IdentityId\":\"<region>:<guid>\",\"IdentityPoolId\":\"<region>:<guid>\"}} (each at most {CognitoIdentity.MaxIdLength} characters), with an optional \"DurationSeconds\" from 900 to 43200.", 400), 200).ConfigureAwait(false);
+            return;
+        }
+
+        var lifetime = TimeSpan.FromSeconds(request.DurationSeconds ?? 3600);
+        var issued = sessions.Issue(role, "CognitoIdentityCredentials", lifetime, new CognitoIdentity(request.IdentityId!, request.IdentityPoolId!));
+        await WriteAsync(context, 200, new CognitoCredentialsResponse(request.IdentityId!, new CognitoCredentials(
+            issued.AccessKeyId, issued.SecretAccessKey, issued.SessionToken, issued.Expiration.ToUnixTimeSeconds())), SecurityJsonContext.Default.CognitoCredentialsResponse).ConfigureAwait(false);
     }
 
     private static Task Guard(HttpContext context, Func<Task> action) =>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 
 namespace Nimbus.Security;
 
@@ -16,10 +17,11 @@ internal static class AdminCommand
           nimbus key delete ACCESS_KEY_ID
           nimbus policy put [--role] NAME FILE [POLICY_NAME]      attach an identity policy (JSON file) to a user or role
           nimbus policy get [--role] NAME [POLICY_NAME] | policy delete [--role] NAME [POLICY_NAME]
+          nimbus cognito credentials ROLE IDENTITY_ID IDENTITY_POOL_ID   temporary credentials of ROLE for a Cognito identity
         Options: --endpoint URL (default $NIMBUS_ENDPOINT or http://127.0.0.1:4566), --data DIR (default $NIMBUS_DATA or ./.nimbus)
         """;
 
-    public static bool Handles(string command) => command is "user" or "key" or "policy";
+    public static bool Handles(string command) => command is "user" or "key" or "policy" or "cognito";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -114,6 +116,9 @@ internal static class AdminCommand
                 return (HttpMethod.Get, $"{AdminApi.Prefix}/{kind}s/{Arg(2)}/policies/{(args.Count == 4 ? policyName : "default")}", null);
             case "policy delete" when args.Count is 3 or 4:
                 return (HttpMethod.Delete, $"{AdminApi.Prefix}/{kind}s/{Arg(2)}/policies/{(args.Count == 4 ? policyName : "default")}", null);
+            case "cognito credentials" when args.Count == 5:
+                return (HttpMethod.Post, $"{AdminApi.Prefix}/roles/{Arg(2)}/cognito-credentials",
+                    JsonSerializer.SerializeToUtf8Bytes(new CognitoCredentialsRequest(args[3], args[4], null), SecurityJsonContext.Default.CognitoCredentialsRequest));
             default:
                 error = $"nimbus: unknown admin command '{string.Join(' ', args)}'.";
                 return null;

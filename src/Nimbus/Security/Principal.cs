@@ -15,4 +15,7 @@ internal enum PrincipalKind
 internal sealed record Principal(PrincipalKind Kind, string Name, string Arn, string AccessKeyId)
 {
     public bool IsRoot => Kind == PrincipalKind.Root;
+
+    /// <summary>Set when the credentials were issued for a Cognito identity: Invoke passes it to the function.</summary>
+    public CognitoIdentity? Cognito { get; init; }
 }

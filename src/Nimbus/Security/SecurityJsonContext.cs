@@ -9,6 +9,8 @@ namespace Nimbus.Security;
 [JsonSerializable(typeof(AddPermissionRequest))]
 [JsonSerializable(typeof(AddPermissionResponse))]
 [JsonSerializable(typeof(GetPolicyResponse))]
+[JsonSerializable(typeof(CognitoCredentialsRequest))]
+[JsonSerializable(typeof(CognitoCredentialsResponse))]
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.Unspecified)]
 internal sealed partial class SecurityJsonContext : JsonSerializerContext;
 
@@ -17,3 +19,11 @@ internal sealed record AdminUserList(IReadOnlyList<IamUser> Users);
 
 /// <summary>An admin API error body.</summary>
 internal sealed record AdminError(string Type, string Message);
+
+/// <summary>POST /nimbus/admin/roles/{name}/cognito-credentials.</summary>
+internal sealed record CognitoCredentialsRequest(string? IdentityId, string? IdentityPoolId, int? DurationSeconds);
+
+/// <summary>Its answer, shaped as Cognito's GetCredentialsForIdentity answers (Expiration in epoch seconds).</summary>
+internal sealed record CognitoCredentialsResponse(string IdentityId, CognitoCredentials Credentials);
+
+internal sealed record CognitoCredentials(string AccessKeyId, string SecretKey, string SessionToken, long Expiration);

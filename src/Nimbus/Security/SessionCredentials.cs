@@ -18,19 +18,26 @@ internal sealed class SessionCredentials(SecretBox box, TimeProvider time, strin
 
     private const string AssociatedData = "nimbus-session-token";
 
-    public TemporaryCredentials Issue(string roleName, string sessionName, TimeSpan? lifetime = null)
+    public TemporaryCredentials Issue(string roleName, string sessionName, TimeSpan? lifetime = null, CognitoIdentity? cognito = null)
     {
         var accessKeyId = SigV4.NewAccessKeyId("ASIA");
         var secret = SigV4.NewSecretAccessKey();
         var expiration = time.GetUtcNow() + (lifetime ?? Lifetime);
-        var payload = JsonSerializer.Serialize(new Dictionary<string, string>
+        var fields = new Dictionary<string, string>
         {
             ["k"] = accessKeyId,
             ["s"] = secret,
             ["r"] = roleName,
             ["n"] = sessionName,
             ["e"] = expiration.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
-        }, SecurityJsonContext.Default.DictionaryStringString);
+        };
+        if (cognito is not null)
+        {
+            fields["ci"] = cognito.IdentityId;
+            fields["cp"] = cognito.IdentityPoolId;
+        }
+
+        var payload = JsonSerializer.Serialize(fields, SecurityJsonContext.Default.DictionaryStringString);
         return new TemporaryCredentials(accessKeyId, secret, box.Seal(payload, AssociatedData), expiration);
     }
 
@@ -62,7 +69,10 @@ internal sealed class SessionCredentials(SecretBox box, TimeProvider time, strin
         }
 
         var role = fields["r"];
-        principal = new Principal(PrincipalKind.Role, role, $"arn:aws:sts::{accountId}:assumed-role/{role}/{fields["n"]}", accessKeyId);
+        principal = new Principal(PrincipalKind.Role, role, $"arn:aws:sts::{accountId}:assumed-role/{role}/{fields["n"]}", accessKeyId)
+        {
+            Cognito = fields.TryGetValue("ci", out var identityId) && fields.TryGetValue("cp", out var poolId) ? new CognitoIdentity(identityId, poolId) : null,
+        };
         secret = fields["s"];
         return null;
     }

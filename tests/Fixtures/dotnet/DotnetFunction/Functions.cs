@@ -235,6 +235,8 @@ public class Probe
                 ["logGroupName"] = context.LogGroupName,
                 ["logStreamName"] = context.LogStreamName,
                 ["clientCustom"] = context.ClientContext?.Custom is { } custom && custom.TryGetValue("k", out var k) ? k : null,
+                ["identityId"] = context.Identity?.IdentityId,
+                ["identityPoolId"] = context.Identity?.IdentityPoolId,
             },
             ["remaining1"] = remaining1,
             ["remaining2"] = remaining2,

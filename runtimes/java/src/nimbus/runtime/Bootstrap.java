@@ -30,6 +30,7 @@ import java.util.Map;
  */
 public final class Bootstrap {
     private static final String CONTEXT = "com.amazonaws.services.lambda.runtime.Context";
+    private static final String PRESTARTED = "_NIMBUS_PRESTARTED";
 
     private final RuntimeApi api;
     private final ClassLoader loader;
@@ -39,6 +40,8 @@ public final class Bootstrap {
     private boolean stream;
     private boolean takesContext;
     private Class<?> contextInterface;
+    /** A handler that could not be loaded but is not fatal on Lambda either: every invoke answers this error. */
+    private UserFault fault;
 
     private Bootstrap(RuntimeApi api, ClassLoader loader) {
         this.api = api;
@@ -51,8 +54,15 @@ public final class Bootstrap {
             System.err.println("[nimbus-runtime] AWS_LAMBDA_RUNTIME_API is not set");
             System.exit(1);
         }
+        RuntimeApi api = new RuntimeApi(address);
+        if ("1".equals(System.getenv(PRESTARTED))) {
+            // Pre-started before any function needed it: warm up, then wait to become one.
+            warmUp();
+            Environment.replace(api.assignment());
+        }
         String root = System.getenv().getOrDefault("LAMBDA_TASK_ROOT", "/var/task");
-        Bootstrap bootstrap = new Bootstrap(new RuntimeApi(address), taskClassLoader(new File(root)));
+        // A fresh class loader over the function's own code, made only now: a pre-started JVM had none before.
+        Bootstrap bootstrap = new Bootstrap(api, taskClassLoader(new File(root)));
         Thread.currentThread().setContextClassLoader(bootstrap.loader);
         String handler = System.getenv().getOrDefault("_HANDLER", "");
         try {
@@ -61,11 +71,20 @@ public final class Bootstrap {
             bootstrap.reportInit(e.type, e.getMessage(), e.getCause());
             System.exit(1);
         } catch (Throwable e) {
-            Throwable cause = e instanceof InvocationTargetException || e instanceof ExceptionInInitializerError ? e.getCause() : e;
-            bootstrap.reportInit(cause.getClass().getName(), String.valueOf(cause.getMessage()), cause);
+            bootstrap.reportInit(e.getClass().getName(), e.getMessage() == null ? e.getClass().getName() : e.getMessage(), e);
             System.exit(1);
         }
         bootstrap.loop();
+    }
+
+    /** Runs the JSON reader and writer, a context proxy and an error document once, so a specialized JVM starts warm. */
+    private static void warmUp() throws ReflectiveOperationException {
+        Object parsed = Json.parse("{\"a\":[1,2.5,\"x\",true,null],\"b\":{\"c\":\"d\"}}");
+        Json.write(parsed);
+        Convert.to(parsed, Map.class);
+        errorBody("java.lang.IllegalStateException", "warm-up", new IllegalStateException("warm-up"));
+        Runnable proxy = (Runnable) proxy(Runnable.class, new LinkedHashMap<>(), 0);
+        proxy.hashCode();
     }
 
     private static ClassLoader taskClassLoader(File root) throws IOException {
@@ -81,7 +100,7 @@ public final class Bootstrap {
         return new URLClassLoader(urls.toArray(new URL[0]), Bootstrap.class.getClassLoader());
     }
 
-    /** An init failure Lambda reports with its own error type. */
+    /** An init failure Lambda reports with its own error type; the runtime then exits. */
     private static final class InitError extends Exception {
         final String type;
 
@@ -91,43 +110,84 @@ public final class Bootstrap {
         }
     }
 
-    private void load(String handler) throws Exception {
+    /**
+     * A handler Lambda's Java runtime cannot load but does not treat as fatal (a missing class or method): init
+     * succeeds and every invoke fails with this error, whose errorType may be absent.
+     */
+    private static final class UserFault {
+        final String message;
+        final String type;
+        final Throwable error;
+
+        UserFault(String message, String type, Throwable error) {
+            this.message = message;
+            this.type = type;
+            this.error = error;
+        }
+
+        /** The line Lambda's runtime logs for it: "message: type" and the trace, or the message alone. */
+        String logLine() {
+            return type == null && error == null ? message : message + ": " + (type == null ? "" : type) + "\n" + (error == null ? "" : errorLog(error));
+        }
+
+        byte[] body() {
+            Map<String, Object> body = new LinkedHashMap<>();
+            body.put("errorMessage", message);
+            if (type != null) {
+                body.put("errorType", type);
+            }
+            return Json.write(body).getBytes(StandardCharsets.UTF_8);
+        }
+    }
+
+    /**
+     * Loads the handler as Lambda's Java runtime does: a class that cannot be found or linked and a method that is
+     * not there are faults every invoke reports; an exception in a static initializer or constructor fails init.
+     */
+    private void load(String handler) throws InitError {
         String className = handler;
         String methodName = null;
-        int separator = handler.indexOf("::");
+        int separator = handler.lastIndexOf("::");
         if (separator >= 0) {
             className = handler.substring(0, separator);
             methodName = handler.substring(separator + 2);
         }
         if (className.isEmpty() || (methodName != null && methodName.isEmpty())) {
-            throw new InitError("Runtime.MalformedHandlerName", "Invalid handler '" + handler + "': use package.Class::method or package.Class", null);
+            throw new InitError("Runtime.MalformedHandlerName", "Invalid handler: `" + handler + "'", null);
         }
         Class<?> type;
         try {
             type = Class.forName(className, true, loader);
         } catch (ClassNotFoundException e) {
-            throw new InitError("java.lang.ClassNotFoundException", className, e);
+            fault(new UserFault("Class not found: " + className, e.getClass().getName(), e));
+            return;
         } catch (UnsupportedClassVersionError e) {
             throw new InitError("Runtime.InvalidRuntime", "Class " + className + " was compiled for a newer Java than this runtime runs (Java "
                 + Runtime.version().feature() + "): " + e.getMessage() + ". Compile with --release " + Runtime.version().feature() + " or lower.", null);
+        } catch (NoClassDefFoundError e) {
+            fault(new UserFault(loadingMessage(className, e), e.getClass().getName(), e));
+            return;
+        } catch (Throwable e) {
+            // ExceptionInInitializerError and other linkage errors: fatal, reported with Lambda's wording.
+            throw new InitError(e.getClass().getName(), loadingMessage(className, e), null);
         }
         String wanted = methodName == null ? "handleRequest" : methodName;
         List<Method> candidates = new ArrayList<>();
         for (Method m : type.getMethods()) {
-            if (m.getName().equals(wanted) && !m.isBridge() && !m.isSynthetic()) {
+            if (m.getName().equals(wanted) && !m.isBridge() && !m.isSynthetic() && m.getParameterCount() <= 3) {
                 candidates.add(m);
             }
         }
         if (candidates.isEmpty()) {
-            throw new InitError("Runtime.HandlerNotFound", "No public method named " + wanted + " with appropriate method signature found on class " + className, null);
+            fault(new UserFault(methodName == null
+                ? "Class does not implement an appropriate handler interface: " + className
+                : "No public method named " + wanted + " with appropriate method signature found on class " + className, null, null));
+            return;
         }
         // Lambda prefers the overload with the most parameters.
         candidates.sort((a, b) -> b.getParameterCount() - a.getParameterCount());
         method = candidates.get(0);
         Class<?>[] parameters = method.getParameterTypes();
-        if (parameters.length > 3) {
-            throw new InitError("Runtime.HandlerNotFound", "Handler method " + wanted + " has " + parameters.length + " parameters; Lambda passes at most three", null);
-        }
         stream = parameters.length >= 2 && InputStream.class.isAssignableFrom(parameters[0]) && OutputStream.class.isAssignableFrom(parameters[1]);
         Class<?> last = parameters.length == 0 ? null : parameters[parameters.length - 1];
         takesContext = last != null && last.isInterface() && last.getName().equals(CONTEXT);
@@ -138,8 +198,32 @@ public final class Bootstrap {
             inputType = genericInput(type, method);
         }
         if (!Modifier.isStatic(method.getModifiers())) {
-            instance = type.getDeclaredConstructor().newInstance();
+            java.lang.reflect.Constructor<?> constructor;
+            try {
+                constructor = type.getConstructor();
+            } catch (NoSuchMethodException e) {
+                fault(new UserFault("Class " + className + " has no public zero-argument constructor", "java.lang.Exception", e));
+                return;
+            }
+            try {
+                instance = constructor.newInstance();
+            } catch (InvocationTargetException e) {
+                Throwable cause = e.getCause() == null ? e : e.getCause();
+                throw new InitError(cause.getClass().getName(), cause.getMessage() == null ? cause.getClass().getName() : cause.getMessage(), cause);
+            } catch (ReflectiveOperationException e) {
+                throw new InitError(e.getClass().getName(), String.valueOf(e.getMessage()), e);
+            }
         }
+    }
+
+    private static String loadingMessage(String className, Throwable e) {
+        return "Error loading class " + className + (e.getMessage() == null ? "" : ": " + e.getMessage());
+    }
+
+    private void fault(UserFault userFault) {
+        fault = userFault;
+        System.err.println(userFault.logLine().trim());
+        System.err.flush();
     }
 
     /** The input type, with RequestHandler&lt;I, O&gt;'s I resolved when the method is declared with a type variable. */
@@ -165,6 +249,12 @@ public final class Bootstrap {
                 System.setProperty("com.amazonaws.xray.traceHeader", invocation.traceId);
             } else {
                 System.clearProperty("com.amazonaws.xray.traceHeader");
+            }
+            if (fault != null) {
+                System.err.println(fault.logLine().trim());
+                System.err.flush();
+                api.error(invocation.requestId, fault.type, fault.body());
+                continue;
             }
             byte[] body;
             try {
@@ -335,10 +425,14 @@ public final class Bootstrap {
 
     // ---- Errors ----
 
+    /** Lambda's Java runtime reports init errors without a stack trace, and logs "message: type" and the trace. */
     private void reportInit(String type, String message, Throwable cause) throws IOException {
-        System.err.println(cause == null ? type + ": " + message : errorLog(cause));
+        System.err.println(message + ": " + type + (cause == null ? "" : "\n" + errorLog(cause)));
         System.err.flush();
-        api.initError(type, Json.write(errorBody(type, message, cause)).getBytes(StandardCharsets.UTF_8));
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("errorMessage", message);
+        body.put("errorType", type);
+        api.initError(type, Json.write(body).getBytes(StandardCharsets.UTF_8));
     }
 
     /** Lambda's Java error document: errorMessage, errorType (the class name), stackTrace, cause. */

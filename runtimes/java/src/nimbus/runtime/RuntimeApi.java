@@ -12,10 +12,38 @@ import java.nio.charset.StandardCharsets;
 final class RuntimeApi {
     static final String ERROR_TYPE_HEADER = "Lambda-Runtime-Function-Error-Type";
 
+    /** Nimbus's own path: a pre-started runtime waits here for the function it becomes. */
+    static final String ASSIGNMENT_PATH = "/nimbus/2018-06-01/runtime/assignment";
+
+    private final String address;
     private final String base;
 
     RuntimeApi(String address) {
+        this.address = address;
         this.base = "http://" + address + "/2018-06-01/runtime/";
+    }
+
+    /** GET the assignment: the whole environment of the function this JVM becomes ({"environment":{...}}). */
+    java.util.Map<String, String> assignment() throws IOException {
+        HttpURLConnection c = (HttpURLConnection) new URL("http://" + address + ASSIGNMENT_PATH).openConnection();
+        c.setRequestMethod("GET");
+        c.setReadTimeout(0);
+        c.setUseCaches(false);
+        int status = c.getResponseCode();
+        byte[] body = read(status >= 400 ? c.getErrorStream() : c.getInputStream());
+        if (status != 200) {
+            throw new IOException("GET " + ASSIGNMENT_PATH + " answered " + status + ": " + new String(body, StandardCharsets.UTF_8));
+        }
+        Object parsed = Json.parse(new String(body, StandardCharsets.UTF_8));
+        Object environment = parsed instanceof java.util.Map ? ((java.util.Map<?, ?>) parsed).get("environment") : null;
+        if (!(environment instanceof java.util.Map)) {
+            throw new IOException("GET " + ASSIGNMENT_PATH + " answered no environment");
+        }
+        java.util.Map<String, String> values = new java.util.LinkedHashMap<>();
+        for (java.util.Map.Entry<?, ?> entry : ((java.util.Map<?, ?>) environment).entrySet()) {
+            values.put(String.valueOf(entry.getKey()), String.valueOf(entry.getValue()));
+        }
+        return values;
     }
 
     static final class Invocation {
@@ -51,6 +79,7 @@ final class RuntimeApi {
         post("invocation/" + requestId + "/response", null, body);
     }
 
+    /** An error without an errorType (Lambda's Java runtime sends some) goes without the header too. */
     void error(String requestId, String errorType, byte[] body) throws IOException {
         post("invocation/" + requestId + "/error", errorType, body);
     }

@@ -13,7 +13,8 @@ public class Probe {
         "_X_AMZN_TRACE_ID", "LANG",
     };
 
-    static {
+    /** An exception in the constructor fails init with its own type and message, as on Lambda's Java runtime. */
+    public Probe() {
         if ("1".equals(System.getenv("PROBE_INIT_FAIL"))) {
             throw new IllegalStateException("probe init failed");
         }
@@ -53,6 +54,8 @@ public class Probe {
         ctx.put("logGroupName", context.getLogGroupName());
         ctx.put("logStreamName", context.getLogStreamName());
         ctx.put("clientCustom", context.getClientContext() == null ? null : context.getClientContext().getCustom().get("k"));
+        ctx.put("identityId", context.getIdentity() == null ? null : context.getIdentity().getIdentityId());
+        ctx.put("identityPoolId", context.getIdentity() == null ? null : context.getIdentity().getIdentityPoolId());
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("env", env);
         out.put("context", ctx);

@@ -40,6 +40,8 @@ exports.handler = async (event, context) => {
           logGroupName: context.logGroupName,
           logStreamName: context.logStreamName,
           clientCustom: context.clientContext && context.clientContext.custom ? context.clientContext.custom.k : null,
+          identityId: context.identity ? context.identity.cognitoIdentityId : null,
+          identityPoolId: context.identity ? context.identity.cognitoIdentityPoolId : null,
         },
         remaining1,
         remaining2,

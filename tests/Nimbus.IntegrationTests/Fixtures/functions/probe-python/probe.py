@@ -40,6 +40,8 @@ def handler(event, context):
             'logGroupName': context.log_group_name,
             'logStreamName': context.log_stream_name,
             'clientCustom': custom.get('k') if isinstance(custom, dict) else None,
+            'identityId': context.identity.cognito_identity_id,
+            'identityPoolId': context.identity.cognito_identity_pool_id,
         },
         'remaining1': remaining1,
         'remaining2': remaining2,
