@@ -25,9 +25,10 @@ public sealed record NimbusOptions
 
     /// <summary>
     /// The account's concurrency limit: most invocations running at once over all functions. Reserved concurrency
-    /// is carved out of it; functions without a reservation share the rest.
+    /// is carved out of it; functions without a reservation share the rest. Null: sized to the node's memory (see
+    /// <see cref="DefaultConcurrencyLimit"/>).
     /// </summary>
-    public int ConcurrencyLimit { get; init; } = Functions.LambdaLimits.AccountConcurrency;
+    public int? ConcurrencyLimit { get; init; }
 
     /// <summary>An idle instance is stopped after this long without an invocation.</summary>
     public TimeSpan IdleInstanceTimeout { get; init; } = TimeSpan.FromMinutes(10);
@@ -64,6 +65,20 @@ public sealed record NimbusOptions
 
     /// <summary>Directory with the runtime interface clients; defaults to the one shipped next to the server.</summary>
     public string? RuntimesDirectory { get; init; }
+
+    /// <summary>Memory (MB) the instances of this node may add up to: <see cref="InstanceMemoryLimitMb"/> or its default.</summary>
+    internal long InstanceMemoryBudgetMb() => InstanceMemoryLimitMb ?? Sandboxes.SandboxManager.DefaultMemoryLimitMb();
+
+    /// <summary>The account concurrency limit in force: <see cref="ConcurrencyLimit"/>, or its default for this node's memory.</summary>
+    internal int AccountConcurrencyLimit() => ConcurrencyLimit ?? DefaultConcurrencyLimit(InstanceMemoryBudgetMb());
+
+    /// <summary>
+    /// As many invocations as instances of the smallest size (128 MB) fit in the node's instance memory, at most
+    /// AWS's default of 1,000: every admitted invocation could then get an instance, and GetAccountSettings reports a
+    /// limit the node can honour. Memory admission still applies to larger functions.
+    /// </summary>
+    internal static int DefaultConcurrencyLimit(long memoryBudgetMb) =>
+        (int)Math.Clamp(memoryBudgetMb / Functions.LambdaLimits.MinMemorySize, 1, Functions.LambdaLimits.AccountConcurrency);
 }
 
 internal sealed class NimbusOptionsValidator : IValidateOptions<NimbusOptions>
@@ -98,7 +113,7 @@ internal sealed class NimbusOptionsValidator : IValidateOptions<NimbusOptions>
 
         if (options.ConcurrencyLimit < 1)
         {
-            errors.Add($"ConcurrencyLimit {options.ConcurrencyLimit} must be at least 1 (AWS's default is {Functions.LambdaLimits.AccountConcurrency}).");
+            errors.Add($"ConcurrencyLimit {options.ConcurrencyLimit} must be at least 1 (AWS's default is {Functions.LambdaLimits.AccountConcurrency}), or unset to size it to the node's memory.");
         }
 
         if (options.InstanceMemoryLimitMb is < 128)

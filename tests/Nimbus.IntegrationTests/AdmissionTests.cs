@@ -8,9 +8,15 @@ namespace Nimbus.IntegrationTests;
 [Collection(RestartTests.Name)]
 public sealed class AdmissionTests
 {
+    /// <summary>
+    /// By default the account concurrency limit is what the node's memory holds of 128 MB instances, so 128 MB calls
+    /// past it are throttled by the limit at once; these tests raise the limit to reach memory admission's wait.
+    /// </summary>
+    private const string AboveMemory = "1000";
+
     [Fact]
     public Task A_burst_beyond_the_nodes_memory_waits_for_the_warm_instance_and_every_call_succeeds() => WithServerAsync(
-        new() { ["NIMBUS_INSTANCE_MEMORY_LIMIT_MB"] = "256", ["NIMBUS_ADMISSION_WAIT"] = "00:00:10" },
+        new() { ["NIMBUS_INSTANCE_MEMORY_LIMIT_MB"] = "256", ["NIMBUS_ADMISSION_WAIT"] = "00:00:10", ["NIMBUS_CONCURRENCY_LIMIT"] = AboveMemory },
         async (server, lambda) =>
         {
             var name = $"t-{Guid.NewGuid():N}"[..20];
@@ -41,7 +47,7 @@ public sealed class AdmissionTests
 
     [Fact]
     public Task A_call_that_finds_no_room_within_the_admission_wait_is_throttled_with_429() => WithServerAsync(
-        new() { ["NIMBUS_INSTANCE_MEMORY_LIMIT_MB"] = "128", ["NIMBUS_ADMISSION_WAIT"] = "00:00:00.200" },
+        new() { ["NIMBUS_INSTANCE_MEMORY_LIMIT_MB"] = "128", ["NIMBUS_ADMISSION_WAIT"] = "00:00:00.200", ["NIMBUS_CONCURRENCY_LIMIT"] = AboveMemory },
         async (server, lambda) =>
         {
             var name = $"t-{Guid.NewGuid():N}"[..20];

@@ -152,7 +152,7 @@ public sealed class ConcurrencyTests(ServerFixture fixture)
         (await aws.LambdaAsync("delete-function-concurrency", "--function-name", name)).ShouldSucceed();
         var after = (await aws.LambdaAsync("get-account-settings")).Json();
 
-        Assert.Equal(1_000, reserved.Num("AccountLimit.ConcurrentExecutions"));
+        Assert.Equal(await scope.Lambda.MemorySizedConcurrencyLimitAsync(), reserved.Num("AccountLimit.ConcurrentExecutions"));
         Assert.Equal(before.Num("AccountLimit.UnreservedConcurrentExecutions") - 25, reserved.Num("AccountLimit.UnreservedConcurrentExecutions"));
         Assert.Equal(before.Num("AccountLimit.UnreservedConcurrentExecutions"), after.Num("AccountLimit.UnreservedConcurrentExecutions"));
     });

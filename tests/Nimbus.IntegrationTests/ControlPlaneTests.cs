@@ -266,7 +266,7 @@ public sealed partial class ControlPlaneTests(ServerFixture fixture)
 
         var settings = (await aws.LambdaAsync("get-account-settings")).Json();
 
-        Assert.Equal(1_000, settings.Num("AccountLimit.ConcurrentExecutions"));
+        Assert.Equal(await scope.Lambda.MemorySizedConcurrencyLimitAsync(), settings.Num("AccountLimit.ConcurrentExecutions"));
         Assert.Equal(52_428_800, settings.Num("AccountLimit.CodeSizeZipped"));
         Assert.Equal(262_144_000, settings.Num("AccountLimit.CodeSizeUnzipped"));
         Assert.True(settings.Num("AccountUsage.FunctionCount") >= 1, settings.GetRawText());

@@ -26,6 +26,18 @@ internal sealed class LambdaHttp(HttpClient http)
         ["Code"] = new JsonObject { ["ZipFile"] = Convert.ToBase64String(zip) },
     };
 
+    /// <summary>
+    /// The account concurrency limit a server started without NIMBUS_CONCURRENCY_LIMIT must report: one 128 MB
+    /// instance per 128 MB of its instance memory (its /metrics gauge), at most 1,000.
+    /// </summary>
+    public async Task<long> MemorySizedConcurrencyLimitAsync()
+    {
+        var metrics = await SendAsync(HttpMethod.Get, "/metrics");
+        var line = metrics.Text.Split('\n').Single(l => l.StartsWith("nimbus_memory_limit_megabytes ", StringComparison.Ordinal));
+        var memoryMb = long.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        return Math.Clamp(memoryMb / 128, 1, 1_000);
+    }
+
     public Task<HttpResult> CreateFunctionAsync(JsonObject request) =>
         SendAsync(HttpMethod.Post, FunctionsPath, new StringContent(request.ToJsonString(), Encoding.UTF8, "application/json"));
 

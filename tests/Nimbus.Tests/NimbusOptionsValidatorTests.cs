@@ -3,12 +3,34 @@ namespace Nimbus.Tests;
 public sealed class NimbusOptionsValidatorTests
 {
     [Fact]
-    public void Default_options_are_valid_with_AWSs_account_concurrency_limit_of_1000()
+    public void Default_options_are_valid_and_size_the_account_concurrency_limit_to_the_node()
     {
         var options = new NimbusOptions();
 
-        Assert.Equal(1_000, options.ConcurrencyLimit);
+        Assert.Null(options.ConcurrencyLimit);
+        Assert.InRange(options.AccountConcurrencyLimit(), 1, 1_000);
         Assert.True(new NimbusOptionsValidator().Validate(null, options).Succeeded);
+    }
+
+    [Theory]
+    [InlineData(128, 1)]
+    [InlineData(4_096, 32)]
+    [InlineData(18_079, 141)]
+    [InlineData(128_000, 1_000)]
+    [InlineData(1_000_000, 1_000)]
+    public void The_default_account_concurrency_limit_is_one_128_MB_instance_per_128_MB_of_instance_memory_at_most_1000(int memoryMb, int limit)
+    {
+        var options = new NimbusOptions { InstanceMemoryLimitMb = memoryMb };
+
+        Assert.Equal(limit, options.AccountConcurrencyLimit());
+    }
+
+    [Fact]
+    public void A_configured_account_concurrency_limit_wins_over_the_memory_sized_default()
+    {
+        var options = new NimbusOptions { InstanceMemoryLimitMb = 1_024, ConcurrencyLimit = 500 };
+
+        Assert.Equal(500, options.AccountConcurrencyLimit());
     }
 
     [Theory]

@@ -13,11 +13,11 @@ internal sealed partial class FunctionService : IHostedService, IDisposable
     // same reason.
     private readonly SemaphoreSlim _reservationWrites = new(1, 1);
 
-    /// <summary>The account's concurrency limit (<c>Nimbus:ConcurrencyLimit</c>).</summary>
-    public int AccountConcurrencyLimit => _options.ConcurrencyLimit;
+    /// <summary>The account's concurrency limit (<c>Nimbus:ConcurrencyLimit</c>, by default sized to the node's memory).</summary>
+    public int AccountConcurrencyLimit { get; } = options.Value.AccountConcurrencyLimit();
 
     /// <summary>What reservations must leave unreserved: 100, or the whole limit when it is lower, as on AWS.</summary>
-    public int MinUnreservedConcurrency => Math.Min(LambdaLimits.MinUnreservedConcurrency, _options.ConcurrencyLimit);
+    public int MinUnreservedConcurrency => Math.Min(LambdaLimits.MinUnreservedConcurrency, AccountConcurrencyLimit);
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -61,7 +61,7 @@ internal sealed partial class FunctionService : IHostedService, IDisposable
         await _reservationWrites.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var maxTotalReserved = _options.ConcurrencyLimit - MinUnreservedConcurrency;
+            var maxTotalReserved = AccountConcurrencyLimit - MinUnreservedConcurrency;
             switch (await store.TryPutReservedConcurrencyAsync(reference.Name, reserved, maxTotalReserved, CancellationToken.None).ConfigureAwait(false))
             {
                 case ReservationWrite.FunctionNotFound:
@@ -142,7 +142,7 @@ internal sealed partial class FunctionService : IHostedService, IDisposable
     {
         var reservations = await store.ListReservedConcurrencyAsync(cancellationToken).ConfigureAwait(false);
         var reserved = reservations.Values.Sum(r => (long)r);
-        return (_options.ConcurrencyLimit, (int)Math.Max(0, _options.ConcurrencyLimit - reserved));
+        return (AccountConcurrencyLimit, (int)Math.Max(0, AccountConcurrencyLimit - reserved));
     }
 
     private static LambdaError? UnqualifiedOnly(FunctionReference reference) =>

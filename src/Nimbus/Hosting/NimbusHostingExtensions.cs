@@ -93,7 +93,7 @@ public static class NimbusHostingExtensions
         services.AddSingleton<IFunctionLifecycleObserver>(sp => sp.GetRequiredService<SandboxManager>());
         services.TryAddSingleton<IProvisionedConcurrency>(sp => sp.GetRequiredService<SandboxManager>());
         services.AddHostedService(sp => sp.GetRequiredService<SandboxManager>());
-        services.TryAddSingleton<IConcurrencyLimiter>(sp => new ConcurrencyLimiter(sp.GetRequiredService<IOptions<NimbusOptions>>().Value.ConcurrencyLimit));
+        services.TryAddSingleton<IConcurrencyLimiter>(sp => new ConcurrencyLimiter(sp.GetRequiredService<IOptions<NimbusOptions>>().Value.AccountConcurrencyLimit()));
         services.TryAddSingleton<LayerService>();
         services.TryAddSingleton<FunctionService>();
 

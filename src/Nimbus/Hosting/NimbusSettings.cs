@@ -16,7 +16,7 @@ internal static class NimbusSettings
         new("Nimbus:Region", "NIMBUS_REGION", "--region", "us-east-1", "Region in ARNs and in the sandbox environment."),
         new("Nimbus:AccountId", "NIMBUS_ACCOUNT_ID", "--account-id", "000000000000", "12-digit account id in ARNs."),
         new("Nimbus:MaxInstances", "NIMBUS_MAX_INSTANCES", "--max-instances", "64", "Most function instances running at once on this node."),
-        new("Nimbus:ConcurrencyLimit", "NIMBUS_CONCURRENCY_LIMIT", "--concurrency-limit", "1000", "Account concurrency limit: most invocations running at once; reserved concurrency is carved out of it."),
+        new("Nimbus:ConcurrencyLimit", "NIMBUS_CONCURRENCY_LIMIT", "--concurrency-limit", "instance memory / 128 MB, at most 1000", "Account concurrency limit: most invocations running at once; reserved concurrency is carved out of it."),
         new("Nimbus:InstanceMemoryLimitMb", "NIMBUS_INSTANCE_MEMORY_LIMIT_MB", "--instance-memory-limit-mb", "75% of RAM", "Instances' MemorySize may add up to this; beyond it an invoke waits for a warm instance, then gets 429."),
         new("Nimbus:AdmissionWait", "NIMBUS_ADMISSION_WAIT", null, "00:00:10", "How long an invoke waits for a warm instance when the node is full."),
         new("Nimbus:IdleInstanceTimeout", "NIMBUS_IDLE_INSTANCE_TIMEOUT", null, "00:10:00", "An instance idle this long is stopped (scale to zero)."),

@@ -556,7 +556,7 @@ internal sealed partial class SandboxManager(
     }
 
     /// <summary>75% of the memory this process may use (.NET reads the container's cgroup limit too).</summary>
-    private static long DefaultMemoryLimitMb() => Math.Max(128, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes * 3 / 4 / (1024 * 1024));
+    internal static long DefaultMemoryLimitMb() => Math.Max(128, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes * 3 / 4 / (1024 * 1024));
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -215,18 +215,27 @@ internal sealed partial class SigV4Authenticator(
 
             request.EnableBuffering(bufferThreshold: 1024 * 1024);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-            var buffer = new byte[81920];
-            long total = 0;
-            int read;
-            while ((read = await request.Body.ReadAsync(buffer, context.RequestAborted).ConfigureAwait(false)) > 0)
-            {
-                total += read;
-                if (total > MaxHashedBodyBytes)
-                {
-                    return (new AuthFailure(AuthFailureKind.TooLarge, $"Request must be smaller than {MaxHashedBodyBytes} bytes."), []);
-                }
 
-                hash.AppendData(buffer, 0, read);
+            // Pooled: every signed request with a body passes here (each Invoke), most with a few hundred bytes.
+            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(81920);
+            try
+            {
+                long total = 0;
+                int read;
+                while ((read = await request.Body.ReadAsync(buffer, context.RequestAborted).ConfigureAwait(false)) > 0)
+                {
+                    total += read;
+                    if (total > MaxHashedBodyBytes)
+                    {
+                        return (new AuthFailure(AuthFailureKind.TooLarge, $"Request must be smaller than {MaxHashedBodyBytes} bytes."), []);
+                    }
+
+                    hash.AppendData(buffer, 0, read);
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
             }
 
             request.Body.Position = 0;

@@ -1,0 +1,277 @@
+"""CPU per warm invoke: nimbusd, the runtimes and wrk, at N callers, for a load-independent figure.
+
+On a shared machine a throughput figure says more about the neighbours than about Nimbus. What an invoke
+costs does not: this starts a fresh server (the build in artifacts/, or --server), creates a trivial node and
+python function, drives each with wrk (bench/wrk_invoke.lua, every request SigV4-signed with the root key)
+at --callers connections, and reads, before and after each measured run:
+
+- nimbusd's CPU time (utime + stime of every thread, /proc/<pid>/stat) and its voluntary context switches (a thread
+  blocking: the sum over every thread, /proc/<pid>/task/*/status; involuntary ones measure the neighbours);
+- the same for every runtime process under the server (the sandboxes' node / python3);
+- wrk's own CPU time (getrusage of the child);
+
+and prints microseconds of CPU and context switches per invoke. Runs are repeated (--repeat) and
+alternated between runtimes; --env NAME=VALUE (repeatable) sets server environment variables, so two
+invocations of this script make an A/B pair of settings within a minute.
+
+    python3 bench/cpu_per_invoke.py --callers 32 --seconds 8 --repeat 3
+    python3 bench/cpu_per_invoke.py --env DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import invoke_bench  # noqa: E402  (function zips and handlers)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+SCRIPT = os.path.join(HERE, "wrk_invoke.lua")
+TICK = os.sysconf("SC_CLK_TCK")
+KEY = "test"
+
+
+def log(message):
+    print("cpu: " + message, file=sys.stderr, flush=True)
+
+
+def proc_cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14 and 15)
+
+
+def proc_switches(pid):
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    if line.startswith("voluntary_ctxt_switches"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def children_map():
+    kids = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                text = f.read()
+        except OSError:
+            continue
+        comm = text[text.index("(") + 1:text.rindex(")")]
+        ppid = int(text.rsplit(")", 1)[1].split()[1])
+        kids.setdefault(ppid, []).append((int(entry), comm))
+    return kids
+
+
+def runtime_processes(server_pid, comms):
+    """Every descendant of the server whose command is one of comms: {pid: comm}."""
+    kids = children_map()
+    found = {}
+    stack = [server_pid]
+    while stack:
+        for pid, comm in kids.get(stack.pop(), []):
+            stack.append(pid)
+            if comm in comms:
+                found[pid] = comm
+    return found
+
+
+def snapshot(server_pid, comms):
+    runtimes = {}
+    for pid, comm in runtime_processes(server_pid, comms).items():
+        try:
+            runtimes[pid] = (comm, proc_cpu_seconds(pid), proc_switches(pid))
+        except OSError:
+            pass
+    return {"server_cpu": proc_cpu_seconds(server_pid), "server_switches": proc_switches(server_pid),
+            "runtimes": runtimes}
+
+
+def signed_headers(url, body):
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    request = AWSRequest(method="POST", url=url, data=body, headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials(KEY, KEY), "lambda", "us-east-1").add_auth(request)
+    return {name: request.headers[name] for name in ("Authorization", "X-Amz-Date")}
+
+
+def run_wrk(wrk, url, callers, seconds, headers):
+    threads = 1 if callers == 1 else 2
+    command = [wrk, "-t%d" % threads, "-c%d" % callers, "-d%gs" % seconds, "--timeout", "5s", "--latency",
+               "-s", SCRIPT, url]
+    environment = dict(os.environ, WRK_CHECK="invoke",
+                       WRK_HEADERS="\n".join("%s: %s" % item for item in headers.items()))
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+    out, err = child.communicate(timeout=seconds + 60)
+    match = re.search(r"^WRK_JSON (\{.*\})$", out, re.MULTILINE)
+    if child.returncode != 0 or match is None:
+        raise RuntimeError("wrk failed (%s): %s %s" % (child.returncode, out[-500:], err[-500:]))
+    return json.loads(match.group(1))
+
+
+def wrk_cpu(wrk, url, callers, seconds, headers):
+    before = os.times()
+    result = run_wrk(wrk, url, callers, seconds, headers)
+    after = os.times()
+    result["wrk_cpu"] = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    return result
+
+
+class Server:
+    def __init__(self, args):
+        self.data = tempfile.mkdtemp(prefix="nimbus-cpu-")
+        environment = dict(os.environ, NIMBUS_ROOT_ACCESS_KEY_ID=KEY, NIMBUS_ROOT_SECRET_ACCESS_KEY=KEY,
+                           DOTNET_CLI_TELEMETRY_OPTOUT="1")
+        for item in args.env:
+            name, _, value = item.partition("=")
+            environment[name] = value
+        command = ["dotnet", args.server, "serve", "--listen", "http://127.0.0.1:0", "--data", self.data]
+        if os.geteuid() == 0:
+            command = ["unshare", "--mount", "--propagation", "private"] + command
+        self.out = open(os.path.join(self.data, "server.out"), "w+")
+        self.process = subprocess.Popen(command, stdout=self.out, stderr=subprocess.STDOUT, env=environment,
+                                        start_new_session=True)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            self.out.seek(0)
+            match = re.search(r"http://127\.0\.0\.1:[0-9]+", self.out.read())
+            if match:
+                self.url = match.group(0)
+                return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("the server did not start; see " + self.out.name)
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        shutil.rmtree(self.data, ignore_errors=True)
+
+
+def create_function(url, name, family):
+    import base64
+    import boto3
+    client = boto3.client("lambda", endpoint_url=url, region_name="us-east-1", aws_access_key_id=KEY,
+                          aws_secret_access_key=KEY)
+    runtime, handler, files = invoke_bench.RUNTIMES[family]
+    client.create_function(FunctionName=name, Runtime=runtime, Role=invoke_bench.ROLE, Handler=handler,
+                           Code={"ZipFile": base64.b64decode(invoke_bench.build_zip(files))}, MemorySize=128,
+                           Timeout=3)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--server", default=os.path.join(ROOT, "artifacts/bin/Nimbus.Server/release/nimbusd.dll"))
+    parser.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
+    parser.add_argument("--runtimes", default="node,python")
+    parser.add_argument("--callers", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=8)
+    parser.add_argument("--warmup", type=float, default=5, help="seconds per warm-up chunk")
+    parser.add_argument("--max-warmup", type=float, default=90, help="most seconds of warm-up per runtime")
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the server (repeatable)")
+    parser.add_argument("--json", help="write the runs here")
+    parser.add_argument("--perf", help="record `perf` samples of nimbusd (DOTNET_PerfMapEnabled=1) during the first "
+                                       "measured run into this file")
+    args = parser.parse_args()
+
+    families = [f for f in args.runtimes.split(",") if f]
+    if args.perf:
+        args.env.append("DOTNET_PerfMapEnabled=1")
+    comms = {"node", "python3", "python3.11", "python3.12", "python"}
+    server = Server(args)
+    runs = []
+    try:
+        log("server %s (pid %d) %s" % (server.url, server.pid, " ".join(args.env)))
+        targets = []
+        for family in families:
+            name = "cpu-%s" % family
+            create_function(server.url, name, family)
+            url = "%s/2015-03-31/functions/%s/invocations" % (server.url, name)
+            targets.append((family, url))
+        for family, url in targets:
+            # Until the instances are all started and warm: the runtime process count holds still over a chunk and
+            # a chunk runs without errors (cold starts take seconds on a loaded machine), at most --max-warmup s.
+            deadline = time.time() + args.max_warmup
+            previous = -1
+            while True:
+                result = wrk_cpu(args.wrk, url, args.callers, args.warmup, signed_headers(url, invoke_bench.PAYLOAD))
+                count = len(runtime_processes(server.pid, comms))
+                log("warm-up %s: %d invokes, %d errors, %d runtime processes" % (family, result["requests"], result["errors"], count))
+                if (count == previous and result["errors"] == 0) or time.time() > deadline:
+                    break
+                previous = count
+        for repeat in range(args.repeat):
+            for family, url in targets:
+                headers = signed_headers(url, invoke_bench.PAYLOAD)
+                recorder = None
+                if args.perf and repeat == 0 and family == families[0]:
+                    recorder = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-o", args.perf, "-p", str(server.pid),
+                                                 "--", "sleep", str(args.seconds)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                before = snapshot(server.pid, comms)
+                result = wrk_cpu(args.wrk, url, args.callers, args.seconds, headers)
+                after = snapshot(server.pid, comms)
+                if recorder is not None:
+                    recorder.wait(timeout=60)
+                n = max(1, result["requests"])
+                runtime_cpu = sum(after["runtimes"][p][1] - before["runtimes"].get(p, (None, 0, 0))[1] for p in after["runtimes"])
+                runtime_switches = sum(after["runtimes"][p][2] - before["runtimes"].get(p, (None, 0, 0))[2] for p in after["runtimes"])
+                row = {
+                    "runtime": family, "repeat": repeat + 1, "requests": result["requests"], "errors": result["errors"],
+                    "rate": result["rate"], "p50_us": result["p50_us"], "load": os.getloadavg()[0],
+                    "server_us": 1e6 * (after["server_cpu"] - before["server_cpu"]) / n,
+                    "runtime_us": 1e6 * runtime_cpu / n,
+                    "wrk_us": 1e6 * result["wrk_cpu"] / n,
+                    "server_switches": (after["server_switches"] - before["server_switches"]) / n,
+                    "runtime_switches": runtime_switches / n,
+                    "instances": len(after["runtimes"]),
+                }
+                runs.append(row)
+                log("%s #%d: %d invokes (%d errors) %.0f/s load %.1f | CPU us/invoke: nimbusd %.0f, runtimes %.0f, wrk %.0f | "
+                    "switches/invoke: nimbusd %.1f, runtimes %.1f | %d runtime processes" % (
+                        family, repeat + 1, row["requests"], row["errors"], row["rate"], row["load"], row["server_us"],
+                        row["runtime_us"], row["wrk_us"], row["server_switches"], row["runtime_switches"], row["instances"]))
+    finally:
+        server.stop()
+
+    print("| runtime | callers | invokes | nimbusd CPU µs/invoke | runtimes CPU µs/invoke | wrk CPU µs/invoke | nimbusd switches/invoke | runtime switches/invoke | load |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for row in runs:
+        print("| %s | %d | %d | %.0f | %.0f | %.0f | %.1f | %.1f | %.1f |" % (
+            row["runtime"], args.callers, row["requests"], row["server_us"], row["runtime_us"], row["wrk_us"],
+            row["server_switches"], row["runtime_switches"], row["load"]))
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump({"env": args.env, "callers": args.callers, "runs": runs}, out, indent=1)
+    return 1 if any(r["errors"] for r in runs) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
