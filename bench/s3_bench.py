@@ -3,7 +3,7 @@
 pages in a 100,000-key bucket.
 
 Usage: bench/s3_bench.py [--threads 4] [--small 2000] [--large 40] [--list-keys 100000]
-Starts a fresh `./nimbus serve` on a temporary data directory, drives it over raw, unsigned HTTP (keep-alive
+Starts a fresh `./nimbus serve` on a temporary data directory, drives it over raw HTTP signed by bench/sigv4.py (keep-alive
 http.client connections, one per thread, path-style /bucket/key) and prints a Markdown table. Standard library
 only; the server is stopped by its pid at the end.
 
@@ -25,6 +25,9 @@ import tempfile
 import threading
 import time
 import urllib.parse
+
+import sigv4  # noqa: E402  (Nimbus refuses unsigned requests: every request to it is signed)
+sigv4.sign_all_requests()
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
