@@ -48,6 +48,7 @@ public static class NimbusHostingExtensions
             var listen = new Uri(options.Listen);
             var address = listen.Host is "localhost" ? IPAddress.Loopback : IPAddress.Parse(listen.Host);
             kestrel.Listen(address, listen.Port, endpoints.SetMain);
+            kestrel.ApplicationServices.GetRequiredService<TlsListener>().Configure(kestrel, context.Configuration);
             kestrel.ApplicationServices.GetRequiredService<RuntimePortPool>().Configure(kestrel, options.MaxInstances);
         });
         return builder;
@@ -68,7 +69,7 @@ public static class NimbusHostingExtensions
         services.TryAddSingleton<DataDirectory>();
         services.TryAddKeyedSingleton(MetadataDatabaseKey, (sp, _) => new SqliteDatabase(
             Path.Combine(sp.GetRequiredService<DataDirectory>().Path, "metadata.db"), MetadataMigrations.All));
-        services.TryAddSingleton<IMetadataStore>(sp => new SqliteMetadataStore(sp.GetRequiredKeyedService<SqliteDatabase>(MetadataDatabaseKey)));
+        services.TryAddSingleton<IMetadataStore>(sp => SqliteMetadataStore.Open(sp.GetRequiredKeyedService<SqliteDatabase>(MetadataDatabaseKey), sp.GetRequiredService<SecretBox>()));
         services.TryAddSingleton(sp => new CodeStore(sp.GetRequiredService<DataDirectory>().Path));
         services.TryAddSingleton(sp => new LogStore(
             new SqliteDatabase(Path.Combine(sp.GetRequiredService<DataDirectory>().Path, "logs.db"), LogMigrations.All),

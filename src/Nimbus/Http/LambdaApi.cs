@@ -107,7 +107,7 @@ internal static class LambdaApi
         await LambdaHttp.WriteJsonAsync(context, 200, response, LambdaJson.Context.ListFunctionsResponse).ConfigureAwait(false);
     }
 
-    private static async Task GetFunctionAsync(HttpContext context, string functionName, FunctionService service)
+    private static async Task GetFunctionAsync(HttpContext context, string functionName, FunctionService service, Security.CodeLocationSigner codeLocations)
     {
         var (reference, function) = await FindAsync(context, functionName, service).ConfigureAwait(false);
         if (function is null)
@@ -119,7 +119,7 @@ internal static class LambdaApi
         var response = new GetFunctionResponse
         {
             Configuration = service.ToConfiguration(function, qualifier: reference.Qualifier),
-            Code = new FunctionCodeLocation { Location = $"{context.Request.Scheme}://{context.Request.Host}/nimbus/code/{function.CodeSha256Hex}.zip" },
+            Code = new FunctionCodeLocation { Location = codeLocations.Presign(context, $"/nimbus/code/{function.CodeSha256Hex}.zip") },
             Tags = function.Tags,
             Concurrency = reserved is null ? null : new FunctionConcurrency { ReservedConcurrentExecutions = reserved },
         };

@@ -94,6 +94,13 @@ internal sealed class SandboxInstance
 
     public DateTimeOffset LastUsed { get; private set; }
 
+    /// <summary>When the execution-role credentials in its environment are due for renewal; max when they never are.</summary>
+    public DateTimeOffset CredentialsRenewAt { get; set; } = DateTimeOffset.MaxValue;
+
+    /// <summary>True when an invocation starting at <paramref name="now"/> could still run when its credentials are due.</summary>
+    public bool CredentialsDue(DateTimeOffset now) =>
+        CredentialsRenewAt != DateTimeOffset.MaxValue && now + TimeSpan.FromSeconds(Function.Timeout) >= CredentialsRenewAt;
+
     /// <summary>The invocation being run: set by the invoker before the runtime asks for it on /next.</summary>
     public PendingInvocation? Current { get; private set; }
 

@@ -215,7 +215,7 @@ internal sealed partial class SandboxManager(
         }
 
         var instance = new SandboxInstance(function, port, logs, time, extensions is null ? null : new InstanceExtensions(extensions));
-        var environment = BuildEnvironment(function, launch, paths, port, instance.LogStreamName, provisioned);
+        var environment = BuildEnvironment(function, launch, paths, port, instance, provisioned);
         ports.Bind(port, instance);
         try
         {
@@ -463,7 +463,7 @@ internal sealed partial class SandboxManager(
             return null;
         }
 
-        var environment = BuildEnvironment(function, launch, paths, runtime.Port, instance.LogStreamName, provisioned);
+        var environment = BuildEnvironment(function, launch, paths, runtime.Port, instance, provisioned);
         ports.Bind(runtime.Port, instance);
         await instance.WritePlatformAsync(PlatformLog.InitStartLine(function, time.GetUtcNow(), provisioned)).ConfigureAwait(false);
         instance.Attach(sandbox);
@@ -642,7 +642,7 @@ internal sealed partial class SandboxManager(
     private static string NodePath(SandboxPaths paths) =>
         $"/opt/nodejs/node20/node_modules:/opt/nodejs/node_modules:{paths.RuntimeDirectory}/node_modules:{paths.RuntimeDirectory}:{paths.TaskRoot}";
 
-    private Dictionary<string, string> BuildEnvironment(FunctionRecord function, RuntimeLaunch launch, SandboxPaths paths, int port, string logStream, bool provisioned)
+    private Dictionary<string, string> BuildEnvironment(FunctionRecord function, RuntimeLaunch launch, SandboxPaths paths, int port, SandboxInstance instance, bool provisioned)
     {
         var environment = new Dictionary<string, string>(StringComparer.Ordinal);
         if (function.Environment is { } user)
@@ -672,7 +672,7 @@ internal sealed partial class SandboxManager(
         environment["AWS_LAMBDA_FUNCTION_VERSION"] = function.Version;
         environment["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = function.MemorySize.ToString(System.Globalization.CultureInfo.InvariantCulture);
         environment["AWS_LAMBDA_LOG_GROUP_NAME"] = function.EffectiveLogGroup;
-        environment["AWS_LAMBDA_LOG_STREAM_NAME"] = logStream;
+        environment["AWS_LAMBDA_LOG_STREAM_NAME"] = instance.LogStreamName;
         environment["AWS_LAMBDA_LOG_FORMAT"] = function.LogFormat;
         if (function.ApplicationLogLevel is { } logLevel)
         {
@@ -693,6 +693,7 @@ internal sealed partial class SandboxManager(
             environment["AWS_ACCESS_KEY_ID"] = credential.AccessKeyId;
             environment["AWS_SECRET_ACCESS_KEY"] = credential.SecretAccessKey;
             environment["AWS_SESSION_TOKEN"] = credential.SessionToken;
+            instance.CredentialsRenewAt = credential.RenewAt;
         }
         if (launch.ExecutionEnvironment is { } executionEnvironment)
         {

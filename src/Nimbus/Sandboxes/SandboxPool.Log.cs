@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Nimbus.Sandboxes;
 
-// Sandboxes/ event ids 4010-4019 (SandboxPool). Next free id: 4013.
+// Sandboxes/ event ids 4010-4019 (SandboxPool), 4080-4089 (issue 10's credential renewal). Next free id: 4013, then 4081.
 internal sealed partial class SandboxPool
 {
     private static partial class Log
@@ -18,5 +18,9 @@ internal sealed partial class SandboxPool
         [LoggerMessage(EventId = 4012, EventName = "ProvisioningFailed", Level = LogLevel.Warning,
             Message = "Provisioned concurrency of {FunctionName}:{Version} stopped filling: {Reason}")]
         public static partial void ProvisioningFailed(ILogger logger, string functionName, string version, string reason);
+
+        [LoggerMessage(EventId = 4080, EventName = "CredentialsDue", Level = LogLevel.Information,
+            Message = "Retiring instance {InstanceId} of {FunctionName}:{Version}: its execution-role credentials are due for renewal at {RenewAt}; a fresh instance takes the next invocation.")]
+        public static partial void CredentialsDue(ILogger logger, string functionName, string version, string instanceId, DateTimeOffset renewAt);
     }
 }

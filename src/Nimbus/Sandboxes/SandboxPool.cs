@@ -132,19 +132,53 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
 
     private SandboxInstance? TryTakeIdle()
     {
+        var now = manager.Time.GetUtcNow();
+        List<SandboxInstance>? due = null;
+        SandboxInstance? taken = null;
+        var replaceProvisioned = false;
         lock (_lock)
         {
             while (_idle.TryPop(out var idle))
             {
-                if (idle.State == InstanceState.Idle)
+                if (idle.State != InstanceState.Idle)
                 {
-                    idle.TakeForInvocation();
-                    return idle;
+                    continue;
                 }
+
+                if (idle.CredentialsDue(now))
+                {
+                    // Its credentials could expire during this invocation: retired, a fresh instance takes over.
+                    (due ??= []).Add(idle);
+                    _all.Remove(idle);
+                    replaceProvisioned |= _provisioned.Remove(idle) && !_retired;
+                    continue;
+                }
+
+                idle.TakeForInvocation();
+                taken = idle;
+                break;
             }
         }
 
-        return null;
+        StopForCredentials(due, replaceProvisioned);
+        return taken;
+    }
+
+    private void StopForCredentials(List<SandboxInstance>? due, bool replaceProvisioned)
+    {
+        if (due is not null)
+        {
+            foreach (var instance in due)
+            {
+                Log.CredentialsDue(logger, Function.Name, Function.Version, instance.Id, instance.CredentialsRenewAt);
+                _ = manager.StopInstanceAsync(instance);
+            }
+        }
+
+        if (replaceProvisioned)
+        {
+            _ = FillProvisionedAsync();
+        }
     }
 
     /// <summary>Takes an instance back after an invocation; dead or retired ones are stopped.</summary>
@@ -154,7 +188,7 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
         var replaceProvisioned = false;
         lock (_lock)
         {
-            keep = !_retired && instance.State == InstanceState.Idle;
+            keep = !_retired && instance.State == InstanceState.Idle && !instance.CredentialsDue(manager.Time.GetUtcNow());
             if (keep)
             {
                 // Frozen while idle (once its runtime waits on /next): no CPU until an invocation takes it.
@@ -303,9 +337,13 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
         }
     }
 
-    /// <summary>Stops instances idle since before <paramref name="cutoff"/> (scale to zero).</summary>
+    /// <summary>
+    /// Stops instances idle since before <paramref name="cutoff"/> (scale to zero), and idle ones whose credentials
+    /// are due (provisioned ones are replaced by fresh instances ahead of the next invocation).
+    /// </summary>
     public void ReapIdle(DateTimeOffset cutoff)
     {
+        RenewDueCredentials();
         List<SandboxInstance> stale = [];
         lock (_lock)
         {
@@ -334,6 +372,36 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
             Log.InstanceReaped(logger, Function.Name, instance.Id);
             _ = manager.StopInstanceAsync(instance);
         }
+    }
+
+    private void RenewDueCredentials()
+    {
+        var now = manager.Time.GetUtcNow();
+        List<SandboxInstance>? due = null;
+        var replaceProvisioned = false;
+        lock (_lock)
+        {
+            if (!_idle.Any(i => i.CredentialsDue(now)))
+            {
+                return;
+            }
+
+            due = [.. _idle.Where(i => i.CredentialsDue(now))];
+            var keep = _idle.Where(i => !i.CredentialsDue(now)).Reverse().ToList();
+            _idle.Clear();
+            foreach (var instance in keep)
+            {
+                _idle.Push(instance);
+            }
+
+            foreach (var instance in due)
+            {
+                _all.Remove(instance);
+                replaceProvisioned |= _provisioned.Remove(instance) && !_retired;
+            }
+        }
+
+        StopForCredentials(due, replaceProvisioned);
     }
 
     /// <summary>Stops idle instances now and busy ones when their invocation ends.</summary>

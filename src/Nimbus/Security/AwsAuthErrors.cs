@@ -72,6 +72,17 @@ internal static class AwsAuthErrors
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
+    /// <summary>(code, status) for Lambda's REST-JSON API: a throttle is its TooManyRequestsException.</summary>
+    public static (string Code, int Status) LambdaCode(AuthFailureKind kind) =>
+        kind == AuthFailureKind.Throttled ? ("TooManyRequestsException", 429) : JsonCode(kind);
+
+    /// <summary>The query code of SQS: its throttle is RequestThrottled (in the query-compatible header of its JSON protocol too).</summary>
+    public static string SqsQueryCode(AuthFailureKind kind) =>
+        kind == AuthFailureKind.Throttled ? "RequestThrottled" : QueryCode(kind).Code;
+
+    /// <summary>Lambda's Reason of a TooManyRequestsException caused by the caller's request rate.</summary>
+    public const string CallerRateLimitExceeded = "CallerRateLimitExceeded";
+
     /// <summary>S3 words some refusals its own way; the others keep the failure's message.</summary>
     private static string S3Message(AuthFailure failure) => failure.Kind switch
     {
@@ -111,6 +122,7 @@ internal static class AwsAuthErrors
             case AwsProtocol.Query:
                 {
                     var (code, status) = QueryCode(failure.Kind);
+                    code = service == AwsServices.Sqs ? SqsQueryCode(failure.Kind) : code;
                     response.StatusCode = status;
                     response.ContentType = "text/xml";
                     var ns = service == AwsServices.Sqs ? "http://queue.amazonaws.com/doc/2012-11-05/" : "http://monitoring.amazonaws.com/doc/2010-08-01/";
@@ -128,7 +140,7 @@ internal static class AwsAuthErrors
                     if (service == AwsServices.Sqs)
                     {
                         // SQS's JSON protocol is query-compatible: botocore takes the code from this header.
-                        response.Headers[QueryErrorHeader] = QueryCode(failure.Kind).Code + ";Sender";
+                        response.Headers[QueryErrorHeader] = SqsQueryCode(failure.Kind) + ";Sender";
                     }
 
                     await WriteJsonAsync(response, "com.amazon.coral.service#" + code, failure.Message, typeKey: "__type", context.RequestAborted).ConfigureAwait(false);
@@ -137,17 +149,19 @@ internal static class AwsAuthErrors
 
             default:
                 {
-                    var (code, status) = JsonCode(failure.Kind);
+                    var lambda = service == AwsServices.Lambda;
+                    var (code, status) = lambda ? LambdaCode(failure.Kind) : JsonCode(failure.Kind);
                     response.StatusCode = status;
                     response.Headers[ErrorTypeHeader] = code;
                     response.ContentType = "application/json";
-                    await WriteJsonAsync(response, "User", failure.Message, typeKey: "Type", context.RequestAborted).ConfigureAwait(false);
+                    var reason = lambda && failure.Kind == AuthFailureKind.Throttled ? CallerRateLimitExceeded : null;
+                    await WriteJsonAsync(response, "User", failure.Message, typeKey: "Type", context.RequestAborted, reason).ConfigureAwait(false);
                     break;
                 }
         }
     }
 
-    private static async Task WriteJsonAsync(HttpResponse response, string type, string message, string typeKey, CancellationToken cancellationToken)
+    private static async Task WriteJsonAsync(HttpResponse response, string type, string message, string typeKey, CancellationToken cancellationToken, string? reason = null)
     {
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
@@ -155,6 +169,11 @@ internal static class AwsAuthErrors
             writer.WriteStartObject();
             writer.WriteString(typeKey, type);
             writer.WriteString("message", message);
+            if (reason is not null)
+            {
+                writer.WriteString("Reason", reason);
+            }
+
             writer.WriteEndObject();
         }
 

@@ -27,17 +27,41 @@ internal sealed class SecretBox
         _key = key;
     }
 
+    /// <summary>The key file this box was loaded from; null when built from bytes.</summary>
+    public string? KeyPath { get; private init; }
+
+    /// <summary>True when the key file did not exist and was created by this process.</summary>
+    public bool Created { get; private init; }
+
     /// <summary>Loads the key of a data directory, creating it (0600) the first time.</summary>
     public static SecretBox ForDataDirectory(string dataDirectory)
     {
         var path = Path.Combine(dataDirectory, FileName);
+        var created = false;
         if (!File.Exists(path))
         {
             PrivateFile.WriteAtomically(path, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)) + "\n");
+            created = true;
         }
 
-        var key = Convert.FromBase64String(File.ReadAllText(path).Trim());
-        return new SecretBox(key);
+        byte[] key;
+        try
+        {
+            key = Convert.FromBase64String(File.ReadAllText(path).Trim());
+        }
+        catch (FormatException)
+        {
+            key = [];
+        }
+
+        if (key.Length != 32)
+        {
+            throw new InvalidOperationException(
+                $"{path} is not a Nimbus secrets key (32 random bytes in base64). Restore the original file from your backup of the data directory (mode 0600); "
+                + "without it the sealed secrets (access keys, environment variables) cannot be read.");
+        }
+
+        return new SecretBox(key) { KeyPath = path, Created = created };
     }
 
     public static bool IsSealed(string value) => value.StartsWith(Prefix, StringComparison.Ordinal);

@@ -16,6 +16,12 @@ public sealed record SecurityOptions
 
     /// <summary>Most requests per second one access key may send (0 = unlimited).</summary>
     public int RequestsPerSecondPerKey { get; init; }
+
+    /// <summary>
+    /// How long the execution-role credentials of a function instance are valid (AWS's longest role session, 12 h);
+    /// instances are retired before theirs expire. Shorter values are for tests.
+    /// </summary>
+    public TimeSpan InstanceCredentialLifetime { get; init; } = TimeSpan.FromHours(12);
 }
 
 internal sealed class SecurityOptionsValidator : IValidateOptions<SecurityOptions>
@@ -36,6 +42,11 @@ internal sealed class SecurityOptionsValidator : IValidateOptions<SecurityOption
         if (options.RequestsPerSecondPerKey < 0)
         {
             errors.Add($"RequestsPerSecondPerKey {options.RequestsPerSecondPerKey} must be 0 (unlimited) or more.");
+        }
+
+        if (options.InstanceCredentialLifetime < TimeSpan.FromSeconds(10) || options.InstanceCredentialLifetime > TimeSpan.FromHours(12))
+        {
+            errors.Add($"InstanceCredentialLifetime {options.InstanceCredentialLifetime} must be between 00:00:10 and 12:00:00 (AWS's longest role session).");
         }
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -44,6 +44,9 @@ internal static class SecurityServiceCollectionExtensions
         services.AddSingleton<Functions.IFunctionLifecycleObserver>(sp => sp.GetRequiredService<FunctionPolicyService>());
         services.TryAddSingleton<FunctionUrlIamGuard>();
         services.AddHostedService<SecurityBanner>();
+        services.TryAddSingleton<TlsListener>();
+        services.TryAddSingleton<CodeLocationSigner>();
+        services.AddHostedService<TlsBanner>();
         return services;
     }
 

@@ -113,5 +113,12 @@ internal static class MetadataMigrations
             PRIMARY KEY (function_name, qualifier)
         ) WITHOUT ROWID;
         """,
+
+        // 9: environment variables encrypted at rest (issue 10): AES-256-GCM under <data>/secrets.key, associated
+        // data = function and version; NULL when the function has none. Rows from before are sealed at start-up
+        // (SqliteMetadataStore.Open), their JSON record then no longer carries the variables.
+        """
+        ALTER TABLE functions ADD COLUMN environment TEXT;
+        """,
     ];
 }

@@ -1,11 +1,17 @@
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Nimbus.Functions;
+using Nimbus.Security;
 
 namespace Nimbus.Storage;
 
 /// <summary>The embedded metadata store: metadata.db in the data directory.</summary>
-internal sealed class SqliteMetadataStore(SqliteDatabase database) : IMetadataStore
+/// <remarks>
+/// A function's environment variables are not kept in its JSON record: they are sealed with AES-256-GCM under the
+/// node's <see cref="SecretBox"/> into the <c>environment</c> column, the associated data naming the function and
+/// version, so the values never reach the file (or its WAL) in clear and a sealed value cannot be moved to another row.
+/// </remarks>
+internal sealed partial class SqliteMetadataStore(SqliteDatabase database, SecretBox? secrets = null) : IMetadataStore
 {
     private const int SqliteConstraintPrimaryKey = 1555;
 
@@ -13,11 +19,11 @@ internal sealed class SqliteMetadataStore(SqliteDatabase database) : IMetadataSt
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT record FROM functions WHERE name = $name AND version = $version;";
+        command.CommandText = "SELECT record, environment FROM functions WHERE name = $name AND version = $version;";
         command.Parameters.AddWithValue("$name", name);
         command.Parameters.AddWithValue("$version", version);
-        var json = (string?)await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
-        return json is null ? null : Deserialize(json);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? Read(reader) : null;
     }
 
     public async Task<bool> TryCreateFunctionAsync(FunctionRecord record, CancellationToken cancellationToken)
@@ -25,8 +31,8 @@ internal sealed class SqliteMetadataStore(SqliteDatabase database) : IMetadataSt
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT INTO functions (name, version, revision_id, code_size, record)
-            VALUES ($name, $version, $revision, $size, $record);
+            INSERT INTO functions (name, version, revision_id, code_size, record, environment)
+            VALUES ($name, $version, $revision, $size, $record, $environment);
             """;
         Bind(command, record);
         try
@@ -45,7 +51,7 @@ internal sealed class SqliteMetadataStore(SqliteDatabase database) : IMetadataSt
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            UPDATE functions SET revision_id = $revision, code_size = $size, record = $record
+            UPDATE functions SET revision_id = $revision, code_size = $size, record = $record, environment = $environment
             WHERE name = $name AND version = $version AND revision_id = $expected;
             """;
         Bind(command, record);
@@ -58,7 +64,7 @@ internal sealed class SqliteMetadataStore(SqliteDatabase database) : IMetadataSt
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT record FROM functions
+            SELECT record, environment FROM functions
             WHERE version = '$LATEST' AND name > $after
             ORDER BY name LIMIT $limit;
             """;
@@ -68,7 +74,7 @@ internal sealed class SqliteMetadataStore(SqliteDatabase database) : IMetadataSt
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            result.Add(Deserialize(reader.GetString(0)));
+            result.Add(Read(reader));
         }
 
         return result;
@@ -215,10 +221,18 @@ internal sealed class SqliteMetadataStore(SqliteDatabase database) : IMetadataSt
 
         if (last > 0)
         {
-            command.CommandText = "SELECT record FROM functions WHERE name = $name AND version = $version;";
+            command.CommandText = "SELECT record, environment FROM functions WHERE name = $name AND version = $version;";
             command.Parameters.AddWithValue("$version", last.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            if (await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is string json
-                && Deserialize(json) is { } previous && previous.PublishedFromRevisionId == latestRevisionId)
+            FunctionRecord? previous = null;
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+            {
+                if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    previous = Read(reader);
+                }
+            }
+
+            if (previous is not null && previous.PublishedFromRevisionId == latestRevisionId)
             {
                 return new VersionPublish(VersionPublishStatus.Unchanged, previous);
             }
@@ -229,8 +243,8 @@ internal sealed class SqliteMetadataStore(SqliteDatabase database) : IMetadataSt
         {
             insert.Transaction = transaction;
             insert.CommandText = """
-                INSERT INTO functions (name, version, revision_id, code_size, record)
-                VALUES ($name, $version, $revision, $size, $record);
+                INSERT INTO functions (name, version, revision_id, code_size, record, environment)
+                VALUES ($name, $version, $revision, $size, $record, $environment);
                 INSERT INTO function_version_counters (name, last_version) VALUES ($name, $last)
                 ON CONFLICT (name) DO UPDATE SET last_version = excluded.last_version;
                 """;
@@ -248,7 +262,7 @@ internal sealed class SqliteMetadataStore(SqliteDatabase database) : IMetadataSt
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT record FROM functions WHERE name = $name
+            SELECT record, environment FROM functions WHERE name = $name
             ORDER BY version <> '$LATEST', CAST(version AS INTEGER);
             """;
         command.Parameters.AddWithValue("$name", name);
@@ -256,7 +270,7 @@ internal sealed class SqliteMetadataStore(SqliteDatabase database) : IMetadataSt
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            result.Add(Deserialize(reader.GetString(0)));
+            result.Add(Read(reader));
         }
 
         return result;
@@ -485,14 +499,20 @@ internal sealed class SqliteMetadataStore(SqliteDatabase database) : IMetadataSt
         JsonSerializer.Deserialize(json, StorageJsonContext.Default.AliasRecord)
         ?? throw new InvalidDataException("An alias record in metadata.db is null.");
 
-    private static void Bind(SqliteCommand command, FunctionRecord record)
+    private void Bind(SqliteCommand command, FunctionRecord record)
     {
+        var (json, environment) = Seal(record);
         command.Parameters.AddWithValue("$name", record.Name);
         command.Parameters.AddWithValue("$version", record.Version);
         command.Parameters.AddWithValue("$revision", record.RevisionId);
         command.Parameters.AddWithValue("$size", record.CodeSize);
-        command.Parameters.AddWithValue("$record", JsonSerializer.Serialize(record, StorageJsonContext.Default.FunctionRecord));
+        command.Parameters.AddWithValue("$record", json);
+        command.Parameters.AddWithValue("$environment", (object?)environment ?? DBNull.Value);
     }
+
+    /// <summary>A function row (columns: record, environment).</summary>
+    private FunctionRecord Read(SqliteDataReader reader) =>
+        OpenEnvironment(Deserialize(reader.GetString(0)), reader.IsDBNull(1) ? null : reader.GetString(1));
 
     private static FunctionRecord Deserialize(string json) =>
         JsonSerializer.Deserialize(json, StorageJsonContext.Default.FunctionRecord)

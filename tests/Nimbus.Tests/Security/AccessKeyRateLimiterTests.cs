@@ -25,6 +25,16 @@ public sealed class AccessKeyRateLimiterTests
         Assert.All(Enumerable.Range(0, 1000), _ => Assert.True(limiter.TryAcquire("AKID")));
     }
 
+    [Fact]
+    public void Throttles_have_each_services_own_error()
+    {
+        Assert.Equal(("TooManyRequestsException", 429), AwsAuthErrors.LambdaCode(AuthFailureKind.Throttled));
+        Assert.Equal("RequestThrottled", AwsAuthErrors.SqsQueryCode(AuthFailureKind.Throttled));
+        Assert.Equal(("SlowDown", 503), AwsAuthErrors.S3Code(AuthFailureKind.Throttled, presigned: false));
+        Assert.Equal(("ThrottlingException", 400), AwsAuthErrors.JsonCode(AuthFailureKind.Throttled));
+        Assert.Equal(("InvalidSignatureException", 403), AwsAuthErrors.LambdaCode(AuthFailureKind.SignatureMismatch));
+    }
+
     private sealed class ManualTime : TimeProvider
     {
         private long _ticks;

@@ -145,7 +145,7 @@ public sealed class PersistedShapeTests
     [Fact]
     public void Migrations_are_append_only_and_numbered_from_one()
     {
-        Assert.Equal(8, MetadataMigrations.All.Count);
+        Assert.Equal(9, MetadataMigrations.All.Count);
         Assert.Contains("CREATE TABLE functions", MetadataMigrations.All[0], StringComparison.Ordinal);
         Assert.Contains("CREATE TABLE function_concurrency", MetadataMigrations.All[1], StringComparison.Ordinal);
         Assert.Contains("CREATE TABLE function_version_counters", MetadataMigrations.All[2], StringComparison.Ordinal);
@@ -156,6 +156,7 @@ public sealed class PersistedShapeTests
         Assert.Contains("CREATE TABLE function_urls", MetadataMigrations.All[5], StringComparison.Ordinal);
         Assert.Contains("CREATE TABLE event_source_mappings", MetadataMigrations.All[6], StringComparison.Ordinal);
         Assert.Contains("CREATE TABLE function_policies", MetadataMigrations.All[7], StringComparison.Ordinal);
+        Assert.Contains("ADD COLUMN environment", MetadataMigrations.All[8], StringComparison.Ordinal);
         Assert.Equal(2, LogMigrations.All.Count);
         Assert.Contains("CREATE TABLE log_events", LogMigrations.All[0], StringComparison.Ordinal);
         Assert.Contains("CREATE TABLE log_groups", LogMigrations.All[1], StringComparison.Ordinal);

@@ -1,0 +1,146 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+
+namespace Nimbus.IntegrationTests;
+
+/// <summary>
+/// Environment variables are encrypted at rest in metadata.db (AES-256-GCM under secrets.key): never in clear in the
+/// file or its WAL, still what Get* answers and what the function sees, across restarts and the upgrade of rows
+/// written in clear by older builds; a missing or different key stops the start with what to do.
+/// </summary>
+public sealed class SecretsAtRestTests
+{
+    private const string Runtime = "python3.12";
+
+    private const string Source = """
+        import os
+
+
+        def handler(event, context):
+            return {"secret": os.environ.get("SECRET_VALUE")}
+        """;
+
+    [Fact]
+    public async Task Environment_variables_are_sealed_in_metadata_db_survive_restarts_and_need_their_key()
+    {
+        using var data = new TempDirectory("nimbus-it-secrets");
+        var secret = "nimbus-env-" + Guid.NewGuid().ToString("N");
+        var legacySecret = "nimbus-legacy-" + Guid.NewGuid().ToString("N");
+        const string name = "sealed-env";
+        const string legacy = "legacy-env";
+
+        var server = await NimbusServer.StartAsync(data.Path);
+        await using (server)
+        {
+            await Failures.WithContextAsync(
+                async () =>
+                {
+                    var lambda = new LambdaHttp(server.Http);
+                    var request = LambdaHttp.CreateFunctionRequest(name, FunctionZips.FromSource("lambda_function.py", Source), Runtime, "lambda_function.handler");
+                    request["Environment"] = new JsonObject { ["Variables"] = new JsonObject { ["SECRET_VALUE"] = secret } };
+                    var created = await lambda.CreateFunctionAsync(request);
+                    Assert.True(created.StatusCode == 201, created.ToString());
+                    Assert.Equal(secret, created.Json().GetProperty("Environment").GetProperty("Variables").GetProperty("SECRET_VALUE").GetString());
+                    await AssertServesAsync(server, name, secret);
+                },
+                () => server.DescribeOutput());
+        }
+
+        AssertNotInClear(data.Path, secret);
+
+        // A row as builds before the encryption wrote it: the variables in clear inside the JSON record.
+        await WriteLegacyRowAsync(data.Path, name, legacy, legacySecret);
+        var restarted = await NimbusServer.StartAsync(data.Path);
+        await using (restarted)
+        {
+            await Failures.WithContextAsync(
+                async () =>
+                {
+                    await AssertServesAsync(restarted, name, secret);
+                    await AssertServesAsync(restarted, legacy, legacySecret);
+                },
+                () => restarted.DescribeOutput());
+        }
+
+        AssertNotInClear(data.Path, secret);
+        AssertNotInClear(data.Path, legacySecret);
+
+        var keyPath = Path.Combine(data.Path, "secrets.key");
+        var key = await File.ReadAllBytesAsync(keyPath);
+
+        // A different key: the start stops and says which file to restore.
+        await File.WriteAllTextAsync(keyPath, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)) + "\n");
+        var wrong = await Assert.ThrowsAsync<InvalidOperationException>(() => NimbusServer.StartAsync(data.Path));
+        Assert.Contains("cannot be decrypted", wrong.Message, StringComparison.Ordinal);
+        Assert.Contains("is not the key they were encrypted with", wrong.Message, StringComparison.Ordinal);
+        Assert.Contains("put the original secrets.key", wrong.Message, StringComparison.Ordinal);
+
+        // No key at all: the same, and the key made in its place is not left behind to be mistaken for the original.
+        File.Delete(keyPath);
+        var missing = await Assert.ThrowsAsync<InvalidOperationException>(() => NimbusServer.StartAsync(data.Path));
+        Assert.Contains("was missing", missing.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(keyPath), "The key generated in place of the missing one should be removed again.");
+
+        // The original key back: everything as before.
+        await File.WriteAllBytesAsync(keyPath, key);
+        File.SetUnixFileMode(keyPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var restored = await NimbusServer.StartAsync(data.Path);
+        await using (restored)
+        {
+            await Failures.WithContextAsync(() => AssertServesAsync(restored, name, secret), () => restored.DescribeOutput());
+        }
+    }
+
+    private static async Task AssertServesAsync(NimbusServer server, string name, string secret)
+    {
+        var lambda = new LambdaHttp(server.Http);
+        var configuration = await lambda.GetFunctionAsync(name);
+        Assert.True(configuration.StatusCode == 200, configuration.ToString());
+        Assert.Equal(secret, configuration.Json().GetProperty("Configuration").GetProperty("Environment").GetProperty("Variables").GetProperty("SECRET_VALUE").GetString());
+        var invoked = await lambda.InvokeAsync(name, "{}");
+        Assert.True(invoked.StatusCode == 200 && invoked.Header("X-Amz-Function-Error") is null, invoked.ToString());
+        Assert.Equal(secret, invoked.Json().GetProperty("secret").GetString());
+    }
+
+    private static void AssertNotInClear(string dataDirectory, string secret)
+    {
+        var files = Directory.EnumerateFiles(dataDirectory, "metadata.db*").ToList();
+        Assert.Contains(files, f => f.EndsWith("metadata.db", StringComparison.Ordinal));
+        foreach (var file in files)
+        {
+            var bytes = Encoding.Latin1.GetString(File.ReadAllBytes(file));
+            Assert.False(bytes.Contains(secret, StringComparison.Ordinal), $"{file} holds the environment value {secret} in clear.");
+        }
+    }
+
+    /// <summary>Copies <paramref name="from"/>'s $LATEST row as <paramref name="name"/>, with its variables in the JSON record.</summary>
+    private static async Task WriteLegacyRowAsync(string dataDirectory, string from, string name, string secret)
+    {
+        var connectionString = new SqliteConnectionStringBuilder { DataSource = Path.Combine(dataDirectory, "metadata.db"), Pooling = false }.ToString();
+        await using var connection = new SqliteConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT revision_id, code_size, record FROM functions WHERE name = $name AND version = '$LATEST';";
+        command.Parameters.AddWithValue("$name", from);
+        string revision, json;
+        long size;
+        await using (var reader = await command.ExecuteReaderAsync())
+        {
+            Assert.True(await reader.ReadAsync(), $"metadata.db should hold function {from}.");
+            (revision, size, json) = (reader.GetString(0), reader.GetInt64(1), reader.GetString(2));
+        }
+
+        var record = JsonNode.Parse(json)!.AsObject();
+        record["Name"] = name;
+        record["Environment"] = new JsonObject { ["SECRET_VALUE"] = secret };
+        command.Parameters.Clear();
+        command.CommandText = "INSERT INTO functions (name, version, revision_id, code_size, record, environment) VALUES ($name, '$LATEST', $revision, $size, $record, NULL);";
+        command.Parameters.AddWithValue("$name", name);
+        command.Parameters.AddWithValue("$revision", revision);
+        command.Parameters.AddWithValue("$size", size);
+        command.Parameters.AddWithValue("$record", record.ToJsonString());
+        await command.ExecuteNonQueryAsync();
+    }
+}
