@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
-"""PUT and GET throughput of Nimbus's S3-compatible object store, for 4 KB and 8 MB objects.
+"""PUT and GET throughput of Nimbus's S3-compatible object store, for 4 KB and 8 MB objects, and LIST of 1,000-key
+pages in a 100,000-key bucket.
 
-Usage: bench/s3_bench.py [--threads 4] [--small 2000] [--large 40]
+Usage: bench/s3_bench.py [--threads 4] [--small 2000] [--large 40] [--list-keys 100000]
 Starts a fresh `./nimbus serve` on a temporary data directory, drives it over raw HTTP signed by bench/sigv4.py (keep-alive
 http.client connections, one per thread, path-style /bucket/key) and prints a Markdown table. Standard library
 only; the server is stopped by its pid at the end.
+
+The LIST rows walk the whole bucket with ListObjectsV2 (max-keys=1000, continuation tokens; one connection), then
+list it with delimiter=/ (100 common prefixes of 1,000 keys each). The bucket's keys are written straight into
+buckets.db (one SQLite transaction, empty objects) while the server runs, instead of 100,000 PUTs: a listing
+reads only the index.
 """
 import argparse
 import http.client
@@ -12,11 +18,13 @@ import os
 import re
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 
 import sigv4  # noqa: E402  (Nimbus refuses unsigned requests: every request to it is signed)
 sigv4.sign_all_requests()
@@ -91,11 +99,49 @@ def run(port, method, bucket, size, count, threads, payload):
     }
 
 
+def fill_list_bucket(data, bucket, keys):
+    database = sqlite3.connect(os.path.join(data, "buckets", "buckets.db"), timeout=60)
+    now = int(time.time() * 1000)
+    with database:
+        database.executemany(
+            "INSERT INTO objects (bucket, key, size, etag, last_modified, headers, blob) VALUES (?, ?, 0, ?, ?, ?, ?)",
+            ((bucket, f"d{i // 1000:03d}/k{i % 1000:04d}", "d41d8cd98f00b204e9800998ecf8427e", now,
+              '{"Content-Type":"binary/octet-stream"}', f"{i:032x}") for i in range(keys)))
+    database.close()
+
+
+def list_pages(port, bucket, query):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    latencies = []
+    entries = 0
+    token = None
+    started = time.perf_counter()
+    while True:
+        path = f"/{bucket}?list-type=2&{query}" + (f"&continuation-token={urllib.parse.quote(token, safe='')}" if token else "")
+        began = time.perf_counter()
+        connection.request("GET", path)
+        response = connection.getresponse()
+        body = response.read().decode()
+        latencies.append(time.perf_counter() - began)
+        if response.status != 200:
+            sys.exit(f"LIST {path}: {response.status} {body[:300]}")
+        entries += body.count("<Key>") + body.count("<CommonPrefixes>")
+        match = re.search(r"<NextContinuationToken>([^<]+)</NextContinuationToken>", body)
+        if not match:
+            break
+        token = match.group(1)
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return {"pages": len(latencies), "entries": entries, "ops": len(latencies) / elapsed,
+            "p50": percentile(latencies, 50) * 1000, "p99": percentile(latencies, 99) * 1000}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--small", type=int, default=2000, help="number of 4 KB objects")
     parser.add_argument("--large", type=int, default=40, help="number of 8 MB objects")
+    parser.add_argument("--list-keys", type=int, default=100_000, help="keys in the bucket the LIST rows page through (0: no LIST rows)")
     args = parser.parse_args()
     data = tempfile.mkdtemp(prefix="nimbus-s3-bench-")
     server, port = start_server(data)
@@ -110,11 +156,23 @@ def main():
                 result = run(port, method, "bench", size, count, args.threads, payload)
                 rows.append((method, size, count, result))
                 print(f"{method} {size} B x {count}: {result['ops']:.0f} ops/s", file=sys.stderr)
+        listings = []
+        if args.list_keys > 0:
+            connection.request("PUT", "/listbench")
+            assert connection.getresponse().status == 200
+            fill_list_bucket(data, "listbench", args.list_keys)
+            for label, query in ((f"1,000-key pages, {args.list_keys:,} keys", "max-keys=1000"),
+                                 (f"delimiter=/, {args.list_keys:,} keys", "delimiter=%2F&max-keys=1000")):
+                result = list_pages(port, "listbench", query)
+                listings.append((label, result))
+                print(f"LIST {label}: {result['pages']} pages, {result['entries']} entries, {result['ops']:.1f} pages/s", file=sys.stderr)
         print(f"| Operation | Object | Requests | Threads | ops/s | MB/s | p50 ms | p99 ms |")
         print(f"| --- | --- | --- | --- | --- | --- | --- | --- |")
         for method, size, count, r in rows:
             label = "4 KB" if size < 1024 * 1024 else "8 MB"
             print(f"| {method} | {label} | {count} | {args.threads} | {r['ops']:.0f} | {r['mbps']:.1f} | {r['p50']:.1f} | {r['p99']:.1f} |")
+        for label, r in listings:
+            print(f"| LIST (ListObjectsV2) | {label} | {r['pages']} pages, {r['entries']:,} entries | 1 | {r['ops']:.1f} | - | {r['p50']:.1f} | {r['p99']:.1f} |")
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:

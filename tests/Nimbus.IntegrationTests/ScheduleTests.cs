@@ -185,6 +185,71 @@ public sealed class ScheduleTests(ServerFixture fixture)
         Assert.Equal(3, recorder.ReportsOf(function).Count);
     });
 
+    [Fact]
+    public Task Schedule_group_tags_are_created_added_listed_removed_and_checked_through_the_CLI() => fixture.RunAsync(async scope =>
+    {
+        var aws = scope.Cli(AwsCli.V1);
+        var group = $"t{Guid.NewGuid():N}"[..12];
+        var arn = (await Scheduler(aws, "create-schedule-group", "--name", group, "--tags", "Key=team,Value=data", "Key=env,Value=dev")).Json().Str("ScheduleGroupArn");
+        Assert.Equal($"arn:aws:scheduler:us-east-1:000000000000:schedule-group/{group}", arn);
+        Assert.Equal([("env", "dev"), ("team", "data")], Tags((await Scheduler(aws, "list-tags-for-resource", "--resource-arn", arn)).Json()));
+
+        (await Scheduler(aws, "tag-resource", "--resource-arn", arn, "--tags", "Key=env,Value=prod", "Key=cost,Value=42")).ShouldSucceed();
+        Assert.Equal([("cost", "42"), ("env", "prod"), ("team", "data")], Tags((await Scheduler(aws, "list-tags-for-resource", "--resource-arn", arn)).Json()));
+        (await Scheduler(aws, "untag-resource", "--resource-arn", arn, "--tag-keys", "team", "missing")).ShouldSucceed();
+        Assert.Equal([("cost", "42"), ("env", "prod")], Tags((await Scheduler(aws, "list-tags-for-resource", "--resource-arn", arn)).Json()));
+
+        var unknown = arn[..(arn.LastIndexOf('/') + 1)] + "no-such-group";
+        Assert.Equal("Schedule group no-such-group does not exist.", (await Scheduler(aws, "list-tags-for-resource", "--resource-arn", unknown)).ShouldFailWith("ResourceNotFoundException"));
+        (await Scheduler(aws, "tag-resource", "--resource-arn", unknown, "--tags", "Key=a,Value=b")).ShouldFailWith("ResourceNotFoundException");
+        (await Scheduler(aws, "tag-resource", "--resource-arn", $"arn:aws:scheduler:us-east-1:000000000000:schedule/{group}/x", "--tags", "Key=a,Value=b")).ShouldFailWith("ValidationException");
+        (await Scheduler(aws, "tag-resource", "--resource-arn", arn, "--tags", $"Key={new string('k', 129)},Value=b")).ShouldFailWith("ValidationException");
+
+        // Deleting the group deletes its tags: a group of the same name starts with none.
+        (await Scheduler(aws, "delete-schedule-group", "--name", group)).ShouldSucceed();
+        (await Scheduler(aws, "create-schedule-group", "--name", group)).ShouldSucceed();
+        Assert.Empty(Tags((await Scheduler(aws, "list-tags-for-resource", "--resource-arn", arn)).Json()));
+        (await Scheduler(aws, "delete-schedule-group", "--name", group)).ShouldSucceed();
+    });
+
+    [Fact]
+    public Task A_run_whose_function_is_missing_goes_to_the_dead_letter_queue_with_AWS_attributes_after_its_retries() => fixture.RunAsync(async scope =>
+    {
+        var aws = scope.Cli(AwsCli.V1);
+        var queues = new EventSourceMappingQueues(aws, scope.ScratchDirectory);
+        var (url, queueArn) = await queues.CreateAsync($"sdlq{Guid.NewGuid():N}"[..16]);
+        var missing = Aws.FunctionArn(scope.NewFunctionName());
+        var name = $"dl{Guid.NewGuid():N}"[..12];
+        var target = $$$"""{"Arn":"{{{missing}}}","RoleArn":"{{{Role}}}","Input":"{\"job\":\"lost\"}","RetryPolicy":{"MaximumRetryAttempts":1,"MaximumEventAgeInSeconds":60},"DeadLetterConfig":{"Arn":"{{{queueArn}}}"}}""";
+
+        // Raw HTTP, not a CLI process, so the at() time is still ahead when the schedule is created on a loaded machine.
+        var due = DateTimeOffset.UtcNow.AddSeconds(3).ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture);
+        using (var body = new StringContent($$"""{"ScheduleExpression":"at({{due}})","FlexibleTimeWindow":{"Mode":"OFF"},"Target":{{target}}}""", System.Text.Encoding.UTF8, "application/json"))
+        using (var created = await scope.Server.Http.PostAsync($"/schedules/{name}", body))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, created.StatusCode);
+        }
+
+        var arn = (await Scheduler(aws, "get-schedule", "--name", name)).Json().Str("Arn");
+
+        // The run fails (no such function), is retried once a second later, then dead-lettered.
+        var message = Assert.Single(await queues.ReceiveAtLeastAsync(url, 1, TimeSpan.FromSeconds(60)));
+        Assert.Equal("""{"job":"lost"}""", message.Str("Body"));
+        string Attribute(string attribute) => message.GetProperty("MessageAttributes").GetProperty(attribute).GetProperty("StringValue").GetString()!;
+        Assert.Equal("ResourceNotFoundException", Attribute("ERROR_CODE"));
+        Assert.Contains(missing, Attribute("ERROR_MESSAGE"), StringComparison.Ordinal);
+        Assert.Equal("1", Attribute("RETRY_ATTEMPTS"));
+        Assert.Equal("MaximumRetryAttempts", Attribute("EXHAUSTED_RETRY_CONDITION"));
+        Assert.Equal(arn, Attribute("SCHEDULE_ARN"));
+        Assert.Equal(missing, Attribute("TARGET_ARN"));
+        Assert.Equal(due + "Z", Attribute("SCHEDULED_TIME"));
+        Assert.True(Guid.TryParse(Attribute("EXECUTION_ID"), out _));
+        (await Scheduler(aws, "delete-schedule", "--name", name)).ShouldSucceed();
+    });
+
+    private static List<(string Key, string Value)> Tags(JsonElement listed) =>
+        [.. listed.GetProperty("Tags").EnumerateArray().Select(t => (t.GetProperty("Key").GetString()!, t.GetProperty("Value").GetString()!))];
+
     private static async Task AssertRefusedAsync(TestScope scope, string body, string message)
     {
         using var content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");

@@ -29,11 +29,6 @@ internal sealed partial class BucketsApi
 
     private async Task<S3Error?> UploadPartAsync(HttpContext context, string bucket, string key, string uploadId)
     {
-        if (context.Request.Headers.ContainsKey(S3Wire.CopySource))
-        {
-            return S3Error.NotImplemented("UploadPartCopy (x-amz-copy-source on a part)");
-        }
-
         if (!int.TryParse(context.Request.Query[S3Wire.QueryPartNumber], NumberStyles.None, CultureInfo.InvariantCulture, out var partNumber)
             || partNumber is < 1 or > S3Wire.MaxPartNumber)
         {
@@ -43,6 +38,11 @@ internal sealed partial class BucketsApi
         if (await store.GetUploadAsync(bucket, key, uploadId, context.RequestAborted).ConfigureAwait(false) is null)
         {
             return await store.GetBucketAsync(bucket, context.RequestAborted).ConfigureAwait(false) is null ? S3Error.NoSuchBucket(bucket) : S3Error.NoSuchUpload(uploadId);
+        }
+
+        if (context.Request.Headers.ContainsKey(S3Wire.CopySource))
+        {
+            return await UploadPartCopyAsync(context, uploadId, partNumber).ConfigureAwait(false);
         }
 
         var (body, error) = UploadBody.Open(context.Request, verifiers, S3Wire.MaxPartBytes);
@@ -80,6 +80,84 @@ internal sealed partial class BucketsApi
             return null;
         }
     }
+
+    /// <summary>
+    /// UploadPartCopy: the part's bytes are a range (<c>x-amz-copy-source-range: bytes=first-last</c>) or all of an
+    /// existing object, copied blob to blob without passing through the client.
+    /// </summary>
+    private async Task<S3Error?> UploadPartCopyAsync(HttpContext context, string uploadId, int partNumber)
+    {
+        var cancellationToken = context.RequestAborted;
+        if (CopySource(context.Request.Headers[S3Wire.CopySource].ToString()) is not { } copySource)
+        {
+            return S3Error.InvalidArgument("Invalid copy source: x-amz-copy-source must be '<bucket>/<key>', URL-encoded.");
+        }
+
+        var (sourceBucket, sourceKey) = copySource;
+
+        var source = await store.GetObjectAsync(sourceBucket, sourceKey, cancellationToken).ConfigureAwait(false);
+        if (source is null)
+        {
+            return await store.GetBucketAsync(sourceBucket, cancellationToken).ConfigureAwait(false) is null ? S3Error.NoSuchBucket(sourceBucket) : S3Error.NoSuchKey(sourceKey);
+        }
+
+        long offset = 0;
+        var length = source.Size;
+        if (context.Request.Headers[S3Wire.CopySourceRange].ToString() is { Length: > 0 } range)
+        {
+            var match = CopySourceRangePattern().Match(range);
+            if (!match.Success
+                || !long.TryParse(match.Groups[1].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture, out var first)
+                || !long.TryParse(match.Groups[2].ValueSpan, NumberStyles.None, CultureInfo.InvariantCulture, out var last)
+                || last < first)
+            {
+                return S3Error.InvalidArgument("The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy");
+            }
+
+            if (last >= source.Size)
+            {
+                return S3Error.InvalidArgument($"Range specified is not valid for source object of size: {source.Size}");
+            }
+
+            (offset, length) = (first, last - first + 1);
+        }
+
+        if (length > S3Wire.MaxPartBytes)
+        {
+            return S3Error.InvalidRequest($"The specified copy source is larger than the maximum allowable size for a copy source: {S3Wire.MaxPartBytes}");
+        }
+
+        using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+        var staged = await store.StageRangeAsync(source.BlobId, offset, length, block => md5.AppendData(block.Span), cancellationToken).ConfigureAwait(false);
+        if (staged is null)
+        {
+            // The source was overwritten or deleted between its lookup and the copy.
+            return S3Error.NoSuchKey(sourceKey);
+        }
+
+        var part = new PartRecord(partNumber, staged.Length, Convert.ToHexStringLower(md5.GetHashAndReset()), time.GetUtcNow(), staged.BlobId);
+        if (!await store.PutPartAsync(uploadId, part, CancellationToken.None).ConfigureAwait(false))
+        {
+            return S3Error.NoSuchUpload(uploadId);
+        }
+
+        await S3Xml.WriteAsync(context, S3Xml.E("CopyPartResult",
+            S3Xml.E("ETag", Quote(part.ETag)),
+            S3Xml.E("LastModified", S3Xml.Time(part.LastModified)))).ConfigureAwait(false);
+        return null;
+    }
+
+    /// <summary>The bucket and key of an <c>x-amz-copy-source</c> (<c>[/]bucket/key[?versionId=...]</c>, URL-encoded); null when malformed.</summary>
+    private static (string Bucket, string Key)? CopySource(string header)
+    {
+        var question = header.IndexOf('?', StringComparison.Ordinal);
+        var source = Uri.UnescapeDataString(question >= 0 ? header[..question] : header).TrimStart('/');
+        var slash = source.IndexOf('/', StringComparison.Ordinal);
+        return slash <= 0 || slash == source.Length - 1 ? null : (source[..slash], source[(slash + 1)..]);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^bytes=(\d+)-(\d+)$")]
+    private static partial System.Text.RegularExpressions.Regex CopySourceRangePattern();
 
     private async Task<S3Error?> CompleteUploadAsync(HttpContext context, string bucket, string key, string uploadId, string requestId)
     {

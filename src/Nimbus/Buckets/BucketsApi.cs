@@ -189,7 +189,15 @@ internal sealed partial class BucketsApi(
 
         if (!await store.CreateBucketAsync(new BucketRecord(bucket, Region, time.GetUtcNow(), null), context.RequestAborted).ConfigureAwait(false))
         {
-            return S3Error.BucketAlreadyOwnedByYou(bucket);
+            // S3's legacy behaviour: re-creating a bucket you own answers 200 in us-east-1 (AWS also resets its ACLs,
+            // which Nimbus does not have), 409 BucketAlreadyOwnedByYou in every other region. Nothing in it changes.
+            if (Region != S3Wire.LegacyRegion)
+            {
+                return S3Error.BucketAlreadyOwnedByYou(bucket);
+            }
+
+            context.Response.Headers.Location = "/" + bucket;
+            return null;
         }
 
         _rules.TryRemove(bucket, out _);

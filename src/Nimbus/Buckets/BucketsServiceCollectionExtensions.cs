@@ -33,9 +33,11 @@ internal static partial class BucketsServiceCollectionExtensions
     }
 
     /// <summary>
-    /// S3 is "everything else": the fallback route. Unknown Lambda-looking paths (<c>/20xx-xx-xx/...</c>) keep
-    /// Lambda's NoSuchOperation, and a request with <c>X-Amz-Target</c> belongs to a JSON service that has no route
-    /// here, so it gets that protocol's UnknownOperationException instead of an S3 answer.
+    /// S3 is "everything else": the fallback route. Lambda's exact routes are matched before it, so a path-style
+    /// request for a bucket named like a Lambda API version (<c>/2015-03-31/x</c>) reaches this fallback and is S3's
+    /// when it is signed (SigV4) for service <c>s3</c>; other unknown
+    /// Lambda-looking paths keep Lambda's NoSuchOperation. A request with <c>X-Amz-Target</c> belongs to a JSON
+    /// service that has no route here, so it gets that protocol's UnknownOperationException instead of an S3 answer.
     /// </summary>
     public static IEndpointRouteBuilder MapBucketsApi(this IEndpointRouteBuilder endpoints)
     {
@@ -43,7 +45,7 @@ internal static partial class BucketsServiceCollectionExtensions
         endpoints.MapFallback("{**path}", context =>
         {
             var request = context.Request;
-            if (LambdaPathPattern().IsMatch(request.Path.Value ?? ""))
+            if (LambdaPathPattern().IsMatch(request.Path.Value ?? "") && !SignedForS3(context))
             {
                 return LambdaHttp.WriteErrorAsync(context, LambdaError.NoSuchOperation(request.Method, request.Path));
             }
@@ -58,6 +60,9 @@ internal static partial class BucketsServiceCollectionExtensions
         });
         return endpoints;
     }
+
+    private static bool SignedForS3(HttpContext context) =>
+        Security.SigV4Context.Of(context)?.Signature?.Scope.Service == Security.AwsServices.S3;
 
     [GeneratedRegex(@"^/20\d\d-\d\d-\d\d(/|$)")]
     private static partial Regex LambdaPathPattern();

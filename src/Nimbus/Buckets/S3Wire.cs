@@ -10,6 +10,9 @@ internal static class S3Wire
     public const string OwnerDisplayName = "nimbus";
     public const string StorageClass = "STANDARD";
 
+    /// <summary>The region where S3 keeps its legacy answers (CreateBucket of a bucket you own: 200).</summary>
+    public const string LegacyRegion = "us-east-1";
+
     // Limits S3 documents.
     public const long MaxSinglePutBytes = 5L * 1024 * 1024 * 1024;
     public const long MaxPartBytes = 5L * 1024 * 1024 * 1024;
@@ -26,6 +29,7 @@ internal static class S3Wire
     public const string Trailer = "x-amz-trailer";
     public const string TrailerSignature = "x-amz-trailer-signature";
     public const string CopySource = "x-amz-copy-source";
+    public const string CopySourceRange = "x-amz-copy-source-range";
     public const string MetadataDirective = "x-amz-metadata-directive";
     public const string MetaPrefix = "x-amz-meta-";
     public const string ChecksumPrefix = "x-amz-checksum-";

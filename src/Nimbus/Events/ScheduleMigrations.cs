@@ -21,5 +21,15 @@ internal static class ScheduleMigrations
             PRIMARY KEY (group_name, name)
         ) WITHOUT ROWID;
         """,
+
+        // 2: tags of schedule groups (TagResource, CreateScheduleGroup's Tags), deleted with their group.
+        """
+        CREATE TABLE schedule_group_tags (
+            group_name TEXT NOT NULL,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (group_name, key)
+        ) WITHOUT ROWID;
+        """,
     ];
 }

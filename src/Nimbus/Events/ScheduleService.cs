@@ -35,15 +35,17 @@ internal sealed partial class ScheduleService(
     public const string InvokeAction = "lambda:InvokeFunction";
     public const int MaxListResults = 100;
 
-    /// <summary>How soon a run the async queue refused (it is full) is offered again.</summary>
+    /// <summary>How soon a run is offered again after the first failed delivery (then doubling, see <see cref="RetryDelay"/>), or after a failed pass.</summary>
     public static readonly TimeSpan DispatchRetry = TimeSpan.FromSeconds(1);
 
     private static readonly TimeSpan DefaultEventAge = TimeSpan.FromSeconds(ScheduleRequest.MaxEventAgeInSeconds);
+    private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromMinutes(5);
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly SemaphoreSlim _changed = new(0, 1);
     private readonly Dictionary<(string Group, string Name), Entry> _schedules = [];
     private readonly Dictionary<string, ScheduleGroupRecord> _groups = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SortedDictionary<string, string>> _tags = new(StringComparer.Ordinal);
     private bool _loaded;
 
     private string Region => options.Value.Region;
@@ -177,12 +179,20 @@ internal sealed partial class ScheduleService(
             cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<SchedulerResult<ScheduleGroupRecord>> CreateGroupAsync(string name, CancellationToken cancellationToken)
+    public async Task<SchedulerResult<ScheduleGroupRecord>> CreateGroupAsync(string name, JsonElement body, CancellationToken cancellationToken)
     {
         if (ScheduleRequest.CheckName(name, "name") is { } invalid)
         {
             return invalid;
         }
+
+        var parsedTags = ScheduleTags.Parse(body, required: false);
+        if (parsedTags.Error is { } tagError)
+        {
+            return tagError;
+        }
+
+        var tags = Merge(null, parsedTags.Value!);
 
         return await LockedAsync<SchedulerResult<ScheduleGroupRecord>>(
             async () =>
@@ -194,8 +204,9 @@ internal sealed partial class ScheduleService(
 
                 var now = Now();
                 var group = new ScheduleGroupRecord(name, now, now);
-                await store.PutGroupAsync(group, cancellationToken).ConfigureAwait(false);
+                await store.PutGroupAsync(group, tags, cancellationToken).ConfigureAwait(false);
                 _groups[name] = group;
+                _tags[name] = tags;
                 return group;
             },
             cancellationToken).ConfigureAwait(false);
@@ -234,6 +245,7 @@ internal sealed partial class ScheduleService(
 
                 await store.DeleteGroupAsync(name, cancellationToken).ConfigureAwait(false);
                 _groups.Remove(name);
+                _tags.Remove(name);
                 foreach (var key in _schedules.Keys.Where(k => k.Group == name).ToList())
                 {
                     _schedules.Remove(key);
@@ -248,6 +260,70 @@ internal sealed partial class ScheduleService(
         await LockedAsync<IReadOnlyList<ScheduleGroupRecord>>(
             () => Task.FromResult<IReadOnlyList<ScheduleGroupRecord>>([FindGroup(DefaultGroup).Value!, .. _groups.Values.OrderBy(g => g.Name, StringComparer.Ordinal)]),
             cancellationToken).ConfigureAwait(false);
+
+    /// <summary>TagResource: adds the body's <c>Tags</c> to a schedule group, replacing the values of keys it has.</summary>
+    public async Task<SchedulerError?> TagAsync(string arn, JsonElement body, CancellationToken cancellationToken)
+    {
+        var group = ScheduleTags.GroupOf(arn);
+        var tags = ScheduleTags.Parse(body, required: true);
+        if ((group.Error ?? tags.Error) is { } invalid)
+        {
+            return invalid;
+        }
+
+        return await ChangeTagsAsync(group.Value!, existing => Merge(existing, tags.Value!), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>UntagResource: removes the keys named (a key the group does not have is no error).</summary>
+    public async Task<SchedulerError?> UntagAsync(string arn, IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        var group = ScheduleTags.GroupOf(arn);
+        if (group.Error is { } invalid)
+        {
+            return invalid;
+        }
+
+        if (keys.Count == 0)
+        {
+            return SchedulerError.Validation("1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null");
+        }
+
+        if (keys.Select((k, i) => ScheduleTags.CheckKey(k, $"tagKeys.{i + 1}.member")).FirstOrDefault(e => e is not null) is { } keyError)
+        {
+            return keyError;
+        }
+
+        return await ChangeTagsAsync(
+            group.Value!,
+            existing =>
+            {
+                var kept = new SortedDictionary<string, string>(existing ?? new SortedDictionary<string, string>(StringComparer.Ordinal), StringComparer.Ordinal);
+                foreach (var key in keys)
+                {
+                    kept.Remove(key);
+                }
+
+                return kept;
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>ListTagsForResource: a schedule group's tags, sorted by key.</summary>
+    public async Task<SchedulerResult<IReadOnlyList<KeyValuePair<string, string>>>> ListTagsAsync(string arn, CancellationToken cancellationToken)
+    {
+        var group = ScheduleTags.GroupOf(arn);
+        if (group.Error is { } invalid)
+        {
+            return invalid;
+        }
+
+        return await LockedAsync<SchedulerResult<IReadOnlyList<KeyValuePair<string, string>>>>(
+            () => Task.FromResult<SchedulerResult<IReadOnlyList<KeyValuePair<string, string>>>>(
+                !GroupExists(group.Value!) ? SchedulerError.GroupNotFound(group.Value!)
+                : new SchedulerResult<IReadOnlyList<KeyValuePair<string, string>>>(
+                    _tags.TryGetValue(group.Value!, out var tags) ? [.. tags] : [], null)),
+            cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>
     /// Fires every run that is due at <paramref name="now"/> and returns when the next one is due (null: none).
@@ -351,32 +427,53 @@ internal sealed partial class ScheduleService(
             return due;
         }
 
-        var payload = Encoding.UTF8.GetBytes(schedule.Target.Input ?? "{}");
+        var input = schedule.Target.Input ?? "{}";
         var function = ScheduleRequest.TargetFunction(schedule.Target.Arn, Region, AccountId);
         var requestId = RunRequestId(arn, run);
 
         // The schedule's role must allow lambda:InvokeFunction on the target, checked at every run as AWS does. A run it
-        // does not allow is a failed delivery: dropped (no retry can succeed until the role changes) and logged.
+        // does not allow is dropped (no retry can succeed until the role changes) and logged.
         var denied = function is not null && authorization?.CheckRole(schedule.Target.RoleArn, InvokeAction, schedule.Target.Arn) is { Allowed: false };
         if (denied)
         {
             Log.RunNotAuthorized(logger, schedule.GroupName, schedule.Name, run, schedule.Target.RoleArn, schedule.Target.Arn);
         }
-        else if (function is null || !await dispatcher.DispatchAsync(requestId, function.Value, payload).ConfigureAwait(false))
+
+        var delivery = denied
+            ? ScheduleDelivery.Failed("AccessDeniedException", $"The role {schedule.Target.RoleArn} is not allowed {InvokeAction} on {schedule.Target.Arn}.")
+            : function is null
+            ? ScheduleDelivery.Failed("ValidationException", $"The target {schedule.Target.Arn} is not a Lambda function ARN of this region and account.")
+            : await dispatcher.DispatchAsync(requestId, function.Value, Encoding.UTF8.GetBytes(input)).ConfigureAwait(false);
+        if (!delivery.IsDelivered && !denied)
         {
-            entry.RetryAt = now + DispatchRetry;
-            Log.RunRefused(logger, schedule.GroupName, schedule.Name, run);
-            return entry.RetryAt;
+            // The target's RetryPolicy: retry with backoff while attempts and the event's age allow, then dead-letter.
+            if (entry.FailingRun != run)
+            {
+                (entry.FailingRun, entry.Retries) = (run, 0);
+            }
+
+            var maxRetries = schedule.Target.MaximumRetryAttempts ?? ScheduleRequest.MaxRetryAttempts;
+            var nextAttempt = now + RetryDelay(entry.Retries + 1);
+            var exhausted = entry.Retries >= maxRetries ? "MaximumRetryAttempts" : nextAttempt >= run + maxAge ? "MaximumEventAgeInSeconds" : null;
+            if (exhausted is null)
+            {
+                entry.Retries++;
+                entry.RetryAt = nextAttempt;
+                Log.RunRefused(logger, schedule.GroupName, schedule.Name, run, delivery.ErrorCode!, delivery.ErrorMessage!, entry.Retries, nextAttempt);
+                return nextAttempt;
+            }
+
+            await DeadLetterAsync(schedule, arn, run, requestId, input, delivery, entry.Retries, exhausted).ConfigureAwait(false);
         }
 
-        entry.RetryAt = null;
+        (entry.RetryAt, entry.FailingRun, entry.Retries) = (null, null, 0);
         await store.SetLastFiredAsync(schedule.GroupName, schedule.Name, run, cancellationToken).ConfigureAwait(false);
         entry.LastFired = run;
-        if (!denied && now - due > TimeSpan.FromMinutes(1))
+        if (delivery.IsDelivered && now - due > TimeSpan.FromMinutes(1))
         {
             Log.LateRunFired(logger, schedule.GroupName, schedule.Name, run, skipped);
         }
-        else if (!denied)
+        else if (delivery.IsDelivered)
         {
             Log.RunFired(logger, schedule.GroupName, schedule.Name, run, requestId);
         }
@@ -388,6 +485,45 @@ internal sealed partial class ScheduleService(
 
         await CompleteAsync(entry, cancellationToken).ConfigureAwait(false);
         return null;
+    }
+
+    /// <summary>The wait before retry <paramref name="retry"/> (1-based) of a failed delivery: 1 s doubling, at most 5 minutes.</summary>
+    internal static TimeSpan RetryDelay(int retry) =>
+        retry >= 10 ? MaxRetryDelay : TimeSpan.FromSeconds(Math.Min(1 << (retry - 1), MaxRetryDelay.TotalSeconds));
+
+    /// <summary>
+    /// Sends a run that exhausted its retry policy to the target's DeadLetterConfig queue: the body is the input the
+    /// target would have got, the message attributes say what failed (as EventBridge Scheduler's dead-letter events
+    /// do). Without a dead-letter queue, or when the queue is gone, the run is dropped with a log line.
+    /// </summary>
+    private async Task DeadLetterAsync(
+        ScheduleRecord schedule, string arn, DateTimeOffset run, string requestId, string input, ScheduleDelivery delivery, int retries, string exhausted)
+    {
+        if (schedule.Target.DeadLetterArn is not { } queueArn)
+        {
+            Log.RunDropped(logger, schedule.GroupName, schedule.Name, run, delivery.ErrorCode!, delivery.ErrorMessage!, retries);
+            return;
+        }
+
+        var attributes = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["ERROR_CODE"] = delivery.ErrorCode!,
+            ["ERROR_MESSAGE"] = delivery.ErrorMessage!,
+            ["EXECUTION_ID"] = requestId,
+            ["EXHAUSTED_RETRY_CONDITION"] = exhausted,
+            ["RETRY_ATTEMPTS"] = retries.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["SCHEDULED_TIME"] = run.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture),
+            ["SCHEDULE_ARN"] = arn,
+            ["TARGET_ARN"] = schedule.Target.Arn,
+        };
+        if (await dispatcher.SendDeadLetterAsync(queueArn, input, attributes).ConfigureAwait(false))
+        {
+            Log.RunDeadLettered(logger, schedule.GroupName, schedule.Name, run, delivery.ErrorCode!, retries, queueArn);
+        }
+        else
+        {
+            Log.DeadLetterQueueMissing(logger, schedule.GroupName, schedule.Name, run, queueArn);
+        }
     }
 
     /// <summary>A schedule with no run left: deleted when its ActionAfterCompletion is DELETE.</summary>
@@ -458,6 +594,34 @@ internal sealed partial class ScheduleService(
             cancellationToken).ConfigureAwait(false);
     }
 
+    private static SortedDictionary<string, string> Merge(SortedDictionary<string, string>? existing, IEnumerable<KeyValuePair<string, string>> added)
+    {
+        var merged = existing is null ? new SortedDictionary<string, string>(StringComparer.Ordinal) : new SortedDictionary<string, string>(existing, StringComparer.Ordinal);
+        foreach (var (key, value) in added)
+        {
+            merged[key] = value;
+        }
+
+        return merged;
+    }
+
+    private async Task<SchedulerError?> ChangeTagsAsync(
+        string group, Func<SortedDictionary<string, string>?, SortedDictionary<string, string>> change, CancellationToken cancellationToken) =>
+        await LockedAsync(
+            async () =>
+            {
+                if (!GroupExists(group))
+                {
+                    return SchedulerError.GroupNotFound(group);
+                }
+
+                var tags = change(_tags.GetValueOrDefault(group));
+                await store.SetGroupTagsAsync(group, tags, cancellationToken).ConfigureAwait(false);
+                _tags[group] = tags;
+                return (SchedulerError?)null;
+            },
+            cancellationToken).ConfigureAwait(false);
+
     private async Task<T> LockedAsync<T>(Func<Task<T>> action, CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -493,6 +657,16 @@ internal sealed partial class ScheduleService(
         foreach (var group in await store.ListGroupsAsync(cancellationToken).ConfigureAwait(false))
         {
             _groups[group.Name] = group;
+        }
+
+        foreach (var (group, key, value) in await store.ListGroupTagsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (!_tags.TryGetValue(group, out var tags))
+            {
+                _tags[group] = tags = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            }
+
+            tags[key] = value;
         }
 
         foreach (var (schedule, lastFired) in await store.ListSchedulesAsync(cancellationToken).ConfigureAwait(false))
@@ -556,5 +730,10 @@ internal sealed partial class ScheduleService(
         public DateTimeOffset? LastFired { get; set; }
 
         public DateTimeOffset? RetryAt { get; set; }
+
+        /// <summary>The run whose delivery failed and is being retried, and how many retries it has had.</summary>
+        public DateTimeOffset? FailingRun { get; set; }
+
+        public int Retries { get; set; }
     }
 }

@@ -76,23 +76,86 @@ internal sealed class ScheduleStore(SqliteDatabase database)
             },
             cancellationToken);
 
-    public Task PutGroupAsync(ScheduleGroupRecord group, CancellationToken cancellationToken) =>
-        ExecuteAsync(
-            "INSERT INTO schedule_groups (name, created_at, modified_at) VALUES ($name, $created, $modified);",
-            command =>
-            {
-                command.Parameters.AddWithValue("$name", group.Name);
-                command.Parameters.AddWithValue("$created", group.CreationDate.ToUnixTimeMilliseconds());
-                command.Parameters.AddWithValue("$modified", group.LastModificationDate.ToUnixTimeMilliseconds());
-            },
-            cancellationToken);
+    /// <summary>Inserts a group with its tags, in one transaction.</summary>
+    public async Task PutGroupAsync(ScheduleGroupRecord group, IReadOnlyCollection<KeyValuePair<string, string>> tags, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenFullAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (var insert = connection.CreateCommand())
+        {
+            insert.Transaction = transaction;
+            insert.CommandText = "INSERT INTO schedule_groups (name, created_at, modified_at) VALUES ($name, $created, $modified);";
+            insert.Parameters.AddWithValue("$name", group.Name);
+            insert.Parameters.AddWithValue("$created", group.CreationDate.ToUnixTimeMilliseconds());
+            insert.Parameters.AddWithValue("$modified", group.LastModificationDate.ToUnixTimeMilliseconds());
+            await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
 
-    /// <summary>Deletes a group and every schedule in it, in one transaction.</summary>
+        await WriteTagsAsync(connection, transaction, group.Name, tags, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Replaces every tag of a group, in one transaction.</summary>
+    public async Task SetGroupTagsAsync(string group, IReadOnlyCollection<KeyValuePair<string, string>> tags, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenFullAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await WriteTagsAsync(connection, transaction, group, tags, cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Every group's tags (the default group's too, which is never stored as a group).</summary>
+    public async Task<IReadOnlyList<(string Group, string Key, string Value)>> ListGroupTagsAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT group_name, key, value FROM schedule_group_tags ORDER BY group_name, key;";
+        var tags = new List<(string, string, string)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            tags.Add((reader.GetString(0), reader.GetString(1), reader.GetString(2)));
+        }
+
+        return tags;
+    }
+
+    /// <summary>Deletes a group, every schedule in it and its tags, in one transaction.</summary>
     public Task DeleteGroupAsync(string name, CancellationToken cancellationToken) =>
         ExecuteAsync(
-            "DELETE FROM schedules WHERE group_name = $name; DELETE FROM schedule_groups WHERE name = $name;",
+            "DELETE FROM schedules WHERE group_name = $name; DELETE FROM schedule_groups WHERE name = $name; DELETE FROM schedule_group_tags WHERE group_name = $name;",
             command => command.Parameters.AddWithValue("$name", name),
             cancellationToken);
+
+    private static async Task WriteTagsAsync(
+        SqliteConnection connection, SqliteTransaction transaction, string group, IReadOnlyCollection<KeyValuePair<string, string>> tags, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "DELETE FROM schedule_group_tags WHERE group_name = $group;";
+        command.Parameters.AddWithValue("$group", group);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        command.CommandText = "INSERT INTO schedule_group_tags (group_name, key, value) VALUES ($group, $key, $value);";
+        var key = command.Parameters.Add("$key", SqliteType.Text);
+        var value = command.Parameters.Add("$value", SqliteType.Text);
+        foreach (var tag in tags)
+        {
+            key.Value = tag.Key;
+            value.Value = tag.Value;
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<SqliteConnection> OpenFullAsync(CancellationToken cancellationToken)
+    {
+        var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var pragma = connection.CreateCommand();
+
+        // synchronous is per connection: a pooled connection must not commit with less than FULL.
+        pragma.CommandText = "PRAGMA synchronous=FULL;";
+        await pragma.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        return connection;
+    }
 
     private async Task ExecuteAsync(string sql, Action<SqliteCommand> bind, CancellationToken cancellationToken)
     {

@@ -17,6 +17,7 @@ internal static class SchedulerApi
 {
     public const string SchedulesPath = "/schedules";
     public const string GroupsPath = "/schedule-groups";
+    public const string TagsPath = "/tags";
 
     /// <summary>Largest request body: a schedule with a 1 MB input, JSON-escaped.</summary>
     private const long MaxRequestBytes = 4L * 1024 * 1024;
@@ -27,7 +28,23 @@ internal static class SchedulerApi
 
     public static bool IsSchedulerRequest(HttpContext context) =>
         context.Request.Path.StartsWithSegments(SchedulesPath, StringComparison.Ordinal)
-        || context.Request.Path.StartsWithSegments(GroupsPath, StringComparison.Ordinal);
+        || context.Request.Path.StartsWithSegments(GroupsPath, StringComparison.Ordinal)
+        || TagResourceArn(context) is not null;
+
+    /// <summary>
+    /// The resource ARN of a Scheduler tagging request (<c>/tags/{ResourceArn}</c>, the ARN URL-encoded): only a
+    /// Scheduler ARN makes it one, so S3's path-style <c>/tags/...</c> (a bucket named "tags") stays S3's.
+    /// </summary>
+    private static string? TagResourceArn(HttpContext context)
+    {
+        if (!context.Request.Path.StartsWithSegments(TagsPath, StringComparison.Ordinal, out var rest) || !rest.HasValue)
+        {
+            return null;
+        }
+
+        var arn = Uri.UnescapeDataString(rest.Value!.TrimStart('/'));
+        return arn.StartsWith("arn:", StringComparison.Ordinal) && arn.Contains(":scheduler:", StringComparison.Ordinal) ? arn : null;
+    }
 
     public static async Task HandleAsync(HttpContext context)
     {
@@ -37,14 +54,17 @@ internal static class SchedulerApi
         var method = context.Request.Method;
         var query = context.Request.Query;
         var cancellation = context.RequestAborted;
-        if (path.StartsWith(SchedulerActions.TagsPath + "/", StringComparison.Ordinal))
+        if (TagResourceArn(context) is { } resourceArn)
         {
-            // Tag routes act on the ARN in their path; whatever serves them below runs only once this allows it.
+            // Tag routes act on the ARN in their path: they run only once the signer may do that to it.
             if (SchedulerActions.TagActionOf(method) is { } tagAction
-                && !await AuthorizedAsync(context, tagAction, Uri.UnescapeDataString(path[(SchedulerActions.TagsPath.Length + 1)..])).ConfigureAwait(false))
+                && !await AuthorizedAsync(context, tagAction, resourceArn).ConfigureAwait(false))
             {
                 return;
             }
+
+            await HandleTagsAsync(context, service, resourceArn).ConfigureAwait(false);
+            return;
         }
 
         var isGroups = path.StartsWith(GroupsPath, StringComparison.Ordinal);
@@ -149,7 +169,7 @@ internal static class SchedulerApi
                 {
                     using (groupBody)
                     {
-                        var created = await service.CreateGroupAsync(name, cancellation).ConfigureAwait(false);
+                        var created = await service.CreateGroupAsync(name, groupBody.RootElement, cancellation).ConfigureAwait(false);
                         await WriteAsync(context, created, (writer, group) => writer.WriteString("ScheduleGroupArn", service.GroupArn(group.Name))).ConfigureAwait(false);
                     }
                 }
@@ -200,6 +220,51 @@ internal static class SchedulerApi
         }
 
         return decision.Allowed;
+    }
+
+    /// <summary>TagResource (POST), UntagResource (DELETE, <c>TagKeys</c> repeated in the query), ListTagsForResource (GET).</summary>
+    private static async Task HandleTagsAsync(HttpContext context, ScheduleService service, string arn)
+    {
+        var cancellation = context.RequestAborted;
+        switch (context.Request.Method)
+        {
+            case "POST":
+                if (await ReadBodyAsync(context).ConfigureAwait(false) is { } body)
+                {
+                    using (body)
+                    {
+                        await WriteEmptyAsync(context, await service.TagAsync(arn, body.RootElement, cancellation).ConfigureAwait(false)).ConfigureAwait(false);
+                    }
+                }
+
+                return;
+
+            case "DELETE":
+                var keys = context.Request.Query.TryGetValue("TagKeys", out var values) ? values.Where(v => v is not null).Select(v => v!).ToList() : [];
+                await WriteEmptyAsync(context, await service.UntagAsync(arn, keys, cancellation).ConfigureAwait(false)).ConfigureAwait(false);
+                return;
+
+            case "GET":
+                var tags = await service.ListTagsAsync(arn, cancellation).ConfigureAwait(false);
+                await WriteAsync(context, tags, (writer, list) =>
+                {
+                    writer.WriteStartArray("Tags");
+                    foreach (var (key, value) in list)
+                    {
+                        writer.WriteStartObject();
+                        writer.WriteString("Key", key);
+                        writer.WriteString("Value", value);
+                        writer.WriteEndObject();
+                    }
+
+                    writer.WriteEndArray();
+                }).ConfigureAwait(false);
+                return;
+
+            default:
+                await WriteErrorAsync(context, SchedulerError.NotFound($"No Scheduler operation at {context.Request.Method} {context.Request.Path}.")).ConfigureAwait(false);
+                return;
+        }
     }
 
     private static void WriteSchedule(Utf8JsonWriter writer, ScheduleService service, ScheduleRecord schedule)

@@ -39,7 +39,9 @@ internal sealed partial class SigV4Authenticator(
             return (failure, service, presigned);
         }
 
-        if (AwsServices.IsLambdaPath(request.Path.Value ?? "/") && signature!.Scope.Service != AwsServices.Lambda)
+        // A path-style S3 request for a bucket named like a Lambda API version (/2015-03-31/key) is signed for s3; it
+        // reaches S3 unless it hits one of Lambda's exact routes, whose authorization is decided by the route anyway.
+        if (AwsServices.IsLambdaPath(request.Path.Value ?? "/") && signature!.Scope.Service is not (AwsServices.Lambda or AwsServices.S3))
         {
             return (AuthFailure.Malformed($"Credential should be scoped to correct service: '{AwsServices.Lambda}'."), AwsServices.Lambda, presigned);
         }

@@ -28,6 +28,13 @@ internal interface IObjectStore
     /// <summary>Concatenates blobs into a new one, showing every block to <paramref name="observe"/>.</summary>
     Task<StagedBlob> ConcatenateAsync(IReadOnlyList<string> blobIds, Action<ReadOnlyMemory<byte>> observe, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Copies <paramref name="length"/> bytes of blob <paramref name="blobId"/> from <paramref name="offset"/> into a
+    /// new blob, showing every block to <paramref name="observe"/>; null when that blob is gone (its object was
+    /// replaced or deleted meanwhile).
+    /// </summary>
+    Task<StagedBlob?> StageRangeAsync(string blobId, long offset, long length, Action<ReadOnlyMemory<byte>> observe, CancellationToken cancellationToken);
+
     /// <summary>Deletes a staged blob no row refers to (a rejected upload).</summary>
     void Discard(StagedBlob blob);
 

@@ -17,6 +17,8 @@ internal sealed class ObjectStore : IObjectStore
     private const int CopyBufferBytes = 256 * 1024;
     private const int ListBatch = 1_000;
 
+    private static readonly IReadOnlyDictionary<string, string> NoHeaders = new Dictionary<string, string>();
+
     private readonly SqliteDatabase _database;
     private readonly string _blobs;
     private readonly string _temporary;
@@ -206,6 +208,60 @@ internal sealed class ObjectStore : IObjectStore
         }
     }
 
+    public async Task<StagedBlob?> StageRangeAsync(string blobId, long offset, long length, Action<ReadOnlyMemory<byte>> observe, CancellationToken cancellationToken)
+    {
+        Stream source;
+        try
+        {
+            source = OpenBlob(blobId);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+
+        var id = Guid.NewGuid().ToString("N");
+        var temporary = Path.Combine(_temporary, id);
+        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferBytes);
+        var kept = false;
+        try
+        {
+            await using (source)
+            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous))
+            {
+                source.Seek(offset, SeekOrigin.Begin);
+                var left = length;
+                while (left > 0)
+                {
+                    var read = await source.ReadAsync(buffer.AsMemory(0, (int)Math.Min(CopyBufferBytes, left)), cancellationToken).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        throw new InvalidOperationException($"Blob {blobId} ended {left} bytes before the range asked for: the object's size and its blob disagree.");
+                    }
+
+                    left -= read;
+                    var block = buffer.AsMemory(0, read);
+                    observe(block);
+                    await file.WriteAsync(block, cancellationToken).ConfigureAwait(false);
+                }
+
+                file.Flush(flushToDisk: true);
+            }
+
+            Publish(temporary, id);
+            kept = true;
+            return new StagedBlob(id, length);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            if (!kept)
+            {
+                File.Delete(temporary);
+            }
+        }
+    }
+
     public void Discard(StagedBlob blob) => DeleteBlob(blob.BlobId);
 
     public Stream OpenBlob(string blobId) =>
@@ -340,26 +396,30 @@ internal sealed class ObjectStore : IObjectStore
     public async Task<(IReadOnlyList<ListEntry> Entries, bool IsTruncated)> ListObjectsAsync(
         string bucket, string prefix, string? delimiter, string after, int maxEntries, CancellationToken cancellationToken)
     {
-        var entries = new List<ListEntry>();
-        var cursor = after;
-        var upper = prefix + MaxCharacter;
+        var entries = new List<ListEntry>(Math.Min(maxEntries, ListBatch));
+        // Keys sort as SQLite's BINARY collation compares UTF-8, which is not UTF-16's ordinal order.
+        var inclusive = System.Text.Encoding.UTF8.GetBytes(after).AsSpan().SequenceCompareTo(System.Text.Encoding.UTF8.GetBytes(prefix)) < 0;
+        var cursor = inclusive ? prefix : after;
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT key, size, etag, last_modified, headers, checksum_algorithm, checksum, blob FROM objects
-            WHERE bucket = $bucket AND key > $cursor AND key >= $prefix AND key < $upper ORDER BY key LIMIT $limit;
+            SELECT key, size, etag, last_modified, checksum_algorithm, checksum, blob FROM objects
+            WHERE bucket = $bucket AND (key > $cursor OR (key = $cursor AND $inclusive)) ORDER BY key LIMIT $limit;
             """;
         command.Parameters.AddWithValue("$bucket", bucket);
         var cursorParameter = command.Parameters.AddWithValue("$cursor", cursor);
-        command.Parameters.AddWithValue("$prefix", prefix);
-        command.Parameters.AddWithValue("$upper", upper);
+        var inclusiveParameter = command.Parameters.AddWithValue("$inclusive", inclusive);
         command.Parameters.AddWithValue("$limit", ListBatch);
 
-        // Each batch reads on from the cursor; a common prefix moves the cursor past all its keys, so a bucket of
-        // 100,000 keys under one prefix costs one index seek, not 100,000 rows.
+        // Keyset pagination on the (bucket, key) primary key: each batch is one index seek from the cursor, and the
+        // listing ends at the first key outside the prefix. A common prefix moves the cursor past all its keys, so
+        // rolling up 100,000 keys under one prefix costs one seek, not 100,000 rows. Listed objects carry no
+        // headers (a listing never shows them), so a page allocates per entry, never per key in the bucket.
         while (true)
         {
             cursorParameter.Value = cursor;
+            inclusiveParameter.Value = inclusive;
+            inclusive = false;
             var rolledUp = false;
             var rows = 0;
             await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
@@ -368,6 +428,11 @@ internal sealed class ObjectStore : IObjectStore
                 {
                     rows++;
                     var key = reader.GetString(0);
+                    if (!key.StartsWith(prefix, StringComparison.Ordinal))
+                    {
+                        return (entries, false);
+                    }
+
                     if (entries.Count == maxEntries)
                     {
                         return (entries, true);
@@ -386,7 +451,16 @@ internal sealed class ObjectStore : IObjectStore
                         }
                     }
 
-                    entries.Add(new ListEntry(ReadObject(reader, bucket, key, 1), null));
+                    entries.Add(new ListEntry(new ObjectRecord(
+                        bucket,
+                        key,
+                        reader.GetInt64(1),
+                        reader.GetString(2),
+                        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
+                        NoHeaders,
+                        reader.IsDBNull(4) ? null : reader.GetString(4),
+                        reader.IsDBNull(5) ? null : reader.GetString(5),
+                        reader.GetString(6)), null));
                     cursor = key;
                 }
             }

@@ -110,6 +110,71 @@ public sealed class ScheduleServiceTests : IDisposable
     }
 
     [Fact]
+    public async Task A_failed_delivery_is_retried_with_backoff_up_to_MaximumRetryAttempts_then_dead_lettered_with_its_attributes()
+    {
+        const string Queue = "arn:aws:sqs:us-east-1:000000000000:schedule-dlq";
+        using var service = NewService();
+        await CreateAsync(service, "failing", "rate(1 minute)", input: """{"job":"x"}""", retries: 2, deadLetter: Queue);
+        var start = _time.GetUtcNow();
+        var run = start.AddMinutes(1);
+        _dispatched.FailWith = "ResourceNotFoundException";
+
+        // The run at +1 min fails; retries follow 1 s, then 2 s later; the third failure exhausts MaximumRetryAttempts 2.
+        _time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Equal(run.AddSeconds(1), await service.RunDueAsync(_time.GetUtcNow(), CancellationToken.None));
+        _time.Advance(TimeSpan.FromMilliseconds(999));
+        Assert.Equal(run.AddSeconds(1), await service.RunDueAsync(_time.GetUtcNow(), CancellationToken.None));
+        Assert.Equal(1, _dispatched.Attempts);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        Assert.Equal(run.AddSeconds(3), await service.RunDueAsync(_time.GetUtcNow(), CancellationToken.None));
+        Assert.Empty(_dispatched.DeadLetters);
+        _time.Advance(TimeSpan.FromSeconds(2));
+        Assert.Equal(start.AddMinutes(2), await service.RunDueAsync(_time.GetUtcNow(), CancellationToken.None));
+        Assert.Equal(3, _dispatched.Attempts);
+
+        var (queue, body, attributes) = Assert.Single(_dispatched.DeadLetters);
+        Assert.Equal((Queue, """{"job":"x"}"""), (queue, body));
+        Assert.Equal("ResourceNotFoundException", attributes["ERROR_CODE"]);
+        Assert.Equal($"Function not found: {Function}", attributes["ERROR_MESSAGE"]);
+        Assert.Equal(ScheduleService.RunRequestId(service.ScheduleArn("default", "failing"), run), attributes["EXECUTION_ID"]);
+        Assert.Equal("MaximumRetryAttempts", attributes["EXHAUSTED_RETRY_CONDITION"]);
+        Assert.Equal("2", attributes["RETRY_ATTEMPTS"]);
+        Assert.Equal("2026-05-04T10:01:00Z", attributes["SCHEDULED_TIME"]);
+        Assert.Equal(service.ScheduleArn("default", "failing"), attributes["SCHEDULE_ARN"]);
+        Assert.Equal(Function, attributes["TARGET_ARN"]);
+
+        // The dead-lettered run is done: the next run is delivered once the function is back, and nothing repeats.
+        _dispatched.FailWith = null;
+        _time.Advance(start.AddMinutes(2) - _time.GetUtcNow());
+        await service.RunDueAsync(_time.GetUtcNow(), CancellationToken.None);
+        Assert.Equal(ScheduleService.RunRequestId(service.ScheduleArn("default", "failing"), start.AddMinutes(2)), Assert.Single(_dispatched.Runs).RequestId);
+        Assert.Single(_dispatched.DeadLetters);
+    }
+
+    [Fact]
+    public async Task A_failing_run_is_given_up_when_its_next_retry_would_pass_MaximumEventAgeInSeconds()
+    {
+        using var service = NewService();
+        await CreateAsync(service, "aging", "rate(5 minutes)", maxAge: 60, deadLetter: "arn:aws:sqs:us-east-1:000000000000:dlq");
+        _dispatched.FailWith = "TooManyRequestsException";
+        _time.Advance(TimeSpan.FromMinutes(5));
+        var run = _time.GetUtcNow();
+
+        // Retries at +1, +3, +7, +15, +31 s; the next (+63 s) would be older than 60 s, so the failure at +31 s is the last.
+        for (var pass = 0; pass < 20 && _dispatched.DeadLetters.Count == 0; pass++)
+        {
+            var next = await service.RunDueAsync(_time.GetUtcNow(), CancellationToken.None);
+            _time.Advance(next!.Value - _time.GetUtcNow());
+        }
+
+        var attributes = Assert.Single(_dispatched.DeadLetters).Attributes;
+        Assert.Equal(("MaximumEventAgeInSeconds", "5"), (attributes["EXHAUSTED_RETRY_CONDITION"], attributes["RETRY_ATTEMPTS"]));
+        Assert.Equal(6, _dispatched.Attempts);
+        Assert.Equal(run.AddMinutes(5), _time.GetUtcNow());
+        Assert.Equal(TimeSpan.FromMinutes(5), ScheduleService.RetryDelay(20));
+    }
+
+    [Fact]
     public async Task A_flexible_window_delays_each_run_within_the_window()
     {
         using var service = NewService();
@@ -147,6 +212,33 @@ public sealed class ScheduleServiceTests : IDisposable
         Assert.Equal(created.AddHours(6), ScheduleService.NextRun(record, expression, TimeZoneInfo.Utc, created));
         Assert.Equal(created.AddHours(7), ScheduleService.NextRun(record, expression, TimeZoneInfo.Utc, created.AddHours(6)));
         Assert.Null(ScheduleService.NextRun(record, expression, TimeZoneInfo.Utc, created.AddHours(7)));
+    }
+
+    [Fact]
+    public async Task Schedule_group_tags_survive_a_restart_and_go_with_their_group()
+    {
+        var arn = "arn:aws:scheduler:us-east-1:000000000000:schedule-group/tagged";
+        using (var before = NewService())
+        {
+            using var create = JsonDocument.Parse("""{"Tags":[{"Key":"team","Value":"data"}]}""");
+            Assert.Null((await before.CreateGroupAsync("tagged", create.RootElement, CancellationToken.None)).Error);
+            using var tag = JsonDocument.Parse("""{"Tags":[{"Key":"env","Value":"prod"},{"Key":"team","Value":"ops"}]}""");
+            Assert.Null(await before.TagAsync(arn, tag.RootElement, CancellationToken.None));
+            using var bad = JsonDocument.Parse("""{"Tags":[{"Key":"k"}]}""");
+            Assert.Equal(SchedulerError.ValidationType, (await before.TagAsync(arn, bad.RootElement, CancellationToken.None))?.Type);
+        }
+
+        using var restarted = NewService();
+        Assert.Equal(new[] { KeyValuePair.Create("env", "prod"), KeyValuePair.Create("team", "ops") }, (await restarted.ListTagsAsync(arn, CancellationToken.None)).Value!);
+        Assert.Null(await restarted.UntagAsync(arn, ["env"], CancellationToken.None));
+        Assert.Equal(new[] { KeyValuePair.Create("team", "ops") }, (await restarted.ListTagsAsync(arn, CancellationToken.None)).Value!);
+        Assert.Null(await restarted.DeleteGroupAsync("tagged", CancellationToken.None));
+        Assert.Equal(SchedulerError.ResourceNotFoundType, (await restarted.ListTagsAsync(arn, CancellationToken.None)).Error?.Type);
+
+        using var again = NewService();
+        using var empty = JsonDocument.Parse("{}");
+        Assert.Null((await again.CreateGroupAsync("tagged", empty.RootElement, CancellationToken.None)).Error);
+        Assert.Empty((await again.ListTagsAsync(arn, CancellationToken.None)).Value!);
     }
 
     [Fact]
@@ -201,7 +293,9 @@ public sealed class ScheduleServiceTests : IDisposable
         NullLogger<ScheduleService>.Instance,
         authorization);
 
-    private static async Task CreateAsync(ScheduleService service, string name, string expression, string? input = null, string after = "NONE", int? maxAge = null, string state = "ENABLED", int? window = null)
+    private static async Task CreateAsync(
+        ScheduleService service, string name, string expression, string? input = null, string after = "NONE", int? maxAge = null, string state = "ENABLED", int? window = null,
+        int? retries = null, string? deadLetter = null)
     {
         var body = new Dictionary<string, object?>
         {
@@ -214,7 +308,8 @@ public sealed class ScheduleServiceTests : IDisposable
                 ["Arn"] = Function,
                 ["RoleArn"] = "arn:aws:iam::000000000000:role/scheduler",
                 ["Input"] = input,
-                ["RetryPolicy"] = maxAge is null ? null : new Dictionary<string, object?> { ["MaximumEventAgeInSeconds"] = maxAge },
+                ["RetryPolicy"] = maxAge is null && retries is null ? null : new Dictionary<string, object?> { ["MaximumEventAgeInSeconds"] = maxAge, ["MaximumRetryAttempts"] = retries },
+                ["DeadLetterConfig"] = deadLetter is null ? null : new Dictionary<string, object?> { ["Arn"] = deadLetter },
             },
         };
         using var json = JsonDocument.Parse(JsonSerializer.Serialize(body, TestJson.Options));
@@ -253,16 +348,35 @@ public sealed class ScheduleServiceTests : IDisposable
     {
         public List<(string RequestId, FunctionReference Function, string Payload)> Runs { get; } = [];
 
+        public List<(string QueueArn, string Body, IReadOnlyDictionary<string, string> Attributes)> DeadLetters { get; } = [];
+
+        public int Attempts { get; private set; }
+
         public bool Refuse { get; set; }
 
-        public Task<bool> DispatchAsync(string requestId, FunctionReference function, byte[] payload)
+        /// <summary>The error code every delivery fails with while set (the function is missing, say).</summary>
+        public string? FailWith { get; set; }
+
+        public Task<ScheduleDelivery> DispatchAsync(string requestId, FunctionReference function, byte[] payload)
         {
+            Attempts++;
             if (Refuse)
             {
-                return Task.FromResult(false);
+                return Task.FromResult(ScheduleDelivery.Failed("TooManyRequestsException", "Rate Exceeded."));
+            }
+
+            if (FailWith is { } code)
+            {
+                return Task.FromResult(ScheduleDelivery.Failed(code, $"Function not found: {Function}"));
             }
 
             Runs.Add((requestId, function, System.Text.Encoding.UTF8.GetString(payload)));
+            return Task.FromResult(ScheduleDelivery.Delivered);
+        }
+
+        public Task<bool> SendDeadLetterAsync(string queueArn, string body, IReadOnlyDictionary<string, string> attributes)
+        {
+            DeadLetters.Add((queueArn, body, attributes));
             return Task.FromResult(true);
         }
     }
