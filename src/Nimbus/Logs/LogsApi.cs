@@ -63,7 +63,9 @@ internal sealed class LogsApi(LogStore store, IOptions<NimbusOptions> options, T
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body.Length == 0 ? "{}"u8.ToArray() : body);
+            document = body.Length > 0 && Http.JsonText.Problem(body) is { } problem
+                ? throw new JsonException(problem)
+                : JsonDocument.Parse(body.Length == 0 ? "{}"u8.ToArray() : body);
         }
         catch (JsonException e)
         {
