@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Unicode;
 
 namespace Nimbus.Http;
@@ -10,6 +11,49 @@ namespace Nimbus.Http;
 /// </summary>
 internal static class JsonText
 {
+    /// <summary>
+    /// The body as a JSON object, every nested object built now (a <see cref="JsonObject"/> builds its members lazily
+    /// and throws <see cref="ArgumentException"/> on a duplicate key when first read). Throws <see cref="JsonException"/>
+    /// for anything that is not one readable JSON object without duplicate keys.
+    /// </summary>
+    public static JsonObject ParseObject(byte[] body)
+    {
+        if (Problem(body) is { } problem)
+        {
+            throw new JsonException(problem);
+        }
+
+        var node = JsonNode.Parse(body) as JsonObject ?? throw new JsonException("the body is not a JSON object.");
+        try
+        {
+            Build(node);
+        }
+        catch (ArgumentException e)
+        {
+            throw new JsonException($"a JSON object repeats a key: {e.Message}", e);
+        }
+
+        return node;
+    }
+
+    private static void Build(JsonNode? node)
+    {
+        if (node is JsonObject obj)
+        {
+            foreach (var (_, value) in obj)
+            {
+                Build(value);
+            }
+        }
+        else if (node is JsonArray array)
+        {
+            foreach (var item in array)
+            {
+                Build(item);
+            }
+        }
+    }
+
     /// <summary>Null when the body is one JSON value whose strings can all be read; otherwise what is wrong with it.</summary>
     public static string? Problem(ReadOnlySpan<byte> json)
     {

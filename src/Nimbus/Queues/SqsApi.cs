@@ -42,7 +42,7 @@ internal sealed partial class SqsApi(QueueService queues, IHostApplicationLifeti
 
             try
             {
-                input = body.Length == 0 ? [] : JsonText.Problem(body) is { } problem ? throw new JsonException(problem) : JsonNode.Parse(body) as JsonObject ?? throw new JsonException("not an object");
+                input = body.Length == 0 ? [] : JsonText.ParseObject(body);
             }
             catch (JsonException e)
             {
