@@ -8,6 +8,9 @@ X-Amz-Log-Type: Tail and prints one Markdown row of medians: Init Duration, Dura
 sum (process start, or specialization, to the first response), the client-observed invoke, and its maximum.
 """
 import base64, http.client, json, re, sys, time, subprocess, os, io, zipfile
+
+import sigv4  # noqa: E402  (Nimbus refuses unsigned requests: every request to it is signed)
+sigv4.sign_all_requests()
 port = int(sys.argv[1]); label = sys.argv[2]; n = int(sys.argv[3])
 fix = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "artifacts", "bin", "Nimbus.IntegrationTests", "release", "Fixtures", "functions") + "/"
 def zipdir(d):

@@ -32,6 +32,9 @@ import threading
 import time
 import zipfile
 
+import sigv4  # noqa: E402  (Nimbus refuses unsigned requests: every request to it is signed)
+sigv4.sign_all_requests()
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 HANDLER = r"""

@@ -31,6 +31,9 @@ from urllib.parse import urlsplit
 import bench_procs
 import direct_peer
 
+import sigv4  # noqa: E402  (Nimbus refuses unsigned requests: every request to it is signed)
+sigv4.sign_all_requests()
+
 ROLE = "arn:aws:iam::000000000000:role/x"
 PAYLOAD = b'{"hello":"world","n":42}'
 REQUEST_TIMEOUT_S = 15

@@ -25,6 +25,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import invoke_bench  # noqa: E402
 from load_bench import run_wrk  # noqa: E402
 
+import sigv4  # noqa: E402  (Nimbus refuses unsigned requests: every request to it is signed)
+sigv4.sign_all_requests()
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 READY = re.compile(r"ready on (http://[0-9.:]+)")
 

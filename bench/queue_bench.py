@@ -21,6 +21,9 @@ import tempfile
 import threading
 import time
 
+import sigv4  # noqa: E402  (Nimbus refuses unsigned requests: every request to it is signed)
+sigv4.sign_all_requests()
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -13,6 +13,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bench="$root/bench"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+# The root key the benchmark's servers start with; the drivers sign every request with it (bench/sigv4.py).
+export NIMBUS_ROOT_ACCESS_KEY_ID="${NIMBUS_ROOT_ACCESS_KEY_ID:-bench}" NIMBUS_ROOT_SECRET_ACCESS_KEY="${NIMBUS_ROOT_SECRET_ACCESS_KEY:-bench-secret}"
 timeout_s="${BENCH_TIMEOUT:-345}"
 
 # --only PARTS (see invoke_bench.py --help) also decides whether the serverless-offline peer is installed.

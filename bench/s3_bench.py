@@ -2,7 +2,7 @@
 """PUT and GET throughput of Nimbus's S3-compatible object store, for 4 KB and 8 MB objects.
 
 Usage: bench/s3_bench.py [--threads 4] [--small 2000] [--large 40]
-Starts a fresh `./nimbus serve` on a temporary data directory, drives it over raw, unsigned HTTP (keep-alive
+Starts a fresh `./nimbus serve` on a temporary data directory, drives it over raw HTTP signed by bench/sigv4.py (keep-alive
 http.client connections, one per thread, path-style /bucket/key) and prints a Markdown table. Standard library
 only; the server is stopped by its pid at the end.
 """
@@ -17,6 +17,9 @@ import sys
 import tempfile
 import threading
 import time
+
+import sigv4  # noqa: E402  (Nimbus refuses unsigned requests: every request to it is signed)
+sigv4.sign_all_requests()
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -19,6 +19,8 @@ seconds="${SECONDS_PER_RUN:-30}"
 callers="${CALLERS:-32}"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_DEFAULT_REGION=us-east-1
+# The server's root key is the one the AWS CLI signs with here.
+export NIMBUS_ROOT_ACCESS_KEY_ID=bench NIMBUS_ROOT_SECRET_ACCESS_KEY=bench
 command -v wrk >/dev/null || { echo "url_load: wrk is not installed (apt-get install wrk)" >&2; exit 2; }
 
 work="$(mktemp -d -t nimbus-url-load.XXXXXX)"

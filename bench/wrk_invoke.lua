@@ -7,6 +7,11 @@
 wrk.method = "POST"
 wrk.body = '{"hello":"world","n":42}'
 wrk.headers["Content-Type"] = "application/json"
+-- WRK_HEADERS: extra "Name: value" lines (load_bench.py's SigV4 signature of this exact request).
+for line in string.gmatch(os.getenv("WRK_HEADERS") or "", "[^\n]+") do
+  local name, value = string.match(line, "^([^:]+):%s*(.*)$")
+  if name then wrk.headers[name] = value end
+end
 
 local threads = {}
 

@@ -160,7 +160,7 @@ public sealed class IsolationTests(ServerFixture fixture)
     }
 
     /// <summary>The host pid of <c>dotnet nimbusd.dll serve</c> on this server's data directory.</summary>
-    private static int ServerHostPid(NimbusServer server)
+    internal static int ServerHostPid(NimbusServer server)
     {
         var found = new List<int>();
         foreach (var directory in Directory.EnumerateDirectories("/proc"))

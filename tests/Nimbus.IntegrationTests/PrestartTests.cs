@@ -138,7 +138,7 @@ public sealed class PrestartTests
     }
 
     /// <summary>Stopped by the cgroup freezer: v1 reports it in freezer.state, v2 in cgroup.events.</summary>
-    private static bool IsFrozen(int pid)
+    internal static bool IsFrozen(int pid)
     {
         try
         {
@@ -164,7 +164,7 @@ public sealed class PrestartTests
         }
     }
 
-    private static bool IsAlive(int pid)
+    internal static bool IsAlive(int pid)
     {
         try
         {

@@ -53,7 +53,8 @@ internal static partial class SandboxFactorySelector
         }
 
         Log.BubblewrapInUse(logger, bwrap);
-        return new BubblewrapSandboxFactory(bwrap, setpriv, cgroups, SandboxIdentities.Write(Path.Combine(data.Path, "sandbox"), options.MaxInstances), mounts);
+        return new BubblewrapSandboxFactory(bwrap, setpriv, cgroups, SandboxIdentities.Write(Path.Combine(data.Path, "sandbox"), options.MaxInstances), mounts,
+            SandboxEntry.Detect(FindOnPath("perl"), logger));
     }
 
     private static string? FindOnPath(string name) =>

@@ -7,10 +7,12 @@ namespace Nimbus.Sandboxes;
 /// Starts each instance in bubblewrap: its own mount, pid, ipc and uts namespaces, the code read-only at
 /// /var/task, the runtime clients read-only at /var/runtime, a private size-capped /tmp, and of the host only
 /// the system directories a runtime needs, read-only. Inside, setpriv drops to the instance's own unprivileged
-/// uid with no capabilities before the runtime starts. Killing bwrap kills the whole namespace. With
+/// uid with no capabilities, then <see cref="SandboxEntry"/> restores the function's environment (which no
+/// process outside the sandbox sees under its own names) and applies Landlock before the runtime starts. Killing
+/// bwrap kills the whole namespace. With
 /// <paramref name="mounts"/>, sandboxes can be pre-started with an empty /var/task that receives its code later.
 /// </summary>
-internal sealed class BubblewrapSandboxFactory(string bwrapPath, string? setprivPath, CgroupManager cgroups, SandboxIdentities identities, CodeMounts? mounts) : ISandboxFactory
+internal sealed class BubblewrapSandboxFactory(string bwrapPath, string? setprivPath, CgroupManager cgroups, SandboxIdentities identities, CodeMounts? mounts, SandboxEntry entry) : ISandboxFactory
 {
     private static readonly string[] SystemDirectories = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"];
 
@@ -114,6 +116,11 @@ internal sealed class BubblewrapSandboxFactory(string bwrapPath, string? setpriv
             args.Insert(0, "--cap-drop");
         }
 
+        foreach (var argument in entry.Prefix())
+        {
+            args.Add(argument);
+        }
+
         args.Add(spec.Executable);
         foreach (var argument in spec.Arguments)
         {
@@ -121,7 +128,7 @@ internal sealed class BubblewrapSandboxFactory(string bwrapPath, string? setpriv
         }
 
         start.Environment.Clear();
-        foreach (var (key, value) in spec.Environment)
+        foreach (var (key, value) in entry.HostEnvironment(spec.Environment))
         {
             start.Environment[key] = value;
         }
