@@ -41,6 +41,7 @@ internal static class S3Xml
     {
         context.Response.StatusCode = status;
         context.Response.ContentType = S3Wire.XmlContentType;
+        MakeXmlSafe(root);
         await using var writer = XmlWriter.Create(context.Response.Body, WriterSettings);
         await new XDocument(new XDeclaration("1.0", "UTF-8", null), root).SaveAsync(writer, context.RequestAborted).ConfigureAwait(false);
         await writer.FlushAsync().ConfigureAwait(false);
@@ -67,6 +68,7 @@ internal static class S3Xml
             new XElement("RequestId", requestId),
             new XElement("HostId", HostId(requestId)));
         response.ContentType = S3Wire.XmlContentType;
+        MakeXmlSafe(document);
         await using var writer = XmlWriter.Create(response.Body, WriterSettings);
         await new XDocument(new XDeclaration("1.0", "UTF-8", null), document).SaveAsync(writer, context.RequestAborted).ConfigureAwait(false);
         await writer.FlushAsync().ConfigureAwait(false);
@@ -105,6 +107,66 @@ internal static class S3Xml
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// Replaces characters XML 1.0 cannot carry (NUL and most C0 controls, lone surrogates: a key or upload id may hold
+    /// them) with U+FFFD, so a document naming them is still one every client can parse instead of a writer exception.
+    /// Clients that need such keys exactly list them with <c>encoding-type=url</c>.
+    /// </summary>
+    internal static void MakeXmlSafe(XElement root)
+    {
+        foreach (var text in root.DescendantNodes().OfType<XText>())
+        {
+            if (!IsXmlSafe(text.Value))
+            {
+                text.Value = XmlSafe(text.Value);
+            }
+        }
+    }
+
+    internal static string XmlSafe(string value)
+    {
+        var builder = new StringBuilder(value.Length);
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (XmlConvert.IsXmlChar(value[i]))
+            {
+                builder.Append(value[i]);
+            }
+            else if (i + 1 < value.Length && XmlConvert.IsXmlSurrogatePair(value[i + 1], value[i]))
+            {
+                builder.Append(value[i]).Append(value[i + 1]);
+                i++;
+            }
+            else
+            {
+                builder.Append('\uFFFD');
+            }
+        }
+
+        return builder.ToString();
+    }
+
+    private static bool IsXmlSafe(string value)
+    {
+        for (var i = 0; i < value.Length; i++)
+        {
+            if (XmlConvert.IsXmlChar(value[i]))
+            {
+                continue;
+            }
+
+            if (i + 1 < value.Length && XmlConvert.IsXmlSurrogatePair(value[i + 1], value[i]))
+            {
+                i++;
+                continue;
+            }
+
+            return false;
+        }
+
+        return true;
     }
 
     /// <summary>The child elements named <paramref name="name"/>, in whatever namespace the client used.</summary>

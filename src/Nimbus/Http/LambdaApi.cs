@@ -537,20 +537,5 @@ internal static class LambdaApi
     }
 
     /// <summary>Null when the bytes are one well-formed JSON value; otherwise why not.</summary>
-    internal static string? JsonError(ReadOnlySpan<byte> payload)
-    {
-        try
-        {
-            var reader = new Utf8JsonReader(payload, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow });
-            while (reader.Read())
-            {
-            }
-
-            return null;
-        }
-        catch (JsonException e)
-        {
-            return e.Message;
-        }
-    }
+    internal static string? JsonError(ReadOnlySpan<byte> payload) => JsonText.Problem(payload);
 }

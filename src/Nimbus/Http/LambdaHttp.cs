@@ -62,6 +62,12 @@ internal static class LambdaHttp
             return null;
         }
 
+        if (body.Length > 0 && JsonText.Problem(body) is { } problem)
+        {
+            await WriteErrorAsync(context, LambdaError.BadRequestContent(problem)).ConfigureAwait(false);
+            return null;
+        }
+
         try
         {
             var value = body.Length == 0 ? whenEmpty : JsonSerializer.Deserialize(body, typeInfo);

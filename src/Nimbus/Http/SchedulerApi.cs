@@ -360,7 +360,7 @@ internal static class SchedulerApi
 
         try
         {
-            return JsonDocument.Parse(bytes);
+            return JsonText.Problem(bytes) is { } problem ? throw new JsonException(problem) : JsonDocument.Parse(bytes);
         }
         catch (JsonException)
         {

@@ -486,7 +486,9 @@ internal abstract partial class FilterPattern
                         throw new FormatException($"an array index must be a number at position {start}.");
                     }
 
-                    path.Add(int.Parse(text[start.._position], CultureInfo.InvariantCulture));
+                    path.Add(int.TryParse(text[start.._position], NumberStyles.None, CultureInfo.InvariantCulture, out var index)
+                        ? index
+                        : throw new FormatException($"the array index at position {start} is too large."));
                     Expect(']');
                 }
                 else

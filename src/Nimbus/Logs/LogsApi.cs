@@ -88,7 +88,9 @@ internal sealed partial class LogsApi(LogStore store, ServiceAuthorization autho
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body.Length == 0 ? "{}"u8.ToArray() : body);
+            document = body.Length > 0 && Http.JsonText.Problem(body) is { } problem
+                ? throw new JsonException(problem)
+                : JsonDocument.Parse(body.Length == 0 ? "{}"u8.ToArray() : body);
         }
         catch (JsonException e)
         {

@@ -83,7 +83,7 @@ internal static class CloudWatchWire
             JsonObject input;
             try
             {
-                input = body.Length == 0 ? [] : JsonNode.Parse(body) as JsonObject ?? throw new JsonException("not an object");
+                input = body.Length == 0 ? [] : Http.JsonText.ParseObject(body);
             }
             catch (JsonException e)
             {

@@ -43,17 +43,28 @@ internal sealed partial class SqsApi(QueueService queues, ServiceAuthorization a
 
             try
             {
-                input = body.Length == 0 ? [] : JsonNode.Parse(body) as JsonObject ?? throw new JsonException("not an object");
+                input = body.Length == 0 ? [] : JsonText.ParseObject(body);
             }
-            catch (JsonException)
+            catch (JsonException e)
             {
-                await WriteErrorAsync(context, operation, query, QueueError.InvalidParameter("The request body is not a JSON object.")).ConfigureAwait(false);
+                await WriteErrorAsync(context, operation, query, QueueError.InvalidParameter($"The request body is not a JSON object: {e.Message}")).ConfigureAwait(false);
                 return true;
             }
         }
         else
         {
-            var parameters = await ReadQueryParametersAsync(context).ConfigureAwait(false);
+            Dictionary<string, string>? parameters;
+            try
+            {
+                parameters = await ReadQueryParametersAsync(context).ConfigureAwait(false);
+            }
+            catch (InvalidDataException e)
+            {
+                // Over the form reader's limits (1,024 fields, 4 MiB per value, 2 KiB per name): no SQS request is that big.
+                await WriteErrorAsync(context, "", query: true, QueueError.InvalidParameter($"The request form is malformed or too large: {e.Message}")).ConfigureAwait(false);
+                return true;
+            }
+
             if (parameters is null || !parameters.TryGetValue("Action", out var action) || !SqsWire.Actions.Contains(action)
                 || (parameters.TryGetValue("Version", out var version) && version != SqsWire.ApiVersion))
             {

@@ -18,6 +18,9 @@ internal sealed class CodeStore
     private const UnixFileMode ReadOnlyFile = UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
     private const UnixFileMode Executable = UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute;
 
+    /// <summary>Above any ratio deflate reaches (about 1,032:1): an entry claiming more lies about its size.</summary>
+    internal const long MaxCompressionRatio = 1_100;
+
     private readonly string _zips;
     private readonly string _unpacked;
     private readonly string _layers;
@@ -53,7 +56,8 @@ internal sealed class CodeStore
         var hash = SHA256.HashData(zip);
         var info = new CodeInfo(Convert.ToHexStringLower(hash), Convert.ToBase64String(hash), zip.LongLength);
         var path = ZipPath(info.Sha256Hex);
-        if (!File.Exists(path))
+        var stored = File.Exists(path);
+        if (!stored)
         {
             var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
             await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81920, FileOptions.Asynchronous))
@@ -65,7 +69,23 @@ internal sealed class CodeStore
             File.Move(temporary, path, overwrite: true);
         }
 
-        await GetDirectoryAsync(info.Sha256Hex).ConfigureAwait(false);
+        try
+        {
+            await GetDirectoryAsync(info.Sha256Hex).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            // A package that passed validation but still does not unpack (a CRC that does not match, an entry whose
+            // data is longer than its header says): refused, and forgotten so nothing ever mounts it.
+            _unpacking.TryRemove(info.Sha256Hex, out _);
+            if (!stored)
+            {
+                File.Delete(path);
+            }
+
+            return (default, LambdaError.InvalidParameter($"Could not unzip uploaded file: {e.Message} Check the archive (for example with `unzip -t`), then upload it again."));
+        }
+
         return (info, null);
     }
 
@@ -126,7 +146,20 @@ internal sealed class CodeStore
         }
 
         var staging = Path.Combine(_unpacked, $".{sha256Hex}.{Guid.NewGuid():N}");
-        ZipFile.ExtractToDirectory(ZipPath(sha256Hex), staging);
+        try
+        {
+            ZipFile.ExtractToDirectory(ZipPath(sha256Hex), staging);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            if (Directory.Exists(staging))
+            {
+                Directory.Delete(staging, recursive: true);
+            }
+
+            throw;
+        }
+
         MakeReadOnly(new DirectoryInfo(staging));
         try
         {
@@ -148,14 +181,43 @@ internal sealed class CodeStore
         {
             using var archive = new ZipArchive(new MemoryStream(zip, writable: false), ZipArchiveMode.Read);
             long unzipped = 0;
+            var files = new HashSet<string>(StringComparer.Ordinal);
+            var directories = new HashSet<string>(StringComparer.Ordinal);
             foreach (var entry in archive.Entries)
             {
                 unzipped += entry.Length;
                 var name = entry.FullName.Replace('\\', '/');
-                if (name.StartsWith('/') || name.Split('/').Contains(".."))
+                if (name.StartsWith('/') || name.Split('/').Contains("..") || name.Contains('\0', StringComparison.Ordinal))
                 {
                     return LambdaError.InvalidParameter($"Could not unzip uploaded file. The entry '{entry.FullName}' points outside the package. Remove it and upload again.");
                 }
+
+                // Deflate cannot compress better than about 1,032:1, so a higher ratio is a header that lies about its size.
+                if (entry.CompressedLength > 0 && entry.Length / entry.CompressedLength > MaxCompressionRatio)
+                {
+                    return LambdaError.InvalidParameter($"Could not unzip uploaded file. The entry '{entry.FullName}' claims {entry.Length} bytes from {entry.CompressedLength} compressed bytes, more than {MaxCompressionRatio}:1; the archive is damaged or a zip bomb. Rebuild it and upload again.");
+                }
+
+                var segments = name.TrimEnd('/').Split('/', StringSplitOptions.RemoveEmptyEntries);
+                for (var i = 1; i < segments.Length; i++)
+                {
+                    directories.Add(string.Join('/', segments[..i]));
+                }
+
+                var normalized = string.Join('/', segments);
+                if (name.EndsWith('/'))
+                {
+                    directories.Add(normalized);
+                }
+                else if (normalized.Length > 0 && !files.Add(normalized))
+                {
+                    return LambdaError.InvalidParameter($"Could not unzip uploaded file. The entry '{entry.FullName}' appears twice in the archive. Remove the duplicate and upload again.");
+                }
+            }
+
+            if (files.FirstOrDefault(directories.Contains) is { } conflict)
+            {
+                return LambdaError.InvalidParameter($"Could not unzip uploaded file. '{conflict}' is both a file and a directory in the archive. Rename one and upload again.");
             }
 
             if (unzipped >= LambdaLimits.MaxUnzippedBytes)
