@@ -158,7 +158,8 @@ internal static class SqsQueryProtocol
             xml.WriteStartElement("Error");
             xml.WriteElementString("Type", error.SenderFault ? "Sender" : "Receiver");
             xml.WriteElementString("Code", error.Code.QueryCode);
-            xml.WriteElementString("Message", error.Message);
+            // A message may quote the request (an attribute name, a queue name) with characters XML cannot carry.
+            xml.WriteElementString("Message", Buckets.S3Xml.XmlSafe(error.Message));
             xml.WriteElementString("Detail", "");
             xml.WriteEndElement();
             xml.WriteElementString("RequestId", requestId);

@@ -125,88 +125,42 @@ internal sealed class ObjectStore : IObjectStore
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
     }
 
-    public async Task<StagedBlob?> StageAsync(Stream source, Action<ReadOnlyMemory<byte>> observe, long maxBytes, CancellationToken cancellationToken)
-    {
-        var id = Guid.NewGuid().ToString("N");
-        var temporary = Path.Combine(_temporary, id);
-        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferBytes);
-        long length = 0;
-        var kept = false;
-        try
+    public Task<StagedBlob?> StageAsync(Stream source, Action<ReadOnlyMemory<byte>> observe, long maxBytes, CancellationToken cancellationToken) =>
+        WriteBlobAsync(async (file, buffer) =>
         {
-            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous))
+            long length = 0;
+            int read;
+            while ((read = await source.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
             {
+                length += read;
+                if (length > maxBytes)
+                {
+                    return null;
+                }
+
+                await WriteBlockAsync(file, buffer[..read], observe, cancellationToken).ConfigureAwait(false);
+            }
+
+            return length;
+        });
+
+    public async Task<StagedBlob> ConcatenateAsync(IReadOnlyList<string> blobIds, Action<ReadOnlyMemory<byte>> observe, CancellationToken cancellationToken) =>
+        (await WriteBlobAsync(async (file, buffer) =>
+        {
+            long length = 0;
+            foreach (var blobId in blobIds)
+            {
+                await using var part = OpenBlob(blobId);
                 int read;
-                while ((read = await source.ReadAsync(buffer.AsMemory(0, CopyBufferBytes), cancellationToken).ConfigureAwait(false)) > 0)
+                while ((read = await part.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
                 {
                     length += read;
-                    if (length > maxBytes)
-                    {
-                        return null;
-                    }
-
-                    var block = buffer.AsMemory(0, read);
-                    observe(block);
-                    await file.WriteAsync(block, cancellationToken).ConfigureAwait(false);
+                    await WriteBlockAsync(file, buffer[..read], observe, cancellationToken).ConfigureAwait(false);
                 }
-
-                file.Flush(flushToDisk: true);
             }
 
-            Publish(temporary, id);
-            kept = true;
-            return new StagedBlob(id, length);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            if (!kept)
-            {
-                File.Delete(temporary);
-            }
-        }
-    }
-
-    public async Task<StagedBlob> ConcatenateAsync(IReadOnlyList<string> blobIds, Action<ReadOnlyMemory<byte>> observe, CancellationToken cancellationToken)
-    {
-        var id = Guid.NewGuid().ToString("N");
-        var temporary = Path.Combine(_temporary, id);
-        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferBytes);
-        long length = 0;
-        var kept = false;
-        try
-        {
-            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous))
-            {
-                foreach (var blobId in blobIds)
-                {
-                    await using var part = OpenBlob(blobId);
-                    int read;
-                    while ((read = await part.ReadAsync(buffer.AsMemory(0, CopyBufferBytes), cancellationToken).ConfigureAwait(false)) > 0)
-                    {
-                        length += read;
-                        var block = buffer.AsMemory(0, read);
-                        observe(block);
-                        await file.WriteAsync(block, cancellationToken).ConfigureAwait(false);
-                    }
-                }
-
-                file.Flush(flushToDisk: true);
-            }
-
-            Publish(temporary, id);
-            kept = true;
-            return new StagedBlob(id, length);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            if (!kept)
-            {
-                File.Delete(temporary);
-            }
-        }
-    }
+            return length;
+        }).ConfigureAwait(false))!;
 
     public async Task<StagedBlob?> StageRangeAsync(string blobId, long offset, long length, Action<ReadOnlyMemory<byte>> observe, CancellationToken cancellationToken)
     {
@@ -220,45 +174,26 @@ internal sealed class ObjectStore : IObjectStore
             return null;
         }
 
-        var id = Guid.NewGuid().ToString("N");
-        var temporary = Path.Combine(_temporary, id);
-        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferBytes);
-        var kept = false;
-        try
+        await using (source)
         {
-            await using (source)
-            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous))
+            return await WriteBlobAsync(async (file, buffer) =>
             {
                 source.Seek(offset, SeekOrigin.Begin);
                 var left = length;
                 while (left > 0)
                 {
-                    var read = await source.ReadAsync(buffer.AsMemory(0, (int)Math.Min(CopyBufferBytes, left)), cancellationToken).ConfigureAwait(false);
+                    var read = await source.ReadAsync(buffer[..(int)Math.Min(buffer.Length, left)], cancellationToken).ConfigureAwait(false);
                     if (read == 0)
                     {
                         throw new InvalidOperationException($"Blob {blobId} ended {left} bytes before the range asked for: the object's size and its blob disagree.");
                     }
 
                     left -= read;
-                    var block = buffer.AsMemory(0, read);
-                    observe(block);
-                    await file.WriteAsync(block, cancellationToken).ConfigureAwait(false);
+                    await WriteBlockAsync(file, buffer[..read], observe, cancellationToken).ConfigureAwait(false);
                 }
 
-                file.Flush(flushToDisk: true);
-            }
-
-            Publish(temporary, id);
-            kept = true;
-            return new StagedBlob(id, length);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            if (!kept)
-            {
-                File.Delete(temporary);
-            }
+                return length;
+            }).ConfigureAwait(false);
         }
     }
 
@@ -754,6 +689,51 @@ internal sealed class ObjectStore : IObjectStore
                 File.Delete(file);
             }
         }
+    }
+
+    /// <summary>
+    /// Writes a new blob: <paramref name="fill"/> copies its bytes into the temporary file through the buffer it is
+    /// given and returns the blob's length (null abandons it); the file is then fsynced and renamed into place under a
+    /// fresh id, so a crash never leaves a torn blob. An abandoned or failed blob leaves no file behind.
+    /// </summary>
+    private async Task<StagedBlob?> WriteBlobAsync(Func<FileStream, Memory<byte>, Task<long?>> fill)
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var temporary = Path.Combine(_temporary, id);
+        var buffer = ArrayPool<byte>.Shared.Rent(CopyBufferBytes);
+        var kept = false;
+        try
+        {
+            long length;
+            await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous))
+            {
+                if (await fill(file, buffer.AsMemory(0, CopyBufferBytes)).ConfigureAwait(false) is not { } filled)
+                {
+                    return null;
+                }
+
+                length = filled;
+                file.Flush(flushToDisk: true);
+            }
+
+            Publish(temporary, id);
+            kept = true;
+            return new StagedBlob(id, length);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            if (!kept)
+            {
+                File.Delete(temporary);
+            }
+        }
+    }
+
+    private static async Task WriteBlockAsync(FileStream file, Memory<byte> block, Action<ReadOnlyMemory<byte>> observe, CancellationToken cancellationToken)
+    {
+        observe(block);
+        await file.WriteAsync(block, cancellationToken).ConfigureAwait(false);
     }
 
     private void Publish(string temporary, string id)
