@@ -223,18 +223,8 @@ internal abstract partial class FilterPattern
                 anyOf.Exists(all => all.TrueForAll(c => c.Evaluate(values[bound[c.Field]])));
         }
 
-        private sealed class FieldComparison(int field, FieldComparison.Op op, double? number, string? text, Regex? regex)
+        private sealed class FieldComparison(int field, Comparison op, double? number, string? text, Regex? regex)
         {
-            public enum Op
-            {
-                Equal,
-                NotEqual,
-                Less,
-                LessOrEqual,
-                Greater,
-                GreaterOrEqual,
-            }
-
             public int Field { get; } = field;
 
             public bool Evaluate(string value)
@@ -243,18 +233,10 @@ internal abstract partial class FilterPattern
                 {
                     if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var actual))
                     {
-                        return op == Op.NotEqual;
+                        return op == Comparison.NotEqual;
                     }
 
-                    return op switch
-                    {
-                        Op.Equal => actual == expected,
-                        Op.NotEqual => actual != expected,
-                        Op.Less => actual < expected,
-                        Op.LessOrEqual => actual <= expected,
-                        Op.Greater => actual > expected,
-                        _ => actual >= expected,
-                    };
+                    return CompareNumbers(op, actual, expected);
                 }
 
                 bool equal;
@@ -267,7 +249,7 @@ internal abstract partial class FilterPattern
                     equal = false;
                 }
 
-                return op == Op.Equal ? equal : !equal;
+                return op == Comparison.Equal ? equal : !equal;
             }
         }
 
@@ -323,12 +305,12 @@ internal abstract partial class FilterPattern
 
                 _selfOnly &= field == owner;
                 SkipSpace();
-                var op = TryConsume("!=") ? FieldComparison.Op.NotEqual
-                    : TryConsume("<=") ? FieldComparison.Op.LessOrEqual
-                    : TryConsume(">=") ? FieldComparison.Op.GreaterOrEqual
-                    : TryConsume("=") ? FieldComparison.Op.Equal
-                    : TryConsume("<") ? FieldComparison.Op.Less
-                    : TryConsume(">") ? FieldComparison.Op.Greater
+                var op = TryConsume("!=") ? Comparison.NotEqual
+                    : TryConsume("<=") ? Comparison.LessOrEqual
+                    : TryConsume(">=") ? Comparison.GreaterOrEqual
+                    : TryConsume("=") ? Comparison.Equal
+                    : TryConsume("<") ? Comparison.Less
+                    : TryConsume(">") ? Comparison.Greater
                     : throw new FormatException($"expected a comparison (=, !=, <, <=, >, >=) after '{name}'.");
                 SkipSpace();
                 if (_position >= text.Length)
@@ -370,7 +352,7 @@ internal abstract partial class FilterPattern
                 }
 
                 var isNumber = kind is not ('"' or '%') && double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
-                if (!isNumber && op is not (FieldComparison.Op.Equal or FieldComparison.Op.NotEqual))
+                if (!isNumber && op is not (Comparison.Equal or Comparison.NotEqual))
                 {
                     throw new FormatException($"'{value}' is not a number; <, <=, > and >= compare numbers.");
                 }

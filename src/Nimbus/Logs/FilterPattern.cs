@@ -207,6 +207,18 @@ internal abstract partial class FilterPattern
         public override bool Evaluate(JsonElement root) => left.Evaluate(root) || right.Evaluate(root);
     }
 
+    /// <summary>A numeric comparison of JSON and space-delimited patterns: <paramref name="actual"/> against the pattern's value.</summary>
+    private static bool CompareNumbers(Comparison comparison, double actual, double expected) => comparison switch
+    {
+        Comparison.Equal => actual == expected,
+        Comparison.NotEqual => actual != expected,
+        Comparison.Less => actual < expected,
+        Comparison.LessOrEqual => actual <= expected,
+        Comparison.Greater => actual > expected,
+        Comparison.GreaterOrEqual => actual >= expected,
+        _ => throw new ArgumentOutOfRangeException(nameof(comparison), comparison, "not a numeric comparison"),
+    };
+
     internal enum Comparison
     {
         Equal,
@@ -257,15 +269,7 @@ internal abstract partial class FilterPattern
                     return comparison == Comparison.NotEqual && value.ValueKind is not (JsonValueKind.Object or JsonValueKind.Array or JsonValueKind.Null);
                 }
 
-                return comparison switch
-                {
-                    Comparison.Equal => actual == expected,
-                    Comparison.NotEqual => actual != expected,
-                    Comparison.Less => actual < expected,
-                    Comparison.LessOrEqual => actual <= expected,
-                    Comparison.Greater => actual > expected,
-                    _ => actual >= expected,
-                };
+                return CompareNumbers(comparison, actual, expected);
             }
 
             var actualText = value.ValueKind switch
