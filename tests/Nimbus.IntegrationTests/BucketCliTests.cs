@@ -93,6 +93,7 @@ public sealed class BucketCliTests(ServerFixture fixture)
         var output = Path.Combine(scope.ScratchDirectory, "out");
         (await aws.RunAsync(["s3api", "head-bucket", "--bucket", bucket])).ShouldFail();
         (await aws.RunAsync(["s3api", "create-bucket", "--bucket", "Bad_Name"])).ShouldFailWith("InvalidBucketName");
+        (await aws.RunAsync(["s3api", "create-bucket", "--bucket", bucket, "--create-bucket-configuration", "LocationConstraint=us-east-1"])).ShouldFailWith("InvalidLocationConstraint");
         (await aws.RunAsync(["s3api", "create-bucket", "--bucket", bucket, "--create-bucket-configuration", "LocationConstraint=eu-west-1"])).ShouldSucceed();
         // us-east-1 keeps S3's legacy answer to re-creating a bucket you own: 200 (BucketRoutingTests: 409 elsewhere).
         (await aws.RunAsync(["s3api", "create-bucket", "--bucket", bucket])).ShouldSucceed();
