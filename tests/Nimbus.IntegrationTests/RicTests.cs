@@ -6,8 +6,7 @@ namespace Nimbus.IntegrationTests;
 /// Runtime API fidelity: AWS's own Node.js runtime interface client (aws-lambda-ric from npm, unmodified) runs
 /// a handler in a <c>provided.al2023</c> function against Nimbus's Runtime API.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class RicTests(ServerFixture fixture)
+public sealed class RicTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     [Theory]
     [InlineData(AwsCli.V1)]

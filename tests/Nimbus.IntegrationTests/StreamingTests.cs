@@ -10,8 +10,7 @@ namespace Nimbus.IntegrationTests;
 /// and RESPONSE_STREAM function URLs read with a raw HttpClient, against the node-stream fixture's
 /// <c>awslambda.streamifyResponse</c> handler. Timing assertions prove chunks arrive while the function still runs.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class StreamingTests(ServerFixture fixture)
+public sealed class StreamingTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private const string NodeRuntime = "nodejs20.x";
     private const string StreamHandler = "index.stream";
