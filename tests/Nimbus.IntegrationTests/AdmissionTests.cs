@@ -5,7 +5,8 @@ namespace Nimbus.IntegrationTests;
 /// instance and is served, or is throttled after the admission wait; idle instances are reaped (scale to zero).
 /// Each test runs its own server with small limits.
 /// </summary>
-[Collection(RestartTests.Name)]
+// Serial: measures memory admission against the node and sends a 100-call cold burst; other classes beside it would change both.
+[Collection(SerialCollectionDefinition.Name)]
 public sealed class AdmissionTests
 {
     /// <summary>

@@ -10,8 +10,7 @@ namespace Nimbus.IntegrationTests;
 /// (mb, cp small and multipart, ls, sync, presign, rm, rb) and <c>aws s3api</c> for the rest of the operations and
 /// S3's error codes.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class BucketCliTests(ServerFixture fixture)
+public sealed class BucketCliTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private const int LargeBytes = 50_000_000;
 
