@@ -27,6 +27,9 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
     private readonly Queue<TaskCompletionSource<SandboxInstance>> _waiters = new();
     private int _waiting;
 
+    // Instances being started for callers of this pool, under _lock.
+    private int _starting;
+
     // Moving average of this pool's invocation durations (ms); NaN until the first one ends.
     private double _averageDurationMs = double.NaN;
 
@@ -149,11 +152,6 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
                 var (instance, error) = await StartHoldingSlotAsync(cancellationToken).ConfigureAwait(false);
                 if (instance is not null)
                 {
-                    lock (_lock)
-                    {
-                        _all.Add(instance);
-                    }
-
                     Log.InstanceStarted(logger, Function.Name, Function.Version, instance.Id, instance.Sandbox?.ProcessId ?? 0);
                     return (instance, null);
                 }
@@ -278,16 +276,26 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
         (SandboxInstance? Instance, byte[]? StartError) started = (null, null);
         try
         {
+            // Starts in flight count as instances: four starting at once would otherwise each find none.
             int instances;
             lock (_lock)
             {
-                instances = _all.Count;
+                instances = _all.Count + _starting++;
             }
 
             started = await manager.StartInstanceAsync(Function, provisioned: false, cancellationToken, manager.MayEvictForAnother(Function, instances)).ConfigureAwait(false);
         }
         finally
         {
+            lock (_lock)
+            {
+                _starting--;
+                if (started.Instance is { } startedInstance)
+                {
+                    _all.Add(startedInstance);
+                }
+            }
+
             if (started.Instance is { } instance)
             {
                 _ = ReleaseSlotAfterInitAsync(instance);
