@@ -92,7 +92,8 @@ def main():
                 for key in order:
                     row = measure(args, servers[key], urls[key], count, args.seconds)
                     if row["errors"]:
-                        raise RuntimeError("%d failed invokes with monitoring %s" % (row["errors"], key))
+                        # Counted and printed, not fatal: on an overloaded machine wrk's 5 s timeout fires now and then.
+                        log("%d failed invokes with monitoring %s: read this run's figures with care" % (row["errors"], key))
                     runs.setdefault((key, count), []).append(row)
                     log("run %d/%d, monitoring %s, %d callers: %.0f req/s, CPU us/invoke nimbusd %.0f runtime %.0f, load %.1f" % (
                         repeat + 1, args.repeat, key, count, row["rate"], row["server_us"], row["runtime_us"], row["load"]))
@@ -106,16 +107,18 @@ def main():
     loads = [r["load"] for rows in runs.values() for r in rows]
     print("load average during the runs: %.1f-%.1f on %d cores" % (min(loads), max(loads), os.cpu_count()))
     print("| callers | on (req/s) | off (req/s) | throughput on/off | nimbusd CPU µs/invoke on | off | "
-          "nimbusd + runtime CPU µs/invoke on | off | CPU per invoke on/off |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "nimbusd + runtime CPU µs/invoke on | off | CPU per invoke on/off | failed invokes on/off |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for count in callers:
         on_rate, off_rate = median("on", count, "rate"), median("off", count, "rate")
         on_srv, off_srv = median("on", count, "server_us"), median("off", count, "server_us")
         on_all = on_srv + median("on", count, "runtime_us")
         off_all = off_srv + median("off", count, "runtime_us")
-        print("| %d | %.0f | %.0f | %.3f | %.0f | %.0f | %.0f | %.0f | %.3f |" % (
-            count, on_rate, off_rate, on_rate / off_rate, on_srv, off_srv, on_all, off_all, on_all / off_all))
-    return 0
+        errors = ["%d" % sum(r["errors"] for r in runs[(key, count)]) for key in ("on", "off")]
+        print("| %d | %.0f | %.0f | %.3f | %.0f | %.0f | %.0f | %.0f | %.3f | %s |" % (
+            count, on_rate, off_rate, on_rate / max(off_rate, 1e-9), on_srv, off_srv, on_all, off_all,
+            on_all / max(off_all, 1e-9), "/".join(errors)))
+    return 1 if any(r["errors"] for rows in runs.values() for r in rows) else 0
 
 
 if __name__ == "__main__":
