@@ -1,104 +1,125 @@
-"""Metering overhead benchmark: warm-invoke throughput with the meter on and off (NIMBUS_METERING=false).
+"""Cost of the logging and metering path: warm invokes with both on, and with both off, side by side.
 
-Starts two fresh Nimbus servers (same build, temporary data directories) that differ only in Metering, creates
-the same node function on each, and runs wrk (bench/wrk_invoke.lua, every answer checked) against them in
-alternation, so machine noise falls on both alike. Prints the median rate of each, their ratio and the overhead:
+Starts two fresh servers (the build in artifacts/, or --server; temporary data directories) that differ only in
+the monitoring path: "on" is the default configuration, "off" sets NIMBUS_METERING=false (no metrics.db rows or
+rollups) and NIMBUS_BENCH_DISABLE_FUNCTION_LOGS=true (function log lines, START/END/REPORT included, are dropped
+instead of stored in logs.db; a benchmark-only switch). /metrics counters stay on in both. It creates the same
+node function on each, warms both up, then runs wrk (bench/wrk_invoke.lua, every request SigV4-signed, every answer
+checked) against them in alternation at each caller count, so machine noise falls on both alike, and reads the
+CPU time nimbusd and the runtime processes spent per invoke during each run (/proc, as bench/cpu_per_invoke.py).
+Prints, per caller count, the median throughput of each, their ratio, and the CPU per invoke of each:
 
-    python3 bench/metering_bench.py [--callers 1,16] [--seconds 5] [--repeat 5]
+    python3 bench/metering_bench.py                       # --callers 1,32 --seconds 5 --repeat 4
+    python3 bench/metering_bench.py --callers 32 --seconds 8 --repeat 3
 
-Both servers log every invocation (START/END/REPORT to logs.db) either way: the A/B isolates the meter (the
-observer call, the channel write and metrics.db's batched commits); /metrics counters are on in both. Logging
-itself cannot be turned off, so it is not part of the A/B.
+The throughput ratio only means something on a quiet machine (load average well under the core count); the CPU
+per invoke is load-independent and is the figure to read on a shared one.
 """
 
 import argparse
 import os
-import re
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
+from types import SimpleNamespace
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cpu_per_invoke as cpu  # noqa: E402  (server start, signed wrk runs, /proc CPU readings)
 import invoke_bench  # noqa: E402
-from load_bench import run_wrk  # noqa: E402
 
-import sigv4  # noqa: E402  (Nimbus refuses unsigned requests: every request to it is signed)
-sigv4.sign_all_requests()
+CONFIGS = {
+    "on": [],
+    "off": ["NIMBUS_METERING=false", "NIMBUS_BENCH_DISABLE_FUNCTION_LOGS=true"],
+}
+COMMS = {"node"}
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-READY = re.compile(r"ready on (http://[0-9.:]+)")
+
+def log(message):
+    print("metering: " + message, file=sys.stderr, flush=True)
 
 
-def start(metering, data):
-    env = dict(os.environ, NIMBUS_METERING="true" if metering else "false")
-    process = subprocess.Popen([os.path.join(ROOT, "nimbus"), "serve", "--listen", "http://127.0.0.1:0", "--data", data],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-                               start_new_session=True)
-    deadline = time.time() + 300
-    for line in process.stdout:
-        match = READY.search(line)
-        if match:
-            # Keep draining the server's output so it never blocks on a full pipe.
-            subprocess.Popen(["cat"], stdin=process.stdout, stdout=subprocess.DEVNULL)
-            return process, match.group(1)
-        if time.time() > deadline:
-            break
-    os.killpg(process.pid, signal.SIGKILL)
-    raise RuntimeError("nimbus serve did not become ready")
+def measure(args, server, url, callers, seconds):
+    headers = cpu.signed_headers(url, invoke_bench.PAYLOAD)
+    before = cpu.snapshot(server.pid, COMMS)
+    result = cpu.wrk_cpu(args.wrk, url, callers, seconds, headers)
+    after = cpu.snapshot(server.pid, COMMS)
+    n = max(1, result["requests"])
+    runtime = sum(after["runtimes"][p][1] - before["runtimes"].get(p, (None, 0, 0))[1] for p in after["runtimes"])
+    return {
+        "requests": result["requests"], "errors": result["errors"], "rate": result["rate"],
+        "server_us": 1e6 * (after["server_cpu"] - before["server_cpu"]) / n, "runtime_us": 1e6 * runtime / n,
+        "load": os.getloadavg()[0],
+    }
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--server", default=os.path.join(cpu.ROOT, "artifacts/bin/Nimbus.Server/release/nimbusd.dll"))
     parser.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
-    parser.add_argument("--callers", default="1,16")
+    parser.add_argument("--callers", default="1,32")
     parser.add_argument("--seconds", type=float, default=5)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--warmup", type=float, default=4, help="seconds of each warm-up run")
+    parser.add_argument("--repeat", type=int, default=4)
     args = parser.parse_args()
     callers = [int(c) for c in args.callers.split(",") if c]
 
     servers = {}
-    temp = tempfile.mkdtemp(prefix="nimbus-metering-bench-")
     try:
-        for key, metering in (("on", True), ("off", False)):
-            process, url = start(metering, os.path.join(temp, key))
-            servers[key] = (process, url)
-            nimbus = invoke_bench.Nimbus(url)
-            nimbus.create("bench-metering", "node")
-        urls = {key: "%s/2015-03-31/functions/bench-metering/invocations" % url for key, (_, url) in servers.items()}
-        for key in servers:
-            for count in callers:
-                run_wrk(args.wrk, urls[key], count, 3, "invoke")
-        rates = {}
+        for key, env in CONFIGS.items():
+            server = cpu.Server(SimpleNamespace(server=args.server, env=list(env)))
+            servers[key] = server
+            cpu.create_function(server.url, "bench-metering", "node")
+            log("%s: %s (pid %d) %s" % (key, server.url, server.pid, " ".join(env)))
+        urls = {key: "%s/2015-03-31/functions/bench-metering/invocations" % s.url for key, s in servers.items()}
+
+        # Warm up until every instance the largest caller count needs is started: two error-free runs in a row with
+        # the same number of runtime processes (bounded).
+        for key, server in servers.items():
+            previous, deadline = -1, time.time() + 120
+            while True:
+                row = measure(args, server, urls[key], max(callers), args.warmup)
+                count = len(cpu.runtime_processes(server.pid, COMMS))
+                log("warm-up %s: %d invokes, %d errors, %d runtime processes" % (key, row["requests"], row["errors"], count))
+                if (count == previous and row["errors"] == 0) or time.time() > deadline:
+                    break
+                previous = count
+
+        runs = {}
         for repeat in range(args.repeat):
             for count in callers:
                 order = ("on", "off") if repeat % 2 == 0 else ("off", "on")
                 for key in order:
-                    result = run_wrk(args.wrk, urls[key], count, args.seconds, "invoke")
-                    if result["errors"]:
-                        raise RuntimeError("%d failed invokes with metering %s" % (result["errors"], key))
-                    rates.setdefault((key, count), []).append(result["rate"])
-                    print("run %d/%d, metering %s, %d callers: %.0f req/s" % (repeat + 1, args.repeat, key, count, result["rate"]),
-                          file=sys.stderr)
-        print("| callers | metering on (req/s) | metering off (req/s) | ratio on/off | overhead |")
-        print("| --- | --- | --- | --- | --- |")
-        for count in callers:
-            on = statistics.median(rates[("on", count)])
-            off = statistics.median(rates[("off", count)])
-            print("| %d | %.0f | %.0f | %.3f | %.1f%% |" % (count, on, off, on / off, (off - on) / off * 100))
+                    row = measure(args, servers[key], urls[key], count, args.seconds)
+                    if row["errors"]:
+                        # Counted and printed, not fatal: on an overloaded machine wrk's 5 s timeout fires now and then.
+                        log("%d failed invokes with monitoring %s: read this run's figures with care" % (row["errors"], key))
+                    runs.setdefault((key, count), []).append(row)
+                    log("run %d/%d, monitoring %s, %d callers: %.0f req/s, CPU us/invoke nimbusd %.0f runtime %.0f, load %.1f" % (
+                        repeat + 1, args.repeat, key, count, row["rate"], row["server_us"], row["runtime_us"], row["load"]))
     finally:
-        # The launcher's process group holds the server (and unshare, when it forks): stop the whole group.
-        for process, _ in servers.values():
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-        shutil.rmtree(temp, ignore_errors=True)
+        for server in servers.values():
+            server.stop()
+
+    def median(key, count, field):
+        return statistics.median(r[field] for r in runs[(key, count)])
+
+    loads = [r["load"] for rows in runs.values() for r in rows]
+    print("load average during the runs: %.1f-%.1f on %d cores" % (min(loads), max(loads), os.cpu_count()))
+    print("| callers | on (req/s) | off (req/s) | throughput on/off | nimbusd CPU µs/invoke on | off | "
+          "nimbusd + runtime CPU µs/invoke on | off | CPU per invoke on/off | failed invokes on/off |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for count in callers:
+        on_rate, off_rate = median("on", count, "rate"), median("off", count, "rate")
+        on_srv, off_srv = median("on", count, "server_us"), median("off", count, "server_us")
+        on_all = on_srv + median("on", count, "runtime_us")
+        off_all = off_srv + median("off", count, "runtime_us")
+        errors = ["%d" % sum(r["errors"] for r in runs[(key, count)]) for key in ("on", "off")]
+        print("| %d | %.0f | %.0f | %.3f | %.0f | %.0f | %.0f | %.0f | %.3f | %s |" % (
+            count, on_rate, off_rate, on_rate / max(off_rate, 1e-9), on_srv, off_srv, on_all, off_all,
+            on_all / max(off_all, 1e-9), "/".join(errors)))
+    return 1 if any(r["errors"] for rows in runs.values() for r in rows) else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

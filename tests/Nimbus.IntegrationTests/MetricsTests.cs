@@ -222,6 +222,49 @@ public sealed partial class MetricsTests(ServerFixture fixture) : IClassFixture<
         Assert.DoesNotContain(root, untraced.Json().Str("trace"), StringComparison.Ordinal);
     });
 
+    [Fact]
+    public Task Async_event_metrics_count_received_and_dropped_events_and_the_dead_letter_continues_the_callers_trace() => fixture.RunAsync(async scope =>
+    {
+        var aws = scope.Cli(AwsCli.V1);
+        var queues = new EventSourceMappingQueues(aws, scope.ScratchDirectory);
+        var (dlqUrl, dlqArn) = await queues.CreateAsync($"dlq-{Guid.NewGuid():N}");
+        var name = scope.NewFunctionName();
+        (await aws.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeBehaviours), NodeRuntime, "dispatch.handler",
+            "--dead-letter-config", $"TargetArn={dlqArn}")).ShouldSucceed();
+        (await aws.LambdaAsync("put-function-event-invoke-config", "--function-name", name, "--maximum-retry-attempts", "0")).ShouldSucceed();
+        const string root = "1-5759e988-bd862e3fe1be46a994272794";
+
+        // Two events that succeed and one that fails (no retries), the failing one sent with a trace header.
+        foreach (var (payload, trace) in new[] { ("""{"action":"sleep","ms":1}""", (string?)null), ("""{"action":"sleep","ms":1}""", null), ("""{"action":"error"}""", $"Root={root};Sampled=1") })
+        {
+            var headers = new Dictionary<string, string> { ["X-Amz-Invocation-Type"] = "Event" };
+            if (trace is not null)
+            {
+                headers["X-Amzn-Trace-Id"] = trace;
+            }
+
+            var accepted = await scope.Lambda.SendAsync(HttpMethod.Post, $"{LambdaHttp.FunctionsPath}/{name}/invocations",
+                new StringContent(payload, Encoding.UTF8, "application/json"), headers);
+            Assert.True(accepted.StatusCode == 202, accepted.ToString());
+        }
+
+        var dead = Assert.Single(await queues.ReceiveAtLeastAsync(dlqUrl, 1, Deadline));
+        var window = Window();
+        await WaitForStatisticAsync(aws, name, "AsyncEventsReceived", "Sum", 3, window);
+        await WaitForStatisticAsync(aws, name, "AsyncEventsDropped", "Sum", 1, window);
+        var age = await WaitForStatisticAsync(aws, name, "AsyncEventAge", "SampleCount", 3, window);
+        using var response = await scope.Server.Http.GetAsync(new Uri("/metrics", UriKind.Relative));
+        var metrics = PrometheusText.Parse(await response.Content.ReadAsStringAsync());
+
+        Assert.Matches($@"^Root={root};Parent=[0-9a-f]{{16}};Sampled=1$", dead.Str("Attributes.AWSTraceHeader"));
+        Assert.Equal("Milliseconds", age.Str("Unit"));
+        (string, string)[] series = [("function", name), ("version", Latest)];
+        Assert.Equal(3, metrics.Value("nimbus_lambda_async_events_received_total", series));
+        Assert.Equal(1, metrics.Value("nimbus_lambda_async_events_dropped_total", series));
+        Assert.Equal(0, metrics.Value("nimbus_lambda_dead_letter_errors_total", series));
+        Assert.Equal(3, metrics.Value("nimbus_lambda_async_event_age_milliseconds_count", series));
+    });
+
     internal static async Task InvokeMixAsync(TestScope scope, string name, int successes, int errors, int throttles)
     {
         for (var i = 0; i < successes; i++)

@@ -24,8 +24,11 @@ internal interface IEventSourceQueues
     /// <summary>Messages waiting to be received (ApproximateNumberOfMessages); 0 when the queue is gone.</summary>
     Task<long> BacklogAsync(string queueArn, CancellationToken cancellationToken);
 
-    /// <summary>Stores a message durably; false when the queue is gone.</summary>
-    Task<bool> SendAsync(string queueArn, string body, IReadOnlyDictionary<string, EventSourceMessageAttribute> attributes, CancellationToken cancellationToken);
+    /// <summary>
+    /// Stores a message durably, with <paramref name="traceHeader"/> (an X-Ray header) as its <c>AWSTraceHeader</c>
+    /// system attribute when given; false when the queue is gone.
+    /// </summary>
+    Task<bool> SendAsync(string queueArn, string body, IReadOnlyDictionary<string, EventSourceMessageAttribute> attributes, CancellationToken cancellationToken, string? traceHeader = null);
 }
 
 internal sealed record EventSourceQueue(string Arn, bool IsFifo, TimeSpan VisibilityTimeout);

@@ -57,7 +57,7 @@ internal sealed class QueueServiceEventSource(QueueService queues) : IEventSourc
     public async Task<long> BacklogAsync(string queueArn, CancellationToken cancellationToken) =>
         queues.TryResolveArn(queueArn, out var name) && await queues.GetBacklogAsync(name).ConfigureAwait(false) is { } backlog ? backlog.Visible : 0;
 
-    public async Task<bool> SendAsync(string queueArn, string body, IReadOnlyDictionary<string, EventSourceMessageAttribute> attributes, CancellationToken cancellationToken)
+    public async Task<bool> SendAsync(string queueArn, string body, IReadOnlyDictionary<string, EventSourceMessageAttribute> attributes, CancellationToken cancellationToken, string? traceHeader = null)
     {
         if (!queues.TryResolveArn(queueArn, out var name))
         {
@@ -66,7 +66,8 @@ internal sealed class QueueServiceEventSource(QueueService queues) : IEventSourc
 
         var input = new QueueMessageInput(
             body,
-            attributes.Count == 0 ? null : attributes.ToDictionary(a => a.Key, a => new MessageAttributeValue(a.Value.DataType, a.Value.StringValue, a.Value.BinaryValue), StringComparer.Ordinal));
+            attributes.Count == 0 ? null : attributes.ToDictionary(a => a.Key, a => new MessageAttributeValue(a.Value.DataType, a.Value.StringValue, a.Value.BinaryValue), StringComparer.Ordinal),
+            TraceHeader: traceHeader);
         var sent = await queues.SendAsync(name, input).ConfigureAwait(false);
         return sent.Error is null;
     }

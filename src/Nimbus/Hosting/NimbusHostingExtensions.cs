@@ -74,7 +74,8 @@ public static class NimbusHostingExtensions
         services.TryAddSingleton(sp => new LogStore(
             new SqliteDatabase(Path.Combine(sp.GetRequiredService<DataDirectory>().Path, "logs.db"), LogMigrations.All),
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<LogStore>>()));
+            sp.GetRequiredService<ILogger<LogStore>>(),
+            discard: sp.GetRequiredService<IOptions<Metrics.MetricsOptions>>().Value.BenchDisableFunctionLogs));
         services.AddHostedService(sp => sp.GetRequiredService<LogStore>());
         services.TryAddKeyedSingleton(EventsDatabaseKey, (sp, _) => new SqliteDatabase(
             Path.Combine(sp.GetRequiredService<DataDirectory>().Path, "events.db"), EventMigrations.All));

@@ -29,7 +29,7 @@ internal sealed partial class AsyncInvocationQueue
     {
         var functionArn = functions.FunctionArn(item.FunctionName, item.Qualifier ?? FunctionRecord.Latest);
         var record = DestinationRecord.Build(item, functionArn, outcome, result, time.GetUtcNow());
-        var sent = await queues.SendAsync(queueArn, Encoding.UTF8.GetString(record), new Dictionary<string, EventSourceMessageAttribute>(), CancellationToken.None).ConfigureAwait(false);
+        var sent = await queues.SendAsync(queueArn, Encoding.UTF8.GetString(record), new Dictionary<string, EventSourceMessageAttribute>(), CancellationToken.None, QueueTraceHeader(item)).ConfigureAwait(false);
         if (sent)
         {
             Log.DestinationSentToQueue(logger, item.FunctionName, item.RequestId, outcome, queueArn);
@@ -37,6 +37,7 @@ internal sealed partial class AsyncInvocationQueue
         else
         {
             Log.QueueTargetMissing(logger, item.FunctionName, item.RequestId, queueArn);
+            Observe(AsyncEventMetric.DestinationDeliveryFailure, item, 1);
         }
     }
 
@@ -56,15 +57,23 @@ internal sealed partial class AsyncInvocationQueue
             [ErrorMessageAttribute] = new("String", message, null),
         };
         var body = item.Payload.Length == 0 ? "{}" : Encoding.UTF8.GetString(item.Payload);
-        if (await queues.SendAsync(queueArn, body, attributes, CancellationToken.None).ConfigureAwait(false))
+        if (await queues.SendAsync(queueArn, body, attributes, CancellationToken.None, QueueTraceHeader(item)).ConfigureAwait(false))
         {
             Log.DeadLetterSent(logger, item.FunctionName, item.RequestId, queueArn);
         }
         else
         {
             Log.QueueTargetMissing(logger, item.FunctionName, item.RequestId, queueArn);
+            Observe(AsyncEventMetric.DeadLetterError, item, 1);
         }
     }
+
+    /// <summary>
+    /// The <c>AWSTraceHeader</c> of a message Nimbus sends for an event: the event's Root and Sampled with a Parent of
+    /// its own, so a queue mapping (or any X-Ray-aware reader) of that queue continues the event's trace.
+    /// </summary>
+    private string? QueueTraceHeader(StoredEvent item) =>
+        item.TraceHeader is null ? null : Metrics.LambdaTraceHeader.ForFunction(item.TraceHeader, time);
 
     /// <summary>
     /// The dead letter's error: 200 and the function's <c>errorMessage</c> after function errors (the invoke itself

@@ -23,8 +23,11 @@ internal sealed partial class AsyncInvocationQueue(
     Events.IEventSourceQueues queues,
     IOptions<NimbusOptions> options,
     TimeProvider time,
-    ILogger<AsyncInvocationQueue> logger) : BackgroundService
+    ILogger<AsyncInvocationQueue> logger,
+    IEnumerable<IAsyncEventObserver> observers) : BackgroundService
 {
+    private readonly IAsyncEventObserver[] _observers = [.. observers];
+
     /// <summary>Most events accepted and not finished: queued, running or waiting to be retried.</summary>
     public const int Capacity = 10_000;
 
@@ -56,7 +59,21 @@ internal sealed partial class AsyncInvocationQueue(
             TraceHeader = Metrics.LambdaTraceHeader.ForEvent(request.TraceHeader, time),
             TraceParent = activity?.Id,
         };
-        return await TryAcceptAsync(stored).ConfigureAwait(false);
+        if (!await TryAcceptAsync(stored).ConfigureAwait(false))
+        {
+            return false;
+        }
+
+        Observe(AsyncEventMetric.Received, stored, 1);
+        return true;
+    }
+
+    private void Observe(AsyncEventMetric metric, StoredEvent item, double value)
+    {
+        foreach (var observer in _observers)
+        {
+            observer.OnAsyncEvent(metric, item.FunctionName, item.Qualifier, value);
+        }
     }
 
     /// <summary>
@@ -200,6 +217,7 @@ internal sealed partial class AsyncInvocationQueue(
             return true;
         }
 
+        Observe(AsyncEventMetric.Age, item, Math.Max(0, (now - item.AcceptedAt).TotalMilliseconds));
         var request = new InvocationRequest(item.RequestId, new FunctionReference(item.FunctionName, item.Qualifier), item.Payload, null, TailLog: false, item.TraceHeader);
         var result = await invoker.InvokeAsync(request, stoppingToken).ConfigureAwait(false);
         switch (result)
@@ -226,6 +244,7 @@ internal sealed partial class AsyncInvocationQueue(
 
             case { Status: InvocationStatus.Rejected }:
                 Log.EventRejected(logger, item.FunctionName, result.Error!.Type);
+                Observe(AsyncEventMetric.Dropped, item, 1);
                 await store.DeleteAsync(item.RequestId, CancellationToken.None).ConfigureAwait(false);
                 return true;
 
@@ -293,6 +312,7 @@ internal sealed partial class AsyncInvocationQueue(
             if (target.IsError)
             {
                 Log.DestinationInvalid(logger, item.FunctionName, destination, target.Error!.Message);
+                Observe(AsyncEventMetric.DestinationDeliveryFailure, item, 1);
             }
             else
             {
@@ -311,6 +331,7 @@ internal sealed partial class AsyncInvocationQueue(
 
         if (outcome != AsyncOutcome.Success)
         {
+            Observe(AsyncEventMetric.Dropped, item, 1);
             await SendToDeadLetterQueueAsync(item, result, stoppingToken).ConfigureAwait(false);
         }
 

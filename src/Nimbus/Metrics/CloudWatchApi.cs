@@ -322,8 +322,19 @@ internal sealed partial class CloudWatchApi(MeteringStore store, ServiceAuthoriz
         var to = end.ToUnixTimeSeconds();
         long BucketOf(long seconds) => from + ((seconds - from) / periodSeconds * periodSeconds);
 
-        var rows = await store.ReadRollupsAsync(from, to, filter, cancellationToken).ConfigureAwait(false);
         var aggregates = new SortedDictionary<long, Aggregate>();
+        if (LambdaMetricCatalog.AsyncMetrics.TryGetValue(metric, out var asyncMetric))
+        {
+            foreach (var (minute, aggregate) in await store.ReadAsyncRollupsAsync(asyncMetric, from, to, filter, cancellationToken).ConfigureAwait(false))
+            {
+                var bucket = BucketOf(minute);
+                aggregates[bucket] = aggregates.TryGetValue(bucket, out var existing) ? existing.Merge(aggregate) : aggregate;
+            }
+        }
+
+        var rows = LambdaMetricCatalog.AsyncMetrics.ContainsKey(metric)
+            ? new List<MinuteRollup>()
+            : await store.ReadRollupsAsync(from, to, filter, cancellationToken).ConfigureAwait(false);
         foreach (var row in rows)
         {
             if (LambdaMetricCatalog.Read(metric, row) is { } aggregate)
@@ -374,7 +385,7 @@ internal sealed partial class CloudWatchApi(MeteringStore store, ServiceAuthoriz
     /// <summary>The rows a metric's dimensions select; null when no AWS/Lambda series has those dimensions.</summary>
     private static SeriesFilter? Filter(string ns, string metric, List<(string Name, string Value)> dimensions)
     {
-        if (ns != LambdaMetricCatalog.Namespace || !LambdaMetricCatalog.Names.Contains(metric))
+        if (ns != LambdaMetricCatalog.Namespace || !LambdaMetricCatalog.IsKnown(metric))
         {
             return null;
         }

@@ -8,7 +8,7 @@ namespace Nimbus.Metrics;
 /// The in-memory counters behind /metrics, per function and executed version, fed by the invoker's observer seam.
 /// The warm path costs one dictionary lookup and a few Interlocked increments; nothing is locked.
 /// </summary>
-internal sealed class FunctionMetrics : IInvocationObserver
+internal sealed class FunctionMetrics : IInvocationObserver, IAsyncEventObserver
 {
     /// <summary>Upper bounds (ms) of the duration histogram's buckets, +Inf implied.</summary>
     public static readonly double[] DurationBucketsMs = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 300_000, 900_000];
@@ -27,6 +27,42 @@ internal sealed class FunctionMetrics : IInvocationObserver
     }
 
     public IEnumerable<KeyValuePair<(string Function, string Version), Series>> Snapshot() => _series;
+
+    private readonly ConcurrentDictionary<(string Function, string Version), AsyncSeries> _async = new();
+
+    public void OnAsyncEvent(AsyncEventMetric metric, string functionName, string? qualifier, double value)
+    {
+        var key = (functionName, qualifier ?? Functions.FunctionRecord.Latest);
+        if (!_async.TryGetValue(key, out var series))
+        {
+            series = _async.GetOrAdd(key, static _ => new AsyncSeries());
+        }
+
+        series.Add(metric, value);
+    }
+
+    /// <summary>The async event counters, by function and the qualifier the events were sent to ($LATEST: none).</summary>
+    public IEnumerable<KeyValuePair<(string Function, string Version), AsyncSeries>> AsyncSnapshot() => _async;
+
+    /// <summary>Async event counters of one function and qualifier. Fields are only touched with Interlocked.</summary>
+    internal sealed class AsyncSeries
+    {
+        private readonly long[] _counts = new long[Enum.GetValues<AsyncEventMetric>().Length];
+        private long _ageMillis;
+
+        public long Count(AsyncEventMetric metric) => Interlocked.Read(ref _counts[(int)metric]);
+
+        public long AgeSumMs => Interlocked.Read(ref _ageMillis);
+
+        public void Add(AsyncEventMetric metric, double value)
+        {
+            Interlocked.Increment(ref _counts[(int)metric]);
+            if (metric == AsyncEventMetric.Age)
+            {
+                Interlocked.Add(ref _ageMillis, (long)value);
+            }
+        }
+    }
 
     /// <summary>Counters of one function version. Fields are only touched with Interlocked.</summary>
     internal sealed class Series

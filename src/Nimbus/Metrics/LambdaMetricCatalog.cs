@@ -20,11 +20,32 @@ internal static class LambdaMetricCatalog
     public const string Duration = "Duration";
     public const string ConcurrentExecutions = "ConcurrentExecutions";
 
+    public const string AsyncEventsReceived = "AsyncEventsReceived";
+    public const string AsyncEventAge = "AsyncEventAge";
+    public const string AsyncEventsDropped = "AsyncEventsDropped";
+    public const string DeadLetterErrors = "DeadLetterErrors";
+    public const string DestinationDeliveryFailures = "DestinationDeliveryFailures";
+
     public static readonly IReadOnlyList<string> Names = [Invocations, Errors, Throttles, Duration, ConcurrentExecutions];
+
+    /// <summary>
+    /// The async invocation metrics, one sample per event (per attempt for the age), by FunctionName and Resource (the
+    /// name or <c>name:qualifier</c> the caller invoked); they have no ExecutedVersion.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, Invocation.AsyncEventMetric> AsyncMetrics = new Dictionary<string, Invocation.AsyncEventMetric>(StringComparer.Ordinal)
+    {
+        [AsyncEventsReceived] = Invocation.AsyncEventMetric.Received,
+        [AsyncEventAge] = Invocation.AsyncEventMetric.Age,
+        [AsyncEventsDropped] = Invocation.AsyncEventMetric.Dropped,
+        [DeadLetterErrors] = Invocation.AsyncEventMetric.DeadLetterError,
+        [DestinationDeliveryFailures] = Invocation.AsyncEventMetric.DestinationDeliveryFailure,
+    };
+
+    public static bool IsKnown(string metric) => Names.Contains(metric) || AsyncMetrics.ContainsKey(metric);
 
     public static readonly IReadOnlyList<string> Statistics = ["SampleCount", "Average", "Sum", "Minimum", "Maximum"];
 
-    public static string UnitOf(string metric) => metric == Duration ? "Milliseconds" : "Count";
+    public static string UnitOf(string metric) => metric is Duration or AsyncEventAge ? "Milliseconds" : "Count";
 
     /// <summary>The rollup column holding one value per invocation, for percentiles; null: derived from counts.</summary>
     public static string? SampleColumn(string metric) => metric switch

@@ -46,5 +46,17 @@ internal static class MeteringMigrations
             PRIMARY KEY (minute, function_name, resource, executed_version)) WITHOUT ROWID;
         CREATE INDEX minute_rollup_by_function ON minute_rollup (function_name, minute);
         """,
+        """
+        CREATE TABLE async_rollup (
+            minute INTEGER NOT NULL,
+            function_name TEXT NOT NULL,
+            resource TEXT NOT NULL,
+            metric INTEGER NOT NULL,
+            samples INTEGER NOT NULL,
+            sum REAL NOT NULL,
+            min REAL NOT NULL,
+            max REAL NOT NULL,
+            PRIMARY KEY (minute, function_name, resource, metric)) WITHOUT ROWID;
+        """,
     ];
 }

@@ -20,7 +20,7 @@ internal sealed partial class MeteringStore(
     SqliteDatabase database,
     IOptions<MetricsOptions> options,
     TimeProvider time,
-    ILogger<MeteringStore> logger) : BackgroundService, IInvocationObserver
+    ILogger<MeteringStore> logger) : BackgroundService, IInvocationObserver, IAsyncEventObserver
 {
     public const int Capacity = 65_536;
     private const int BatchSize = 2_048;
@@ -29,7 +29,7 @@ internal sealed partial class MeteringStore(
     internal static readonly TimeSpan BatchWindow = TimeSpan.FromMilliseconds(100);
 
     private readonly bool _enabled = options.Value.Metering;
-    private readonly Channel<InvocationRecord> _pending = Channel.CreateBounded<InvocationRecord>(new BoundedChannelOptions(Capacity)
+    private readonly Channel<MeterEntry> _pending = Channel.CreateBounded<MeterEntry>(new BoundedChannelOptions(Capacity)
     {
         FullMode = BoundedChannelFullMode.Wait,
         SingleReader = true,
@@ -48,9 +48,25 @@ internal sealed partial class MeteringStore(
 
         // A full channel (the writer behind by 65,536 records) parks the record on a waiting write instead of
         // blocking the invocation or dropping it; at most one such write per invocation in flight.
-        if (!_pending.Writer.TryWrite(record))
+        var entry = new MeterEntry(record, null);
+        if (!_pending.Writer.TryWrite(entry))
         {
-            _ = _pending.Writer.WriteAsync(record).AsTask();
+            _ = _pending.Writer.WriteAsync(entry).AsTask();
+        }
+    }
+
+    public void OnAsyncEvent(AsyncEventMetric metric, string functionName, string? qualifier, double value)
+    {
+        if (!_enabled)
+        {
+            return;
+        }
+
+        var resource = qualifier is null ? functionName : $"{functionName}:{qualifier}";
+        var entry = new MeterEntry(default, new AsyncSample(time.GetUtcNow(), metric, functionName, resource, value));
+        if (!_pending.Writer.TryWrite(entry))
+        {
+            _ = _pending.Writer.WriteAsync(entry).AsTask();
         }
     }
 
@@ -62,6 +78,7 @@ internal sealed partial class MeteringStore(
         }
 
         var batch = new List<InvocationRecord>(BatchSize);
+        var samples = new List<AsyncSample>();
         var reader = _pending.Reader;
         try
         {
@@ -72,30 +89,45 @@ internal sealed partial class MeteringStore(
                     await Task.Delay(BatchWindow, time, stoppingToken).ConfigureAwait(false);
                 }
 
-                while (batch.Count < BatchSize && reader.TryRead(out var item))
+                while (batch.Count + samples.Count < BatchSize && reader.TryRead(out var item))
                 {
-                    batch.Add(item);
+                    Add(item, batch, samples);
                 }
 
-                await WriteAsync(batch).ConfigureAwait(false);
+                await WriteAsync(batch, samples).ConfigureAwait(false);
                 batch.Clear();
+                samples.Clear();
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             while (reader.TryRead(out var item))
             {
-                batch.Add(item);
+                Add(item, batch, samples);
             }
 
-            if (batch.Count > 0)
+            if (batch.Count + samples.Count > 0)
             {
-                await WriteAsync(batch).ConfigureAwait(false);
+                await WriteAsync(batch, samples).ConfigureAwait(false);
             }
         }
     }
 
-    internal async Task WriteAsync(IReadOnlyList<InvocationRecord> batch)
+    private static void Add(in MeterEntry entry, List<InvocationRecord> batch, List<AsyncSample> samples)
+    {
+        if (entry.Sample is { } sample)
+        {
+            samples.Add(sample);
+        }
+        else
+        {
+            batch.Add(entry.Invocation);
+        }
+    }
+
+    internal Task WriteAsync(IReadOnlyList<InvocationRecord> batch) => WriteAsync(batch, []);
+
+    internal async Task WriteAsync(IReadOnlyList<InvocationRecord> batch, IReadOnlyList<AsyncSample> samples)
     {
         var rollups = new Dictionary<(long, string, string, string), MinuteRollup>();
         foreach (var record in batch)
@@ -117,11 +149,12 @@ internal sealed partial class MeteringStore(
             await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync().ConfigureAwait(false);
             await InsertRowsAsync(connection, transaction, batch).ConfigureAwait(false);
             await UpsertRollupsAsync(connection, transaction, rollups.Values).ConfigureAwait(false);
+            await UpsertAsyncRollupsAsync(connection, transaction, samples).ConfigureAwait(false);
             await transaction.CommitAsync().ConfigureAwait(false);
         }
         catch (SqliteException e)
         {
-            Log.BatchFailed(logger, batch.Count, database.Path, e);
+            Log.BatchFailed(logger, batch.Count + samples.Count, database.Path, e);
         }
     }
 
@@ -217,6 +250,85 @@ internal sealed partial class MeteringStore(
             command.Parameters.AddWithValue("$cmax", (object?)r.ConcurrencyMax ?? DBNull.Value);
             await command.ExecuteNonQueryAsync().ConfigureAwait(false);
         }
+    }
+
+    private static async Task UpsertAsyncRollupsAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<AsyncSample> samples)
+    {
+        if (samples.Count == 0)
+        {
+            return;
+        }
+
+        var rows = new Dictionary<(long, string, string, AsyncEventMetric), Aggregate>();
+        foreach (var sample in samples)
+        {
+            var key = (MinuteOf(sample.At), sample.FunctionName, sample.Resource, sample.Metric);
+            var one = new Aggregate(1, sample.Value, sample.Value, sample.Value);
+            rows[key] = rows.TryGetValue(key, out var seen) ? seen.Merge(one) : one;
+        }
+
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            INSERT INTO async_rollup (minute, function_name, resource, metric, samples, sum, min, max)
+            VALUES ($minute, $fn, $res, $metric, $n, $sum, $min, $max)
+            ON CONFLICT (minute, function_name, resource, metric) DO UPDATE SET
+                samples = samples + excluded.samples,
+                sum = sum + excluded.sum,
+                min = MIN(min, excluded.min),
+                max = MAX(max, excluded.max);
+            """;
+        var minute = command.Parameters.Add("$minute", SqliteType.Integer);
+        var fn = command.Parameters.Add("$fn", SqliteType.Text);
+        var res = command.Parameters.Add("$res", SqliteType.Text);
+        var metric = command.Parameters.Add("$metric", SqliteType.Integer);
+        var n = command.Parameters.Add("$n", SqliteType.Integer);
+        var sum = command.Parameters.Add("$sum", SqliteType.Real);
+        var min = command.Parameters.Add("$min", SqliteType.Real);
+        var max = command.Parameters.Add("$max", SqliteType.Real);
+        foreach (var ((m, function, resource, name), aggregate) in rows)
+        {
+            minute.Value = m;
+            fn.Value = function;
+            res.Value = resource;
+            metric.Value = (int)name;
+            n.Value = (long)aggregate.SampleCount;
+            sum.Value = aggregate.Sum;
+            min.Value = aggregate.Minimum;
+            max.Value = aggregate.Maximum;
+            await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Per-minute statistics of one async event metric, <paramref name="fromMinute"/> ≤ minute &lt;
+    /// <paramref name="toMinute"/>; the filter's ExecutedVersion matches nothing (these metrics have no such dimension).
+    /// </summary>
+    public async Task<List<(long Minute, Aggregate Aggregate)>> ReadAsyncRollupsAsync(AsyncEventMetric metric, long fromMinute, long toMinute, SeriesFilter filter, CancellationToken cancellationToken)
+    {
+        var rows = new List<(long, Aggregate)>();
+        if (filter.ExecutedVersion is not null)
+        {
+            return rows;
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT minute, samples, sum, min, max FROM async_rollup
+            WHERE metric = $metric AND minute >= $from AND minute < $to{Where(command, filter)}
+            ORDER BY minute;
+            """;
+        command.Parameters.AddWithValue("$metric", (int)metric);
+        command.Parameters.AddWithValue("$from", fromMinute);
+        command.Parameters.AddWithValue("$to", toMinute);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add((reader.GetInt64(0), new Aggregate(reader.GetInt64(1), reader.GetDouble(2), reader.GetDouble(3), reader.GetDouble(4))));
+        }
+
+        return rows;
     }
 
     /// <summary>Rollup rows with <paramref name="fromMinute"/> ≤ minute &lt; <paramref name="toMinute"/> (unix seconds).</summary>
@@ -330,3 +442,9 @@ internal sealed partial class MeteringStore(
         return clause;
     }
 }
+
+/// <summary>One async event metric sample waiting for the writer.</summary>
+internal sealed record AsyncSample(DateTimeOffset At, AsyncEventMetric Metric, string FunctionName, string Resource, double Value);
+
+/// <summary>What the meter's channel carries: an invocation, or (when <see cref="Sample"/> is set) an async event sample.</summary>
+internal readonly record struct MeterEntry(InvocationRecord Invocation, AsyncSample? Sample);

@@ -149,10 +149,32 @@ internal sealed class MetricsExposition(
             writer.Sample(depth, q.Depth, (Function, q.FunctionName), (Version, q.Version));
         }
 
-        writer.Family(age, "gauge", "Age of the oldest unfinished asynchronous event, in seconds, as CloudWatch's AsyncEventAge.");
+        writer.Family(age, "gauge", "Age of the oldest unfinished asynchronous event, in seconds.");
         foreach (var q in queued)
         {
             writer.Sample(age, Math.Max(0, (now - q.Oldest).TotalSeconds), (Function, q.FunctionName), (Version, q.Version));
+        }
+
+        var series = functions.AsyncSnapshot().OrderBy(s => s.Key.Function, StringComparer.Ordinal).ThenBy(s => s.Key.Version, StringComparer.Ordinal).ToList();
+        void AsyncCounter(string name, string help, AsyncEventMetric metric)
+        {
+            writer.Family(name, "counter", help);
+            foreach (var (key, s) in series)
+            {
+                writer.Sample(name, s.Count(metric), (Function, key.Function), (Version, key.Version));
+            }
+        }
+
+        AsyncCounter("nimbus_lambda_async_events_received_total", "Asynchronous events accepted (Invoke answered 202), as CloudWatch's AsyncEventsReceived.", AsyncEventMetric.Received);
+        AsyncCounter("nimbus_lambda_async_events_dropped_total", "Asynchronous events that ended without a successful run, as CloudWatch's AsyncEventsDropped.", AsyncEventMetric.Dropped);
+        AsyncCounter("nimbus_lambda_dead_letter_errors_total", "Events that could not be sent to the function's dead-letter queue, as CloudWatch's DeadLetterErrors.", AsyncEventMetric.DeadLetterError);
+        AsyncCounter("nimbus_lambda_destination_delivery_failures_total", "Records that could not be delivered to a destination, as CloudWatch's DestinationDeliveryFailures.", AsyncEventMetric.DestinationDeliveryFailure);
+        const string eventAge = "nimbus_lambda_async_event_age_milliseconds";
+        writer.Family(eventAge, "summary", "Time from an asynchronous event's acceptance to each of its attempts, in milliseconds, as CloudWatch's AsyncEventAge.");
+        foreach (var (key, s) in series)
+        {
+            writer.Sample(eventAge + "_sum", s.AgeSumMs, (Function, key.Function), (Version, key.Version));
+            writer.Sample(eventAge + "_count", s.Count(AsyncEventMetric.Age), (Function, key.Function), (Version, key.Version));
         }
     }
 

@@ -11,6 +11,12 @@ internal sealed record MetricsOptions
     /// <summary>Record every invocation in metrics.db (metering, usage and the CloudWatch API's data).</summary>
     public bool Metering { get; init; } = true;
 
+    /// <summary>
+    /// Benchmarks only: drop functions' log lines (START/END/REPORT and their output) instead of storing them in
+    /// logs.db, so bench/metering_bench.py can measure what the logging path costs. Never for production.
+    /// </summary>
+    public bool BenchDisableFunctionLogs { get; init; }
+
     /// <summary>Price of one million requests in USD (AWS's public x86 price).</summary>
     public decimal PricePerMillionRequests { get; init; } = 0.20m;
 

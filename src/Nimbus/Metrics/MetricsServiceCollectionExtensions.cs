@@ -28,12 +28,14 @@ internal static class MetricsServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MetricsOptions>, MetricsOptionsValidator>());
         services.TryAddSingleton<FunctionMetrics>();
         services.AddSingleton<IInvocationObserver>(sp => sp.GetRequiredService<FunctionMetrics>());
+        services.AddSingleton<IAsyncEventObserver>(sp => sp.GetRequiredService<FunctionMetrics>());
         services.TryAddSingleton(sp => new MeteringStore(
             new SqliteDatabase(Path.Combine(sp.GetRequiredService<Hosting.DataDirectory>().Path, DatabaseFile), MeteringMigrations.All),
             sp.GetRequiredService<IOptions<MetricsOptions>>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<MeteringStore>>()));
         services.AddSingleton<IInvocationObserver>(sp => sp.GetRequiredService<MeteringStore>());
+        services.AddSingleton<IAsyncEventObserver>(sp => sp.GetRequiredService<MeteringStore>());
         services.AddHostedService(sp => sp.GetRequiredService<MeteringStore>());
         services.TryAddSingleton<RequestCounters>();
         services.TryAddSingleton<MetricsExposition>();

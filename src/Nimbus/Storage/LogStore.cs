@@ -8,9 +8,10 @@ namespace Nimbus.Storage;
 /// <summary>
 /// Append-only store of function logs (logs.db). Writers enqueue into a bounded channel and never touch SQLite
 /// on the invoke path; one background writer commits batches. A full channel makes writers wait, which slows a
-/// chatty function's output pipe instead of dropping its lines.
+/// chatty function's output pipe instead of dropping its lines. <paramref name="discard"/> (benchmarks only,
+/// <c>NIMBUS_BENCH_DISABLE_FUNCTION_LOGS</c>) drops every line at the door, so an A/B can measure what storing them costs.
 /// </summary>
-internal sealed partial class LogStore(SqliteDatabase database, TimeProvider time, ILogger<LogStore> logger) : BackgroundService
+internal sealed partial class LogStore(SqliteDatabase database, TimeProvider time, ILogger<LogStore> logger, bool discard = false) : BackgroundService
 {
     private const int BatchSize = 512;
 
@@ -29,7 +30,7 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
     });
 
     public ValueTask AppendAsync(LogEvent logEvent, CancellationToken cancellationToken = default) =>
-        _pending.Writer.TryWrite(logEvent) ? ValueTask.CompletedTask : _pending.Writer.WriteAsync(logEvent, cancellationToken);
+        discard || _pending.Writer.TryWrite(logEvent) ? ValueTask.CompletedTask : _pending.Writer.WriteAsync(logEvent, cancellationToken);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
