@@ -46,6 +46,13 @@ public sealed record NimbusOptions
     public TimeSpan AdmissionWait { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
+    /// Scale-out that fits the node: when a function's invocations average no longer than this and its pool already
+    /// has 4 busy instances per core, a caller that finds no idle instance waits up to this long for one to come back
+    /// (handed over as it is released) before starting another. Zero (the default) turns it off.
+    /// </summary>
+    public TimeSpan ScaleOutWait { get; init; } = TimeSpan.Zero;
+
+    /// <summary>
     /// How instances reach the network: <see cref="Sandboxes.SandboxNetwork.Host"/> shares the host's network (today's
     /// Lambda-like egress); <see cref="Sandboxes.SandboxNetwork.Isolated"/> gives each instance a network namespace of
     /// its own that reaches only its Runtime API and this node's AWS APIs (needs root; no internet egress yet).
@@ -131,6 +138,11 @@ internal sealed class NimbusOptionsValidator : IValidateOptions<NimbusOptions>
         if (options.AdmissionWait < TimeSpan.Zero || options.AdmissionWait > TimeSpan.FromMinutes(1))
         {
             errors.Add($"AdmissionWait {options.AdmissionWait} must be between 00:00:00 and 00:01:00.");
+        }
+
+        if (options.ScaleOutWait < TimeSpan.Zero || options.ScaleOutWait > TimeSpan.FromSeconds(1))
+        {
+            errors.Add($"ScaleOutWait {options.ScaleOutWait} must be between 00:00:00 (off) and 00:00:01.");
         }
 
         if (options.PrestartPool is < 0 or > 16)

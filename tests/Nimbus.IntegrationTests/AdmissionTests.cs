@@ -5,7 +5,8 @@ namespace Nimbus.IntegrationTests;
 /// instance and is served, or is throttled after the admission wait; idle instances are reaped (scale to zero).
 /// Each test runs its own server with small limits.
 /// </summary>
-[Collection(RestartTests.Name)]
+// Serial: measures memory admission against the node and sends a 100-call cold burst; other classes beside it would change both.
+[Collection(SerialCollectionDefinition.Name)]
 public sealed class AdmissionTests
 {
     /// <summary>
@@ -86,6 +87,121 @@ public sealed class AdmissionTests
             var cold = await lambda.InvokeAsync(name, """{"name":"x"}""");
             Assert.Equal(1, cold.Json().Num("count"));
         });
+
+    /// <summary>A function whose init takes 4 s without using CPU (as a cold start on a saturated node); it answers its instance's id.</summary>
+    private const string SlowInitSource = """
+        const id = require('crypto').randomUUID();
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 4000);
+        exports.handler = async () => ({ instance: id });
+        """;
+
+    [Fact]
+    public Task Callers_that_hang_up_while_their_calls_wait_start_no_instance_and_the_function_then_serves_normal_calls() => WithServerAsync(
+        // Without pre-started runtimes: every instance of this server is one of the function's.
+        new() { ["NIMBUS_PRESTART_POOL"] = "0" },
+        async (server, lambda) =>
+        {
+            var name = $"t-{Guid.NewGuid():N}"[..20];
+            await lambda.CreateFunctionAsync(name, FunctionZips.FromSource("index.js", SlowInitSource), "nodejs20.x", "index.handler", timeout: 30);
+
+            // 40 callers give up after 1 s, each while its call waits for a start slot or for its instance's init.
+            var hungUp = await Task.WhenAll(Enumerable.Range(0, 40).Select(async _ =>
+            {
+                using var giveUp = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+                try
+                {
+                    await lambda.SendAsync(HttpMethod.Post, $"/2015-03-31/functions/{name}/invocations", new StringContent("{}"), null, giveUp.Token);
+                    return false;
+                }
+                catch (OperationCanceledException)
+                {
+                    return true;
+                }
+            }));
+            Assert.All(hungUp, h => Assert.True(h, "A caller that gave up after 1 s got an answer from a function whose init takes 4 s."));
+
+            // Once every instance started for them is through its init, nobody waits and nothing more starts.
+            PrometheusText metrics;
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            do
+            {
+                await Task.Delay(200);
+                metrics = await MetricsAsync(server);
+            }
+            while (DateTime.UtcNow < deadline
+                && (metrics.Value("nimbus_instances", ("state", "initializing")) > 0 || Waiting(metrics, name) > 0));
+
+            Assert.Equal(0, Waiting(metrics, name));
+            var startSlots = Math.Max(2, Environment.ProcessorCount * 2);
+            var started = Instances(metrics);
+            Assert.True(started <= startSlots, $"{started} instances started for 40 callers that hung up; at most {startSlots} (the start slots) should.{Environment.NewLine}{metrics.Text}");
+            var abandoned = metrics.Samples("nimbus_lambda_abandoned_invocations_total", ("function", name)).Sum(s => s.Value);
+            Assert.True(abandoned >= 1, $"No abandoned invocation was counted.{Environment.NewLine}{metrics.Text}");
+
+            // The next callers are served, by the instances already started when there are any.
+            for (var i = 0; i < 3; i++)
+            {
+                var result = await lambda.InvokeAsync(name, "{}");
+                Assert.True(result.StatusCode == 200 && result.Header("X-Amz-Function-Error") is null, result.ToString());
+            }
+
+            var after = await MetricsAsync(server);
+            Assert.InRange(Instances(after), 1, Math.Max(started, 1));
+            if (started > 0)
+            {
+                Assert.Equal(0, after.Samples("nimbus_lambda_cold_starts_total", ("function", name)).Sum(s => s.Value));
+            }
+        });
+
+    [Fact]
+    public Task An_overload_of_one_function_throttles_past_its_queue_and_leaves_the_control_plane_and_other_functions_answering() => WithServerAsync(
+        // Four instance slots: 16 callers of one function may wait; the admission wait bounds the overload.
+        new() { ["NIMBUS_MAX_INSTANCES"] = "4", ["NIMBUS_PRESTART_POOL"] = "0", ["NIMBUS_ADMISSION_WAIT"] = "00:00:05" },
+        async (server, lambda) =>
+        {
+            var busy = $"t-{Guid.NewGuid():N}"[..20];
+            var other = $"t-{Guid.NewGuid():N}"[..20];
+            await lambda.CreateFunctionAsync(busy, FunctionZips.Build(FunctionZips.NodeBehaviours), "nodejs20.x", "pid.handler", timeout: 30);
+            await lambda.CreateFunctionAsync(other, FunctionZips.Build(FunctionZips.NodeCjs), "nodejs20.x", "index.handler");
+            var warm = await lambda.InvokeAsync(other, """{"name":"x"}""");
+            Assert.Equal(200, warm.StatusCode);
+
+            var overload = Enumerable.Range(0, 30).Select(_ => lambda.InvokeAsync(busy, """{"ms":2000}""")).ToList();
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (Waiting(await MetricsAsync(server), busy) == 0 && !overload.All(t => t.IsCompleted) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(50);
+            }
+
+            // During the overload: the control plane answers, and the other function runs on its warm instance.
+            Assert.Equal(200, (await lambda.GetAccountSettingsAsync()).StatusCode);
+            Assert.Equal(200, (await lambda.ListFunctionsAsync("")).StatusCode);
+            var served = await lambda.InvokeAsync(other, """{"name":"x"}""");
+            Assert.True(served.StatusCode == 200 && served.Header("X-Amz-Function-Error") is null, served.ToString());
+            Assert.Equal(2, served.Json().Num("count"));
+            Assert.False(overload.All(t => t.IsCompleted), "The other function's call should not wait for the overload to end.");
+
+            // Past the queue (and past the admission wait) calls are throttled as AWS throttles them; the rest run.
+            var results = await Task.WhenAll(overload);
+            Assert.All(results, r => Assert.True(
+                r.StatusCode == 200 ? r.Header("X-Amz-Function-Error") is null : r.ShouldBeError(429, "TooManyRequestsException").Str("Reason") == "ConcurrentInvocationLimitExceeded",
+                r.ToString()));
+            Assert.Contains(results, r => r.StatusCode == 429);
+            Assert.Contains(results, r => r.StatusCode == 200);
+        });
+
+    private static async Task<PrometheusText> MetricsAsync(NimbusServer server)
+    {
+        using var response = await server.Http.GetAsync(new Uri("/metrics", UriKind.Relative));
+        response.EnsureSuccessStatusCode();
+        return PrometheusText.Parse(await response.Content.ReadAsStringAsync());
+    }
+
+    private static double Waiting(PrometheusText metrics, string function) =>
+        metrics.Samples("nimbus_lambda_waiting_invocations", ("function", function)).Sum(s => s.Value);
+
+    private static double Instances(PrometheusText metrics) =>
+        metrics.Samples("nimbus_instances").Sum(s => s.Value);
 
     private static async Task WithServerAsync(Dictionary<string, string> environment, Func<NimbusServer, LambdaHttp, Task> test)
     {

@@ -3,8 +3,7 @@ using System.Text.Json;
 namespace Nimbus.IntegrationTests;
 
 /// <summary>CreateAlias, GetAlias, UpdateAlias, DeleteAlias, ListAliases, routing weights and alias ARNs.</summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class AliasTests(ServerFixture fixture)
+public sealed class AliasTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private const string NodeRuntime = "nodejs20.x";
     private const string NodeHandler = "index.handler";

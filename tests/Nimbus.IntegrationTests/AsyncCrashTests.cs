@@ -9,7 +9,6 @@ namespace Nimbus.IntegrationTests;
 /// Accepted asynchronous events survive <c>kill -9</c>: every event answered 202 runs at least once, after a
 /// restart on the same data directory if need be. Slow and machine-heavy: trait Category=Crash.
 /// </summary>
-[Collection(RestartTests.Name)]
 [Trait("Category", "Crash")]
 public sealed class AsyncCrashTests(ITestOutputHelper output)
 {

@@ -8,8 +8,7 @@ namespace Nimbus.IntegrationTests;
 /// enforcement on a function URL with AuthType AWS_IAM: unsigned callers get 403, signed callers with permission
 /// (root, or a user granted lambda:InvokeFunctionUrl by the function's policy) get the function's answer.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed partial class AuthPolicyTests(ServerFixture fixture)
+public sealed partial class AuthPolicyTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private const string NodeRuntime = "nodejs20.x";
 

@@ -8,8 +8,7 @@ namespace Nimbus.IntegrationTests;
 /// do inside the sandbox; bucket notifications need the function's resource policy, and event source mappings the
 /// function's role.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class AuthServicesTests(ServerFixture fixture)
+public sealed class AuthServicesTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
 

@@ -7,8 +7,7 @@ namespace Nimbus.IntegrationTests;
 /// expired, replayed and presigned requests through the AWS CLIs, boto3 and raw HTTP, each answered with the error of
 /// the service the request was for; and a user whose policy allows only lambda:InvokeFunction on one function.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class AuthTests(ServerFixture fixture)
+public sealed class AuthTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private const string NodeRuntime = "nodejs20.x";
 

@@ -10,8 +10,7 @@ namespace Nimbus.IntegrationTests;
 /// (mb, cp small and multipart, ls, sync, presign, rm, rb) and <c>aws s3api</c> for the rest of the operations and
 /// S3's error codes.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class BucketCliTests(ServerFixture fixture)
+public sealed class BucketCliTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private const int LargeBytes = 50_000_000;
 
@@ -93,6 +92,7 @@ public sealed class BucketCliTests(ServerFixture fixture)
         var output = Path.Combine(scope.ScratchDirectory, "out");
         (await aws.RunAsync(["s3api", "head-bucket", "--bucket", bucket])).ShouldFail();
         (await aws.RunAsync(["s3api", "create-bucket", "--bucket", "Bad_Name"])).ShouldFailWith("InvalidBucketName");
+        (await aws.RunAsync(["s3api", "create-bucket", "--bucket", bucket, "--create-bucket-configuration", "LocationConstraint=us-east-1"])).ShouldFailWith("InvalidLocationConstraint");
         (await aws.RunAsync(["s3api", "create-bucket", "--bucket", bucket, "--create-bucket-configuration", "LocationConstraint=eu-west-1"])).ShouldSucceed();
         // us-east-1 keeps S3's legacy answer to re-creating a bucket you own: 200 (BucketRoutingTests: 409 elsewhere).
         (await aws.RunAsync(["s3api", "create-bucket", "--bucket", bucket])).ShouldSucceed();

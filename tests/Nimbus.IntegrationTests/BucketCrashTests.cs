@@ -12,7 +12,6 @@ namespace Nimbus.IntegrationTests;
 /// every PUT answered 200 is intact (same MD5), no blob is left without its row, and every acknowledged object has
 /// run its bucket's function at least once. Slow and machine-heavy: trait Category=Crash.
 /// </summary>
-[Collection(RestartTests.Name)]
 [Trait("Category", "Crash")]
 public sealed class BucketCrashTests(ITestOutputHelper output)
 {

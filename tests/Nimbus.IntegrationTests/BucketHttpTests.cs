@@ -10,8 +10,7 @@ namespace Nimbus.IntegrationTests;
 /// Content-MD5 verification, virtual-hosted addressing, XML errors, and the fallback that leaves other services'
 /// requests alone. Requests are unsigned: signature verification is not part of the object store.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class BucketHttpTests(ServerFixture fixture)
+public sealed class BucketHttpTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private const string Crc32OfHello = "NhCmhg==";
 

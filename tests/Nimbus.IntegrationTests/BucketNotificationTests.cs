@@ -11,8 +11,7 @@ namespace Nimbus.IntegrationTests;
 /// function reads the object through its AWS SDK (boto3, the JavaScript SDK v3) and writes its result back, and the
 /// test reads that result.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class BucketNotificationTests(ServerFixture fixture)
+public sealed class BucketNotificationTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     public const string S3Python = "s3-python";
     public const string S3Node = "s3-node";

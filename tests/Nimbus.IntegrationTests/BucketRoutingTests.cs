@@ -56,6 +56,19 @@ public sealed class BucketRoutingTests
 
                 // Signed for Lambda (or not at all), an unknown Lambda-looking path is still Lambda's unknown operation.
                 using var http = new HttpClient(new SigV4SigningHandler(NimbusServer.RootAccessKeyId, NimbusServer.RootSecretAccessKey, Region)) { BaseAddress = server.EndpointUri };
+                // On a region-specific endpoint the location constraint must name its region, as S3 requires.
+                var constrained = BucketCliTests.NewBucketName();
+                using (var elsewhere = await http.PutAsync($"/{constrained}", new StringContent("<CreateBucketConfiguration><LocationConstraint>us-west-2</LocationConstraint></CreateBucketConfiguration>")))
+                {
+                    Assert.Equal(HttpStatusCode.BadRequest, elsewhere.StatusCode);
+                    Assert.Contains("<Code>IllegalLocationConstraintException</Code>", await elsewhere.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+                }
+
+                using (var here = await http.PutAsync($"/{constrained}", new StringContent($"<CreateBucketConfiguration><LocationConstraint>{Region}</LocationConstraint></CreateBucketConfiguration>")))
+                {
+                    Assert.Equal(HttpStatusCode.OK, here.StatusCode);
+                }
+
                 using var lambda = await http.GetAsync("/2015-03-31/no-such-thing");
                 Assert.Equal(HttpStatusCode.NotFound, lambda.StatusCode);
                 Assert.Equal("UnknownOperationException", lambda.Headers.GetValues("x-amzn-ErrorType").Single());

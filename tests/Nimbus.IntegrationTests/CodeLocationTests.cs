@@ -4,8 +4,8 @@ using System.Web;
 namespace Nimbus.IntegrationTests;
 
 /// <summary>
-/// GetFunction's Code.Location is a SigV4 presigned URL (10 minutes, like AWS's) that plain curl downloads; a
-/// tampered or expired one is refused.
+/// GetFunction's Code.Location and GetLayerVersion's Content.Location are SigV4 presigned URLs (10 minutes, like
+/// AWS's) that plain curl downloads; a tampered or expired one is refused.
 /// </summary>
 public sealed class CodeLocationTests
 {
@@ -53,6 +53,22 @@ public sealed class CodeLocationTests
                     Assert.Equal(403, (await CurlAsync(tampered, scratch.Path)).Status);
                     Assert.Equal(403, (await CurlAsync(location.Replace("X-Amz-Expires=600", "X-Amz-Expires=604800", StringComparison.Ordinal), scratch.Path)).Status);
                     Assert.Equal(403, (await CurlAsync(location[..location.IndexOf('?', StringComparison.Ordinal)], scratch.Path)).Status);
+
+                    // GetLayerVersion's Content.Location is presigned the same way: plain curl downloads it, a changed one is refused.
+                    var layerZip = FunctionZips.FromSource("lib.js", "module.exports = 'layer';\n");
+                    var layerZipPath = Path.Combine(scratch.Path, "layer.zip");
+                    await File.WriteAllBytesAsync(layerZipPath, layerZip);
+                    (await cli.LambdaAsync("publish-layer-version", "--layer-name", "code-location-layer", "--zip-file", "fileb://" + layerZipPath)).ShouldSucceed();
+                    var layerLocation = (await cli.LambdaAsync("get-layer-version", "--layer-name", "code-location-layer", "--version-number", "1")).ShouldSucceed()
+                        .Json().GetProperty("Content").GetProperty("Location").GetString()!;
+                    var layerQuery = HttpUtility.ParseQueryString(new Uri(layerLocation).Query);
+                    Assert.Equal("600", layerQuery["X-Amz-Expires"]);
+                    var (layerStatus, layerBody) = await CurlAsync(layerLocation, scratch.Path);
+                    Assert.Equal(200, layerStatus);
+                    Assert.Equal(layerZip, layerBody);
+                    var layerSignature = layerQuery["X-Amz-Signature"]!;
+                    Assert.Equal(403, (await CurlAsync(layerLocation.Replace(layerSignature, (layerSignature[0] == 'a' ? 'b' : 'a') + layerSignature[1..], StringComparison.Ordinal), scratch.Path)).Status);
+                    Assert.Equal(403, (await CurlAsync(layerLocation[..layerLocation.IndexOf('?', StringComparison.Ordinal)], scratch.Path)).Status);
 
                     // Past its expiry the same kind of URL is refused with Lambda's error.
                     var path = new Uri(location).AbsolutePath;

@@ -7,8 +7,7 @@ namespace Nimbus.IntegrationTests;
 /// caps its function and is carved out of the account limit, 0 throttles everything, and a throttled caller gets
 /// 429 TooManyRequestsException with the Reason AWS gives.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class ConcurrencyTests(ServerFixture fixture)
+public sealed class ConcurrencyTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private const string NodeRuntime = "nodejs20.x";
     private const string ReservedLimitReason = "ReservedFunctionConcurrentInvocationLimitExceeded";

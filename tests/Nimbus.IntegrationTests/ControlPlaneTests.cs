@@ -5,8 +5,7 @@ using System.Text.RegularExpressions;
 namespace Nimbus.IntegrationTests;
 
 /// <summary>Create, read, list, update and delete functions; account settings; API errors.</summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed partial class ControlPlaneTests(ServerFixture fixture)
+public sealed partial class ControlPlaneTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private const string NodeRuntime = "nodejs20.x";
     private const string NodeHandler = "index.handler";

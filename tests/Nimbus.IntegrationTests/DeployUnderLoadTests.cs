@@ -11,8 +11,9 @@ namespace Nimbus.IntegrationTests;
 /// updated three times and the alias moves twice. No invocation may fail, and each must have run code that was
 /// live at some moment between its start and its end.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class DeployUnderLoadTests(ServerFixture fixture, ITestOutputHelper output)
+// Serial: keeps the machine under steady invoke load for 30 s while deploying and judges every call.
+[Collection(SerialCollectionDefinition.Name)]
+public sealed class DeployUnderLoadTests(ServerFixture fixture, ITestOutputHelper output) : IClassFixture<ServerFixture>
 {
     private const int Callers = 32;
     private static readonly TimeSpan Duration = TimeSpan.FromSeconds(30);

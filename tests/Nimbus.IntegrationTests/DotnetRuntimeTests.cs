@@ -7,8 +7,7 @@ namespace Nimbus.IntegrationTests;
 /// assembly against (a look-alike of) Amazon.Lambda.Core, handlers <c>Assembly::Type::Method</c> of every shape
 /// Lambda accepts, the assembly's own serializer, and the context interface of the function's own package.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class DotnetRuntimeTests(ServerFixture fixture)
+public sealed class DotnetRuntimeTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private const string Handler = "DotnetFunction::DotnetFunction.Functions::";
 

@@ -12,7 +12,8 @@ namespace Nimbus.IntegrationTests;
 /// and every accepted event and every sent message is processed at least once. Prints the duplicates.
 /// Slow and machine-heavy: trait Category=Crash.
 /// </summary>
-[Collection(RestartTests.Name)]
+// Serial: 10,000 events and messages at full speed, kill -9 and a bounded drain: machine-heavy.
+[Collection(SerialCollectionDefinition.Name)]
 [Trait("Category", "Crash")]
 public sealed class EventSourceMappingCrashTests(ITestOutputHelper output)
 {

@@ -4,8 +4,7 @@ using System.Text;
 namespace Nimbus.IntegrationTests;
 
 /// <summary>What callers see when functions time out, throw, crash or fail to load, and when requests are too big or malformed.</summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class FailureTests(ServerFixture fixture)
+public sealed class FailureTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private const string NodeRuntime = "nodejs20.x";
     private const string PythonRuntime = "python3.11";

@@ -11,8 +11,7 @@ namespace Nimbus.IntegrationTests;
 /// JSON from the same URL, and curl uploading and downloading binary bodies, sending and keeping cookies, and
 /// sending a CORS preflight.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed partial class FunctionUrlClientTests(ServerFixture fixture)
+public sealed partial class FunctionUrlClientTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     /// <summary>A small web app: an HTML page, a JSON API its script calls, a binary echo and a cookie endpoint.</summary>
     private const string WebApp = """

@@ -12,8 +12,7 @@ namespace Nimbus.IntegrationTests;
 /// both address forms (Host <c>&lt;url-id&gt;.lambda-url.us-east-1.localhost</c> and path <c>/lambda-url/&lt;url-id&gt;/</c>),
 /// asserting the payload 2.0 event the function received and Lambda's mapping of its answer.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed partial class FunctionUrlTests(ServerFixture fixture)
+public sealed partial class FunctionUrlTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private const string NodeRuntime = "nodejs20.x";
     private const string NodeHandler = "index.handler";

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.IO.Compression;
 using System.Security.Cryptography;
 
@@ -69,7 +70,12 @@ internal static class FunctionZips
 
     private static readonly DateTimeOffset EntryTimestamp = new(2024, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
-    public static byte[] Build(string fixture) => Build(fixture, []);
+    /// <summary>Each fixture's zip, built once per test run (a fixture always yields the same bytes).</summary>
+    private static readonly ConcurrentDictionary<string, Lazy<byte[]>> Built = new(StringComparer.Ordinal);
+
+    /// <summary>The fixture's zip: built on first use, then a copy of the same bytes (callers may change theirs).</summary>
+    public static byte[] Build(string fixture) =>
+        (byte[])Built.GetOrAdd(fixture, name => new Lazy<byte[]>(() => Build(name, []))).Value.Clone();
 
     /// <summary>
     /// The fixture plus, for each extra, the named files and directories of <c>Directory</c> under the zip

@@ -17,8 +17,9 @@ namespace Nimbus.IntegrationTests;
 /// Every host path or process an attack aims at is first shown to exist, so its absence inside is the sandbox's
 /// doing.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class HostileFunctionTests(ServerFixture fixture)
+// Serial: fork, memory and disk bombs load the whole machine.
+[Collection(SerialCollectionDefinition.Name)]
+public sealed class HostileFunctionTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private const string PythonRuntime = "python3.11";
     private const string NodeRuntime = "nodejs20.x";

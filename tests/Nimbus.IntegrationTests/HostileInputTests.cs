@@ -153,6 +153,23 @@ public sealed class HostileInputTests(HostileServerFixture fixture, ITestOutputH
             await fixture.AssertHealthyAsync();
         }
 
+        // More entries than the cap (100,000; zip64, as over 65,535 entries must be) is refused before anything is stored or unpacked.
+        var crowded = HostileInput.Zip([("index.js", index, file), .. Enumerable.Range(0, 100_000).Select(i => ($"f/{i}", Array.Empty<byte>(), file))]);
+        var crowdedHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(crowded));
+        foreach (var (operation, path, body) in new[]
+        {
+            ("CreateFunction", "/2015-03-31/functions", CreateBody("fz-crowded-" + input.Token(), crowded)),
+            ("PublishLayerVersion", $"/2018-10-31/layers/fz-crowded-{input.Token()}/versions", Encoding.UTF8.GetBytes($$$"""{"Content":{"ZipFile":"{{{Convert.ToBase64String(crowded)}}}"}}""")),
+        })
+        {
+            var refused = await fixture.SendAsync(HttpMethod.Post, path, body, Json);
+            AssertAnswer(Surface.Lambda, refused, $"{operation} with a package of 100,001 entries", mustFail: true);
+            Assert.True(refused.Header("x-amzn-ErrorType") == "InvalidParameterValueException" && refused.Text.Contains("100001 entries, more than the 100000", StringComparison.Ordinal), refused.ToString());
+        }
+
+        Assert.False(File.Exists(Path.Combine(fixture.Root, "data", "code", "zips", crowdedHash + ".zip")), "A refused package was stored.");
+        Assert.False(Directory.Exists(Path.Combine(fixture.Root, "data", "code", "unpacked", crowdedHash)), "A refused package was unpacked.");
+
         // A package over 50 MB zipped is refused before anything is stored.
         var tooBig = new byte[(50 * 1024 * 1024) + 1024];
         tooBig[0] = (byte)'P';
@@ -365,7 +382,7 @@ public sealed class HostileInputTests(HostileServerFixture fixture, ITestOutputH
             ("PutBucketNotificationConfiguration", $"/{bucket}?notification", HttpMethod.Put,
                 $$"""<NotificationConfiguration><CloudFunctionConfiguration><Id>n1</Id><CloudFunction>arn:aws:lambda:us-east-1:000000000000:function:fz-none</CloudFunction><Event>s3:ObjectCreated:*</Event><Filter><S3Key><FilterRule><Name>prefix</Name><Value>in/</Value></FilterRule></S3Key></Filter></CloudFunctionConfiguration></NotificationConfiguration>"""),
             ("CreateBucket", $"/fz-{input.Token()}", HttpMethod.Put,
-                """<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>us-east-1</LocationConstraint></CreateBucketConfiguration>"""),
+                """<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>"""),
         ];
 
         foreach (var (kind, path, method, xml) in templates)
@@ -374,10 +391,26 @@ public sealed class HostileInputTests(HostileServerFixture fixture, ITestOutputH
             {
                 var result = await fixture.SendAsync(method, path, hostile.Bytes, "application/xml");
 
-                // CreateBucket does not read its body (the region is always the server's): only the answer's shape counts.
-                AssertAnswer(Surface.S3, result, $"{kind} with {hostile.Describe()}", hostile.MustFail && kind != "CreateBucket");
+                AssertAnswer(Surface.S3, result, $"{kind} with {hostile.Describe()}", hostile.MustFail);
                 Assert.DoesNotContain("root:", result.Text, StringComparison.Ordinal);
             }
+        }
+
+        // CreateBucket reads its body as S3 does: MalformedXML, and the location constraints S3 refuses on a us-east-1 endpoint.
+        foreach (var (body, code) in new[]
+        {
+            ("<CreateBucketConfiguration><LocationConstraint>eu-west-1</LocationConstraint>", "MalformedXML"),
+            ("<CreateBucket/>", "MalformedXML"),
+            ("<CreateBucketConfiguration><LocationConstraint>eu-west-1</LocationConstraint><LocationConstraint>eu-west-1</LocationConstraint></CreateBucketConfiguration>", "MalformedXML"),
+            ("<CreateBucketConfiguration><LocationConstraint>us-east-1</LocationConstraint></CreateBucketConfiguration>", "InvalidLocationConstraint"),
+            ("<CreateBucketConfiguration><LocationConstraint>../fuzzescape</LocationConstraint></CreateBucketConfiguration>", "InvalidLocationConstraint"),
+        })
+        {
+            var name = $"fz-{input.Token()}";
+            var refused = await fixture.SendAsync(HttpMethod.Put, "/" + name, Encoding.UTF8.GetBytes(body), "application/xml");
+            AssertAnswer(Surface.S3, refused, $"CreateBucket with {body}", mustFail: true);
+            Assert.True(HostileServerFixture.S3Code(refused) == code, $"CreateBucket with {body} should be {code}: {refused}");
+            Assert.Equal(404, (await fixture.SendAsync(HttpMethod.Head, "/" + name, null, null)).StatusCode);
         }
 
         var tooMany = "<Delete>" + string.Concat(Enumerable.Range(0, 1_001).Select(i => $"<Object><Key>k{i}</Key></Object>")) + "</Delete>";
@@ -464,8 +497,10 @@ public sealed class HostileInputTests(HostileServerFixture fixture, ITestOutputH
             SigV4SigningHandler.Sign(request, body, "monitoring", NimbusServer.RootAccessKeyId, NimbusServer.RootSecretAccessKey, Aws.Region, DateTime.UtcNow);
             var headers = request.Headers.ToDictionary(h => h.Key, h => string.Join(",", h.Value));
             request.Dispose();
-            var result = await fixture.SendAsync(HttpMethod.Post, "/", body, Form, headers);
+            // Signed here as CloudWatch, so sent as it is: the hostile values reach the query parser, not the signature check.
+            var result = await fixture.SendAsync(HttpMethod.Post, "/", body, Form, headers, signed: false);
             AssertAnswer(Surface.CloudWatchQuery, result, $"CloudWatch query {form}", mustFail: false);
+            Assert.True(result.StatusCode != 403, $"The CloudWatch query request did not reach the parser: {result}");
         }
 
         (HttpMethod Method, string Path, string Body)[] scheduler =
@@ -603,6 +638,64 @@ public sealed class HostileInputTests(HostileServerFixture fixture, ITestOutputH
         Assert.True(reached > requests.Count / 2, $"Only {reached} of {requests.Count} requests reached the Runtime API.");
         var echo = await fixture.SendTextAsync(HttpMethod.Post, $"/2015-03-31/functions/{HostileServerFixture.EchoFunction}/invocations", """{"after":"runtime"}""", Json);
         Assert.True(echo.StatusCode == 200 && echo.Json().GetProperty("echo").GetProperty("after").GetString() == "runtime", echo.ToString());
+    });
+
+    [Fact]
+    public Task Headers_over_the_limits_get_each_services_error_and_what_Kestrel_still_refuses_is_a_bare_4xx() => RunAsync("request-limits", async input =>
+    {
+        var queueUrl = fixture.QueueUrl;
+        (Surface Surface, HttpMethod Method, string Path, string? Body, string? ContentType, Dictionary<string, string> Headers)[] requests =
+        [
+            (Surface.Lambda, HttpMethod.Get, "/2015-03-31/functions", null, null, new()),
+            (Surface.SqsJson, HttpMethod.Post, "/", $$"""{"QueueUrl":"{{queueUrl}}"}""", SqsJsonType, new() { ["X-Amz-Target"] = "AmazonSQS.GetQueueAttributes" }),
+            (Surface.SqsQuery, HttpMethod.Post, "/", $"Action=GetQueueAttributes&QueueUrl={Uri.EscapeDataString(queueUrl)}", Form, new()),
+            (Surface.S3, HttpMethod.Get, $"/{HostileServerFixture.Bucket}/{HostileServerFixture.Sentinel}", null, null, new()),
+            (Surface.Logs, HttpMethod.Post, "/", """{"limit":1}""", LogsType, new() { ["X-Amz-Target"] = "Logs_20140328.DescribeLogGroups" }),
+            (Surface.Scheduler, HttpMethod.Get, "/schedules", null, null, new()),
+            (Surface.FunctionUrl, HttpMethod.Get, $"/lambda-url/{fixture.UrlId}/h", null, null, new()),
+        ];
+
+        foreach (var (surface, method, path, body, contentType, headers) in requests)
+        {
+            var bytes = body is null ? null : Encoding.UTF8.GetBytes(body);
+            var signed = surface != Surface.FunctionUrl;
+
+            // Under the limits the request is served (or refused for its own reasons), not for its headers.
+            var normal = await fixture.SendAsync(method, path, bytes, contentType, new Dictionary<string, string>(headers) { ["x-fuzz"] = new string('h', 16_000) }, signed);
+            Assert.True(normal.StatusCode < 400, $"{surface}: a 16 KB header is within the limits: {normal}");
+
+            // One 40 KB header, or 150 small ones: the service's own error, RequestHeaderSectionTooLarge.
+            var big = await fixture.SendAsync(method, path, bytes, contentType, new Dictionary<string, string>(headers) { ["x-fuzz"] = new string('h', 40_000) }, signed);
+            var many = new Dictionary<string, string>(headers);
+            foreach (var i in Enumerable.Range(0, 150))
+            {
+                many[$"x-fuzz-{i}"] = input.Token();
+            }
+
+            foreach (var (what, result) in new[] { ("a 40 KB header", big), ("150 headers", await fixture.SendAsync(method, path, bytes, contentType, many, signed)) })
+            {
+                AssertAnswer(surface, result, what, mustFail: true);
+                Assert.True(result.StatusCode == (surface == Surface.S3 ? 400 : 431), $"{surface}, {what}: {result}");
+                Assert.True(result.Text.Contains("RequestHeaderSectionTooLarge", StringComparison.Ordinal) || result.Header("x-amzn-ErrorType") == "RequestHeaderSectionTooLarge",
+                    $"{surface}, {what}: not RequestHeaderSectionTooLarge: {result}");
+            }
+        }
+
+        // Past Kestrel's ceiling (256 KB), and a NUL decoded into the path: Kestrel answers alone, a bare 4xx, and the server goes on.
+        // (Kestrel closes the connection with the rest of the headers unread: the client sees the 431 or a reset.)
+        try
+        {
+            var huge = await fixture.SendAsync(HttpMethod.Get, "/2015-03-31/functions", null, null, new Dictionary<string, string> { ["x-fuzz"] = new string('h', 300_000) });
+            Assert.Equal(431, huge.StatusCode);
+        }
+        catch (HttpRequestException e) when (e.InnerException is IOException)
+        {
+            output.WriteLine($"A 300 KB header: the connection was reset before the 431 was read ({e.InnerException.Message}).");
+        }
+
+        var nul = await fixture.SendAsync(HttpMethod.Get, $"/{HostileServerFixture.Bucket}/a%00b", null, null);
+        Assert.Equal(400, nul.StatusCode);
+        await fixture.AssertHealthyAsync();
     });
 
     /// <summary>Strings that break naive parsers: empty, huge, negative, overflowing, control characters, escapes, paths.</summary>

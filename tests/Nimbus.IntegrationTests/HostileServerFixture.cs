@@ -406,8 +406,11 @@ public sealed partial class HostileServerFixture : IAsyncLifetime
     private static partial Regex UrlIdPattern();
 }
 
-/// <summary>The collection whose tests share <see cref="HostileServerFixture"/>.</summary>
-[CollectionDefinition(Name)]
+/// <summary>
+/// The collection whose tests share <see cref="HostileServerFixture"/>. Not parallel (it runs alone, after the parallel
+/// classes): SoakTests floods the machine with hostile and legitimate traffic.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class HostileCollectionDefinition : ICollectionFixture<HostileServerFixture>
 {
     public const string Name = "hostile";

@@ -4,8 +4,7 @@ using System.Text.Json;
 namespace Nimbus.IntegrationTests;
 
 /// <summary>Synchronous, asynchronous and dry-run invokes; logs; warm reuse; scaling out under load.</summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class InvokeTests(ServerFixture fixture)
+public sealed class InvokeTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private const string NodeRuntime = "nodejs20.x";
 

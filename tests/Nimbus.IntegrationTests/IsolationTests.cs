@@ -9,8 +9,7 @@ namespace Nimbus.IntegrationTests;
 /// not the host's secrets or processes, and not its own code for writing. The server's files and pids are
 /// first shown to exist on the host, so their absence inside is the sandbox's doing.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class IsolationTests(ServerFixture fixture)
+public sealed class IsolationTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private const string PythonRuntime = "python3.11";
     private const string ProbeHandler = "probe.handler";

@@ -8,8 +8,7 @@ namespace Nimbus.IntegrationTests;
 /// lib/*.jar), with handlers <c>package.Class::method</c> or a class implementing (a look-alike of)
 /// aws-lambda-java-core's RequestHandler or RequestStreamHandler.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class JavaRuntimeTests(ServerFixture fixture)
+public sealed class JavaRuntimeTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     [Theory]
     [InlineData("java17", AwsCli.V1)]

@@ -1,8 +1,7 @@
 namespace Nimbus.IntegrationTests;
 
 /// <summary>PublishLayerVersion, GetLayerVersion, ListLayers, ListLayerVersions, DeleteLayerVersion, and functions using layers.</summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class LayerTests(ServerFixture fixture)
+public sealed class LayerTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     [Theory]
     [InlineData(AwsCli.V1)]

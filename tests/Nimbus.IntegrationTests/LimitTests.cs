@@ -11,8 +11,7 @@ namespace Nimbus.IntegrationTests;
 /// The limits of an instance, enforced by its sandbox and cgroup as Lambda enforces them: memory, processes,
 /// the timeout, CPU while idle and /tmp. Each test says how it would fail if its limit were missing.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed partial class LimitTests(ServerFixture fixture)
+public sealed partial class LimitTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private const string NodeRuntime = "nodejs20.x";
     private const string PythonRuntime = "python3.11";

@@ -8,8 +8,7 @@ namespace Nimbus.IntegrationTests;
 /// /aws/lambda/&lt;name&gt; and a stream per instance named as AWS names it. This test reads logs.db directly (the
 /// storage contract); LogsLambdaTests reads the same lines through the CloudWatch Logs API.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed partial class LogStoreTests(ServerFixture fixture)
+public sealed partial class LogStoreTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     [Fact]
     public Task Function_output_is_stored_per_instance_stream_under_its_log_group() => fixture.RunAsync(async scope =>

@@ -11,8 +11,7 @@ namespace Nimbus.IntegrationTests;
 /// JSON 1.0, CLI v2 over the query protocol) answering the same numbers, metering that adds up to the REPORT lines,
 /// `./nimbus usage`, and the caller's trace header reaching the function.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed partial class MetricsTests(ServerFixture fixture)
+public sealed partial class MetricsTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private const string NodeRuntime = "nodejs20.x";
     private const string Latest = "$LATEST";

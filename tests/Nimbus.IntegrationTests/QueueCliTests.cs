@@ -4,8 +4,7 @@ namespace Nimbus.IntegrationTests;
 /// The SQS-compatible queues through both AWS CLIs: v1 speaks the JSON 1.0 protocol (X-Amz-Target: AmazonSQS.*),
 /// Debian's v2 the query protocol (Action=...&amp;Version=2012-11-05, XML answers).
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class QueueCliTests(ServerFixture fixture)
+public sealed class QueueCliTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     [Theory]
     [InlineData(AwsCli.V1)]

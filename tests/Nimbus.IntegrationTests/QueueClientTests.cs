@@ -6,8 +6,7 @@ namespace Nimbus.IntegrationTests;
 /// The queues through boto3 (1.43 in the image's python3: JSON protocol; 1.26 from Debian's python3-boto3 in
 /// /usr/bin/python3: query protocol) and the AWS SDK for JavaScript v3 (@aws-sdk/client-sqs).
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class QueueClientTests(ServerFixture fixture)
+public sealed class QueueClientTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private const string Boto3Script = """
         import hashlib, os, struct, sys

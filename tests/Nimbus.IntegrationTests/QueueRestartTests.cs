@@ -3,7 +3,6 @@ using Amazon.SQS.Model;
 namespace Nimbus.IntegrationTests;
 
 /// <summary>Queues and their messages are durable: a server killed with SIGKILL and started again on the same data keeps every message, its receive count and its visibility.</summary>
-[Collection(RestartTests.Name)]
 public sealed class QueueRestartTests
 {
     [Fact]

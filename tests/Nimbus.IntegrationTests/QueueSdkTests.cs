@@ -9,8 +9,7 @@ namespace Nimbus.IntegrationTests;
 /// Queue behaviour through AWSSDK.SQS 4 (JSON protocol), which verifies MD5OfMessageBody and MD5OfMessageAttributes and
 /// throws on a mismatch: long polling, visibility timeouts, dead-letter queues, FIFO order and deduplication, limits.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class QueueSdkTests(ServerFixture fixture)
+public sealed class QueueSdkTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     internal static AmazonSQSClient Client(NimbusServer server) => new(
         new BasicAWSCredentials("test", "test"),

@@ -7,6 +7,8 @@ namespace Nimbus.IntegrationTests;
 /// (Lambda 429 TooManyRequestsException, SQS RequestThrottled, S3 503 SlowDown), another key (root) is unaffected at
 /// that moment, and the key recovers once it slows down.
 /// </summary>
+// Serial: the burst must reach the server faster than the token bucket refills, which a loaded machine may not do.
+[Collection(SerialCollectionDefinition.Name)]
 public sealed class RateLimitTests
 {
     // For each service: refill the user's bucket, send a burst at once from threads, then one call as root, then the

@@ -4,10 +4,12 @@ namespace Nimbus.IntegrationTests;
 /// Functions, their versions and aliases and their reserved concurrency are durable: a server killed and started again on the same data
 /// directory still has them, and enforces the reservations.
 /// </summary>
-[Collection(Name)]
 public sealed class RestartTests
 {
-    /// <summary>Own collection: these tests start their own servers instead of sharing one.</summary>
+    /// <summary>
+    /// A collection name some classes that start their own servers used to share (its classes run one after another).
+    /// Not needed any more: a class without [Collection] is a parallel collection of its own (see ServerFixture.cs).
+    /// </summary>
     public const string Name = "restart";
 
     [Fact]

@@ -11,8 +11,7 @@ namespace Nimbus.IntegrationTests;
 /// identity and trace header passthrough (for Java the <c>com.amazonaws.xray.traceHeader</c> property, as on Lambda), stdout and stderr in the tail log, and Lambda's error shapes for a thrown error, a process
 /// exit, a response over 6 MB and a failing init.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed partial class RuntimeContractTests(ServerFixture fixture)
+public sealed partial class RuntimeContractTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private const int MemorySize = 256;
     private const int Timeout = 10;

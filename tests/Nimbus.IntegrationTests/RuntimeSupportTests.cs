@@ -4,8 +4,7 @@ namespace Nimbus.IntegrationTests;
 /// A provided.al2023 function whose bootstrap is a self-contained, trimmed .NET program that runs its handler
 /// loop with Nimbus.Lambda.RuntimeSupport (source-generated JSON in and out), as AWS's RuntimeSupport does.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class RuntimeSupportTests(ServerFixture fixture)
+public sealed class RuntimeSupportTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     [Theory]
     [InlineData(AwsCli.V1)]

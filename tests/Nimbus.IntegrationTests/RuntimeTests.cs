@@ -1,8 +1,7 @@
 namespace Nimbus.IntegrationTests;
 
 /// <summary>Each runtime runs its kind of handler: Node.js CommonJS, ES modules, callbacks, Python, and a bash custom runtime.</summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class RuntimeTests(ServerFixture fixture)
+public sealed class RuntimeTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     [Theory]
     [InlineData("nodejs20.x", FunctionZips.NodeCjs, "index.handler", AwsCli.V1)]

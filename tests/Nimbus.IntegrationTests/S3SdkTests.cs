@@ -13,8 +13,7 @@ namespace Nimbus.IntegrationTests;
 /// trailer): objects, metadata, ranges, conditions, copies, listings, batch deletes, multipart uploads and S3's
 /// error codes.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class S3SdkTests(ServerFixture fixture)
+public sealed class S3SdkTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     internal static AmazonS3Client Client(NimbusServer server) => new(new BasicAWSCredentials("test", "test"), new AmazonS3Config
     {

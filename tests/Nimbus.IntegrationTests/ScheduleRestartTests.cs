@@ -9,7 +9,6 @@ namespace Nimbus.IntegrationTests;
 /// Schedules and function URLs are durable: a server killed and started again on the same data directory keeps
 /// them, a one-time run that fell due while the server was down fires once after the restart, and the URL serves.
 /// </summary>
-[Collection(RestartTests.Name)]
 public sealed class ScheduleRestartTests
 {
     private const string Role = "arn:aws:iam::000000000000:role/scheduler";

@@ -7,8 +7,7 @@ namespace Nimbus.IntegrationTests;
 /// EventBridge Scheduler: the API through both AWS CLIs (`aws scheduler ...`), and real schedules firing a
 /// node-recorder function on the real clock.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class ScheduleTests(ServerFixture fixture)
+public sealed class ScheduleTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private const string Role = "arn:aws:iam::000000000000:role/scheduler";
 

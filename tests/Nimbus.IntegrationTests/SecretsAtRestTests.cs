@@ -93,6 +93,103 @@ public sealed class SecretsAtRestTests
         }
     }
 
+    [Fact]
+    public async Task Rotating_the_key_reseals_every_secret_is_refused_beside_a_server_and_survives_a_crash_midway()
+    {
+        using var data = new TempDirectory("nimbus-it-rotate");
+        var secret = "nimbus-rotate-" + Guid.NewGuid().ToString("N");
+        const string name = "rotated-env";
+        var keyPath = Path.Combine(data.Path, "secrets.key");
+        var nextPath = keyPath + ".next";
+        TestUser? created2 = null;
+
+        var server = await NimbusServer.StartAsync(data.Path);
+        await using (server)
+        {
+            await Failures.WithContextAsync(
+                async () =>
+                {
+                    var lambda = new LambdaHttp(server.Http);
+                    var request = LambdaHttp.CreateFunctionRequest(name, FunctionZips.FromSource("lambda_function.py", Source), Runtime, "lambda_function.handler");
+                    request["Environment"] = new JsonObject { ["Variables"] = new JsonObject { ["SECRET_VALUE"] = secret } };
+                    var created = await lambda.CreateFunctionAsync(request);
+                    Assert.True(created.StatusCode == 201, created.ToString());
+                    created2 = await AuthClients.CreateUserAsync(server, """{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:GetFunction","Resource":"*"}]}""");
+
+                    // Beside a running server the rotation refuses to start, and changes nothing.
+                    var refused = await RotateAsync(data.Path);
+                    Assert.True(refused.ExitCode == 1 && refused.Output.Contains("A Nimbus server is running", StringComparison.Ordinal), refused.Output);
+                    Assert.False(File.Exists(nextPath));
+                },
+                () => server.DescribeOutput());
+        }
+
+        var user = created2!;
+        var original = await File.ReadAllTextAsync(keyPath);
+
+        // A rotation stopped (as by kill -9) after metadata.db was re-sealed, before iam.db was: the server still reads both.
+        var crashed = await RotateAsync(data.Path, stopAfter: "metadata");
+        Assert.True(crashed.ExitCode != 0 && File.Exists(nextPath), crashed.Output);
+        Assert.Equal(original, await File.ReadAllTextAsync(keyPath));
+        var midway = await NimbusServer.StartAsync(data.Path);
+        await using (midway)
+        {
+            await Failures.WithContextAsync(() => AssertServesWithUserAsync(midway, name, secret, user), () => midway.DescribeOutput());
+            Assert.Contains("rotation of", midway.DescribeOutput(), StringComparison.Ordinal);
+        }
+
+        // Run again, it finishes with the same new key; the old key is gone and the server reads everything.
+        var finished = await RotateAsync(data.Path);
+        Assert.True(finished.ExitCode == 0 && finished.Output.Contains("Finished the interrupted rotation", StringComparison.Ordinal)
+            && finished.Output.Contains("re-sealed 1 function environment(s) and 1 access key secret(s)", StringComparison.Ordinal), finished.Output);
+        Assert.False(File.Exists(nextPath));
+        Assert.NotEqual(original, await File.ReadAllTextAsync(keyPath));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyPath));
+        AssertNotInClear(data.Path, secret);
+        var rotated = await NimbusServer.StartAsync(data.Path);
+        await using (rotated)
+        {
+            await Failures.WithContextAsync(() => AssertServesWithUserAsync(rotated, name, secret, user), () => rotated.DescribeOutput());
+        }
+
+        // The old key opens nothing any more.
+        await File.WriteAllTextAsync(keyPath, original);
+        var stale = await Assert.ThrowsAsync<InvalidOperationException>(() => NimbusServer.StartAsync(data.Path));
+        Assert.Contains("cannot be decrypted", stale.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>The function's variables read back and reach it; the user's key (sealed in iam.db) still signs.</summary>
+    private static async Task AssertServesWithUserAsync(NimbusServer server, string name, string secret, TestUser user)
+    {
+        await AssertServesAsync(server, name, secret);
+        var signed = await AuthClients.SendSignedAsync(server, HttpMethod.Get, $"/2015-03-31/functions/{name}", null, "lambda", user.AccessKeyId, user.SecretAccessKey, DateTime.UtcNow);
+        Assert.True(signed.StatusCode == 200, $"The user's key should still sign: {signed}");
+    }
+
+    /// <summary>Runs <c>nimbus secrets rotate-key --data</c>; the exit code and everything it printed.</summary>
+    private static async Task<(int ExitCode, string Output)> RotateAsync(string dataDirectory, string? stopAfter = null)
+    {
+        var launcher = NimbusServer.FindLauncher();
+        var start = new System.Diagnostics.ProcessStartInfo(launcher) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in new[] { "secrets", "rotate-key", "--data", dataDirectory })
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        if (stopAfter is not null)
+        {
+            start.Environment["NIMBUS_ROTATE_KEY_STOP_AFTER"] = stopAfter;
+            start.Environment["DOTNET_DbgEnableMiniDump"] = "0";
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+
     private static async Task AssertServesAsync(NimbusServer server, string name, string secret)
     {
         var lambda = new LambdaHttp(server.Http);

@@ -6,16 +6,24 @@
 // first `aws` on PATH that is not /usr/bin/aws, v2 = /usr/bin/aws) and with a raw HttpClient where the
 // exact status, headers and body matter.
 //
-// - Tests marked [Collection("server")] share one server (ServerFixture) and run one after another.
-//   Each test owns its data: unique function names, deleted again when the test ends.
-// - RestartTests start their own servers on a data directory they keep across a restart.
+// - Test classes run in PARALLEL, up to MaxParallelThreads classes at a time (xUnit's "conservative" algorithm:
+//   that many tests started at once, the rest wait). A class is a collection of its own unless it says
+//   [Collection(...)]; its tests run one after another. Most tests wait (for processes, timers, polls), so a
+//   2-core machine runs several classes at once at a fraction of the serial wall time.
+// - A class that needs a server takes `IClassFixture<ServerFixture>`: one server per class, on its own data
+//   directory, shared by the class's tests. Each test owns its data: unique function names, deleted again when
+//   the test ends.
+// - Tests must be parallel-safe: no fixed ports, no shared paths (TempDirectory), no process-wide environment
+//   changes, no counting processes/cgroups/files machine-wide (look only at your own server's data directory,
+//   process tree and cgroups), no tight timing bounds. See docs/testing.md.
+// - [Collection(SerialCollectionDefinition.Name)] is for the few classes that must run ALONE (after the parallel
+//   ones): those that load or measure the machine (bursts, bombs, soak, kill -9 under 10,000 events).
+// - RestartTests-style classes start their own servers on a data directory they keep across a restart.
 // - A failing test's message ends with the tail of the server's stdout/stderr.
-// - Parallelism across collections is off: machines have two cores and several tests assert timings
-//   (a 1 s timeout cutting a 5 s sleep, overlapping invokes scaling out).
 //
 // Run: cd <repo> && dotnet test tests/Nimbus.IntegrationTests -c Release
 
-[assembly: CollectionBehavior(DisableTestParallelization = true)]
+[assembly: CollectionBehavior(MaxParallelThreads = 4)]
 
 namespace Nimbus.IntegrationTests;
 
@@ -58,9 +66,23 @@ public sealed class ServerFixture : IAsyncLifetime
             () => Server.DescribeOutput());
 }
 
-/// <summary>The collection whose tests share <see cref="ServerFixture"/>.</summary>
+/// <summary>
+/// A collection whose classes share one <see cref="ServerFixture"/> and therefore run one after another (in
+/// parallel with every other collection). Prefer <c>IClassFixture&lt;ServerFixture&gt;</c>: a server per class.
+/// </summary>
 [CollectionDefinition(Name)]
 public sealed class ServerCollectionDefinition : ICollectionFixture<ServerFixture>
 {
     public const string Name = "server";
+}
+
+/// <summary>
+/// The classes that must run alone: xUnit runs this collection after all parallel ones, with nothing beside it.
+/// Only for tests that load or measure the whole machine; say why in a comment on the class. A class here that
+/// needs a server takes <c>IClassFixture&lt;ServerFixture&gt;</c>.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class SerialCollectionDefinition
+{
+    public const string Name = "serial";
 }

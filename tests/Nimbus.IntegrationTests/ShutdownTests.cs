@@ -8,7 +8,6 @@ namespace Nimbus.IntegrationTests;
 /// SIGTERM stops a server gracefully: invocations in flight finish on their instance and their callers get the
 /// result, new invocations are refused, then every instance is stopped and the server exits.
 /// </summary>
-[Collection(RestartTests.Name)]
 public sealed partial class ShutdownTests
 {
     [Fact]

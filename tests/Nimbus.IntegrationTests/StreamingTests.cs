@@ -10,15 +10,18 @@ namespace Nimbus.IntegrationTests;
 /// and RESPONSE_STREAM function URLs read with a raw HttpClient, against the node-stream fixture's
 /// <c>awslambda.streamifyResponse</c> handler. Timing assertions prove chunks arrive while the function still runs.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class StreamingTests(ServerFixture fixture)
+public sealed class StreamingTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private const string NodeRuntime = "nodejs20.x";
     private const string StreamHandler = "index.stream";
     private const string BufferedHandler = "index.buffered";
 
-    /// <summary>The function waits this long between its two chunks; the first must arrive well before the second.</summary>
-    private const int GapMs = 1000;
+    /// <summary>
+    /// The function waits this long between its two chunks; the first must arrive well before the second. Streamed, the
+    /// client sees the pause; buffered, both chunks arrive together. At least half of it must show: a busy machine
+    /// (tests run in parallel) may deliver the first chunk late.
+    /// </summary>
+    private const int GapMs = 2000;
 
     // Prints one JSON line per event: the seconds since the call, the event type, its fields (payloads base64).
     private const string Boto3Script = """
@@ -52,7 +55,7 @@ public sealed class StreamingTests(ServerFixture fixture)
         Assert.Equal("$LATEST", stream.Head.Str("version"));
         Assert.Equal("text/plain", stream.Head.Str("contentType"));
         Assert.Equal(["first|", "second|"], stream.Chunks.Select(c => c.Text));
-        Assert.True(stream.Chunks[1].At - stream.Chunks[0].At >= GapMs * 0.7 / 1000,
+        Assert.True(stream.Chunks[1].At - stream.Chunks[0].At >= GapMs * 0.5 / 1000,
             $"The first chunk must arrive while the function still waits to write the second: {stream}");
         Assert.False(stream.Complete.Has("ErrorCode"), stream.ToString());
         var log = Encoding.UTF8.GetString(Convert.FromBase64String(stream.Complete.Str("LogResult")));
@@ -137,7 +140,7 @@ public sealed class StreamingTests(ServerFixture fixture)
 
         Assert.Equal("first|", first);
         Assert.Equal("second|", rest);
-        Assert.True(endAt - firstAt >= TimeSpan.FromMilliseconds(GapMs * 0.7),
+        Assert.True(endAt - firstAt >= TimeSpan.FromMilliseconds(GapMs * 0.5),
             $"The first chunk must reach the client before the function writes the second: first at {firstAt.TotalMilliseconds:0} ms, end at {endAt.TotalMilliseconds:0} ms.");
     });
 

@@ -4,8 +4,7 @@ using System.Text.Json;
 namespace Nimbus.IntegrationTests;
 
 /// <summary>PublishVersion, ListVersionsByFunction, qualified get/invoke/delete, RevisionId and the waiters.</summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class VersionTests(ServerFixture fixture)
+public sealed class VersionTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private const string NodeRuntime = "nodejs20.x";
     private const string NodeHandler = "index.handler";

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text.RegularExpressions;
+using System.Xml.Linq;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -177,13 +178,16 @@ internal sealed partial class BucketsApi(
 
             using (body)
             {
-                var document = await S3Xml.ReadAsync(body!.Body, context.RequestAborted).ConfigureAwait(false);
-                if (document is not null && document.Name.LocalName != "CreateBucketConfiguration")
+                var (document, empty) = await S3Xml.ReadOptionalAsync(body!.Body, context.RequestAborted).ConfigureAwait(false);
+                if (!empty && (document is null || document.Name.LocalName != "CreateBucketConfiguration"))
                 {
                     return S3Error.MalformedXml();
                 }
 
-                // LocationConstraint is accepted whatever it says: a node serves one region.
+                if (document is not null && LocationConstraintProblem(document) is { } constraintProblem)
+                {
+                    return constraintProblem;
+                }
             }
         }
 
@@ -204,6 +208,34 @@ internal sealed partial class BucketsApi(
         Log.BucketCreated(logger, bucket);
         context.Response.Headers.Location = "/" + bucket;
         return null;
+    }
+
+    /// <summary>
+    /// S3's rules for CreateBucketConfiguration's LocationConstraint: at most one; a region name ("EU" is eu-west-1);
+    /// never "us-east-1" (its buckets have no constraint). A node serves one region: on a us-east-1 node any region is
+    /// accepted, as S3's global endpoint does (the bucket is still the node's); elsewhere it must be the node's region.
+    /// </summary>
+    private S3Error? LocationConstraintProblem(XElement configuration)
+    {
+        var constraints = configuration.Elements().Where(e => e.Name.LocalName == "LocationConstraint").ToList();
+        if (constraints.Count > 1 || constraints.Any(c => c.HasElements))
+        {
+            return S3Error.MalformedXml();
+        }
+
+        if (constraints.Count == 0 || constraints[0].Value.Length == 0)
+        {
+            return null;
+        }
+
+        var constraint = constraints[0].Value;
+        if (constraint == S3Wire.LegacyRegion || !(constraint == "EU" || S3Wire.RegionName().IsMatch(constraint)))
+        {
+            return S3Error.InvalidLocationConstraint(constraint);
+        }
+
+        var region = constraint == "EU" ? "eu-west-1" : constraint;
+        return Region == S3Wire.LegacyRegion || region == Region ? null : S3Error.IllegalLocationConstraint(constraint, Region);
     }
 
     private async Task<S3Error?> HeadBucketAsync(HttpContext context, string bucket)

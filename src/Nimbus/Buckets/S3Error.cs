@@ -35,6 +35,14 @@ internal sealed record S3Error(string Code, int Status, string Message)
 
     public static S3Error InvalidRequest(string message) => new("InvalidRequest", 400, message);
 
+    /// <summary>A LocationConstraint S3 refuses everywhere: not a region, or us-east-1 spelled out (its buckets have none).</summary>
+    public static S3Error InvalidLocationConstraint(string constraint) =>
+        new("InvalidLocationConstraint", 400, $"The specified location-constraint is not valid ({constraint}). Leave it out to create the bucket in us-east-1.");
+
+    /// <summary>A LocationConstraint naming another region than the node's (a region-specific endpoint).</summary>
+    public static S3Error IllegalLocationConstraint(string constraint, string region) =>
+        new("IllegalLocationConstraintException", 400, $"The {constraint} location constraint is incompatible for the region specific endpoint this request was sent to. This node serves {region}: use LocationConstraint={region}.");
+
     public static S3Error MalformedXml() =>
         new("MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema");
 

@@ -1,7 +1,7 @@
 namespace Nimbus.Buckets;
 
 /// <summary>The S3 wire contract (API 2006-03-01, rest-xml) in one place: headers, query names, limits.</summary>
-internal static class S3Wire
+internal static partial class S3Wire
 {
     public const string Namespace = "http://s3.amazonaws.com/doc/2006-03-01/";
     public const string XmlContentType = "application/xml";
@@ -12,6 +12,10 @@ internal static class S3Wire
 
     /// <summary>The region where S3 keeps its legacy answers (CreateBucket of a bucket you own: 200).</summary>
     public const string LegacyRegion = "us-east-1";
+
+    /// <summary>A region name as S3's LocationConstraint takes it (us-west-2, ap-southeast-1, us-gov-west-1, eu-isoe-west-1...).</summary>
+    [System.Text.RegularExpressions.GeneratedRegex("^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$", System.Text.RegularExpressions.RegexOptions.CultureInvariant)]
+    public static partial System.Text.RegularExpressions.Regex RegionName();
 
     // Limits S3 documents.
     public const long MaxSinglePutBytes = 5L * 1024 * 1024 * 1024;

@@ -77,7 +77,14 @@ internal static class S3Xml
     public static string HostId(string requestId) => Convert.ToBase64String(Encoding.ASCII.GetBytes("nimbus/" + requestId));
 
     /// <summary>Parses a request document; null when it is not well-formed XML (the caller answers MalformedXML).</summary>
-    public static async Task<XElement?> ReadAsync(Stream body, CancellationToken cancellationToken)
+    public static async Task<XElement?> ReadAsync(Stream body, CancellationToken cancellationToken) =>
+        (await ReadOptionalAsync(body, cancellationToken).ConfigureAwait(false)).Root;
+
+    /// <summary>
+    /// Parses a request document whose body may be empty (CreateBucket's): <c>Empty</c> when there was no byte,
+    /// else <c>Root</c> null when it is not well-formed XML.
+    /// </summary>
+    public static async Task<(XElement? Root, bool Empty)> ReadOptionalAsync(Stream body, CancellationToken cancellationToken)
     {
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
@@ -86,7 +93,7 @@ internal static class S3Xml
         {
             if (buffer.Length + read > MaxRequestXmlBytes)
             {
-                return null;
+                return (null, false);
             }
 
             buffer.Write(chunk, 0, read);
@@ -94,18 +101,18 @@ internal static class S3Xml
 
         if (buffer.Length == 0)
         {
-            return null;
+            return (null, true);
         }
 
         buffer.Position = 0;
         try
         {
             using var reader = XmlReader.Create(buffer, ReaderSettings);
-            return (await XDocument.LoadAsync(reader, LoadOptions.None, cancellationToken).ConfigureAwait(false)).Root;
+            return ((await XDocument.LoadAsync(reader, LoadOptions.None, cancellationToken).ConfigureAwait(false)).Root, false);
         }
         catch (XmlException)
         {
-            return null;
+            return (null, false);
         }
     }
 

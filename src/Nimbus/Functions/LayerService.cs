@@ -225,11 +225,14 @@ internal sealed partial class LayerService(IMetadataStore store, CodeStore code,
         return resolved;
     }
 
-    public LayerVersionResponse ToResponse(LayerVersionRecord record, string codeBaseUrl) => new()
+    /// <summary>The path a layer version's content downloads from (presigned by the API, as a function's code is).</summary>
+    public static string CodePath(LayerVersionRecord record) => $"/nimbus/code/{record.CodeSha256Hex}.zip";
+
+    public LayerVersionResponse ToResponse(LayerVersionRecord record, string location) => new()
     {
         Content = new LayerVersionContentOutput
         {
-            Location = $"{codeBaseUrl}/nimbus/code/{record.CodeSha256Hex}.zip",
+            Location = location,
             CodeSha256 = Convert.ToBase64String(Convert.FromHexString(record.CodeSha256Hex)),
             CodeSize = record.CodeSize,
         },

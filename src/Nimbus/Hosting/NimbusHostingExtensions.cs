@@ -100,6 +100,7 @@ public static class NimbusHostingExtensions
         // Before the async queue starts: loads the stored reservations into the concurrency limiter.
         services.AddHostedService(sp => sp.GetRequiredService<FunctionService>());
         services.TryAddSingleton<EventInvokeConfigService>();
+        services.AddNimbusAdmission();
         services.TryAddSingleton<Invoker>();
         services.TryAddSingleton<FunctionUrlCache>();
         services.AddSingleton<IFunctionLifecycleObserver>(sp => sp.GetRequiredService<FunctionUrlCache>());

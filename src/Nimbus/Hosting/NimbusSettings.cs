@@ -19,6 +19,7 @@ internal static class NimbusSettings
         new("Nimbus:ConcurrencyLimit", "NIMBUS_CONCURRENCY_LIMIT", "--concurrency-limit", "instance memory / 128 MB, at most 1000", "Account concurrency limit: most invocations running at once; reserved concurrency is carved out of it."),
         new("Nimbus:InstanceMemoryLimitMb", "NIMBUS_INSTANCE_MEMORY_LIMIT_MB", "--instance-memory-limit-mb", "75% of RAM", "Instances' MemorySize may add up to this; beyond it an invoke waits for a warm instance, then gets 429."),
         new("Nimbus:AdmissionWait", "NIMBUS_ADMISSION_WAIT", null, "00:00:10", "How long an invoke waits for a warm instance when the node is full."),
+        new("Nimbus:ScaleOutWait", "NIMBUS_SCALE_OUT_WAIT", null, "00:00:00", "Off when zero. Callers of a function whose invocations average no longer than this, with 4 busy instances per core, wait up to this long for one to come back before starting another."),
         new("Nimbus:IdleInstanceTimeout", "NIMBUS_IDLE_INSTANCE_TIMEOUT", null, "00:10:00", "An instance idle this long is stopped (scale to zero)."),
         new("Nimbus:UseBubblewrap", "NIMBUS_USE_BUBBLEWRAP", null, "true", "Sandbox instances with bubblewrap when it is installed."),
         new("Nimbus:SandboxNetwork", "NIMBUS_SANDBOX_NETWORK", null, "host", "host: instances share the host's network (internet egress, as on Lambda); isolated: a network namespace per instance reaching only its Runtime API and this node's AWS APIs (needs root; no egress)."),

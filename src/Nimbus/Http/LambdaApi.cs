@@ -234,6 +234,7 @@ internal static class LambdaApi
             headers[Metrics.LambdaTraceHeader.HttpHeader].ToString() is { Length: > 0 } trace ? trace : null)
         {
             CognitoIdentity = Security.SigV4Context.Of(context)?.Principal.Cognito?.ToRuntimeHeader(),
+            CallerAborted = invocationType == "RequestResponse" ? context.RequestAborted : default,
         };
         if (invocationType != "RequestResponse")
         {
@@ -250,8 +251,9 @@ internal static class LambdaApi
             return;
         }
 
-        // The invocation runs to its end even if the caller hangs up, as on Lambda, and even through a graceful
-        // shutdown: the function's timeout bounds it.
+        // Once started, the invocation runs to its end even if the caller hangs up, as on Lambda, and even through a
+        // graceful shutdown: the function's timeout bounds it. Until then (waiting for admission or for its
+        // instance's init) a caller that hangs up gives its place up (CallerAborted).
         var result = await invoker.InvokeAsync(request, CancellationToken.None).ConfigureAwait(false);
         if (result.Status == InvocationStatus.Rejected)
         {

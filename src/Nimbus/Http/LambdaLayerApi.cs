@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Nimbus.Functions;
+using Nimbus.Security;
 
 namespace Nimbus.Http;
 
@@ -113,8 +115,11 @@ internal static class LambdaLayerApi
         await LambdaHttp.WriteJsonAsync(context, 200, response, LambdaJson.Context.ListLayersResponse).ConfigureAwait(false);
     }
 
+    /// <summary>Content.Location is presigned with the caller's credentials, as GetFunction's Code.Location is.</summary>
     private static Task WriteLayerVersionAsync(HttpContext context, LayerService layers, LambdaResult<LayerVersionRecord> result, int statusCode) =>
         result.IsError
             ? LambdaHttp.WriteErrorAsync(context, result.Error!)
-            : LambdaHttp.WriteJsonAsync(context, statusCode, layers.ToResponse(result.Value!, $"{context.Request.Scheme}://{context.Request.Host}"), LambdaJson.Context.LayerVersionResponse);
+            : LambdaHttp.WriteJsonAsync(context, statusCode,
+                layers.ToResponse(result.Value!, context.RequestServices.GetRequiredService<CodeLocationSigner>().Presign(context, LayerService.CodePath(result.Value!))),
+                LambdaJson.Context.LayerVersionResponse);
 }

@@ -78,9 +78,10 @@ internal static class LambdaStreamingApi
         {
             ResponseStream = sink,
             CognitoIdentity = Security.SigV4Context.Of(context)?.Principal.Cognito?.ToRuntimeHeader(),
+            CallerAborted = context.RequestAborted,
         };
 
-        // As Invoke: the invocation runs to its end even if the caller hangs up.
+        // As Invoke: once started, the invocation runs to its end even if the caller hangs up.
         var result = await invoker.InvokeAsync(request, CancellationToken.None).ConfigureAwait(false);
         if (result.Status == InvocationStatus.Rejected)
         {

@@ -17,6 +17,13 @@ internal sealed record InvocationRequest(
     public Sandboxes.IResponseStreamSink? ResponseStream { get; init; }
 
     /// <summary>
+    /// Cancelled when the caller hung up (an HTTP request's <c>RequestAborted</c>). An invocation still waiting for
+    /// admission or for its instance's init gives its place up then, without starting anything for it; one that runs
+    /// runs on, as on Lambda.
+    /// </summary>
+    public CancellationToken CallerAborted { get; init; }
+
+    /// <summary>
     /// The caller's Cognito identity as the Runtime API's <c>Lambda-Runtime-Cognito-Identity</c> JSON, when it signed
     /// with credentials issued for one; null otherwise.
     /// </summary>

@@ -17,10 +17,14 @@ internal sealed partial class Invoker(
     SandboxManager sandboxes,
     IConcurrencyLimiter concurrency,
     TimeProvider time,
+    AdmissionMetrics admission,
     IEnumerable<IInvocationObserver> observers,
     ILogger<Invoker> logger)
 {
     private static readonly byte[] EmptyEvent = "{}"u8.ToArray();
+
+    /// <summary>The answer to a caller that hung up before its invocation started: nobody reads it (499, as nginx logs it).</summary>
+    private static readonly LambdaError CallerGoneError = new("RequestAborted", 499, "The caller hung up before the invocation started; it was not run.");
 
     private readonly IInvocationObserver[] _observers = [.. observers];
 
@@ -70,8 +74,38 @@ internal sealed partial class Invoker(
         using var lease = grant.Lease;
         var pool = sandboxes.GetPool(function);
         var acquireStarted = time.GetUtcNow();
-        var (instance, startError) = await pool.AcquireAsync(cancellationToken).ConfigureAwait(false);
         var requestId = request.RequestId;
+
+        // Until the invocation starts, a caller that hangs up gives its place up: no instance is started for it
+        // and its lease goes back at once. Triggers have no caller; their token is the server's stop.
+        var callerGone = request.CallerAborted;
+        SandboxInstance? instance;
+        byte[]? startError;
+        try
+        {
+            (instance, startError) = await pool.AcquireAsync(callerGone.CanBeCanceled ? callerGone : cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (callerGone.IsCancellationRequested)
+        {
+            var waited = time.GetUtcNow() - acquireStarted;
+            Log.CallerGoneWaiting(logger, function.Name, requestId, waited.TotalMilliseconds);
+            admission.OnAbandoned(function.Name, function.Version);
+            return InvocationResult.Rejected(CallerGoneError);
+        }
+
+        if (instance is not null && callerGone.CanBeCanceled && !instance.IsInitialized)
+        {
+            // A cold start: the instance initializes whether or not its caller stays; gone, it joins the pool warm.
+            await instance.InitEnded.WaitAsync(callerGone).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (callerGone.IsCancellationRequested && !instance.IsInitialized)
+            {
+                Log.CallerGoneInitializing(logger, function.Name, requestId, instance.Id);
+                admission.OnAbandoned(function.Name, function.Version);
+                pool.KeepInitializing(instance);
+                return InvocationResult.Rejected(CallerGoneError);
+            }
+        }
+
         if (instance is null)
         {
             if (startError is null)
@@ -115,6 +149,7 @@ internal sealed partial class Invoker(
             }
         }
 
+        pool.RecordDuration(outcome.DurationMs);
         Log.Invoked(logger, function.Name, requestId, outcome.Kind, outcome.DurationMs);
         var end = time.GetUtcNow();
         var start = end - TimeSpan.FromMilliseconds(outcome.DurationMs);

@@ -200,13 +200,11 @@ internal static class CloudWatchWire
             case null:
                 return true;
             case JsonValue value when value.TryGetValue<double>(out var seconds):
-                timestamp = DateTimeOffset.FromUnixTimeMilliseconds((long)(seconds * 1000));
-                return true;
+                return TryEpochSeconds(seconds, out timestamp);
             case JsonValue value when value.TryGetValue<string>(out var text):
                 if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var epoch))
                 {
-                    timestamp = DateTimeOffset.FromUnixTimeMilliseconds((long)(epoch * 1000));
-                    return true;
+                    return TryEpochSeconds(epoch, out timestamp);
                 }
 
                 if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed))
@@ -219,6 +217,20 @@ internal static class CloudWatchWire
             default:
                 return false;
         }
+    }
+
+    /// <summary>Seconds since the epoch as a timestamp; false (not a timestamp) outside the years 1 to 9999, where .NET has none.</summary>
+    private static bool TryEpochSeconds(double seconds, out DateTimeOffset? timestamp)
+    {
+        timestamp = null;
+        var milliseconds = seconds * 1000;
+        if (!double.IsFinite(milliseconds) || milliseconds < DateTimeOffset.MinValue.ToUnixTimeMilliseconds() || milliseconds > DateTimeOffset.MaxValue.ToUnixTimeMilliseconds())
+        {
+            return false;
+        }
+
+        timestamp = DateTimeOffset.FromUnixTimeMilliseconds((long)milliseconds);
+        return true;
     }
 
     public static List<JsonObject> Objects(JsonObject input, string name) =>

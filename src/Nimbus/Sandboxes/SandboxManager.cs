@@ -58,6 +58,12 @@ internal sealed partial class SandboxManager(
     /// <summary>How long an invocation may wait for a warm instance when the node is full.</summary>
     public TimeSpan AdmissionWait => _options.AdmissionWait;
 
+    /// <summary>How long a caller of a busy pool of short invocations waits for one to come back before starting another; zero: off.</summary>
+    public TimeSpan ScaleOutWait => _options.ScaleOutWait;
+
+    /// <summary>Most callers waiting for instances of one function version: four per instance slot of the node.</summary>
+    public int MaxWaitingPerFunction => _options.MaxInstances * 4;
+
     public TimeProvider Time => time;
 
     /// <summary>Every pool, for /metrics: a snapshot, safe to enumerate while pools come and go.</summary>
@@ -134,8 +140,17 @@ internal sealed partial class SandboxManager(
         }
     }
 
+    /// <summary>
+    /// True when a function version holding <paramref name="instances"/> instances may stop other functions' idle
+    /// instances to make room for one more: a version without any always may; others only below half the node's
+    /// instance slots and half its instance memory. Past that share, an overloaded function waits for its own
+    /// instances (or free room) and leaves the idle instances of other functions warm.
+    /// </summary>
+    public bool MayEvictForAnother(FunctionRecord function, int instances) =>
+        instances == 0 || (instances < _options.MaxInstances / 2 && (long)instances * function.MemorySize < _memoryLimitMb / 2);
+
     /// <summary>Starts a new instance of a function; (null, null) means the node is at capacity.</summary>
-    public async Task<(SandboxInstance? Instance, byte[]? StartError)> StartInstanceAsync(FunctionRecord function, bool provisioned, CancellationToken cancellationToken)
+    public async Task<(SandboxInstance? Instance, byte[]? StartError)> StartInstanceAsync(FunctionRecord function, bool provisioned, CancellationToken cancellationToken, bool mayEvict = true)
     {
         var (launch, error) = await runtimes.ResolveAsync(function.Runtime).ConfigureAwait(false);
         if (launch is null)
@@ -178,7 +193,7 @@ internal sealed partial class SandboxManager(
         // any function (least recently used first) when the node is full.
         while (!TryCommitMemory(function.MemorySize))
         {
-            if (!await TryEvictIdleAsync().ConfigureAwait(false))
+            if (!mayEvict || !await TryEvictIdleAsync().ConfigureAwait(false))
             {
                 Log.NoMemory(logger, function.Name, function.MemorySize, CommittedMemoryMb, _memoryLimitMb);
                 return (null, null);
@@ -194,7 +209,7 @@ internal sealed partial class SandboxManager(
         }
 
         var rented = ports.TryRent(out var port);
-        while (!rented && (await TryEvictPrestartedAsync().ConfigureAwait(false) || await TryEvictIdleAsync().ConfigureAwait(false)))
+        while (!rented && (await TryEvictPrestartedAsync().ConfigureAwait(false) || (mayEvict && await TryEvictIdleAsync().ConfigureAwait(false))))
         {
             rented = ports.TryRent(out port);
         }

@@ -12,13 +12,26 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
 {
     private static readonly TimeSpan AdmissionPoll = TimeSpan.FromMilliseconds(20);
 
-    /// <summary>The longest a call waits for a start slot before it starts an instance without one.</summary>
-    private static readonly TimeSpan MaxStartSlotWait = TimeSpan.FromSeconds(1);
+    /// <summary>Busy instances per core a pool of short invocations keeps before its callers wait (<see cref="NimbusOptions.ScaleOutWait"/>).</summary>
+    private const int ScaleOutInstancesPerCore = 4;
 
     private readonly Lock _lock = new();
     private readonly Stack<SandboxInstance> _idle = new();
     private readonly HashSet<SandboxInstance> _all = [];
     private bool _retired;
+
+    // Callers waiting for an instance of this pool, oldest first, under _lock: a released instance goes to the first
+    // one still waiting (decided on the releasing thread), so no caller is starved by others whose instances keep
+    // coming back. Every waiter is completed under _lock (handed an instance, or withdrawn by its caller); Release
+    // skips withdrawn ones. _waiting counts the waiters not completed yet.
+    private readonly Queue<TaskCompletionSource<SandboxInstance>> _waiters = new();
+    private int _waiting;
+
+    // Instances being started for callers of this pool, under _lock.
+    private int _starting;
+
+    // Moving average of this pool's invocation durations (ms); NaN until the first one ends.
+    private double _averageDurationMs = double.NaN;
 
     // Provisioned concurrency, under _lock: instances initialized ahead and kept (never reaped or evicted).
     private readonly HashSet<SandboxInstance> _provisioned = [];
@@ -40,59 +53,221 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
         }
     }
 
+    /// <summary>Callers waiting for an instance of this pool right now (for a start slot, room, or one to come back).</summary>
+    public int WaitingCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _waiting;
+            }
+        }
+    }
+
     /// <summary>
-    /// An idle instance, or a newly started one. When the node has no room for another, waits up to the
-    /// admission wait for one of this pool's instances to come back (or for room), then gives up: (null, null).
+    /// An idle instance, one handed over by the next <see cref="Release"/>, or a newly started one, whichever comes
+    /// first. At most two starts per core run at once; past them a caller waits for a start slot or for an instance
+    /// to come back. When the node has no room for another, or too many callers wait already, the caller waits up to
+    /// the admission wait (or not at all), then gives up: (null, null), a throttle. Cancelling
+    /// <paramref name="cancellationToken"/> (the caller hung up) gives the caller's place up at once, before an
+    /// instance is started for it: <see cref="OperationCanceledException"/>.
     /// </summary>
     public async Task<(SandboxInstance? Instance, byte[]? StartError)> AcquireAsync(CancellationToken cancellationToken)
     {
-        var started = manager.Time.GetTimestamp();
-        while (true)
+        if (TryTakeIdle() is { } idle)
         {
-            if (TryTakeIdle() is { } idle)
-            {
-                return (idle, null);
-            }
+            return (idle, null);
+        }
 
-            // Starting is CPU-bound: past a few starts at once they only slow each other down (64 at once on two
-            // cores ran past Lambda's 10 s init limit). Without a start slot, the call waits for one, or for an
-            // instance of this pool to come back, whichever is first; after MaxStartSlotWait it starts anyway, so
-            // no caller is starved by others that keep finding their instances idle first.
-            var holdsSlot = await manager.TryEnterStartAsync(AdmissionPoll, cancellationToken).ConfigureAwait(false);
-            if (!holdsSlot)
+        var started = manager.Time.GetTimestamp();
+        TaskCompletionSource<SandboxInstance>? waiter = null;
+        SandboxInstance? returned = null;
+        try
+        {
+            while (true)
             {
-                if (manager.IsDraining || manager.Time.GetElapsedTime(started) >= manager.AdmissionWait)
+                cancellationToken.ThrowIfCancellationRequested();
+                if (waiter is null || waiter.Task.IsCanceled)
+                {
+                    (var taken, waiter) = TakeIdleOrEnqueue();
+                    if (taken is not null)
+                    {
+                        return (returned = taken, null);
+                    }
+
+                    if (waiter is null)
+                    {
+                        // As many callers as the node has instance slots, four times over, wait for this function
+                        // already: throttled now rather than after the wait.
+                        Log.WaitQueueFull(logger, Function.Name, Function.Version, manager.MaxWaitingPerFunction);
+                        return (null, null);
+                    }
+                }
+
+                if (waiter.Task.IsCompletedSuccessfully)
+                {
+                    return (returned = waiter.Task.Result, null);
+                }
+
+                var elapsed = manager.Time.GetElapsedTime(started);
+                if (manager.IsDraining || elapsed >= manager.AdmissionWait)
                 {
                     return (null, null);
                 }
 
-                if (manager.Time.GetElapsedTime(started) < MaxStartSlotWait)
+                // A pool of short invocations that already keeps every core busy lets its callers wait (bounded) for
+                // the next instance to come back rather than start one more to context-switch with the others.
+                if (ScaleOutWaitLeft(elapsed) is { } scaleOutWait)
+                {
+                    if (await WaitForHandOverAsync(waiter, scaleOutWait, cancellationToken).ConfigureAwait(false) is { } handed)
+                    {
+                        return (returned = handed, null);
+                    }
+
+                    continue;
+                }
+
+                // Starting is CPU-bound: past a few starts at once they only slow each other down (64 at once on two
+                // cores ran past Lambda's 10 s init limit). Without a start slot, the call waits for one, or for an
+                // instance of this pool to come back, whichever is first.
+                var (slot, handedOver) = await WaitForSlotOrHandOverAsync(waiter, manager.AdmissionWait - elapsed, cancellationToken).ConfigureAwait(false);
+                if (handedOver is not null)
+                {
+                    return (returned = handedOver, null);
+                }
+
+                if (!slot)
                 {
                     continue;
                 }
-            }
 
-            var (instance, error) = holdsSlot
-                ? await StartHoldingSlotAsync(cancellationToken).ConfigureAwait(false)
-                : await manager.StartInstanceAsync(Function, provisioned: false, cancellationToken).ConfigureAwait(false);
-            if (instance is not null)
-            {
-                lock (_lock)
+                // Holding a slot: out of the queue (unless an instance was handed over meanwhile), then start one.
+                if (!Withdraw(waiter))
                 {
-                    _all.Add(instance);
+                    manager.ExitStart();
+                    return (returned = waiter.Task.Result, null);
                 }
 
-                Log.InstanceStarted(logger, Function.Name, Function.Version, instance.Id, instance.Sandbox?.ProcessId ?? 0);
-                return (instance, null);
-            }
+                var (instance, error) = await StartHoldingSlotAsync(cancellationToken).ConfigureAwait(false);
+                if (instance is not null)
+                {
+                    Log.InstanceStarted(logger, Function.Name, Function.Version, instance.Id, instance.Sandbox?.ProcessId ?? 0);
+                    return (instance, null);
+                }
 
-            if (error is not null || manager.IsDraining || manager.Time.GetElapsedTime(started) >= manager.AdmissionWait)
-            {
-                return (null, error);
-            }
+                if (error is not null || manager.IsDraining || manager.Time.GetElapsedTime(started) >= manager.AdmissionWait)
+                {
+                    return (null, error);
+                }
 
-            await Task.Delay(AdmissionPoll, manager.Time, cancellationToken).ConfigureAwait(false);
+                // No room on the node: back in the queue, for an instance of this pool or for room.
+                (var idleNow, waiter) = TakeIdleOrEnqueue();
+                if (idleNow is not null)
+                {
+                    return (returned = idleNow, null);
+                }
+
+                if (waiter is null)
+                {
+                    return (null, null);
+                }
+
+                if (await WaitForHandOverAsync(waiter, AdmissionPoll, cancellationToken).ConfigureAwait(false) is { } afterRoom)
+                {
+                    return (returned = afterRoom, null);
+                }
+            }
         }
+        finally
+        {
+            // Gave up, hung up or failed: out of the queue. An instance handed over meanwhile goes to the next caller.
+            if (waiter is not null && !Withdraw(waiter) && waiter.Task.IsCompletedSuccessfully && !ReferenceEquals(waiter.Task.Result, returned))
+            {
+                Release(waiter.Task.Result);
+            }
+        }
+    }
+
+    /// <summary>Feeds the moving average of invocation durations that <see cref="NimbusOptions.ScaleOutWait"/> looks at.</summary>
+    public void RecordDuration(double durationMs)
+    {
+        var average = _averageDurationMs;
+        _averageDurationMs = double.IsNaN(average) ? durationMs : average + ((durationMs - average) / 16);
+    }
+
+    /// <summary>
+    /// How much longer a caller should wait for an instance to come back instead of starting one, or null: the
+    /// option is on, the pool's invocations average no longer than the wait, and it has 4 busy instances per core.
+    /// </summary>
+    private TimeSpan? ScaleOutWaitLeft(TimeSpan elapsed)
+    {
+        var wait = manager.ScaleOutWait;
+        if (wait <= TimeSpan.Zero || elapsed >= wait || !(_averageDurationMs <= wait.TotalMilliseconds)
+            || BusyCount < ScaleOutInstancesPerCore * Environment.ProcessorCount)
+        {
+            return null;
+        }
+
+        return wait - elapsed;
+    }
+
+    /// <summary>An idle instance, or a new place in the queue; (null, null) when the queue is full.</summary>
+    private (SandboxInstance? Idle, TaskCompletionSource<SandboxInstance>? Waiter) TakeIdleOrEnqueue()
+    {
+        var idle = TryTakeIdle(enqueue: true, out var waiter);
+        return (idle, waiter);
+    }
+
+    /// <summary>Takes the caller's place back; false when an instance was handed over to it first (it is the caller's).</summary>
+    private bool Withdraw(TaskCompletionSource<SandboxInstance> waiter)
+    {
+        lock (_lock)
+        {
+            if (!waiter.TrySetCanceled())
+            {
+                return false;
+            }
+
+            _waiting--;
+            if (_waiting == 0)
+            {
+                // Every place left in the queue was withdrawn: drop them now rather than at the next release.
+                _waiters.Clear();
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>Waits up to <paramref name="timeout"/> for an instance handed over; null when none came.</summary>
+    private async Task<SandboxInstance?> WaitForHandOverAsync(TaskCompletionSource<SandboxInstance> waiter, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        await ((Task)waiter.Task.WaitAsync(timeout, manager.Time, cancellationToken)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        cancellationToken.ThrowIfCancellationRequested();
+        return waiter.Task.IsCompletedSuccessfully ? waiter.Task.Result : null;
+    }
+
+    /// <summary>Waits for a start slot or an instance handed over, whichever comes first, at most <paramref name="timeout"/>.</summary>
+    private async Task<(bool Slot, SandboxInstance? HandedOver)> WaitForSlotOrHandOverAsync(TaskCompletionSource<SandboxInstance> waiter, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var slot = manager.TryEnterStartAsync(timeout > TimeSpan.Zero ? timeout : TimeSpan.Zero, stop.Token);
+        if (await Task.WhenAny(slot, waiter.Task).ConfigureAwait(false) != slot)
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+        }
+
+        await ((Task)slot).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        var holdsSlot = slot.IsCompletedSuccessfully && slot.Result;
+        if (holdsSlot && (waiter.Task.IsCompletedSuccessfully || cancellationToken.IsCancellationRequested))
+        {
+            manager.ExitStart();
+            holdsSlot = false;
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        return (holdsSlot, waiter.Task.IsCompletedSuccessfully ? waiter.Task.Result : null);
     }
 
     /// <summary>Starts an instance in a start slot the caller holds; the slot is given back once its init is over.</summary>
@@ -101,10 +276,26 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
         (SandboxInstance? Instance, byte[]? StartError) started = (null, null);
         try
         {
-            started = await manager.StartInstanceAsync(Function, provisioned: false, cancellationToken).ConfigureAwait(false);
+            // Starts in flight count as instances: four starting at once would otherwise each find none.
+            int instances;
+            lock (_lock)
+            {
+                instances = _all.Count + _starting++;
+            }
+
+            started = await manager.StartInstanceAsync(Function, provisioned: false, cancellationToken, manager.MayEvictForAnother(Function, instances)).ConfigureAwait(false);
         }
         finally
         {
+            lock (_lock)
+            {
+                _starting--;
+                if (started.Instance is { } startedInstance)
+                {
+                    _all.Add(startedInstance);
+                }
+            }
+
             if (started.Instance is { } instance)
             {
                 _ = ReleaseSlotAfterInitAsync(instance);
@@ -130,12 +321,19 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
         }
     }
 
-    private SandboxInstance? TryTakeIdle()
+    private SandboxInstance? TryTakeIdle() => TryTakeIdle(enqueue: false, out _);
+
+    /// <summary>
+    /// Takes an idle instance; with <paramref name="enqueue"/>, when none is idle, queues a new waiter in the same
+    /// lock (so no instance can be pushed idle in between), unless the queue is full.
+    /// </summary>
+    private SandboxInstance? TryTakeIdle(bool enqueue, out TaskCompletionSource<SandboxInstance>? waiter)
     {
         var now = manager.Time.GetUtcNow();
         List<SandboxInstance>? due = null;
         SandboxInstance? taken = null;
         var replaceProvisioned = false;
+        waiter = null;
         lock (_lock)
         {
             while (_idle.TryPop(out var idle))
@@ -157,6 +355,13 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
                 idle.TakeForInvocation();
                 taken = idle;
                 break;
+            }
+
+            if (taken is null && enqueue && _waiting < manager.MaxWaitingPerFunction)
+            {
+                waiter = new TaskCompletionSource<SandboxInstance>(TaskCreationOptions.RunContinuationsAsynchronously);
+                _waiters.Enqueue(waiter);
+                _waiting++;
             }
         }
 
@@ -189,6 +394,11 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
         lock (_lock)
         {
             keep = !_retired && instance.State == InstanceState.Idle && !instance.CredentialsDue(manager.Time.GetUtcNow());
+            if (keep && HandOverLocked(instance))
+            {
+                return;
+            }
+
             if (keep)
             {
                 // Frozen while idle (once its runtime waits on /next): no CPU until an invocation takes it.
@@ -212,6 +422,48 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
             // A provisioned instance that crashed or timed out is replaced, as Lambda replaces it.
             _ = FillProvisionedAsync();
         }
+    }
+
+    /// <summary>
+    /// Takes back an instance whose caller hung up during its cold start: it finishes its init without an invocation
+    /// and joins the pool (or goes to a waiting caller); one whose init fails is stopped.
+    /// </summary>
+    public void KeepInitializing(SandboxInstance instance) => _ = KeepInitializingAsync(instance);
+
+    private async Task KeepInitializingAsync(SandboxInstance instance)
+    {
+        if (await instance.InitializeAheadAsync(CancellationToken.None).ConfigureAwait(false))
+        {
+            Release(instance);
+            return;
+        }
+
+        lock (_lock)
+        {
+            _all.Remove(instance);
+        }
+
+        await manager.StopInstanceAsync(instance).ConfigureAwait(false);
+    }
+
+    /// <summary>Gives an instance coming back to the longest-waiting caller, if any still waits.</summary>
+    private bool HandOverLocked(SandboxInstance instance)
+    {
+        while (_waiters.TryDequeue(out var waiter))
+        {
+            if (waiter.Task.IsCompleted)
+            {
+                // Withdrawn by its caller.
+                continue;
+            }
+
+            instance.TakeForInvocation();
+            waiter.SetResult(instance);
+            _waiting--;
+            return true;
+        }
+
+        return false;
     }
 
     /// <summary>

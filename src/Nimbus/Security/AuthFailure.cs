@@ -41,6 +41,9 @@ internal enum AuthFailureKind
 
     /// <summary>The access key sent more requests than its rate limit allows.</summary>
     Throttled,
+
+    /// <summary>The request's headers are larger (or more) than any service accepts (<see cref="RequestHeaderLimits"/>).</summary>
+    HeadersTooLarge,
 }
 
 /// <summary>A refusal: the kind and the message the client sees.</summary>

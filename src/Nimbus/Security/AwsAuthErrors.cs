@@ -31,6 +31,7 @@ internal static class AwsAuthErrors
         AuthFailureKind.InvalidRequest => ("IncompleteSignatureException", 400),
         AuthFailureKind.TooLarge => ("RequestEntityTooLargeException", 413),
         AuthFailureKind.Throttled => ("ThrottlingException", 400),
+        AuthFailureKind.HeadersTooLarge => ("RequestHeaderSectionTooLarge", 431),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
@@ -50,6 +51,7 @@ internal static class AwsAuthErrors
         AuthFailureKind.InvalidRequest => ("IncompleteSignature", 400),
         AuthFailureKind.TooLarge => ("RequestEntityTooLarge", 413),
         AuthFailureKind.Throttled => ("Throttling", 400),
+        AuthFailureKind.HeadersTooLarge => ("RequestHeaderSectionTooLarge", 431),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
@@ -69,6 +71,7 @@ internal static class AwsAuthErrors
         AuthFailureKind.InvalidRequest => ("InvalidRequest", 400),
         AuthFailureKind.TooLarge => ("EntityTooLarge", 400),
         AuthFailureKind.Throttled => ("SlowDown", 503),
+        AuthFailureKind.HeadersTooLarge => ("RequestHeaderSectionTooLarge", 400),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 

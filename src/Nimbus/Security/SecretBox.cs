@@ -17,15 +17,31 @@ internal sealed class SecretBox
 
     private readonly byte[] _key;
 
-    public SecretBox(byte[] key)
+    // Keys that open but never seal: the new key of an interrupted rotation (SecretsKeyRotation), so a data directory
+    // whose rows are partly re-sealed stays readable until the rotation is run again and finishes.
+    private readonly byte[][] _openOnly;
+    private readonly byte[][] _opening;
+
+    // Held (shared) for the server's life: SecretsKeyRotation takes it exclusively, so it never runs beside a server.
+    private FileStream? _lock;
+
+    public SecretBox(byte[] key, params byte[][] openOnly)
     {
-        if (key.Length != 32)
+        if (key.Length != 32 || openOnly.Any(k => k.Length != 32))
         {
             throw new ArgumentException("The secrets key must be 32 bytes.", nameof(key));
         }
 
         _key = key;
+        _openOnly = openOnly;
+        _opening = [key, .. openOnly];
     }
+
+    /// <summary>True when a key rotation was interrupted: its new key is read too, until it is run again.</summary>
+    public bool RotationPending => _openOnly.Length > 0;
+
+    /// <summary>True when this box holds its data directory's secrets lock (a server's box does).</summary>
+    public bool HoldsLock => _lock is not null;
 
     /// <summary>The key file this box was loaded from; null when built from bytes.</summary>
     public string? KeyPath { get; private init; }
@@ -33,9 +49,13 @@ internal sealed class SecretBox
     /// <summary>True when the key file did not exist and was created by this process.</summary>
     public bool Created { get; private init; }
 
-    /// <summary>Loads the key of a data directory, creating it (0600) the first time.</summary>
+    /// <summary>
+    /// Loads the key of a data directory, creating it (0600) the first time, and holds the data directory's secrets
+    /// lock (shared) for the life of the process; the new key of an interrupted rotation is loaded to open with too.
+    /// </summary>
     public static SecretBox ForDataDirectory(string dataDirectory)
     {
+        var lockFile = LockShared(dataDirectory);
         var path = Path.Combine(dataDirectory, FileName);
         var created = false;
         if (!File.Exists(path))
@@ -44,6 +64,14 @@ internal sealed class SecretBox
             created = true;
         }
 
+        var next = Path.Combine(dataDirectory, SecretsKeyRotation.NextFileName);
+        byte[][] openOnly = File.Exists(next) ? [ReadKey(next)] : [];
+        return new SecretBox(ReadKey(path), openOnly) { KeyPath = path, Created = created, _lock = lockFile };
+    }
+
+    /// <summary>The 32-byte key in <paramref name="path"/> (base64), or a start-up error saying what to restore.</summary>
+    public static byte[] ReadKey(string path)
+    {
         byte[] key;
         try
         {
@@ -61,7 +89,23 @@ internal sealed class SecretBox
                 + "without it the sealed secrets (access keys, environment variables) cannot be read.");
         }
 
-        return new SecretBox(key) { KeyPath = path, Created = created };
+        return key;
+    }
+
+    /// <summary>The data directory's secrets lock, shared: many servers may hold it, a key rotation may not run beside them.</summary>
+    private static FileStream LockShared(string dataDirectory)
+    {
+        var path = Path.Combine(dataDirectory, SecretsKeyRotation.LockFileName);
+        try
+        {
+            // On Linux .NET takes flock(LOCK_SH) for a read-only open that shares, LOCK_EX for FileShare.None.
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (IOException e)
+        {
+            throw new InvalidOperationException(
+                $"A key rotation (nimbus secrets rotate-key) holds {path}: wait for it to finish, then start the server again.", e);
+        }
     }
 
     public static bool IsSealed(string value) => value.StartsWith(Prefix, StringComparison.Ordinal);
@@ -101,17 +145,22 @@ internal sealed class SecretBox
         }
 
         var plain = new byte[data.Length - NonceSize - TagSize];
-        try
+        var associated = Encoding.UTF8.GetBytes(associatedData);
+        foreach (var key in _opening)
         {
-            using var aes = new AesGcm(_key, TagSize);
-            aes.Decrypt(data.AsSpan(0, NonceSize), data.AsSpan(NonceSize + TagSize), data.AsSpan(NonceSize, TagSize), plain, Encoding.UTF8.GetBytes(associatedData));
-        }
-        catch (AuthenticationTagMismatchException)
-        {
-            return null;
+            try
+            {
+                using var aes = new AesGcm(key, TagSize);
+                aes.Decrypt(data.AsSpan(0, NonceSize), data.AsSpan(NonceSize + TagSize), data.AsSpan(NonceSize, TagSize), plain, associated);
+                return Encoding.UTF8.GetString(plain);
+            }
+            catch (AuthenticationTagMismatchException)
+            {
+                // Not sealed with this key: try the next one.
+            }
         }
 
-        return Encoding.UTF8.GetString(plain);
+        return null;
     }
 }
 

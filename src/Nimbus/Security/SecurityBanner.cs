@@ -12,11 +12,17 @@ internal sealed partial class SecurityBanner(
     RootCredentials root,
     IdentityStore identities,
     IOptions<SecurityOptions> options,
+    SecretBox secrets,
     ILogger<SecurityBanner> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _ = identities.Root;
+        if (secrets.RotationPending)
+        {
+            Log.RotationPending(logger, secrets.KeyPath ?? SecretBox.FileName, SecretsKeyRotation.NextFileName);
+        }
+
         if (root.Generated)
         {
             Console.Out.Write($"""
@@ -58,5 +64,9 @@ internal sealed partial class SecurityBanner(
         [LoggerMessage(EventId = 1104, EventName = "DevMode", Level = LogLevel.Warning,
             Message = "DEV MODE: any well-formed SigV4 signature is accepted as root (--dev / NIMBUS_DEV=true). Do not expose this server.")]
         public static partial void DevMode(ILogger logger);
+
+        [LoggerMessage(EventId = 1231, EventName = "SecretsKeyRotationPending", Level = LogLevel.Warning,
+            Message = "A rotation of {KeyPath} was interrupted: values sealed with {NextKey} are read too. Stop the server and run 'nimbus secrets rotate-key' again to finish it.")]
+        public static partial void RotationPending(ILogger logger, string keyPath, string nextKey);
     }
 }

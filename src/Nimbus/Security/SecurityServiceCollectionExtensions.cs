@@ -47,6 +47,7 @@ internal static class SecurityServiceCollectionExtensions
         services.AddHostedService<SecurityBanner>();
         services.TryAddSingleton<TlsListener>();
         services.TryAddSingleton<CodeLocationSigner>();
+        services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(RequestHeaderLimits.ConfigureKestrel);
         services.AddHostedService<TlsBanner>();
         return services;
     }
@@ -54,6 +55,7 @@ internal static class SecurityServiceCollectionExtensions
     /// <summary>Authentication before routing (every API), Lambda authorization after it, and the admin API.</summary>
     public static WebApplication UseNimbusAuthentication(this WebApplication app)
     {
+        app.UseMiddleware<RequestHeaderLimits>();
         app.UseMiddleware<SigV4AuthenticationMiddleware>();
         return app;
     }

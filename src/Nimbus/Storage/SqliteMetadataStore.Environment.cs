@@ -19,7 +19,7 @@ internal sealed partial class SqliteMetadataStore
         return store;
     }
 
-    private static string AssociatedData(string name, string version) => $"nimbus-function-environment:{name}:{version}";
+    internal static string AssociatedData(string name, string version) => $"nimbus-function-environment:{name}:{version}";
 
     private (string Json, string? Environment) Seal(FunctionRecord record)
     {
