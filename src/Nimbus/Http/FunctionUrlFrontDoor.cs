@@ -31,12 +31,14 @@ internal sealed class FunctionUrlFrontDoor(FunctionUrlService urls, Invoker invo
     /// <summary>Headers Kestrel computes itself, which a function may not set.</summary>
     internal static bool IsFramingHeader(string name) => FramingHeaders.Contains(name);
 
+    // Asked twice per request on the main port (authentication, then routing): built once.
+    private readonly string _hostSuffix = HostInfix + urls.Region + HostSuffix;
+
     /// <summary>The url-id and the path the function sees, when the request is for a function URL.</summary>
     public bool TryMatch(HttpContext context, out string urlId, out string rawPath)
     {
         var host = context.Request.Host.Host;
-        var suffix = HostInfix + urls.Region + HostSuffix;
-        if (host.Length == FunctionUrlService.UrlIdLength + suffix.Length && host.EndsWith(suffix, StringComparison.OrdinalIgnoreCase))
+        if (host.Length == FunctionUrlService.UrlIdLength + _hostSuffix.Length && host.EndsWith(_hostSuffix, StringComparison.OrdinalIgnoreCase))
         {
             urlId = host[..FunctionUrlService.UrlIdLength].ToLowerInvariant();
             rawPath = FunctionUrlEvent.RawTarget(context);

@@ -9,6 +9,18 @@ internal static class RequestBody
     public static async Task<byte[]?> ReadAsync(HttpContext context, long limit)
     {
         var request = context.Request;
+        if (request.Body is BufferedRequestBody { Position: 0 } buffered)
+        {
+            // Read and hashed by authentication already (every signed Invoke): the same bytes, not a second copy.
+            if (buffered.Bytes.Length > limit)
+            {
+                return null;
+            }
+
+            buffered.Position = buffered.Bytes.Length;
+            return buffered.Bytes;
+        }
+
         if (request.ContentLength is { } declared)
         {
             if (declared > limit)

@@ -40,10 +40,19 @@ internal sealed class RequestCounters
                 scope = scope[..end];
             }
 
-            var parts = scope.ToString().Split('/');
-            if (parts.Length == 5 && parts[3].Length is > 0 and <= 32 && parts[3].All(c => char.IsAsciiLetterOrDigit(c) || c == '-'))
+            // AKID/date/region/SERVICE/aws4_request, read in place: this runs on every request.
+            if (scope.Count('/') == 4)
             {
-                return parts[3];
+                for (var i = 0; i < 3; i++)
+                {
+                    scope = scope[(scope.IndexOf('/') + 1)..];
+                }
+
+                var service = scope[..scope.IndexOf('/')];
+                if (service.Length is > 0 and <= 32 && !service.ContainsAnyExcept(ServiceNameCharacters))
+                {
+                    return KnownService(service) ?? service.ToString();
+                }
             }
         }
 
@@ -61,6 +70,22 @@ internal sealed class RequestCounters
             _ => "unsigned",
         };
     }
+
+    private static readonly System.Buffers.SearchValues<char> ServiceNameCharacters =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-");
+
+    private static string? KnownService(ReadOnlySpan<char> service) => service switch
+    {
+        "lambda" => "lambda",
+        "s3" => "s3",
+        "sqs" => "sqs",
+        "logs" => "logs",
+        "monitoring" => "monitoring",
+        "scheduler" => "scheduler",
+        "sts" => "sts",
+        "iam" => "iam",
+        _ => null,
+    };
 
     private sealed class Box
     {

@@ -61,6 +61,59 @@ internal static class SigV4
 
     public static string Sign(byte[] signingKey, string stringToSign) => Convert.ToHexStringLower(HmacSha256(signingKey, stringToSign));
 
+    /// <summary>
+    /// True when <paramref name="provided"/> (hex, either case, as AWS accepts it) is the signature of
+    /// <paramref name="canonicalRequest"/>: the string to sign is hashed and signed in pooled buffers, never built as
+    /// strings, and compared in constant time.
+    /// </summary>
+    public static bool SignatureMatches(byte[] signingKey, string amzDate, SigV4Scope scope, string canonicalRequest, string provided)
+    {
+        Span<byte> given = stackalloc byte[32];
+        if (provided.Length != 64 || Convert.FromHexString(provided, given, out _, out var written) != OperationStatus.Done || written != 32)
+        {
+            return false;
+        }
+
+        var utf8 = Encoding.UTF8;
+        var length = Math.Max(utf8.GetMaxByteCount(canonicalRequest.Length),
+            Algorithm.Length + utf8.GetMaxByteCount(amzDate.Length + scope.Date.Length + scope.Region.Length + scope.Service.Length) + Terminator.Length + 64 + 8);
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            Span<byte> hash = stackalloc byte[32];
+            SHA256.HashData(buffer.AsSpan(0, utf8.GetBytes(canonicalRequest, buffer)), hash);
+
+            // AWS4-HMAC-SHA256\n<amz-date>\n<date>/<region>/<service>/aws4_request\n<hex SHA-256 of the canonical request>
+            var at = 0;
+            at += utf8.GetBytes(Algorithm, buffer.AsSpan(at));
+            buffer[at++] = (byte)'\n';
+            at += utf8.GetBytes(amzDate, buffer.AsSpan(at));
+            buffer[at++] = (byte)'\n';
+            at += utf8.GetBytes(scope.Date, buffer.AsSpan(at));
+            buffer[at++] = (byte)'/';
+            at += utf8.GetBytes(scope.Region, buffer.AsSpan(at));
+            buffer[at++] = (byte)'/';
+            at += utf8.GetBytes(scope.Service, buffer.AsSpan(at));
+            buffer[at++] = (byte)'/';
+            at += utf8.GetBytes(Terminator, buffer.AsSpan(at));
+            buffer[at++] = (byte)'\n';
+            var hex = "0123456789abcdef"u8;
+            foreach (var b in hash)
+            {
+                buffer[at++] = hex[b >> 4];
+                buffer[at++] = hex[b & 0xF];
+            }
+
+            Span<byte> expected = stackalloc byte[32];
+            HMACSHA256.HashData(signingKey, buffer.AsSpan(0, at), expected);
+            return CryptographicOperations.FixedTimeEquals(expected, given);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
     public static byte[] HmacSha256(byte[] key, string data) => HMACSHA256.HashData(key, Encoding.UTF8.GetBytes(data));
 
     public static string Sha256Hex(string data) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(data)));

@@ -23,6 +23,9 @@ internal sealed partial class SigV4Authenticator(
     /// <summary>Bodies of non-S3 requests are hashed while buffered; none of their operations accepts more than this.</summary>
     public const long MaxHashedBodyBytes = 80L * 1024 * 1024;
 
+    /// <summary>Bodies up to this size (with a Content-Length) are read whole into memory; longer ones are buffered to disk past it.</summary>
+    public const int MaxInMemoryBodyBytes = 1024 * 1024;
+
     public async Task<(AuthFailure? Failure, string Service, bool Presigned)> AuthenticateAsync(HttpContext context)
     {
         var request = context.Request;
@@ -215,7 +218,16 @@ internal sealed partial class SigV4Authenticator(
                 return (new AuthFailure(AuthFailureKind.TooLarge, $"Request must be smaller than {MaxHashedBodyBytes} bytes."), []);
             }
 
-            request.EnableBuffering(bufferThreshold: 1024 * 1024);
+            if (request.ContentLength is { } length && length <= MaxInMemoryBodyBytes)
+            {
+                // The common case (every Invoke): read once into the array the handler will use, hash it in one call.
+                var bytes = new byte[length];
+                await request.Body.ReadExactlyAsync(bytes, context.RequestAborted).ConfigureAwait(false);
+                request.Body = new Http.BufferedRequestBody(bytes);
+                return (null, signature.Presigned ? [SigV4.UnsignedPayload, SigV4.Sha256Hex(bytes)] : [SigV4.Sha256Hex(bytes)]);
+            }
+
+            request.EnableBuffering(bufferThreshold: MaxInMemoryBodyBytes);
             using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
 
             // Pooled: every signed request with a body passes here (each Invoke), most with a few hundred bytes.

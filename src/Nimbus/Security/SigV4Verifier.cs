@@ -45,7 +45,7 @@ internal static class SigV4Verifier
         foreach (var name in names)
         {
             var values = name == "host" ? request.Headers.Host : request.Headers[name];
-            headers.Add((name, string.Join(',', values.Select(v => SigV4.CanonicalHeaderValue(v ?? "")))));
+            headers.Add((name, values.Count == 1 ? SigV4.CanonicalHeaderValue(values[0] ?? "") : string.Join(',', values.Select(v => SigV4.CanonicalHeaderValue(v ?? "")))));
         }
 
         return SigV4.CanonicalRequest(request.Method, canonicalUri, canonicalQuery, headers, signature.SignedHeaders, payloadHash);
@@ -55,9 +55,8 @@ internal static class SigV4Verifier
     public static bool Matches(SigV4Signature signature, string secret, string canonicalRequest, out byte[] signingKey)
     {
         var scope = signature.Scope;
-        signingKey = SigV4.SigningKey(secret, scope.Date, scope.Region, scope.Service);
-        var expected = SigV4.Sign(signingKey, SigV4.StringToSign(signature.AmzDate, scope.Value, canonicalRequest));
-        return SigV4.SignaturesEqual(expected, signature.Signature);
+        signingKey = SigV4SigningKeys.Get(secret, scope.Date, scope.Region, scope.Service);
+        return SigV4.SignatureMatches(signingKey, signature.AmzDate, scope, canonicalRequest, signature.Signature);
     }
 
     public static (string Path, string Query) SplitTarget(string rawTarget)

@@ -25,8 +25,17 @@ public sealed class SigV4Tests
         Assert.Equal("s3", scope!.Service);
         var canonical = SigV4Verifier.CanonicalRequest(request, "/test.txt", signature!, SigV4.EmptySha256);
 
-        Assert.True(SigV4Verifier.Matches(signature!, ExampleSecret, canonical, out _));
+        Assert.True(SigV4Verifier.Matches(signature!, ExampleSecret, canonical, out var key));
+        Assert.Equal(SigV4.SigningKey(ExampleSecret, "20130524", "us-east-1", "s3"), key);
         Assert.False(SigV4Verifier.Matches(signature!, ExampleSecret + "x", canonical, out _));
+
+        // The cached key of the first secret answers the same again; upper-case hex is AWS's too; a changed digit or a
+        // truncated signature is not.
+        Assert.True(SigV4Verifier.Matches(signature!, ExampleSecret, canonical, out _));
+        Assert.True(SigV4Verifier.Matches(signature! with { Signature = signature!.Signature.ToUpperInvariant() }, ExampleSecret, canonical, out _));
+        Assert.False(SigV4Verifier.Matches(signature! with { Signature = "0" + signature!.Signature[1..] }, ExampleSecret, canonical, out _));
+        Assert.False(SigV4Verifier.Matches(signature! with { Signature = signature!.Signature[..62] }, ExampleSecret, canonical, out _));
+        Assert.False(SigV4Verifier.Matches(signature!, ExampleSecret, canonical + "\n", out _));
     }
 
     [Fact]
