@@ -189,6 +189,13 @@ internal sealed class MappingPoller : IDisposable
             return false;
         }
 
+        // The role may have lost its permissions during a long poll: what was received goes back, unprocessed.
+        if (_permissions is not null && await _permissions.ProblemAsync(Record, stop).ConfigureAwait(false) is not null)
+        {
+            await ReleaseAsync(queue, batch).ConfigureAwait(false);
+            return false;
+        }
+
         var backlog = await _queues.BacklogAsync(queue.Arn, CancellationToken.None).ConfigureAwait(false);
         Interlocked.Exchange(ref _lastBacklog, backlog);
         if (batch.Count >= Record.BatchSize || backlog > 0)
