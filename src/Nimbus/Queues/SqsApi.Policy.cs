@@ -24,7 +24,7 @@ internal sealed partial class SqsApi
         var effect = EvaluateQueuePolicy(policy, principal, action, resourceArn, AuthorizationContext.Of(context, queues.AccountId), queues.AccountId);
         return effect switch
         {
-            PolicyEffect.Deny => PolicyAuthorizer.Result(PolicyEffect.Deny, principal, action, resourceArn, "resource-based policy"),
+            PolicyEffect.Deny => PolicyAuthorizer.Result(PolicyEffect.Deny, principal, action, resourceArn, "a resource-based policy"),
             PolicyEffect.Allow => AuthorizationResult.Allow,
             _ => identity,
         };

@@ -173,7 +173,7 @@ internal sealed partial class FunctionPolicyService(FunctionPolicyStore store, I
             }
 
             var principalMatches = isService
-                ? statement.ServicePrincipals.Contains(principalArn, StringComparer.Ordinal)
+                ? statement.ServicePrincipals.Contains(principalArn, StringComparer.Ordinal) || statement.AwsPrincipals.Contains("*", StringComparer.Ordinal)
                 : statement.AwsPrincipals.Any(p => p is "*" || p == principalArn || p == accountRoot || p == account);
             if (principalMatches && statement.ConditionsHold(principal, context))
             {

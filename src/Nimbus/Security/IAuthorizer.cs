@@ -48,15 +48,15 @@ internal sealed class PolicyAuthorizer(IdentityStore identities) : IAuthorizer
 
         var kind = principal.Kind == PrincipalKind.Role ? IdentityStore.RoleKind : IdentityStore.UserKind;
         var effect = Evaluate(identities.PoliciesOf(kind, principal.Name), action, resourceArn, principal, context, out var usedConditions);
-        return Result(effect, principal, action, resourceArn, "identity-based policy") with { DependsOnContext = usedConditions };
+        return Result(effect, principal, action, resourceArn, "an identity-based policy") with { DependsOnContext = usedConditions };
     }
 
-    /// <summary>AWS's answer for an evaluation's outcome (<paramref name="policyKind"/>: "identity-based policy", "resource-based policy").</summary>
+    /// <summary>AWS's answer for an evaluation's outcome (<paramref name="policyKind"/>: "an identity-based policy", "a resource-based policy").</summary>
     public static AuthorizationResult Result(PolicyEffect? effect, Principal principal, string action, string resourceArn, string policyKind) => effect switch
     {
         PolicyEffect.Allow => AuthorizationResult.Allow,
         PolicyEffect.Deny => new AuthorizationResult(false,
-            $"User: {principal.Arn} is not authorized to perform: {action} on resource: {resourceArn} with an explicit deny in an {policyKind}", ExplicitDeny: true),
+            $"User: {principal.Arn} is not authorized to perform: {action} on resource: {resourceArn} with an explicit deny in {policyKind}", ExplicitDeny: true),
         _ => new AuthorizationResult(false,
             $"User: {principal.Arn} is not authorized to perform: {action} on resource: {resourceArn} because no identity-based policy allows the {action} action"),
     };
