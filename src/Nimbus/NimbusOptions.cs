@@ -45,6 +45,13 @@ public sealed record NimbusOptions
     /// <summary>How long an invocation waits for a warm instance when the node has no room for a new one.</summary>
     public TimeSpan AdmissionWait { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How instances reach the network: <see cref="Sandboxes.SandboxNetwork.Host"/> shares the host's network (today's
+    /// Lambda-like egress); <see cref="Sandboxes.SandboxNetwork.Isolated"/> gives each instance a network namespace of
+    /// its own that reaches only its Runtime API and this node's AWS APIs (needs root; no internet egress yet).
+    /// </summary>
+    public Sandboxes.SandboxNetwork SandboxNetwork { get; init; } = Sandboxes.SandboxNetwork.Host;
+
     /// <summary>Give each instance a cgroup (memory limit, CPU weight, pids limit, freezer) when the host allows.</summary>
     public bool UseCgroups { get; init; } = true;
 

@@ -279,6 +279,86 @@ public sealed class HostileFunctionTests(ServerFixture fixture)
         await AssertBenignAnswersAsync(scope);
     });
 
+    /// <summary>
+    /// With <c>NIMBUS_SANDBOX_NETWORK=isolated</c> each instance has a network namespace of its own (a server of its
+    /// own here, as the shared one shares the host's network): a port an instance listens on exists in no other
+    /// instance's namespace nor the host's, the host's sockets are not in its /proc/net, the node's own listener is
+    /// not reachable, and still the Runtime API (from a pre-started runtime too) and the node's S3 through
+    /// <c>AWS_ENDPOINT_URL</c> with the function's credentials work.
+    /// </summary>
+    [Fact]
+    public async Task With_isolated_networks_an_instance_reaches_only_its_Runtime_API_and_the_nodes_AWS_APIs()
+    {
+        using var data = new TempDirectory("nimbus-it-netns");
+        var server = await NimbusServer.StartAsync(data.Path, new Dictionary<string, string> { ["NIMBUS_SANDBOX_NETWORK"] = "isolated", ["NIMBUS_MAX_INSTANCES"] = "8" });
+        try
+        {
+            await Failures.WithContextAsync(
+                async () =>
+                {
+                    var lambda = new LambdaHttp(server.Http);
+                    var holder = $"h-{Guid.NewGuid():N}"[..20];
+                    var prober = $"p-{Guid.NewGuid():N}"[..20];
+                    var reader = $"r-{Guid.NewGuid():N}"[..20];
+                    foreach (var name in (string[])[holder, prober])
+                    {
+                        var created = await lambda.CreateFunctionAsync(LambdaHttp.CreateFunctionRequest(name, FunctionZips.Build(FunctionZips.PythonSandbox), PythonRuntime, Hostile));
+                        Assert.True(created.StatusCode == 201, $"CreateFunction {name} should answer 201.{Environment.NewLine}{created}");
+                    }
+
+                    var marker = $"/tmp/listener-{Guid.NewGuid():N}";
+                    var held = Ok(await lambda.InvokeAsync(holder, new JsonObject
+                    {
+                        ["listenTcp"] = "leaked",
+                        ["leave"] = new JsonObject { ["files"] = new JsonArray(marker) },
+                    }.ToJsonString()));
+                    var port = held.Num("port");
+
+                    // The listener exists, in the holder's namespace only: its socket is not in the host's table.
+                    var holderPid = RuntimePidWithFile(marker);
+                    var listener = File.ReadLines($"/proc/{holderPid}/net/tcp").Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                        .Single(fields => fields[1] == $"0100007F:{port:X4}" && fields[3] == "0A");
+                    var hostInodes = File.ReadLines("/proc/net/tcp").Concat(File.ReadLines("/proc/net/tcp6")).Skip(1)
+                        .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Where(fields => fields.Length > 9).Select(fields => fields[9]).ToHashSet();
+                    Assert.False(hostInodes.Contains(listener[9]), $"The holder's listening socket (inode {listener[9]}, port {port}) should not be in the host's network namespace.");
+
+                    // Another function's instance finds nothing on that port, nor the node's own listener, and its
+                    // /proc/net lists none of the host's sockets (the node's listener is there, on the host).
+                    var mainPort = $":{server.EndpointUri.Port:X4}";
+                    Assert.Contains(File.ReadLines("/proc/net/tcp").Concat(File.ReadLines("/proc/net/tcp6")), line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1].EndsWith(mainPort, StringComparison.Ordinal));
+                    var probe = Ok(await lambda.InvokeAsync(prober, new JsonObject { ["connectTcp"] = port, ["socketTable"] = true }.ToJsonString()));
+                    Assert.Equal("ECONNREFUSED", probe.Str("connectTcp"));
+                    var table = probe.At("socketTable").EnumerateArray().Select(entry => entry.GetString()!).ToList();
+                    Assert.NotEmpty(table);
+                    Assert.DoesNotContain(table, local => local.EndsWith(mainPort, StringComparison.Ordinal));
+                    var node = Ok(await lambda.InvokeAsync(prober, new JsonObject { ["connectTcp"] = server.EndpointUri.Port }.ToJsonString()));
+                    Assert.Equal("ECONNREFUSED", node.Str("connectTcp"));
+
+                    // The node's S3 through AWS_ENDPOINT_URL, signed with the function's own credentials (boto3).
+                    var bucket = BucketCliTests.NewBucketName();
+                    using var s3 = S3SdkTests.Client(server);
+                    await s3.PutBucketAsync(bucket);
+                    await s3.PutObjectAsync(new Amazon.S3.Model.PutObjectRequest { BucketName = bucket, Key = "incoming/data.csv", ContentBody = "a,b\n1,2\n3,4\n" });
+                    var created3 = await lambda.CreateFunctionAsync(LambdaHttp.CreateFunctionRequest(reader, FunctionZips.Build(BucketNotificationTests.S3Python), "python3.12", "app.handler"));
+                    Assert.True(created3.StatusCode == 201, $"CreateFunction {reader} should answer 201.{Environment.NewLine}{created3}");
+                    var record = new JsonObject
+                    {
+                        ["eventName"] = "ObjectCreated:Put",
+                        ["s3"] = new JsonObject { ["bucket"] = new JsonObject { ["name"] = bucket }, ["object"] = new JsonObject { ["key"] = "incoming/data.csv" } },
+                    };
+                    var read = Ok(await lambda.InvokeAsync(reader, new JsonObject { ["Records"] = new JsonArray(record) }.ToJsonString()));
+                    Assert.Equal(3, read.Num("rows"));
+                    using var written = await s3.GetObjectAsync(bucket, "processed/data.json");
+                    Assert.Equal("incoming/data.csv", JsonDocument.Parse(written.ResponseStream).RootElement.GetProperty("source").GetString());
+                },
+                () => server.DescribeOutput());
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
     [Fact]
     public Task A_function_leaves_no_state_in_another_functions_instance() => fixture.RunAsync(async scope =>
     {
@@ -325,7 +405,9 @@ public sealed class HostileFunctionTests(ServerFixture fixture)
     public async Task A_server_killed_with_its_whole_process_tree_leaves_no_frozen_instance_or_pre_started_runtime_behind()
     {
         using var data = new TempDirectory("nimbus-it-hostile");
-        var server = await NimbusServer.StartAsync(data.Path);
+
+        // In isolated network mode, so the instances' network namespaces are shown not to keep anything alive either.
+        var server = await NimbusServer.StartAsync(data.Path, new Dictionary<string, string> { ["NIMBUS_SANDBOX_NETWORK"] = "isolated", ["NIMBUS_MAX_INSTANCES"] = "8" });
         try
         {
             await Failures.WithContextAsync(

@@ -147,7 +147,7 @@ internal sealed class BubblewrapSandboxFactory(string bwrapPath, string? setpriv
         return await SandboxProcess.StartAsync(start, onOutputLine, killTree: false, cgroup,
             cleanup: slot is null ? null : () => ReleaseSlot(slot),
             userId: setprivPath is null ? null : spec.UserId,
-            assignCode: slot is null ? null : code => CodeMounts.Assign(slot, code)).ConfigureAwait(false);
+            assignCode: slot is null ? null : code => CodeMounts.Assign(slot, code), network: spec.Network).ConfigureAwait(false);
     }
 
     private static void ReleaseSlot(CodeSlot? slot)

@@ -23,7 +23,8 @@ internal sealed record SandboxPaths(string TaskRoot, string RuntimeDirectory);
 /// What to start: host paths, the command in sandbox paths, and the full environment. A null
 /// <see cref="CodeDirectory"/> asks for a pre-started sandbox: /var/task stays empty until
 /// <see cref="ISandbox.Specialize"/> hands it a function's code. <c>OptDirectory</c> is the function's layers
-/// unpacked in order, mounted read-only at /opt (null: no layers).
+/// unpacked in order, mounted read-only at /opt (null: no layers). <c>Network</c> is the network namespace the
+/// instance starts in (its Runtime API slot's, see <see cref="RuntimePortPool"/>); null: the server's own.
 /// </summary>
 internal sealed record SandboxSpec(
     string InstanceId,
@@ -36,7 +37,8 @@ internal sealed record SandboxSpec(
     IReadOnlyDictionary<string, string> Environment,
     int MemoryMb,
     int EphemeralStorageMb,
-    string? OptDirectory = null);
+    string? OptDirectory = null,
+    Microsoft.Win32.SafeHandles.SafeFileHandle? Network = null);
 
 /// <summary>
 /// One running instance's process tree, isolated however the factory isolates it. The pool never knows how:

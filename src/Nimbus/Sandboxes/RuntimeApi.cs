@@ -40,7 +40,7 @@ internal static class RuntimeApi
         var instance = ports.Owner(context.Connection.LocalPort);
         if ((instance is null || context.Request.Path.Value == AssignmentPath) && ports.PrestartedOwner(context.Connection.LocalPort) is { } prestarted)
         {
-            await AssignmentAsync(context, prestarted).ConfigureAwait(false);
+            await AssignmentAsync(context, ports, prestarted).ConfigureAwait(false);
             return;
         }
 
@@ -50,7 +50,7 @@ internal static class RuntimeApi
             return;
         }
 
-        if (!IsOwnPeer(context, instance, instance.Sandbox?.UserId))
+        if (!IsOwnPeer(context, ports, instance, instance.Sandbox?.UserId))
         {
             await WriteStatusAsync(context, 403, "AccessDenied", "This Runtime API endpoint belongs to another execution environment.").ConfigureAwait(false);
             return;
@@ -108,11 +108,12 @@ internal static class RuntimeApi
     /// <summary>
     /// Instances share the host's loopback, so any process could dial another instance's port and take its
     /// events. Where an instance runs as a uid of its own, only sockets of that uid are served; checked once
-    /// per connection (runtimes keep theirs alive).
+    /// per connection (runtimes keep theirs alive). In a network namespace per slot the port is reachable from its
+    /// own instance only (and the connection is not in this server's socket table): the namespace is the check.
     /// </summary>
-    private static bool IsOwnPeer(HttpContext context, object owner, int? userId)
+    private static bool IsOwnPeer(HttpContext context, RuntimePortPool ports, object owner, int? userId)
     {
-        if (userId is not { } expected)
+        if (userId is not { } expected || ports.IsIsolated)
         {
             return true;
         }
@@ -140,9 +141,9 @@ internal static class RuntimeApi
     }
 
     /// <summary>GET <see cref="AssignmentPath"/>: waits until a function takes this runtime, then sends its environment.</summary>
-    private static async Task AssignmentAsync(HttpContext context, PrestartedRuntime runtime)
+    private static async Task AssignmentAsync(HttpContext context, RuntimePortPool ports, PrestartedRuntime runtime)
     {
-        if (!IsOwnPeer(context, runtime, runtime.Sandbox?.UserId))
+        if (!IsOwnPeer(context, ports, runtime, runtime.Sandbox?.UserId))
         {
             await WriteStatusAsync(context, 403, "AccessDenied", "This Runtime API endpoint belongs to another execution environment.").ConfigureAwait(false);
             return;

@@ -1,6 +1,10 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
 
 namespace Nimbus.Sandboxes;
 
@@ -8,33 +12,117 @@ namespace Nimbus.Sandboxes;
 /// Loopback ports that serve the Runtime API, one per running instance: the port a request arrives on tells
 /// which instance is calling, as <c>AWS_LAMBDA_RUNTIME_API</c> tells a runtime where to call. Kestrel binds them
 /// all at start-up (it cannot add listeners later); the pool size caps how many instances run at once.
+/// <para>
+/// With <see cref="SandboxNetwork.Isolated"/>, each port is a slot with a network namespace of its own, created at
+/// start and reused by the instances that rent the port one after the other: its loopback holds only the Runtime API
+/// listener and a listener of the AWS APIs (the instance's <c>AWS_ENDPOINT_URL</c>), both served by this server, so an
+/// instance reaches nothing else: not another instance's sockets, not the host's loopback services. Both ports are
+/// also held (bound, not listening) on the host's loopback, so no listener of the host can have a slot's port: the
+/// port a connection arrives on still tells the Runtime API from the AWS APIs, and which instance is calling.
+/// </para>
 /// </summary>
-internal sealed class RuntimePortPool
+internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) : IDisposable
 {
     private readonly List<ListenOptions> _listeners = [];
+    private readonly List<int> _isolatedPorts = [];
+    private readonly Dictionary<int, (SafeFileHandle Namespace, string EndpointUrl)> _namespaces = [];
+    private readonly List<Socket> _sockets = [];
     private readonly ConcurrentQueue<int> _free = new();
     private readonly ConcurrentDictionary<int, SandboxInstance?> _owners = new();
     private readonly ConcurrentDictionary<int, PrestartedRuntime> _prestarted = new();
     private readonly Dictionary<int, int> _slots = [];
     private volatile bool _ready;
 
-    public int Capacity => _listeners.Count;
+    public int Capacity => _listeners.Count + _isolatedPorts.Count;
 
-    /// <summary>Adds <paramref name="count"/> listeners on 127.0.0.1 with OS-assigned ports.</summary>
-    public void Configure(KestrelServerOptions kestrel, int count)
+    /// <summary>True when every port is a slot with a network namespace of its own.</summary>
+    public bool IsIsolated => _isolatedPorts.Count > 0;
+
+    /// <summary>
+    /// Adds <paramref name="count"/> listeners on 127.0.0.1 with OS-assigned ports: on the host's loopback, or with
+    /// <see cref="SandboxNetwork.Isolated"/> each in a network namespace of its own with an AWS API listener beside it.
+    /// </summary>
+    public void Configure(KestrelServerOptions kestrel, int count, SandboxNetwork network = SandboxNetwork.Host)
     {
+        if (network == SandboxNetwork.Host)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                kestrel.Listen(IPAddress.Loopback, 0, listen => _listeners.Add(listen));
+            }
+
+            return;
+        }
+
+        var clock = Stopwatch.StartNew();
+        var ports = new (int Runtime, int Endpoint)[count];
         for (var i = 0; i < count; i++)
         {
-            kestrel.Listen(IPAddress.Loopback, 0, listen => _listeners.Add(listen));
+            ports[i] = (HoldHostPort(), HoldHostPort());
         }
+
+        var inside = new Socket[count, 2];
+        var namespaces = NetworkNamespace.Create(count, i =>
+        {
+            inside[i, 0] = ListenInHere(ports[i].Runtime);
+            inside[i, 1] = ListenInHere(ports[i].Endpoint);
+        });
+        for (var i = 0; i < count; i++)
+        {
+            _sockets.Add(inside[i, 0]);
+            _sockets.Add(inside[i, 1]);
+            _isolatedPorts.Add(ports[i].Runtime);
+            _namespaces[ports[i].Runtime] = (namespaces[i], $"http://127.0.0.1:{ports[i].Endpoint}");
+
+            // Kestrel wraps the descriptors without owning them; this pool closes them when the server stops.
+            kestrel.ListenHandle((ulong)inside[i, 0].Handle);
+            kestrel.ListenHandle((ulong)inside[i, 1].Handle);
+        }
+
+        Log.NamespacesCreated(logger, count, clock.ElapsedMilliseconds);
+    }
+
+    /// <summary>The network namespace an instance on <paramref name="port"/> must start in; null when instances share the host's.</summary>
+    public SafeFileHandle? NamespaceOf(int port) => _namespaces.TryGetValue(port, out var slot) ? slot.Namespace : null;
+
+    /// <summary>The AWS API URL an instance on <paramref name="port"/> reaches from its own namespace; null when it shares the host's.</summary>
+    public string? EndpointUrlOf(int port) => _namespaces.TryGetValue(port, out var slot) ? slot.EndpointUrl : null;
+
+    public void Dispose()
+    {
+        foreach (var socket in _sockets)
+        {
+            socket.Dispose();
+        }
+
+        foreach (var (handle, _) in _namespaces.Values)
+        {
+            handle.Dispose();
+        }
+    }
+
+    /// <summary>Binds (without listening) a free port of the host's loopback, so no host listener can take it.</summary>
+    private int HoldHostPort()
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        _sockets.Add(socket);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    private static Socket ListenInHere(int port)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, port));
+        socket.Listen(512);
+        return socket;
     }
 
     /// <summary>Called once the server has bound: the real ports are known only now.</summary>
     public void OnServerStarted()
     {
-        foreach (var listen in _listeners)
+        foreach (var port in _listeners.Select(listen => listen.IPEndPoint!.Port).Concat(_isolatedPorts))
         {
-            var port = listen.IPEndPoint!.Port;
             _slots[port] = _slots.Count;
             _owners[port] = null;
             _free.Enqueue(port);
@@ -71,4 +159,14 @@ internal sealed class RuntimePortPool
         _owners[port] = null;
         _free.Enqueue(port);
     }
+}
+
+/// <summary>How instances reach the network: <c>Nimbus:SandboxNetwork</c>.</summary>
+public enum SandboxNetwork
+{
+    /// <summary>Instances share the host's network namespace (its loopback, its interfaces, the internet).</summary>
+    Host,
+
+    /// <summary>Each instance has a network namespace of its own with only its Runtime API and this node's AWS APIs.</summary>
+    Isolated,
 }

@@ -220,7 +220,7 @@ internal sealed partial class SandboxManager(
         ports.Bind(port, instance);
         try
         {
-            var spec = new SandboxSpec(instance.Id, FirstSandboxUserId + ports.SlotOf(port), codeDirectory, runtimes.RuntimesDirectory, hostPaths, executable, arguments, environment, function.MemorySize, function.EphemeralStorageSize, optDirectory);
+            var spec = new SandboxSpec(instance.Id, FirstSandboxUserId + ports.SlotOf(port), codeDirectory, runtimes.RuntimesDirectory, hostPaths, executable, arguments, environment, function.MemorySize, function.EphemeralStorageSize, optDirectory, ports.NamespaceOf(port));
             await instance.WritePlatformAsync(PlatformLog.InitStartLine(function, time.GetUtcNow(), provisioned)).ConfigureAwait(false);
             instance.Attach(await sandboxes.StartAsync(spec, instance.OnOutputLineAsync).ConfigureAwait(false));
             return (instance, null);
@@ -408,7 +408,7 @@ internal sealed partial class SandboxManager(
                 environment[DotnetHeapLimitVariable] = DotnetHeapLimit(key.HeapMb);
             }
 
-            var spec = new SandboxSpec(runtime.Id, runtime.UserId, null, runtimes.RuntimesDirectory, hostPaths, executable, arguments, environment, DefaultMemoryMb, key.EphemeralStorageMb);
+            var spec = new SandboxSpec(runtime.Id, runtime.UserId, null, runtimes.RuntimesDirectory, hostPaths, executable, arguments, environment, DefaultMemoryMb, key.EphemeralStorageMb, Network: ports.NamespaceOf(port));
             runtime.Attach(await sandboxes.StartAsync(spec, runtime.OnOutputLineAsync).ConfigureAwait(false));
             return runtime;
         }
@@ -704,8 +704,9 @@ internal sealed partial class SandboxManager(
         environment["AWS_XRAY_CONTEXT_MISSING"] = "LOG_ERROR";
 
         // AWS SDKs in the function reach this node's S3 (and other) APIs unchanged, signing with temporary credentials
-        // of the function's execution role; a function's own settings win.
-        environment.TryAdd("AWS_ENDPOINT_URL", endpoints.MainUrl);
+        // of the function's execution role; a function's own settings win. An instance in a network namespace of its
+        // own reaches them on its slot's listener.
+        environment.TryAdd("AWS_ENDPOINT_URL", ports.EndpointUrlOf(port) ?? endpoints.MainUrl);
         if (!environment.ContainsKey("AWS_ACCESS_KEY_ID"))
         {
             var credential = credentials.For(function.Name, function.Role);

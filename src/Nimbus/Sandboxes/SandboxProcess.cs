@@ -39,8 +39,9 @@ internal sealed class SandboxProcess : ISandbox
     /// <summary>
     /// Starts the command (inside <paramref name="cgroup"/> from its first instruction, when given).
     /// <paramref name="assignCode"/> is how a pre-started sandbox receives its code later (see <see cref="Specialize"/>).
+    /// <paramref name="network"/>: the network namespace to start in (null: the server's).
     /// </summary>
-    public static async Task<SandboxProcess> StartAsync(ProcessStartInfo start, Func<string, ValueTask> onOutputLine, bool killTree, InstanceCgroup? cgroup, Action? cleanup = null, int? userId = null, Action<string>? assignCode = null)
+    public static async Task<SandboxProcess> StartAsync(ProcessStartInfo start, Func<string, ValueTask> onOutputLine, bool killTree, InstanceCgroup? cgroup, Action? cleanup = null, int? userId = null, Action<string>? assignCode = null, Microsoft.Win32.SafeHandles.SafeFileHandle? network = null)
     {
         start = WrapInInstanceShell(start, cgroup);
 
@@ -50,7 +51,7 @@ internal sealed class SandboxProcess : ISandbox
         start.RedirectStandardError = true;
         try
         {
-            var process = await ProcessLauncher.StartAsync(start).ConfigureAwait(false);
+            var process = await ProcessLauncher.StartAsync(start, network).ConfigureAwait(false);
             return new SandboxProcess(process, onOutputLine, killTree, cgroup, cleanup, userId, assignCode);
         }
         catch

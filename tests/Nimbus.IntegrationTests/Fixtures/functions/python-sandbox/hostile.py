@@ -88,6 +88,18 @@ def _connect(family, address, timeout):
         client.close()
 
 
+def _socket_table():
+    """The local "address:port" (hex, as the kernel prints it) of every TCP socket /proc/net/tcp and tcp6 list."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                found += [line.split()[1] for line in f.readlines()[1:]]
+        except OSError:
+            pass
+    return found
+
+
 def handler(event, context):
     """Each key of the event is one hostile act; the result says how each went ("ok" or an errno name).
 
@@ -97,6 +109,7 @@ def handler(event, context):
     {"kill": [pids]}             SIGKILL
     {"visiblePids": true}        the pids this sandbox's /proc shows, with their command lines
     {"raiseFiles": n}            raise RLIMIT_NOFILE's soft and hard limits to n
+    {"socketTable": true}        the local addresses of the TCP sockets this sandbox's /proc/net shows
     {"leave": {...}}             leave state behind: /tmp and /dev/shm files, an environment variable
     {"find": {...}}              look for state some instance left behind
     {"listenTcp": reply}         a listening TCP socket on 127.0.0.1 that answers reply, kept past the invocation
@@ -174,4 +187,6 @@ def handler(event, context):
         result["connectAbstract"] = _connect(socket.AF_UNIX, "\0" + event["connectAbstract"], 1.0)
     if "glob" in event:
         result["glob"] = sorted(glob.glob(event["glob"]))
+    if event.get("socketTable"):
+        result["socketTable"] = _socket_table()
     return result
