@@ -16,6 +16,7 @@ internal static class EventSourceServiceCollectionExtensions
         services.TryAddSingleton<IEventSourceMappingChanges>(sp => sp.GetRequiredService<EventSourceMappingChanges>());
         services.AddSingleton<IFunctionLifecycleObserver, EventSourceMappingCleanup>();
         services.TryAddSingleton<EventSourceMappingService>();
+        services.TryAddSingleton<PollerPermissions>();
         services.TryAddSingleton<QueuePollers>();
         services.AddHostedService(sp => sp.GetRequiredService<QueuePollers>());
         services.AddSingleton<Metrics.IMetricsSource, EventSourceMappingMetrics>();

@@ -28,6 +28,7 @@ internal sealed class MappingPoller : IDisposable
     private static readonly TimeSpan QueueMissingRetry = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan MinBackoff = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan NotPermittedRetry = TimeSpan.FromSeconds(2);
 
     private readonly IEventSourceQueues _queues;
     private readonly Invoker _invoker;
@@ -42,9 +43,12 @@ internal sealed class MappingPoller : IDisposable
     private EventSourceQueue? _queue;
     private int _workerCount;
     private long _lastBacklog;
+    private readonly PollerPermissions? _permissions;
+    private int _notPermitted;
 
-    public MappingPoller(EventSourceMappingRecord record, EventSourceQueue? queue, IEventSourceQueues queues, Invoker invoker, NimbusOptions options, TimeProvider time, ILogger logger)
+    public MappingPoller(EventSourceMappingRecord record, EventSourceQueue? queue, IEventSourceQueues queues, Invoker invoker, NimbusOptions options, TimeProvider time, ILogger logger, PollerPermissions? permissions = null)
     {
+        _permissions = permissions;
         Record = record;
         _queue = queue;
         _queues = queues;
@@ -150,6 +154,28 @@ internal sealed class MappingPoller : IDisposable
     /// <summary>One batch, start to end; true when this worker left (see <see cref="TryLeave"/>).</summary>
     private async Task<bool> RunOnceAsync(CancellationToken stop)
     {
+        if (_permissions is not null && await _permissions.ProblemAsync(Record, stop).ConfigureAwait(false) is { } problem)
+        {
+            // The role no longer allows polling: receive nothing (as AWS) until it does again; one worker keeps checking.
+            if (Interlocked.Exchange(ref _notPermitted, 1) == 0)
+            {
+                QueuePollers.Log.PollingNotPermitted(_logger, Record.Uuid, Record.FunctionName, problem);
+            }
+
+            if (TryLeave())
+            {
+                return true;
+            }
+
+            await Task.Delay(NotPermittedRetry, _time, stop).ConfigureAwait(false);
+            return false;
+        }
+
+        if (Interlocked.Exchange(ref _notPermitted, 0) == 1)
+        {
+            QueuePollers.Log.PollingPermittedAgain(_logger, Record.Uuid, Record.FunctionName);
+        }
+
         var queue = await QueueAsync(stop).ConfigureAwait(false);
         var batch = await CollectAsync(queue, stop).ConfigureAwait(false);
         if (batch.Count == 0)
@@ -158,6 +184,13 @@ internal sealed class MappingPoller : IDisposable
         }
 
         if (stop.IsCancellationRequested)
+        {
+            await ReleaseAsync(queue, batch).ConfigureAwait(false);
+            return false;
+        }
+
+        // The role may have lost its permissions during a long poll: what was received goes back, unprocessed.
+        if (_permissions is not null && await _permissions.ProblemAsync(Record, stop).ConfigureAwait(false) is not null)
         {
             await ReleaseAsync(queue, batch).ConfigureAwait(false);
             return false;

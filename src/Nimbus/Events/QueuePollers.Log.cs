@@ -42,5 +42,13 @@ internal sealed partial class QueuePollers
         [LoggerMessage(EventId = 7008, EventName = "BatchItemsFailed", Level = LogLevel.Debug,
             Message = "Event source mapping {Uuid}: {FunctionName} failed {Failed} of {Count} messages; the rest are deleted.")]
         public static partial void BatchItemsFailed(ILogger logger, string uuid, string functionName, int failed, int count);
+
+        [LoggerMessage(EventId = 7100, EventName = "PollingNotPermitted", Level = LogLevel.Warning,
+            Message = "Event source mapping {Uuid}: stopped receiving for {FunctionName}: {Problem}. Allow the role these actions on the queue (./nimbus policy put --role ...); polling resumes within seconds.")]
+        public static partial void PollingNotPermitted(ILogger logger, string uuid, string functionName, string problem);
+
+        [LoggerMessage(EventId = 7101, EventName = "PollingPermittedAgain", Level = LogLevel.Information,
+            Message = "Event source mapping {Uuid}: the execution role of {FunctionName} allows polling again; receiving resumes.")]
+        public static partial void PollingPermittedAgain(ILogger logger, string uuid, string functionName);
     }
 }

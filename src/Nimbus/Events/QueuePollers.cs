@@ -21,7 +21,8 @@ internal sealed partial class QueuePollers(
     Invoker invoker,
     IOptions<NimbusOptions> options,
     TimeProvider time,
-    ILogger<QueuePollers> logger) : BackgroundService
+    ILogger<QueuePollers> logger,
+    PollerPermissions? permissions = null) : BackgroundService
 {
     // Owned by ExecuteAsync's loop; read (as a snapshot) by Backlogs.
     private readonly Dictionary<string, MappingPoller> _pollers = new(StringComparer.Ordinal);
@@ -82,6 +83,7 @@ internal sealed partial class QueuePollers(
         {
             await old.StopAsync().ConfigureAwait(false);
             old.Dispose();
+            permissions?.Forget(uuid);
             Log.PollerStopped(logger, uuid);
         }
 
@@ -102,7 +104,7 @@ internal sealed partial class QueuePollers(
         if (record.Enabled)
         {
             var queue = await queues.FindAsync(record.EventSourceArn, stoppingToken).ConfigureAwait(false);
-            var poller = new MappingPoller(settled, queue, queues, invoker, options.Value, time, logger);
+            var poller = new MappingPoller(settled, queue, queues, invoker, options.Value, time, logger, permissions);
             lock (_pollersLock)
             {
                 _pollers[uuid] = poller;

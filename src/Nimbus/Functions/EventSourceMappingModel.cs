@@ -53,6 +53,9 @@ internal sealed class EventSourceMappingConfiguration
     public double LastModified { get; set; }
     public required string State { get; set; }
     public required string StateTransitionReason { get; set; }
+
+    /// <summary><c>OK</c> while the poller may poll, <c>PROBLEM: ...</c> while the execution role does not allow it; absent until it has checked.</summary>
+    public string? LastProcessingResult { get; set; }
     public IReadOnlyList<string> FunctionResponseTypes { get; set; } = [];
     public ScalingConfig? ScalingConfig { get; set; }
     public FilterCriteria? FilterCriteria { get; set; }

@@ -20,7 +20,8 @@ internal sealed partial class EventSourceMappingService(
     Security.ServiceAuthorization authorization,
     IOptions<NimbusOptions> options,
     TimeProvider time,
-    ILogger<EventSourceMappingService> logger)
+    ILogger<EventSourceMappingService> logger,
+    Events.PollerPermissions? pollerPermissions = null)
 {
     public const int DefaultBatchSize = 10;
     public const int MaxBatchSize = 10_000;
@@ -274,6 +275,7 @@ internal sealed partial class EventSourceMappingService(
         LastModified = record.LastModifiedMs / 1000.0,
         State = record.State,
         StateTransitionReason = record.StateTransitionReason,
+        LastProcessingResult = record.State == EventSourceMappingStates.Enabled ? pollerPermissions?.LastProcessingResult(record.Uuid) : null,
         FunctionResponseTypes = record.ReportBatchItemFailures ? [ReportBatchItemFailures] : [],
         ScalingConfig = record.MaximumConcurrency is { } max ? new ScalingConfig { MaximumConcurrency = max } : null,
         FilterCriteria = record.FilterPatterns is { Count: > 0 } patterns

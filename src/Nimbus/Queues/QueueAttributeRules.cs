@@ -166,6 +166,8 @@ internal static class QueueAttributeRules
             case A.SqsManagedSseEnabled:
                 return !bool.TryParse(value, out _) ? InvalidValue(key, value, "The value must be true or false.") : null;
             case A.Policy:
+                return value.Length == 0 || Security.PolicyDocument.TryParse(value, resourcePolicy: true, out _) is not null ? null
+                    : InvalidValue(key, value, "The value must be a JSON policy document: " + PolicyError(value));
             case A.RedriveAllowPolicy:
                 return value.Length == 0 || IsJsonObject(value) ? null : InvalidValue(key, value, "The value must be a JSON policy document.");
             case A.KmsMasterKeyId:
@@ -205,6 +207,12 @@ internal static class QueueAttributeRules
 
     private static QueueError InvalidValue(string key, string value, string reason) =>
         new(SqsWire.Errors.InvalidAttributeValue, $"Invalid value for the parameter {key}. Reason: {reason} (given: '{value}')");
+
+    private static string? PolicyError(string value)
+    {
+        Security.PolicyDocument.TryParse(value, resourcePolicy: true, out var error);
+        return error;
+    }
 
     private static bool IsJsonObject(string value)
     {

@@ -34,6 +34,7 @@ internal sealed partial class QueueService : IHostedService, IDisposable
     private readonly SemaphoreSlim _admission = new(MaxOperationsInFlight);
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lazy<Task> _loaded;
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<string, ParsedPolicy> _parsedPolicies = new();
     private long _nextSeq = 1;
 
     public QueueService(IQueueStore store, TimeProvider time, IOptions<NimbusOptions> options, ILogger<QueueService> logger)
@@ -796,6 +797,23 @@ internal sealed partial class QueueService : IHostedService, IDisposable
 
         return new QueueBacklog(visible, inFlight, delayed);
     }
+
+    /// <summary>
+    /// The queue's resource policy (its <c>Policy</c> attribute), parsed once per text; null when it has none or it
+    /// does not parse (only policies that parse are accepted since they are evaluated).
+    /// </summary>
+    public Security.PolicyDocument? PolicyOf(string queueName)
+    {
+        string? text;
+        lock (_gate)
+        {
+            text = _queues.TryGetValue(queueName, out var state) && state.Attributes.TryGetValue(A.Policy, out var policy) && policy.Length > 0 ? policy : null;
+        }
+
+        return text is null ? null : _parsedPolicies.GetValue(text, t => new ParsedPolicy(Security.PolicyDocument.TryParse(t, resourcePolicy: true, out _))).Document;
+    }
+
+    private sealed record ParsedPolicy(Security.PolicyDocument? Document);
 
     private QueueState? Find(string queue) =>
         ResolveName(queue) is { } name && _queues.TryGetValue(name, out var state) ? state : null;

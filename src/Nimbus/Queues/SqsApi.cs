@@ -81,7 +81,7 @@ internal sealed partial class SqsApi(QueueService queues, ServiceAuthorization a
         }
 
         var resource = SqsActions.ResourceOf(operation, Text(input, "QueueUrl"), Text(input, "QueueName"), Text(input, "SourceArn"), queues);
-        var decision = authorization.Check(context, SqsActions.ActionOf(operation), resource);
+        var decision = WithQueuePolicy(context, authorization.Check(context, SqsActions.ActionOf(operation), resource), SqsActions.ActionOf(operation), resource);
         if (!decision.Allowed)
         {
             await AwsAuthErrors.WriteAsync(context, AwsServices.Sqs, decision.ToFailure()).ConfigureAwait(false);

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Nimbus.Functions;
@@ -40,7 +39,7 @@ internal sealed partial class FunctionPolicyService(FunctionPolicyStore store, I
     // Resolved on first use: FunctionService takes the lifecycle observers, this service among them.
     private FunctionService? _functions;
 
-    private readonly ConcurrentDictionary<(string Function, string Qualifier), IReadOnlyList<JsonObject>> _cache = new();
+    private readonly ConcurrentDictionary<(string Function, string Qualifier), IReadOnlyList<PolicyStatement>> _cache = new();
 
     private FunctionService Functions => _functions ??= (FunctionService)services.GetService(typeof(FunctionService))!;
 
@@ -140,43 +139,45 @@ internal sealed partial class FunctionPolicyService(FunctionPolicyStore store, I
 
     /// <summary>
     /// True when the function's resource policy (for <paramref name="qualifier"/>, "" = unqualified) has a statement
-    /// allowing <paramref name="action"/> to the caller: an AWS principal (its ARN, its account's root, or "*"),
-    /// or a service principal such as s3.amazonaws.com with a matching source ARN and account.
+    /// allowing <paramref name="action"/> to the caller: an AWS principal (its ARN, its account's root or id, or "*"),
+    /// or a service principal such as s3.amazonaws.com, whose conditions hold (<see cref="PolicyCondition"/>): the
+    /// source ARN and account a service acts for (aws:SourceArn, aws:SourceAccount), the URL's auth type, the
+    /// request's keys in <paramref name="request"/>. A condition on a key Nimbus does not supply (aws:PrincipalOrgID,
+    /// lambda:EventSourceToken) does not hold, so such a statement allows nothing here.
     /// </summary>
-    public async Task<bool> AllowsAsync(string functionName, string qualifier, string action, string principalArn, string? sourceArn, string? functionUrlAuthType, CancellationToken cancellationToken)
+    public async Task<bool> AllowsAsync(string functionName, string qualifier, string action, string principalArn, string? sourceArn, string? functionUrlAuthType, CancellationToken cancellationToken, Principal? caller = null, AuthorizationContext? request = null)
     {
-        var accountRoot = $"arn:aws:iam::{options.Value.AccountId}:root";
+        var account = options.Value.AccountId;
+        var accountRoot = $"arn:aws:iam::{account}:root";
+        var isService = !principalArn.StartsWith("arn:", StringComparison.Ordinal);
+        var context = new AuthorizationContext
+        {
+            SourceIp = request?.SourceIp,
+            SecureTransport = request?.SecureTransport,
+            CurrentTime = request?.CurrentTime ?? DateTimeOffset.UtcNow,
+            RequestedRegion = request?.RequestedRegion,
+            AccountId = account,
+            SourceArn = sourceArn,
+
+            // A service acting for a resource of this account (a bucket's notification) acts for this account.
+            SourceAccount = isService ? account : null,
+            FunctionUrlAuthType = functionUrlAuthType,
+        };
+        var principal = caller ?? new Principal(PrincipalKind.User, principalArn, principalArn, "");
         foreach (var statement in await StatementsAsync(functionName, qualifier, cancellationToken).ConfigureAwait(false))
         {
-            var statementAction = statement["Action"]?.GetValue<string>() ?? "";
-            if (!Wildcard.Matches(statementAction, action, ignoreCase: true))
+            if (statement.Effect != PolicyEffect.Allow || !statement.Actions.Any(a => Wildcard.Matches(a, action, ignoreCase: true)))
             {
                 continue;
             }
 
-            var principal = statement["Principal"];
-            var aws = principal is JsonValue ? principal.GetValue<string>() : principal?["AWS"]?.GetValue<string>();
-            var service = principal?["Service"]?.GetValue<string>();
-            var principalMatches = aws is "*" || aws == principalArn || aws == accountRoot || aws == options.Value.AccountId || service == principalArn;
-            if (!principalMatches)
+            var principalMatches = isService
+                ? statement.ServicePrincipals.Contains(principalArn, StringComparer.Ordinal) || statement.AwsPrincipals.Contains("*", StringComparer.Ordinal)
+                : statement.AwsPrincipals.Any(p => p is "*" || p == principalArn || p == accountRoot || p == account);
+            if (principalMatches && statement.ConditionsHold(principal, context))
             {
-                continue;
+                return true;
             }
-
-            var condition = statement["Condition"];
-            var wantedSource = condition?["ArnLike"]?["AWS:SourceArn"]?.GetValue<string>();
-            if (wantedSource is not null && (sourceArn is null || !Wildcard.Matches(wantedSource, sourceArn, ignoreCase: false)))
-            {
-                continue;
-            }
-
-            var wantedAuthType = condition?["StringEquals"]?["lambda:FunctionUrlAuthType"]?.GetValue<string>();
-            if (wantedAuthType is not null && wantedAuthType != functionUrlAuthType)
-            {
-                continue;
-            }
-
-            return true;
         }
 
         return false;
@@ -198,7 +199,7 @@ internal sealed partial class FunctionPolicyService(FunctionPolicyStore store, I
         store.DeleteFunctionAsync(functionName, CancellationToken.None).GetAwaiter().GetResult();
     }
 
-    private async Task<IReadOnlyList<JsonObject>> StatementsAsync(string functionName, string qualifier, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<PolicyStatement>> StatementsAsync(string functionName, string qualifier, CancellationToken cancellationToken)
     {
         if (_cache.TryGetValue((functionName, qualifier), out var cached))
         {
@@ -206,7 +207,12 @@ internal sealed partial class FunctionPolicyService(FunctionPolicyStore store, I
         }
 
         var stored = await store.GetAsync(functionName, qualifier, cancellationToken).ConfigureAwait(false);
-        IReadOnlyList<JsonObject> statements = stored?.Statements.Select(s => JsonNode.Parse(s)!.AsObject()).ToList() ?? [];
+
+        // A statement that does not parse (written by an older build with a shape this one refuses) allows nothing.
+        IReadOnlyList<PolicyStatement> statements = stored?.Statements
+            .Select(s => PolicyDocument.TryParse($$"""{"Statement":[{{s}}]}""", resourcePolicy: true, out _)?.Statements[0])
+            .OfType<PolicyStatement>()
+            .ToList() ?? [];
         _cache[(functionName, qualifier)] = statements;
         return statements;
     }

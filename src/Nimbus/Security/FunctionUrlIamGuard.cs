@@ -23,12 +23,13 @@ internal sealed class FunctionUrlIamGuard(SigV4Authenticator authenticator, IAut
         var arn = $"arn:aws:lambda:{options.Value.Region}:{options.Value.AccountId}:function:{functionName}";
         var resourceQualifier = qualifier == FunctionRecord.Latest ? "" : qualifier;
         var resource = resourceQualifier.Length == 0 ? arn : arn + ":" + resourceQualifier;
-        var identity = authorizer.Authorize(auth.Principal, Action, resource);
+        var request = AuthorizationContext.Of(context, options.Value.AccountId);
+        var identity = authorizer.Authorize(auth.Principal, Action, resource, request);
         if (identity.Allowed)
         {
             return true;
         }
 
-        return await policies.AllowsAsync(functionName, resourceQualifier, Action, auth.Principal.Arn, sourceArn: null, FunctionUrlValues.AuthIam, context.RequestAborted).ConfigureAwait(false);
+        return await policies.AllowsAsync(functionName, resourceQualifier, Action, auth.Principal.Arn, sourceArn: null, FunctionUrlValues.AuthIam, context.RequestAborted, auth.Principal, request).ConfigureAwait(false);
     }
 }

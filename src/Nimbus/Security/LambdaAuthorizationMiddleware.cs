@@ -45,10 +45,28 @@ internal sealed partial class LambdaAuthorizationMiddleware(
         var options = nimbus.Value;
         var resource = await LambdaActions.ResourceArnAsync(context, kind, options.Region, options.AccountId).ConfigureAwait(false)
             ?? $"arn:aws:lambda:{options.Region}:{options.AccountId}:function:{context.GetRouteValue("functionName")}";
-        var result = authorizer.Authorize(auth.Principal, action, resource);
-        if (!result.Allowed && !result.ExplicitDeny && kind == LambdaResourceKind.Function && await AllowedByFunctionPolicyAsync(context, auth.Principal, action, resource).ConfigureAwait(false))
+        var conditionContext = AuthorizationContext.Of(context, options.AccountId);
+        var result = authorizer.Authorize(auth.Principal, action, resource, conditionContext);
+        if (!result.Allowed && !result.ExplicitDeny && kind == LambdaResourceKind.Function && await AllowedByFunctionPolicyAsync(context, auth.Principal, action, resource, conditionContext).ConfigureAwait(false))
         {
             result = AuthorizationResult.Allow;
+        }
+
+        if (result.Allowed && action is PassRoleActions.CreateFunction or PassRoleActions.UpdateFunctionConfiguration
+            && await PassRoleActions.RoleInBodyAsync(context).ConfigureAwait(false) is { } role)
+        {
+            // Naming a role hands it to Lambda: the caller must be allowed iam:PassRole on it (as IAM requires).
+            resource = role;
+            action = PassRoleActions.PassRole;
+            result = authorizer.Authorize(auth.Principal, action, role, new AuthorizationContext
+            {
+                SourceIp = conditionContext.SourceIp,
+                SecureTransport = conditionContext.SecureTransport,
+                CurrentTime = conditionContext.CurrentTime,
+                RequestedRegion = conditionContext.RequestedRegion,
+                AccountId = conditionContext.AccountId,
+                PassedToService = PassRoleActions.LambdaService,
+            });
         }
 
         if (!result.Allowed)
@@ -62,7 +80,7 @@ internal sealed partial class LambdaAuthorizationMiddleware(
     }
 
     /// <summary>Same-account callers are also allowed by the function's resource policy (AddPermission).</summary>
-    private async Task<bool> AllowedByFunctionPolicyAsync(HttpContext context, Principal principal, string action, string resource)
+    private async Task<bool> AllowedByFunctionPolicyAsync(HttpContext context, Principal principal, string action, string resource, AuthorizationContext conditionContext)
     {
         var parts = resource.Split(':');
         if (parts.Length < 7)
@@ -71,7 +89,7 @@ internal sealed partial class LambdaAuthorizationMiddleware(
         }
 
         var qualifier = parts.Length > 7 ? parts[7] : "";
-        return await functionPolicies.AllowsAsync(parts[6], qualifier, action, principal.Arn, sourceArn: null, functionUrlAuthType: null, context.RequestAborted).ConfigureAwait(false);
+        return await functionPolicies.AllowsAsync(parts[6], qualifier, action, principal.Arn, sourceArn: null, functionUrlAuthType: null, context.RequestAborted, principal, conditionContext).ConfigureAwait(false);
     }
 
     private static partial class Log

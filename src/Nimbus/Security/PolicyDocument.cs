@@ -9,7 +9,10 @@ internal enum PolicyEffect
     Deny,
 }
 
-/// <summary>One statement: its effect, and the actions and resources it matches (or, with NotAction/NotResource, does not).</summary>
+/// <summary>
+/// One statement: its effect, the actions and resources it matches (or, with NotAction/NotResource, does not), its
+/// conditions (all must hold) and, in a resource policy, its principals.
+/// </summary>
 internal sealed record PolicyStatement(
     PolicyEffect Effect,
     IReadOnlyList<string> Actions,
@@ -17,23 +20,54 @@ internal sealed record PolicyStatement(
     IReadOnlyList<string> Resources,
     bool NotResource)
 {
+    public IReadOnlyList<PolicyCondition> Conditions { get; init; } = [];
+
+    /// <summary>A resource policy's <c>Principal</c>: <c>*</c>, AWS principals (ARNs or account ids) and service principals, as written.</summary>
+    public IReadOnlyList<string> AwsPrincipals { get; init; } = [];
+
+    public IReadOnlyList<string> ServicePrincipals { get; init; } = [];
+
     public bool Matches(string action, string resource) =>
         Actions.Any(pattern => Wildcard.Matches(pattern, action, ignoreCase: true)) != NotAction
         && Resources.Any(pattern => Wildcard.Matches(pattern, resource, ignoreCase: false)) != NotResource;
+
+    /// <summary>
+    /// Whether every condition holds. A condition on a key Nimbus does not supply holds for a Deny and not for an
+    /// Allow, so a condition Nimbus cannot evaluate only ever narrows what a policy allows.
+    /// </summary>
+    public bool ConditionsHold(Principal principal, AuthorizationContext? context)
+    {
+        foreach (var condition in Conditions)
+        {
+            if (!condition.Holds(principal, context, unknownKeyResult: Effect == PolicyEffect.Deny))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 }
 
 /// <summary>
-/// An IAM-style identity policy: <c>Version</c>, <c>Statement</c> (an object or a list) with <c>Effect</c>,
-/// <c>Action</c>/<c>NotAction</c> and <c>Resource</c>/<c>NotResource</c> (strings or lists, <c>*</c> and <c>?</c>
-/// wildcards). <c>Condition</c> and <c>Principal</c> are not supported in identity policies and are refused when
-/// the policy is put, so no policy silently means more than it says.
+/// An IAM-style policy: <c>Version</c>, <c>Statement</c> (an object or a list) with <c>Effect</c>,
+/// <c>Action</c>/<c>NotAction</c>, <c>Resource</c>/<c>NotResource</c> (strings or lists, <c>*</c> and <c>?</c>
+/// wildcards) and <c>Condition</c> (<see cref="PolicyCondition"/>). <c>Principal</c> belongs to resource policies
+/// (a queue's <c>Policy</c>) and is refused in identity policies; an unknown element or condition operator is refused
+/// when the policy is put, so no policy silently means more than it says.
 /// </summary>
 internal sealed record PolicyDocument(IReadOnlyList<PolicyStatement> Statements)
 {
+    /// <summary>True when some statement has a condition: its decisions may depend on the request (source IP, time...), not only on (action, resource).</summary>
+    public bool HasConditions => Statements.Any(s => s.Conditions.Count > 0);
+
     /// <summary>Largest policy document, as IAM's inline user policy limit (2048 characters without whitespace is IAM's; we allow more).</summary>
     public const int MaxLength = 10_240;
 
-    public static PolicyDocument? TryParse(string json, out string? error)
+    public static PolicyDocument? TryParse(string json, out string? error) => TryParse(json, resourcePolicy: false, out error);
+
+    /// <summary>Parses an identity policy, or with <paramref name="resourcePolicy"/> a resource policy, whose statements need a <c>Principal</c>.</summary>
+    public static PolicyDocument? TryParse(string json, bool resourcePolicy, out string? error)
     {
         error = null;
         if (json.Length > MaxLength)
@@ -62,7 +96,7 @@ internal sealed record PolicyDocument(IReadOnlyList<PolicyStatement> Statements)
             var elements = statementElement.ValueKind == JsonValueKind.Array ? statementElement.EnumerateArray().ToList() : [statementElement];
             foreach (var element in elements)
             {
-                var statement = ParseStatement(element, out error);
+                var statement = ParseStatement(element, resourcePolicy, out error);
                 if (statement is null)
                 {
                     return null;
@@ -86,7 +120,7 @@ internal sealed record PolicyDocument(IReadOnlyList<PolicyStatement> Statements)
         }
     }
 
-    private static PolicyStatement? ParseStatement(JsonElement element, out string? error)
+    private static PolicyStatement? ParseStatement(JsonElement element, bool resourcePolicy, out string? error)
     {
         error = null;
         if (element.ValueKind != JsonValueKind.Object)
@@ -97,11 +131,33 @@ internal sealed record PolicyDocument(IReadOnlyList<PolicyStatement> Statements)
 
         foreach (var property in element.EnumerateObject())
         {
-            if (property.Name is not ("Sid" or "Effect" or "Action" or "NotAction" or "Resource" or "NotResource"))
+            if (property.Name is not ("Sid" or "Effect" or "Action" or "NotAction" or "Resource" or "NotResource" or "Condition")
+                && !(resourcePolicy && property.Name == "Principal"))
             {
-                error = property.Name is "Condition" or "Principal" or "NotPrincipal"
-                    ? $"'{property.Name}' is not supported in Nimbus identity policies; remove it (see docs/security.md)."
+                error = property.Name is "Principal" or "NotPrincipal"
+                    ? $"'{property.Name}' is not supported in Nimbus {(resourcePolicy ? "resource" : "identity")} policies; remove it (see docs/security.md)."
                     : $"Unknown statement element '{property.Name}'.";
+                return null;
+            }
+        }
+
+        List<PolicyCondition> conditions = [];
+        if (element.TryGetProperty("Condition", out var conditionElement))
+        {
+            conditions = PolicyCondition.ParseBlock(conditionElement, out error)!;
+            if (conditions is null)
+            {
+                return null;
+            }
+        }
+
+        List<string> awsPrincipals = [];
+        List<string> servicePrincipals = [];
+        if (resourcePolicy)
+        {
+            if (!element.TryGetProperty("Principal", out var principalElement) || !ReadPrincipal(principalElement, awsPrincipals, servicePrincipals))
+            {
+                error = "Each statement of a resource policy needs a Principal: \"*\", {\"AWS\": ARN, account id or a list of them} or {\"Service\": name}.";
                 return null;
             }
         }
@@ -134,7 +190,61 @@ internal sealed record PolicyDocument(IReadOnlyList<PolicyStatement> Statements)
             return null;
         }
 
-        return new PolicyStatement(effectText == "Allow" ? PolicyEffect.Allow : PolicyEffect.Deny, actions, notAction, resources, notResource);
+        return new PolicyStatement(effectText == "Allow" ? PolicyEffect.Allow : PolicyEffect.Deny, actions, notAction, resources, notResource)
+        {
+            Conditions = conditions,
+            AwsPrincipals = awsPrincipals,
+            ServicePrincipals = servicePrincipals,
+        };
+    }
+
+    private static bool ReadPrincipal(JsonElement element, List<string> aws, List<string> services)
+    {
+        if (element.ValueKind == JsonValueKind.String)
+        {
+            if (element.GetString() != "*")
+            {
+                return false;
+            }
+
+            aws.Add("*");
+            return true;
+        }
+
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            return false;
+        }
+
+        foreach (var property in element.EnumerateObject())
+        {
+            var target = property.Name switch
+            {
+                "AWS" => aws,
+                "Service" => services,
+                _ => null,
+            };
+            if (target is null)
+            {
+                return false;
+            }
+
+            if (property.Value.ValueKind == JsonValueKind.String && property.Value.GetString() is { Length: > 0 } one)
+            {
+                target.Add(one);
+            }
+            else if (property.Value.ValueKind == JsonValueKind.Array && property.Value.GetArrayLength() > 0
+                && property.Value.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String && e.GetString()!.Length > 0))
+            {
+                target.AddRange(property.Value.EnumerateArray().Select(e => e.GetString()!));
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        return aws.Count + services.Count > 0;
     }
 
     private static (List<string>? Values, bool Negated) ReadList(JsonElement statement, string name, string notName, out string? error)

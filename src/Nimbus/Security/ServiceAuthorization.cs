@@ -19,7 +19,7 @@ internal sealed partial class ServiceAuthorization(IAuthorizer authorizer, ILogg
             return AuthorizationResult.Allow;
         }
 
-        var result = authorizer.Authorize(principal, action, resourceArn);
+        var result = authorizer.Authorize(principal, action, resourceArn, AuthorizationContext.Of(context));
         if (!result.Allowed)
         {
             Log.Denied(logger, principal.Arn, action, resourceArn);
@@ -33,6 +33,6 @@ internal sealed partial class ServiceAuthorization(IAuthorizer authorizer, ILogg
     {
         var slash = roleArn.LastIndexOf('/');
         var name = slash >= 0 ? roleArn[(slash + 1)..] : roleArn;
-        return authorizer.Authorize(new Principal(PrincipalKind.Role, name, roleArn, ""), action, resourceArn);
+        return authorizer.Authorize(new Principal(PrincipalKind.Role, name, roleArn, ""), action, resourceArn, new AuthorizationContext { CurrentTime = DateTimeOffset.UtcNow });
     }
 }

@@ -37,7 +37,7 @@ public sealed class PolicyAuthorizerTests
     }
 
     [Theory]
-    [InlineData("""{"Statement":{"Effect":"Allow","Action":"lambda:*","Resource":"*","Condition":{}}}""", "Condition")]
+    [InlineData("""{"Statement":{"Effect":"Allow","Action":"lambda:*","Resource":"*","Principal":"*"}}""", "Principal")]
     [InlineData("""{"Statement":{"Effect":"Maybe","Action":"lambda:*","Resource":"*"}}""", "Effect")]
     [InlineData("""{"Statement":{"Effect":"Allow","Resource":"*"}}""", "Action")]
     [InlineData("""{"Statement":{"Effect":"Allow","Action":"InvokeFunction","Resource":"*"}}""", "service:Operation")]

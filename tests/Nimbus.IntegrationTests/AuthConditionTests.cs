@@ -1,0 +1,197 @@
+using System.Text.Json;
+
+namespace Nimbus.IntegrationTests;
+
+/// <summary>
+/// Issue 10's authorization remainders on the shared server, through real clients: iam:PassRole when a function names
+/// a role, Condition blocks in identity policies, SQS queue policies, and event source mapping pollers that stop
+/// when the function's role loses its SQS permissions and resume when it gets them back.
+/// </summary>
+[Collection(ServerCollectionDefinition.Name)]
+public sealed class AuthConditionTests(ServerFixture fixture)
+{
+    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
+
+    [Fact]
+    public Task CreateFunction_and_UpdateFunctionConfiguration_need_iam_PassRole_on_the_role() => fixture.RunAsync(async scope =>
+    {
+        var allowedRole = $"arn:aws:iam::{Aws.AccountId}:role/pass-ok-{Guid.NewGuid():N}"[..60];
+        var otherRole = $"arn:aws:iam::{Aws.AccountId}:role/other-{Guid.NewGuid():N}"[..58];
+        var user = await AuthClients.CreateUserAsync(scope.Server, $$$$"""
+            {"Version":"2012-10-17","Statement":[
+              {"Effect":"Allow","Action":["lambda:CreateFunction","lambda:UpdateFunctionConfiguration","lambda:GetFunctionConfiguration"],"Resource":"*"},
+              {"Effect":"Allow","Action":"iam:PassRole","Resource":"{{{{allowedRole}}}}","Condition":{"StringEquals":{"iam:PassedToService":"lambda.amazonaws.com"}}}]}
+            """);
+        var cli = new AwsCli(AwsCli.V2, scope.Server.Endpoint, scope.ScratchDirectory, user.AccessKeyId, user.SecretAccessKey);
+        var zip = FunctionZips.Build(FunctionZips.NodeCjs);
+        var function = scope.NewFunctionName();
+
+        var denied = (await cli.CreateFunctionAsync(function, zip, "nodejs20.x", "index.handler", "--role", otherRole)).ShouldFailWith("AccessDeniedException");
+        Assert.Equal($"User: arn:aws:iam::{Aws.AccountId}:user/{user.Name} is not authorized to perform: iam:PassRole on resource: {otherRole} because no identity-based policy allows the iam:PassRole action", denied);
+        (await scope.Cli(AwsCli.V1).LambdaAsync("get-function", "--function-name", function)).ShouldFailWith("ResourceNotFoundException");
+
+        (await cli.CreateFunctionAsync(function, zip, "nodejs20.x", "index.handler", "--role", allowedRole)).ShouldSucceed();
+        (await cli.LambdaAsync("update-function-configuration", "--function-name", function, "--role", otherRole)).ShouldFailWith("AccessDeniedException");
+        (await cli.LambdaAsync("update-function-configuration", "--function-name", function, "--timeout", "9")).ShouldSucceed();
+        var configuration = (await cli.LambdaAsync("get-function-configuration", "--function-name", function)).Json();
+        Assert.Equal(allowedRole, configuration.GetProperty("Role").GetString());
+        Assert.Equal(9, configuration.GetProperty("Timeout").GetInt32());
+    });
+
+    [Fact]
+    public Task Identity_policy_conditions_are_evaluated_with_the_requests_context() => fixture.RunAsync(async scope =>
+    {
+        var root = scope.Cli(AwsCli.V1);
+        var queue = $"cond-{Guid.NewGuid():N}"[..20];
+        var queueUrl = (await root.RunAsync(["sqs", "create-queue", "--queue-name", queue])).Json().GetProperty("QueueUrl").GetString()!;
+        var arn = $"arn:aws:sqs:{Aws.Region}:{Aws.AccountId}:{queue}";
+
+        // Each statement opens one action under one operator family; the comment says whether it holds here.
+        var user = await AuthClients.CreateUserAsync(scope.Server, $$$$"""
+            {"Version":"2012-10-17","Statement":[
+              {"Effect":"Allow","Action":"sqs:SendMessage","Resource":"{{{{arn}}}}","Condition":{"IpAddress":{"aws:SourceIp":["127.0.0.0/8","::1"]}}},
+              {"Effect":"Allow","Action":"sqs:GetQueueAttributes","Resource":"{{{{arn}}}}","Condition":{"NotIpAddress":{"aws:SourceIp":["127.0.0.0/8","::1"]}}},
+              {"Effect":"Allow","Action":"sqs:ReceiveMessage","Resource":"{{{{arn}}}}","Condition":{"Bool":{"aws:SecureTransport":"true"}}},
+              {"Effect":"Allow","Action":"sqs:GetQueueUrl","Resource":"{{{{arn}}}}","Condition":{"DateGreaterThan":{"aws:CurrentTime":"2020-01-01T00:00:00Z"}}},
+              {"Effect":"Allow","Action":"sqs:ListQueueTags","Resource":"{{{{arn}}}}","Condition":{"DateLessThan":{"aws:CurrentTime":"2020-01-01T00:00:00Z"}}},
+              {"Effect":"Allow","Action":"sqs:TagQueue","Resource":"{{{{arn}}}}","Condition":{"StringLike":{"aws:username":"u-*"},"StringEquals":{"aws:RequestedRegion":"{{{{Aws.Region}}}}"}}},
+              {"Effect":"Allow","Action":"sqs:UntagQueue","Resource":"{{{{arn}}}}","Condition":{"StringEquals":{"aws:username":"someone-else"}}},
+              {"Effect":"Allow","Action":"sqs:ListQueues","Resource":"*","Condition":{"NumericGreaterThan":{"aws:EpochTime":"1000"},"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::{{{{Aws.AccountId}}}}:user/u-*"}}},
+              {"Effect":"Allow","Action":"sqs:ChangeMessageVisibility","Resource":"{{{{arn}}}}","Condition":{"StringEquals":{"aws:SourceVpc":"vpc-1"}}},
+              {"Effect":"Allow","Action":"sqs:PurgeQueue","Resource":"{{{{arn}}}}"},
+              {"Effect":"Deny","Action":"sqs:PurgeQueue","Resource":"{{{{arn}}}}","Condition":{"Null":{"aws:SourceArn":"true"}}}]}
+            """);
+        var output = await AuthClients.Boto3Async($$"""
+            import boto3, os
+            from botocore.exceptions import ClientError
+            sqs = boto3.client("sqs", endpoint_url=os.environ["NIMBUS_ENDPOINT"])
+            url = "{{queueUrl}}"
+            def attempt(name, call):
+                try:
+                    call()
+                    print(name, "ok")
+                except ClientError as e:
+                    print(name, e.response["Error"]["Code"])
+            attempt("send", lambda: sqs.send_message(QueueUrl=url, MessageBody="x"))
+            attempt("attributes", lambda: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"]))
+            attempt("receive", lambda: sqs.receive_message(QueueUrl=url))
+            attempt("url", lambda: sqs.get_queue_url(QueueName="{{queue}}"))
+            attempt("listtags", lambda: sqs.list_queue_tags(QueueUrl=url))
+            attempt("tag", lambda: sqs.tag_queue(QueueUrl=url, Tags={"a": "b"}))
+            attempt("untag", lambda: sqs.untag_queue(QueueUrl=url, TagKeys=["a"]))
+            attempt("list", lambda: sqs.list_queues())
+            attempt("visibility", lambda: sqs.change_message_visibility(QueueUrl=url, ReceiptHandle="x", VisibilityTimeout=1))
+            attempt("purge", lambda: sqs.purge_queue(QueueUrl=url))
+            """, scope.Server.Endpoint, user.AccessKeyId, user.SecretAccessKey);
+        var outcomes = output.Split('\n').Select(l => l.Split(' ')).ToDictionary(p => p[0], p => p[1]);
+        Assert.Equal("ok", outcomes["send"]);
+        Assert.Equal("AccessDenied", outcomes["attributes"]);
+        Assert.Equal("AccessDenied", outcomes["receive"]);
+        Assert.Equal("ok", outcomes["url"]);
+        Assert.Equal("AccessDenied", outcomes["listtags"]);
+        Assert.Equal("ok", outcomes["tag"]);
+        Assert.Equal("AccessDenied", outcomes["untag"]);
+        Assert.Equal("ok", outcomes["list"]);
+        Assert.Equal("AccessDenied", outcomes["visibility"]);
+        Assert.Equal("AccessDenied", outcomes["purge"]);
+
+        // A condition operator Nimbus does not know is refused when the policy is put, not ignored.
+        using var put = await scope.Server.Http.PutAsync($"/nimbus/admin/users/{user.Name}/policies/bad", new StringContent(
+            """{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringSoundsLike":{"aws:username":"x"}}}}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(400, (int)put.StatusCode);
+        Assert.Contains("StringSoundsLike", await put.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    });
+
+    [Fact]
+    public Task A_queue_policy_lets_a_user_without_identity_permission_send_and_its_Deny_wins() => fixture.RunAsync(async scope =>
+    {
+        var root = scope.Cli(AwsCli.V1);
+        var queue = $"qpol-{Guid.NewGuid():N}"[..20];
+        var queueUrl = (await root.RunAsync(["sqs", "create-queue", "--queue-name", queue])).Json().GetProperty("QueueUrl").GetString()!;
+        var arn = $"arn:aws:sqs:{Aws.Region}:{Aws.AccountId}:{queue}";
+        var sender = await AuthClients.CreateUserAsync(scope.Server, """{"Statement":{"Effect":"Allow","Action":"lambda:ListFunctions","Resource":"*"}}""");
+        var everything = await AuthClients.CreateUserAsync(scope.Server, """{"Statement":{"Effect":"Allow","Action":"sqs:*","Resource":"*"}}""");
+        var senderCli = new AwsCli(AwsCli.V2, scope.Server.Endpoint, scope.ScratchDirectory, sender.AccessKeyId, sender.SecretAccessKey);
+        var everythingCli = new AwsCli(AwsCli.V1, scope.Server.Endpoint, scope.ScratchDirectory, everything.AccessKeyId, everything.SecretAccessKey);
+        (await senderCli.RunAsync(["sqs", "send-message", "--queue-url", queueUrl, "--message-body", "before"])).ShouldFailWith("AccessDenied");
+
+        var policy = $$"""
+            {"Version":"2012-10-17","Statement":[
+              {"Sid":"send","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::{{Aws.AccountId}}:user/{{sender.Name}}"},"Action":"SQS:SendMessage","Resource":"{{arn}}"},
+              {"Sid":"nopurge","Effect":"Deny","Principal":"*","Action":["sqs:PurgeQueue","sqs:DeleteQueue"],"Resource":"{{arn}}"}]}
+            """;
+        (await root.RunAsync(["sqs", "set-queue-attributes", "--queue-url", queueUrl, "--attributes", JsonSerializer.Serialize(new Dictionary<string, string> { ["Policy"] = policy })])).ShouldSucceed();
+
+        (await senderCli.RunAsync(["sqs", "send-message", "--queue-url", queueUrl, "--message-body", "granted"])).ShouldSucceed();
+        (await senderCli.RunAsync(["sqs", "receive-message", "--queue-url", queueUrl])).ShouldFailWith("AccessDenied");
+        var denied = (await everythingCli.RunAsync(["sqs", "purge-queue", "--queue-url", queueUrl])).ShouldFailWith("AccessDenied");
+        Assert.Equal($"User: arn:aws:iam::{Aws.AccountId}:user/{everything.Name} is not authorized to perform: sqs:PurgeQueue on resource: {arn} with an explicit deny in a resource-based policy", denied);
+        (await everythingCli.RunAsync(["sqs", "delete-queue", "--queue-url", queueUrl])).ShouldFailWith("AccessDenied");
+        var received = (await everythingCli.RunAsync(["sqs", "receive-message", "--queue-url", queueUrl, "--wait-time-seconds", "1"])).Json();
+        Assert.Equal("granted", received.GetProperty("Messages")[0].GetProperty("Body").GetString());
+
+        // A policy that is not a valid resource policy is refused, and the stored one stays.
+        var bad = JsonSerializer.Serialize(new Dictionary<string, string> { ["Policy"] = """{"Statement":{"Effect":"Allow","Action":"sqs:*","Resource":"*"}}""" });
+        (await root.RunAsync(["sqs", "set-queue-attributes", "--queue-url", queueUrl, "--attributes", bad])).ShouldFailWith("InvalidAttributeValue");
+        (await senderCli.RunAsync(["sqs", "send-message", "--queue-url", queueUrl, "--message-body", "still"])).ShouldSucceed();
+    });
+
+    [Fact]
+    public Task A_pollers_mapping_stops_receiving_when_the_role_loses_its_SQS_permissions_and_resumes_when_they_return() => fixture.RunAsync(async scope =>
+    {
+        using var recorder = new EventRecorder();
+        var aws = scope.Cli(AwsCli.V1);
+        var queue = $"revoke-{Guid.NewGuid():N}"[..20];
+        var queueUrl = (await aws.RunAsync(["sqs", "create-queue", "--queue-name", queue])).Json().GetProperty("QueueUrl").GetString()!;
+        var queueArn = $"arn:aws:sqs:{Aws.Region}:{Aws.AccountId}:{queue}";
+        var role = $"revoke-{Guid.NewGuid():N}"[..20];
+        var poll = $$"""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sqs:ReceiveMessage","sqs:DeleteMessage","sqs:GetQueueAttributes"],"Resource":"{{queueArn}}"}]}""";
+        var noPoll = $$"""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sqs:GetQueueAttributes"],"Resource":"{{queueArn}}"}]}""";
+        await AuthClients.PutRolePolicyAsync(scope.Server, role, "poll", poll);
+        var function = scope.NewFunctionName();
+        (await aws.CreateFunctionAsync(function, FunctionZips.Build(FunctionZips.NodeRecorder), "nodejs20.x", "index.handler",
+            "--environment", recorder.EnvironmentJson, "--role", $"arn:aws:iam::{Aws.AccountId}:role/{role}")).ShouldSucceed();
+        var uuid = (await aws.LambdaAsync("create-event-source-mapping", "--function-name", function, "--event-source-arn", queueArn, "--batch-size", "1")).Json().GetProperty("UUID").GetString()!;
+
+        (await aws.RunAsync(["sqs", "send-message", "--queue-url", queueUrl, "--message-body", "first"])).ShouldSucceed();
+        await recorder.WaitForAsync("the first message runs the function", _ => Bodies(recorder, function).Contains("first"), Deadline);
+        await WaitForResultAsync(aws, uuid, "OK");
+
+        await AuthClients.PutRolePolicyAsync(scope.Server, role, "poll", noPoll);
+        await Task.Delay(TimeSpan.FromSeconds(3)); // past the pollers' 2 s decision cache
+        (await aws.RunAsync(["sqs", "send-message", "--queue-url", queueUrl, "--message-body", "second"])).ShouldSucceed();
+        var problem = await WaitForResultAsync(aws, uuid, "PROBLEM");
+        Assert.Contains("does not have permissions to call ReceiveMessage on SQS", problem, StringComparison.Ordinal);
+        Assert.Equal("Enabled", (await aws.LambdaAsync("get-event-source-mapping", "--uuid", uuid)).Json().GetProperty("State").GetString());
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.DoesNotContain("second", Bodies(recorder, function));
+
+        await AuthClients.PutRolePolicyAsync(scope.Server, role, "poll", poll);
+        await recorder.WaitForAsync("the second message runs once the role may poll again", _ => Bodies(recorder, function).Contains("second"), Deadline);
+        await WaitForResultAsync(aws, uuid, "OK");
+        (await aws.LambdaAsync("delete-event-source-mapping", "--uuid", uuid)).ShouldSucceed();
+    });
+
+    private static List<string> Bodies(EventRecorder recorder, string function) =>
+        [.. recorder.ReportsOf(function)
+            .Where(r => r.GetProperty("event").TryGetProperty("Records", out _))
+            .SelectMany(r => r.GetProperty("event").GetProperty("Records").EnumerateArray())
+            .Select(r => r.GetProperty("body").GetString()!)];
+
+    private static async Task<string> WaitForResultAsync(AwsCli aws, string uuid, string prefix)
+    {
+        var deadline = DateTime.UtcNow + Deadline;
+        while (true)
+        {
+            var mapping = (await aws.LambdaAsync("get-event-source-mapping", "--uuid", uuid)).Json();
+            var result = mapping.TryGetProperty("LastProcessingResult", out var value) ? value.GetString() : null;
+            if (result is not null && result.StartsWith(prefix, StringComparison.Ordinal))
+            {
+                return result;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"LastProcessingResult did not become {prefix}: {mapping}");
+            await Task.Delay(500);
+        }
+    }
+}
