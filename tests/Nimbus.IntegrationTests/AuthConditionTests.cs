@@ -3,12 +3,11 @@ using System.Text.Json;
 namespace Nimbus.IntegrationTests;
 
 /// <summary>
-/// Issue 10's authorization remainders on the shared server, through real clients: iam:PassRole when a function names
+/// Issue 10's authorization remainders on a server of its own, through real clients: iam:PassRole when a function names
 /// a role, Condition blocks in identity policies, SQS queue policies, and event source mapping pollers that stop
 /// when the function's role loses its SQS permissions and resume when it gets them back.
 /// </summary>
-[Collection(ServerCollectionDefinition.Name)]
-public sealed class AuthConditionTests(ServerFixture fixture)
+public sealed class AuthConditionTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
 
