@@ -134,6 +134,67 @@ public sealed class BucketNotificationTests(ServerFixture fixture) : IClassFixtu
         Assert.Equal(100_000, record.GetProperty("s3").GetProperty("object").GetProperty("size").GetInt64());
     });
 
+    [Fact]
+    public Task The_X_Amzn_Trace_Id_of_a_put_and_a_copy_reaches_the_function_their_notifications_invoke() => fixture.RunAsync(async scope =>
+    {
+        var aws = scope.Cli(AwsCli.V2);
+        var function = scope.NewFunctionName();
+        var zip = FunctionZips.FromSource("index.js", "exports.handler = async (event) => { console.log(`TRACE ${event.Records[0].eventName} ${process.env._X_AMZN_TRACE_ID}`); };");
+        var created = await scope.Lambda.CreateFunctionAsync(function, zip, "nodejs20.x", "index.handler");
+        Assert.True(created.StatusCode == 201, created.ToString());
+        var bucket = BucketCliTests.NewBucketName();
+        using var s3 = S3SdkTests.Client(scope.Server);
+        await s3.PutBucketAsync(new PutBucketRequest { BucketName = bucket });
+        await AuthClients.AllowS3Async(scope.Server, function, bucket);
+        await s3.PutBucketNotificationAsync(new PutBucketNotificationRequest
+        {
+            BucketName = bucket,
+            LambdaFunctionConfigurations = [new LambdaFunctionConfiguration { FunctionArn = Aws.FunctionArn(function), Events = [EventType.ObjectCreatedPut, EventType.ObjectCreatedCopy] }],
+        });
+        const string putRoot = "1-5759e988-bd862e3fe1be46a994272793";
+        const string copyRoot = "1-5759e988-0123456789abcdef01234567";
+
+        using (var put = new HttpRequestMessage(HttpMethod.Put, $"/{bucket}/a.txt") { Content = new StringContent("hello") })
+        {
+            put.Headers.TryAddWithoutValidation("X-Amzn-Trace-Id", $"Root={putRoot};Parent=53995c3f42cd8ad8;Sampled=1");
+            using var response = await scope.Server.Http.SendAsync(put);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        }
+
+        using (var copy = new HttpRequestMessage(HttpMethod.Put, $"/{bucket}/b.txt"))
+        {
+            copy.Headers.TryAddWithoutValidation("x-amz-copy-source", $"/{bucket}/a.txt");
+            copy.Headers.TryAddWithoutValidation("X-Amzn-Trace-Id", $"Root={copyRoot}");
+            using var response = await scope.Server.Http.SendAsync(copy);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        }
+
+        // Each invocation keeps its request's Root and Sampled (0 when the caller sent none) with a Parent of its own.
+        var lines = await WaitForLogLinesAsync(aws, function, "TRACE", 2);
+        Assert.Contains(lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, $@"^TRACE ObjectCreated:Put Root={putRoot};Parent=(?!53995c3f42cd8ad8)[0-9a-f]{{16}};Sampled=1\s*$"));
+        Assert.Contains(lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, $@"^TRACE ObjectCreated:Copy Root={copyRoot};Parent=[0-9a-f]{{16}};Sampled=0\s*$"));
+    });
+
+    /// <summary>The function's log lines containing <paramref name="term"/>, read with <c>aws logs filter-log-events</c> until there are <paramref name="count"/>.</summary>
+    private static async Task<List<string>> WaitForLogLinesAsync(AwsCli aws, string function, string term, int count)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var result = await aws.RunAsync(["logs", "filter-log-events", "--log-group-name", $"/aws/lambda/{function}", "--filter-pattern", term]);
+            var lines = result.ExitCode == 0
+                ? result.Json().Array("events").Select(e => e.Str("message")).Where(m => m.Contains(term, StringComparison.Ordinal)).ToList()
+                : [];
+            if (lines.Count >= count)
+            {
+                return lines;
+            }
+
+            Assert.True(deadline.Elapsed < Deadline, $"Expected {count} log lines with {term} within {Deadline.TotalSeconds} s: {result}");
+            await Task.Delay(500);
+        }
+    }
+
     private static async Task<JsonElement> WaitForObjectAsync(HttpClient http, string bucket, string key)
     {
         var deadline = Stopwatch.StartNew();

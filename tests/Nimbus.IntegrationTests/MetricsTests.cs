@@ -265,6 +265,49 @@ public sealed partial class MetricsTests(ServerFixture fixture) : IClassFixture<
         Assert.Equal(3, metrics.Value("nimbus_lambda_async_event_age_milliseconds_count", series));
     });
 
+    [Fact]
+    public Task Provisioned_and_unreserved_concurrency_gauges_answer_the_maximum_running_during_an_invoke() => fixture.RunAsync(async scope =>
+    {
+        var aws = scope.Cli(AwsCli.V2);
+        var name = scope.NewFunctionName();
+        await scope.Lambda.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeBehaviours), NodeRuntime, "dispatch.handler", timeout: 30);
+        Assert.Equal("1", (await aws.LambdaAsync("publish-version", "--function-name", name)).ShouldSucceed().Json().Str("Version"));
+        (await aws.LambdaAsync("put-provisioned-concurrency-config", "--function-name", name, "--qualifier", "1", "--provisioned-concurrent-executions", "1")).ShouldSucceed();
+        try
+        {
+            await ProvisionedConcurrencyTests.WaitForReadyAsync(aws, name, "1");
+
+            // The gauges are sampled every second: an invocation running for 3 s on the provisioned instance is seen.
+            var window = Window();
+            (await aws.InvokeAsync(name, """{"action":"sleep","ms":3000}""", "--qualifier", "1")).ShouldReturn();
+
+            var running = await WaitForStatisticAsync(aws, name, "ProvisionedConcurrentExecutions", "Maximum", 1, window);
+            var utilization = await WaitForStatisticAsync(aws, name, "ProvisionedConcurrencyUtilization", "Maximum", 1, window);
+            var byResource = (await aws.RunAsync(
+            [
+                "cloudwatch", "get-metric-statistics", "--namespace", "AWS/Lambda", "--metric-name", "ProvisionedConcurrentExecutions",
+                "--dimensions", $"Name=FunctionName,Value={name}", $"Name=Resource,Value={name}:1", "--start-time", window.Start, "--end-time", window.End,
+                "--period", "600", "--statistics", "Maximum",
+            ])).Json();
+            var unreserved = (await aws.RunAsync(
+            [
+                "cloudwatch", "get-metric-statistics", "--namespace", "AWS/Lambda", "--metric-name", "UnreservedConcurrentExecutions",
+                "--start-time", window.Start, "--end-time", window.End, "--period", "600", "--statistics", "Maximum",
+            ])).Json();
+            var unreservedOfFunction = await StatisticsAsync(aws, name, "UnreservedConcurrentExecutions", window, "--statistics", "Maximum");
+
+            Assert.Equal("Count", running.Str("Unit"));
+            Assert.Equal("None", utilization.Str("Unit"));
+            Assert.Equal(1, Single(byResource).At("Maximum").GetDouble());
+            Assert.True(Single(unreserved).At("Maximum").GetDouble() >= 1, unreserved.ToString());
+            Assert.Empty(unreservedOfFunction.Array("Datapoints"));
+        }
+        finally
+        {
+            (await aws.LambdaAsync("delete-provisioned-concurrency-config", "--function-name", name, "--qualifier", "1")).ShouldSucceed();
+        }
+    });
+
     internal static async Task InvokeMixAsync(TestScope scope, string name, int successes, int errors, int throttles)
     {
         for (var i = 0; i < successes; i++)

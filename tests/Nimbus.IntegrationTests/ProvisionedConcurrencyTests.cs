@@ -89,7 +89,7 @@ public sealed class ProvisionedConcurrencyTests
         return result.Json();
     }
 
-    private static async Task<JsonElement> WaitForReadyAsync(AwsCli aws, string name, string qualifier)
+    internal static async Task<JsonElement> WaitForReadyAsync(AwsCli aws, string name, string qualifier)
     {
         var clock = Stopwatch.StartNew();
         while (true)

@@ -385,10 +385,20 @@ internal sealed partial class BucketsApi(
         return rules;
     }
 
-    private static ObjectChange Change(HttpContext context, string bucket, string key, string eventName, long? size, string? etag, string requestId) => new(
+    private ObjectChange Change(HttpContext context, string bucket, string key, string eventName, long? size, string? etag, string requestId) => new(
         bucket, key, eventName, size, etag, requestId, S3Xml.HostId(requestId),
         context.Connection.RemoteIpAddress?.ToString() ?? "127.0.0.1",
-        "AWS:" + AccessKeyId(context.Request));
+        "AWS:" + AccessKeyId(context.Request),
+        TraceHeaderOf(context.Request));
+
+    /// <summary>
+    /// The Root and Sampled of the request's <c>X-Amzn-Trace-Id</c>, stored with its notifications so that the function
+    /// they invoke continues the caller's trace, as S3 does; null when the caller sent none.
+    /// </summary>
+    private string? TraceHeaderOf(HttpRequest request) =>
+        request.Headers[Metrics.LambdaTraceHeader.HttpHeader].ToString() is { Length: > 0 } header
+            ? Metrics.LambdaTraceHeader.ForEvent(header, time)
+            : null;
 
     private static string AccessKeyId(HttpRequest request)
     {

@@ -19,7 +19,8 @@ internal sealed record ObjectChange(
     string RequestId,
     string HostId,
     string SourceIp,
-    string PrincipalId);
+    string PrincipalId,
+    string? TraceHeader = null);
 
 /// <summary>
 /// Bucket notifications: builds AWS's S3 event record for every rule an object change matches (the rows are
@@ -43,9 +44,9 @@ internal sealed partial class BucketNotifier(
     private bool _warnedQueue;
 
     /// <summary>The notifications <paramref name="change"/> triggers under <paramref name="rules"/>, ready to store with it.</summary>
-    public IReadOnlyList<(string Kind, string Arn, byte[] Payload)> Build(IReadOnlyList<NotificationRule> rules, ObjectChange change)
+    public IReadOnlyList<(string Kind, string Arn, byte[] Payload, string? TraceHeader)> Build(IReadOnlyList<NotificationRule> rules, ObjectChange change)
     {
-        List<(string, string, byte[])>? matched = null;
+        List<(string, string, byte[], string?)>? matched = null;
         foreach (var rule in rules)
         {
             if (!rule.Matches(change.EventName, change.Key))
@@ -65,10 +66,10 @@ internal sealed partial class BucketNotifier(
             }
 
             matched ??= [];
-            matched.Add((rule.Kind.ToString(), rule.TargetArn, Record(rule.Id, change)));
+            matched.Add((rule.Kind.ToString(), rule.TargetArn, Record(rule.Id, change), change.TraceHeader));
         }
 
-        return matched ?? (IReadOnlyList<(string, string, byte[])>)[];
+        return matched ?? (IReadOnlyList<(string, string, byte[], string?)>)[];
     }
 
     /// <summary>Called after a change with notifications committed: delivers them now rather than at the next poll.</summary>
@@ -133,7 +134,7 @@ internal sealed partial class BucketNotifier(
             NotificationDelivery outcome;
             try
             {
-                outcome = await target.DeliverAsync(item.TargetArn, item.Payload, stoppingToken).ConfigureAwait(false);
+                outcome = await target.DeliverAsync(item.TargetArn, item.Payload, item.TraceHeader, stoppingToken).ConfigureAwait(false);
             }
 #pragma warning disable CA1031 // One notification's failure must not stop the others; it is retried.
             catch (Exception e) when (e is not OperationCanceledException)

@@ -11,9 +11,10 @@ internal interface INotificationTarget
 
     /// <summary>
     /// Takes the S3 event JSON durably. Retry when it answers <see cref="NotificationDelivery.RetryLater"/>; a target
-    /// that is gone for good answers <see cref="NotificationDelivery.Dropped"/>.
+    /// that is gone for good answers <see cref="NotificationDelivery.Dropped"/>. <paramref name="traceHeader"/> is the
+    /// Root and Sampled of the S3 request's <c>X-Amzn-Trace-Id</c> (null when it sent none), for the target to continue.
     /// </summary>
-    Task<NotificationDelivery> DeliverAsync(string targetArn, byte[] payload, CancellationToken cancellationToken);
+    Task<NotificationDelivery> DeliverAsync(string targetArn, byte[] payload, string? traceHeader, CancellationToken cancellationToken);
 }
 
 internal enum NotificationDelivery

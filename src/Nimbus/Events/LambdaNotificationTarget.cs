@@ -26,7 +26,7 @@ internal sealed partial class LambdaNotificationTarget(
 
     public NotificationTargetKind Kind => NotificationTargetKind.Lambda;
 
-    public async Task<NotificationDelivery> DeliverAsync(string targetArn, byte[] payload, CancellationToken cancellationToken)
+    public async Task<NotificationDelivery> DeliverAsync(string targetArn, byte[] payload, string? traceHeader, CancellationToken cancellationToken)
     {
         var reference = FunctionReference.Parse(targetArn, null, options.Value.Region, options.Value.AccountId);
         if (reference.IsError)
@@ -47,7 +47,7 @@ internal sealed partial class LambdaNotificationTarget(
             return NotificationDelivery.Dropped;
         }
 
-        var request = new InvocationRequest(Guid.NewGuid().ToString(), reference.Value, payload, null, TailLog: false);
+        var request = new InvocationRequest(Guid.NewGuid().ToString(), reference.Value, payload, null, TailLog: false, traceHeader);
         return await queue.TryEnqueueAsync(request).ConfigureAwait(false) ? NotificationDelivery.Delivered : NotificationDelivery.RetryLater;
     }
 

@@ -10,7 +10,7 @@ internal sealed class QueueNotificationTarget(IEventSourceQueues queues) : INoti
 
     public NotificationTargetKind Kind => NotificationTargetKind.Queue;
 
-    public async Task<NotificationDelivery> DeliverAsync(string targetArn, byte[] payload, CancellationToken cancellationToken)
+    public async Task<NotificationDelivery> DeliverAsync(string targetArn, byte[] payload, string? traceHeader, CancellationToken cancellationToken)
     {
         if (await queues.FindAsync(targetArn, cancellationToken).ConfigureAwait(false) is null)
         {

@@ -323,16 +323,17 @@ internal sealed partial class CloudWatchApi(MeteringStore store, ServiceAuthoriz
         long BucketOf(long seconds) => from + ((seconds - from) / periodSeconds * periodSeconds);
 
         var aggregates = new SortedDictionary<long, Aggregate>();
-        if (LambdaMetricCatalog.AsyncMetrics.TryGetValue(metric, out var asyncMetric))
+        var sampled = LambdaMetricCatalog.TryGetSampledCode(metric, out var code);
+        if (sampled)
         {
-            foreach (var (minute, aggregate) in await store.ReadAsyncRollupsAsync(asyncMetric, from, to, filter, cancellationToken).ConfigureAwait(false))
+            foreach (var (minute, aggregate) in await store.ReadAsyncRollupsAsync(code, from, to, filter, cancellationToken).ConfigureAwait(false))
             {
                 var bucket = BucketOf(minute);
                 aggregates[bucket] = aggregates.TryGetValue(bucket, out var existing) ? existing.Merge(aggregate) : aggregate;
             }
         }
 
-        var rows = LambdaMetricCatalog.AsyncMetrics.ContainsKey(metric)
+        var rows = sampled
             ? new List<MinuteRollup>()
             : await store.ReadRollupsAsync(from, to, filter, cancellationToken).ConfigureAwait(false);
         foreach (var row in rows)

@@ -41,11 +41,44 @@ internal static class LambdaMetricCatalog
         [DestinationDeliveryFailures] = Invocation.AsyncEventMetric.DestinationDeliveryFailure,
     };
 
-    public static bool IsKnown(string metric) => Names.Contains(metric) || AsyncMetrics.ContainsKey(metric);
+    public const string ProvisionedConcurrentExecutions = "ProvisionedConcurrentExecutions";
+    public const string ProvisionedConcurrencyUtilization = "ProvisionedConcurrencyUtilization";
+    public const string UnreservedConcurrentExecutions = "UnreservedConcurrentExecutions";
+
+    /// <summary>
+    /// The concurrency gauges <see cref="ConcurrencySampler"/> samples every second, stored in the same per-minute
+    /// table as the async metrics under these codes (never an <see cref="Invocation.AsyncEventMetric"/> value):
+    /// provisioned ones by FunctionName and Resource (<c>name:version</c>), the unreserved one account-wide only.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, int> GaugeMetrics = new Dictionary<string, int>(StringComparer.Ordinal)
+    {
+        [ProvisionedConcurrentExecutions] = 100,
+        [ProvisionedConcurrencyUtilization] = 101,
+        [UnreservedConcurrentExecutions] = 102,
+    };
+
+    /// <summary>The metric's code in the per-minute sample table (async and gauge metrics); false: read from the invocation rollup.</summary>
+    public static bool TryGetSampledCode(string metric, out int code)
+    {
+        if (AsyncMetrics.TryGetValue(metric, out var asyncMetric))
+        {
+            code = (int)asyncMetric;
+            return true;
+        }
+
+        return GaugeMetrics.TryGetValue(metric, out code);
+    }
+
+    public static bool IsKnown(string metric) => Names.Contains(metric) || AsyncMetrics.ContainsKey(metric) || GaugeMetrics.ContainsKey(metric);
 
     public static readonly IReadOnlyList<string> Statistics = ["SampleCount", "Average", "Sum", "Minimum", "Maximum"];
 
-    public static string UnitOf(string metric) => metric is Duration or AsyncEventAge ? "Milliseconds" : "Count";
+    public static string UnitOf(string metric) => metric switch
+    {
+        Duration or AsyncEventAge => "Milliseconds",
+        ProvisionedConcurrencyUtilization => "None",
+        _ => "Count",
+    };
 
     /// <summary>The rollup column holding one value per invocation, for percentiles; null: derived from counts.</summary>
     public static string? SampleColumn(string metric) => metric switch

@@ -63,10 +63,31 @@ internal sealed partial class MeteringStore(
         }
 
         var resource = qualifier is null ? functionName : $"{functionName}:{qualifier}";
-        var entry = new MeterEntry(default, new AsyncSample(time.GetUtcNow(), metric, functionName, resource, value));
+        var entry = new MeterEntry(default, new AsyncSample(time.GetUtcNow(), (int)metric, functionName, resource, new Aggregate(1, value, value, value)));
         if (!_pending.Writer.TryWrite(entry))
         {
             _ = _pending.Writer.WriteAsync(entry).AsTask();
+        }
+    }
+
+    /// <summary>
+    /// Per-minute statistics of sampled gauges (<see cref="LambdaMetricCatalog.GaugeMetrics"/> codes), merged into
+    /// the same table as the async metrics.
+    /// </summary>
+    public void OnGaugeSamples(IEnumerable<AsyncSample> samples)
+    {
+        if (!_enabled)
+        {
+            return;
+        }
+
+        foreach (var sample in samples)
+        {
+            var entry = new MeterEntry(default, sample);
+            if (!_pending.Writer.TryWrite(entry))
+            {
+                _ = _pending.Writer.WriteAsync(entry).AsTask();
+            }
         }
     }
 
@@ -259,12 +280,11 @@ internal sealed partial class MeteringStore(
             return;
         }
 
-        var rows = new Dictionary<(long, string, string, AsyncEventMetric), Aggregate>();
+        var rows = new Dictionary<(long, string, string, int), Aggregate>();
         foreach (var sample in samples)
         {
             var key = (MinuteOf(sample.At), sample.FunctionName, sample.Resource, sample.Metric);
-            var one = new Aggregate(1, sample.Value, sample.Value, sample.Value);
-            rows[key] = rows.TryGetValue(key, out var seen) ? seen.Merge(one) : one;
+            rows[key] = rows.TryGetValue(key, out var seen) ? seen.Merge(sample.Value) : sample.Value;
         }
 
         await using var command = connection.CreateCommand();
@@ -291,7 +311,7 @@ internal sealed partial class MeteringStore(
             minute.Value = m;
             fn.Value = function;
             res.Value = resource;
-            metric.Value = (int)name;
+            metric.Value = name;
             n.Value = (long)aggregate.SampleCount;
             sum.Value = aggregate.Sum;
             min.Value = aggregate.Minimum;
@@ -301,10 +321,11 @@ internal sealed partial class MeteringStore(
     }
 
     /// <summary>
-    /// Per-minute statistics of one async event metric, <paramref name="fromMinute"/> ≤ minute &lt;
-    /// <paramref name="toMinute"/>; the filter's ExecutedVersion matches nothing (these metrics have no such dimension).
+    /// Per-minute statistics of one async event metric or sampled gauge (its code in the table),
+    /// <paramref name="fromMinute"/> ≤ minute &lt; <paramref name="toMinute"/>; the filter's ExecutedVersion matches
+    /// nothing (these metrics have no such dimension).
     /// </summary>
-    public async Task<List<(long Minute, Aggregate Aggregate)>> ReadAsyncRollupsAsync(AsyncEventMetric metric, long fromMinute, long toMinute, SeriesFilter filter, CancellationToken cancellationToken)
+    public async Task<List<(long Minute, Aggregate Aggregate)>> ReadAsyncRollupsAsync(int metric, long fromMinute, long toMinute, SeriesFilter filter, CancellationToken cancellationToken)
     {
         var rows = new List<(long, Aggregate)>();
         if (filter.ExecutedVersion is not null)
@@ -319,7 +340,7 @@ internal sealed partial class MeteringStore(
             WHERE metric = $metric AND minute >= $from AND minute < $to{Where(command, filter)}
             ORDER BY minute;
             """;
-        command.Parameters.AddWithValue("$metric", (int)metric);
+        command.Parameters.AddWithValue("$metric", metric);
         command.Parameters.AddWithValue("$from", fromMinute);
         command.Parameters.AddWithValue("$to", toMinute);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -443,8 +464,11 @@ internal sealed partial class MeteringStore(
     }
 }
 
-/// <summary>One async event metric sample waiting for the writer.</summary>
-internal sealed record AsyncSample(DateTimeOffset At, AsyncEventMetric Metric, string FunctionName, string Resource, double Value);
+/// <summary>
+/// Samples of one async event metric (its <see cref="AsyncEventMetric"/> value) or gauge (its
+/// <see cref="LambdaMetricCatalog.GaugeMetrics"/> code) in the minute of <see cref="At"/>, waiting for the writer.
+/// </summary>
+internal sealed record AsyncSample(DateTimeOffset At, int Metric, string FunctionName, string Resource, Aggregate Value);
 
 /// <summary>What the meter's channel carries: an invocation, or (when <see cref="Sample"/> is set) an async event sample.</summary>
 internal readonly record struct MeterEntry(InvocationRecord Invocation, AsyncSample? Sample);

@@ -37,6 +37,7 @@ internal static class MetricsServiceCollectionExtensions
         services.AddSingleton<IInvocationObserver>(sp => sp.GetRequiredService<MeteringStore>());
         services.AddSingleton<IAsyncEventObserver>(sp => sp.GetRequiredService<MeteringStore>());
         services.AddHostedService(sp => sp.GetRequiredService<MeteringStore>());
+        services.AddHostedService<ConcurrencySampler>();
         services.TryAddSingleton<RequestCounters>();
         services.TryAddSingleton<MetricsExposition>();
         services.TryAddSingleton<CloudWatchApi>();

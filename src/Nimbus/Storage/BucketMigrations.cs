@@ -53,5 +53,11 @@ internal static class BucketMigrations
             payload BLOB NOT NULL
         );
         """,
+
+        // 2: the Root and Sampled of the S3 request's X-Amzn-Trace-Id, carried into the invocation a notification
+        // starts (null: the request had none).
+        """
+        ALTER TABLE pending_notifications ADD COLUMN trace_header TEXT;
+        """,
     ];
 }

@@ -51,13 +51,13 @@ internal interface IObjectStore
     /// </summary>
     Task<ObjectCommitOutcome> CommitObjectAsync(
         ObjectRecord record,
-        IReadOnlyList<(string Kind, string Arn, byte[] Payload)> notifications,
+        IReadOnlyList<(string Kind, string Arn, byte[] Payload, string? TraceHeader)> notifications,
         bool ifNoneMatch,
         string? completesUpload,
         CancellationToken cancellationToken);
 
     /// <summary>Removes the object with its notifications in one transaction; null when there was none.</summary>
-    Task<ObjectRecord?> DeleteObjectAsync(string bucket, string key, Func<ObjectRecord, IReadOnlyList<(string Kind, string Arn, byte[] Payload)>> notifications, CancellationToken cancellationToken);
+    Task<ObjectRecord?> DeleteObjectAsync(string bucket, string key, Func<ObjectRecord, IReadOnlyList<(string Kind, string Arn, byte[] Payload, string? TraceHeader)>> notifications, CancellationToken cancellationToken);
 
     /// <summary>
     /// Lists in key order the keys under <paramref name="prefix"/> after <paramref name="after"/>, rolling keys with

@@ -25,7 +25,7 @@ internal sealed record UploadRecord(string UploadId, string Bucket, string Key, 
 internal sealed record PartRecord(int PartNumber, long Size, string ETag, DateTimeOffset LastModified, string BlobId);
 
 /// <summary>A notification accepted with an object change, waiting to be handed to its target.</summary>
-internal sealed record PendingNotification(long Id, string TargetKind, string TargetArn, byte[] Payload);
+internal sealed record PendingNotification(long Id, string TargetKind, string TargetArn, byte[] Payload, string? TraceHeader);
 
 /// <summary>A blob written, fsynced and renamed into place, not yet referenced by any row.</summary>
 internal sealed record StagedBlob(string BlobId, long Length);

@@ -212,7 +212,7 @@ internal sealed class ObjectStore : IObjectStore
 
     public async Task<ObjectCommitOutcome> CommitObjectAsync(
         ObjectRecord record,
-        IReadOnlyList<(string Kind, string Arn, byte[] Payload)> notifications,
+        IReadOnlyList<(string Kind, string Arn, byte[] Payload, string? TraceHeader)> notifications,
         bool ifNoneMatch,
         string? completesUpload,
         CancellationToken cancellationToken)
@@ -299,7 +299,7 @@ internal sealed class ObjectStore : IObjectStore
     }
 
     public async Task<ObjectRecord?> DeleteObjectAsync(
-        string bucket, string key, Func<ObjectRecord, IReadOnlyList<(string Kind, string Arn, byte[] Payload)>> notifications, CancellationToken cancellationToken)
+        string bucket, string key, Func<ObjectRecord, IReadOnlyList<(string Kind, string Arn, byte[] Payload, string? TraceHeader)>> notifications, CancellationToken cancellationToken)
     {
         ObjectRecord? existing;
         await using (var connection = await OpenAsync(cancellationToken).ConfigureAwait(false))
@@ -576,13 +576,13 @@ internal sealed class ObjectStore : IObjectStore
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, target_kind, target_arn, payload FROM pending_notifications ORDER BY id LIMIT $max;";
+        command.CommandText = "SELECT id, target_kind, target_arn, payload, trace_header FROM pending_notifications ORDER BY id LIMIT $max;";
         command.Parameters.AddWithValue("$max", max);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var pending = new List<PendingNotification>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            pending.Add(new PendingNotification(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), (byte[])reader.GetValue(3)));
+            pending.Add(new PendingNotification(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), (byte[])reader.GetValue(3), reader.IsDBNull(4) ? null : reader.GetString(4)));
         }
 
         return pending;
@@ -598,16 +598,17 @@ internal sealed class ObjectStore : IObjectStore
     }
 
     private static async Task AddNotificationsAsync(
-        SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<(string Kind, string Arn, byte[] Payload)> notifications, CancellationToken cancellationToken)
+        SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<(string Kind, string Arn, byte[] Payload, string? TraceHeader)> notifications, CancellationToken cancellationToken)
     {
-        foreach (var (kind, arn, payload) in notifications)
+        foreach (var (kind, arn, payload, traceHeader) in notifications)
         {
             await using var insert = connection.CreateCommand();
             insert.Transaction = transaction;
-            insert.CommandText = "INSERT INTO pending_notifications (target_kind, target_arn, payload) VALUES ($kind, $arn, $payload);";
+            insert.CommandText = "INSERT INTO pending_notifications (target_kind, target_arn, payload, trace_header) VALUES ($kind, $arn, $payload, $trace);";
             insert.Parameters.AddWithValue("$kind", kind);
             insert.Parameters.AddWithValue("$arn", arn);
             insert.Parameters.AddWithValue("$payload", payload);
+            insert.Parameters.AddWithValue("$trace", (object?)traceHeader ?? DBNull.Value);
             await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
     }
