@@ -171,8 +171,8 @@ public sealed class BucketNotificationTests(ServerFixture fixture) : IClassFixtu
 
         // Each invocation keeps its request's Root and Sampled (0 when the caller sent none) with a Parent of its own.
         var lines = await WaitForLogLinesAsync(aws, function, "TRACE", 2);
-        Assert.Contains(lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, $@"^TRACE ObjectCreated:Put Root={putRoot};Parent=(?!53995c3f42cd8ad8)[0-9a-f]{{16}};Sampled=1\s*$"));
-        Assert.Contains(lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, $@"^TRACE ObjectCreated:Copy Root={copyRoot};Parent=[0-9a-f]{{16}};Sampled=0\s*$"));
+        Assert.Contains(lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, $@"\tTRACE ObjectCreated:Put Root={putRoot};Parent=(?!53995c3f42cd8ad8)[0-9a-f]{{16}};Sampled=1\s*$"));
+        Assert.Contains(lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, $@"\tTRACE ObjectCreated:Copy Root={copyRoot};Parent=[0-9a-f]{{16}};Sampled=0\s*$"));
     });
 
     /// <summary>The function's log lines containing <paramref name="term"/>, read with <c>aws logs filter-log-events</c> until there are <paramref name="count"/>.</summary>
