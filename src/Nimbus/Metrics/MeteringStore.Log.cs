@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Nimbus.Metrics;
 
-// Metrics/ event ids: 9100-9199 (MeteringStore 9100-9109, MetricsMiddleware 9110-9119). Next free id: 9101.
+// Metrics/ event ids: 9100-9199 (MeteringStore 9100-9109, MetricsMiddleware 9110-9119, ConcurrencySampler 9180-9189). Next free id: 9101.
 internal sealed partial class MeteringStore
 {
     private static partial class Log
