@@ -104,6 +104,10 @@ internal sealed class NimbusOptionsValidator : IValidateOptions<NimbusOptions>
         {
             errors.Add($"Listen '{options.Listen}' must be an absolute http:// URL such as http://127.0.0.1:4566.");
         }
+        else if (listen.Host != "localhost" && !System.Net.IPAddress.TryParse(listen.Host, out _))
+        {
+            errors.Add($"Listen '{options.Listen}' must name an IP address or localhost, such as http://127.0.0.1:4566 or http://0.0.0.0:4566 (a host name is not resolved).");
+        }
 
         if (string.IsNullOrWhiteSpace(options.DataDirectory))
         {

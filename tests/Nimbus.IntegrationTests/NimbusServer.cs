@@ -146,6 +146,52 @@ internal sealed partial class NimbusServer : IAsyncDisposable
     }
 
     /// <summary>
+    /// Runs <c>nimbus serve --listen http://127.0.0.1:0 --data <paramref name="dataDirectory"/> [arguments]</c> for a start
+    /// expected to fail: its exit code and what it printed on stdout and stderr. Killed after two minutes if it does start.
+    /// </summary>
+    public static async Task<(int ExitCode, string Stdout, string Stderr)> RunUntilExitAsync(
+        string dataDirectory, IReadOnlyDictionary<string, string>? environment = null, params string[] arguments)
+    {
+        var launcher = FindLauncher();
+        var startInfo = new ProcessStartInfo(launcher)
+        {
+            WorkingDirectory = Path.GetDirectoryName(launcher)!,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in new[] { "serve", "--listen", "http://127.0.0.1:0", "--data", dataDirectory }.Concat(arguments))
+        {
+            startInfo.ArgumentList.Add(argument);
+        }
+
+        startInfo.Environment["NIMBUS_ROOT_ACCESS_KEY_ID"] = RootAccessKeyId;
+        startInfo.Environment["NIMBUS_ROOT_SECRET_ACCESS_KEY"] = RootSecretAccessKey;
+        startInfo.Environment.Remove("NIMBUS_DEBUG");
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            startInfo.Environment[key] = value;
+        }
+
+        using var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"{launcher} did not start.");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(StartTimeout);
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            throw new TimeoutException($"`nimbus serve` was expected to fail but still ran after {StartTimeout.TotalSeconds:0} s.{Environment.NewLine}{await stdout}{await stderr}");
+        }
+
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>
     /// The roles the fixtures name get what their functions and schedules do, as a test account's roles would: the
     /// functions' execution role (<see cref="Aws.Role"/>) may use every service (the bucket pipelines read and write S3
     /// with its credentials, event source mappings need its SQS permissions), and the schedules' role may invoke

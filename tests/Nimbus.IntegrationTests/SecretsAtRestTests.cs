@@ -72,10 +72,8 @@ public sealed class SecretsAtRestTests
 
         // A different key: the start stops and says which file to restore.
         await File.WriteAllTextAsync(keyPath, Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)) + "\n");
-        var wrong = await Assert.ThrowsAsync<InvalidOperationException>(() => NimbusServer.StartAsync(data.Path));
-        Assert.Contains("cannot be decrypted", wrong.Message, StringComparison.Ordinal);
-        Assert.Contains("is not the key they were encrypted with", wrong.Message, StringComparison.Ordinal);
-        Assert.Contains("put the original secrets.key", wrong.Message, StringComparison.Ordinal);
+        var wrong = await NimbusServer.RunUntilExitAsync(data.Path);
+        ShutdownTests.AssertFailedStart(wrong, 1, "cannot be decrypted", "is not the key they were encrypted with", "put the original secrets.key");
 
         // No key at all: the same, and the key made in its place is not left behind to be mistaken for the original.
         File.Delete(keyPath);

@@ -6,7 +6,8 @@ namespace Nimbus.IntegrationTests;
 
 /// <summary>
 /// SIGTERM stops a server gracefully: invocations in flight finish on their instance and their callers get the
-/// result, new invocations are refused, then every instance is stopped and the server exits.
+/// result, new invocations are refused, then every instance is stopped and the server exits. A start that fails
+/// exits 2 (a setting is invalid) or 1 (anything else) with one line per problem saying what to do, and no stack trace.
 /// </summary>
 public sealed partial class ShutdownTests
 {
@@ -47,6 +48,57 @@ public sealed partial class ShutdownTests
                 await server.DisposeAsync();
             }
         }
+    }
+
+    [Fact]
+    public async Task A_start_that_fails_exits_with_one_line_saying_what_to_do_and_no_stack_trace()
+    {
+        using var data = new TempDirectory("nimbus-it-badstart");
+
+        // Invalid settings: every problem at once, exit code 2 (as for an unknown command).
+        var invalid = await NimbusServer.RunUntilExitAsync(data.Path, new Dictionary<string, string> { ["NIMBUS_MAX_INSTANCES"] = "0" }, "--listen", "ftp://x");
+        AssertFailedStart(invalid, 2,
+            "Nimbus could not start: invalid configuration: Listen 'ftp://x' must be an absolute http:// URL such as http://127.0.0.1:4566. (set with Nimbus:Listen (NIMBUS_LISTEN, --listen))",
+            "Nimbus could not start: invalid configuration: MaxInstances 0 must be between 1 and 4096.");
+
+        // A value that does not even bind: which variable, and what it takes.
+        var unbound = await NimbusServer.RunUntilExitAsync(data.Path, new Dictionary<string, string> { ["NIMBUS_SANDBOX_NETWORK"] = "sideways" });
+        AssertFailedStart(unbound, 2, "Nimbus:SandboxNetwork (NIMBUS_SANDBOX_NETWORK) is not a valid choice: use one of host, isolated.");
+
+        // The port is taken: which address, and how to pick another.
+        using (var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            taken.Start();
+            var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+            var busy = await NimbusServer.RunUntilExitAsync(data.Path, null, "--listen", $"http://127.0.0.1:{port}");
+            AssertFailedStart(busy, 1, $"127.0.0.1:{port}", "address already in use", "choose another port with --listen (NIMBUS_LISTEN)");
+        }
+
+        // A data directory that cannot be made (a file stands in its way).
+        var file = Path.Combine(data.Path, "not-a-directory");
+        await File.WriteAllTextAsync(file, "");
+        var blocked = await NimbusServer.RunUntilExitAsync(Path.Combine(file, "data"), null);
+        AssertFailedStart(blocked, 1, Path.Combine(file, "data"), "point --data at another directory");
+    }
+
+    /// <summary>
+    /// A failed start as a user sees it: <paramref name="exitCode"/>, each of <paramref name="expected"/> on a stderr
+    /// line saying "Nimbus could not start", and no stack trace on stderr or stdout (the log).
+    /// </summary>
+    internal static void AssertFailedStart((int ExitCode, string Stdout, string Stderr) run, int exitCode, params string[] expected)
+    {
+        var described = $"exit code {run.ExitCode}{Environment.NewLine}--- stderr ---{Environment.NewLine}{run.Stderr}--- stdout ---{Environment.NewLine}{run.Stdout}";
+        Assert.True(run.ExitCode == exitCode, $"Expected exit code {exitCode}: {described}");
+        var problems = run.Stderr.Split('\n').Where(line => line.StartsWith("Nimbus could not start: ", StringComparison.Ordinal)).ToList();
+        Assert.True(problems.Count > 0, $"No 'Nimbus could not start: ' line on stderr: {described}");
+        foreach (var text in expected)
+        {
+            Assert.True(problems.Any(line => line.Contains(text, StringComparison.Ordinal)), $"No stderr line says '{text}': {described}");
+        }
+
+        var stackLines = (run.Stderr + run.Stdout).Split('\n').Where(line => line.TrimStart().StartsWith("at ", StringComparison.Ordinal) && line.StartsWith("   ", StringComparison.Ordinal)).ToList();
+        Assert.True(stackLines.Count == 0, $"A stack trace was printed: {described}");
+        Assert.DoesNotContain("Unhandled exception", run.Stderr, StringComparison.Ordinal);
     }
 
     private const int Sigterm = 15;

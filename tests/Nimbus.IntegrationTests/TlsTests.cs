@@ -59,12 +59,12 @@ public sealed partial class TlsTests
         }
 
         var missing = Path.Combine(scratch.Path, "no-such-cert.pem");
-        var failed = await Assert.ThrowsAsync<InvalidOperationException>(() => NimbusServer.StartAsync(data.Path, new Dictionary<string, string>
+        var failed = await NimbusServer.RunUntilExitAsync(data.Path, new Dictionary<string, string>
         {
             ["NIMBUS_TLS_CERT"] = missing,
             ["NIMBUS_TLS_LISTEN"] = "https://127.0.0.1:0",
-        }));
-        Assert.Contains($"Nimbus:Tls:CertificatePath (--tls-cert) '{missing}' does not exist", failed.Message, StringComparison.Ordinal);
+        });
+        ShutdownTests.AssertFailedStart(failed, 1, $"Nimbus:Tls:CertificatePath (--tls-cert) '{missing}' does not exist");
     }
 
     private static async Task<string> HttpsUrlAsync(NimbusServer server)

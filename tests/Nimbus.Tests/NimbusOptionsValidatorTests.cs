@@ -43,4 +43,22 @@ public sealed class NimbusOptionsValidatorTests
         Assert.True(result.Failed);
         Assert.Contains($"ConcurrencyLimit {limit} must be at least 1", result.FailureMessage, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:4566", true)]
+    [InlineData("http://0.0.0.0:0", true)]
+    [InlineData("http://localhost:4566", true)]
+    [InlineData("http://[::1]:4566", true)]
+    [InlineData("http://example.com:4566", false)]
+    [InlineData("ftp://127.0.0.1:21", false)]
+    public void Listen_must_be_an_http_URL_with_an_IP_address_or_localhost(string listen, bool valid)
+    {
+        var result = new NimbusOptionsValidator().Validate(null, new NimbusOptions { Listen = listen });
+
+        Assert.True(result.Succeeded == valid, result.FailureMessage);
+        if (!valid)
+        {
+            Assert.Contains($"Listen '{listen}' must", result.FailureMessage, StringComparison.Ordinal);
+        }
+    }
 }

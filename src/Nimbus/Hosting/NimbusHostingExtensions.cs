@@ -38,10 +38,18 @@ public static class NimbusHostingExtensions
         ArgumentNullException.ThrowIfNull(builder);
         builder.Configuration.AddInMemoryCollection(NimbusSettings.FromEnvironment());
         builder.Configuration.AddCommandLine(args.Where(a => a != "serve").Select(a => a == "--dev" ? "--dev=true" : a).ToArray(), NimbusSettings.SwitchMappings());
+        if (!StartupFailure.IsDebug(builder.Configuration))
+        {
+            // StartupFailure reports a failed start once, without a stack trace; the host's Error lines would repeat it
+            // with one. A faulted background service is still logged, at Critical, by the host's StopHost line.
+            builder.Logging.AddFilter(StartupFailure.HostLogCategory, LogLevel.Critical);
+        }
+
         builder.Services.AddNimbus(builder.Configuration);
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
-            var options = context.Configuration.GetSection(NimbusOptions.SectionName).Get<NimbusOptions>() ?? new NimbusOptions();
+            // Validated (every invalid setting is reported at once) before a listen address is parsed.
+            var options = kestrel.ApplicationServices.GetRequiredService<IOptions<NimbusOptions>>().Value;
             var endpoints = kestrel.ApplicationServices.GetRequiredService<NimbusEndpoints>();
             kestrel.Limits.MaxRequestBodySize = null;
             kestrel.AddServerHeader = false;

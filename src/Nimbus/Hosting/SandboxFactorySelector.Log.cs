@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Nimbus.Hosting;
 
-// Hosting/ event ids: 100-199. Next free id: 107.
+// Hosting/ event ids: 100-199. Next free id: 108.
 internal static partial class SandboxFactorySelector
 {
     private static partial class Log

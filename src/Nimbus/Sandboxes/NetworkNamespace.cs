@@ -82,7 +82,7 @@ internal static partial class NetworkNamespace
                 if (Unshare(CloneNewNet) != 0)
                 {
                     var errno = Marshal.GetLastPInvokeError();
-                    throw new InvalidOperationException(
+                    throw new Hosting.StartupException(
                         $"Nimbus:SandboxNetwork is 'isolated' (a network namespace per instance), but this server may not create network namespaces (unshare(CLONE_NEWNET) failed, errno {errno}). "
                         + "Run Nimbus as root (it needs CAP_SYS_ADMIN), or set NIMBUS_SANDBOX_NETWORK=host to let instances share the host's network.");
                 }

@@ -26,12 +26,12 @@ internal sealed record RootCredentials(string AccessKeyId, string SecretAccessKe
                 return new RootCredentials(id, secret, path, Generated: false);
             }
 
-            throw new InvalidOperationException($"{path} lacks aws_access_key_id or aws_secret_access_key; fix it or delete it to generate a new root key.");
+            throw new Hosting.StartupException($"{path} lacks aws_access_key_id or aws_secret_access_key; fix it or delete it to generate a new root key.");
         }
 
         if (!create)
         {
-            throw new InvalidOperationException($"{path} does not exist: start the server on that data directory first, or set NIMBUS_ROOT_ACCESS_KEY_ID and NIMBUS_ROOT_SECRET_ACCESS_KEY.");
+            throw new Hosting.StartupException($"{path} does not exist: start the server on that data directory first, or set NIMBUS_ROOT_ACCESS_KEY_ID and NIMBUS_ROOT_SECRET_ACCESS_KEY.");
         }
 
         var generated = new RootCredentials(SigV4.NewAccessKeyId("AKIA"), SigV4.NewSecretAccessKey(), path, Generated: true);

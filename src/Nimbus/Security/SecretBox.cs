@@ -84,7 +84,7 @@ internal sealed class SecretBox
 
         if (key.Length != 32)
         {
-            throw new InvalidOperationException(
+            throw new Hosting.StartupException(
                 $"{path} is not a Nimbus secrets key (32 random bytes in base64). Restore the original file from your backup of the data directory (mode 0600); "
                 + "without it the sealed secrets (access keys, environment variables) cannot be read.");
         }
@@ -103,7 +103,7 @@ internal sealed class SecretBox
         }
         catch (IOException e)
         {
-            throw new InvalidOperationException(
+            throw new Hosting.StartupException(
                 $"A key rotation (nimbus secrets rotate-key) holds {path}: wait for it to finish, then start the server again.", e);
         }
     }

@@ -28,7 +28,7 @@ internal sealed class TlsListener
         {
             if (!string.IsNullOrEmpty(options.KeyPath))
             {
-                throw new InvalidOperationException("Nimbus:Tls:KeyPath (--tls-key) is set without a certificate: pass --tls-cert (NIMBUS_TLS_CERT) as well, or neither.");
+                throw new Hosting.StartupException("Nimbus:Tls:KeyPath (--tls-key) is set without a certificate: pass --tls-cert (NIMBUS_TLS_CERT) as well, or neither.");
             }
 
             return;
@@ -37,7 +37,7 @@ internal sealed class TlsListener
         if (!Uri.TryCreate(options.Listen, UriKind.Absolute, out var url) || url.Scheme != Uri.UriSchemeHttps
             || (url.Host != "localhost" && !IPAddress.TryParse(url.Host, out _)))
         {
-            throw new InvalidOperationException(
+            throw new Hosting.StartupException(
                 $"Nimbus:Tls:Listen (--tls-listen) '{options.Listen}' must be an https:// URL with an IP address or localhost, such as {TlsOptions.DefaultListen} or https://0.0.0.0:4567.");
         }
 
@@ -55,13 +55,13 @@ internal sealed class TlsListener
         var path = options.CertificatePath!;
         if (!File.Exists(path))
         {
-            throw new InvalidOperationException(
+            throw new Hosting.StartupException(
                 $"Nimbus:Tls:CertificatePath (--tls-cert) '{path}' does not exist. Give the path of a PEM certificate (with --tls-key for its key) or of a PFX file (with NIMBUS_TLS_PASSWORD), or unset it to serve plain HTTP only.");
         }
 
         if (options.KeyPath is { Length: > 0 } key && !File.Exists(key))
         {
-            throw new InvalidOperationException($"Nimbus:Tls:KeyPath (--tls-key) '{key}' does not exist. Give the PEM private key of the certificate {path}.");
+            throw new Hosting.StartupException($"Nimbus:Tls:KeyPath (--tls-key) '{key}' does not exist. Give the PEM private key of the certificate {path}.");
         }
 
         X509Certificate2 certificate;
@@ -82,14 +82,14 @@ internal sealed class TlsListener
         }
         catch (Exception e) when (e is CryptographicException or ArgumentException or IOException or UnauthorizedAccessException)
         {
-            throw new InvalidOperationException(
+            throw new Hosting.StartupException(
                 $"The HTTPS certificate '{path}'{(options.KeyPath is { Length: > 0 } ? $" with key '{options.KeyPath}'" : "")} could not be loaded: {e.Message} "
                 + "Give a PEM certificate and its PEM private key (--tls-cert, --tls-key), or a PFX file (.pfx/.p12) and its password (NIMBUS_TLS_PASSWORD).", e);
         }
 
         if (!certificate.HasPrivateKey)
         {
-            throw new InvalidOperationException($"The HTTPS certificate '{path}' has no private key: give its key with --tls-key (NIMBUS_TLS_KEY), or use a PFX file that includes it.");
+            throw new Hosting.StartupException($"The HTTPS certificate '{path}' has no private key: give its key with --tls-key (NIMBUS_TLS_KEY), or use a PFX file that includes it.");
         }
 
         return certificate;

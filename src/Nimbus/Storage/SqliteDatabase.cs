@@ -51,7 +51,7 @@ internal sealed class SqliteDatabase
 
         if (SchemaVersion > migrations.Count)
         {
-            throw new InvalidOperationException(
+            throw new Hosting.StartupException(
                 $"The database {Path} has schema version {SchemaVersion}, newer than this build knows ({migrations.Count}). Run a newer Nimbus or point --data at another directory.");
         }
 

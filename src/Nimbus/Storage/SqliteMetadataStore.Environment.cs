@@ -87,7 +87,7 @@ internal sealed partial class SqliteMetadataStore
                             File.Delete(created);
                         }
 
-                        throw new InvalidOperationException(message);
+                        throw new Hosting.StartupException(message);
                     }
                 }
                 else if (record.Environment is not null)
