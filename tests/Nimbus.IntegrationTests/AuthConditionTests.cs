@@ -3,8 +3,8 @@ using System.Text.Json;
 namespace Nimbus.IntegrationTests;
 
 /// <summary>
-/// Issue 10's authorization remainders on a server of its own, through real clients: iam:PassRole when a function names
-/// a role, Condition blocks in identity policies, SQS queue policies, and event source mapping pollers that stop
+/// Issue 10's authorization remainders on a server of its own, through real clients: iam:PassRole when a function or a
+/// schedule names a role, Condition blocks in identity policies, SQS queue policies, and event source mapping pollers that stop
 /// when the function's role loses its SQS permissions and resume when it gets them back.
 /// </summary>
 public sealed class AuthConditionTests(ServerFixture fixture) : IClassFixture<ServerFixture>
@@ -35,6 +35,37 @@ public sealed class AuthConditionTests(ServerFixture fixture) : IClassFixture<Se
         var configuration = (await cli.LambdaAsync("get-function-configuration", "--function-name", function)).Json();
         Assert.Equal(allowedRole, configuration.GetProperty("Role").GetString());
         Assert.Equal(9, configuration.GetProperty("Timeout").GetInt32());
+    });
+
+    [Fact]
+    public Task CreateSchedule_and_UpdateSchedule_need_iam_PassRole_on_the_targets_role_for_the_Scheduler() => fixture.RunAsync(async scope =>
+    {
+        var allowedRole = $"arn:aws:iam::{Aws.AccountId}:role/sched-ok-{Guid.NewGuid():N}"[..60];
+        var lambdaOnlyRole = $"arn:aws:iam::{Aws.AccountId}:role/lambda-only-{Guid.NewGuid():N}"[..60];
+        var user = await AuthClients.CreateUserAsync(scope.Server, $$$$"""
+            {"Version":"2012-10-17","Statement":[
+              {"Effect":"Allow","Action":["scheduler:CreateSchedule","scheduler:UpdateSchedule","scheduler:GetSchedule"],"Resource":"*"},
+              {"Effect":"Allow","Action":"iam:PassRole","Resource":"{{{{allowedRole}}}}","Condition":{"StringEquals":{"iam:PassedToService":"scheduler.amazonaws.com"}}},
+              {"Effect":"Allow","Action":"iam:PassRole","Resource":"{{{{lambdaOnlyRole}}}}","Condition":{"StringEquals":{"iam:PassedToService":"lambda.amazonaws.com"}}}]}
+            """);
+        var cli = new AwsCli(AwsCli.V2, scope.Server.Endpoint, scope.ScratchDirectory, user.AccessKeyId, user.SecretAccessKey);
+        var name = $"pass-{Guid.NewGuid():N}"[..20];
+        string[] Put(string operation, string expression, string role) =>
+            ["scheduler", operation, "--name", name, "--schedule-expression", expression, "--flexible-time-window", "Mode=OFF",
+             "--target", JsonSerializer.Serialize(new { Arn = Aws.FunctionArn("anything"), RoleArn = role })];
+
+        var denied = (await cli.RunAsync(Put("create-schedule", "rate(1 hour)", lambdaOnlyRole))).ShouldFailWith("AccessDeniedException");
+        Assert.Equal($"User: arn:aws:iam::{Aws.AccountId}:user/{user.Name} is not authorized to perform: iam:PassRole on resource: {lambdaOnlyRole} because no identity-based policy allows the iam:PassRole action", denied);
+        (await cli.RunAsync(["scheduler", "get-schedule", "--name", name])).ShouldFailWith("ResourceNotFoundException");
+
+        (await cli.RunAsync(Put("create-schedule", "rate(1 hour)", allowedRole))).ShouldSucceed();
+        (await cli.RunAsync(Put("update-schedule", "rate(2 hours)", lambdaOnlyRole))).ShouldFailWith("AccessDeniedException");
+        var kept = (await cli.RunAsync(["scheduler", "get-schedule", "--name", name])).Json();
+        Assert.Equal(allowedRole, kept.GetProperty("Target").GetProperty("RoleArn").GetString());
+        Assert.Equal("rate(1 hour)", kept.GetProperty("ScheduleExpression").GetString());
+
+        (await cli.RunAsync(Put("update-schedule", "rate(2 hours)", allowedRole))).ShouldSucceed();
+        Assert.Equal("rate(2 hours)", (await cli.RunAsync(["scheduler", "get-schedule", "--name", name])).Json().GetProperty("ScheduleExpression").GetString());
     });
 
     [Fact]
@@ -136,6 +167,54 @@ public sealed class AuthConditionTests(ServerFixture fixture) : IClassFixture<Se
     });
 
     [Fact]
+    public Task A_queues_policy_decides_whether_S3_may_deliver_a_buckets_notifications_to_it() => fixture.RunAsync(async scope =>
+    {
+        var root = scope.Cli(AwsCli.V2);
+        var bucket = BucketCliTests.NewBucketName();
+        var bucketArn = $"arn:aws:s3:::{bucket}";
+        (await root.RunAsync(["s3", "mb", $"s3://{bucket}"])).ShouldSucceed();
+        var guarded = $"s3pol-{Guid.NewGuid():N}"[..20];
+        var open = $"s3open-{Guid.NewGuid():N}"[..20];
+        var guardedUrl = (await root.RunAsync(["sqs", "create-queue", "--queue-name", guarded])).Json().GetProperty("QueueUrl").GetString()!;
+        var openUrl = (await root.RunAsync(["sqs", "create-queue", "--queue-name", open])).Json().GetProperty("QueueUrl").GetString()!;
+        var guardedArn = $"arn:aws:sqs:{Aws.Region}:{Aws.AccountId}:{guarded}";
+        string AllowS3For(string sourceArn, string extra = "") => $$$$"""
+            {"Version":"2012-10-17","Statement":[
+              {"Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Action":"sqs:SendMessage","Resource":"{{{{guardedArn}}}}",
+               "Condition":{"ArnEquals":{"aws:SourceArn":"{{{{sourceArn}}}}"},"StringEquals":{"aws:SourceAccount":"{{{{Aws.AccountId}}}}"}}}{{{{extra}}}}]}
+            """;
+        Task<CliResult> SetPolicyAsync(string policy) =>
+            root.RunAsync(["sqs", "set-queue-attributes", "--queue-url", guardedUrl, "--attributes", JsonSerializer.Serialize(new Dictionary<string, string> { ["Policy"] = policy })]);
+        var configuration = $$$$"""
+            {"QueueConfigurations":[
+              {"Id":"guarded","QueueArn":"{{{{guardedArn}}}}","Events":["s3:ObjectCreated:*"],"Filter":{"Key":{"FilterRules":[{"Name":"prefix","Value":"g/"}]}}},
+              {"Id":"open","QueueArn":"arn:aws:sqs:{{{{Aws.Region}}}}:{{{{Aws.AccountId}}}}:{{{{open}}}}","Events":["s3:ObjectCreated:*"],"Filter":{"Key":{"FilterRules":[{"Name":"prefix","Value":"o/"}]}}}]}
+            """;
+        var file = Path.Combine(scope.ScratchDirectory, "n.txt");
+        await File.WriteAllTextAsync(file, "n");
+
+        // S3 validates its destinations: a queue whose policy lets S3 send only for another bucket is refused.
+        (await SetPolicyAsync(AllowS3For("arn:aws:s3:::some-other-bucket"))).ShouldSucceed();
+        var refused = (await root.RunAsync(["s3api", "put-bucket-notification-configuration", "--bucket", bucket, "--notification-configuration", configuration])).ShouldFailWith("InvalidArgument");
+        Assert.Contains(guardedArn, refused, StringComparison.Ordinal);
+
+        (await SetPolicyAsync(AllowS3For(bucketArn))).ShouldSucceed();
+        (await root.RunAsync(["s3api", "put-bucket-notification-configuration", "--bucket", bucket, "--notification-configuration", configuration])).ShouldSucceed();
+        (await root.RunAsync(["s3", "cp", file, $"s3://{bucket}/g/allowed.txt"])).ShouldSucceed();
+        Assert.Equal("g/allowed.txt", await NextKeyAsync(root, guardedUrl));
+
+        // A Deny for the service wins over the Allow: the notification is dropped. Notifications go out in order, so
+        // once the later upload's reaches the open queue, the guarded one's has been decided.
+        (await SetPolicyAsync(AllowS3For(bucketArn, $$""",{"Effect":"Deny","Principal":{"Service":"s3.amazonaws.com"},"Action":"sqs:*","Resource":"{{guardedArn}}"}"""))).ShouldSucceed();
+        (await root.RunAsync(["s3", "cp", file, $"s3://{bucket}/g/denied.txt"])).ShouldSucceed();
+        (await root.RunAsync(["s3", "cp", file, $"s3://{bucket}/o/after.txt"])).ShouldSucceed();
+        Assert.Equal("o/after.txt", await NextKeyAsync(root, openUrl));
+        var left = (await root.RunAsync(["sqs", "get-queue-attributes", "--queue-url", guardedUrl, "--attribute-names", "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])).Json();
+        Assert.Equal("0", left.GetProperty("Attributes").GetProperty("ApproximateNumberOfMessages").GetString());
+        Assert.Equal("0", left.GetProperty("Attributes").GetProperty("ApproximateNumberOfMessagesNotVisible").GetString());
+    });
+
+    [Fact]
     public Task A_pollers_mapping_stops_receiving_when_the_role_loses_its_SQS_permissions_and_resumes_when_they_return() => fixture.RunAsync(async scope =>
     {
         using var recorder = new EventRecorder();
@@ -170,6 +249,26 @@ public sealed class AuthConditionTests(ServerFixture fixture) : IClassFixture<Se
         await WaitForResultAsync(aws, uuid, "OK");
         (await aws.LambdaAsync("delete-event-source-mapping", "--uuid", uuid)).ShouldSucceed();
     });
+
+    /// <summary>The object key of the next S3 event on the queue (deleted once read).</summary>
+    private static async Task<string> NextKeyAsync(AwsCli aws, string queueUrl)
+    {
+        var deadline = DateTime.UtcNow + Deadline;
+        while (true)
+        {
+            // An empty answer prints nothing (CLI v2).
+            var answer = (await aws.RunAsync(["sqs", "receive-message", "--queue-url", queueUrl, "--wait-time-seconds", "5"])).ShouldSucceed();
+            if (answer.Stdout.Trim().Length > 0 && answer.Json().TryGetProperty("Messages", out var messages) && messages.GetArrayLength() > 0)
+            {
+                var message = messages[0];
+                (await aws.RunAsync(["sqs", "delete-message", "--queue-url", queueUrl, "--receipt-handle", message.GetProperty("ReceiptHandle").GetString()!])).ShouldSucceed();
+                using var body = JsonDocument.Parse(message.GetProperty("Body").GetString()!);
+                return body.RootElement.GetProperty("Records")[0].GetProperty("s3").GetProperty("object").GetProperty("key").GetString()!;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"No S3 event reached {queueUrl}.");
+        }
+    }
 
     private static List<string> Bodies(EventRecorder recorder, string function) =>
         [.. recorder.ReportsOf(function)

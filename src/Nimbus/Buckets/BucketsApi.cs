@@ -24,6 +24,7 @@ internal sealed partial class BucketsApi(
     IChunkSignatureVerifierFactory verifiers,
     ServiceAuthorization authorization,
     FunctionPolicyService functionPolicies,
+    IEventSourceQueues queues,
     IOptions<NimbusOptions> options,
     TimeProvider time,
     ILogger<BucketsApi> logger)
@@ -341,6 +342,16 @@ internal sealed partial class BucketsApi(
         if (unreachable.Count > 0)
         {
             return S3Error.InvalidArgument($"Unable to validate the following destination configurations: {string.Join(", ", unreachable)} (no such function or not a queue ARN).");
+        }
+
+        // As on AWS: a queue's resource policy must let s3.amazonaws.com send for this bucket (a queue without one is
+        // accepted, see docs/security.md).
+        var refusingQueues = rules.Where(r => r.Kind == NotificationTargetKind.Queue
+            && !QueueNotificationTarget.S3MaySend(queues.PolicyOf(r.TargetArn), r.TargetArn, S3Actions.BucketArn(bucket), options.Value)).Select(r => r.TargetArn).ToList();
+        if (refusingQueues.Count > 0)
+        {
+            return S3Error.InvalidArgument($"Unable to validate the following destination configurations: {string.Join(", ", refusingQueues)} "
+                + $"(the queue's policy does not allow s3.amazonaws.com to call sqs:SendMessage; add an Allow statement for that service principal with aws:SourceArn = {S3Actions.BucketArn(bucket)}).");
         }
 
         var xml = rules.Count == 0 ? null : BucketNotificationConfiguration.ToXml(rules).ToString(System.Xml.Linq.SaveOptions.DisableFormatting);

@@ -25,6 +25,13 @@ internal interface IEventSourceQueues
     Task<long> BacklogAsync(string queueArn, CancellationToken cancellationToken);
 
     /// <summary>
+    /// The queue's resource policy (its <c>Policy</c> attribute), which the platform's own deliveries to it (bucket
+    /// notifications, dead-letter queues, destinations) honour through <see cref="Queues.QueuePolicy"/>; null when it
+    /// has none or the queue is gone.
+    /// </summary>
+    Security.PolicyDocument? PolicyOf(string queueArn);
+
+    /// <summary>
     /// Stores a message durably, with <paramref name="traceHeader"/> (an X-Ray header) as its <c>AWSTraceHeader</c>
     /// system attribute when given; false when the queue is gone.
     /// </summary>

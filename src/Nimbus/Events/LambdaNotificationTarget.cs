@@ -52,7 +52,7 @@ internal sealed partial class LambdaNotificationTarget(
     }
 
     /// <summary>The source bucket's ARN in an S3 event (<c>Records[0].s3.bucket.arn</c>), or null when the payload has none.</summary>
-    private static string? BucketArnOf(byte[] payload)
+    internal static string? BucketArnOf(byte[] payload)
     {
         try
         {

@@ -57,6 +57,9 @@ internal sealed class QueueServiceEventSource(QueueService queues) : IEventSourc
     public async Task<long> BacklogAsync(string queueArn, CancellationToken cancellationToken) =>
         queues.TryResolveArn(queueArn, out var name) && await queues.GetBacklogAsync(name).ConfigureAwait(false) is { } backlog ? backlog.Visible : 0;
 
+    public Security.PolicyDocument? PolicyOf(string queueArn) =>
+        queues.TryResolveArn(queueArn, out var name) ? queues.PolicyOf(name) : null;
+
     public async Task<bool> SendAsync(string queueArn, string body, IReadOnlyDictionary<string, EventSourceMessageAttribute> attributes, CancellationToken cancellationToken, string? traceHeader = null)
     {
         if (!queues.TryResolveArn(queueArn, out var name))

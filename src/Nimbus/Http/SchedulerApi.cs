@@ -105,6 +105,13 @@ internal static class SchedulerApi
                             return;
                         }
 
+                        // Naming a role hands it to the Scheduler: the caller must be allowed iam:PassRole on it.
+                        if (PassRoleActions.ScheduleTargetRole(body.RootElement) is { } role
+                            && !await PassRoleAllowedAsync(context, role).ConfigureAwait(false))
+                        {
+                            return;
+                        }
+
                         var put = method == "POST"
                             ? await service.CreateAsync(name, body.RootElement, cancellation).ConfigureAwait(false)
                             : await service.UpdateAsync(name, body.RootElement, cancellation).ConfigureAwait(false);
@@ -214,6 +221,18 @@ internal static class SchedulerApi
     public static async Task<bool> AuthorizedAsync(HttpContext context, string action, string resourceArn)
     {
         var decision = context.RequestServices.GetRequiredService<ServiceAuthorization>().Check(context, action, resourceArn);
+        if (!decision.Allowed)
+        {
+            await AwsAuthErrors.WriteAsync(context, AwsServices.Scheduler, decision.ToFailure()).ConfigureAwait(false);
+        }
+
+        return decision.Allowed;
+    }
+
+    /// <summary>True when the signer may pass <paramref name="roleArn"/> to the Scheduler; else answers AccessDeniedException.</summary>
+    private static async Task<bool> PassRoleAllowedAsync(HttpContext context, string roleArn)
+    {
+        var decision = context.RequestServices.GetRequiredService<ServiceAuthorization>().CheckPassRole(context, roleArn, PassRoleActions.SchedulerService);
         if (!decision.Allowed)
         {
             await AwsAuthErrors.WriteAsync(context, AwsServices.Scheduler, decision.ToFailure()).ConfigureAwait(false);

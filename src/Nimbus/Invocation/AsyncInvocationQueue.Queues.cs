@@ -28,6 +28,14 @@ internal sealed partial class AsyncInvocationQueue
     private async Task SendRecordToQueueAsync(StoredEvent item, string queueArn, AsyncOutcome outcome, InvocationResult? result)
     {
         var functionArn = functions.FunctionArn(item.FunctionName, item.Qualifier ?? FunctionRecord.Latest);
+        var function = await functions.GetAsync(new FunctionReference(item.FunctionName, item.Qualifier), CancellationToken.None).ConfigureAwait(false);
+        if (function.Value is { } sender && QueuePolicyDenies(sender.Role, queueArn))
+        {
+            Log.QueuePolicyDenied(logger, item.FunctionName, item.RequestId, sender.Role, queueArn);
+            Observe(AsyncEventMetric.DestinationDeliveryFailure, item, 1);
+            return;
+        }
+
         var record = DestinationRecord.Build(item, functionArn, outcome, result, time.GetUtcNow());
         var sent = await queues.SendAsync(queueArn, Encoding.UTF8.GetString(record), new Dictionary<string, EventSourceMessageAttribute>(), CancellationToken.None, QueueTraceHeader(item)).ConfigureAwait(false);
         if (sent)
@@ -49,6 +57,13 @@ internal sealed partial class AsyncInvocationQueue
             return;
         }
 
+        if (QueuePolicyDenies(function.Value.Role, queueArn))
+        {
+            Log.QueuePolicyDenied(logger, item.FunctionName, item.RequestId, function.Value.Role, queueArn);
+            Observe(AsyncEventMetric.DeadLetterError, item, 1);
+            return;
+        }
+
         var (code, message) = DeadLetterError(result);
         var attributes = new Dictionary<string, EventSourceMessageAttribute>(StringComparer.Ordinal)
         {
@@ -66,6 +81,24 @@ internal sealed partial class AsyncInvocationQueue
             Log.QueueTargetMissing(logger, item.FunctionName, item.RequestId, queueArn);
             Observe(AsyncEventMetric.DeadLetterError, item, 1);
         }
+    }
+
+    /// <summary>
+    /// Lambda sends to a dead-letter queue or a queue destination as the function's execution role: an explicit Deny
+    /// for that role in the queue's resource policy blocks it, as on AWS (the role's identity policy is not checked
+    /// yet, see docs/security.md).
+    /// </summary>
+    private bool QueuePolicyDenies(string roleArn, string queueArn)
+    {
+        if (queues.PolicyOf(queueArn) is not { } policy)
+        {
+            return false;
+        }
+
+        var slash = roleArn.LastIndexOf('/');
+        var role = new Security.Principal(Security.PrincipalKind.Role, slash >= 0 ? roleArn[(slash + 1)..] : roleArn, roleArn, "");
+        var context = new Security.AuthorizationContext { CurrentTime = time.GetUtcNow(), RequestedRegion = options.Value.Region, AccountId = options.Value.AccountId };
+        return Queues.QueuePolicy.Evaluate(policy, role, Queues.QueuePolicy.SendMessage, queueArn, context, options.Value.AccountId) == Security.PolicyEffect.Deny;
     }
 
     /// <summary>
@@ -121,5 +154,10 @@ internal sealed partial class AsyncInvocationQueue
         [LoggerMessage(EventId = 3022, EventName = "QueueTargetMissing", Level = LogLevel.Warning,
             Message = "{FunctionName} event {RequestId}: the queue {QueueArn} does not exist any more; its record is dropped.")]
         public static partial void QueueTargetMissing(ILogger logger, string functionName, string requestId, string queueArn);
+
+        // From the Queues range (6110-6119) given to queue policy checks; see QueueNotificationTarget.Log.cs.
+        [LoggerMessage(EventId = 6111, EventName = "QueuePolicyDeniedDelivery", Level = LogLevel.Warning,
+            Message = "{FunctionName} event {RequestId}: the policy of the queue {QueueArn} denies sqs:SendMessage to the execution role {RoleArn}; its record is dropped. Remove that Deny from the queue's policy, or configure another queue, to resume.")]
+        public static partial void QueuePolicyDenied(ILogger logger, string functionName, string requestId, string roleArn, string queueArn);
     }
 }

@@ -58,15 +58,7 @@ internal sealed partial class LambdaAuthorizationMiddleware(
             // Naming a role hands it to Lambda: the caller must be allowed iam:PassRole on it (as IAM requires).
             resource = role;
             action = PassRoleActions.PassRole;
-            result = authorizer.Authorize(auth.Principal, action, role, new AuthorizationContext
-            {
-                SourceIp = conditionContext.SourceIp,
-                SecureTransport = conditionContext.SecureTransport,
-                CurrentTime = conditionContext.CurrentTime,
-                RequestedRegion = conditionContext.RequestedRegion,
-                AccountId = conditionContext.AccountId,
-                PassedToService = PassRoleActions.LambdaService,
-            });
+            result = authorizer.Authorize(auth.Principal, action, role, PassRoleActions.ContextFor(conditionContext, PassRoleActions.LambdaService));
         }
 
         if (!result.Allowed)

@@ -28,6 +28,26 @@ internal sealed partial class ServiceAuthorization(IAuthorizer authorizer, ILogg
         return result;
     }
 
+    /// <summary>
+    /// The signer of <paramref name="context"/> handing <paramref name="roleArn"/> to <paramref name="service"/>
+    /// (<c>iam:PassRole</c> on the role, with <c>iam:PassedToService</c>, see <see cref="PassRoleActions"/>).
+    /// </summary>
+    public AuthorizationResult CheckPassRole(HttpContext context, string roleArn, string service)
+    {
+        if (SigV4Context.Of(context)?.Principal is not { IsRoot: false } principal)
+        {
+            return AuthorizationResult.Allow;
+        }
+
+        var result = authorizer.Authorize(principal, PassRoleActions.PassRole, roleArn, PassRoleActions.ContextFor(AuthorizationContext.Of(context), service));
+        if (!result.Allowed)
+        {
+            Log.PassRoleDenied(logger, principal.Arn, roleArn, service);
+        }
+
+        return result;
+    }
+
     /// <summary>A role of this account by its ARN (<c>arn:aws:iam::&lt;acct&gt;:role/[path/]name</c>): what its identity policies allow.</summary>
     public AuthorizationResult CheckRole(string roleArn, string action, string resourceArn)
     {
