@@ -98,7 +98,7 @@ internal static class LambdaActions
             case LambdaResourceKind.Layer:
                 return $"arn:aws:lambda:{region}:{accountId}:layer:{context.GetRouteValue("layerName")}";
             case LambdaResourceKind.FunctionInBody:
-                var name = await FunctionNameInBodyAsync(context).ConfigureAwait(false);
+                var name = await StringInBodyAsync(context, "FunctionName").ConfigureAwait(false);
                 return name is null ? null : FunctionArn(name, qualifier: null, region, accountId);
             default:
                 var raw = context.GetRouteValue("functionName") as string;
@@ -120,8 +120,11 @@ internal static class LambdaActions
         return value.Qualifier is { Length: > 0 } q ? arn + ":" + q : arn;
     }
 
-    /// <summary>FunctionName from a buffered JSON body, read without keeping the document (the body can be a 50 MB zip).</summary>
-    private static async Task<string?> FunctionNameInBodyAsync(HttpContext context)
+    /// <summary>
+    /// A top-level string property of a buffered JSON body (null when absent, not a string, or not JSON: the handler
+    /// refuses that), read without keeping the document (the body can be a 50 MB zip); the body is rewound after.
+    /// </summary>
+    internal static async Task<string?> StringInBodyAsync(HttpContext context, string property)
     {
         var body = context.Request.Body;
         if (!body.CanSeek)
@@ -134,8 +137,8 @@ internal static class LambdaActions
         {
             using var document = await JsonDocument.ParseAsync(body, cancellationToken: context.RequestAborted).ConfigureAwait(false);
             return document.RootElement.ValueKind == JsonValueKind.Object
-                && document.RootElement.TryGetProperty("FunctionName", out var name) && name.ValueKind == JsonValueKind.String
-                ? name.GetString()
+                && document.RootElement.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String
+                ? value.GetString()
                 : null;
         }
         catch (JsonException)

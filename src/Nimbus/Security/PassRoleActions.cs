@@ -40,31 +40,6 @@ internal static class PassRoleActions
             : null;
 
     /// <summary>The body's <c>Role</c> (a buffered JSON body), or null when it names none or is not JSON (the handler refuses that).</summary>
-    public static async Task<string?> RoleInBodyAsync(HttpContext context)
-    {
-        var body = context.Request.Body;
-        if (!body.CanSeek)
-        {
-            return null;
-        }
-
-        body.Position = 0;
-        try
-        {
-            using var document = await JsonDocument.ParseAsync(body, cancellationToken: context.RequestAborted).ConfigureAwait(false);
-            return document.RootElement.ValueKind == JsonValueKind.Object
-                && document.RootElement.TryGetProperty("Role", out var role) && role.ValueKind == JsonValueKind.String
-                && role.GetString() is { Length: > 0 } arn
-                ? arn
-                : null;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-        finally
-        {
-            body.Position = 0;
-        }
-    }
+    public static async Task<string?> RoleInBodyAsync(HttpContext context) =>
+        await LambdaActions.StringInBodyAsync(context, "Role").ConfigureAwait(false) is { Length: > 0 } arn ? arn : null;
 }
