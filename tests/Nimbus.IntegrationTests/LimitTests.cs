@@ -144,14 +144,16 @@ public sealed partial class LimitTests(ServerFixture fixture) : IClassFixture<Se
         await Task.Delay(TimeSpan.FromSeconds(1.5));
         var second = ShouldReturn(await scope.Lambda.InvokeAsync(name, """{"ms":0}"""));
 
-        // The 1 ms interval does tick while the instance runs (a few hundred times in the first invoke's 300 ms)...
+        // The 1 ms interval does tick while the instance runs (a few hundred times in the first invoke's 300 ms on a
+        // quiet machine; far fewer when other tests load both cores, which is why the proof below is a gap, not a count).
         var running = first.Num("after") - first.Num("before");
-        Assert.True(running >= 100, $"The 1 ms interval should tick a few hundred times during a 300 ms invocation; it ticked {running} times.");
+        Assert.True(running >= 10, $"The 1 ms interval should tick while an invocation runs; it ticked {running} times in 300 ms.");
 
-        // ...but not while it is idle: unfrozen, 1.5 s would add over 1,000 ticks; frozen, only the
-        // moments between reply and freeze, and thaw and the next event, count.
-        var idle = second.Num("before") - first.Num("after");
-        Assert.True(idle < 50, $"An idle instance should be frozen; its 1 ms interval ticked {idle} times in 1.5 s of idleness.");
+        // ...but not while it is idle. Unfrozen, the interval keeps firing through the 1.5 s (every few ms, and at
+        // worst every few tens of ms on a loaded machine); frozen, it stops from the freeze to the thaw, so the
+        // longest gap between two ticks spans almost the whole idle period.
+        var gap = second.Num("gapBeforeMs");
+        Assert.True(gap >= 1_000, $"An idle instance should be frozen: its 1 ms interval should stop for most of 1.5 s of idleness, but the longest pause between ticks was {gap} ms.");
     });
 
     [Fact]
