@@ -204,6 +204,43 @@ public sealed class AuthTests(ServerFixture fixture) : IClassFixture<ServerFixtu
         Assert.Equal("boto\nAccessDeniedException 403", boto);
     });
 
+    [Fact]
+    public Task A_changed_identity_policy_decides_the_next_request() => fixture.RunAsync(async scope =>
+    {
+        // Allow decisions are cached per (user, action, function): every change must still decide the very next call.
+        var name = scope.NewFunctionName();
+        (await scope.Cli(AwsCli.V1).CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeCjs), NodeRuntime, "index.handler")).ShouldSucceed();
+        var allow = $$$"""{"Statement":{"Effect":"Allow","Action":"lambda:InvokeFunction","Resource":"{{{Aws.FunctionArn(name)}}}"}}""";
+        var user = await AuthClients.CreateUserAsync(scope.Server, allow);
+        var path = $"/2015-03-31/functions/{name}/invocations";
+        Task<HttpResult> InvokeAsync() => AuthClients.SendSignedAsync(scope.Server, HttpMethod.Post, path, Encoding.UTF8.GetBytes("{}"), "lambda", user.AccessKeyId, user.SecretAccessKey, DateTime.UtcNow);
+        async Task PutAsync(string policy)
+        {
+            using var put = await scope.Server.Http.PutAsync($"/nimbus/admin/users/{user.Name}/policies/only", new StringContent(policy, Encoding.UTF8, "application/json"));
+            Assert.True((int)put.StatusCode == 204, $"put policy: {(int)put.StatusCode}");
+        }
+
+        for (var i = 0; i < 2; i++)
+        {
+            var allowed = await InvokeAsync();
+            Assert.True(allowed.StatusCode == 200, allowed.ToString());
+        }
+
+        await PutAsync($$$"""{"Statement":{"Effect":"Allow","Action":"lambda:GetFunction","Resource":"{{{Aws.FunctionArn(name)}}}"}}""");
+        (await InvokeAsync()).ShouldBeError(403, "AccessDeniedException");
+
+        await PutAsync(allow);
+        var again = await InvokeAsync();
+        Assert.True(again.StatusCode == 200, again.ToString());
+
+        using (var deleted = await scope.Server.Http.DeleteAsync($"/nimbus/admin/users/{user.Name}/policies/only"))
+        {
+            Assert.True((int)deleted.StatusCode == 204, $"delete policy: {(int)deleted.StatusCode}");
+        }
+
+        (await InvokeAsync()).ShouldBeError(403, "AccessDeniedException");
+    });
+
     private static async Task<bool> Delay()
     {
         await Task.Delay(250);

@@ -36,6 +36,8 @@ internal interface IAuthorizer
 /// <summary>IAM's evaluation of identity policies: an explicit Deny wins, then any Allow, else the implicit deny.</summary>
 internal sealed class PolicyAuthorizer(IdentityStore identities) : IAuthorizer
 {
+    private readonly AuthorizationCache _allowed = new(identities);
+
     public AuthorizationResult Authorize(Principal principal, string action, string resourceArn) =>
         Authorize(principal, action, resourceArn, null);
 
@@ -46,8 +48,20 @@ internal sealed class PolicyAuthorizer(IdentityStore identities) : IAuthorizer
             return AuthorizationResult.Allow;
         }
 
+        // Read before the policies: an allow computed from them is kept only while nothing has changed since.
+        var generation = _allowed.Generation;
+        if (_allowed.IsAllowed(principal, action, resourceArn, generation))
+        {
+            return AuthorizationResult.Allow;
+        }
+
         var kind = principal.Kind == PrincipalKind.Role ? IdentityStore.RoleKind : IdentityStore.UserKind;
         var effect = Evaluate(identities.PoliciesOf(kind, principal.Name), action, resourceArn, principal, context, out var usedConditions);
+        if (effect == PolicyEffect.Allow && !usedConditions)
+        {
+            _allowed.Add(principal, action, resourceArn, generation);
+        }
+
         return Result(effect, principal, action, resourceArn, "an identity-based policy") with { DependsOnContext = usedConditions };
     }
 

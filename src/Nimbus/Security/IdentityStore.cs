@@ -45,6 +45,9 @@ internal sealed partial class IdentityStore : IDisposable
     private readonly ConcurrentDictionary<(string Kind, string Name), IReadOnlyDictionary<string, (string Json, PolicyDocument Document)>> _policies = new();
     private readonly SemaphoreSlim _writeLock = new(1, 1);
 
+    // Bumped after every change of a key, user or policy (under _writeLock, after the in-memory copy changed).
+    private long _generation;
+
     public IdentityStore(SqliteDatabase database, SecretBox box, string accountId, Principal root, string rootSecret)
     {
         _database = database;
@@ -56,6 +59,12 @@ internal sealed partial class IdentityStore : IDisposable
     }
 
     public Principal Root { get; }
+
+    /// <summary>
+    /// Changes whenever a user, an access key or a policy changes, after the change is visible to readers: a decision
+    /// computed after reading an unchanged generation may be reused (<see cref="AuthorizationCache"/>).
+    /// </summary>
+    public long Generation => Volatile.Read(ref _generation);
 
     public void Dispose() => _writeLock.Dispose();
 
@@ -98,9 +107,13 @@ internal sealed partial class IdentityStore : IDisposable
             command.Parameters.AddWithValue("$n", name);
             command.Parameters.AddWithValue("$id", SigV4.NewAccessKeyId("AIDA"));
             command.Parameters.AddWithValue("$t", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0
-                ? IamResult.Conflict($"User with name {name} already exists.")
-                : IamResult.Ok;
+            if (await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
+            {
+                return IamResult.Conflict($"User with name {name} already exists.");
+            }
+
+            Changed();
+            return IamResult.Ok;
         }
         finally
         {
@@ -137,6 +150,7 @@ internal sealed partial class IdentityStore : IDisposable
             }
 
             _policies.TryRemove((UserKind, name), out _);
+            Changed();
             return IamResult.Ok;
         }
         finally
@@ -166,6 +180,7 @@ internal sealed partial class IdentityStore : IDisposable
             command.Parameters.AddWithValue("$t", DateTimeOffset.UtcNow.ToString("O", CultureInfo.InvariantCulture));
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             _keys[accessKeyId] = (new Principal(PrincipalKind.User, userName, UserArn(userName), accessKeyId), secret);
+            Changed();
             return (IamResult.Ok, new NewAccessKey(userName, accessKeyId, secret));
         }
         finally
@@ -189,6 +204,7 @@ internal sealed partial class IdentityStore : IDisposable
             }
 
             _keys.TryRemove(accessKeyId, out _);
+            Changed();
             return IamResult.Ok;
         }
         finally
@@ -239,6 +255,7 @@ internal sealed partial class IdentityStore : IDisposable
                 : new Dictionary<string, (string, PolicyDocument)>(StringComparer.Ordinal);
             current[policyName] = (json, document);
             _policies[(kind, principalName)] = current;
+            Changed();
             return IamResult.Ok;
         }
         finally
@@ -270,6 +287,7 @@ internal sealed partial class IdentityStore : IDisposable
                 _policies[(kind, principalName)] = current;
             }
 
+            Changed();
             return IamResult.Ok;
         }
         finally
@@ -302,6 +320,8 @@ internal sealed partial class IdentityStore : IDisposable
 
         return users;
     }
+
+    private void Changed() => Interlocked.Increment(ref _generation);
 
     private HashSet<string> ListUserNames() => ListUsers().Select(u => u.Name).ToHashSet(StringComparer.Ordinal);
 
