@@ -95,6 +95,7 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
         }
     }
 
+    /// <summary>Commits one batch; only the writer loop calls it (and bench/writer_cpu_harness.cs, to time it).</summary>
     internal void Write(List<LogEvent> batch)
     {
         try
