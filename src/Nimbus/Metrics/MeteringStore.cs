@@ -171,6 +171,7 @@ internal sealed partial class MeteringStore(
             await InsertRowsAsync(connection, transaction, batch).ConfigureAwait(false);
             await UpsertRollupsAsync(connection, transaction, rollups.Values).ConfigureAwait(false);
             await UpsertAsyncRollupsAsync(connection, transaction, samples).ConfigureAwait(false);
+            await InsertAsyncSamplesAsync(connection, transaction, samples).ConfigureAwait(false);
             await transaction.CommitAsync().ConfigureAwait(false);
         }
         catch (SqliteException e)
@@ -439,7 +440,7 @@ internal sealed partial class MeteringStore(
 
     public static long MinuteOf(DateTimeOffset time) => time.ToUnixTimeSeconds() / 60 * 60;
 
-    private static string Where(SqliteCommand command, SeriesFilter filter)
+    internal static string Where(SqliteCommand command, SeriesFilter filter)
     {
         var clause = "";
         if (filter.FunctionName is { } fn)
