@@ -1,3 +1,5 @@
+using System.Text.RegularExpressions;
+
 namespace Nimbus.IntegrationTests;
 
 /// <summary>
@@ -188,6 +190,13 @@ public sealed class AdmissionTests
                 r.ToString()));
             Assert.Contains(results, r => r.StatusCode == 429);
             Assert.Contains(results, r => r.StatusCode == 200);
+
+            // Waiting callers retry for room every 20 ms; the full node is logged once per 10 s for the function, with
+            // what to do, not on every retry (hundreds of lines in this overload).
+            var output = server.DescribeOutput(2_000);
+            var noRoom = Regex.Matches(output, $@"No instance slot for {busy}: .*\((\d+) refusals since the last such line").ToList();
+            Assert.True(noRoom.Count is >= 1 and <= 3, $"Expected the full node logged 1-3 times for {busy}, got {noRoom.Count}.{Environment.NewLine}{output}");
+            Assert.Contains("Raise Nimbus:MaxInstances", output[noRoom[0].Index..].Split('\n')[0], StringComparison.Ordinal);
         });
 
     private static async Task<PrometheusText> MetricsAsync(NimbusServer server)

@@ -132,6 +132,26 @@ public sealed class BucketNotificationTests(ServerFixture fixture) : IClassFixtu
         Assert.Equal("to-queue", record.GetProperty("s3").GetProperty("configurationId").GetString());
         Assert.Equal("in/a+b.txt", record.GetProperty("s3").GetProperty("object").GetProperty("key").GetString());
         Assert.Equal(100_000, record.GetProperty("s3").GetProperty("object").GetProperty("size").GetInt64());
+
+        // A put with an X-Amzn-Trace-Id: its notification's message carries the Root and Sampled as AWSTraceHeader,
+        // with a Parent of its own.
+        await sqs.DeleteMessageAsync(queueUrl, received.Messages[0].ReceiptHandle);
+        const string root = "1-5759e988-00112233445566778899aabb";
+        using (var put = new HttpRequestMessage(HttpMethod.Put, $"/{bucket}/traced.txt") { Content = new StringContent("hello") })
+        {
+            put.Headers.TryAddWithoutValidation("X-Amzn-Trace-Id", $"Root={root};Parent=53995c3f42cd8ad8;Sampled=1");
+            using var response = await scope.Server.Http.SendAsync(put);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        }
+
+        var traced = Assert.Single((await sqs.ReceiveMessageAsync(new Amazon.SQS.Model.ReceiveMessageRequest
+        {
+            QueueUrl = queueUrl,
+            WaitTimeSeconds = 20,
+            MessageSystemAttributeNames = ["AWSTraceHeader"],
+        })).Messages);
+        Assert.Equal("traced.txt", JsonDocument.Parse(traced.Body).RootElement.GetProperty("Records")[0].GetProperty("s3").GetProperty("object").GetProperty("key").GetString());
+        Assert.Matches($"^Root={root};Parent=(?!53995c3f42cd8ad8)[0-9a-f]{{16}};Sampled=1$", traced.Attributes["AWSTraceHeader"]);
     });
 
     [Fact]

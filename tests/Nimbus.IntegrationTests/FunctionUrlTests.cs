@@ -283,6 +283,47 @@ public sealed partial class FunctionUrlTests(ServerFixture fixture) : IClassFixt
         Assert.Equal(HttpStatusCode.Forbidden, deleted.StatusCode);
     });
 
+    [Fact]
+    public Task Function_url_caller_that_hangs_up_during_a_cold_start_gives_its_place_up_as_an_Invoke_caller_does() => fixture.RunAsync(async scope =>
+    {
+        // Init takes 4 s without using CPU; the client gives up after 1 s, while its call waits for that init.
+        var name = scope.NewFunctionName();
+        var zip = FunctionZips.FromSource("index.js", """
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 4000);
+            exports.handler = async () => ({ statusCode: 200, body: "late" });
+            """);
+        await scope.Lambda.CreateFunctionAsync(name, zip, NodeRuntime, "index.handler", timeout: 30);
+        var created = await PostJsonAsync(scope, $"/2021-10-31/functions/{name}/url", """{"AuthType":"NONE"}""");
+        Assert.True(created.Status == HttpStatusCode.Created, created.Body);
+        var urlId = UrlPattern(scope.Server).Match(JsonAssert.Parse(created.Body, "CreateFunctionUrlConfig").Str("FunctionUrl")).Groups["id"].Value;
+
+        using var http = Client(scope.Server);
+        using (var giveUp = new CancellationTokenSource(TimeSpan.FromSeconds(1)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => http.GetAsync($"/lambda-url/{urlId}/", giveUp.Token));
+        }
+
+        // The hang-up is counted as an abandoned invocation of the function, as for Invoke's callers.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        double abandoned;
+        string text;
+        do
+        {
+            await Task.Delay(200);
+            using var response = await scope.Server.Http.GetAsync(new Uri("/metrics", UriKind.Relative));
+            text = await response.Content.ReadAsStringAsync();
+            abandoned = PrometheusText.Parse(text).Samples("nimbus_lambda_abandoned_invocations_total", ("function", name)).Sum(s => s.Value);
+        }
+        while (abandoned < 1 && DateTime.UtcNow < deadline);
+
+        Assert.True(abandoned == 1, $"Expected one abandoned invocation of {name}, got {abandoned}.{Environment.NewLine}{text}");
+
+        // The instance joins the pool warm: the next caller is served by it.
+        using var served = await http.GetAsync($"/lambda-url/{urlId}/");
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        Assert.Equal("late", await served.Content.ReadAsStringAsync());
+    });
+
     private static async Task<(string Name, string UrlId)> CreateUrlFunctionAsync(TestScope scope, string? cors = null)
     {
         var name = scope.NewFunctionName();

@@ -253,6 +253,14 @@ public sealed partial class MetricsTests(ServerFixture fixture) : IClassFixture<
         await WaitForStatisticAsync(aws, name, "AsyncEventsReceived", "Sum", 3, window);
         await WaitForStatisticAsync(aws, name, "AsyncEventsDropped", "Sum", 1, window);
         var age = await WaitForStatisticAsync(aws, name, "AsyncEventAge", "SampleCount", 3, window);
+        var ageRange = Single(await StatisticsAsync(aws, name, "AsyncEventAge", window, "--statistics", "Minimum", "Maximum", "Average"));
+        var agePercentiles = Single(await StatisticsAsync(aws, name, "AsyncEventAge", window, "--extended-statistics", "p1", "p100"));
+        var ageData = (await aws.RunAsync(
+        [
+            "cloudwatch", "get-metric-data", "--start-time", window.Start, "--end-time", window.End, "--metric-data-queries",
+            $$$"""[{"Id":"age","MetricStat":{"Metric":{"Namespace":"AWS/Lambda","MetricName":"AsyncEventAge","Dimensions":[{"Name":"FunctionName","Value":"{{{name}}}"}]},"Period":600,"Stat":"p99"}}]""",
+        ])).Json();
+        var listed = (await aws.RunAsync(["cloudwatch", "list-metrics", "--namespace", "AWS/Lambda", "--dimensions", $"Name=FunctionName,Value={name}"])).Json();
         using var response = await scope.Server.Http.GetAsync(new Uri("/metrics", UriKind.Relative));
         var metrics = PrometheusText.Parse(await response.Content.ReadAsStringAsync());
 
@@ -263,6 +271,18 @@ public sealed partial class MetricsTests(ServerFixture fixture) : IClassFixture<
         Assert.Equal(1, metrics.Value("nimbus_lambda_async_events_dropped_total", series));
         Assert.Equal(0, metrics.Value("nimbus_lambda_dead_letter_errors_total", series));
         Assert.Equal(3, metrics.Value("nimbus_lambda_async_event_age_milliseconds_count", series));
+
+        // Percentiles of the age are the nearest-rank values of the three attempts (not the average): the smallest
+        // and the largest for p1 and p100 (and p99 of three samples), as CloudWatch answers them.
+        Assert.Equal(ageRange.At("Minimum").GetDouble(), agePercentiles.At("ExtendedStatistics.p1").GetDouble());
+        Assert.Equal(ageRange.At("Maximum").GetDouble(), agePercentiles.At("ExtendedStatistics.p100").GetDouble());
+        Assert.Equal([ageRange.At("Maximum").GetDouble()], ageData.Array("MetricDataResults")[0].Array("Values").Select(v => v.GetDouble()));
+
+        // ListMetrics lists the async metrics this function has data for, by FunctionName.
+        var names = listed.Array("Metrics").Select(m => m.Str("MetricName")).Distinct().Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(["AsyncEventAge", "AsyncEventsDropped", "AsyncEventsReceived", "ConcurrentExecutions", "Duration", "Errors", "Invocations", "Throttles"], names);
+        Assert.All(listed.Array("Metrics").Where(m => m.Str("MetricName").StartsWith("Async", StringComparison.Ordinal)), m =>
+            Assert.Equal([$"FunctionName={name}"], m.Array("Dimensions").Select(d => $"{d.Str("Name")}={d.Str("Value")}")));
     });
 
     [Fact]
@@ -272,21 +292,22 @@ public sealed partial class MetricsTests(ServerFixture fixture) : IClassFixture<
         var name = scope.NewFunctionName();
         await scope.Lambda.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeBehaviours), NodeRuntime, "dispatch.handler", timeout: 30);
         Assert.Equal("1", (await aws.LambdaAsync("publish-version", "--function-name", name)).ShouldSucceed().Json().Str("Version"));
-        (await aws.LambdaAsync("put-provisioned-concurrency-config", "--function-name", name, "--qualifier", "1", "--provisioned-concurrent-executions", "1")).ShouldSucceed();
+        (await aws.LambdaAsync("create-alias", "--function-name", name, "--name", "live", "--function-version", "1")).ShouldSucceed();
+        (await aws.LambdaAsync("put-provisioned-concurrency-config", "--function-name", name, "--qualifier", "live", "--provisioned-concurrent-executions", "1")).ShouldSucceed();
         try
         {
-            await ProvisionedConcurrencyTests.WaitForReadyAsync(aws, name, "1");
+            await ProvisionedConcurrencyTests.WaitForReadyAsync(aws, name, "live");
 
             // The gauges are sampled every second: an invocation running for 3 s on the provisioned instance is seen.
             var window = Window();
-            (await aws.InvokeAsync(name, """{"action":"sleep","ms":3000}""", "--qualifier", "1")).ShouldReturn();
+            (await aws.InvokeAsync(name, """{"action":"sleep","ms":3000}""", "--qualifier", "live")).ShouldReturn();
 
             var running = await WaitForStatisticAsync(aws, name, "ProvisionedConcurrentExecutions", "Maximum", 1, window);
             var utilization = await WaitForStatisticAsync(aws, name, "ProvisionedConcurrencyUtilization", "Maximum", 1, window);
-            var byResource = (await aws.RunAsync(
+            async Task<JsonElement> ByResourceAsync(string metric, string resource) => (await aws.RunAsync(
             [
-                "cloudwatch", "get-metric-statistics", "--namespace", "AWS/Lambda", "--metric-name", "ProvisionedConcurrentExecutions",
-                "--dimensions", $"Name=FunctionName,Value={name}", $"Name=Resource,Value={name}:1", "--start-time", window.Start, "--end-time", window.End,
+                "cloudwatch", "get-metric-statistics", "--namespace", "AWS/Lambda", "--metric-name", metric,
+                "--dimensions", $"Name=FunctionName,Value={name}", $"Name=Resource,Value={resource}", "--start-time", window.Start, "--end-time", window.End,
                 "--period", "600", "--statistics", "Maximum",
             ])).Json();
             var unreserved = (await aws.RunAsync(
@@ -298,13 +319,27 @@ public sealed partial class MetricsTests(ServerFixture fixture) : IClassFixture<
 
             Assert.Equal("Count", running.Str("Unit"));
             Assert.Equal("None", utilization.Str("Unit"));
-            Assert.Equal(1, Single(byResource).At("Maximum").GetDouble());
+
+            // Published under the alias the configuration was put on (as Application Auto Scaling reads it) and under its version.
+            Assert.Equal(1, Single(await ByResourceAsync("ProvisionedConcurrentExecutions", $"{name}:live")).At("Maximum").GetDouble());
+            Assert.Equal(1, Single(await ByResourceAsync("ProvisionedConcurrencyUtilization", $"{name}:live")).At("Maximum").GetDouble());
+            Assert.Equal(1, Single(await ByResourceAsync("ProvisionedConcurrentExecutions", $"{name}:1")).At("Maximum").GetDouble());
             Assert.True(Single(unreserved).At("Maximum").GetDouble() >= 1, unreserved.ToString());
             Assert.Empty(unreservedOfFunction.Array("Datapoints"));
+
+            // ListMetrics lists the gauges with the dimensions they are published under.
+            var listed = (await aws.RunAsync(["cloudwatch", "list-metrics", "--namespace", "AWS/Lambda", "--dimensions", $"Name=FunctionName,Value={name}"])).Json();
+            var provisioned = listed.Array("Metrics").Where(m => m.Str("MetricName") == "ProvisionedConcurrencyUtilization")
+                .Select(m => string.Join(",", m.Array("Dimensions").Select(d => $"{d.Str("Name")}={d.Str("Value")}"))).Order(StringComparer.Ordinal).ToList();
+            Assert.Equal([$"FunctionName={name}", $"FunctionName={name},Resource={name}:1", $"FunctionName={name},Resource={name}:live"], provisioned);
+            Assert.DoesNotContain(listed.Array("Metrics"), m => m.Str("MetricName") == "UnreservedConcurrentExecutions");
+            var account = (await aws.RunAsync(["cloudwatch", "list-metrics", "--namespace", "AWS/Lambda", "--metric-name", "UnreservedConcurrentExecutions"])).Json();
+            Assert.Contains(account.Array("Metrics"), m => m.Array("Dimensions").Count == 0);
+            Assert.All(account.Array("Metrics"), m => Assert.Equal("UnreservedConcurrentExecutions", m.Str("MetricName")));
         }
         finally
         {
-            (await aws.LambdaAsync("delete-provisioned-concurrency-config", "--function-name", name, "--qualifier", "1")).ShouldSucceed();
+            (await aws.LambdaAsync("delete-provisioned-concurrency-config", "--function-name", name, "--qualifier", "live")).ShouldSucceed();
         }
     });
 

@@ -7,8 +7,9 @@ namespace Nimbus.Events;
 
 /// <summary>
 /// Hands a bucket notification to an SQS-compatible queue (a QueueConfiguration): the S3 event JSON becomes the
-/// message body, committed to queues.db before the notification counts as delivered. A queue with a resource policy
-/// takes it only while that policy allows <c>s3.amazonaws.com</c> to call <c>sqs:SendMessage</c> (with
+/// message body, committed to queues.db before the notification counts as delivered; the message carries the S3
+/// request's trace (Root and Sampled of its <c>X-Amzn-Trace-Id</c>) as its <c>AWSTraceHeader</c> system attribute.
+/// A queue with a resource policy takes it only while that policy allows <c>s3.amazonaws.com</c> to call <c>sqs:SendMessage</c> (with
 /// <c>aws:SourceArn</c> = the bucket's ARN, <c>aws:SourceAccount</c> = the account) and does not deny it, as on AWS;
 /// otherwise the notification is dropped with a log line (event 6110). A queue without a policy takes it (on AWS it
 /// would need one: see docs/security.md).
@@ -16,6 +17,7 @@ namespace Nimbus.Events;
 internal sealed partial class QueueNotificationTarget(
     IEventSourceQueues queues,
     IOptions<NimbusOptions> options,
+    TimeProvider time,
     ILogger<QueueNotificationTarget> logger) : INotificationTarget
 {
     public const string S3Principal = "s3.amazonaws.com";
@@ -38,8 +40,10 @@ internal sealed partial class QueueNotificationTarget(
             return NotificationDelivery.Dropped;
         }
 
+        // The S3 request's Root and Sampled, with a Parent of this delivery's own, as the message's AWSTraceHeader.
         var body = System.Text.Encoding.UTF8.GetString(payload);
-        return await queues.SendAsync(targetArn, body, NoAttributes, cancellationToken).ConfigureAwait(false)
+        var trace = traceHeader is null ? null : Metrics.LambdaTraceHeader.ForFunction(traceHeader, time);
+        return await queues.SendAsync(targetArn, body, NoAttributes, cancellationToken, trace).ConfigureAwait(false)
             ? NotificationDelivery.Delivered
             : NotificationDelivery.RetryLater;
     }

@@ -116,8 +116,14 @@ internal sealed class FunctionUrlFrontDoor(FunctionUrlService urls, Invoker invo
             })
             : null;
 
-        // As Invoke: the invocation runs to its end even if the client hangs up.
-        var result = await invoker.InvokeAsync(new InvocationRequest(requestId, FunctionUrlService.Target(record), payload, null, false) { ResponseStream = stream }, CancellationToken.None).ConfigureAwait(false);
+        // As Invoke: once started, the invocation runs to its end even if the client hangs up; until then (waiting for
+        // admission or for its instance's init) a client that hangs up gives its place up.
+        var invocation = new InvocationRequest(requestId, FunctionUrlService.Target(record), payload, null, false)
+        {
+            ResponseStream = stream,
+            CallerAborted = context.RequestAborted,
+        };
+        var result = await invoker.InvokeAsync(invocation, CancellationToken.None).ConfigureAwait(false);
         if (stream is not null && !await stream.CloseAsync().ConfigureAwait(false))
         {
             if (result.Status != InvocationStatus.Success)

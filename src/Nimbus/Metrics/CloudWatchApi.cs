@@ -10,7 +10,7 @@ namespace Nimbus.Metrics;
 /// <summary>
 /// The CloudWatch-compatible read API for namespace AWS/Lambda: GetMetricStatistics, GetMetricData (MetricStat
 /// queries) and ListMetrics, answered from metrics.db's per-minute rollup (percentiles from the per-invocation
-/// rows), so the numbers survive a restart. Other namespaces exist but hold no data, as on a fresh AWS account.
+/// rows and the kept AsyncEventAge samples), so the numbers survive a restart. Other namespaces exist but hold no data, as on a fresh AWS account.
 /// </summary>
 internal sealed partial class CloudWatchApi(MeteringStore store, ServiceAuthorization authorization, TimeProvider time)
 {
@@ -282,26 +282,53 @@ internal sealed partial class CloudWatchApi(MeteringStore store, ServiceAuthoriz
                 }
             }
 
+            var listed = new List<(string Metric, List<(string Name, string Value)> Dimensions)>();
             foreach (var name in LambdaMetricCatalog.Names)
             {
-                if (metricName is not null && metricName != name)
+                listed.AddRange(sets.Select(set => (name, set)));
+            }
+
+            // The async metrics and the concurrency gauges, with the dimensions each is published under: by FunctionName,
+            // and with the Resource the event was sent to (async) or the provisioned version or alias (gauges); the
+            // unreserved gauge account-wide only.
+            var sampled = await store.ListSampledSeriesAsync(MeteringStore.MinuteOf(time.GetUtcNow() - window), cancellationToken).ConfigureAwait(false);
+            var sampledSeen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (code, function, resource) in sampled)
+            {
+                if (LambdaMetricCatalog.SampledName(code) is not { } name)
                 {
                     continue;
                 }
 
-                foreach (var set in sets)
+                List<List<(string Name, string Value)>> published = function.Length == 0
+                    ? [[]]
+                    : resource == function
+                        ? [[(LambdaMetricCatalog.FunctionName, function)]]
+                        : [[(LambdaMetricCatalog.FunctionName, function)], [(LambdaMetricCatalog.FunctionName, function), (LambdaMetricCatalog.Resource, resource)]];
+                foreach (var set in published)
                 {
-                    if (filters.All(f => set.Any(d => d.Name == f.Name && (f.Value is null || d.Value == f.Value))))
+                    if (sampledSeen.Add(name + "\n" + string.Join('\n', set.Select(d => d.Name + "=" + d.Value))))
                     {
-                        var dims = new JsonArray();
-                        foreach (var (dimName, dimValue) in set)
-                        {
-                            dims.Add(new JsonObject { ["Name"] = dimName, ["Value"] = dimValue });
-                        }
-
-                        metrics.Add(new JsonObject { ["Namespace"] = LambdaMetricCatalog.Namespace, ["MetricName"] = name, ["Dimensions"] = dims });
+                        listed.Add((name, set));
                     }
                 }
+            }
+
+            foreach (var (name, set) in listed)
+            {
+                if ((metricName is not null && metricName != name)
+                    || !filters.All(f => set.Any(d => d.Name == f.Name && (f.Value is null || d.Value == f.Value))))
+                {
+                    continue;
+                }
+
+                var dims = new JsonArray();
+                foreach (var (dimName, dimValue) in set)
+                {
+                    dims.Add(new JsonObject { ["Name"] = dimName, ["Value"] = dimValue });
+                }
+
+                metrics.Add(new JsonObject { ["Namespace"] = LambdaMetricCatalog.Namespace, ["MetricName"] = name, ["Dimensions"] = dims });
             }
         }
 
@@ -351,6 +378,19 @@ internal sealed partial class CloudWatchApi(MeteringStore store, ServiceAuthoriz
             foreach (var (startMs, value) in await store.ReadSamplesAsync(column, from * 1000, to * 1000, filter, cancellationToken).ConfigureAwait(false))
             {
                 var bucket = BucketOf(startMs / 1000);
+                if (!samples.TryGetValue(bucket, out var list))
+                {
+                    samples[bucket] = list = [];
+                }
+
+                list.Add(value);
+            }
+        }
+        else if (percentiles.Count > 0 && sampled && LambdaMetricCatalog.KeepsEachSample(code))
+        {
+            foreach (var (atMs, value) in await store.ReadAsyncSamplesAsync(code, from * 1000, to * 1000, filter, cancellationToken).ConfigureAwait(false))
+            {
+                var bucket = BucketOf(atMs / 1000);
                 if (!samples.TryGetValue(bucket, out var list))
                 {
                     samples[bucket] = list = [];

@@ -69,6 +69,10 @@ internal static class LambdaMetricCatalog
         return GaugeMetrics.TryGetValue(metric, out code);
     }
 
+    /// <summary>The metric name of a code in the per-minute sample table; null for a code no metric has.</summary>
+    public static string? SampledName(int code) =>
+        AsyncMetrics.FirstOrDefault(m => (int)m.Value == code).Key ?? GaugeMetrics.FirstOrDefault(m => m.Value == code).Key;
+
     public static bool IsKnown(string metric) => Names.Contains(metric) || AsyncMetrics.ContainsKey(metric) || GaugeMetrics.ContainsKey(metric);
 
     public static readonly IReadOnlyList<string> Statistics = ["SampleCount", "Average", "Sum", "Minimum", "Maximum"];
@@ -87,6 +91,12 @@ internal static class LambdaMetricCatalog
         ConcurrentExecutions => "concurrency",
         _ => null,
     };
+
+    /// <summary>
+    /// The sampled metrics whose every sample is also kept one by one (metrics.db's async_samples), for percentiles:
+    /// AsyncEventAge. The others' samples are all 0 or 1, or gauges read with Maximum.
+    /// </summary>
+    public static bool KeepsEachSample(int code) => code == (int)Invocation.AsyncEventMetric.Age;
 
     /// <summary>Statistics of one rollup row for the metric; null when the row holds no sample of it.</summary>
     public static Aggregate? Read(string metric, MinuteRollup row) => metric switch

@@ -2,7 +2,7 @@ namespace Nimbus.Metrics;
 
 /// <summary>
 /// Schema of metrics.db: every invocation (the meter) and its per-minute rollup (what the CloudWatch API and the
-/// usage report read). Append-only: never edit a shipped migration, add one.
+/// usage report read); the async metrics' per-minute rollup, and (3) each AsyncEventAge sample for its percentiles. Append-only: never edit a shipped migration, add one.
 /// </summary>
 internal static class MeteringMigrations
 {
@@ -57,6 +57,15 @@ internal static class MeteringMigrations
             min REAL NOT NULL,
             max REAL NOT NULL,
             PRIMARY KEY (minute, function_name, resource, metric)) WITHOUT ROWID;
+        """,
+        """
+        CREATE TABLE async_samples (
+            at_ms INTEGER NOT NULL,
+            function_name TEXT NOT NULL,
+            resource TEXT NOT NULL,
+            metric INTEGER NOT NULL,
+            value REAL NOT NULL);
+        CREATE INDEX async_samples_by_function ON async_samples (metric, function_name, at_ms);
         """,
     ];
 }

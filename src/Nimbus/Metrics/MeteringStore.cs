@@ -180,6 +180,7 @@ internal sealed partial class MeteringStore(
             _writer.InsertRows(batch);
             await UpsertRollupsAsync(connection, transaction, rollups.Values).ConfigureAwait(false);
             await UpsertAsyncRollupsAsync(connection, transaction, samples).ConfigureAwait(false);
+            await InsertAsyncSamplesAsync(connection, transaction, samples).ConfigureAwait(false);
             transaction.Commit();
         }
         catch (SqliteException e)
@@ -494,7 +495,7 @@ internal sealed partial class MeteringStore(
 
     public static long MinuteOf(DateTimeOffset time) => time.ToUnixTimeSeconds() / 60 * 60;
 
-    private static string Where(SqliteCommand command, SeriesFilter filter)
+    internal static string Where(SqliteCommand command, SeriesFilter filter)
     {
         var clause = "";
         if (filter.FunctionName is { } fn)

@@ -8,8 +8,8 @@ internal sealed partial class SandboxManager
     private static partial class Log
     {
         [LoggerMessage(EventId = 4020, EventName = "NoInstanceCapacity", Level = LogLevel.Warning,
-            Message = "Throttled {FunctionName}: all {Capacity} instance slots of this node are in use. Raise Nimbus:MaxInstances to run more at once.")]
-        public static partial void NoInstanceCapacity(ILogger logger, string functionName, int capacity);
+            Message = "No instance slot for {FunctionName}: all {Capacity} instance slots of this node are in use ({Refusals} refusals since the last such line; callers wait up to Nimbus:AdmissionWait, then are throttled). Raise Nimbus:MaxInstances to run more at once.")]
+        public static partial void NoInstanceCapacity(ILogger logger, string functionName, int capacity, long refusals);
 
         [LoggerMessage(EventId = 4021, EventName = "InstanceStartFailed", Level = LogLevel.Error,
             Message = "Could not start an instance of {FunctionName}.")]
@@ -20,8 +20,8 @@ internal sealed partial class SandboxManager
         public static partial void Draining(ILogger logger, int busy);
 
         [LoggerMessage(EventId = 4023, EventName = "NoMemory", Level = LogLevel.Warning,
-            Message = "No room for another {MemoryMb} MB instance of {FunctionName}: {CommittedMb} of {LimitMb} MB are committed to busy instances. Raise Nimbus:InstanceMemoryLimitMb or lower the functions' MemorySize.")]
-        public static partial void NoMemory(ILogger logger, string functionName, int memoryMb, long committedMb, long limitMb);
+            Message = "No room for another {MemoryMb} MB instance of {FunctionName}: {CommittedMb} of {LimitMb} MB are committed to busy instances ({Refusals} refusals since the last such line; callers wait up to Nimbus:AdmissionWait, then are throttled). Raise Nimbus:InstanceMemoryLimitMb or lower the functions' MemorySize.")]
+        public static partial void NoMemory(ILogger logger, string functionName, int memoryMb, long committedMb, long limitMb, long refusals);
 
         [LoggerMessage(EventId = 4024, EventName = "PrestartFailed", Level = LogLevel.Warning,
             Message = "Could not pre-start a {Family} runtime; cold starts start a fresh process instead.")]

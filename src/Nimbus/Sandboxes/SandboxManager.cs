@@ -35,6 +35,10 @@ internal sealed partial class SandboxManager(
     private long _committedMb;
     private volatile bool _draining;
 
+    // Callers waiting for room retry every 20 ms: a full node is logged once per function and kind per
+    // NoRoomLogInterval (with the count of refusals since), not on every retry.
+    private readonly ConcurrentDictionary<(string Function, int EventId), NoRoomLogState> _noRoomLogged = new();
+
     // Created once the Runtime API ports are bound (OnServerStarted); null when pre-starting is off or impossible.
     private PrestartPool? _prestart;
 
@@ -195,7 +199,11 @@ internal sealed partial class SandboxManager(
         {
             if (!mayEvict || !await TryEvictIdleAsync().ConfigureAwait(false))
             {
-                Log.NoMemory(logger, function.Name, function.MemorySize, CommittedMemoryMb, _memoryLimitMb);
+                if (ShouldLogNoRoom(function.Name, 4023, out var refusals))
+                {
+                    Log.NoMemory(logger, function.Name, function.MemorySize, CommittedMemoryMb, _memoryLimitMb, refusals);
+                }
+
                 return (null, null);
             }
         }
@@ -217,7 +225,11 @@ internal sealed partial class SandboxManager(
         if (!rented)
         {
             Interlocked.Add(ref _committedMb, -function.MemorySize);
-            Log.NoInstanceCapacity(logger, function.Name, ports.Capacity);
+            if (ShouldLogNoRoom(function.Name, 4020, out var refusals))
+            {
+                Log.NoInstanceCapacity(logger, function.Name, ports.Capacity, refusals);
+            }
+
             return (null, null);
         }
 
@@ -568,6 +580,39 @@ internal sealed partial class SandboxManager(
                 return true;
             }
         }
+    }
+
+    /// <summary>How often a node without room for a function's instance is logged for that function (events 4020, 4023).</summary>
+    internal static readonly TimeSpan NoRoomLogInterval = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// True for the first refusal of a function (of one kind) in each <see cref="NoRoomLogInterval"/>;
+    /// <paramref name="refusals"/> counts the refusals since the last line, this one included.
+    /// </summary>
+    private bool ShouldLogNoRoom(string functionName, int eventId, out long refusals)
+    {
+        var state = _noRoomLogged.GetOrAdd((functionName, eventId), _ => new NoRoomLogState());
+        lock (state)
+        {
+            state.Refusals++;
+            var now = time.GetTimestamp();
+            if (state.LastLogged != 0 && time.GetElapsedTime(state.LastLogged, now) < NoRoomLogInterval)
+            {
+                refusals = 0;
+                return false;
+            }
+
+            refusals = state.Refusals;
+            state.Refusals = 0;
+            state.LastLogged = now;
+            return true;
+        }
+    }
+
+    private sealed class NoRoomLogState
+    {
+        public long LastLogged;
+        public long Refusals;
     }
 
     /// <summary>75% of the memory this process may use (.NET reads the container's cgroup limit too).</summary>

@@ -65,4 +65,18 @@ public sealed class LambdaMetricCatalogTests
         Assert.Equal(0, LambdaMetricCatalog.BinaryPercentile(50, new Aggregate(10, 3, 0, 1)));
         Assert.Equal(1, LambdaMetricCatalog.BinaryPercentile(80, new Aggregate(10, 3, 0, 1)));
     }
+
+    [Fact]
+    public void Every_sampled_code_names_its_metric_and_only_the_event_age_keeps_each_sample()
+    {
+        foreach (var name in LambdaMetricCatalog.AsyncMetrics.Keys.Concat(LambdaMetricCatalog.GaugeMetrics.Keys))
+        {
+            Assert.True(LambdaMetricCatalog.TryGetSampledCode(name, out var code));
+            Assert.Equal(name, LambdaMetricCatalog.SampledName(code));
+        }
+
+        Assert.Null(LambdaMetricCatalog.SampledName(99));
+        Assert.Equal([LambdaMetricCatalog.AsyncEventAge], LambdaMetricCatalog.AsyncMetrics.Keys.Concat(LambdaMetricCatalog.GaugeMetrics.Keys)
+            .Where(n => LambdaMetricCatalog.TryGetSampledCode(n, out var c) && LambdaMetricCatalog.KeepsEachSample(c)));
+    }
 }
