@@ -34,17 +34,17 @@ public sealed partial class AuthConditionTests
 
         // PutFunctionEventInvokeConfig checks each destination: sqs:SendMessage on a queue, lambda:InvokeFunction on a function.
         var onQueue = (await aws.LambdaAsync("put-function-event-invoke-config", "--function-name", function,
-            "--destination-config", $$"""{"OnFailure":{"Destination":"{{destinationArn}}"}}""")).ShouldFailWith("InvalidParameterValueException");
+            "--destination-config", $$$"""{"OnFailure":{"Destination":"{{{destinationArn}}}"}}""")).ShouldFailWith("InvalidParameterValueException");
         Assert.Equal($"The function execution role does not have permissions to call SendMessage on {destinationArn}", onQueue);
         var targetFunction = Aws.FunctionArn(scope.NewFunctionName());
         var onFunction = (await aws.LambdaAsync("put-function-event-invoke-config", "--function-name", function,
-            "--destination-config", $$"""{"OnSuccess":{"Destination":"{{targetFunction}}"}}""")).ShouldFailWith("InvalidParameterValueException");
+            "--destination-config", $$$"""{"OnSuccess":{"Destination":"{{{targetFunction}}}"}}""")).ShouldFailWith("InvalidParameterValueException");
         Assert.Equal($"The function execution role does not have permissions to call InvokeFunction on {targetFunction}", onFunction);
         (await aws.LambdaAsync("get-function-event-invoke-config", "--function-name", function)).ShouldFailWith("ResourceNotFoundException");
 
         await AuthClients.PutRolePolicyAsync(scope.Server, roleName, "send", Allow("sqs:SendMessage", dlqArn, destinationArn));
         (await aws.LambdaAsync("put-function-event-invoke-config", "--function-name", function, "--maximum-retry-attempts", "0",
-            "--destination-config", $$"""{"OnFailure":{"Destination":"{{destinationArn}}"}}""")).ShouldSucceed();
+            "--destination-config", $$$"""{"OnFailure":{"Destination":"{{{destinationArn}}}"}}""")).ShouldSucceed();
 
         // The role then loses sqs:SendMessage: the failed event's record and dead letter are dropped and counted, as on AWS.
         await AuthClients.PutRolePolicyAsync(scope.Server, roleName, "send", Allow("logs:CreateLogGroup", "*"));
@@ -94,7 +94,7 @@ public sealed partial class AuthConditionTests
 
         // Three schedules whose runs fail (no such function), each dead-lettering as the same role: one queue its role may
         // send to, one it may not, one whose policy denies it.
-        var due = DateTimeOffset.UtcNow.AddSeconds(3).ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture);
+        var due = DateTimeOffset.UtcNow.AddSeconds(8).ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture);
         var names = new Dictionary<string, string>();
         foreach (var queueArn in new[] { allowedArn, deniedArn, policyArn })
         {

@@ -21,6 +21,9 @@ internal sealed partial class BucketsApi
     /// <summary>Parsed policies by bucket (null: the bucket has none), dropped whenever a policy or the bucket changes.</summary>
     private readonly ConcurrentDictionary<string, PolicyDocument?> _policies = new(StringComparer.Ordinal);
 
+    /// <summary>Raised before a policy's cache entry is dropped, so a load that raced with the change is not cached.</summary>
+    private long _policyChanges;
+
     /// <summary>The identity decision, combined with the bucket policy of the bucket <paramref name="resourceArn"/> names.</summary>
     private async ValueTask<AuthorizationResult> DecideAsync(HttpContext context, string action, string resourceArn)
     {
@@ -61,10 +64,22 @@ internal sealed partial class BucketsApi
             return cached;
         }
 
+        var changes = Interlocked.Read(ref _policyChanges);
         var text = (await store.GetBucketAsync(bucket, cancellationToken).ConfigureAwait(false))?.Policy;
         var policy = text is null ? null : PolicyDocument.TryParse(text, resourcePolicy: true, out _);
-        _policies[bucket] = policy;
+        if (Interlocked.Read(ref _policyChanges) == changes)
+        {
+            _policies[bucket] = policy;
+        }
+
         return policy;
+    }
+
+    /// <summary>Forgets a bucket's cached policy after its change is durable.</summary>
+    private void PolicyChanged(string bucket)
+    {
+        Interlocked.Increment(ref _policyChanges);
+        _policies.TryRemove(bucket, out _);
     }
 
     private async Task<S3Error?> PutPolicyAsync(HttpContext context, string bucket)
@@ -111,7 +126,7 @@ internal sealed partial class BucketsApi
             return S3Error.NoSuchBucket(bucket);
         }
 
-        _policies.TryRemove(bucket, out _);
+        PolicyChanged(bucket);
         Log.BucketPolicySet(logger, bucket);
         context.Response.StatusCode = StatusCodes.Status204NoContent;
         return null;
@@ -143,7 +158,7 @@ internal sealed partial class BucketsApi
             return S3Error.NoSuchBucket(bucket);
         }
 
-        _policies.TryRemove(bucket, out _);
+        PolicyChanged(bucket);
         Log.BucketPolicyDeleted(logger, bucket);
         context.Response.StatusCode = StatusCodes.Status204NoContent;
         return null;

@@ -289,7 +289,7 @@ internal sealed partial class BucketsApi(
         }
 
         _rules.TryRemove(bucket, out _);
-        _policies.TryRemove(bucket, out _);
+        PolicyChanged(bucket);
         Log.BucketDeleted(logger, bucket);
         context.Response.StatusCode = StatusCodes.Status204NoContent;
         return null;
