@@ -7,7 +7,7 @@ namespace Nimbus.IntegrationTests;
 /// schedule names a role, Condition blocks in identity policies, SQS queue policies, and event source mapping pollers that stop
 /// when the function's role loses its SQS permissions and resume when it gets them back.
 /// </summary>
-public sealed class AuthConditionTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+public sealed partial class AuthConditionTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
 

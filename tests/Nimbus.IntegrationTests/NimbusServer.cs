@@ -202,7 +202,7 @@ internal sealed partial class NimbusServer : IAsyncDisposable
         var grants = new[]
         {
             (Role: Aws.Role[(Aws.Role.LastIndexOf('/') + 1)..], Policy: """{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"""),
-            (Role: "scheduler", Policy: $$"""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:InvokeFunction","Resource":"arn:aws:lambda:{{Aws.Region}}:{{Aws.AccountId}}:function:*"}]}"""),
+            (Role: "scheduler", Policy: $$"""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:InvokeFunction","Resource":"arn:aws:lambda:{{Aws.Region}}:{{Aws.AccountId}}:function:*"},{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"arn:aws:sqs:{{Aws.Region}}:{{Aws.AccountId}}:*"}]}"""),
         };
         foreach (var (role, policy) in grants)
         {

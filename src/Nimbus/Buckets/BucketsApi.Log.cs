@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 namespace Nimbus.Buckets;
 
 // Buckets/ event ids: 8000-8099. Next free id: 8005.
+// 5130-5139 (issue 10's bucket policies): 5130-5132 in use; next free 5133.
 internal sealed partial class BucketsApi
 {
     private static partial class Log
@@ -24,5 +25,15 @@ internal sealed partial class BucketsApi
         [LoggerMessage(EventId = 8004, EventName = "S3UnhandledError", Level = LogLevel.Error,
             Message = "{Method} {Path} failed with an unexpected error; answered 500 InternalError. Please report this with the stack trace.")]
         public static partial void UnhandledError(ILogger logger, string method, string path, Exception exception);
+
+        [LoggerMessage(EventId = 5130, EventName = "BucketPolicySet", Level = LogLevel.Information, Message = "Set the policy of bucket {Bucket}.")]
+        public static partial void BucketPolicySet(ILogger logger, string bucket);
+
+        [LoggerMessage(EventId = 5131, EventName = "BucketPolicyDeleted", Level = LogLevel.Information, Message = "Deleted the policy of bucket {Bucket}.")]
+        public static partial void BucketPolicyDeleted(ILogger logger, string bucket);
+
+        [LoggerMessage(EventId = 5132, EventName = "BucketPolicyRefused", Level = LogLevel.Information,
+            Message = "Refused a policy for bucket {Bucket}: {Problem}")]
+        public static partial void BucketPolicyRefused(ILogger logger, string bucket, string problem);
     }
 }

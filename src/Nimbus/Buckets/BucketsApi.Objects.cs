@@ -248,7 +248,7 @@ internal sealed partial class BucketsApi
                 continue;
             }
 
-            if (authorization.Check(context, S3Actions.DeleteObject, S3Actions.ObjectArn(bucket, key!)) is { Allowed: false })
+            if (await DecideAsync(context, S3Actions.DeleteObject, S3Actions.ObjectArn(bucket, key!)).ConfigureAwait(false) is { Allowed: false })
             {
                 results.Add(S3Xml.E("Error", S3Xml.E("Key", key), S3Xml.E("Code", "AccessDenied"), S3Xml.E("Message", "Access Denied")));
                 continue;

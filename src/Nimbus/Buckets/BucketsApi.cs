@@ -98,6 +98,9 @@ internal sealed partial class BucketsApi(
             var bucketArn = S3Actions.BucketArn(bucket);
             return method switch
             {
+                _ when HttpMethods.IsPut(method) && query.ContainsKey(S3Wire.QueryPolicy) => Authorized(context, S3Actions.PutBucketPolicy, bucketArn, () => PutPolicyAsync(context, bucket)),
+                _ when HttpMethods.IsGet(method) && query.ContainsKey(S3Wire.QueryPolicy) => Authorized(context, S3Actions.GetBucketPolicy, bucketArn, () => GetPolicyAsync(context, bucket)),
+                _ when HttpMethods.IsDelete(method) && query.ContainsKey(S3Wire.QueryPolicy) => Authorized(context, S3Actions.DeleteBucketPolicy, bucketArn, () => DeletePolicyAsync(context, bucket)),
                 _ when HttpMethods.IsPut(method) && query.ContainsKey(S3Wire.QueryNotification) => Authorized(context, S3Actions.PutBucketNotification, bucketArn, () => PutNotificationAsync(context, bucket)),
                 _ when HttpMethods.IsPut(method) => Authorized(context, S3Actions.CreateBucket, bucketArn, () => CreateBucketAsync(context, bucket)),
                 _ when HttpMethods.IsHead(method) => Authorized(context, S3Actions.ListBucket, bucketArn, () => HeadBucketAsync(context, bucket)),
@@ -126,7 +129,7 @@ internal sealed partial class BucketsApi(
             _ when HttpMethods.IsPut(method) && request.Headers.ContainsKey(S3Wire.CopySource) => AuthorizedCopy(context, objectArn, () => CopyObjectAsync(context, bucket, key, requestId)),
             _ when HttpMethods.IsPut(method) => Authorized(context, S3Actions.PutObject, objectArn, () => PutObjectAsync(context, bucket, key, requestId)),
             _ when HttpMethods.IsGet(method) && uploadId.Length > 0 => Authorized(context, S3Actions.ListMultipartUploadParts, objectArn, () => ListPartsAsync(context, bucket, key, uploadId)),
-            _ when HttpMethods.IsGet(method) || HttpMethods.IsHead(method) => Authorized(context, S3Actions.GetObject, objectArn, () => GetObjectAsync(context, bucket, key)),
+            _ when HttpMethods.IsGet(method) || HttpMethods.IsHead(method) => Authorized(context, S3Actions.GetObject, objectArn, () => GetObjectOrDenyAsync(context, bucket, key)),
             _ when HttpMethods.IsDelete(method) && uploadId.Length > 0 => Authorized(context, S3Actions.AbortMultipartUpload, objectArn, () => AbortUploadAsync(context, bucket, key, uploadId)),
             _ when HttpMethods.IsDelete(method) => Authorized(context, S3Actions.DeleteObject, objectArn, () => DeleteObjectAsync(context, bucket, key, requestId)),
             _ when HttpMethods.IsPost(method) && query.ContainsKey(S3Wire.QueryUploads) => Authorized(context, S3Actions.PutObject, objectArn, () => CreateUploadAsync(context, bucket, key)),
@@ -136,10 +139,22 @@ internal sealed partial class BucketsApi(
     }
 
     /// <summary>Runs <paramref name="operation"/> when the signer may perform <paramref name="action"/> on <paramref name="resourceArn"/>, else answers AccessDenied.</summary>
-    private Task<S3Error?> Authorized(HttpContext context, string action, string resourceArn, Func<Task<S3Error?>> operation) =>
-        authorization.Check(context, action, resourceArn) is { Allowed: false } refused
-            ? Task.FromResult<S3Error?>(S3Error.AccessDenied(refused.Message))
-            : operation();
+    private async Task<S3Error?> Authorized(HttpContext context, string action, string resourceArn, Func<Task<S3Error?>> operation) =>
+        await DecideAsync(context, action, resourceArn).ConfigureAwait(false) is { Allowed: false } refused
+            ? S3Error.AccessDenied(refused.Message)
+            : await operation().ConfigureAwait(false);
+
+    /// <summary>
+    /// GetObject and HeadObject. As S3 answers: a missing key is 404 NoSuchKey only to a caller who may list the bucket
+    /// (<c>s3:ListBucket</c>); anyone else gets 403 AccessDenied, so a caller cannot probe which keys exist.
+    /// </summary>
+    private async Task<S3Error?> GetObjectOrDenyAsync(HttpContext context, string bucket, string key)
+    {
+        var error = await GetObjectAsync(context, bucket, key).ConfigureAwait(false);
+        return error is { Code: "NoSuchKey" } && !(await DecideAsync(context, S3Actions.ListBucket, S3Actions.BucketArn(bucket)).ConfigureAwait(false)).Allowed
+            ? S3Error.AccessDenied("Access Denied")
+            : error;
+    }
 
     /// <summary>A write that may copy (PutObject, UploadPart): s3:PutObject on the target, and s3:GetObject on an x-amz-copy-source.</summary>
     private Task<S3Error?> AuthorizedCopy(HttpContext context, string targetArn, Func<Task<S3Error?>> operation)
@@ -274,6 +289,7 @@ internal sealed partial class BucketsApi(
         }
 
         _rules.TryRemove(bucket, out _);
+        PolicyChanged(bucket);
         Log.BucketDeleted(logger, bucket);
         context.Response.StatusCode = StatusCodes.Status204NoContent;
         return null;

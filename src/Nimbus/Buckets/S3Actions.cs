@@ -18,6 +18,9 @@ internal static class S3Actions
     public const string PutBucketNotification = "s3:PutBucketNotification";
     public const string GetBucketNotification = "s3:GetBucketNotification";
     public const string ListBucketMultipartUploads = "s3:ListBucketMultipartUploads";
+    public const string PutBucketPolicy = "s3:PutBucketPolicy";
+    public const string GetBucketPolicy = "s3:GetBucketPolicy";
+    public const string DeleteBucketPolicy = "s3:DeleteBucketPolicy";
     public const string GetObject = "s3:GetObject";
     public const string PutObject = "s3:PutObject";
     public const string DeleteObject = "s3:DeleteObject";

@@ -89,6 +89,14 @@ internal sealed record S3Error(string Code, int Status, string Message)
     public static S3Error MethodNotAllowed(string method) =>
         new("MethodNotAllowed", 405, $"The specified method ({method}) is not allowed against this resource.");
 
+    public static S3Error MalformedPolicy(string message) => new("MalformedPolicy", 400, message);
+
+    public static S3Error PolicyTooLarge() =>
+        new("MalformedPolicy", 400, $"Policies must be at most {BucketsApi.MaxPolicyBytes / 1024} KB.");
+
+    public static S3Error NoSuchBucketPolicy(string bucket) =>
+        new("NoSuchBucketPolicy", 404, "The bucket policy does not exist") { BucketName = bucket };
+
     public static S3Error InternalError() =>
         new("InternalError", 500, "We encountered an internal error. Please try again; the server log has the details.");
 }

@@ -51,6 +51,7 @@ internal static partial class S3Wire
 
     // Sub-resources and parameters in the query string.
     public const string QueryNotification = "notification";
+    public const string QueryPolicy = "policy";
     public const string QueryUploads = "uploads";
     public const string QueryUploadId = "uploadId";
     public const string QueryPartNumber = "partNumber";
@@ -73,7 +74,7 @@ internal static partial class S3Wire
     /// <summary>Bucket sub-resources Nimbus does not implement: answered with NotImplemented, never mistaken for a listing.</summary>
     public static readonly string[] UnsupportedSubresources =
     [
-        "acl", "policy", "versioning", "tagging", "cors", "lifecycle", "website", "logging", "replication", "encryption",
+        "acl", "versioning", "tagging", "cors", "lifecycle", "website", "logging", "replication", "encryption",
         "object-lock", "ownershipControls", "publicAccessBlock", "accelerate", "requestPayment", "analytics", "inventory",
         "metrics", "intelligent-tiering", "versions", "policyStatus", "retention", "legal-hold", "torrent", "restore", "select",
         "attributes",

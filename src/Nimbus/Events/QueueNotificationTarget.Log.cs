@@ -3,7 +3,8 @@ using Microsoft.Extensions.Logging;
 namespace Nimbus.Events;
 
 // Queue policy checks of the platform's own deliveries, event ids 6110-6119 (the Queues range). Next free id: 6112
-// (6111 AsyncInvocationQueue).
+// (6111 retired: it was AsyncInvocationQueue's queue-policy Deny, now part of 6120). 6120-6129: the execution roles'
+// sends to dead-letter queues and destinations (AsyncInvocationQueue 6120); next free 6121.
 internal sealed partial class QueueNotificationTarget
 {
     private static partial class Log

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Nimbus.Events;
 
-// Events/ schedule event ids 7040-7059 (ScheduleService, ScheduleRunner): 7040-7047 and 7055-7059 schedules (next free 7048), 7050-7054 authorization (next free 7051).
+// Events/ schedule event ids 7040-7059 (ScheduleService, ScheduleRunner): 7040-7047 and 7055-7059 schedules (next free 7048), 7050-7054 authorization (next free 7051); 7120 (issue 10's range 7120-7129, next free 7121).
 internal sealed partial class ScheduleService
 {
     private static partial class Log
@@ -38,5 +38,9 @@ internal sealed partial class ScheduleService
         [LoggerMessage(EventId = 7047, EventName = "ScheduleDeadLetterQueueMissing", Level = LogLevel.Error,
             Message = "Schedule {Group}/{Name} dropped its failed run of {Run:O}: its dead-letter queue {QueueArn} does not exist. Create the queue or update the schedule's DeadLetterConfig.")]
         public static partial void DeadLetterQueueMissing(ILogger logger, string group, string name, DateTimeOffset run, string queueArn);
+
+        [LoggerMessage(EventId = 7120, EventName = "ScheduleDeadLetterNotPermitted", Level = LogLevel.Warning,
+            Message = "Schedule {Group}/{Name} dropped its failed run of {Run:O}: it may not send to its dead-letter queue {QueueArn} because {Reason}.")]
+        public static partial void DeadLetterNotPermitted(ILogger logger, string group, string name, DateTimeOffset run, string queueArn, string reason);
     }
 }

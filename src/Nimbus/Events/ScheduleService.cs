@@ -27,7 +27,8 @@ internal sealed partial class ScheduleService(
     IOptions<NimbusOptions> options,
     TimeProvider time,
     ILogger<ScheduleService> logger,
-    ServiceAuthorization? authorization = null) : IDisposable
+    ServiceAuthorization? authorization = null,
+    IEventSourceQueues? queues = null) : IDisposable
 {
     public const string DefaultGroup = "default";
 
@@ -502,6 +503,14 @@ internal sealed partial class ScheduleService(
         if (schedule.Target.DeadLetterArn is not { } queueArn)
         {
             Log.RunDropped(logger, schedule.GroupName, schedule.Name, run, delivery.ErrorCode!, delivery.ErrorMessage!, retries);
+            return;
+        }
+
+        // The schedule's role sends to its dead-letter queue, as on AWS: its policy must allow sqs:SendMessage on the
+        // queue and the queue's policy must not deny it; checked at delivery (the role may have changed since).
+        if (Queues.QueueSendPermission.Refusal(authorization, queues?.PolicyOf(queueArn), schedule.Target.RoleArn, queueArn, options.Value, time.GetUtcNow()) is { } refusal)
+        {
+            Log.DeadLetterNotPermitted(logger, schedule.GroupName, schedule.Name, run, queueArn, refusal);
             return;
         }
 

@@ -15,8 +15,12 @@ internal sealed partial class EventInvokeConfigService(
     Events.IEventSourceQueues queues,
     Microsoft.Extensions.Options.IOptions<NimbusOptions> options,
     TimeProvider time,
-    ILogger<EventInvokeConfigService> logger)
+    ILogger<EventInvokeConfigService> logger,
+    Security.ServiceAuthorization authorization)
 {
+    /// <summary>What the execution role must allow on a function destination.</summary>
+    public const string InvokeAction = "lambda:InvokeFunction";
+
     public const int MinRetryAttempts = 0;
     public const int MaxRetryAttempts = 2;
     public const int MinEventAgeSeconds = 60;
@@ -44,6 +48,11 @@ internal sealed partial class EventInvokeConfigService(
             {
                 return LambdaError.InvalidParameter($"The destination queue {arn} does not exist. Create it first (aws sqs create-queue).");
             }
+        }
+
+        if (await RoleRefusalAsync(reference, request, cancellationToken).ConfigureAwait(false) is { } refused)
+        {
+            return refused;
         }
 
         var qualifier = target.Value!;
@@ -207,6 +216,40 @@ internal sealed partial class EventInvokeConfigService(
             default:
                 return LambdaError.InvalidParameter($"The destination ARN {arn} is invalid: use a Lambda function ARN (arn:aws:lambda:<region>:<account>:function:<name>) or an SQS queue ARN (arn:aws:sqs:<region>:<account>:<queue>).");
         }
+    }
+
+    /// <summary>
+    /// As on AWS, the function's execution role must allow what Lambda does with it on each destination the request
+    /// names: <c>sqs:SendMessage</c> on a queue (and the queue's policy must not deny it), <c>lambda:InvokeFunction</c>
+    /// on a function.
+    /// </summary>
+    private async Task<LambdaError?> RoleRefusalAsync(FunctionReference reference, PutFunctionEventInvokeConfigRequest request, CancellationToken cancellationToken)
+    {
+        var function = await functions.GetAsync(reference, cancellationToken).ConfigureAwait(false);
+        if (function.Value?.Role is not { Length: > 0 } role)
+        {
+            return null;
+        }
+
+        foreach (var destination in new[] { request.DestinationConfig?.OnSuccess?.Destination, request.DestinationConfig?.OnFailure?.Destination })
+        {
+            if (Blank(destination) is not { } arn)
+            {
+                continue;
+            }
+
+            var isQueue = arn.StartsWith("arn:aws:sqs:", StringComparison.Ordinal);
+            var refusal = isQueue
+                ? Queues.QueueSendPermission.Refusal(authorization, queues.PolicyOf(arn), role, arn, options.Value, time.GetUtcNow())
+                : authorization.CheckRole(role, InvokeAction, arn).Allowed ? null : $"the role {role} is not allowed {InvokeAction} on {arn}";
+            if (refusal is not null)
+            {
+                Log.DestinationNotPermitted(logger, reference.Name, arn, refusal);
+                return LambdaError.InvalidParameter($"The function execution role does not have permissions to call {(isQueue ? "SendMessage" : "InvokeFunction")} on {arn}");
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The qualifier a config is stored under, once the function (version, alias) is known to exist.</summary>

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 namespace Nimbus.Functions;
 
 // Functions/ event ids: 2000-2099 (LayerService.Log.cs uses some). Next free id: 2013.
+// 2120-2129: issue 10's execution-role checks (2120 AsyncInvocationQueue, 2121 here, 2122 EventInvokeConfigService); next free 2123.
 internal sealed partial class FunctionService
 {
     private static partial class Log
@@ -50,5 +51,9 @@ internal sealed partial class FunctionService
         [LoggerMessage(EventId = 2012, EventName = "ProvisionedConcurrencyDeleted", Level = LogLevel.Information,
             Message = "Provisioned concurrency of {FunctionName}:{Qualifier} removed.")]
         public static partial void ProvisionedConcurrencyDeleted(ILogger logger, string functionName, string qualifier);
+
+        [LoggerMessage(EventId = 2121, EventName = "DeadLetterQueueNotPermitted", Level = LogLevel.Information,
+            Message = "Refused the dead-letter queue {QueueArn} for the execution role {RoleArn}: {Reason}.")]
+        public static partial void ExecutionRoleMayNotSend(ILogger logger, string roleArn, string queueArn, string reason);
     }
 }

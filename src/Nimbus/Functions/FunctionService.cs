@@ -25,7 +25,8 @@ internal sealed partial class FunctionService(
     Events.IEventSourceQueues queues,
     IOptions<NimbusOptions> options,
     TimeProvider time,
-    ILogger<FunctionService> logger)
+    ILogger<FunctionService> logger,
+    Security.ServiceAuthorization authorization)
 {
     private readonly NimbusOptions _options = options.Value;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Name, string Version), FunctionRecord> _cache = new();
@@ -96,7 +97,7 @@ internal sealed partial class FunctionService(
             return functionLayers.Error!;
         }
 
-        if (await ValidateDeadLetterAsync(request.DeadLetterConfig, cancellationToken).ConfigureAwait(false) is { } deadLetterError)
+        if (await ValidateDeadLetterAsync(request.DeadLetterConfig, request.Role, cancellationToken).ConfigureAwait(false) is { } deadLetterError)
         {
             return deadLetterError;
         }
@@ -329,7 +330,7 @@ internal sealed partial class FunctionService(
             return functionLayers.Error!;
         }
 
-        if (await ValidateDeadLetterAsync(request.DeadLetterConfig, cancellationToken).ConfigureAwait(false) is { } deadLetterError)
+        if (await ValidateDeadLetterAsync(request.DeadLetterConfig, request.Role ?? current.Value!.Role, cancellationToken).ConfigureAwait(false) is { } deadLetterError)
         {
             return deadLetterError;
         }

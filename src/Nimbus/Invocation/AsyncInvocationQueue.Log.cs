@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 namespace Nimbus.Invocation;
 
 // Invocation/ event ids 3010-3029 (AsyncInvocationQueue; 3020-3022 in AsyncInvocationQueue.Queues.cs). Next free id: 3023.
+// 2120 (from the Functions range given to issue 10's execution-role checks): DestinationNotPermitted.
 internal sealed partial class AsyncInvocationQueue
 {
     private static partial class Log
@@ -46,5 +47,9 @@ internal sealed partial class AsyncInvocationQueue
         [LoggerMessage(EventId = 3019, EventName = "DestinationInvalid", Level = LogLevel.Warning,
             Message = "The destination {Destination} of {FunctionName}'s event invoke config is not a function Nimbus can invoke ({Reason}); the record was not sent. Fix it with put-function-event-invoke-config.")]
         public static partial void DestinationInvalid(ILogger logger, string functionName, string destination, string reason);
+
+        [LoggerMessage(EventId = 2120, EventName = "DestinationNotPermitted", Level = LogLevel.Warning,
+            Message = "The destination record of {FunctionName}'s event {RequestId} for {Destination} is dropped because {Reason}. Deliveries resume once it may invoke.")]
+        public static partial void DestinationNotPermitted(ILogger logger, string functionName, string requestId, string destination, string reason);
     }
 }

@@ -29,9 +29,9 @@ internal sealed partial class AsyncInvocationQueue
     {
         var functionArn = functions.FunctionArn(item.FunctionName, item.Qualifier ?? FunctionRecord.Latest);
         var function = await functions.GetAsync(new FunctionReference(item.FunctionName, item.Qualifier), CancellationToken.None).ConfigureAwait(false);
-        if (function.Value is { } sender && QueuePolicyDenies(sender.Role, queueArn))
+        if (function.Value is { } sender && SendRefusal(sender.Role, queueArn) is { } refusal)
         {
-            Log.QueuePolicyDenied(logger, item.FunctionName, item.RequestId, sender.Role, queueArn);
+            Log.QueueDeliveryNotPermitted(logger, item.FunctionName, item.RequestId, queueArn, refusal);
             Observe(AsyncEventMetric.DestinationDeliveryFailure, item, 1);
             return;
         }
@@ -57,9 +57,9 @@ internal sealed partial class AsyncInvocationQueue
             return;
         }
 
-        if (QueuePolicyDenies(function.Value.Role, queueArn))
+        if (SendRefusal(function.Value.Role, queueArn) is { } refusal)
         {
-            Log.QueuePolicyDenied(logger, item.FunctionName, item.RequestId, function.Value.Role, queueArn);
+            Log.QueueDeliveryNotPermitted(logger, item.FunctionName, item.RequestId, queueArn, refusal);
             Observe(AsyncEventMetric.DeadLetterError, item, 1);
             return;
         }
@@ -84,22 +84,12 @@ internal sealed partial class AsyncInvocationQueue
     }
 
     /// <summary>
-    /// Lambda sends to a dead-letter queue or a queue destination as the function's execution role: an explicit Deny
-    /// for that role in the queue's resource policy blocks it, as on AWS (the role's identity policy is not checked
-    /// yet, see docs/security.md).
+    /// Lambda sends to a dead-letter queue or a queue destination as the function's execution role: the role's policy
+    /// must allow <c>sqs:SendMessage</c> on the queue and the queue's policy must not deny it, checked at every delivery
+    /// as on AWS (the role may have lost the permission since the config was put). Null when it may send.
     /// </summary>
-    private bool QueuePolicyDenies(string roleArn, string queueArn)
-    {
-        if (queues.PolicyOf(queueArn) is not { } policy)
-        {
-            return false;
-        }
-
-        var slash = roleArn.LastIndexOf('/');
-        var role = new Security.Principal(Security.PrincipalKind.Role, slash >= 0 ? roleArn[(slash + 1)..] : roleArn, roleArn, "");
-        var context = new Security.AuthorizationContext { CurrentTime = time.GetUtcNow(), RequestedRegion = options.Value.Region, AccountId = options.Value.AccountId };
-        return Queues.QueuePolicy.Evaluate(policy, role, Queues.QueuePolicy.SendMessage, queueArn, context, options.Value.AccountId) == Security.PolicyEffect.Deny;
-    }
+    private string? SendRefusal(string roleArn, string queueArn) =>
+        Queues.QueueSendPermission.Refusal(authorization, queues.PolicyOf(queueArn), roleArn, queueArn, options.Value, time.GetUtcNow());
 
     /// <summary>
     /// The <c>AWSTraceHeader</c> of a message Nimbus sends for an event: the event's Root and Sampled with a Parent of
@@ -155,9 +145,9 @@ internal sealed partial class AsyncInvocationQueue
             Message = "{FunctionName} event {RequestId}: the queue {QueueArn} does not exist any more; its record is dropped.")]
         public static partial void QueueTargetMissing(ILogger logger, string functionName, string requestId, string queueArn);
 
-        // From the Queues range (6110-6119) given to queue policy checks; see QueueNotificationTarget.Log.cs.
-        [LoggerMessage(EventId = 6111, EventName = "QueuePolicyDeniedDelivery", Level = LogLevel.Warning,
-            Message = "{FunctionName} event {RequestId}: the policy of the queue {QueueArn} denies sqs:SendMessage to the execution role {RoleArn}; its record is dropped. Remove that Deny from the queue's policy, or configure another queue, to resume.")]
-        public static partial void QueuePolicyDenied(ILogger logger, string functionName, string requestId, string roleArn, string queueArn);
+        // From the Queues range (6110-6129) given to queue policy checks; see QueueNotificationTarget.Log.cs.
+        [LoggerMessage(EventId = 6120, EventName = "QueueDeliveryNotPermitted", Level = LogLevel.Warning,
+            Message = "{FunctionName} event {RequestId}: its record for the queue {QueueArn} is dropped because {Reason}. Deliveries resume once it may send.")]
+        public static partial void QueueDeliveryNotPermitted(ILogger logger, string functionName, string requestId, string queueArn, string reason);
     }
 }

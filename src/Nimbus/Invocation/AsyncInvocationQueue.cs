@@ -24,7 +24,8 @@ internal sealed partial class AsyncInvocationQueue(
     IOptions<NimbusOptions> options,
     TimeProvider time,
     ILogger<AsyncInvocationQueue> logger,
-    IEnumerable<IAsyncEventObserver> observers) : BackgroundService
+    IEnumerable<IAsyncEventObserver> observers,
+    Security.ServiceAuthorization authorization) : BackgroundService
 {
     private readonly IAsyncEventObserver[] _observers = [.. observers];
 
@@ -295,6 +296,21 @@ internal sealed partial class AsyncInvocationQueue(
     }
 
     /// <summary>
+    /// Lambda invokes a function destination as the source function's execution role: the role must allow
+    /// <c>lambda:InvokeFunction</c> on the destination, checked at every delivery. Null when it may.
+    /// </summary>
+    private async Task<string?> InvokeRefusalAsync(StoredEvent item, string destination)
+    {
+        var function = await functions.GetAsync(new FunctionReference(item.FunctionName, item.Qualifier), CancellationToken.None).ConfigureAwait(false);
+        if (function.Value is not { } sender || authorization.CheckRole(sender.Role, Functions.EventInvokeConfigService.InvokeAction, destination).Allowed)
+        {
+            return null;
+        }
+
+        return $"the execution role {sender.Role} is not allowed {Functions.EventInvokeConfigService.InvokeAction} on {destination}: add an Allow for it to the role's policy (./nimbus policy put --role <role> <file>)";
+    }
+
+    /// <summary>
     /// The final outcome: the destination record (when the config names a destination for it) is stored as an
     /// event of the destination function first, then the event is deleted, so a crash in between repeats the
     /// record rather than losing it.
@@ -312,6 +328,11 @@ internal sealed partial class AsyncInvocationQueue(
             if (target.IsError)
             {
                 Log.DestinationInvalid(logger, item.FunctionName, destination, target.Error!.Message);
+                Observe(AsyncEventMetric.DestinationDeliveryFailure, item, 1);
+            }
+            else if (await InvokeRefusalAsync(item, destination).ConfigureAwait(false) is { } refusal)
+            {
+                Log.DestinationNotPermitted(logger, item.FunctionName, item.RequestId, destination, refusal);
                 Observe(AsyncEventMetric.DestinationDeliveryFailure, item, 1);
             }
             else

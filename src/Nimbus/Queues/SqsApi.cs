@@ -196,6 +196,8 @@ internal sealed partial class SqsApi(QueueService queues, ServiceAuthorization a
         Ops.UntagQueue => Done(queues.ChangeTagsAsync(QueueUrl(input), new Dictionary<string, string>(), StringList(input, "TagKeys"))),
         Ops.ListQueueTags => ListQueueTagsAsync(input),
         Ops.ListDeadLetterSourceQueues => ListDeadLetterSourceQueuesAsync(context, input),
+        Ops.AddPermission => AddPermissionAsync(input),
+        Ops.RemovePermission => RemovePermissionAsync(input),
         _ when SqsWire.Actions.Contains(operation) => Task.FromResult<QueueResult<JsonObject>>(new QueueError(
             SqsWire.Errors.UnsupportedOperation, $"Nimbus does not support {operation}; see docs/compatibility.md for the supported SQS operations.")),
         _ => Task.FromResult<QueueResult<JsonObject>>(new QueueError(SqsWire.Errors.InvalidAction, $"The action {operation} is not valid for this endpoint.")),

@@ -74,7 +74,11 @@ internal static class SqsQueryProtocol
                 case "MessageAttributeName":
                 case "MessageSystemAttributeName":
                 case "TagKey":
+                case "AWSAccountId":
                     result[name + "s"] = new JsonArray([.. indexed.Select(p => (JsonNode?)JsonValue.Create(p.Value.GetValueOrDefault("")))]);
+                    break;
+                case "ActionName":
+                    result["Actions"] = new JsonArray([.. indexed.Select(p => (JsonNode?)JsonValue.Create(p.Value.GetValueOrDefault("")))]);
                     break;
                 default:
                     if (name.EndsWith("RequestEntry", StringComparison.Ordinal))

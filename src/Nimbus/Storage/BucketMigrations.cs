@@ -59,5 +59,10 @@ internal static class BucketMigrations
         """
         ALTER TABLE pending_notifications ADD COLUMN trace_header TEXT;
         """,
+
+        // 3: the bucket policy (PutBucketPolicy's JSON document as sent; null: none).
+        """
+        ALTER TABLE buckets ADD COLUMN policy TEXT;
+        """,
     ];
 }

@@ -186,6 +186,135 @@ internal sealed class CodeStore
         $"Could not unzip uploaded file. The archive holds {count} entries, more than the {MaxZipEntries} a deployment package may have. Remove unneeded files (or bundle them) and upload again.");
 
     /// <summary>
+    /// The name of an entry whose data is longer than its central directory header declares (deflated data that
+    /// inflates past the declared size, stored data longer than it), or null. .NET's ZipArchive silently truncates
+    /// such an entry to the declared size; Lambda refuses the package, and so does Nimbus. Each entry is inflated at
+    /// most one byte past its declared size, which the caller has already capped.
+    /// </summary>
+    internal static string? OverlongEntry(byte[] zip)
+    {
+        const int EndRecordSize = 22;
+        var span = zip.AsSpan();
+        long directory = -1;
+        for (var at = zip.Length - EndRecordSize; at >= 0 && at >= zip.Length - EndRecordSize - ushort.MaxValue; at--)
+        {
+            if (U32(span, at) != 0x06054b50)
+            {
+                continue;
+            }
+
+            directory = U32(span, at + 16);
+            if (directory == uint.MaxValue && at - 20 >= 0 && U32(span, at - 20) == 0x07064b50)
+            {
+                var end = (long)System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(span[(at - 12)..]);
+                directory = end >= 0 && end + 56 <= zip.Length && U32(span, (int)end) == 0x06064b50
+                    ? (long)System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(span[((int)end + 48)..])
+                    : -1;
+            }
+
+            break;
+        }
+
+        var position = directory;
+        var buffer = new byte[81920];
+        while (position >= 0 && position + 46 <= zip.Length && U32(span, (int)position) == 0x02014b50)
+        {
+            var at = (int)position;
+            var method = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(span[(at + 10)..]);
+            long compressed = U32(span, at + 20), declared = U32(span, at + 24), local = U32(span, at + 42);
+            int nameLength = U16(span, at + 28), extraLength = U16(span, at + 30), commentLength = U16(span, at + 32);
+            if (at + 46 + nameLength + extraLength > zip.Length)
+            {
+                return null;
+            }
+
+            var name = System.Text.Encoding.UTF8.GetString(span.Slice(at + 46, nameLength));
+            ReadZip64Sizes(span.Slice(at + 46 + nameLength, extraLength), ref declared, ref compressed, ref local);
+            position += 46 + nameLength + extraLength + commentLength;
+            if (local < 0 || local + 30 > zip.Length || U32(span, (int)local) != 0x04034b50)
+            {
+                continue;
+            }
+
+            var data = local + 30 + U16(span, (int)local + 26) + U16(span, (int)local + 28);
+            if (compressed < 0 || data + compressed > zip.Length)
+            {
+                continue;
+            }
+
+            if (method == 0 && compressed > declared)
+            {
+                return name;
+            }
+
+            if (method != 8)
+            {
+                continue;
+            }
+
+            try
+            {
+                using var inflate = new DeflateStream(new MemoryStream(zip, (int)data, (int)compressed, writable: false), CompressionMode.Decompress);
+                long total = 0;
+                int read;
+                while (total <= declared && (read = inflate.Read(buffer, 0, (int)Math.Min(buffer.Length, declared - total + 1))) > 0)
+                {
+                    total += read;
+                }
+
+                if (total > declared)
+                {
+                    return name;
+                }
+            }
+            catch (InvalidDataException)
+            {
+                // Damaged deflate data: ZipArchive's own CRC and length checks refuse it when it unpacks.
+            }
+        }
+
+        return null;
+
+        static long U32(ReadOnlySpan<byte> bytes, int at) => System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(bytes[at..]);
+
+        static int U16(ReadOnlySpan<byte> bytes, int at) => System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(bytes[at..]);
+    }
+
+    /// <summary>A central directory entry's zip64 extra field (tag 1): the sizes and offset its 32-bit fields saturate, in that order.</summary>
+    private static void ReadZip64Sizes(ReadOnlySpan<byte> extra, ref long declared, ref long compressed, ref long local)
+    {
+        var at = 0;
+        while (at + 4 <= extra.Length)
+        {
+            var tag = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(extra[at..]);
+            var size = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(extra[(at + 2)..]);
+            if (tag == 1)
+            {
+                var field = extra.Slice(at + 4, Math.Min(size, extra.Length - at - 4));
+                var next = 0;
+                declared = Widen(field, declared, ref next);
+                compressed = Widen(field, compressed, ref next);
+                local = Widen(field, local, ref next);
+                return;
+            }
+
+            at += 4 + size;
+        }
+
+        static long Widen(ReadOnlySpan<byte> field, long value, ref int next)
+        {
+            if (value != uint.MaxValue || next + 8 > field.Length)
+            {
+                return value;
+            }
+
+            value = (long)Math.Min(System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(field[next..]), long.MaxValue);
+            next += 8;
+            return value;
+        }
+    }
+
+    /// <summary>
     /// The entry count the end-of-central-directory record declares (zip64 too), read before the central directory
     /// is: a package declaring too many entries is refused without allocating them. Null when the record is not found
     /// (ZipArchive then reports the damage).
@@ -283,6 +412,11 @@ internal sealed class CodeStore
             if (unzipped >= LambdaLimits.MaxUnzippedBytes)
             {
                 return LambdaError.InvalidParameter($"Unzipped size must be smaller than {LambdaLimits.MaxUnzippedBytes} bytes");
+            }
+
+            if (OverlongEntry(zip) is { } overlong)
+            {
+                return LambdaError.InvalidParameter($"Could not unzip uploaded file. The entry '{overlong}' holds more data than its header declares; the archive is damaged or crafted. Rebuild it and upload again.");
             }
 
             return null;

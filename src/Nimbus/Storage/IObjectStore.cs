@@ -19,6 +19,9 @@ internal interface IObjectStore
     /// <summary>False when the bucket does not exist.</summary>
     Task<bool> SetNotificationAsync(string bucket, string? notificationXml, CancellationToken cancellationToken);
 
+    /// <summary>Sets (null: removes) the bucket policy; false when the bucket does not exist.</summary>
+    Task<bool> SetPolicyAsync(string bucket, string? policy, CancellationToken cancellationToken);
+
     /// <summary>
     /// Copies <paramref name="source"/> into a new blob, showing every block to <paramref name="observe"/>; null
     /// (and nothing kept) when it is longer than <paramref name="maxBytes"/>.

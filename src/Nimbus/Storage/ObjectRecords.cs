@@ -1,7 +1,11 @@
 namespace Nimbus.Storage;
 
 /// <summary>One bucket as buckets.db holds it.</summary>
-internal sealed record BucketRecord(string Name, string Region, DateTimeOffset CreatedAt, string? NotificationXml);
+internal sealed record BucketRecord(string Name, string Region, DateTimeOffset CreatedAt, string? NotificationXml)
+{
+    /// <summary>The bucket policy (PutBucketPolicy's JSON, as sent); null when it has none.</summary>
+    public string? Policy { get; init; }
+}
 
 /// <summary>
 /// One object's metadata; its bytes are the blob file <see cref="BlobId"/>. <see cref="Headers"/> are the response

@@ -49,7 +49,7 @@ internal sealed class ObjectStore : IObjectStore
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT name, region, created_at, notification FROM buckets WHERE name = $name;";
+        command.CommandText = "SELECT name, region, created_at, notification, policy FROM buckets WHERE name = $name;";
         command.Parameters.AddWithValue("$name", name);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadBucket(reader) : null;
@@ -59,7 +59,7 @@ internal sealed class ObjectStore : IObjectStore
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT name, region, created_at, notification FROM buckets ORDER BY name;";
+        command.CommandText = "SELECT name, region, created_at, notification, policy FROM buckets ORDER BY name;";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var buckets = new List<BucketRecord>();
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
@@ -122,6 +122,16 @@ internal sealed class ObjectStore : IObjectStore
         command.CommandText = "UPDATE buckets SET notification = $xml WHERE name = $name;";
         command.Parameters.AddWithValue("$name", bucket);
         command.Parameters.AddWithValue("$xml", (object?)notificationXml ?? DBNull.Value);
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
+    }
+
+    public async Task<bool> SetPolicyAsync(string bucket, string? policy, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE buckets SET policy = $policy WHERE name = $name;";
+        command.Parameters.AddWithValue("$name", bucket);
+        command.Parameters.AddWithValue("$policy", (object?)policy ?? DBNull.Value);
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
     }
 
@@ -645,7 +655,10 @@ internal sealed class ObjectStore : IObjectStore
         reader.GetString(first + 6));
 
     private static BucketRecord ReadBucket(SqliteDataReader reader) => new(
-        reader.GetString(0), reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), reader.IsDBNull(3) ? null : reader.GetString(3));
+        reader.GetString(0), reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), reader.IsDBNull(3) ? null : reader.GetString(3))
+    {
+        Policy = reader.IsDBNull(4) ? null : reader.GetString(4),
+    };
 
     private static UploadRecord ReadUpload(SqliteDataReader reader) => new(
         reader.GetString(0), reader.GetString(1), reader.GetString(2), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)), DeserializeHeaders(reader.GetString(4)));
