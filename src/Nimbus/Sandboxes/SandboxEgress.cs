@@ -296,7 +296,6 @@ internal sealed partial class SandboxEgress : IDisposable
     private static string? FindOnPath(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin")
             .Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Append("/usr/bin")
             .Select(directory => Path.Combine(directory, name))
             .FirstOrDefault(File.Exists);
 }
