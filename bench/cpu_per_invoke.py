@@ -204,7 +204,9 @@ def main():
 
     families = [f for f in args.runtimes.split(",") if f]
     if args.perf:
-        args.env.append("DOTNET_PerfMapEnabled=1")
+        # W^X (on by default) runs jitted code from a double-mapped memfd, which perf attributes to
+        # "memfd:doublemapper" instead of looking it up in /tmp/perf-<pid>.map: managed frames stay unresolved.
+        args.env += ["DOTNET_PerfMapEnabled=1", "DOTNET_EnableWriteXorExecute=0"]
     comms = {"node", "python3", "python3.11", "python3.12", "python"}
     server = Server(args)
     runs = []

@@ -35,6 +35,30 @@ internal sealed class SqliteDatabase
         return connection;
     }
 
+    /// <summary>
+    /// A connection of its own (outside the pool) for a background writer that keeps it, and the statements it
+    /// prepares on it, for its lifetime. <paramref name="synchronous"/> is its <c>PRAGMA synchronous</c> (FULL or
+    /// NORMAL): a setting of this connection only, so it never leaks into pooled ones.
+    /// </summary>
+    public SqliteConnection OpenWriter(string synchronous)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder(_connectionString) { Pooling = false }.ToString());
+        try
+        {
+            connection.Open();
+            Execute(connection, $"PRAGMA synchronous={synchronous};");
+
+            // Statements run through PreparedStatement bypass Microsoft.Data.Sqlite's own retry on SQLITE_BUSY.
+            SQLitePCL.raw.sqlite3_busy_timeout(connection.Handle, 30_000);
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    }
+
     private void Migrate(IReadOnlyList<string> migrations)
     {
         using var connection = new SqliteConnection(_connectionString);
