@@ -7,6 +7,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 
 need=()
 command -v bwrap >/dev/null || need+=(bubblewrap)
+# Egress of isolated instance networks (NIMBUS_SANDBOX_NETWORK=isolated; HostileFunctionTests).
+command -v slirp4netns >/dev/null || need+=(slirp4netns)
 [[ -x /usr/bin/aws ]] || need+=(awscli)
 command -v zip >/dev/null || need+=(zip)
 command -v curl >/dev/null || need+=(curl)

@@ -55,7 +55,8 @@ public sealed record NimbusOptions
     /// <summary>
     /// How instances reach the network: <see cref="Sandboxes.SandboxNetwork.Host"/> shares the host's network (today's
     /// Lambda-like egress); <see cref="Sandboxes.SandboxNetwork.Isolated"/> gives each instance a network namespace of
-    /// its own that reaches only its Runtime API and this node's AWS APIs (needs root; no internet egress yet).
+    /// its own with its Runtime API and this node's AWS APIs, and egress through slirp4netns that keeps the host's
+    /// loopback out (needs root and slirp4netns).
     /// </summary>
     public Sandboxes.SandboxNetwork SandboxNetwork { get; init; } = Sandboxes.SandboxNetwork.Host;
 

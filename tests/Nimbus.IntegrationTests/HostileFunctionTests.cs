@@ -285,7 +285,9 @@ public sealed class HostileFunctionTests(ServerFixture fixture) : IClassFixture<
     /// own here, as the shared one shares the host's network): a port an instance listens on exists in no other
     /// instance's namespace nor the host's, the host's sockets are not in its /proc/net, the node's own listener is
     /// not reachable, and still the Runtime API (from a pre-started runtime too) and the node's S3 through
-    /// <c>AWS_ENDPOINT_URL</c> with the function's credentials work.
+    /// <c>AWS_ENDPOINT_URL</c> with the function's credentials work. Egress goes out through slirp4netns: a server on
+    /// the host's own address answers, one on the host's loopback does not; names resolve; another function's URL is
+    /// reached on <c>AWS_ENDPOINT_URL</c>.
     /// </summary>
     [Fact]
     public async Task With_isolated_networks_an_instance_reaches_only_its_Runtime_API_and_the_nodes_AWS_APIs()
@@ -334,6 +336,39 @@ public sealed class HostileFunctionTests(ServerFixture fixture) : IClassFixture<
                     Assert.DoesNotContain(table, local => local.EndsWith(mainPort, StringComparison.Ordinal));
                     var node = Ok(await lambda.InvokeAsync(prober, new JsonObject { ["connectTcp"] = server.EndpointUri.Port }.ToJsonString()));
                     Assert.Equal("ECONNREFUSED", node.Str("connectTcp"));
+
+                    // Egress: a server on one of the host's other addresses answers (as another host or the internet
+                    // would); one on the host's 127.0.0.1 cannot be reached, neither as 127.0.0.1 (the namespace's own
+                    // loopback) nor through the NAT's gateway 10.0.2.2, which leads elsewhere to the host's loopback.
+                    var hostAddress = HostAddress();
+                    using var outside = ReplyingListener(hostAddress, "outside");
+                    using var loopback = ReplyingListener(System.Net.IPAddress.Loopback, "loopback");
+                    var loopbackPort = ((System.Net.IPEndPoint)loopback.LocalEndpoint).Port;
+                    string[] targets = [$"{hostAddress}:{((System.Net.IPEndPoint)outside.LocalEndpoint).Port}", $"127.0.0.1:{loopbackPort}", $"10.0.2.2:{loopbackPort}"];
+                    var egress = Ok(await lambda.InvokeAsync(prober, new JsonObject
+                    {
+                        ["connectTo"] = new JsonArray([.. targets.Select(target => (JsonNode)new JsonArray(target.Split(':')[0], int.Parse(target.Split(':')[1], CultureInfo.InvariantCulture)))]),
+                        ["resolve"] = new JsonArray("localhost"),
+                        ["cat"] = "/etc/resolv.conf",
+                    }.ToJsonString()));
+                    // Target names hold dots, which JsonAssert's paths would split.
+                    var reached = egress.At("connectTo");
+                    Assert.True(reached.GetProperty(targets[0]).GetString() == "data:outside", $"An isolated instance should reach a server on the host's address {hostAddress}: {egress.GetRawText()}");
+                    Assert.Equal("ECONNREFUSED", reached.GetProperty(targets[1]).GetString());
+                    Assert.False(reached.GetProperty(targets[2]).GetString()!.StartsWith("data:", StringComparison.Ordinal), $"The NAT's gateway should not lead to the host's loopback: {egress.GetRawText()}");
+
+                    // Names: /etc/hosts as on the host, and DNS through slirp4netns's forwarder, whatever the host's resolver.
+                    Assert.Equal(["127.0.0.1"], egress.At("resolve").Array("localhost").Select(address => address.GetString()!).ToArray());
+                    Assert.StartsWith("nameserver 10.0.2.3\n", egress.Str("cat"), StringComparison.Ordinal);
+
+                    // The node's function URLs from inside: on AWS_ENDPOINT_URL, by path (the main port is the host's loopback).
+                    using var url = await server.Http.PostAsync($"/2021-10-31/functions/{holder}/url", new StringContent("""{"AuthType":"NONE"}""", Encoding.UTF8, "application/json"));
+                    var urlText = await url.Content.ReadAsStringAsync();
+                    Assert.True(url.StatusCode == System.Net.HttpStatusCode.Created, $"CreateFunctionUrlConfig: {(int)url.StatusCode} {urlText}");
+                    var urlId = new Uri(JsonAssert.Parse(urlText, "CreateFunctionUrlConfig").Str("FunctionUrl")).Host.Split('.')[0];
+                    var called = Ok(await lambda.InvokeAsync(prober, new JsonObject { ["httpGet"] = $"/lambda-url/{urlId}/" }.ToJsonString()));
+                    Assert.True(called.Str("httpGet").StartsWith("200 ", StringComparison.Ordinal) && called.Str("httpGet").Contains(held.Str("instance"), StringComparison.Ordinal),
+                        $"An isolated instance should call another function's URL through AWS_ENDPOINT_URL: {called.GetRawText()}");
 
                     // The node's S3 through AWS_ENDPOINT_URL, signed with the function's own credentials (boto3).
                     var bucket = BucketCliTests.NewBucketName();
@@ -449,6 +484,48 @@ public sealed class HostileFunctionTests(ServerFixture fixture) : IClassFixture<
         {
             await server.DisposeAsync();
         }
+    }
+
+    /// <summary>An IPv4 address of this machine's that is not a loopback one: what another host would dial.</summary>
+    private static System.Net.IPAddress HostAddress()
+    {
+        var address = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .Where(nic => nic.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up && nic.NetworkInterfaceType != System.Net.NetworkInformation.NetworkInterfaceType.Loopback)
+            .SelectMany(nic => nic.GetIPProperties().UnicastAddresses)
+            .Select(unicast => unicast.Address)
+            .FirstOrDefault(ip => ip.AddressFamily == AddressFamily.InterNetwork && !System.Net.IPAddress.IsLoopback(ip));
+        Assert.True(address is not null, "This machine should have a non-loopback IPv4 address for the egress test.");
+        return address!;
+    }
+
+    /// <summary>A TCP listener that writes <paramref name="reply"/> to each connection and closes it, until disposed.</summary>
+    private static TcpListenerScope ReplyingListener(System.Net.IPAddress address, string reply)
+    {
+        var listener = new TcpListener(address, 0);
+        listener.Start();
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                while (true)
+                {
+                    using var client = await listener.AcceptTcpClientAsync();
+                    await client.GetStream().WriteAsync(Encoding.ASCII.GetBytes(reply));
+                }
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
+            {
+                // Stopped.
+            }
+        });
+        return new TcpListenerScope(listener);
+    }
+
+    private sealed class TcpListenerScope(TcpListener listener) : IDisposable
+    {
+        public System.Net.EndPoint LocalEndpoint => listener.LocalEndpoint;
+
+        public void Dispose() => listener.Stop();
     }
 
     private static async Task<HttpResult> CreateAsync(TestScope scope, string name, string fixtureName, string runtime, string handler, int memorySize = 128, int timeout = 10)

@@ -22,7 +22,7 @@ internal static class NimbusSettings
         new("Nimbus:ScaleOutWait", "NIMBUS_SCALE_OUT_WAIT", null, "00:00:00", "Off when zero. Callers of a function whose invocations average no longer than this, with 4 busy instances per core, wait up to this long for one to come back before starting another."),
         new("Nimbus:IdleInstanceTimeout", "NIMBUS_IDLE_INSTANCE_TIMEOUT", null, "00:10:00", "An instance idle this long is stopped (scale to zero)."),
         new("Nimbus:UseBubblewrap", "NIMBUS_USE_BUBBLEWRAP", null, "true", "Sandbox instances with bubblewrap when it is installed."),
-        new("Nimbus:SandboxNetwork", "NIMBUS_SANDBOX_NETWORK", null, "host", "host: instances share the host's network (internet egress, as on Lambda); isolated: a network namespace per instance reaching only its Runtime API and this node's AWS APIs (needs root; no egress)."),
+        new("Nimbus:SandboxNetwork", "NIMBUS_SANDBOX_NETWORK", null, "host", "host: instances share the host's network (internet egress, as on Lambda); isolated: a network namespace per instance reaching its Runtime API, this node's AWS APIs and, through slirp4netns, other hosts and the internet, but not the host's loopback (needs root and slirp4netns)."),
         new("Nimbus:UseCgroups", "NIMBUS_USE_CGROUPS", null, "true", "Give each instance a cgroup: memory limit, CPU weight, 1024 processes, freezer."),
         new("Nimbus:PrestartPool", "NIMBUS_PRESTART_POOL", null, "1", "Runtimes kept started per runtime shape, waiting for a function's first invoke; 0 = off."),
         new("Nimbus:AsyncRetryDelay", "NIMBUS_ASYNC_RETRY_DELAY", null, "00:01:00", "Base delay of async function-error retries: retry n waits n × this (Lambda: ~1 min, then ~2 min)."),

@@ -16,10 +16,12 @@ internal sealed class BubblewrapSandboxFactory(string bwrapPath, string? setpriv
 {
     private static readonly string[] SystemDirectories = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"];
 
+    private const string ResolvConf = "/etc/resolv.conf";
+
     private static readonly string[] EtcFiles =
     [
         "/etc/alternatives", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime",
-        "/etc/nsswitch.conf", "/etc/hosts", "/etc/resolv.conf", "/etc/ssl",
+        "/etc/nsswitch.conf", "/etc/hosts", ResolvConf, "/etc/ssl",
         "/etc/ca-certificates", "/etc/mime.types",
     ];
 
@@ -57,7 +59,15 @@ internal sealed class BubblewrapSandboxFactory(string bwrapPath, string? setpriv
         Add(args, "--ro-bind", identities.PasswdFile, "/etc/passwd", "--ro-bind", identities.GroupFile, "/etc/group");
         foreach (var path in EtcFiles)
         {
-            Add(args, "--ro-bind-try", path, path);
+            if (path == ResolvConf && spec.Network is not null)
+            {
+                // In a network namespace of its own, the host's resolvers may be on a loopback it cannot reach.
+                Add(args, "--ro-bind", identities.IsolatedResolvConfFile, ResolvConf);
+            }
+            else
+            {
+                Add(args, "--ro-bind-try", path, path);
+            }
         }
 
         foreach (var path in spec.ReadOnlyHostPaths)

@@ -8,7 +8,7 @@ internal sealed partial class RuntimePortPool
     private static partial class Log
     {
         [LoggerMessage(EventId = 4120, EventName = "NetworkNamespacesCreated", Level = LogLevel.Information,
-            Message = "Instances run in network namespaces of their own ({Count} slots, created in {Milliseconds} ms): each reaches only its Runtime API and this node's AWS APIs, no other instance, no host service and not the internet.")]
-        public static partial void NamespacesCreated(ILogger logger, int count, long milliseconds);
+            Message = "Instances run in network namespaces of their own ({Count} slots, created in {Milliseconds} ms, egress through slirp4netns ready in {EgressMilliseconds} ms more): each reaches its Runtime API, this node's AWS APIs, other hosts and the internet, but no other instance and no service on the host's loopback.")]
+        public static partial void NamespacesCreated(ILogger logger, int count, long milliseconds, long egressMilliseconds);
     }
 }

@@ -15,8 +15,9 @@ namespace Nimbus.Sandboxes;
 /// <para>
 /// With <see cref="SandboxNetwork.Isolated"/>, each port is a slot with a network namespace of its own, created at
 /// start and reused by the instances that rent the port one after the other: its loopback holds only the Runtime API
-/// listener and a listener of the AWS APIs (the instance's <c>AWS_ENDPOINT_URL</c>), both served by this server, so an
-/// instance reaches nothing else: not another instance's sockets, not the host's loopback services. Both ports are
+/// listener and a listener of the AWS APIs (the instance's <c>AWS_ENDPOINT_URL</c>), both served by this server, and
+/// its egress is a user-mode NAT (<see cref="SandboxEgress"/>) that leads to other hosts and the internet but not to the
+/// host's loopback: an instance reaches neither another instance's sockets nor the host's loopback services. Both ports are
 /// also held (bound, not listening) on the host's loopback, so no listener of the host can have a slot's port: the
 /// port a connection arrives on still tells the Runtime API from the AWS APIs, and which instance is calling.
 /// </para>
@@ -31,7 +32,11 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
     private readonly ConcurrentDictionary<int, SandboxInstance?> _owners = new();
     private readonly ConcurrentDictionary<int, PrestartedRuntime> _prestarted = new();
     private readonly Dictionary<int, int> _slots = [];
+    private SandboxEgress? _egress;
     private volatile bool _ready;
+
+    /// <summary>How long each slot's slirp4netns may take to configure its namespace at start (a loaded machine is slow).</summary>
+    private static readonly TimeSpan EgressDeadline = TimeSpan.FromSeconds(60);
 
     public int Capacity => _listeners.Count + _isolatedPorts.Count;
 
@@ -79,7 +84,9 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
             kestrel.ListenHandle((ulong)inside[i, 1].Handle);
         }
 
-        Log.NamespacesCreated(logger, count, clock.ElapsedMilliseconds);
+        var created = clock.ElapsedMilliseconds;
+        _egress = SandboxEgress.Start(namespaces, logger, EgressDeadline);
+        Log.NamespacesCreated(logger, count, created, clock.ElapsedMilliseconds - created);
     }
 
     /// <summary>The network namespace an instance on <paramref name="port"/> must start in; null when instances share the host's.</summary>
@@ -90,6 +97,8 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
 
     public void Dispose()
     {
+        // First: a slirp4netns that exits now must not be started again on a namespace about to close.
+        _egress?.Dispose();
         foreach (var socket in _sockets)
         {
             socket.Dispose();
@@ -167,6 +176,9 @@ public enum SandboxNetwork
     /// <summary>Instances share the host's network namespace (its loopback, its interfaces, the internet).</summary>
     Host,
 
-    /// <summary>Each instance has a network namespace of its own with only its Runtime API and this node's AWS APIs.</summary>
+    /// <summary>
+    /// Each instance has a network namespace of its own: its Runtime API and this node's AWS APIs on its loopback, and
+    /// egress through slirp4netns to other hosts and the internet, but not to the host's loopback or other instances.
+    /// </summary>
     Isolated,
 }

@@ -6,9 +6,11 @@ namespace Nimbus.Sandboxes;
 /// <summary>
 /// The /etc/passwd and /etc/group sandboxes see: root, nobody and one user per instance slot
 /// (<c>sbx_user&lt;uid&gt;</c>, as Lambda's <c>sbx_user1051</c>), so tools that look their user up work and no host
-/// account names leak in. Written once per start into the data directory.
+/// account names leak in. Written once per start into the data directory, with the /etc/resolv.conf of instances in
+/// network namespaces of their own (their resolver is <see cref="SandboxEgress.NameServer"/>, not the host's, which may
+/// be on the host's loopback).
 /// </summary>
-internal sealed record SandboxIdentities(string PasswdFile, string GroupFile)
+internal sealed record SandboxIdentities(string PasswdFile, string GroupFile, string IsolatedResolvConfFile)
 {
     /// <summary>Instances run as uid/gid FirstUserId + their Runtime API slot.</summary>
     public const int FirstUserId = 20_000;
@@ -27,9 +29,10 @@ internal sealed record SandboxIdentities(string PasswdFile, string GroupFile)
 
         passwd.Append("nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n");
         group.Append("nogroup:x:65534:\n");
-        var identities = new SandboxIdentities(Path.Combine(directory, "passwd"), Path.Combine(directory, "group"));
+        var identities = new SandboxIdentities(Path.Combine(directory, "passwd"), Path.Combine(directory, "group"), Path.Combine(directory, "resolv.conf"));
         WriteAtomically(identities.PasswdFile, passwd.ToString());
         WriteAtomically(identities.GroupFile, group.ToString());
+        WriteAtomically(identities.IsolatedResolvConfFile, SandboxEgress.ResolvConf("/etc/resolv.conf"));
         return identities;
     }
 

@@ -88,6 +88,25 @@ def _connect(family, address, timeout):
         client.close()
 
 
+def _resolve(name):
+    try:
+        return sorted({info[4][0] for info in socket.getaddrinfo(name, None, socket.AF_INET, socket.SOCK_STREAM)})
+    except socket.gaierror as e:
+        return "gaierror:" + str(e.errno)
+
+
+def _http_get(url):
+    import urllib.error
+    import urllib.request
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return f"{response.status} {response.read(200).decode('latin-1')}"
+    except urllib.error.HTTPError as e:
+        return f"{e.code} {e.read(200).decode('latin-1')}"
+    except OSError as e:
+        return _name(e) if getattr(e, "errno", None) else type(e).__name__ + ": " + str(e)
+
+
 def _socket_table():
     """The local "address:port" (hex, as the kernel prints it) of every TCP socket /proc/net/tcp and tcp6 list."""
     found = []
@@ -116,6 +135,10 @@ def handler(event, context):
     {"listenAbstract": name}     a listening abstract Unix socket answering "leaked", kept past the invocation
     {"hold": [host, port]}       a connection to host:port with half an HTTP request, kept past the invocation
     {"connectTcp": port}         connect to 127.0.0.1:port and read what comes within a second
+    {"connectTo": [[host, port]]} connect to each host:port and read what comes within 5 seconds, by "host:port"
+    {"resolve": [names]}         the IPv4 addresses each name resolves to, or the error's name
+    {"cat": path}                the first 500 characters of a file
+    {"httpGet": path}            GET $AWS_ENDPOINT_URL + path: "<status> <body>"
     {"connectAbstract": name}    connect to the abstract Unix socket and read what comes within a second
     {"glob": pattern}            the paths matching pattern
     """
@@ -183,6 +206,15 @@ def handler(event, context):
         result["hold"] = "ok"
     if "connectTcp" in event:
         result["connectTcp"] = _connect(socket.AF_INET, ("127.0.0.1", event["connectTcp"]), 1.0)
+    if "connectTo" in event:
+        result["connectTo"] = {f"{host}:{port}": _connect(socket.AF_INET, (host, port), 5.0) for host, port in event["connectTo"]}
+    if "resolve" in event:
+        result["resolve"] = {name: _resolve(name) for name in event["resolve"]}
+    if "cat" in event:
+        with open(event["cat"]) as f:
+            result["cat"] = f.read(500)
+    if "httpGet" in event:
+        result["httpGet"] = _http_get(os.environ["AWS_ENDPOINT_URL"] + event["httpGet"])
     if "connectAbstract" in event:
         result["connectAbstract"] = _connect(socket.AF_UNIX, "\0" + event["connectAbstract"], 1.0)
     if "glob" in event:

@@ -1,0 +1,301 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Microsoft.Win32.SafeHandles;
+
+namespace Nimbus.Sandboxes;
+
+/// <summary>
+/// Internet egress for isolated instance networks: one slirp4netns per network namespace, a user-mode NAT that gives
+/// the namespace a tap device (10.0.2.100/24, default route via 10.0.2.2, DNS at 10.0.2.3 forwarding to the host's
+/// resolvers) and makes each outgoing connection as an ordinary socket of the host. Nothing host-wide changes (no
+/// routes, no firewall rules, no ip_forward), so two servers never collide and a killed server leaves nothing set.
+/// <para>
+/// With <c>--disable-host-loopback</c>, 10.0.2.2 does not lead to the host's 127.0.0.1, and the namespace's own
+/// 127.0.0.1 is its loopback: the host's loopback services, this node's main port and other instances' namespaces stay
+/// out of reach; the host's other addresses, other hosts and the internet are reachable, as from a Lambda function.
+/// Each slirp4netns reads its stdin (<c>--exit-fd</c>), a pipe whose other end only this server holds: it exits when
+/// the server does, kill -9 included. One that dies while the server runs is started again.
+/// </para>
+/// </summary>
+internal sealed partial class SandboxEgress : IDisposable
+{
+    /// <summary>The resolver an isolated instance uses: slirp4netns's DNS forwarder.</summary>
+    public const string NameServer = "10.0.2.3";
+
+    private const string Program = "slirp4netns";
+    private static readonly TimeSpan RestartDelay = TimeSpan.FromSeconds(1);
+
+    private readonly string _path;
+    private readonly ILogger _logger;
+    private readonly Dictionary<int, Process> _processes = [];
+    private readonly Lock _lock = new();
+    private bool _disposed;
+
+    private SandboxEgress(string path, ILogger logger)
+    {
+        _path = path;
+        _logger = logger;
+    }
+
+    /// <summary>
+    /// Gives each of <paramref name="namespaces"/> a slirp4netns and waits until every one has configured its
+    /// namespace. Throws a <see cref="Hosting.StartupException"/> saying what to do when slirp4netns is missing or fails.
+    /// </summary>
+    public static SandboxEgress Start(IReadOnlyList<SafeFileHandle> namespaces, ILogger logger, TimeSpan deadline)
+    {
+        var path = FindOnPath(Program) ?? throw new Hosting.StartupException(
+            "Nimbus:SandboxNetwork is 'isolated' (a network namespace per instance, with internet egress through slirp4netns), but slirp4netns is not installed. "
+            + "Install it (apt-get install slirp4netns), or set NIMBUS_SANDBOX_NETWORK=host to let instances share the host's network.");
+        var egress = new SandboxEgress(path, logger);
+        try
+        {
+            var started = new Task[namespaces.Count];
+            for (var i = 0; i < namespaces.Count; i++)
+            {
+                started[i] = egress.StartOneAsync(i, namespaces[i], deadline);
+            }
+
+            Task.WaitAll(started);
+            return egress;
+        }
+        catch (AggregateException e)
+        {
+            egress.Dispose();
+            throw e.InnerExceptions[0];
+        }
+        catch
+        {
+            egress.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The /etc/resolv.conf of an isolated instance: slirp4netns's forwarder, with the host's search domains and options.</summary>
+    public static string ResolvConf(string hostResolvConf)
+    {
+        var text = new StringBuilder($"nameserver {NameServer}\n");
+        if (File.Exists(hostResolvConf))
+        {
+            foreach (var line in File.ReadLines(hostResolvConf))
+            {
+                var trimmed = line.Trim();
+                if (trimmed.StartsWith("search ", StringComparison.Ordinal) || trimmed.StartsWith("domain ", StringComparison.Ordinal) || trimmed.StartsWith("options ", StringComparison.Ordinal))
+                {
+                    text.Append(trimmed).Append('\n');
+                }
+            }
+        }
+
+        return text.ToString();
+    }
+
+    public void Dispose()
+    {
+        Process[] processes;
+        lock (_lock)
+        {
+            _disposed = true;
+            processes = [.. _processes.Values];
+            _processes.Clear();
+        }
+
+        foreach (var process in processes)
+        {
+            try
+            {
+                // Closing its stdin is the signal (--exit-fd); the kill covers one that does not listen.
+                process.StandardInput.Close();
+                process.Kill();
+            }
+            catch (Exception e) when (e is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
+            {
+                // Already gone.
+            }
+
+            process.Dispose();
+        }
+    }
+
+    private async Task StartOneAsync(int slot, SafeFileHandle network, TimeSpan deadline)
+    {
+        var start = new ProcessStartInfo(_path)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+
+        // The namespace by a path to this server's own descriptor of it: slirp4netns opens it and setns()es in to create
+        // and configure tap0. --enable-sandbox and --enable-seccomp confine slirp4netns itself (own mount namespace, no
+        // capabilities but binding low ports, a syscall filter): it parses packets the instance sends.
+        var namespacePath = string.Create(CultureInfo.InvariantCulture, $"/proc/{Environment.ProcessId}/fd/{network.DangerousGetHandle()}");
+        foreach (var argument in (string[])["--configure", "--mtu=65520", "--disable-host-loopback", "--enable-sandbox", "--enable-seccomp", "--exit-fd=0", "--ready-fd=1", "--netns-type=path", namespacePath, "tap0"])
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var process = Process.Start(start) ?? throw new Hosting.StartupException($"Could not start {_path}.");
+        var errors = new StringBuilder();
+        var drained = DrainAsync(process.StandardError, errors);
+        try
+        {
+            using var timeout = new CancellationTokenSource(deadline);
+            if (!await WaitReadyAsync(process.StandardOutput, timeout.Token))
+            {
+                await drained.WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                throw new Hosting.StartupException(
+                    $"slirp4netns could not give an instance network internet egress ({Describe(process, errors)}). "
+                    + "Check that it runs here (slirp4netns --version; it needs /dev/net/tun), or set NIMBUS_SANDBOX_NETWORK=host to let instances share the host's network.");
+            }
+        }
+        catch
+        {
+            Stop(process);
+            throw;
+        }
+
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                Stop(process);
+                return;
+            }
+
+            _processes[slot] = process;
+        }
+
+        process.EnableRaisingEvents = true;
+        process.Exited += (_, _) => _ = RestartAsync(slot, network, process, errors, deadline);
+        if (process.HasExited)
+        {
+            _ = RestartAsync(slot, network, process, errors, deadline);
+        }
+    }
+
+    private async Task RestartAsync(int slot, SafeFileHandle network, Process exited, StringBuilder errors, TimeSpan deadline)
+    {
+        lock (_lock)
+        {
+            if (_disposed || !_processes.TryGetValue(slot, out var current) || current != exited)
+            {
+                return;
+            }
+
+            _processes.Remove(slot);
+        }
+
+        string description;
+        lock (errors)
+        {
+            description = Describe(exited, errors);
+        }
+
+        Log.EgressExited(_logger, slot, description);
+        exited.Dispose();
+        await Task.Delay(RestartDelay);
+        try
+        {
+            await StartOneAsync(slot, network, deadline);
+            Log.EgressRestarted(_logger, slot);
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
+        {
+            Log.EgressRestartFailed(_logger, slot, e.Message);
+        }
+    }
+
+    /// <summary>slirp4netns writes "1" to --ready-fd once tap0 is configured; warnings come before it, a line each.</summary>
+    private static async Task<bool> WaitReadyAsync(StreamReader output, CancellationToken cancellation)
+    {
+        var line = new StringBuilder();
+        var buffer = new char[256];
+        try
+        {
+            while (true)
+            {
+                var read = await output.ReadAsync(buffer, cancellation);
+                if (read == 0)
+                {
+                    return false;
+                }
+
+                foreach (var c in buffer.AsSpan(0, read))
+                {
+                    if (c == '\n')
+                    {
+                        line.Clear();
+                    }
+                    else
+                    {
+                        line.Append(c);
+                    }
+                }
+
+                if (line.ToString() == "1")
+                {
+                    _ = output.BaseStream.CopyToAsync(Stream.Null, CancellationToken.None);
+                    return true;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Keeps the last lines slirp4netns printed (bounded), to tell why one failed or died.</summary>
+    private static async Task DrainAsync(StreamReader error, StringBuilder kept)
+    {
+        try
+        {
+            while (await error.ReadLineAsync() is { } line)
+            {
+                lock (kept)
+                {
+                    if (kept.Length > 2048)
+                    {
+                        kept.Remove(0, kept.Length - 1024);
+                    }
+
+                    kept.Append(line.Length > 200 ? line[..200] : line).Append(" / ");
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // The process is gone.
+        }
+    }
+
+    private static string Describe(Process process, StringBuilder errors)
+    {
+        var said = errors.ToString().TrimEnd(' ', '/');
+        var exit = process.HasExited ? $"exit code {process.ExitCode}" : "not ready in time";
+        return said.Length == 0 ? exit : $"{exit}: {said}";
+    }
+
+    private static void Stop(Process process)
+    {
+        try
+        {
+            process.Kill();
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            // Already gone.
+        }
+
+        process.Dispose();
+    }
+
+    private static string? FindOnPath(string name) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin")
+            .Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Select(directory => Path.Combine(directory, name))
+            .FirstOrDefault(File.Exists);
+}
