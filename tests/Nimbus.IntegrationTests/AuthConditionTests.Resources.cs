@@ -32,6 +32,13 @@ public sealed partial class AuthConditionTests
         await AuthClients.PutRolePolicyAsync(scope.Server, roleName, "send", Allow("sqs:SendMessage", dlqArn));
         (await aws.CreateFunctionAsync(function, zip, "nodejs20.x", "error.handler", "--role", role, "--dead-letter-config", $"TargetArn={dlqArn}")).ShouldSucceed();
 
+        // Changing only the role checks the new role against the dead-letter queue the function keeps; nothing changes.
+        var otherRole = $"arn:aws:iam::{Aws.AccountId}:role/{$"bare-{Guid.NewGuid():N}"[..20]}";
+        var roleRefused = (await aws.LambdaAsync("update-function-configuration", "--function-name", function, "--role", otherRole))
+            .ShouldFailWith("InvalidParameterValueException");
+        Assert.Equal("The provided execution role does not have permissions to call SendMessage on SQS", roleRefused);
+        Assert.Equal(role, (await aws.LambdaAsync("get-function-configuration", "--function-name", function)).Json().Str("Role"));
+
         // PutFunctionEventInvokeConfig checks each destination: sqs:SendMessage on a queue, lambda:InvokeFunction on a function.
         var onQueue = (await aws.LambdaAsync("put-function-event-invoke-config", "--function-name", function,
             "--destination-config", $$$"""{"OnFailure":{"Destination":"{{{destinationArn}}}"}}""")).ShouldFailWith("InvalidParameterValueException");

@@ -330,7 +330,10 @@ internal sealed partial class FunctionService(
             return functionLayers.Error!;
         }
 
-        if (await ValidateDeadLetterAsync(request.DeadLetterConfig, request.Role ?? current.Value!.Role, cancellationToken).ConfigureAwait(false) is { } deadLetterError)
+        // A new role must be able to send to the dead-letter queue the function keeps, as a new queue must be for the role it keeps.
+        var deadLetterToCheck = request.DeadLetterConfig
+            ?? (request.Role is not null && current.Value!.DeadLetterTargetArn is { Length: > 0 } kept ? new DeadLetterConfigShape { TargetArn = kept } : null);
+        if (await ValidateDeadLetterAsync(deadLetterToCheck, request.Role ?? current.Value!.Role, cancellationToken).ConfigureAwait(false) is { } deadLetterError)
         {
             return deadLetterError;
         }
