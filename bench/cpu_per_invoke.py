@@ -91,7 +91,20 @@ def runtime_processes(server_pid, comms):
     return found
 
 
-def snapshot(server_pid, comms):
+def pool_items(path):
+    """Thread-pool work items nimbusd completed so far (bench/ThreadPoolProbe); None without --pool-probe."""
+    if not path:
+        return None
+    for _ in range(50):
+        try:
+            with open(path) as f:
+                return int(f.read())
+        except (OSError, ValueError):
+            time.sleep(0.01)
+    return None
+
+
+def snapshot(server_pid, comms, probe_file=None):
     runtimes = {}
     for pid, comm in runtime_processes(server_pid, comms).items():
         try:
@@ -99,7 +112,7 @@ def snapshot(server_pid, comms):
         except OSError:
             pass
     return {"server_cpu": proc_cpu_seconds(server_pid), "server_switches": proc_switches(server_pid),
-            "runtimes": runtimes}
+            "runtimes": runtimes, "pool_items": pool_items(probe_file)}
 
 
 def signed_headers(url, body):
@@ -204,6 +217,8 @@ def main():
     parser.add_argument("--json", help="write the runs here")
     parser.add_argument("--perf", help="record `perf` samples of nimbusd (DOTNET_PerfMapEnabled=1) during the first "
                                        "measured run into this file")
+    parser.add_argument("--pool-probe", help="bench/ThreadPoolProbe's built DLL: also count nimbusd's thread-pool work "
+                                             "items per invoke (loaded with DOTNET_STARTUP_HOOKS)")
     args = parser.parse_args()
 
     families = [f for f in args.runtimes.split(",") if f]
@@ -212,6 +227,10 @@ def main():
         # "memfd:doublemapper" instead of looking it up in /tmp/perf-<pid>.map: managed frames stay unresolved.
         args.env += ["DOTNET_PerfMapEnabled=1", "DOTNET_EnableWriteXorExecute=0"]
     comms = {"node", "python3", "python3.11", "python3.12", "python"}
+    probe_file = None
+    if args.pool_probe:
+        probe_file = os.path.join(tempfile.mkdtemp(prefix="nimbus-pool-probe-"), "items")
+        args.env += ["DOTNET_STARTUP_HOOKS=" + os.path.abspath(args.pool_probe), "NIMBUS_POOL_PROBE_FILE=" + probe_file]
     server = Server(args)
     runs = []
     try:
@@ -244,9 +263,9 @@ def main():
                 if args.perf and repeat == 0 and family == families[0]:
                     recorder = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-o", args.perf, "-p", str(server.pid),
                                                  "--", "sleep", str(args.seconds)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                before = snapshot(server.pid, comms)
+                before = snapshot(server.pid, comms, probe_file)
                 result = wrk_cpu(args.wrk, url, args.callers, args.seconds, headers)
-                after = snapshot(server.pid, comms)
+                after = snapshot(server.pid, comms, probe_file)
                 if recorder is not None:
                     recorder.wait(timeout=60)
                 n = max(1, result["requests"])
@@ -260,22 +279,26 @@ def main():
                     "wrk_us": 1e6 * result["wrk_cpu"] / n,
                     "server_switches": (after["server_switches"] - before["server_switches"]) / n,
                     "runtime_switches": runtime_switches / n,
+                    "pool_items": None if after["pool_items"] is None or before["pool_items"] is None
+                    else (after["pool_items"] - before["pool_items"]) / n,
                     "instances": len(after["runtimes"]),
                 }
                 runs.append(row)
                 log("%s #%d: %d invokes (%d errors) %.0f/s load %.1f | CPU us/invoke: nimbusd %.0f, runtimes %.0f, wrk %.0f | "
                     "switches/invoke: nimbusd %.1f, runtimes %.1f | %d runtime processes" % (
                         family, repeat + 1, row["requests"], row["errors"], row["rate"], row["load"], row["server_us"],
-                        row["runtime_us"], row["wrk_us"], row["server_switches"], row["runtime_switches"], row["instances"]))
+                        row["runtime_us"], row["wrk_us"], row["server_switches"], row["runtime_switches"], row["instances"])
+                    + ("" if row["pool_items"] is None else " | pool work items/invoke %.2f" % row["pool_items"]))
     finally:
         server.stop()
 
-    print("| runtime | callers | invokes | nimbusd CPU µs/invoke | runtimes CPU µs/invoke | wrk CPU µs/invoke | nimbusd switches/invoke | runtime switches/invoke | load |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| runtime | callers | invokes | nimbusd CPU µs/invoke | runtimes CPU µs/invoke | wrk CPU µs/invoke | nimbusd switches/invoke | runtime switches/invoke | pool work items/invoke | load |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for row in runs:
-        print("| %s | %d | %d | %.0f | %.0f | %.0f | %.1f | %.1f | %.1f |" % (
+        print("| %s | %d | %d | %.0f | %.0f | %.0f | %.1f | %.1f | %s | %.1f |" % (
             row["runtime"], args.callers, row["requests"], row["server_us"], row["runtime_us"], row["wrk_us"],
-            row["server_switches"], row["runtime_switches"], row["load"]))
+            row["server_switches"], row["runtime_switches"],
+            "" if row["pool_items"] is None else "%.2f" % row["pool_items"], row["load"]))
     if args.json:
         with open(args.json, "w") as out:
             json.dump({"env": args.env, "callers": args.callers, "server": args.server, "start_seconds": server.start_seconds,

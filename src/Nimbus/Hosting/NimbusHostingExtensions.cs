@@ -93,6 +93,7 @@ public static class NimbusHostingExtensions
         services.AddSingleton<IFunctionLifecycleObserver, EventInvokeConfigCleanup>();
         services.TryAddSingleton<RuntimeCatalog>();
         services.TryAddSingleton<RuntimePortPool>();
+        services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory, RuntimeApiTransport>();
         services.TryAddSingleton<ISandboxFactory>(sp => SandboxFactorySelector.Select(
             sp.GetRequiredService<IOptions<NimbusOptions>>().Value,
             sp.GetRequiredService<DataDirectory>(),

@@ -24,8 +24,11 @@ namespace Nimbus.Sandboxes;
 /// </summary>
 internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) : IDisposable
 {
-    private readonly List<ListenOptions> _listeners = [];
+    private readonly List<int> _hostPorts = [];
     private readonly List<int> _isolatedPorts = [];
+
+    // The Runtime API's listening sockets by descriptor: RuntimeApiTransport serves exactly these.
+    private readonly Dictionary<ulong, Socket> _runtimeListeners = [];
     private readonly Dictionary<int, (SafeFileHandle Namespace, string EndpointUrl)> _namespaces = [];
     private readonly List<Socket> _sockets = [];
     private readonly ConcurrentQueue<int> _free = new();
@@ -38,7 +41,7 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
     /// <summary>How long each slot's slirp4netns may take to configure its namespace at start (a loaded machine is slow).</summary>
     private static readonly TimeSpan EgressDeadline = TimeSpan.FromSeconds(60);
 
-    public int Capacity => _listeners.Count + _isolatedPorts.Count;
+    public int Capacity => _hostPorts.Count + _isolatedPorts.Count;
 
     /// <summary>True when every port is a slot with a network namespace of its own.</summary>
     public bool IsIsolated => _isolatedPorts.Count > 0;
@@ -53,7 +56,10 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
         {
             for (var i = 0; i < count; i++)
             {
-                kestrel.Listen(IPAddress.Loopback, 0, listen => _listeners.Add(listen));
+                var socket = ListenInHere(0);
+                _sockets.Add(socket);
+                _hostPorts.Add(((IPEndPoint)socket.LocalEndPoint!).Port);
+                ListenRuntimeApi(kestrel, socket);
             }
 
             return;
@@ -80,13 +86,24 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
             _namespaces[ports[i].Runtime] = (namespaces[i], $"http://127.0.0.1:{ports[i].Endpoint}");
 
             // Kestrel wraps the descriptors without owning them; this pool closes them when the server stops.
-            kestrel.ListenHandle((ulong)inside[i, 0].Handle);
+            ListenRuntimeApi(kestrel, inside[i, 0]);
             kestrel.ListenHandle((ulong)inside[i, 1].Handle);
         }
 
         var created = clock.ElapsedMilliseconds;
         _egress = SandboxEgress.Start(namespaces, logger, EgressDeadline);
         Log.NamespacesCreated(logger, count, created, clock.ElapsedMilliseconds - created);
+    }
+
+    /// <summary>The listening socket of a Runtime API port by its descriptor; null for any other listener.</summary>
+    public Socket? ListeningSocket(ulong handle) => _runtimeListeners.GetValueOrDefault(handle);
+
+    // Kestrel wraps the descriptor without owning it; RuntimeApiTransport accepts on it (this pool closes it at stop).
+    private void ListenRuntimeApi(KestrelServerOptions kestrel, Socket socket)
+    {
+        var handle = (ulong)socket.Handle;
+        _runtimeListeners[handle] = socket;
+        kestrel.ListenHandle(handle);
     }
 
     /// <summary>The network namespace an instance on <paramref name="port"/> must start in; null when instances share the host's.</summary>
@@ -130,7 +147,7 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
     /// <summary>Called once the server has bound: the real ports are known only now.</summary>
     public void OnServerStarted()
     {
-        foreach (var port in _listeners.Select(listen => listen.IPEndPoint!.Port).Concat(_isolatedPorts))
+        foreach (var port in _hostPorts.Concat(_isolatedPorts))
         {
             _slots[port] = _slots.Count;
             _owners[port] = null;

@@ -1,0 +1,37 @@
+using System.Globalization;
+
+/// <summary>Runs in nimbusd before Main (DOTNET_STARTUP_HOOKS); writes the thread pool's completed work items.</summary>
+internal static class StartupHook
+{
+    public static void Initialize()
+    {
+        var path = Environment.GetEnvironmentVariable("NIMBUS_POOL_PROBE_FILE");
+        if (string.IsNullOrEmpty(path))
+        {
+            return;
+        }
+
+        var thread = new Thread(() =>
+        {
+            var temporary = path + ".tmp";
+            while (true)
+            {
+                try
+                {
+                    File.WriteAllText(temporary, ThreadPool.CompletedWorkItemCount.ToString(CultureInfo.InvariantCulture));
+                    File.Move(temporary, path, overwrite: true);
+                }
+                catch (IOException)
+                {
+                }
+
+                Thread.Sleep(20);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "pool probe",
+        };
+        thread.Start();
+    }
+}
