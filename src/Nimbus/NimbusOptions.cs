@@ -53,6 +53,12 @@ public sealed record NimbusOptions
     public TimeSpan ScaleOutWait { get; init; } = TimeSpan.Zero;
 
     /// <summary>
+    /// Runtime API connections served with inline scheduling (<see cref="Sandboxes.RuntimeApiTransport"/>): three fewer
+    /// thread-pool hand-offs per invocation. False serves them with Kestrel's default transport, as every other listener.
+    /// </summary>
+    public bool RuntimeApiInlineScheduling { get; init; } = true;
+
+    /// <summary>
     /// How instances reach the network: <see cref="Sandboxes.SandboxNetwork.Host"/> shares the host's network (today's
     /// Lambda-like egress); <see cref="Sandboxes.SandboxNetwork.Isolated"/> gives each instance a network namespace of
     /// its own with its Runtime API and this node's AWS APIs, and egress through slirp4netns that keeps the host's

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Nimbus.Sandboxes;
 
@@ -19,7 +20,7 @@ namespace Nimbus.Sandboxes;
 /// Inline scheduling is safe here because the Runtime API's handlers never block a thread on the connection's own
 /// input (no synchronous body reads): they await. A handler that blocked would stall only its own runtime's connection.
 /// </remarks>
-internal sealed class RuntimeApiTransport(RuntimePortPool ports, ILoggerFactory loggers) : IConnectionListenerFactory, IConnectionListenerFactorySelector
+internal sealed class RuntimeApiTransport(RuntimePortPool ports, IOptions<NimbusOptions> options, ILoggerFactory loggers) : IConnectionListenerFactory, IConnectionListenerFactorySelector
 {
     private readonly SocketConnectionFactoryOptions _options = new()
     {
@@ -29,7 +30,8 @@ internal sealed class RuntimeApiTransport(RuntimePortPool ports, ILoggerFactory 
         IOQueueCount = 0,
     };
 
-    public bool CanBind(EndPoint endpoint) => endpoint is FileHandleEndPoint handle && ports.ListeningSocket(handle.FileHandle) is not null;
+    public bool CanBind(EndPoint endpoint) =>
+        options.Value.RuntimeApiInlineScheduling && endpoint is FileHandleEndPoint handle && ports.ListeningSocket(handle.FileHandle) is not null;
 
     public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
