@@ -23,6 +23,7 @@ const EXIT_RUNTIME_API = 1;
 
 let apiHost;
 let apiPort;
+let apiHostHeader;
 
 // ---------------------------------------------------------------------------
 // Logging (console patch)
@@ -78,6 +79,7 @@ function patchConsole() {
 
 function parseApiAddress(value) {
   if (!value) return false;
+  apiHostHeader = value;
   let m = /^\[([^\]]+)\]:(\d+)$/.exec(value); // [::1]:9001
   if (!m) m = /^([^:]+):(\d+)$/.exec(value); // 127.0.0.1:9001
   if (m) {
@@ -267,7 +269,7 @@ function loopSend(requests) {
 
 // One request as a latin1 string (the body, JSON, already encoded as UTF-8 bytes in latin1 characters).
 function encodeRequest(method, path, extraHeaders, body) {
-  let head = `${method} ${path} HTTP/1.1\r\nHost: ${env.AWS_LAMBDA_RUNTIME_API}\r\n${extraHeaders}`;
+  const head = `${method} ${path} HTTP/1.1\r\nHost: ${apiHostHeader}\r\n${extraHeaders}`;
   if (body === undefined) return head + '\r\n';
   return `${head}Content-Length: ${body.length}\r\n\r\n${body}`;
 }
@@ -736,48 +738,46 @@ function createResponseStream(requestId) {
 // A streamifyResponse handler: asks, as runInvocation does, for the next event
 // (to onEvent) once the stream is complete and answered.
 function runStreamingInvocation(handler, headers, event, requestId, deadlineMs, onEvent) {
-  {
-    const responseStream = createResponseStream(requestId);
-    const state = { requestId, finished: false, callbackCalled: false, deferred: null, finish: null };
-    const finish = (isError, err) => {
-      if (state.finished) return;
-      state.finished = true;
-      if (isError) {
-        const payload = errorPayload(err);
-        logError('Invoke Error', payload);
-        if (!responseStream.fail(payload)) {
-          // The stream was already complete: the error comes too late to report.
-          return;
-        }
-      } else if (!responseStream.writableEnded) {
-        responseStream.end();
+  const responseStream = createResponseStream(requestId);
+  const state = { requestId, finished: false, callbackCalled: false, deferred: null, finish: null };
+  const finish = (isError, err) => {
+    if (state.finished) return;
+    state.finished = true;
+    if (isError) {
+      const payload = errorPayload(err);
+      logError('Invoke Error', payload);
+      if (!responseStream.fail(payload)) {
+        // The stream was already complete: the error comes too late to report.
+        return;
       }
-      responseStream.answered.then(() => {
-        if (current === state) {
-          current = null;
-          phase = 'idle';
-        }
-        nextInvocation(onEvent);
-      });
-    };
-    state.finish = finish;
-    current = state;
-    phase = 'invoke';
-    // The stream may end before the handler returns; the invoke is over then.
-    responseStream.on('finish', () => finish(false));
-    const context = makeContext(headers, requestId, deadlineMs, (isError, err) => finish(isError, err));
-    let returned;
-    try {
-      returned = handler(event, responseStream, context);
-    } catch (err) {
-      finish(true, err);
-      return;
+    } else if (!responseStream.writableEnded) {
+      responseStream.end();
     }
-    Promise.resolve(returned).then(
-      () => finish(false),
-      (err) => finish(true, err)
-    );
+    responseStream.answered.then(() => {
+      if (current === state) {
+        current = null;
+        phase = 'idle';
+      }
+      nextInvocation(onEvent);
+    });
+  };
+  state.finish = finish;
+  current = state;
+  phase = 'invoke';
+  // The stream may end before the handler returns; the invoke is over then.
+  responseStream.on('finish', () => finish(false));
+  const context = makeContext(headers, requestId, deadlineMs, (isError, err) => finish(isError, err));
+  let returned;
+  try {
+    returned = handler(event, responseStream, context);
+  } catch (err) {
+    finish(true, err);
+    return;
   }
+  Promise.resolve(returned).then(
+    () => finish(false),
+    (err) => finish(true, err)
+  );
 }
 
 // Runs one invoke; its answer goes out with GET /next behind it, whose event
