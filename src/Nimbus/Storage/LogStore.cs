@@ -164,15 +164,29 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
     private static Dictionary<(string Group, string Stream), (long First, long Last, long Bytes)> StreamTotals(IReadOnlyList<LogEvent> events)
     {
         var streams = new Dictionary<(string Group, string Stream), (long First, long Last, long Bytes)>();
-        foreach (var item in events)
-        {
-            var size = EventSize(item.Message);
-            streams[(item.LogGroup, item.LogStream)] = streams.TryGetValue((item.LogGroup, item.LogStream), out var seen)
-                ? (Math.Min(seen.First, item.TimestampMs), Math.Max(seen.Last, item.TimestampMs), seen.Bytes + size)
-                : (item.TimestampMs, item.TimestampMs, size);
-        }
-
+        StreamTotals(events is List<LogEvent> list ? System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list) : events.ToArray(), streams);
         return streams;
+    }
+
+    /// <summary>Adds the totals of <paramref name="events"/> to <paramref name="streams"/>, one look-up per run of lines of one stream.</summary>
+    private static void StreamTotals(ReadOnlySpan<LogEvent> events, Dictionary<(string Group, string Stream), (long First, long Last, long Bytes)> streams)
+    {
+        var i = 0;
+        while (i < events.Length)
+        {
+            var (group, stream) = (events[i].LogGroup, events[i].LogStream);
+            long first = long.MaxValue, last = long.MinValue, bytes = 0;
+            for (; i < events.Length && ReferenceEquals(events[i].LogGroup, group) && ReferenceEquals(events[i].LogStream, stream); i++)
+            {
+                first = Math.Min(first, events[i].TimestampMs);
+                last = Math.Max(last, events[i].TimestampMs);
+                bytes += EventSize(events[i].Message);
+            }
+
+            streams[(group, stream)] = streams.TryGetValue((group, stream), out var seen)
+                ? (Math.Min(seen.First, first), Math.Max(seen.Last, last), seen.Bytes + bytes)
+                : (first, last, bytes);
+        }
     }
 
     /// <summary>
@@ -184,97 +198,122 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
     /// </summary>
     private sealed class Writer : IDisposable
     {
-        private readonly SqliteConnection _connection;
-        private readonly PreparedStatement _insert;
+        // ?1 group, ?2 stream, ?3 ingestion time, then a (timestamp, message) pair per row. A warm invocation's START,
+        // END and REPORT arrive together from one stream: one step of the three-row insert stores them (rowids in
+        // order, so their event ids stay distinct and in line order).
+        private const string InsertOneSql = """
+            INSERT INTO log_events (log_group, log_stream, timestamp, ingestion_time, message)
+            VALUES (?1, ?2, ?4, ?3, ?5);
+            """;
+
+        private const string InsertThreeSql = """
+            INSERT INTO log_events (log_group, log_stream, timestamp, ingestion_time, message)
+            VALUES (?1, ?2, ?4, ?3, ?5), (?1, ?2, ?6, ?3, ?7), (?1, ?2, ?8, ?3, ?9);
+            """;
+
+        private const string GroupSql = "INSERT INTO log_groups (name, creation_time) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING;";
+
+        private const string StreamSql = """
+            INSERT INTO log_streams (log_group, name, creation_time, first_event, last_event, last_ingestion, stored_bytes)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?3, ?6)
+            ON CONFLICT (log_group, name) DO UPDATE SET
+                first_event = MIN(COALESCE(first_event, excluded.first_event), excluded.first_event),
+                last_event = MAX(COALESCE(last_event, excluded.last_event), excluded.last_event),
+                last_ingestion = excluded.last_ingestion,
+                stored_bytes = stored_bytes + excluded.stored_bytes;
+            """;
+
+        private readonly SqliteWriter _sqlite;
+        private readonly PreparedStatement _one;
+        private readonly PreparedStatement _three;
         private readonly PreparedStatement _group;
         private readonly PreparedStatement _stream;
-        private readonly int _insertGroup;
-        private readonly int _insertStream;
-        private readonly int _insertTimestamp;
-        private readonly int _insertIngestion;
-        private readonly int _insertMessage;
+        private readonly Dictionary<(string Group, string Stream), (long First, long Last, long Bytes)> _streams = [];
 
         public Writer(SqliteDatabase database)
         {
-            _connection = database.OpenWriter("NORMAL");
-            try
-            {
-                _insert = new PreparedStatement(_connection, InsertEventSql);
-                _group = new PreparedStatement(_connection, InsertGroupSql);
-                _stream = new PreparedStatement(_connection, UpsertStreamSql);
-            }
-            catch
-            {
-                Dispose();
-                throw;
-            }
-
-            _insertGroup = _insert.Index("$group");
-            _insertStream = _insert.Index("$stream");
-            _insertTimestamp = _insert.Index("$timestamp");
-            _insertIngestion = _insert.Index("$ingestion");
-            _insertMessage = _insert.Index("$message");
+            _sqlite = new SqliteWriter(database, "NORMAL");
+            _one = _sqlite.Prepare(InsertOneSql);
+            _three = _sqlite.Prepare(InsertThreeSql);
+            _group = _sqlite.Prepare(GroupSql);
+            _stream = _sqlite.Prepare(StreamSql);
         }
 
         /// <summary>Appends the batch and brings its groups and streams up to date in one transaction.</summary>
         public void Write(List<LogEvent> batch, long now)
         {
-            using var transaction = _connection.BeginTransaction();
-            _insert.Bind(_insertIngestion, now);
+            using var transaction = _sqlite.Connection.BeginTransaction();
+            _one.Bind(3, now);
+            _three.Bind(3, now);
 
-            // Bindings stay between runs: a run of lines of one stream binds its names once.
-            string? group = null;
-            string? stream = null;
-            foreach (var item in batch)
+            // Bindings stay between runs: a run of lines of one stream binds its names once per statement.
+            var lines = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(batch);
+            string? oneGroup = null, oneStream = null, threeGroup = null, threeStream = null;
+            var i = 0;
+            while (i < lines.Length)
             {
-                if (!ReferenceEquals(item.LogGroup, group))
+                ref readonly var item = ref lines[i];
+                if (i + 2 < lines.Length && SameStream(item, lines[i + 1]) && SameStream(item, lines[i + 2]))
                 {
-                    group = item.LogGroup;
-                    _insert.Bind(_insertGroup, group);
+                    BindNames(_three, item, ref threeGroup, ref threeStream);
+                    _three.Bind(4, item.TimestampMs);
+                    _three.Bind(5, item.Message);
+                    _three.Bind(6, lines[i + 1].TimestampMs);
+                    _three.Bind(7, lines[i + 1].Message);
+                    _three.Bind(8, lines[i + 2].TimestampMs);
+                    _three.Bind(9, lines[i + 2].Message);
+                    _three.Run();
+                    i += 3;
                 }
-
-                if (!ReferenceEquals(item.LogStream, stream))
+                else
                 {
-                    stream = item.LogStream;
-                    _insert.Bind(_insertStream, stream);
+                    BindNames(_one, item, ref oneGroup, ref oneStream);
+                    _one.Bind(4, item.TimestampMs);
+                    _one.Bind(5, item.Message);
+                    _one.Run();
+                    i++;
                 }
-
-                _insert.Bind(_insertTimestamp, item.TimestampMs);
-                _insert.Bind(_insertMessage, item.Message);
-                _insert.Run();
             }
 
             // Lambda creates a function's log group and stream on its first write, as on AWS.
-            var groupName = _group.Index("$group");
-            var groupNow = _group.Index("$now");
-            _group.Bind(groupNow, now);
-            var streamGroup = _stream.Index("$group");
-            var streamName = _stream.Index("$stream");
-            var first = _stream.Index("$first");
-            var last = _stream.Index("$last");
-            var bytes = _stream.Index("$bytes");
-            _stream.Bind(_stream.Index("$now"), now);
-            foreach (var ((g, s), (firstEvent, lastEvent, size)) in StreamTotals(batch))
+            _group.Bind(2, now);
+            _stream.Bind(3, now);
+            StreamTotals(lines, _streams);
+            foreach (var ((g, s), (firstEvent, lastEvent, size)) in _streams)
             {
-                _group.Bind(groupName, g);
+                _group.Bind(1, g);
                 _group.Run();
-                _stream.Bind(streamGroup, g);
-                _stream.Bind(streamName, s);
-                _stream.Bind(first, firstEvent);
-                _stream.Bind(last, lastEvent);
-                _stream.Bind(bytes, size);
+                _stream.Bind(1, g);
+                _stream.Bind(2, s);
+                _stream.Bind(4, firstEvent);
+                _stream.Bind(5, lastEvent);
+                _stream.Bind(6, size);
                 _stream.Run();
             }
 
+            _streams.Clear();
             transaction.Commit();
         }
 
-        public void Dispose()
+        public void Dispose() => _sqlite.Dispose();
+
+        private static bool SameStream(in LogEvent a, in LogEvent b) =>
+            (ReferenceEquals(a.LogStream, b.LogStream) || string.Equals(a.LogStream, b.LogStream, StringComparison.Ordinal))
+            && (ReferenceEquals(a.LogGroup, b.LogGroup) || string.Equals(a.LogGroup, b.LogGroup, StringComparison.Ordinal));
+
+        private static void BindNames(PreparedStatement statement, in LogEvent item, ref string? group, ref string? stream)
         {
-            _insert?.Dispose();
-            _group?.Dispose();
-            _stream?.Dispose();
-            _connection.Dispose();
+            if (!ReferenceEquals(item.LogGroup, group))
+            {
+                group = item.LogGroup;
+                statement.Bind(1, group);
+            }
+
+            if (!ReferenceEquals(item.LogStream, stream))
+            {
+                stream = item.LogStream;
+                statement.Bind(2, stream);
+            }
         }
     }
 
