@@ -5,19 +5,26 @@ using Nimbus.Invocation;
 using Nimbus.Metrics;
 using Nimbus.Storage;
 
-namespace Nimbus.IntegrationTests;
+namespace Nimbus.Tests.Storage;
 
 /// <summary>
 /// The background writers of logs.db and metrics.db on real SQLite files, without a server: what a batch leaves on
 /// disk (the order and ids of log lines, the stream totals) and what metering retention deletes and keeps.
 /// </summary>
-public sealed class WriterStoreTests
+public sealed class WriterStoreTests : IDisposable
 {
+    private readonly string _directory = Directory.CreateTempSubdirectory("nimbus-writers-").FullName;
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        Directory.Delete(_directory, recursive: true);
+    }
+
     [Fact]
     public void Log_writer_stores_every_line_in_order_with_distinct_ids_and_exact_stream_totals()
     {
-        using var directory = new TempDirectory("writer-logs");
-        var store = new LogStore(new SqliteDatabase(Path.Combine(directory.Path, "logs.db"), LogMigrations.All), TimeProvider.System, NullLogger<LogStore>.Instance);
+        var store = new LogStore(new SqliteDatabase(Path.Combine(_directory, "logs.db"), LogMigrations.All), TimeProvider.System, NullLogger<LogStore>.Instance);
         const string group = "/aws/lambda/writer";
         string a = "2026/12/06/[$LATEST]aaaa", b = "2026/12/06/[$LATEST]bbbb";
 
@@ -32,7 +39,7 @@ public sealed class WriterStoreTests
         store.Write(lines);
         store.Write([new(group, a, 1_010, "START a3"), new(group, a, 1_010, "END a3"), new(group, a, 1_011, "REPORT a3")]);
 
-        using var connection = Open(Path.Combine(directory.Path, "logs.db"));
+        using var connection = Open(Path.Combine(_directory, "logs.db"));
         var rows = Query(connection, "SELECT id, log_stream, timestamp, message FROM log_events ORDER BY id;",
             r => (Id: r.GetInt64(0), Stream: r.GetString(1), Timestamp: r.GetInt64(2), Message: r.GetString(3)));
         Assert.Equal(lines.Count + 3, rows.Count);
@@ -50,8 +57,7 @@ public sealed class WriterStoreTests
     [Fact]
     public async Task Metering_retention_deletes_rows_past_it_and_keeps_the_rest()
     {
-        using var directory = new TempDirectory("writer-meter");
-        var path = Path.Combine(directory.Path, "metrics.db");
+        var path = Path.Combine(_directory, "metrics.db");
         var store = new MeteringStore(new SqliteDatabase(path, MeteringMigrations.All),
             Options.Create(new MetricsOptions { MeteringRetentionDays = 400, MetricSampleRetentionDays = 15 }), TimeProvider.System, NullLogger<MeteringStore>.Instance);
         var now = DateTimeOffset.UtcNow;
