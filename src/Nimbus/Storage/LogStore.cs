@@ -198,17 +198,9 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
     /// </summary>
     private sealed class Writer : IDisposable
     {
-        // ?1 group, ?2 stream, ?3 ingestion time, then a (timestamp, message) pair per row. A warm invocation's START,
-        // END and REPORT arrive together from one stream: one step of the three-row insert stores them (rowids in
-        // order, so their event ids stay distinct and in line order).
-        private const string InsertOneSql = """
+        private const string InsertSql = """
             INSERT INTO log_events (log_group, log_stream, timestamp, ingestion_time, message)
-            VALUES (?1, ?2, ?4, ?3, ?5);
-            """;
-
-        private const string InsertThreeSql = """
-            INSERT INTO log_events (log_group, log_stream, timestamp, ingestion_time, message)
-            VALUES (?1, ?2, ?4, ?3, ?5), (?1, ?2, ?6, ?3, ?7), (?1, ?2, ?8, ?3, ?9);
+            VALUES (?1, ?2, ?3, ?4, ?5);
             """;
 
         private const string GroupSql = "INSERT INTO log_groups (name, creation_time) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING;";
@@ -224,8 +216,7 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
             """;
 
         private readonly SqliteWriter _sqlite;
-        private readonly PreparedStatement _one;
-        private readonly PreparedStatement _three;
+        private readonly PreparedStatement _insert;
         private readonly PreparedStatement _group;
         private readonly PreparedStatement _stream;
         private readonly Dictionary<(string Group, string Stream), (long First, long Last, long Bytes)> _streams = [];
@@ -233,8 +224,7 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
         public Writer(SqliteDatabase database)
         {
             _sqlite = new SqliteWriter(database, "NORMAL");
-            _one = _sqlite.Prepare(InsertOneSql);
-            _three = _sqlite.Prepare(InsertThreeSql);
+            _insert = _sqlite.Prepare(InsertSql);
             _group = _sqlite.Prepare(GroupSql);
             _stream = _sqlite.Prepare(StreamSql);
         }
@@ -243,36 +233,27 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
         public void Write(List<LogEvent> batch, long now)
         {
             using var transaction = _sqlite.Connection.BeginTransaction();
-            _one.Bind(3, now);
-            _three.Bind(3, now);
+            _insert.Bind(4, now);
 
-            // Bindings stay between runs: a run of lines of one stream binds its names once per statement.
+            // Bindings stay between runs: a run of lines of one stream binds its names once.
             var lines = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(batch);
-            string? oneGroup = null, oneStream = null, threeGroup = null, threeStream = null;
-            var i = 0;
-            while (i < lines.Length)
+            string? group = null;
+            string? stream = null;
+            foreach (ref readonly var item in lines)
             {
-                ref readonly var item = ref lines[i];
-                if (i + 2 < lines.Length && SameStream(item, lines[i + 1]) && SameStream(item, lines[i + 2]))
+                if (!ReferenceEquals(item.LogGroup, group))
                 {
-                    BindNames(_three, item, ref threeGroup, ref threeStream);
-                    _three.Bind(4, item.TimestampMs);
-                    _three.Bind(5, item.Message);
-                    _three.Bind(6, lines[i + 1].TimestampMs);
-                    _three.Bind(7, lines[i + 1].Message);
-                    _three.Bind(8, lines[i + 2].TimestampMs);
-                    _three.Bind(9, lines[i + 2].Message);
-                    _three.Run();
-                    i += 3;
+                    _insert.Bind(1, group = item.LogGroup);
                 }
-                else
+
+                if (!ReferenceEquals(item.LogStream, stream))
                 {
-                    BindNames(_one, item, ref oneGroup, ref oneStream);
-                    _one.Bind(4, item.TimestampMs);
-                    _one.Bind(5, item.Message);
-                    _one.Run();
-                    i++;
+                    _insert.Bind(2, stream = item.LogStream);
                 }
+
+                _insert.Bind(3, item.TimestampMs);
+                _insert.Bind(5, item.Message);
+                _insert.Run();
             }
 
             // Lambda creates a function's log group and stream on its first write, as on AWS.
@@ -296,25 +277,6 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
         }
 
         public void Dispose() => _sqlite.Dispose();
-
-        private static bool SameStream(in LogEvent a, in LogEvent b) =>
-            (ReferenceEquals(a.LogStream, b.LogStream) || string.Equals(a.LogStream, b.LogStream, StringComparison.Ordinal))
-            && (ReferenceEquals(a.LogGroup, b.LogGroup) || string.Equals(a.LogGroup, b.LogGroup, StringComparison.Ordinal));
-
-        private static void BindNames(PreparedStatement statement, in LogEvent item, ref string? group, ref string? stream)
-        {
-            if (!ReferenceEquals(item.LogGroup, group))
-            {
-                group = item.LogGroup;
-                statement.Bind(1, group);
-            }
-
-            if (!ReferenceEquals(item.LogStream, stream))
-            {
-                stream = item.LogStream;
-                statement.Bind(2, stream);
-            }
-        }
     }
 
     /// <summary>An event's size as CloudWatch Logs counts it: its message's UTF-8 bytes plus 26.</summary>

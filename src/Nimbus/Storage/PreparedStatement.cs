@@ -27,11 +27,7 @@ internal sealed class PreparedStatement : IDisposable
         return index > 0 ? index : throw new ArgumentException($"The statement has no parameter {name}.", nameof(name));
     }
 
-    /// <summary>
-    /// Binds text as UTF-16: SQLite copies and converts it to the database's UTF-8 itself, where binding a string as
-    /// UTF-8 would first allocate its encoded copy on the managed heap.
-    /// </summary>
-    public void Bind(int index, string value) => Check(raw.sqlite3_bind_text16(_statement, index, value.AsSpan()));
+    public void Bind(int index, string value) => Check(raw.sqlite3_bind_text(_statement, index, value));
 
     public void Bind(int index, long value) => Check(raw.sqlite3_bind_int64(_statement, index, value));
 
