@@ -5,7 +5,7 @@ namespace Nimbus.Storage;
 
 /// <summary>
 /// One SQL statement prepared once on a background writer's own connection and re-run per row, its parameters bound
-/// by position. The per-row path of the log and metering writers: Microsoft.Data.Sqlite looks every parameter up by
+/// by number (?1, ?2, ...). The per-row path of the log and metering writers: Microsoft.Data.Sqlite looks every parameter up by
 /// name and builds a data reader on each execution, which cost more CPU than the insert itself. Owned by one writer
 /// loop; not thread-safe. Dispose before the connection.
 /// </summary>
@@ -18,13 +18,6 @@ internal sealed class PreparedStatement : IDisposable
     {
         _db = connection.Handle ?? throw new InvalidOperationException("The connection is not open.");
         SqliteException.ThrowExceptionForRC(raw.sqlite3_prepare_v2(_db, sql, out _statement), _db);
-    }
-
-    /// <summary>The position of a named parameter (<c>$name</c>) of the statement.</summary>
-    public int Index(string name)
-    {
-        var index = raw.sqlite3_bind_parameter_index(_statement, name);
-        return index > 0 ? index : throw new ArgumentException($"The statement has no parameter {name}.", nameof(name));
     }
 
     public void Bind(int index, string value) => Check(raw.sqlite3_bind_text(_statement, index, value));
