@@ -294,6 +294,7 @@ public sealed partial class MetricsTests(ServerFixture fixture) : IClassFixture<
         Assert.Equal("1", (await aws.LambdaAsync("publish-version", "--function-name", name)).ShouldSucceed().Json().Str("Version"));
         (await aws.LambdaAsync("create-alias", "--function-name", name, "--name", "live", "--function-version", "1")).ShouldSucceed();
         (await aws.LambdaAsync("put-provisioned-concurrency-config", "--function-name", name, "--qualifier", "live", "--provisioned-concurrent-executions", "1")).ShouldSucceed();
+        var deleted = false;
         try
         {
             await ProvisionedConcurrencyTests.WaitForReadyAsync(aws, name, "live");
@@ -336,10 +337,42 @@ public sealed partial class MetricsTests(ServerFixture fixture) : IClassFixture<
             var account = (await aws.RunAsync(["cloudwatch", "list-metrics", "--namespace", "AWS/Lambda", "--metric-name", "UnreservedConcurrentExecutions"])).Json();
             Assert.Contains(account.Array("Metrics"), m => m.Array("Dimensions").Count == 0);
             Assert.All(account.Array("Metrics"), m => Assert.Equal("UnreservedConcurrentExecutions", m.Str("MetricName")));
+
+            // By FunctionName alone each instance counts once, though the alias's series repeats the version's: the
+            // same SampleCount and Sum as Resource name:1. Sampling stops with the configuration, so the figures settle.
+            (await aws.LambdaAsync("delete-provisioned-concurrency-config", "--function-name", name, "--qualifier", "live")).ShouldSucceed();
+            deleted = true;
+            // (ProvisionedConcurrencyUtilization is read through the same query.)
+            foreach (var metric in new[] { "ProvisionedConcurrentExecutions" })
+            {
+                async Task<string> PointsAsync(params string[] dimensions) => string.Join(";", (await aws.RunAsync(
+                [
+                    "cloudwatch", "get-metric-statistics", "--namespace", "AWS/Lambda", "--metric-name", metric, "--dimensions", .. dimensions,
+                    "--start-time", window.Start, "--end-time", window.End, "--period", "600", "--statistics", "SampleCount", "Sum",
+                ])).Json().Array("Datapoints").Select(p => $"{p.At("SampleCount").GetDouble()}/{p.At("Sum").GetDouble():F3}"));
+                var (seen, settled) = ("", false);
+                for (var attempt = 0; attempt < 15 && !settled; attempt++)
+                {
+                    var version = await PointsAsync($"Name=FunctionName,Value={name}", $"Name=Resource,Value={name}:1");
+                    var byName = await PointsAsync($"Name=FunctionName,Value={name}");
+                    var again = await PointsAsync($"Name=FunctionName,Value={name}", $"Name=Resource,Value={name}:1");
+                    seen = $"{metric}: Resource {name}:1 {version} then {again}, FunctionName alone {byName}";
+                    settled = version.Length > 0 && version == again && byName == version;
+                    if (!settled)
+                    {
+                        await Task.Delay(1000);
+                    }
+                }
+
+                Assert.True(settled, seen);
+            }
         }
         finally
         {
-            (await aws.LambdaAsync("delete-provisioned-concurrency-config", "--function-name", name, "--qualifier", "live")).ShouldSucceed();
+            if (!deleted)
+            {
+                (await aws.LambdaAsync("delete-provisioned-concurrency-config", "--function-name", name, "--qualifier", "live")).ShouldSucceed();
+            }
         }
     });
 

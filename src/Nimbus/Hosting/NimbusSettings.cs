@@ -39,6 +39,8 @@ internal static class NimbusSettings
         new("Nimbus:InstanceCredentialLifetime", "NIMBUS_INSTANCE_CREDENTIAL_LIFETIME", null, "12:00:00", "Lifetime of a function instance's execution-role credentials; an instance is retired (a fresh one takes over) before they expire. Short values are for tests."),
         new("Nimbus:Metering", "NIMBUS_METERING", null, "true", "Record every invocation in metrics.db (usage report, CloudWatch API data); false turns the meter off."),
         new("Nimbus:BenchDisableFunctionLogs", "NIMBUS_BENCH_DISABLE_FUNCTION_LOGS", null, "false", "Benchmarks only (bench/metering_bench.py): true drops functions' log lines instead of storing them. Never in production."),
+        new("Nimbus:MeteringRetentionDays", "NIMBUS_METERING_RETENTION_DAYS", null, "400", "Days metrics.db keeps each invocation's row and the per-minute rollups; older rows are deleted."),
+        new("Nimbus:MetricSampleRetentionDays", "NIMBUS_METRIC_SAMPLE_RETENTION_DAYS", null, "15", "Days metrics.db keeps each AsyncEventAge sample (its percentiles); older samples are deleted."),
         new("Nimbus:PricePerMillionRequests", "NIMBUS_PRICE_PER_MILLION_REQUESTS", null, "0.20", "Usage report price of 1M requests, USD (AWS's x86 price)."),
         new("Nimbus:PricePerGbSecond", "NIMBUS_PRICE_PER_GB_SECOND", null, "0.0000166667", "Usage report price of one GB-second, USD (AWS's x86 price)."),
         new("Nimbus:OtlpEndpoint", "NIMBUS_OTLP_ENDPOINT", null, "(none; else OTEL_EXPORTER_OTLP_ENDPOINT)", "OTLP/HTTP base URL traces are exported to (spans go to <url>/v1/traces); unset: no export."),

@@ -57,6 +57,10 @@ internal static class LambdaMetricCatalog
         [UnreservedConcurrentExecutions] = 102,
     };
 
+    /// <summary>True for the codes of ProvisionedConcurrentExecutions and ProvisionedConcurrencyUtilization.</summary>
+    public static bool IsProvisionedGauge(int code) =>
+        code == GaugeMetrics[ProvisionedConcurrentExecutions] || code == GaugeMetrics[ProvisionedConcurrencyUtilization];
+
     /// <summary>The metric's code in the per-minute sample table (async and gauge metrics); false: read from the invocation rollup.</summary>
     public static bool TryGetSampledCode(string metric, out int code)
     {

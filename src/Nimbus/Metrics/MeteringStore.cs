@@ -28,6 +28,7 @@ internal sealed partial class MeteringStore(
     /// <summary>How long records gather before a batch that is not full is committed: one WAL sync per window.</summary>
     internal static readonly TimeSpan BatchWindow = TimeSpan.FromMilliseconds(100);
 
+    private readonly MetricsOptions _options = options.Value;
     private readonly bool _enabled = options.Value.Metering;
     private readonly Channel<MeterEntry> _pending = Channel.CreateBounded<MeterEntry>(new BoundedChannelOptions(Capacity)
     {
@@ -121,6 +122,7 @@ internal sealed partial class MeteringStore(
                 await WriteAsync(batch, samples).ConfigureAwait(false);
                 batch.Clear();
                 samples.Clear();
+                SweepIfDue();
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -178,7 +180,7 @@ internal sealed partial class MeteringStore(
             var connection = _writer.Connection;
             using var transaction = connection.BeginTransaction();
             _writer.InsertRows(batch);
-            await UpsertRollupsAsync(connection, transaction, rollups.Values).ConfigureAwait(false);
+            _writer.UpsertRollups(rollups.Values);
             await UpsertAsyncRollupsAsync(connection, transaction, samples).ConfigureAwait(false);
             await InsertAsyncSamplesAsync(connection, transaction, samples).ConfigureAwait(false);
             transaction.Commit();
@@ -194,100 +196,22 @@ internal sealed partial class MeteringStore(
 
     /// <summary>
     /// The writer loop's own connection to metrics.db (<c>synchronous=FULL</c>: these rows are what usage is billed
-    /// from, so a committed batch survives power loss) and the per-row insert prepared on it once, bound by position.
+    /// from, so a committed batch survives power loss) and the per-row insert and rollup upsert prepared on it once,
+    /// bound by position.
     /// </summary>
     private sealed class Writer : IDisposable
     {
         private const string InsertSql = """
             INSERT INTO invocations (request_id, function_name, resource, executed_version, start_ms, duration_ms, billed_ms,
                 memory_mb, max_memory_mb, init_ms, cold_start, outcome, concurrency)
-            VALUES ($id, $fn, $res, $ver, $start, $dur, $billed, $mem, $maxmem, $init, $cold, $outcome, $conc);
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13);
             """;
 
-        private readonly PreparedStatement _insert;
-        private readonly int _id;
-        private readonly int _fn;
-        private readonly int _res;
-        private readonly int _ver;
-        private readonly int _start;
-        private readonly int _dur;
-        private readonly int _billed;
-        private readonly int _mem;
-        private readonly int _maxmem;
-        private readonly int _init;
-        private readonly int _cold;
-        private readonly int _outcome;
-        private readonly int _conc;
-
-        public Writer(SqliteDatabase database)
-        {
-            Connection = database.OpenWriter("FULL");
-            try
-            {
-                _insert = new PreparedStatement(Connection, InsertSql);
-            }
-            catch
-            {
-                Connection.Dispose();
-                throw;
-            }
-
-            _id = _insert.Index("$id");
-            _fn = _insert.Index("$fn");
-            _res = _insert.Index("$res");
-            _ver = _insert.Index("$ver");
-            _start = _insert.Index("$start");
-            _dur = _insert.Index("$dur");
-            _billed = _insert.Index("$billed");
-            _mem = _insert.Index("$mem");
-            _maxmem = _insert.Index("$maxmem");
-            _init = _insert.Index("$init");
-            _cold = _insert.Index("$cold");
-            _outcome = _insert.Index("$outcome");
-            _conc = _insert.Index("$conc");
-        }
-
-        public SqliteConnection Connection { get; }
-
-        /// <summary>Inserts one row per record, inside the caller's transaction on <see cref="Connection"/>.</summary>
-        public void InsertRows(IReadOnlyList<InvocationRecord> batch)
-        {
-            foreach (var record in batch)
-            {
-                _insert.Bind(_id, record.RequestId);
-                _insert.Bind(_fn, record.FunctionName);
-                _insert.Bind(_res, record.Resource);
-                _insert.Bind(_ver, record.ExecutedVersion);
-                _insert.Bind(_start, record.Start.ToUnixTimeMilliseconds());
-                _insert.Bind(_dur, record.DurationMs);
-                _insert.Bind(_billed, record.BilledMs);
-                _insert.Bind(_mem, record.MemorySizeMb);
-                _insert.Bind(_maxmem, record.MaxMemoryUsedMb);
-                _insert.Bind(_init, record.InitDurationMs);
-                _insert.Bind(_cold, record.ColdStart ? 1L : 0L);
-                _insert.Bind(_outcome, (long)record.Outcome);
-                _insert.Bind(_conc, record.ConcurrentExecutions);
-                _insert.Run();
-            }
-        }
-
-        public void Dispose()
-        {
-            _insert?.Dispose();
-            Connection.Dispose();
-        }
-    }
-
-    private static async Task UpsertRollupsAsync(SqliteConnection connection, SqliteTransaction transaction, IEnumerable<MinuteRollup> rollups)
-    {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-
         // In DO UPDATE, bare column names are the stored row's values, excluded.* the new ones.
-        command.CommandText = """
+        private const string UpsertRollupSql = """
             INSERT INTO minute_rollup (minute, function_name, resource, executed_version, invocations, errors, timeouts, throttles,
                 cold_starts, duration_sum, duration_min, duration_max, init_sum, billed_ms, mb_ms, concurrency_sum, concurrency_min, concurrency_max)
-            VALUES ($minute, $fn, $res, $ver, $inv, $err, $to, $thr, $cold, $dsum, $dmin, $dmax, $isum, $billed, $mbms, $csum, $cmin, $cmax)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
             ON CONFLICT (minute, function_name, resource, executed_version) DO UPDATE SET
                 invocations = invocations + excluded.invocations,
                 errors = errors + excluded.errors,
@@ -304,29 +228,84 @@ internal sealed partial class MeteringStore(
                 concurrency_min = MIN(COALESCE(concurrency_min, excluded.concurrency_min), COALESCE(excluded.concurrency_min, concurrency_min)),
                 concurrency_max = MAX(COALESCE(concurrency_max, excluded.concurrency_max), COALESCE(excluded.concurrency_max, concurrency_max));
             """;
-        foreach (var r in rollups)
+
+        private readonly SqliteWriter _sqlite;
+        private readonly PreparedStatement _insert;
+        private readonly PreparedStatement _rollup;
+
+        public Writer(SqliteDatabase database)
         {
-            command.Parameters.Clear();
-            command.Parameters.AddWithValue("$minute", r.Minute);
-            command.Parameters.AddWithValue("$fn", r.FunctionName);
-            command.Parameters.AddWithValue("$res", r.Resource);
-            command.Parameters.AddWithValue("$ver", r.ExecutedVersion);
-            command.Parameters.AddWithValue("$inv", r.Invocations);
-            command.Parameters.AddWithValue("$err", r.Errors);
-            command.Parameters.AddWithValue("$to", r.Timeouts);
-            command.Parameters.AddWithValue("$thr", r.Throttles);
-            command.Parameters.AddWithValue("$cold", r.ColdStarts);
-            command.Parameters.AddWithValue("$dsum", r.DurationSum);
-            command.Parameters.AddWithValue("$dmin", (object?)r.DurationMin ?? DBNull.Value);
-            command.Parameters.AddWithValue("$dmax", (object?)r.DurationMax ?? DBNull.Value);
-            command.Parameters.AddWithValue("$isum", r.InitSum);
-            command.Parameters.AddWithValue("$billed", r.BilledMs);
-            command.Parameters.AddWithValue("$mbms", r.MbMs);
-            command.Parameters.AddWithValue("$csum", r.ConcurrencySum);
-            command.Parameters.AddWithValue("$cmin", (object?)r.ConcurrencyMin ?? DBNull.Value);
-            command.Parameters.AddWithValue("$cmax", (object?)r.ConcurrencyMax ?? DBNull.Value);
-            await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+            _sqlite = new SqliteWriter(database, "FULL");
+            _insert = _sqlite.Prepare(InsertSql);
+            _rollup = _sqlite.Prepare(UpsertRollupSql);
         }
+
+        public SqliteConnection Connection => _sqlite.Connection;
+
+        /// <summary>Inserts one row per record, inside the caller's transaction on <see cref="Connection"/>.</summary>
+        public void InsertRows(IReadOnlyList<InvocationRecord> batch)
+        {
+            // Bindings stay between runs: a run of one function's records binds its names once.
+            string? fn = null, resource = null, version = null;
+            foreach (var record in batch)
+            {
+                if (!ReferenceEquals(record.FunctionName, fn))
+                {
+                    _insert.Bind(2, fn = record.FunctionName);
+                }
+
+                if (!ReferenceEquals(record.Resource, resource))
+                {
+                    _insert.Bind(3, resource = record.Resource);
+                }
+
+                if (!ReferenceEquals(record.ExecutedVersion, version))
+                {
+                    _insert.Bind(4, version = record.ExecutedVersion);
+                }
+
+                _insert.Bind(1, record.RequestId);
+                _insert.Bind(5, record.Start.ToUnixTimeMilliseconds());
+                _insert.Bind(6, record.DurationMs);
+                _insert.Bind(7, record.BilledMs);
+                _insert.Bind(8, record.MemorySizeMb);
+                _insert.Bind(9, record.MaxMemoryUsedMb);
+                _insert.Bind(10, record.InitDurationMs);
+                _insert.Bind(11, record.ColdStart ? 1L : 0L);
+                _insert.Bind(12, (long)record.Outcome);
+                _insert.Bind(13, record.ConcurrentExecutions);
+                _insert.Run();
+            }
+        }
+
+        /// <summary>Adds each rollup to its minute's row, inside the caller's transaction on <see cref="Connection"/>.</summary>
+        public void UpsertRollups(IEnumerable<MinuteRollup> rollups)
+        {
+            foreach (var r in rollups)
+            {
+                _rollup.Bind(1, r.Minute);
+                _rollup.Bind(2, r.FunctionName);
+                _rollup.Bind(3, r.Resource);
+                _rollup.Bind(4, r.ExecutedVersion);
+                _rollup.Bind(5, r.Invocations);
+                _rollup.Bind(6, r.Errors);
+                _rollup.Bind(7, r.Timeouts);
+                _rollup.Bind(8, r.Throttles);
+                _rollup.Bind(9, r.ColdStarts);
+                _rollup.Bind(10, r.DurationSum);
+                _rollup.Bind(11, r.DurationMin);
+                _rollup.Bind(12, r.DurationMax);
+                _rollup.Bind(13, r.InitSum);
+                _rollup.Bind(14, r.BilledMs);
+                _rollup.Bind(15, r.MbMs);
+                _rollup.Bind(16, r.ConcurrencySum);
+                _rollup.Bind(17, r.ConcurrencyMin);
+                _rollup.Bind(18, r.ConcurrencyMax);
+                _rollup.Run();
+            }
+        }
+
+        public void Dispose() => _sqlite.Dispose();
     }
 
     private static async Task UpsertAsyncRollupsAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<AsyncSample> samples)
@@ -393,7 +372,7 @@ internal sealed partial class MeteringStore(
         await using var command = connection.CreateCommand();
         command.CommandText = $"""
             SELECT minute, samples, sum, min, max FROM async_rollup
-            WHERE metric = $metric AND minute >= $from AND minute < $to{Where(command, filter)}
+            WHERE metric = $metric AND minute >= $from AND minute < $to{Where(command, filter)}{VersionRowsOnly(metric, filter)}
             ORDER BY minute;
             """;
         command.Parameters.AddWithValue("$metric", metric);
@@ -492,6 +471,14 @@ internal sealed partial class MeteringStore(
 
         return series;
     }
+
+    /// <summary>
+    /// The provisioned-concurrency gauges of a version whose configuration is on an alias are published under both
+    /// Resource name:version and name:alias (<see cref="ConcurrencySampler"/>): a query without Resource reads only
+    /// the name:version rows, so each instance counts once. An alias name is never all digits, a version always is.
+    /// </summary>
+    private static string VersionRowsOnly(int metric, SeriesFilter filter) =>
+        filter.Resource is null && LambdaMetricCatalog.IsProvisionedGauge(metric) ? " AND resource NOT GLOB '*:*[^0-9]*'" : "";
 
     public static long MinuteOf(DateTimeOffset time) => time.ToUnixTimeSeconds() / 60 * 60;
 

@@ -17,6 +17,18 @@ internal sealed record MetricsOptions
     /// </summary>
     public bool BenchDisableFunctionLogs { get; init; }
 
+    /// <summary>
+    /// Days metrics.db keeps each invocation's row and the per-minute rollups (the usage report and the CloudWatch
+    /// API read them); older rows are deleted by the meter's writer about once a minute.
+    /// </summary>
+    public int MeteringRetentionDays { get; init; } = 400;
+
+    /// <summary>
+    /// Days metrics.db keeps each async event's AsyncEventAge sample (its percentiles); CloudWatch keeps one-minute
+    /// data 15 days. Its per-minute statistics stay for <see cref="MeteringRetentionDays"/>.
+    /// </summary>
+    public int MetricSampleRetentionDays { get; init; } = 15;
+
     /// <summary>Price of one million requests in USD (AWS's public x86 price).</summary>
     public decimal PricePerMillionRequests { get; init; } = 0.20m;
 
@@ -46,6 +58,16 @@ internal sealed class MetricsOptionsValidator : IValidateOptions<MetricsOptions>
         if (options.PricePerGbSecond < 0)
         {
             errors.Add($"PricePerGbSecond {options.PricePerGbSecond} must not be negative (AWS's x86 price is 0.0000166667).");
+        }
+
+        if (options.MeteringRetentionDays is < 1 or > 36_500)
+        {
+            errors.Add($"MeteringRetentionDays {options.MeteringRetentionDays} must be between 1 and 36500 (the default keeps 400 days).");
+        }
+
+        if (options.MetricSampleRetentionDays is < 1 or > 36_500)
+        {
+            errors.Add($"MetricSampleRetentionDays {options.MetricSampleRetentionDays} must be between 1 and 36500 (the default keeps 15 days, as CloudWatch keeps one-minute data).");
         }
 
         if (options.OtlpEndpoint is { Length: > 0 } endpoint

@@ -164,15 +164,29 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
     private static Dictionary<(string Group, string Stream), (long First, long Last, long Bytes)> StreamTotals(IReadOnlyList<LogEvent> events)
     {
         var streams = new Dictionary<(string Group, string Stream), (long First, long Last, long Bytes)>();
-        foreach (var item in events)
-        {
-            var size = EventSize(item.Message);
-            streams[(item.LogGroup, item.LogStream)] = streams.TryGetValue((item.LogGroup, item.LogStream), out var seen)
-                ? (Math.Min(seen.First, item.TimestampMs), Math.Max(seen.Last, item.TimestampMs), seen.Bytes + size)
-                : (item.TimestampMs, item.TimestampMs, size);
-        }
-
+        StreamTotals(events is List<LogEvent> list ? System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list) : events.ToArray(), streams);
         return streams;
+    }
+
+    /// <summary>Adds the totals of <paramref name="events"/> to <paramref name="streams"/>, one look-up per run of lines of one stream.</summary>
+    private static void StreamTotals(ReadOnlySpan<LogEvent> events, Dictionary<(string Group, string Stream), (long First, long Last, long Bytes)> streams)
+    {
+        var i = 0;
+        while (i < events.Length)
+        {
+            var (group, stream) = (events[i].LogGroup, events[i].LogStream);
+            long first = long.MaxValue, last = long.MinValue, bytes = 0;
+            for (; i < events.Length && ReferenceEquals(events[i].LogGroup, group) && ReferenceEquals(events[i].LogStream, stream); i++)
+            {
+                first = Math.Min(first, events[i].TimestampMs);
+                last = Math.Max(last, events[i].TimestampMs);
+                bytes += EventSize(events[i].Message);
+            }
+
+            streams[(group, stream)] = streams.TryGetValue((group, stream), out var seen)
+                ? (Math.Min(seen.First, first), Math.Max(seen.Last, last), seen.Bytes + bytes)
+                : (first, last, bytes);
+        }
     }
 
     /// <summary>
@@ -184,98 +198,85 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
     /// </summary>
     private sealed class Writer : IDisposable
     {
-        private readonly SqliteConnection _connection;
+        private const string InsertSql = """
+            INSERT INTO log_events (log_group, log_stream, timestamp, ingestion_time, message)
+            VALUES (?1, ?2, ?3, ?4, ?5);
+            """;
+
+        private const string GroupSql = "INSERT INTO log_groups (name, creation_time) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING;";
+
+        private const string StreamSql = """
+            INSERT INTO log_streams (log_group, name, creation_time, first_event, last_event, last_ingestion, stored_bytes)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?3, ?6)
+            ON CONFLICT (log_group, name) DO UPDATE SET
+                first_event = MIN(COALESCE(first_event, excluded.first_event), excluded.first_event),
+                last_event = MAX(COALESCE(last_event, excluded.last_event), excluded.last_event),
+                last_ingestion = excluded.last_ingestion,
+                stored_bytes = stored_bytes + excluded.stored_bytes;
+            """;
+
+        private readonly SqliteWriter _sqlite;
         private readonly PreparedStatement _insert;
         private readonly PreparedStatement _group;
         private readonly PreparedStatement _stream;
-        private readonly int _insertGroup;
-        private readonly int _insertStream;
-        private readonly int _insertTimestamp;
-        private readonly int _insertIngestion;
-        private readonly int _insertMessage;
+        private readonly Dictionary<(string Group, string Stream), (long First, long Last, long Bytes)> _streams = [];
 
         public Writer(SqliteDatabase database)
         {
-            _connection = database.OpenWriter("NORMAL");
-            try
-            {
-                _insert = new PreparedStatement(_connection, InsertEventSql);
-                _group = new PreparedStatement(_connection, InsertGroupSql);
-                _stream = new PreparedStatement(_connection, UpsertStreamSql);
-            }
-            catch
-            {
-                Dispose();
-                throw;
-            }
-
-            _insertGroup = _insert.Index("$group");
-            _insertStream = _insert.Index("$stream");
-            _insertTimestamp = _insert.Index("$timestamp");
-            _insertIngestion = _insert.Index("$ingestion");
-            _insertMessage = _insert.Index("$message");
+            _sqlite = new SqliteWriter(database, "NORMAL");
+            _insert = _sqlite.Prepare(InsertSql);
+            _group = _sqlite.Prepare(GroupSql);
+            _stream = _sqlite.Prepare(StreamSql);
         }
 
         /// <summary>Appends the batch and brings its groups and streams up to date in one transaction.</summary>
         public void Write(List<LogEvent> batch, long now)
         {
-            using var transaction = _connection.BeginTransaction();
-            _insert.Bind(_insertIngestion, now);
+            using var transaction = _sqlite.Connection.BeginTransaction();
+            _insert.Bind(4, now);
 
             // Bindings stay between runs: a run of lines of one stream binds its names once.
+            var lines = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(batch);
             string? group = null;
             string? stream = null;
-            foreach (var item in batch)
+            foreach (ref readonly var item in lines)
             {
                 if (!ReferenceEquals(item.LogGroup, group))
                 {
-                    group = item.LogGroup;
-                    _insert.Bind(_insertGroup, group);
+                    _insert.Bind(1, group = item.LogGroup);
                 }
 
                 if (!ReferenceEquals(item.LogStream, stream))
                 {
-                    stream = item.LogStream;
-                    _insert.Bind(_insertStream, stream);
+                    _insert.Bind(2, stream = item.LogStream);
                 }
 
-                _insert.Bind(_insertTimestamp, item.TimestampMs);
-                _insert.Bind(_insertMessage, item.Message);
+                _insert.Bind(3, item.TimestampMs);
+                _insert.Bind(5, item.Message);
                 _insert.Run();
             }
 
             // Lambda creates a function's log group and stream on its first write, as on AWS.
-            var groupName = _group.Index("$group");
-            var groupNow = _group.Index("$now");
-            _group.Bind(groupNow, now);
-            var streamGroup = _stream.Index("$group");
-            var streamName = _stream.Index("$stream");
-            var first = _stream.Index("$first");
-            var last = _stream.Index("$last");
-            var bytes = _stream.Index("$bytes");
-            _stream.Bind(_stream.Index("$now"), now);
-            foreach (var ((g, s), (firstEvent, lastEvent, size)) in StreamTotals(batch))
+            _group.Bind(2, now);
+            _stream.Bind(3, now);
+            StreamTotals(lines, _streams);
+            foreach (var ((g, s), (firstEvent, lastEvent, size)) in _streams)
             {
-                _group.Bind(groupName, g);
+                _group.Bind(1, g);
                 _group.Run();
-                _stream.Bind(streamGroup, g);
-                _stream.Bind(streamName, s);
-                _stream.Bind(first, firstEvent);
-                _stream.Bind(last, lastEvent);
-                _stream.Bind(bytes, size);
+                _stream.Bind(1, g);
+                _stream.Bind(2, s);
+                _stream.Bind(4, firstEvent);
+                _stream.Bind(5, lastEvent);
+                _stream.Bind(6, size);
                 _stream.Run();
             }
 
+            _streams.Clear();
             transaction.Commit();
         }
 
-        public void Dispose()
-        {
-            _insert?.Dispose();
-            _group?.Dispose();
-            _stream?.Dispose();
-            _connection.Dispose();
-        }
+        public void Dispose() => _sqlite.Dispose();
     }
 
     /// <summary>An event's size as CloudWatch Logs counts it: its message's UTF-8 bytes plus 26.</summary>

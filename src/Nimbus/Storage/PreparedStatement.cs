@@ -5,7 +5,7 @@ namespace Nimbus.Storage;
 
 /// <summary>
 /// One SQL statement prepared once on a background writer's own connection and re-run per row, its parameters bound
-/// by position. The per-row path of the log and metering writers: Microsoft.Data.Sqlite looks every parameter up by
+/// by number (?1, ?2, ...). The per-row path of the log and metering writers: Microsoft.Data.Sqlite looks every parameter up by
 /// name and builds a data reader on each execution, which cost more CPU than the insert itself. Owned by one writer
 /// loop; not thread-safe. Dispose before the connection.
 /// </summary>
@@ -20,18 +20,13 @@ internal sealed class PreparedStatement : IDisposable
         SqliteException.ThrowExceptionForRC(raw.sqlite3_prepare_v2(_db, sql, out _statement), _db);
     }
 
-    /// <summary>The position of a named parameter (<c>$name</c>) of the statement.</summary>
-    public int Index(string name)
-    {
-        var index = raw.sqlite3_bind_parameter_index(_statement, name);
-        return index > 0 ? index : throw new ArgumentException($"The statement has no parameter {name}.", nameof(name));
-    }
-
     public void Bind(int index, string value) => Check(raw.sqlite3_bind_text(_statement, index, value));
 
     public void Bind(int index, long value) => Check(raw.sqlite3_bind_int64(_statement, index, value));
 
     public void Bind(int index, double value) => Check(raw.sqlite3_bind_double(_statement, index, value));
+
+    public void Bind(int index, long? value) => Check(value is { } v ? raw.sqlite3_bind_int64(_statement, index, v) : raw.sqlite3_bind_null(_statement, index));
 
     public void Bind(int index, double? value) => Check(value is { } v ? raw.sqlite3_bind_double(_statement, index, v) : raw.sqlite3_bind_null(_statement, index));
 
