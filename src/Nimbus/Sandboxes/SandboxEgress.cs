@@ -36,6 +36,7 @@ internal sealed partial class SandboxEgress : IDisposable
     private static readonly TimeSpan RestartDelay = TimeSpan.FromSeconds(1);
 
     private readonly string? _path;
+    private readonly string? _unshare = FindOnPath("unshare");
     private readonly IReadOnlyList<SafeFileHandle> _namespaces;
     private readonly ILogger _logger;
     private readonly TimeSpan _deadline;
@@ -193,19 +194,31 @@ internal sealed partial class SandboxEgress : IDisposable
     private async Task StartOneAsync(int slot)
     {
         var network = _namespaces[slot];
-        var start = new ProcessStartInfo(_path!)
+        // --enable-sandbox gives slirp4netns a mount namespace of its own, copied from the server's, and detaches the old
+        // root from it; where the copies are still shared (the pre-started runtimes' code mounts are), the detach reaches
+        // back and unmounts the server's own. unshare --propagation private first makes every copy private, so nothing
+        // slirp4netns mounts or unmounts propagates (unshare execs slirp4netns: same pid, same pipes).
+        var start = new ProcessStartInfo(_unshare ?? _path!)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (_unshare is not null)
+        {
+            foreach (var argument in (string[])["--mount", "--propagation", "private", _path!])
+            {
+                start.ArgumentList.Add(argument);
+            }
+        }
 
         // The namespace by a path to this server's own descriptor of it: slirp4netns opens it and setns()es in to create
         // and configure tap0. --enable-sandbox and --enable-seccomp confine slirp4netns itself (own mount namespace, no
-        // capabilities but binding low ports, a syscall filter): it parses packets the instance sends.
+        // capabilities but binding low ports, a syscall filter): it parses packets the instance sends. Without unshare
+        // (see above) it runs without --enable-sandbox.
         var namespacePath = string.Create(CultureInfo.InvariantCulture, $"/proc/{Environment.ProcessId}/fd/{network.DangerousGetHandle()}");
-        foreach (var argument in (string[])["--configure", "--mtu=65520", "--disable-host-loopback", "--enable-sandbox", "--enable-seccomp", "--exit-fd=0", "--ready-fd=1", "--netns-type=path", namespacePath, "tap0"])
+        foreach (var argument in (string[])["--configure", "--mtu=65520", "--disable-host-loopback", .. (_unshare is null ? (string[])[] : ["--enable-sandbox"]), "--enable-seccomp", "--exit-fd=0", "--ready-fd=1", "--netns-type=path", namespacePath, "tap0"])
         {
             start.ArgumentList.Add(argument);
         }
