@@ -59,12 +59,15 @@ public sealed record NimbusOptions
     public bool RuntimeApiInlineScheduling { get; init; } = true;
 
     /// <summary>
-    /// How instances reach the network: <see cref="Sandboxes.SandboxNetwork.Host"/> shares the host's network (today's
-    /// Lambda-like egress); <see cref="Sandboxes.SandboxNetwork.Isolated"/> gives each instance a network namespace of
-    /// its own with its Runtime API and this node's AWS APIs, and egress through slirp4netns that keeps the host's
-    /// loopback out (needs root and slirp4netns).
+    /// How instances reach the network: <see cref="Sandboxes.SandboxNetwork.Isolated"/> (the default) gives each instance
+    /// a network namespace of its own with its Runtime API and this node's AWS APIs, and egress through slirp4netns that
+    /// keeps the host's loopback out (needs root; without slirp4netns, no egress); <see cref="Sandboxes.SandboxNetwork.Host"/>
+    /// shares the host's network.
     /// </summary>
-    public Sandboxes.SandboxNetwork SandboxNetwork { get; init; } = Sandboxes.SandboxNetwork.Host;
+    public Sandboxes.SandboxNetwork SandboxNetwork { get; init; } = Sandboxes.SandboxNetwork.Isolated;
+
+    /// <summary>The slirp4netns that gives isolated instance networks egress: a path, or a name looked up on PATH.</summary>
+    public string Slirp4netns { get; init; } = Sandboxes.SandboxEgress.DefaultProgram;
 
     /// <summary>Give each instance a cgroup (memory limit, CPU weight, pids limit, freezer) when the host allows.</summary>
     public bool UseCgroups { get; init; } = true;

@@ -6,8 +6,9 @@ using System.Text.Json;
 namespace Nimbus.IntegrationTests;
 
 /// <summary>
-/// A loopback HTTP endpoint the node-recorder fixture POSTs every event it gets to: what each function ran,
-/// seen from outside the server, so it survives a killed server.
+/// An HTTP endpoint the node-recorder fixture POSTs every event it gets to: what each function ran, seen from outside
+/// the server, so it survives a killed server. It listens on the machine's non-loopback address: functions in isolated
+/// instance networks (the default) reach it through their egress, not the host's loopback.
 /// </summary>
 internal sealed class EventRecorder : IDisposable
 {
@@ -17,10 +18,11 @@ internal sealed class EventRecorder : IDisposable
 
     public EventRecorder()
     {
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        var address = HostAddress.NonLoopback();
+        using (var probe = new TcpListener(address, 0))
         {
             probe.Start();
-            Url = $"http://127.0.0.1:{((IPEndPoint)probe.LocalEndpoint).Port}/";
+            Url = $"http://{address}:{((IPEndPoint)probe.LocalEndpoint).Port}/";
             probe.Stop();
         }
 

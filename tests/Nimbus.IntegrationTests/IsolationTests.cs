@@ -40,12 +40,13 @@ public sealed class IsolationTests(ServerFixture fixture) : IClassFixture<Server
         await CreateAsync(scope, thief, FunctionZips.PythonSandbox, "runtimeapi.steal");
         var victimApi = ShouldReturn(await scope.Lambda.InvokeAsync(victim, "{}")).Str("runtimeApi");
 
-        // The victim's instance now waits on /next at that address. Instances share the host's loopback, so
-        // the thief can connect; without the owner check its GET would get the victim's next event (or hang
-        // until one comes: "timeout").
+        // The victim's instance now waits on /next at that address, on the loopback of its own network namespace (the
+        // default, isolated, network mode): the thief, in a namespace of its own, cannot even connect. Were it let in,
+        // its GET would get the victim's next event (or hang until one comes: "timeout"). With
+        // NIMBUS_SANDBOX_NETWORK=host the owner check answers 403 instead: SandboxNetworkTests.
         var attempt = ShouldReturn(await scope.Lambda.InvokeAsync(thief, new JsonObject { ["runtimeApi"] = victimApi }.ToJsonString()));
 
-        Assert.Equal(403, attempt.Num("status"));
+        Assert.Equal("ConnectionRefusedError", attempt.Str("status"));
         Assert.Equal(victimApi, ShouldReturn(await scope.Lambda.InvokeAsync(victim, "{}")).Str("runtimeApi"));
     });
 

@@ -57,7 +57,7 @@ public static class NimbusHostingExtensions
             var address = listen.Host is "localhost" ? IPAddress.Loopback : IPAddress.Parse(listen.Host);
             kestrel.Listen(address, listen.Port, endpoints.SetMain);
             kestrel.ApplicationServices.GetRequiredService<TlsListener>().Configure(kestrel, context.Configuration);
-            kestrel.ApplicationServices.GetRequiredService<RuntimePortPool>().Configure(kestrel, options.MaxInstances, options.SandboxNetwork);
+            kestrel.ApplicationServices.GetRequiredService<RuntimePortPool>().Configure(kestrel, options.MaxInstances, options.SandboxNetwork, options.Slirp4netns);
         });
         return builder;
     }

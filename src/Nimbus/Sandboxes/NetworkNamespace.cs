@@ -83,8 +83,8 @@ internal static partial class NetworkNamespace
                 {
                     var errno = Marshal.GetLastPInvokeError();
                     throw new Hosting.StartupException(
-                        $"Nimbus:SandboxNetwork is 'isolated' (a network namespace per instance), but this server may not create network namespaces (unshare(CLONE_NEWNET) failed, errno {errno}). "
-                        + "Run Nimbus as root (it needs CAP_SYS_ADMIN), or set NIMBUS_SANDBOX_NETWORK=host to let instances share the host's network.");
+                        $"Nimbus:SandboxNetwork is 'isolated' (the default: a network namespace per instance), but this server may not create network namespaces (unshare(CLONE_NEWNET) failed, errno {errno}). "
+                        + "Run Nimbus as root (it needs CAP_SYS_ADMIN), or set NIMBUS_SANDBOX_NETWORK=host to let instances share the host's network: its loopback services and each other's ports.");
                 }
 
                 created.Add(OpenCurrent());

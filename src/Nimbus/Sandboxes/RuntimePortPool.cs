@@ -13,13 +13,14 @@ namespace Nimbus.Sandboxes;
 /// which instance is calling, as <c>AWS_LAMBDA_RUNTIME_API</c> tells a runtime where to call. Kestrel binds them
 /// all at start-up (it cannot add listeners later); the pool size caps how many instances run at once.
 /// <para>
-/// With <see cref="SandboxNetwork.Isolated"/>, each port is a slot with a network namespace of its own, created at
-/// start and reused by the instances that rent the port one after the other: its loopback holds only the Runtime API
-/// listener and a listener of the AWS APIs (the instance's <c>AWS_ENDPOINT_URL</c>), both served by this server, and
-/// its egress is a user-mode NAT (<see cref="SandboxEgress"/>) that leads to other hosts and the internet but not to the
-/// host's loopback: an instance reaches neither another instance's sockets nor the host's loopback services. Both ports are
-/// also held (bound, not listening) on the host's loopback, so no listener of the host can have a slot's port: the
-/// port a connection arrives on still tells the Runtime API from the AWS APIs, and which instance is calling.
+/// With <see cref="SandboxNetwork.Isolated"/> (the default), each port is a slot with a network namespace of its own,
+/// created at start (Kestrel takes its listeners then) and reused by the instances that rent the port one after the
+/// other: its loopback holds only the Runtime API listener and a listener of the AWS APIs (the instance's
+/// <c>AWS_ENDPOINT_URL</c>), both served by this server, and its egress is a user-mode NAT (<see cref="SandboxEgress"/>),
+/// started when the slot is first rented, that leads to other hosts and the internet but not to the host's loopback: an
+/// instance reaches neither another instance's sockets nor the host's loopback services. Both ports are also held
+/// (bound, not listening) on the host's loopback, so no listener of the host can have a slot's port: the port a
+/// connection arrives on still tells the Runtime API from the AWS APIs, and which instance is calling.
 /// </para>
 /// </summary>
 internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) : IDisposable
@@ -29,7 +30,7 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
 
     // The Runtime API's listening sockets by descriptor: RuntimeApiTransport serves exactly these.
     private readonly Dictionary<ulong, Socket> _runtimeListeners = [];
-    private readonly Dictionary<int, (SafeFileHandle Namespace, string EndpointUrl)> _namespaces = [];
+    private readonly Dictionary<int, (int Index, SafeFileHandle Namespace, string EndpointUrl)> _namespaces = [];
     private readonly List<Socket> _sockets = [];
     private readonly ConcurrentQueue<int> _free = new();
     private readonly ConcurrentDictionary<int, SandboxInstance?> _owners = new();
@@ -50,7 +51,7 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
     /// Adds <paramref name="count"/> listeners on 127.0.0.1 with OS-assigned ports: on the host's loopback, or with
     /// <see cref="SandboxNetwork.Isolated"/> each in a network namespace of its own with an AWS API listener beside it.
     /// </summary>
-    public void Configure(KestrelServerOptions kestrel, int count, SandboxNetwork network = SandboxNetwork.Host)
+    public void Configure(KestrelServerOptions kestrel, int count, SandboxNetwork network = SandboxNetwork.Host, string slirp4netns = SandboxEgress.DefaultProgram)
     {
         if (network == SandboxNetwork.Host)
         {
@@ -83,7 +84,7 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
             _sockets.Add(inside[i, 0]);
             _sockets.Add(inside[i, 1]);
             _isolatedPorts.Add(ports[i].Runtime);
-            _namespaces[ports[i].Runtime] = (namespaces[i], $"http://127.0.0.1:{ports[i].Endpoint}");
+            _namespaces[ports[i].Runtime] = (i, namespaces[i], $"http://127.0.0.1:{ports[i].Endpoint}");
 
             // Kestrel wraps the descriptors without owning them; this pool closes them when the server stops.
             ListenRuntimeApi(kestrel, inside[i, 0]);
@@ -91,8 +92,15 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
         }
 
         var created = clock.ElapsedMilliseconds;
-        _egress = SandboxEgress.Start(namespaces, logger, EgressDeadline);
-        Log.NamespacesCreated(logger, count, created, clock.ElapsedMilliseconds - created);
+        _egress = SandboxEgress.Start(slirp4netns, namespaces, logger, EgressDeadline);
+        if (_egress.Enabled)
+        {
+            Log.NamespacesCreated(logger, count, created, clock.ElapsedMilliseconds - created);
+        }
+        else
+        {
+            Log.NamespacesCreatedWithoutEgress(logger, count, created);
+        }
     }
 
     /// <summary>The listening socket of a Runtime API port by its descriptor; null for any other listener.</summary>
@@ -106,8 +114,24 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
         kestrel.ListenHandle(handle);
     }
 
-    /// <summary>The network namespace an instance on <paramref name="port"/> must start in; null when instances share the host's.</summary>
-    public SafeFileHandle? NamespaceOf(int port) => _namespaces.TryGetValue(port, out var slot) ? slot.Namespace : null;
+    /// <summary>
+    /// The network namespace an instance on <paramref name="port"/> must start in, once the slot's egress is up (started at
+    /// the slot's first rent, so this waits only the first time a slot is used); null when instances share the host's.
+    /// </summary>
+    public async ValueTask<SafeFileHandle?> NetworkOfAsync(int port)
+    {
+        if (!_namespaces.TryGetValue(port, out var slot))
+        {
+            return null;
+        }
+
+        if (_egress is not null)
+        {
+            await _egress.EnsureStartedAsync(slot.Index).ConfigureAwait(false);
+        }
+
+        return slot.Namespace;
+    }
 
     /// <summary>The AWS API URL an instance on <paramref name="port"/> reaches from its own namespace; null when it shares the host's.</summary>
     public string? EndpointUrlOf(int port) => _namespaces.TryGetValue(port, out var slot) ? slot.EndpointUrl : null;
@@ -121,7 +145,7 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
             socket.Dispose();
         }
 
-        foreach (var (handle, _) in _namespaces.Values)
+        foreach (var (_, handle, _) in _namespaces.Values)
         {
             handle.Dispose();
         }
@@ -159,7 +183,21 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
 
     public bool IsRuntimePort(int port) => _ready && _owners.ContainsKey(port);
 
-    public bool TryRent(out int port) => _free.TryDequeue(out port);
+    public bool TryRent(out int port)
+    {
+        if (!_free.TryDequeue(out port))
+        {
+            return false;
+        }
+
+        // A slot's egress starts with its first rent, while the instance's sandbox is prepared.
+        if (_egress is not null && _namespaces.TryGetValue(port, out var slot))
+        {
+            _ = _egress.EnsureStartedAsync(slot.Index);
+        }
+
+        return true;
+    }
 
     /// <summary>Ports no instance or pre-started runtime holds.</summary>
     public int FreeCount => _free.Count;

@@ -18,57 +18,116 @@ namespace Nimbus.Sandboxes;
 /// Each slirp4netns reads its stdin (<c>--exit-fd</c>), a pipe whose other end only this server holds: it exits when
 /// the server does, kill -9 included. One that dies while the server runs is started again.
 /// </para>
+/// <para>
+/// Slot 0's slirp4netns starts with the server, which shows that slirp4netns works here; every other slot's starts when
+/// the slot is first rented (<see cref="EnsureStartedAsync"/>), so a node pays for the slots it uses, not for
+/// <c>MaxInstances</c>. Without a working slirp4netns the namespaces stay isolated and have no egress: a warning at start
+/// says what to install.
+/// </para>
 /// </summary>
 internal sealed partial class SandboxEgress : IDisposable
 {
     /// <summary>The resolver an isolated instance uses: slirp4netns's DNS forwarder.</summary>
     public const string NameServer = "10.0.2.3";
 
-    private const string Program = "slirp4netns";
+    /// <summary>The default of <c>Nimbus:Slirp4netns</c>: found on PATH.</summary>
+    public const string DefaultProgram = "slirp4netns";
+
     private static readonly TimeSpan RestartDelay = TimeSpan.FromSeconds(1);
 
-    private readonly string _path;
+    private readonly string? _path;
+    private readonly string? _unshare = FindOnPath("unshare");
+    private readonly IReadOnlyList<SafeFileHandle> _namespaces;
     private readonly ILogger _logger;
+    private readonly TimeSpan _deadline;
     private readonly Dictionary<int, Process> _processes = [];
+
+    /// <summary>Each slot's first start, once asked for: instances of the slot wait for it before they start.</summary>
+    private readonly Dictionary<int, Task> _started = [];
     private readonly Lock _lock = new();
     private bool _disposed;
 
-    private SandboxEgress(string path, ILogger logger)
+    private SandboxEgress(string? path, IReadOnlyList<SafeFileHandle> namespaces, ILogger logger, TimeSpan deadline)
     {
         _path = path;
+        _namespaces = namespaces;
         _logger = logger;
+        _deadline = deadline;
+    }
+
+    /// <summary>False when slirp4netns is missing or does not work here: the namespaces have no egress.</summary>
+    public bool Enabled => _path is not null;
+
+    /// <summary>
+    /// Egress for <paramref name="namespaces"/> through <paramref name="program"/> (a path, or a name looked up on PATH):
+    /// starts slot 0's slirp4netns and waits until it has configured its namespace. When the program is missing or
+    /// fails, logs a warning saying what to do and returns an egress that gives no namespace a route out.
+    /// </summary>
+    public static SandboxEgress Start(string program, IReadOnlyList<SafeFileHandle> namespaces, ILogger logger, TimeSpan deadline)
+    {
+        var path = program.Contains('/', StringComparison.Ordinal) ? (File.Exists(program) ? program : null) : FindOnPath(program);
+        if (path is null)
+        {
+            Log.EgressMissing(logger, program);
+            return new SandboxEgress(null, namespaces, logger, deadline);
+        }
+
+        var egress = new SandboxEgress(path, namespaces, logger, deadline);
+        if (namespaces.Count == 0)
+        {
+            return egress;
+        }
+
+        try
+        {
+            egress.StartOneAsync(0).GetAwaiter().GetResult();
+            lock (egress._lock)
+            {
+                egress._started[0] = Task.CompletedTask;
+            }
+
+            return egress;
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
+        {
+            egress.Dispose();
+            Log.EgressBroken(logger, path, e.Message);
+            return new SandboxEgress(null, namespaces, logger, deadline);
+        }
     }
 
     /// <summary>
-    /// Gives each of <paramref name="namespaces"/> a slirp4netns and waits until every one has configured its
-    /// namespace. Throws a <see cref="Hosting.StartupException"/> saying what to do when slirp4netns is missing or fails.
+    /// Starts the slirp4netns of <paramref name="slot"/> unless it was started already; completes when it has configured
+    /// the namespace (or failed to, logged: the slot's instances then have no egress). Never throws.
     /// </summary>
-    public static SandboxEgress Start(IReadOnlyList<SafeFileHandle> namespaces, ILogger logger, TimeSpan deadline)
+    public Task EnsureStartedAsync(int slot)
     {
-        var path = FindOnPath(Program) ?? throw new Hosting.StartupException(
-            "Nimbus:SandboxNetwork is 'isolated' (a network namespace per instance, with internet egress through slirp4netns), but slirp4netns is not installed. "
-            + "Install it (apt-get install slirp4netns), or set NIMBUS_SANDBOX_NETWORK=host to let instances share the host's network.");
-        var egress = new SandboxEgress(path, logger);
-        try
+        lock (_lock)
         {
-            var started = new Task[namespaces.Count];
-            for (var i = 0; i < namespaces.Count; i++)
+            if (_path is null || _disposed)
             {
-                started[i] = egress.StartOneAsync(i, namespaces[i], deadline);
+                return Task.CompletedTask;
             }
 
-            Task.WaitAll(started);
-            return egress;
+            if (!_started.TryGetValue(slot, out var started))
+            {
+                started = StartFirstAsync(slot);
+                _started[slot] = started;
+            }
+
+            return started;
         }
-        catch (AggregateException e)
+    }
+
+    /// <summary>The slots whose slirp4netns was asked for (started, starting or restarting).</summary>
+    public int StartedCount
+    {
+        get
         {
-            egress.Dispose();
-            throw e.InnerExceptions[0];
-        }
-        catch
-        {
-            egress.Dispose();
-            throw;
+            lock (_lock)
+            {
+                return _started.Count;
+            }
         }
     }
 
@@ -118,37 +177,62 @@ internal sealed partial class SandboxEgress : IDisposable
         }
     }
 
-    private async Task StartOneAsync(int slot, SafeFileHandle network, TimeSpan deadline)
+    private async Task StartFirstAsync(int slot)
     {
-        var start = new ProcessStartInfo(_path)
+        // Off the caller's thread: the caller holds the lock, and starting a process blocks.
+        await Task.Yield();
+        try
+        {
+            await StartOneAsync(slot);
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)
+        {
+            Log.EgressStartFailed(_logger, slot, e.Message);
+        }
+    }
+
+    private async Task StartOneAsync(int slot)
+    {
+        var network = _namespaces[slot];
+        // --enable-sandbox gives slirp4netns a mount namespace of its own, copied from the server's, and detaches the old
+        // root from it; where the copies are still shared (the pre-started runtimes' code mounts are), the detach reaches
+        // back and unmounts the server's own. unshare --propagation private first makes every copy private, so nothing
+        // slirp4netns mounts or unmounts propagates (unshare execs slirp4netns: same pid, same pipes).
+        var start = new ProcessStartInfo(_unshare ?? _path!)
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (_unshare is not null)
+        {
+            foreach (var argument in (string[])["--mount", "--propagation", "private", _path!])
+            {
+                start.ArgumentList.Add(argument);
+            }
+        }
 
         // The namespace by a path to this server's own descriptor of it: slirp4netns opens it and setns()es in to create
         // and configure tap0. --enable-sandbox and --enable-seccomp confine slirp4netns itself (own mount namespace, no
-        // capabilities but binding low ports, a syscall filter): it parses packets the instance sends.
+        // capabilities but binding low ports, a syscall filter): it parses packets the instance sends. Without unshare
+        // (see above) it runs without --enable-sandbox.
         var namespacePath = string.Create(CultureInfo.InvariantCulture, $"/proc/{Environment.ProcessId}/fd/{network.DangerousGetHandle()}");
-        foreach (var argument in (string[])["--configure", "--mtu=65520", "--disable-host-loopback", "--enable-sandbox", "--enable-seccomp", "--exit-fd=0", "--ready-fd=1", "--netns-type=path", namespacePath, "tap0"])
+        foreach (var argument in (string[])["--configure", "--mtu=65520", "--disable-host-loopback", .. (_unshare is null ? (string[])[] : ["--enable-sandbox"]), "--enable-seccomp", "--exit-fd=0", "--ready-fd=1", "--netns-type=path", namespacePath, "tap0"])
         {
             start.ArgumentList.Add(argument);
         }
 
-        var process = Process.Start(start) ?? throw new Hosting.StartupException($"Could not start {_path}.");
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {_path}");
         var errors = new StringBuilder();
         var drained = DrainAsync(process.StandardError, errors);
         try
         {
-            using var timeout = new CancellationTokenSource(deadline);
+            using var timeout = new CancellationTokenSource(_deadline);
             if (!await WaitReadyAsync(process.StandardOutput, timeout.Token))
             {
                 await drained.WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
-                throw new Hosting.StartupException(
-                    $"slirp4netns could not give an instance network internet egress ({Describe(process, errors)}). "
-                    + "Check that it runs here (slirp4netns --version; it needs /dev/net/tun), or set NIMBUS_SANDBOX_NETWORK=host to let instances share the host's network.");
+                throw new InvalidOperationException(Describe(process, errors));
             }
         }
         catch
@@ -169,14 +253,14 @@ internal sealed partial class SandboxEgress : IDisposable
         }
 
         process.EnableRaisingEvents = true;
-        process.Exited += (_, _) => _ = RestartAsync(slot, network, process, errors, deadline);
+        process.Exited += (_, _) => _ = RestartAsync(slot, process, errors);
         if (process.HasExited)
         {
-            _ = RestartAsync(slot, network, process, errors, deadline);
+            _ = RestartAsync(slot, process, errors);
         }
     }
 
-    private async Task RestartAsync(int slot, SafeFileHandle network, Process exited, StringBuilder errors, TimeSpan deadline)
+    private async Task RestartAsync(int slot, Process exited, StringBuilder errors)
     {
         lock (_lock)
         {
@@ -199,7 +283,7 @@ internal sealed partial class SandboxEgress : IDisposable
         await Task.Delay(RestartDelay);
         try
         {
-            await StartOneAsync(slot, network, deadline);
+            await StartOneAsync(slot);
             Log.EgressRestarted(_logger, slot);
         }
         catch (Exception e) when (e is InvalidOperationException or IOException or System.ComponentModel.Win32Exception)

@@ -247,7 +247,7 @@ internal sealed partial class SandboxManager(
         ports.Bind(port, instance);
         try
         {
-            var spec = new SandboxSpec(instance.Id, FirstSandboxUserId + ports.SlotOf(port), codeDirectory, runtimes.RuntimesDirectory, hostPaths, executable, arguments, environment, function.MemorySize, function.EphemeralStorageSize, optDirectory, ports.NamespaceOf(port));
+            var spec = new SandboxSpec(instance.Id, FirstSandboxUserId + ports.SlotOf(port), codeDirectory, runtimes.RuntimesDirectory, hostPaths, executable, arguments, environment, function.MemorySize, function.EphemeralStorageSize, optDirectory, await ports.NetworkOfAsync(port).ConfigureAwait(false));
             await instance.WritePlatformAsync(PlatformLog.InitStartLine(function, time.GetUtcNow(), provisioned)).ConfigureAwait(false);
             instance.Attach(await sandboxes.StartAsync(spec, instance.OnOutputLineAsync).ConfigureAwait(false));
             return (instance, null);
@@ -435,7 +435,7 @@ internal sealed partial class SandboxManager(
                 environment[DotnetHeapLimitVariable] = DotnetHeapLimit(key.HeapMb);
             }
 
-            var spec = new SandboxSpec(runtime.Id, runtime.UserId, null, runtimes.RuntimesDirectory, hostPaths, executable, arguments, environment, DefaultMemoryMb, key.EphemeralStorageMb, Network: ports.NamespaceOf(port));
+            var spec = new SandboxSpec(runtime.Id, runtime.UserId, null, runtimes.RuntimesDirectory, hostPaths, executable, arguments, environment, DefaultMemoryMb, key.EphemeralStorageMb, Network: await ports.NetworkOfAsync(port).ConfigureAwait(false));
             runtime.Attach(await sandboxes.StartAsync(spec, runtime.OnOutputLineAsync).ConfigureAwait(false));
             return runtime;
         }

@@ -134,6 +134,7 @@ def handler(event, context):
     {"listenTcp": reply}         a listening TCP socket on 127.0.0.1 that answers reply, kept past the invocation
     {"listenAbstract": name}     a listening abstract Unix socket answering "leaked", kept past the invocation
     {"hold": [host, port]}       a connection to host:port with half an HTTP request, kept past the invocation
+    {"holdEndpoint": true}       the same to this node's AWS endpoint ($AWS_ENDPOINT_URL); its port in "endpointPort"
     {"connectTcp": port}         connect to 127.0.0.1:port and read what comes within a second
     {"connectTo": [[host, port]]} connect to each host:port and read what comes within 5 seconds, by "host:port"
     {"resolve": [names]}         the IPv4 addresses each name resolves to, or the error's name
@@ -204,6 +205,14 @@ def handler(event, context):
         held.sendall(b"POST /2015-03-31/functions/x/invocations HTTP/1.1\r\nHost: " + host.encode() + b"\r\nContent-Length: 1000000\r\n")
         _kept.append(held)
         result["hold"] = "ok"
+    if event.get("holdEndpoint"):
+        import urllib.parse
+        endpoint = urllib.parse.urlsplit(os.environ["AWS_ENDPOINT_URL"])
+        held = socket.create_connection((endpoint.hostname, endpoint.port), timeout=5)
+        held.sendall(b"POST /2015-03-31/functions/x/invocations HTTP/1.1\r\nHost: " + endpoint.netloc.encode() + b"\r\nContent-Length: 1000000\r\n")
+        _kept.append(held)
+        result["holdEndpoint"] = "ok"
+        result["endpointPort"] = endpoint.port
     if "connectTcp" in event:
         result["connectTcp"] = _connect(socket.AF_INET, ("127.0.0.1", event["connectTcp"]), 1.0)
     if "connectTo" in event:
