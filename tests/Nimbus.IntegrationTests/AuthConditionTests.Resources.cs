@@ -206,11 +206,11 @@ public sealed partial class AuthConditionTests
         (await root.RunAsync(["s3api", "create-bucket", "--bucket", bucket])).ShouldSucceed();
 
         // AWS's home-directory example: list and use home/${aws:username}/ only, at most 100 keys a page.
-        var user = await AuthClients.CreateUserAsync(scope.Server, $$$"""
+        var user = await AuthClients.CreateUserAsync(scope.Server, $$$$"""
             {"Version":"2012-10-17","Statement":[
-              {"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::{{{bucket}}}","Condition":{"StringLike":{"s3:prefix":"home/${aws:username}/*"}}},
-              {"Effect":"Deny","Action":"s3:ListBucket","Resource":"arn:aws:s3:::{{{bucket}}}","Condition":{"NumericGreaterThan":{"s3:max-keys":"100"}}},
-              {"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::{{{bucket}}}/home/${aws:username}/*"}]}
+              {"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::{{{{bucket}}}}","Condition":{"StringLike":{"s3:prefix":"home/${aws:username}/*"}}},
+              {"Effect":"Deny","Action":"s3:ListBucket","Resource":"arn:aws:s3:::{{{{bucket}}}}","Condition":{"NumericGreaterThan":{"s3:max-keys":"100"}}},
+              {"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::{{{{bucket}}}}/home/${aws:username}/*"}]}
             """);
         var file = Path.Combine(scope.ScratchDirectory, "h.txt");
         await File.WriteAllTextAsync(file, "home");
@@ -220,10 +220,10 @@ public sealed partial class AuthConditionTests
         }
 
         // The bucket policy adds the top-level listing (prefix "" with delimiter "/") and denies public-read uploads.
-        var policy = $$$"""
+        var policy = $$$$"""
             {"Version":"2012-10-17","Statement":[
-              {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::{{{Aws.AccountId}}}:user/{{{user.Name}}}"},"Action":"s3:ListBucket","Resource":"arn:aws:s3:::{{{bucket}}}","Condition":{"StringEquals":{"s3:prefix":["","home/"],"s3:delimiter":"/"}}},
-              {"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::{{{bucket}}}/*","Condition":{"StringEquals":{"s3:x-amz-acl":"public-read"}}}]}
+              {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::{{{{Aws.AccountId}}}}:user/{{{{user.Name}}}}"},"Action":"s3:ListBucket","Resource":"arn:aws:s3:::{{{{bucket}}}}","Condition":{"StringEquals":{"s3:prefix":["","home/"],"s3:delimiter":"/"}}},
+              {"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::{{{{bucket}}}}/*","Condition":{"StringEquals":{"s3:x-amz-acl":"public-read"}}}]}
             """;
         (await root.RunAsync(["s3api", "put-bucket-policy", "--bucket", bucket, "--policy", policy])).ShouldSucceed();
 
