@@ -75,7 +75,20 @@ internal static class AdminCommand
         }
 
         SigV4Signer.Sign(message, http.BaseAddress, request.Value.Body ?? [], AwsServices.Admin, accessKeyId, secret, "us-east-1", DateTimeOffset.UtcNow);
-        using var response = await http.SendAsync(message).ConfigureAwait(false);
+        HttpResponseMessage response;
+        try
+        {
+            response = await http.SendAsync(message).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+        {
+            await Console.Error.WriteLineAsync(
+                $"nimbus: cannot reach the node at {endpoint} ({ex.Message}). Start it with `./nimbus serve`, or point " +
+                "NIMBUS_ENDPOINT at the URL it listens on.").ConfigureAwait(false);
+            return 1;
+        }
+
+        using var _ = response;
         var text = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
