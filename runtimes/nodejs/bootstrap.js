@@ -23,6 +23,7 @@ const EXIT_RUNTIME_API = 1;
 
 let apiHost;
 let apiPort;
+let apiHostHeader;
 
 // ---------------------------------------------------------------------------
 // Logging (console patch)
@@ -78,6 +79,7 @@ function patchConsole() {
 
 function parseApiAddress(value) {
   if (!value) return false;
+  apiHostHeader = value;
   let m = /^\[([^\]]+)\]:(\d+)$/.exec(value); // [::1]:9001
   if (!m) m = /^([^:]+):(\d+)$/.exec(value); // 127.0.0.1:9001
   if (m) {
@@ -184,25 +186,37 @@ function checkAnswer(path, res) {
 // client cannot pipeline. Responses may use Content-Length or chunked coding.
 // The socket is ref'd only while a request is outstanding, so 'beforeExit'
 // still means "the user's work is done" while an invoke runs.
+//
+// This is the per-invoke path, so it stays lean: reads land in one reused
+// buffer (`onread`, no stream 'data' events), responses are parsed in place and
+// their bodies decoded to strings at once (nothing keeps the read buffer), and
+// requests complete through callbacks, not promises.
+const READ_BUFFER = Buffer.alloc(64 * 1024);
+const NEXT_PATH = API_PREFIX + '/invocation/next';
+let nextRequest; // the whole GET /next request, built once the address is known
+
 const loop = {
   socket: null,
   served: false, // the socket has delivered a whole response (a reused socket)
-  buf: null,
-  pending: [], // {data, resolve, reject, started} in request order
+  buf: null, // unparsed bytes: a view of READ_BUFFER only while a read callback runs
+  parts: null, // a long body arriving: its chunks (copies) until `want` bytes are in
+  have: 0,
+  want: 0,
+  // {data, onResponse(status, headers, body), onError(err), started, retried}, in request order
+  pending: [],
 };
 
 function loopConnect() {
-  const socket = require('net').connect({ host: apiHost, port: apiPort });
+  const socket = require('net').connect({
+    host: apiHost,
+    port: apiPort,
+    onread: { buffer: READ_BUFFER, callback: (n) => loopRead(socket, n) },
+  });
   socket.setNoDelay(true);
   loop.socket = socket;
   loop.served = false;
   loop.buf = null;
-  socket.on('data', (chunk) => {
-    if (loop.socket !== socket) return;
-    loop.buf = loop.buf === null ? chunk : Buffer.concat([loop.buf, chunk]);
-    if (loop.pending.length > 0) loop.pending[0].started = true;
-    loopParse();
-  });
+  loop.parts = null;
   socket.on('error', () => {}); // 'close' follows and decides
   socket.on('close', () => {
     if (loop.socket !== socket) return;
@@ -215,35 +229,53 @@ function loopConnect() {
     for (const p of pending) {
       if (retry && !p.started && !p.retried) {
         p.retried = true;
-        loopSend(p);
+        loopSend([p]);
       } else {
-        p.reject(new Error('connection closed by the Runtime API'));
+        p.onError(new Error('connection closed by the Runtime API'));
       }
     }
   });
 }
 
-function loopSend(p) {
-  if (loop.socket === null) loopConnect();
-  loop.pending.push(p);
-  loop.socket.ref();
-  loop.socket.write(p.data);
-}
-
-function encodeRequest(method, path, headers, body) {
-  let head = `${method} ${path} HTTP/1.1\r\nHost: ${env.AWS_LAMBDA_RUNTIME_API}\r\n`;
-  if (headers !== undefined) {
-    for (const name of Object.keys(headers)) head += `${name}: ${headers[name]}\r\n`;
+function loopRead(socket, n) {
+  if (loop.socket !== socket) return;
+  if (loop.pending.length > 0) loop.pending[0].started = true;
+  const chunk = READ_BUFFER.subarray(0, n);
+  if (loop.parts !== null) {
+    loop.parts.push(Buffer.from(chunk));
+    loop.have += n;
+    if (loop.have < loop.want) return;
+    loop.buf = Buffer.concat(loop.parts, loop.have);
+    loop.parts = null;
+  } else {
+    loop.buf = loop.buf === null ? chunk : Buffer.concat([loop.buf, chunk]);
   }
-  if (body !== undefined) head += `Content-Length: ${body.length}\r\n`;
-  head += '\r\n';
-  return body === undefined ? Buffer.from(head, 'latin1') : Buffer.concat([Buffer.from(head, 'latin1'), body]);
+  loopParse();
+  // What is left belongs to the next response: off the read buffer before the next read reuses it.
+  if (loop.buf !== null && loop.buf.buffer === READ_BUFFER.buffer) loop.buf = Buffer.from(loop.buf);
 }
 
-function loopRequest(method, path, headers, body) {
-  return new Promise((resolve, reject) => {
-    loopSend({ data: encodeRequest(method, path, headers, body), resolve, reject, started: false, retried: false });
-  });
+// Sends requests in one write (an answer and the GET /next behind it).
+function loopSend(requests) {
+  if (loop.socket === null) loopConnect();
+  let data = '';
+  for (const p of requests) {
+    loop.pending.push(p);
+    data += p.data;
+  }
+  loop.socket.ref();
+  loop.socket.write(data, 'latin1');
+}
+
+// One request as a latin1 string (the body, JSON, already encoded as UTF-8 bytes in latin1 characters).
+function encodeRequest(method, path, extraHeaders, body) {
+  const head = `${method} ${path} HTTP/1.1\r\nHost: ${apiHostHeader}\r\n${extraHeaders}`;
+  if (body === undefined) return head + '\r\n';
+  return `${head}Content-Length: ${body.length}\r\n\r\n${body}`;
+}
+
+function request(data, onResponse, onError) {
+  return { data, onResponse, onError, started: false, retried: false };
 }
 
 // Parses as many whole responses as the buffer holds, in request order.
@@ -252,12 +284,19 @@ function loopParse() {
     const buf = loop.buf;
     const end = buf.indexOf('\r\n\r\n');
     if (end < 0) return;
-    const lines = buf.toString('latin1', 0, end).split('\r\n');
-    const status = Number(lines[0].split(' ')[1]);
+    const head = buf.toString('latin1', 0, end);
+    const statusEnd = head.indexOf('\r\n');
+    const status = Number(head.slice(9, 12)); // "HTTP/1.1 200 ..."
     const headers = {};
-    for (let i = 1; i < lines.length; i++) {
-      const colon = lines[i].indexOf(':');
-      if (colon > 0) headers[lines[i].slice(0, colon).trim().toLowerCase()] = lines[i].slice(colon + 1).trim();
+    let lineStart = statusEnd + 2;
+    while (statusEnd >= 0 && lineStart < head.length) {
+      let lineEnd = head.indexOf('\r\n', lineStart);
+      if (lineEnd < 0) lineEnd = head.length;
+      const colon = head.indexOf(':', lineStart);
+      if (colon > lineStart && colon < lineEnd) {
+        headers[head.slice(lineStart, colon).trim().toLowerCase()] = head.slice(colon + 1, lineEnd).trim();
+      }
+      lineStart = lineEnd + 2;
     }
     let offset = end + 4;
     let body;
@@ -265,7 +304,8 @@ function loopParse() {
       loop.buf = offset < buf.length ? buf.subarray(offset) : null;
       continue;
     }
-    if (/chunked/i.test(headers['transfer-encoding'] || '')) {
+    const te = headers['transfer-encoding'];
+    if (te !== undefined && /chunked/i.test(te)) {
       const chunks = [];
       for (;;) {
         const lineEnd = buf.indexOf('\r\n', offset);
@@ -286,11 +326,18 @@ function loopParse() {
         chunks.push(buf.subarray(lineEnd + 2, lineEnd + 2 + size));
         offset = lineEnd + 2 + size + 2;
       }
-      body = Buffer.concat(chunks);
+      body = Buffer.concat(chunks).toString('utf8');
     } else {
       const length = Number(headers['content-length'] || 0);
-      if (buf.length < offset + length) return;
-      body = Buffer.from(buf.subarray(offset, offset + length));
+      if (buf.length < offset + length) {
+        // A long body: gather its chunks and parse once it is all in.
+        loop.parts = [buf.buffer === READ_BUFFER.buffer ? Buffer.from(buf) : buf];
+        loop.have = buf.length;
+        loop.want = offset + length;
+        loop.buf = null;
+        return;
+      }
+      body = length === 0 ? '' : buf.toString('utf8', offset, offset + length);
       offset += length;
     }
     loop.buf = offset < buf.length ? buf.subarray(offset) : null;
@@ -298,45 +345,62 @@ function loopParse() {
     loop.served = true;
     if (loop.pending.length === 0) loop.socket.unref();
     else if (loop.buf !== null) loop.pending[0].started = true;
-    if (/close/i.test(headers.connection || '')) {
+    const connection = headers.connection;
+    if (connection !== undefined && /close/i.test(connection)) {
       const socket = loop.socket;
       loop.socket = null;
       socket.destroy();
-      for (const q of loop.pending.splice(0)) loopSend(q);
+      const rest = loop.pending.splice(0);
+      if (rest.length > 0) loopSend(rest);
     }
-    p.resolve({ status, headers, body });
+    p.onResponse(status, headers, body);
   }
 }
 
-function checkedNext(promise) {
-  return promise.then(
-    (res) => {
-      if (res.status !== 200) {
-        runtimeApiFailure('GET /invocation/next failed', `HTTP ${res.status} ${res.body.toString('utf8')}`);
-      }
-      return res;
+function nextFailed(err) {
+  runtimeApiFailure('GET /invocation/next failed', err && err.message);
+}
+
+// A GET /next request whose event goes to onEvent({status, headers, body}).
+function nextRequestFor(onEvent) {
+  return request(
+    nextRequest,
+    (status, headers, body) => {
+      if (status !== 200) runtimeApiFailure('GET /invocation/next failed', `HTTP ${status} ${body}`);
+      onEvent({ status, headers, body });
     },
-    (err) => runtimeApiFailure('GET /invocation/next failed', err && err.message)
+    nextFailed
   );
 }
 
-function nextInvocation() {
-  return checkedNext(loopRequest('GET', API_PREFIX + '/invocation/next', undefined, undefined));
+function nextInvocation(onEvent) {
+  if (nextRequest === undefined) nextRequest = encodeRequest('GET', NEXT_PATH, '', undefined);
+  loopSend([nextRequestFor(onEvent)]);
 }
 
-// Posts an invoke's answer with GET /next pipelined behind it. Returns
-// {answered, next}: answered settles with the answer's 202, next with the
-// next event.
-function answerThenNext(path, json, errorType) {
-  const body = Buffer.from(json, 'utf8');
-  const headers = { 'Content-Type': 'application/json' };
-  if (errorType !== undefined) headers['Lambda-Runtime-Function-Error-Type'] = headerSafe(errorType);
-  const answered = loopRequest('POST', API_PREFIX + path, headers, body).then(
-    (res) => checkAnswer(path, res),
+// Posts an invoke's answer with GET /next pipelined behind it, in one write:
+// onAnswered runs with the answer's 202, onEvent with the next event.
+function answerThenNext(path, json, errorType, onAnswered, onEvent) {
+  const headers = errorType === undefined
+    ? 'Content-Type: application/json\r\n'
+    : `Content-Type: application/json\r\nLambda-Runtime-Function-Error-Type: ${headerSafe(errorType)}\r\n`;
+  const fullPath = API_PREFIX + path;
+  // The body as UTF-8 bytes in latin1 characters, so that its length is its byte count.
+  const body = isAscii(json) ? json : Buffer.from(json, 'utf8').toString('latin1');
+  const answer = request(
+    encodeRequest('POST', fullPath, headers, body),
+    (status, _headers, answerBody) => {
+      checkAnswer(path, { status, body: answerBody });
+      onAnswered();
+    },
     (err) => runtimeApiFailure(`POST ${path} failed`, err && err.message)
   );
-  const next = checkedNext(loopRequest('GET', API_PREFIX + '/invocation/next', undefined, undefined));
-  return { answered, next };
+  loopSend([answer, nextRequestFor(onEvent)]);
+}
+
+function isAscii(text) {
+  // eslint-disable-next-line no-control-regex
+  return !/[^\x00-\x7f]/.test(text);
 }
 
 // ---------------------------------------------------------------------------
@@ -520,18 +584,34 @@ function parseJsonHeader(value) {
   }
 }
 
+// The function's own figures, read from the environment once its handler is
+// loaded (process.env reads cross into C++ each time).
+let functionEnv = null;
+
+function readFunctionEnv() {
+  functionEnv = {
+    name: env.AWS_LAMBDA_FUNCTION_NAME,
+    version: env.AWS_LAMBDA_FUNCTION_VERSION,
+    memory: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    logGroup: env.AWS_LAMBDA_LOG_GROUP_NAME,
+    logStream: env.AWS_LAMBDA_LOG_STREAM_NAME,
+  };
+}
+
 function makeContext(headers, requestId, deadlineMs, onDone) {
-  const cognito = parseJsonHeader(headers['lambda-runtime-cognito-identity']);
-  const clientContext = parseJsonHeader(headers['lambda-runtime-client-context']);
+  const cognitoHeader = headers['lambda-runtime-cognito-identity'];
+  const contextHeader = headers['lambda-runtime-client-context'];
+  const cognito = cognitoHeader === undefined ? undefined : parseJsonHeader(cognitoHeader);
+  const clientContext = contextHeader === undefined ? undefined : parseJsonHeader(contextHeader);
   return {
     callbackWaitsForEmptyEventLoop: true,
-    functionName: env.AWS_LAMBDA_FUNCTION_NAME,
-    functionVersion: env.AWS_LAMBDA_FUNCTION_VERSION,
+    functionName: functionEnv.name,
+    functionVersion: functionEnv.version,
     invokedFunctionArn: headers['lambda-runtime-invoked-function-arn'],
-    memoryLimitInMB: env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+    memoryLimitInMB: functionEnv.memory,
     awsRequestId: requestId,
-    logGroupName: env.AWS_LAMBDA_LOG_GROUP_NAME,
-    logStreamName: env.AWS_LAMBDA_LOG_STREAM_NAME,
+    logGroupName: functionEnv.logGroup,
+    logStreamName: functionEnv.logStream,
     identity: cognito === undefined
       ? undefined
       : {
@@ -557,23 +637,24 @@ function makeContext(headers, requestId, deadlineMs, onDone) {
   };
 }
 
-// Both return {answered, next} (see answerThenNext).
-function postInvokeError(requestId, err) {
+// Both answer with GET /next behind (see answerThenNext).
+function postInvokeError(requestId, err, onAnswered, onEvent) {
   const payload = errorPayload(err);
   logError('Invoke Error', payload);
-  return answerThenNext(`/invocation/${requestId}/error`, JSON.stringify(payload), payload.errorType);
+  answerThenNext(`/invocation/${requestId}/error`, JSON.stringify(payload), payload.errorType, onAnswered, onEvent);
 }
 
-function postInvokeResponse(requestId, result) {
+function postInvokeResponse(requestId, result, onAnswered, onEvent) {
   let json;
   try {
     json = JSON.stringify(result);
   } catch (err) {
     // e.g. circular structure or BigInt: report it as the invoke's error.
-    return postInvokeError(requestId, err);
+    postInvokeError(requestId, err, onAnswered, onEvent);
+    return;
   }
   if (json === undefined) json = 'null';
-  return answerThenNext(`/invocation/${requestId}/response`, json, undefined);
+  answerThenNext(`/invocation/${requestId}/response`, json, undefined, onAnswered, onEvent);
 }
 
 // ---------------------------------------------------------------------------
@@ -654,54 +735,54 @@ function createResponseStream(requestId) {
   return stream;
 }
 
-// A streamifyResponse handler: resolves, as runInvocation does, with the next
-// event once the stream is complete and answered.
-function runStreamingInvocation(handler, headers, event, requestId, deadlineMs) {
-  return new Promise((resolveInvoke) => {
-    const responseStream = createResponseStream(requestId);
-    const state = { requestId, finished: false, callbackCalled: false, deferred: null, finish: null };
-    const finish = (isError, err) => {
-      if (state.finished) return;
-      state.finished = true;
-      if (isError) {
-        const payload = errorPayload(err);
-        logError('Invoke Error', payload);
-        if (!responseStream.fail(payload)) {
-          // The stream was already complete: the error comes too late to report.
-          return;
-        }
-      } else if (!responseStream.writableEnded) {
-        responseStream.end();
+// A streamifyResponse handler: asks, as runInvocation does, for the next event
+// (to onEvent) once the stream is complete and answered.
+function runStreamingInvocation(handler, headers, event, requestId, deadlineMs, onEvent) {
+  const responseStream = createResponseStream(requestId);
+  const state = { requestId, finished: false, callbackCalled: false, deferred: null, finish: null };
+  const finish = (isError, err) => {
+    if (state.finished) return;
+    state.finished = true;
+    if (isError) {
+      const payload = errorPayload(err);
+      logError('Invoke Error', payload);
+      if (!responseStream.fail(payload)) {
+        // The stream was already complete: the error comes too late to report.
+        return;
       }
-      responseStream.answered.then(() => {
-        if (current === state) {
-          current = null;
-          phase = 'idle';
-        }
-        resolveInvoke(nextInvocation());
-      });
-    };
-    state.finish = finish;
-    current = state;
-    phase = 'invoke';
-    // The stream may end before the handler returns; the invoke is over then.
-    responseStream.on('finish', () => finish(false));
-    const context = makeContext(headers, requestId, deadlineMs, (isError, err) => finish(isError, err));
-    let returned;
-    try {
-      returned = handler(event, responseStream, context);
-    } catch (err) {
-      finish(true, err);
-      return;
+    } else if (!responseStream.writableEnded) {
+      responseStream.end();
     }
-    Promise.resolve(returned).then(
-      () => finish(false),
-      (err) => finish(true, err)
-    );
-  });
+    responseStream.answered.then(() => {
+      if (current === state) {
+        current = null;
+        phase = 'idle';
+      }
+      nextInvocation(onEvent);
+    });
+  };
+  state.finish = finish;
+  current = state;
+  phase = 'invoke';
+  // The stream may end before the handler returns; the invoke is over then.
+  responseStream.on('finish', () => finish(false));
+  const context = makeContext(headers, requestId, deadlineMs, (isError, err) => finish(isError, err));
+  let returned;
+  try {
+    returned = handler(event, responseStream, context);
+  } catch (err) {
+    finish(true, err);
+    return;
+  }
+  Promise.resolve(returned).then(
+    () => finish(false),
+    (err) => finish(true, err)
+  );
 }
 
-function runInvocation(handler, res) {
+// Runs one invoke; its answer goes out with GET /next behind it, whose event
+// goes to onEvent.
+function runInvocation(handler, res, onEvent) {
   const headers = res.headers;
   const requestId = headers['lambda-runtime-aws-request-id'];
   const deadlineMs = Number(headers['lambda-runtime-deadline-ms']);
@@ -710,88 +791,99 @@ function runInvocation(handler, res) {
   else delete env._X_AMZN_TRACE_ID;
   currentRequestId = requestId;
 
-  return new Promise((resolveInvoke) => {
-    const state = {
-      requestId,
-      finished: false,
-      callbackCalled: false,
-      deferred: null, // completion waiting for an empty event loop
-      finish: null,
-    };
+  const state = {
+    requestId,
+    finished: false,
+    callbackCalled: false,
+    deferred: null, // completion waiting for an empty event loop
+    finish: null,
+  };
+  const answered = () => {
+    if (current === state) {
+      current = null;
+      phase = 'idle';
+    }
+  };
 
-    // Completes the invoke exactly once; the invoke's promise resolves with
-    // the next event, asked for in the same write as the answer.
-    const finish = (isError, err, result) => {
-      if (state.finished) return Promise.resolve();
-      state.finished = true;
-      state.deferred = null;
-      const { answered, next } = isError ? postInvokeError(requestId, err) : postInvokeResponse(requestId, result);
-      return answered.then(() => {
-        if (current === state) {
-          current = null;
-          phase = 'idle';
-        }
-        resolveInvoke(next);
-      });
-    };
-    state.finish = finish;
-    current = state;
-    phase = 'invoke';
+  // Completes the invoke exactly once.
+  const finish = (isError, err, result) => {
+    if (state.finished) return;
+    state.finished = true;
+    state.deferred = null;
+    if (isError) postInvokeError(requestId, err, answered, onEvent);
+    else postInvokeResponse(requestId, result, answered, onEvent);
+  };
+  state.finish = finish;
+  current = state;
+  phase = 'invoke';
 
-    const context = makeContext(headers, requestId, deadlineMs, finish);
-    const callback = (err, result) => {
-      if (state.finished || state.callbackCalled) return;
-      state.callbackCalled = true;
-      const isError = err !== undefined && err !== null;
-      if (context.callbackWaitsForEmptyEventLoop) {
-        // Posted from 'beforeExit', i.e. once the event loop has drained.
-        state.deferred = () => finish(isError, err, result);
-      } else {
-        finish(isError, err, result);
-      }
-    };
+  const context = makeContext(headers, requestId, deadlineMs, finish);
+  const callback = (err, result) => {
+    if (state.finished || state.callbackCalled) return;
+    state.callbackCalled = true;
+    const isError = err !== undefined && err !== null;
+    if (context.callbackWaitsForEmptyEventLoop) {
+      // Posted from 'beforeExit', i.e. once the event loop has drained.
+      state.deferred = () => finish(isError, err, result);
+    } else {
+      finish(isError, err, result);
+    }
+  };
 
-    let event;
+  let event;
+  try {
+    event = JSON.parse(res.body);
+  } catch (err) {
+    finish(true, err, undefined);
+    return;
+  }
+
+  if (handler[HANDLER_STREAMING] === STREAMING_RESPONSE) {
+    state.finished = true;
+    runStreamingInvocation(handler, headers, event, requestId, deadlineMs, onEvent);
+    return;
+  }
+
+  let returned;
+  try {
+    returned = handler(event, context, callback);
+  } catch (err) {
+    finish(true, err, undefined);
+    return;
+  }
+  if (returned !== null && (typeof returned === 'object' || typeof returned === 'function')) {
+    let then;
     try {
-      event = JSON.parse(res.body.toString('utf8'));
+      then = returned.then;
     } catch (err) {
       finish(true, err, undefined);
       return;
     }
-
-    if (handler[HANDLER_STREAMING] === STREAMING_RESPONSE) {
-      state.finished = true;
-      resolveInvoke(runStreamingInvocation(handler, headers, event, requestId, deadlineMs));
-      return;
-    }
-
-    let returned;
-    try {
-      returned = handler(event, context, callback);
-    } catch (err) {
-      finish(true, err, undefined);
-      return;
-    }
-    if (returned !== null && (typeof returned === 'object' || typeof returned === 'function') &&
-        typeof returned.then === 'function') {
-      let thenResult;
+    if (typeof then === 'function') {
       try {
-        thenResult = returned.then(
-          (value) => finish(false, undefined, value),
-          (err) => finish(true, err, undefined)
+        then.call(
+          returned,
+          (value) => completeQuietly(finish, false, undefined, value),
+          (err) => completeQuietly(finish, true, err, undefined)
         );
       } catch (err) {
         finish(true, err, undefined);
-        return;
-      }
-      if (thenResult && typeof thenResult.catch === 'function') {
-        thenResult.catch((err) => finish(true, err, undefined));
       }
     }
-    // Otherwise: a callback-style handler. It completes through callback() /
-    // context.succeed|fail|done, or with `null` once the event loop drains
-    // without either having been called (see 'beforeExit' below).
-  });
+  }
+  // Otherwise: a callback-style handler. It completes through callback() /
+  // context.succeed|fail|done, or with `null` once the event loop drains
+  // without either having been called (see 'beforeExit' below).
+}
+
+// Completes from a handler's promise; a failure to answer is the runtime's to
+// report (the Runtime API failure exits), never a rejection of the user's promise.
+function completeQuietly(finish, isError, err, result) {
+  try {
+    finish(isError, err, result);
+  } catch (_) {
+    /* reported by the Runtime API client */
+  }
 }
 
 // Fires whenever the event loop has nothing left to do. While an invoke is in
@@ -960,11 +1052,12 @@ async function main() {
     process.exit(EXIT_USER_FATAL);
   }
   phase = 'idle';
+  readFunctionEnv();
 
-  let res = await nextInvocation();
-  for (;;) {
-    res = await runInvocation(handler, res);
-  }
+  // Each event is served from the read that brought it; the loop connection
+  // keeps the process alive while it waits for the next one.
+  const serve = (res) => runInvocation(handler, res, serve);
+  nextInvocation(serve);
 }
 
 main().catch((err) => {

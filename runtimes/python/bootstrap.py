@@ -86,6 +86,9 @@ class RuntimeApiClient:
         self._host_header = address
         self._sock = None
         self._buf = bytearray()
+        self._next_data = None
+        self._answer_heads = None
+        self._recv_view = None
 
     @staticmethod
     def _split(address):
@@ -144,10 +147,14 @@ class RuntimeApiClient:
     # -- reading --------------------------------------------------------
 
     def _fill(self):
-        data = self._sock.recv(262144)
-        if not data:
+        # Into one buffer kept for the connection's life: recv(n) would allocate (mmap) n bytes per call.
+        view = self._recv_view
+        if view is None:
+            view = self._recv_view = memoryview(bytearray(262144))
+        n = self._sock.recv_into(view)
+        if not n:
             raise ConnectionResetError("connection closed by the Runtime API")
-        self._buf += data
+        self._buf += view[:n]
 
     def _read_until(self, sep, limit=1 << 20):
         start = 0
@@ -171,24 +178,38 @@ class RuntimeApiClient:
 
     def _read_to_close(self):
         while True:
-            data = self._sock.recv(262144)
-            if not data:
+            try:
+                self._fill()
+            except ConnectionResetError:
                 break
-            self._buf += data
         out = bytes(self._buf)
         self._buf = bytearray()
         return out
 
+    def _read_head(self):
+        """The next response's head, up to the blank line, as latin-1 text."""
+        buf = self._buf
+        if not buf:
+            try:
+                self._fill()
+            except ConnectionResetError:
+                raise _ConnectionLost()
+            buf = self._buf
+        end = buf.find(b"\r\n\r\n")
+        while end < 0:
+            if len(buf) > 1 << 20:
+                raise http_error("response header too long")
+            start = max(0, len(buf) - 3)
+            self._fill()
+            end = buf.find(b"\r\n\r\n", start)
+        head = buf[:end].decode("latin-1")
+        del buf[:end + 4]
+        return head
+
     def _read_response(self, method):
         # Status line + headers (skipping any 1xx interim responses).
         while True:
-            if not self._buf:
-                try:
-                    self._fill()
-                except ConnectionResetError:
-                    raise _ConnectionLost()
-            head = self._read_until(b"\r\n\r\n").decode("latin-1")
-            lines = head.split("\r\n")
+            lines = self._read_head().split("\r\n")
             parts = lines[0].split(" ", 2)
             if len(parts) < 2 or not parts[0].startswith("HTTP/"):
                 raise http_error("bad status line %r" % lines[0])
@@ -202,11 +223,24 @@ class RuntimeApiClient:
                 continue
             break
 
-        conn_hdr = headers.get("connection", "").lower()
-        keep_alive = ("close" not in conn_hdr) and (version != "HTTP/1.0" or "keep-alive" in conn_hdr)
+        conn_hdr = headers.get("connection")
+        if conn_hdr is None:
+            keep_alive = version != "HTTP/1.0"
+        else:
+            conn_hdr = conn_hdr.lower()
+            keep_alive = ("close" not in conn_hdr) and (version != "HTTP/1.0" or "keep-alive" in conn_hdr)
+        length = headers.get("content-length")
+        te = headers.get("transfer-encoding")
         if method == "HEAD" or status in (204, 304):
             body = b""
-        elif "chunked" in headers.get("transfer-encoding", "").lower():
+        elif te is None and length is not None:
+            n = int(length)
+            buf = self._buf
+            while len(buf) < n:
+                self._fill()
+            body = bytes(buf[:n])
+            del buf[:n]
+        elif te is not None and "chunked" in te.lower():
             chunks = []
             while True:
                 size_line = self._read_until(b"\r\n")
@@ -241,6 +275,25 @@ class RuntimeApiClient:
             data += body
         return data
 
+    def _next_request(self):
+        data = self._next_data
+        if data is None:
+            data = self._next_data = self._encode("GET", API_PREFIX + "/invocation/next", None, None)
+        return data
+
+    def _answer_head(self, path, error_type):
+        """The head of POST <path> up to its Content-Length value."""
+        heads = self._answer_heads
+        if heads is None:
+            host = self._host_header.encode("latin-1")
+            heads = self._answer_heads = (
+                b"POST " + API_PREFIX.encode() + b"%s HTTP/1.1\r\nHost: " + host
+                + b"\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n",
+                b"POST " + API_PREFIX.encode() + b"%s HTTP/1.1\r\nHost: " + host
+                + b"\r\nContent-Type: application/json\r\nLambda-Runtime-Function-Error-Type: %s"
+                + b"\r\nContent-Length: %d\r\n\r\n")
+        return heads
+
     def request(self, method, path, body=None, headers=None, then_next=False):
         """Returns (status, headers with lower-case names, body bytes).
         Retries once on a fresh connection when a reused one turns out to
@@ -252,8 +305,10 @@ class RuntimeApiClient:
         saves the wait for the answer before asking for the next event."""
         data = self._encode(method, path, body, headers)
         if then_next:
-            data += self._encode("GET", API_PREFIX + "/invocation/next", None, None)
+            data += self._next_request()
+        return self._exchange(data, method, path, then_next)
 
+    def _exchange(self, data, method, path, then_next):
         for attempt in (0, 1):
             reused = self._sock is not None
             try:
@@ -289,13 +344,17 @@ class RuntimeApiClient:
         return headers, data
 
     def _post(self, path, body, error_type=None, then_next=False):
-        headers = {"Content-Type": "application/json"}
-        if error_type is not None:
-            headers["Lambda-Runtime-Function-Error-Type"] = _header_safe(error_type)
         # Everything the handler printed must reach the pipe before the
         # server learns the invoke is over.
         _flush_stdio()
-        answer = self.request("POST", API_PREFIX + path, body, headers, then_next)
+        heads = self._answer_heads or self._answer_head(path, error_type)
+        if error_type is None:
+            data = heads[0] % (path.encode("latin-1"), len(body)) + body
+        else:
+            data = heads[1] % (path.encode("latin-1"), _header_safe(error_type).encode("latin-1"), len(body)) + body
+        if then_next:
+            data += self._next_data or self._next_request()
+        answer = self._exchange(data, "POST", API_PREFIX + path, then_next)
         following = None
         if then_next:
             answer, following = answer
@@ -431,8 +490,7 @@ def _log_error(body):
 
 
 def _to_json_bytes(obj):
-    return json.dumps(obj, ensure_ascii=False, allow_nan=True,
-                      default=_json_default).encode("utf-8")
+    return _encode_json(obj).encode("utf-8")
 
 
 def _json_default(o):
@@ -442,6 +500,10 @@ def _json_default(o):
         if isinstance(o, decimal.Decimal):
             return float(o)
     raise TypeError("Object of type %s is not JSON serializable" % type(o).__name__)
+
+
+# What json.dumps(obj, ensure_ascii=False, allow_nan=True, default=_json_default) builds per call, built once.
+_encode_json = json.JSONEncoder(ensure_ascii=False, allow_nan=True, default=_json_default).encode
 
 
 # ---------------------------------------------------------------------------
@@ -612,15 +674,25 @@ class ClientContext:
         return "ClientContext([client=%s,custom=%s,env=%s])" % (self.client, self.custom, self.env)
 
 
+# The function's own figures, read from the environment once its handler is
+# loaded (each os.environ read encodes and decodes): (log group, log stream,
+# function name, memory, version).
+_function_env = None
+
+
+def _read_function_env():
+    global _function_env
+    _function_env = (_env.get("AWS_LAMBDA_LOG_GROUP_NAME"), _env.get("AWS_LAMBDA_LOG_STREAM_NAME"),
+                     _env.get("AWS_LAMBDA_FUNCTION_NAME"), _env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"),
+                     _env.get("AWS_LAMBDA_FUNCTION_VERSION"))
+
+
 class LambdaContext:
     def __init__(self, request_id, deadline_ms, invoked_function_arn,
                  client_context, cognito_identity):
         self.aws_request_id = request_id
-        self.log_group_name = _env.get("AWS_LAMBDA_LOG_GROUP_NAME")
-        self.log_stream_name = _env.get("AWS_LAMBDA_LOG_STREAM_NAME")
-        self.function_name = _env.get("AWS_LAMBDA_FUNCTION_NAME")
-        self.memory_limit_in_mb = _env.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-        self.function_version = _env.get("AWS_LAMBDA_FUNCTION_VERSION")
+        (self.log_group_name, self.log_stream_name, self.function_name, self.memory_limit_in_mb,
+         self.function_version) = _function_env or _read_function_env() or _function_env
         self.invoked_function_arn = invoked_function_arn
         self._deadline_ms = deadline_ms
 
@@ -817,6 +889,7 @@ def main():
     except Exception as e:
         _report_init_error(client, e)
         return
+    _read_function_env()
 
     try:
         headers, body = client.next()

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using System.Text.RegularExpressions;
 
 namespace Nimbus.IntegrationTests;
@@ -46,6 +48,84 @@ public sealed class AdmissionTests
             var failures = results.Where(r => r.StatusCode != 200 || r.Header("X-Amz-Function-Error") is not null).ToList();
             Assert.True(failures.Count == 0, $"{failures.Count} of 100 calls failed; the first: {failures.FirstOrDefault()}");
             Assert.True(results.Select(r => r.Json().Str("instance")).Distinct().Count() > 1, "A burst should scale out to several instances.");
+        });
+
+    /// <summary>A scale-out wait long enough to matter for a function whose invocations take a few ms.</summary>
+    private const string ScaleOutWait = "00:00:00.050";
+
+    [Fact]
+    public Task With_a_scale_out_wait_bursts_of_100_calls_to_a_cold_then_warm_short_function_complete_without_a_single_error() => WithServerAsync(
+        // The longest admission wait: on a loaded machine a cold burst's last callers can wait past the default 10 s for
+        // the first instances to start, which would throttle them whatever the scale-out wait does.
+        new() { ["NIMBUS_SCALE_OUT_WAIT"] = ScaleOutWait, ["NIMBUS_ADMISSION_WAIT"] = "00:01:00" },
+        async (server, lambda) =>
+        {
+            var name = $"t-{Guid.NewGuid():N}"[..20];
+            await lambda.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeBehaviours), "nodejs20.x", "pid.handler", timeout: 30);
+
+            // Cold: no duration is known yet, so the burst scales out as without the option. Warm: the invocations are
+            // short, so callers past 4 busy instances per core may wait for one to come back; none may fail either way.
+            foreach (var burst in new[] { "cold", "warm" })
+            {
+                var results = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => lambda.InvokeAsync(name, """{"ms":0}""")));
+                var failures = results.Where(r => r.StatusCode != 200 || r.Header("X-Amz-Function-Error") is not null).ToList();
+                Assert.True(failures.Count == 0, $"{failures.Count} of 100 calls of the {burst} burst failed; the first: {failures.FirstOrDefault()}");
+            }
+        });
+
+    [Fact]
+    public Task With_a_scale_out_wait_a_slow_function_still_gets_an_instance_per_concurrent_caller_at_once() => WithServerAsync(
+        new() { ["NIMBUS_SCALE_OUT_WAIT"] = ScaleOutWait },
+        async (server, lambda) =>
+        {
+            var name = $"t-{Guid.NewGuid():N}"[..20];
+            await lambda.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeBehaviours), "nodejs20.x", "barrier.handler", timeout: 120);
+
+            // Its invocations take 500 ms, ten times the wait: its callers must never wait for an instance to come back.
+            var first = await lambda.InvokeAsync(name, """{"ms":500}""");
+            Assert.True(first.StatusCode == 200 && first.Header("X-Amz-Function-Error") is null, first.ToString());
+
+            // More callers than the 4 busy instances per core past which a short function's callers would wait. Each
+            // call holds its instance until every one of them runs: only an instance per caller lets them all finish.
+            var callers = (4 * Environment.ProcessorCount) + 4;
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            var calls = Enumerable.Range(0, callers).Select(_ => lambda.InvokeAsync(name, $$"""{"port":{{port}}}""")).ToList();
+            List<TcpClient> running = [];
+            try
+            {
+                using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+                try
+                {
+                    while (running.Count < callers)
+                    {
+                        running.Add(await listener.AcceptTcpClientAsync(deadline.Token));
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    Assert.Fail($"Only {running.Count} of {callers} concurrent calls of a 500 ms function ran at once within 90 s.");
+                }
+
+                foreach (var connection in running)
+                {
+                    await connection.GetStream().WriteAsync(new byte[] { 1 });
+                }
+
+                var results = await Task.WhenAll(calls);
+                Assert.All(results, r => Assert.True(r.StatusCode == 200 && r.Header("X-Amz-Function-Error") is null, r.ToString()));
+                Assert.Equal(callers, results.Select(r => r.Json().Str("instance")).Distinct().Count());
+                var metrics = await MetricsAsync(server);
+                Assert.Equal(0, metrics.Samples("nimbus_lambda_scale_out_waits_total", ("function", name)).Sum(s => s.Value));
+            }
+            finally
+            {
+                foreach (var connection in running)
+                {
+                    connection.Dispose();
+                }
+            }
         });
 
     [Fact]

@@ -13,6 +13,7 @@ internal sealed class AdmissionMetrics(SandboxManager sandboxes) : IMetricsSourc
 {
     public const string Waiting = "nimbus_lambda_waiting_invocations";
     public const string Abandoned = "nimbus_lambda_abandoned_invocations_total";
+    public const string ScaleOutWaits = "nimbus_lambda_scale_out_waits_total";
 
     private readonly ConcurrentDictionary<(string Function, string Version), StrongBox> _abandoned = new();
 
@@ -26,6 +27,12 @@ internal sealed class AdmissionMetrics(SandboxManager sandboxes) : IMetricsSourc
         foreach (var pool in sandboxes.Pools.OrderBy(p => p.Function.Name, StringComparer.Ordinal).ThenBy(p => p.Function.Version, StringComparer.Ordinal))
         {
             writer.Sample(Waiting, pool.WaitingCount, ("function", pool.Function.Name), ("version", pool.Function.Version));
+        }
+
+        writer.Family(ScaleOutWaits, "counter", "Invocations that waited for an instance of the function version to come back instead of starting another (NIMBUS_SCALE_OUT_WAIT).");
+        foreach (var pool in sandboxes.Pools.OrderBy(p => p.Function.Name, StringComparer.Ordinal).ThenBy(p => p.Function.Version, StringComparer.Ordinal))
+        {
+            writer.Sample(ScaleOutWaits, pool.ScaleOutWaits, ("function", pool.Function.Name), ("version", pool.Function.Version));
         }
 
         writer.Family(Abandoned, "counter", "Invocations not run because their caller hung up while they waited for admission or for their instance's init.");

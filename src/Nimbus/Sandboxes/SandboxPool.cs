@@ -33,6 +33,9 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
     // Moving average of this pool's invocation durations (ms); NaN until the first one ends.
     private double _averageDurationMs = double.NaN;
 
+    // Callers that waited for an instance to come back instead of starting one (ScaleOutWait), Interlocked.
+    private long _scaleOutWaits;
+
     // Provisioned concurrency, under _lock: instances initialized ahead and kept (never reaped or evicted).
     private readonly HashSet<SandboxInstance> _provisioned = [];
     private int _provisionedTarget;
@@ -52,6 +55,9 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
             }
         }
     }
+
+    /// <summary>Callers so far that waited for an instance to come back instead of starting one (<see cref="NimbusOptions.ScaleOutWait"/>).</summary>
+    public long ScaleOutWaits => Interlocked.Read(ref _scaleOutWaits);
 
     /// <summary>Callers waiting for an instance of this pool right now (for a start slot, room, or one to come back).</summary>
     public int WaitingCount
@@ -120,6 +126,7 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
                 // the next instance to come back rather than start one more to context-switch with the others.
                 if (ScaleOutWaitLeft(elapsed) is { } scaleOutWait)
                 {
+                    Interlocked.Increment(ref _scaleOutWaits);
                     if (await WaitForHandOverAsync(waiter, scaleOutWait, cancellationToken).ConfigureAwait(false) is { } handed)
                     {
                         return (returned = handed, null);
