@@ -168,8 +168,23 @@ public sealed partial class AuthConditionTests
         JsonAssert.Equal(policy, JsonAssert.Parse((await root.RunAsync(["s3api", "get-bucket-policy", "--bucket", bucket])).Json().Str("Policy"), "the stored policy"));
 
         // The bucket policy lets the reader in where its identity policy does not; its Deny wins over the admin's s3:*.
+        // Only final refusals are logged (event 1120): the identity refusal the bucket policy overrides is not one.
+        (await root.RunAsync(["s3api", "put-object", "--bucket", bucket, "--key", "public/b.txt", "--body", file])).ShouldSucceed();
         (await readerCli.RunAsync(Get("public/a.txt"))).ShouldSucceed();
+        (await readerCli.RunAsync(Get("public/b.txt"))).ShouldSucceed();
         (await readerCli.RunAsync(Get("secret/s.txt"))).ShouldFailWith("AccessDenied");
+
+        // The log is written in order: once the later refusal is there, a refusal of public/b.txt would be too.
+        bool Logged(string key) => scope.Server.DescribeOutput(2_000).Contains(
+            $"Refused s3:GetObject on arn:aws:s3:::{bucket}/{key} to arn:aws:iam::{Aws.AccountId}:user/{reader.Name}", StringComparison.Ordinal);
+        var logDeadline = DateTime.UtcNow + Deadline;
+        while (!Logged("secret/s.txt") && DateTime.UtcNow < logDeadline)
+        {
+            await Task.Delay(250);
+        }
+
+        Assert.True(Logged("secret/s.txt"), "The reader's final refusal should be logged (event 1120).\n" + scope.Server.DescribeOutput());
+        Assert.False(Logged("public/b.txt"), "An identity refusal the bucket policy overrides must not be logged as a refusal.");
         var explicitDeny = (await adminCli.RunAsync(Get("secret/s.txt"))).ShouldFailWith("AccessDenied");
         Assert.Contains("with an explicit deny in a resource-based policy", explicitDeny, StringComparison.Ordinal);
 
@@ -181,6 +196,78 @@ public sealed partial class AuthConditionTests
         (await root.RunAsync(["s3api", "delete-bucket-policy", "--bucket", bucket])).ShouldSucceed();
         (await readerCli.RunAsync(Get("public/a.txt"))).ShouldFailWith("AccessDenied");
         (await adminCli.RunAsync(Get("secret/s.txt"))).ShouldSucceed();
+    });
+
+    [Fact]
+    public Task S3_condition_keys_and_policy_variables_confine_a_user_to_its_home_prefix() => fixture.RunAsync(async scope =>
+    {
+        var root = scope.Cli(AwsCli.V2);
+        var bucket = $"home-{Guid.NewGuid():N}"[..20];
+        (await root.RunAsync(["s3api", "create-bucket", "--bucket", bucket])).ShouldSucceed();
+
+        // AWS's home-directory example: list and use home/${aws:username}/ only, at most 100 keys a page.
+        var user = await AuthClients.CreateUserAsync(scope.Server, $$$$"""
+            {"Version":"2012-10-17","Statement":[
+              {"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::{{{{bucket}}}}","Condition":{"StringLike":{"s3:prefix":"home/${aws:username}/*"}}},
+              {"Effect":"Deny","Action":"s3:ListBucket","Resource":"arn:aws:s3:::{{{{bucket}}}}","Condition":{"NumericGreaterThan":{"s3:max-keys":"100"}}},
+              {"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::{{{{bucket}}}}/home/${aws:username}/*"}]}
+            """);
+        var file = Path.Combine(scope.ScratchDirectory, "h.txt");
+        await File.WriteAllTextAsync(file, "home");
+        foreach (var key in new[] { $"home/{user.Name}/a.txt", "home/other/b.txt" })
+        {
+            (await root.RunAsync(["s3api", "put-object", "--bucket", bucket, "--key", key, "--body", file])).ShouldSucceed();
+        }
+
+        // The bucket policy adds the top-level listing (prefix "" with delimiter "/") and denies public-read uploads.
+        var policy = $$$$"""
+            {"Version":"2012-10-17","Statement":[
+              {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::{{{{Aws.AccountId}}}}:user/{{{{user.Name}}}}"},"Action":"s3:ListBucket","Resource":"arn:aws:s3:::{{{{bucket}}}}","Condition":{"StringEquals":{"s3:prefix":["","home/"],"s3:delimiter":"/"}}},
+              {"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::{{{{bucket}}}}/*","Condition":{"StringEquals":{"s3:x-amz-acl":"public-read"}}}]}
+            """;
+        (await root.RunAsync(["s3api", "put-bucket-policy", "--bucket", bucket, "--policy", policy])).ShouldSucceed();
+
+        var output = await AuthClients.Boto3Async($$"""
+            import boto3, os
+            from botocore.config import Config
+            from botocore.exceptions import ClientError
+            s3 = boto3.client("s3", endpoint_url=os.environ["NIMBUS_ENDPOINT"], config=Config(s3={"addressing_style": "path"}))
+            b, me = "{{bucket}}", "{{user.Name}}"
+            def attempt(name, call):
+                try:
+                    result = call()
+                    keys = [o["Key"] for o in result.get("Contents", [])] if isinstance(result, dict) else []
+                    print(name, "ok", ",".join(keys) or "-")
+                except ClientError as e:
+                    print(name, e.response["Error"]["Code"], "-")
+            attempt("list-home", lambda: s3.list_objects_v2(Bucket=b, Prefix=f"home/{me}/"))
+            attempt("list-other", lambda: s3.list_objects_v2(Bucket=b, Prefix="home/other/"))
+            attempt("list-all", lambda: s3.list_objects_v2(Bucket=b))
+            attempt("list-top", lambda: s3.list_objects_v2(Bucket=b, Prefix="", Delimiter="/"))
+            attempt("list-top-nodelim", lambda: s3.list_objects_v2(Bucket=b, Prefix=""))
+            attempt("list-home-500", lambda: s3.list_objects_v2(Bucket=b, Prefix=f"home/{me}/", MaxKeys=500))
+            attempt("list-v1-home", lambda: s3.list_objects(Bucket=b, Prefix=f"home/{me}/"))
+            attempt("get-home", lambda: s3.get_object(Bucket=b, Key=f"home/{me}/a.txt"))
+            attempt("get-other", lambda: s3.get_object(Bucket=b, Key="home/other/b.txt"))
+            attempt("put-home", lambda: s3.put_object(Bucket=b, Key=f"home/{me}/new.txt", Body=b"x"))
+            attempt("put-public", lambda: s3.put_object(Bucket=b, Key=f"home/{me}/public.txt", Body=b"x", ACL="public-read"))
+            attempt("put-other", lambda: s3.put_object(Bucket=b, Key="home/other/new.txt", Body=b"x"))
+            """, scope.Server.Endpoint, user.AccessKeyId, user.SecretAccessKey);
+        var outcomes = output.Split('\n').Select(l => l.Split(' ')).ToDictionary(p => p[0], p => (Code: p[1], Keys: p[2]));
+        Assert.Equal(("ok", $"home/{user.Name}/a.txt"), outcomes["list-home"]);
+        Assert.Equal("AccessDenied", outcomes["list-other"].Code);
+        Assert.Equal("AccessDenied", outcomes["list-all"].Code);
+        Assert.Equal("ok", outcomes["list-top"].Code);
+        Assert.Equal("AccessDenied", outcomes["list-top-nodelim"].Code);
+        Assert.Equal("AccessDenied", outcomes["list-home-500"].Code);
+        Assert.Equal(("ok", $"home/{user.Name}/a.txt"), outcomes["list-v1-home"]);
+        Assert.Equal("ok", outcomes["get-home"].Code);
+        Assert.Equal("AccessDenied", outcomes["get-other"].Code);
+        Assert.Equal("ok", outcomes["put-home"].Code);
+        Assert.Equal("AccessDenied", outcomes["put-public"].Code);
+        Assert.Equal("AccessDenied", outcomes["put-other"].Code);
+        (await root.RunAsync(["s3api", "head-object", "--bucket", bucket, "--key", $"home/{user.Name}/new.txt"])).ShouldSucceed();
+        (await root.RunAsync(["s3api", "head-object", "--bucket", bucket, "--key", $"home/{user.Name}/public.txt"])).ShouldFailWith("404");
     });
 
     [Fact]

@@ -695,8 +695,55 @@ public sealed class HostileInputTests(HostileServerFixture fixture, ITestOutputH
 
         var nul = await fixture.SendAsync(HttpMethod.Get, $"/{HostileServerFixture.Bucket}/a%00b", null, null);
         Assert.Equal(400, nul.StatusCode);
+
+        // Request lines over Kestrel's old 8 KiB reach the service (up to 64 KiB) and get its own answer: an S3 key of
+        // 3,000 two-byte characters (18 KB percent-encoded) is KeyTooLongError, a 12 KB function name a Lambda error.
+        var longKey = await fixture.SendAsync(HttpMethod.Get, $"/{HostileServerFixture.Bucket}/{Uri.EscapeDataString(new string('\u00e9', 3_000))}", null, null);
+        AssertAnswer(Surface.S3, longKey, "an 18 KB request line", mustFail: true);
+        Assert.True(longKey.StatusCode == 400 && HostileServerFixture.S3Code(longKey) == "KeyTooLongError", $"an 18 KB S3 key: {longKey}");
+        var longName = await fixture.SendAsync(HttpMethod.Get, $"/2015-03-31/functions/{new string('f', 12_000)}", null, null);
+        AssertAnswer(Surface.Lambda, longName, "a 12 KB function name", mustFail: true);
+        var longUrlPath = await fixture.SendAsync(HttpMethod.Get, $"/lambda-url/{fixture.UrlId}/{new string('p', 12_000)}", null, null, signed: false);
+        AssertAnswer(Surface.FunctionUrl, longUrlPath, "a 12 KB function URL path", mustFail: false);
+
+        // What only Kestrel sees, on a raw socket: a request line past 64 KiB (414) and one that is not HTTP (400), bare.
+        Assert.StartsWith("HTTP/1.1 414 ", await RawStatusLineAsync($"GET /2015-03-31/functions/{new string('f', 70_000)} HTTP/1.1\r\nHost: x\r\n\r\n"), StringComparison.Ordinal);
+        Assert.StartsWith("HTTP/1.1 400 ", await RawStatusLineAsync("NOT AN HTTP REQUEST\r\n\r\n"), StringComparison.Ordinal);
         await fixture.AssertHealthyAsync();
     });
+
+    /// <summary>Sends <paramref name="request"/> as it is on a new connection; the status line of the answer.</summary>
+    private async Task<string> RawStatusLineAsync(string request)
+    {
+        using var client = new System.Net.Sockets.TcpClient();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await client.ConnectAsync(fixture.Server.EndpointUri.Host, fixture.Server.EndpointUri.Port, timeout.Token);
+        var stream = client.GetStream();
+        try
+        {
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(request), timeout.Token);
+        }
+        catch (IOException)
+        {
+            // Kestrel may answer and close before it has read everything; the answer is still there to read.
+        }
+
+        var buffer = new byte[4096];
+        var read = 0;
+        while (read < buffer.Length && !Encoding.ASCII.GetString(buffer, 0, read).Contains("\r\n", StringComparison.Ordinal))
+        {
+            var n = await stream.ReadAsync(buffer.AsMemory(read), timeout.Token);
+            if (n == 0)
+            {
+                break;
+            }
+
+            read += n;
+        }
+
+        var text = Encoding.ASCII.GetString(buffer, 0, read);
+        return text.Contains("\r\n", StringComparison.Ordinal) ? text[..text.IndexOf("\r\n", StringComparison.Ordinal)] : text;
+    }
 
     /// <summary>Strings that break naive parsers: empty, huge, negative, overflowing, control characters, escapes, paths.</summary>
     private static readonly string[] HostileStrings =

@@ -100,6 +100,7 @@ public sealed class SecretsAtRestTests
         var keyPath = Path.Combine(data.Path, "secrets.key");
         var nextPath = keyPath + ".next";
         TestUser? created2 = null;
+        (string AccessKeyId, string Secret, string Token) session = default;
 
         var server = await NimbusServer.StartAsync(data.Path);
         await using (server)
@@ -113,6 +114,8 @@ public sealed class SecretsAtRestTests
                     var created = await lambda.CreateFunctionAsync(request);
                     Assert.True(created.StatusCode == 201, created.ToString());
                     created2 = await AuthClients.CreateUserAsync(server, """{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:GetFunction","Resource":"*"}]}""");
+                    session = await IssueSessionAsync(server);
+                    await AssertSessionSignsAsync(server, name, session, expected: 200);
 
                     // Beside a running server the rotation refuses to start, and changes nothing.
                     var refused = await RotateAsync(data.Path);
@@ -144,16 +147,65 @@ public sealed class SecretsAtRestTests
         Assert.NotEqual(original, await File.ReadAllTextAsync(keyPath));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyPath));
         AssertNotInClear(data.Path, secret);
+        Assert.Contains("keep working until they expire", finished.Output, StringComparison.Ordinal);
+        var retiredPath = Path.Combine(data.Path, "secrets.key.retired");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(retiredPath));
         var rotated = await NimbusServer.StartAsync(data.Path);
         await using (rotated)
         {
-            await Failures.WithContextAsync(() => AssertServesWithUserAsync(rotated, name, secret, user), () => rotated.DescribeOutput());
+            await Failures.WithContextAsync(
+                async () =>
+                {
+                    await AssertServesWithUserAsync(rotated, name, secret, user);
+
+                    // Session credentials issued under the old key (sealed with it, never stored) still sign after the rotation.
+                    await AssertSessionSignsAsync(rotated, name, session, expected: 200);
+                },
+                () => rotated.DescribeOutput());
+        }
+
+        // A rotation for a leaked key ends them at once: no old key is kept.
+        var revoked = await RotateAsync(data.Path, extraArguments: "--revoke-sessions");
+        Assert.True(revoked.ExitCode == 0 && revoked.Output.Contains("no longer work", StringComparison.Ordinal), revoked.Output);
+        Assert.False(File.Exists(retiredPath));
+        var afterRevoke = await NimbusServer.StartAsync(data.Path);
+        await using (afterRevoke)
+        {
+            await Failures.WithContextAsync(
+                async () =>
+                {
+                    await AssertServesWithUserAsync(afterRevoke, name, secret, user);
+                    await AssertSessionSignsAsync(afterRevoke, name, session, expected: 403);
+                },
+                () => afterRevoke.DescribeOutput());
         }
 
         // The old key opens nothing any more.
         await File.WriteAllTextAsync(keyPath, original);
         var stale = await Assert.ThrowsAsync<InvalidOperationException>(() => NimbusServer.StartAsync(data.Path));
         Assert.Contains("cannot be decrypted", stale.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>Temporary credentials (a role session, as Cognito credentials are) of a role allowed lambda:GetFunction.</summary>
+    private static async Task<(string AccessKeyId, string Secret, string Token)> IssueSessionAsync(NimbusServer server)
+    {
+        await AuthClients.PutRolePolicyAsync(server, "rotated-session", "get",
+            """{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:GetFunction","Resource":"*"}]}""");
+        using var issued = await server.Http.PostAsync("/nimbus/admin/roles/rotated-session/cognito-credentials", new StringContent(
+            """{"IdentityId":"us-east-1:11111111-2222-3333-4444-555555555555","IdentityPoolId":"us-east-1:66666666-7777-8888-9999-000000000000"}""",
+            Encoding.UTF8, "application/json"));
+        var text = await issued.Content.ReadAsStringAsync();
+        Assert.True((int)issued.StatusCode == 200, $"cognito credentials: {(int)issued.StatusCode} {text}");
+        var credentials = System.Text.Json.JsonDocument.Parse(text).RootElement.GetProperty("Credentials");
+        return (credentials.GetProperty("AccessKeyId").GetString()!, credentials.GetProperty("SecretKey").GetString()!, credentials.GetProperty("SessionToken").GetString()!);
+    }
+
+    private static async Task AssertSessionSignsAsync(NimbusServer server, string name, (string AccessKeyId, string Secret, string Token) session, int expected)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(server.EndpointUri, $"/2015-03-31/functions/{name}"));
+        SigV4SigningHandler.Sign(request, [], "lambda", session.AccessKeyId, session.Secret, Aws.Region, DateTime.UtcNow, session.Token);
+        var answer = await AuthClients.SendAsync(server.UnsignedHttp, request);
+        Assert.True(answer.StatusCode == expected, $"The session should {(expected == 200 ? "" : "no longer ")}sign: {answer}");
     }
 
     /// <summary>The function's variables read back and reach it; the user's key (sealed in iam.db) still signs.</summary>
@@ -165,13 +217,18 @@ public sealed class SecretsAtRestTests
     }
 
     /// <summary>Runs <c>nimbus secrets rotate-key --data</c>; the exit code and everything it printed.</summary>
-    private static async Task<(int ExitCode, string Output)> RotateAsync(string dataDirectory, string? stopAfter = null)
+    private static async Task<(int ExitCode, string Output)> RotateAsync(string dataDirectory, string? stopAfter = null, string? extraArguments = null)
     {
         var launcher = NimbusServer.FindLauncher();
         var start = new System.Diagnostics.ProcessStartInfo(launcher) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var argument in new[] { "secrets", "rotate-key", "--data", dataDirectory })
         {
             start.ArgumentList.Add(argument);
+        }
+
+        if (extraArguments is not null)
+        {
+            start.ArgumentList.Add(extraArguments);
         }
 
         if (stopAfter is not null)

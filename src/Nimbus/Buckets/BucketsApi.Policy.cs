@@ -25,23 +25,33 @@ internal sealed partial class BucketsApi
     private long _policyChanges;
 
     /// <summary>The identity decision, combined with the bucket policy of the bucket <paramref name="resourceArn"/> names.</summary>
+    /// <remarks>Only the final refusal is logged (event 1120): an identity refusal the bucket policy overrides is not one.</remarks>
     private async ValueTask<AuthorizationResult> DecideAsync(HttpContext context, string action, string resourceArn)
     {
-        var identity = authorization.Check(context, action, resourceArn);
-        if (identity.ExplicitDeny || SigV4Context.Of(context)?.Principal is not { IsRoot: false } principal
-            || BucketOf(resourceArn) is not { } bucket || await PolicyOfAsync(bucket, context.RequestAborted).ConfigureAwait(false) is not { } policy)
+        if (SigV4Context.Of(context)?.Principal is not { IsRoot: false } principal)
         {
-            return identity;
+            return AuthorizationResult.Allow;
         }
 
         var account = options.Value.AccountId;
-        var effect = Queues.QueuePolicy.Evaluate(policy, principal, action, resourceArn, AuthorizationContext.Of(context, account), account);
-        return effect switch
+        var conditions = S3ConditionKeys.Of(context, action, account);
+        var decision = authorization.Evaluate(context, action, resourceArn, conditions);
+        if (!decision.ExplicitDeny && BucketOf(resourceArn) is { } bucket && await PolicyOfAsync(bucket, context.RequestAborted).ConfigureAwait(false) is { } policy)
         {
-            PolicyEffect.Deny => PolicyAuthorizer.Result(PolicyEffect.Deny, principal, action, resourceArn, "a resource-based policy"),
-            PolicyEffect.Allow => AuthorizationResult.Allow,
-            _ => identity,
-        };
+            decision = Queues.QueuePolicy.Evaluate(policy, principal, action, resourceArn, conditions, account) switch
+            {
+                PolicyEffect.Deny => PolicyAuthorizer.Result(PolicyEffect.Deny, principal, action, resourceArn, "a resource-based policy"),
+                PolicyEffect.Allow => AuthorizationResult.Allow,
+                _ => decision,
+            };
+        }
+
+        if (!decision.Allowed)
+        {
+            authorization.Refused(context, action, resourceArn);
+        }
+
+        return decision;
     }
 
     private static string? BucketOf(string resourceArn)

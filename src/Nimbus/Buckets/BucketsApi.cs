@@ -70,6 +70,13 @@ internal sealed partial class BucketsApi(
 
         if (error is not null && !context.Response.HasStarted)
         {
+            // Refused before the body was read, a client waiting for 100-continue (boto3's PutObject) sends no body, and
+            // Kestrel would take the next request's first bytes for it: close the connection instead of reusing it.
+            if (context.Request.Headers.Expect.ToString().Contains("100-continue", StringComparison.OrdinalIgnoreCase))
+            {
+                context.Response.Headers.Connection = "close";
+            }
+
             await S3Xml.WriteErrorAsync(context, error, requestId).ConfigureAwait(false);
         }
     }

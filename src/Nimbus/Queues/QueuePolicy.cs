@@ -46,7 +46,7 @@ internal static class QueuePolicy
         var allowed = false;
         foreach (var statement in policy.Statements)
         {
-            if (!principalMatches(statement) || !statement.Matches(action, queueArn) || !statement.ConditionsHold(principal, context))
+            if (!principalMatches(statement) || !statement.Matches(action, queueArn, principal, context) || !statement.ConditionsHold(principal, context))
             {
                 continue;
             }

@@ -81,9 +81,10 @@ internal sealed partial class SqsApi(QueueService queues, ServiceAuthorization a
         }
 
         var resource = SqsActions.ResourceOf(operation, Text(input, "QueueUrl"), Text(input, "QueueName"), Text(input, "SourceArn"), queues);
-        var decision = WithQueuePolicy(context, authorization.Check(context, SqsActions.ActionOf(operation), resource), SqsActions.ActionOf(operation), resource);
+        var decision = WithQueuePolicy(context, authorization.Evaluate(context, SqsActions.ActionOf(operation), resource), SqsActions.ActionOf(operation), resource);
         if (!decision.Allowed)
         {
+            authorization.Refused(context, SqsActions.ActionOf(operation), resource);
             await AwsAuthErrors.WriteAsync(context, AwsServices.Sqs, decision.ToFailure()).ConfigureAwait(false);
             return true;
         }

@@ -22,7 +22,7 @@ internal sealed class AuthorizationContext
         "aws:SourceArn", "aws:SourceAccount", "aws:SourceIp", "aws:SecureTransport", "aws:CurrentTime", "aws:EpochTime",
         "aws:RequestedRegion", "aws:username", "aws:userid", "aws:PrincipalArn", "aws:PrincipalAccount", "aws:PrincipalType",
         "iam:PassedToService", "lambda:FunctionUrlAuthType",
-    }.ToFrozenSet(StringComparer.OrdinalIgnoreCase);
+    }.Concat(Buckets.S3ConditionKeys.Keys).ToFrozenSet(StringComparer.OrdinalIgnoreCase);
 
     public IPAddress? SourceIp { get; init; }
 
@@ -42,6 +42,9 @@ internal sealed class AuthorizationContext
 
     /// <summary>The account whose id aws:PrincipalAccount answers.</summary>
     public string? AccountId { get; init; }
+
+    /// <summary>A service's own keys the request supplies (S3's <c>s3:prefix</c>, <c>s3:x-amz-acl</c>...), by key, case-insensitive.</summary>
+    public IReadOnlyDictionary<string, string>? ServiceKeys { get; init; }
 
     /// <summary>The context of an HTTP request: its peer address, scheme, the time now and the region it was signed for.</summary>
     public static AuthorizationContext Of(HttpContext context, string? accountId = null) => new()
@@ -79,7 +82,7 @@ internal sealed class AuthorizationContext
                 PrincipalKind.Role => "AssumedRole",
                 _ => "Account",
             },
-            _ => null,
+            _ => context?.ServiceKeys is { } keys && keys.TryGetValue(key, out var supplied) ? supplied : null,
         };
         return value is null ? null : [value];
     }

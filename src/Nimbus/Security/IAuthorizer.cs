@@ -91,11 +91,12 @@ internal sealed class PolicyAuthorizer(IdentityStore identities) : IAuthorizer
         {
             foreach (var statement in policy.Statements)
             {
-                if (!statement.Matches(action, resourceArn))
+                if (!statement.Matches(action, resourceArn, principal, context))
                 {
                     continue;
                 }
 
+                usedConditions |= statement.HasResourceVariables;
                 if (statement.Conditions.Count > 0)
                 {
                     usedConditions = true;

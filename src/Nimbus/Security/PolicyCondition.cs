@@ -214,19 +214,27 @@ internal sealed record PolicyCondition(
             return IfExists || Negated || Set == ConditionSet.ForAllValues;
         }
 
+        // Policy variables (${aws:username}) in string and ARN values take the request's values; one without a value matches nothing.
+        var expected = Values;
+        if (Comparison is ConditionComparison.StringEquals or ConditionComparison.StringEqualsIgnoreCase or ConditionComparison.StringLike or ConditionComparison.ArnLike
+            && Values.Any(PolicyVariables.HasVariables))
+        {
+            expected = [.. Values.Select(v => PolicyVariables.Substitute(v, principal, context)).OfType<string>()];
+        }
+
         return Set switch
         {
-            ConditionSet.ForAllValues => actual.All(a => MatchesAny(a) != Negated),
-            ConditionSet.ForAnyValue => actual.Any(a => MatchesAny(a) != Negated),
+            ConditionSet.ForAllValues => actual.All(a => MatchesAny(expected, a) != Negated),
+            ConditionSet.ForAnyValue => actual.Any(a => MatchesAny(expected, a) != Negated),
 
             // A single-valued key: a negated operator holds when no policy value matches.
-            _ => Negated ? !actual.Any(MatchesAny) : actual.Any(MatchesAny),
+            _ => Negated ? !actual.Any(a => MatchesAny(expected, a)) : actual.Any(a => MatchesAny(expected, a)),
         };
     }
 
-    private bool MatchesAny(string actual)
+    private bool MatchesAny(IReadOnlyList<string> values, string actual)
     {
-        foreach (var expected in Values)
+        foreach (var expected in values)
         {
             if (Matches(expected, actual))
             {

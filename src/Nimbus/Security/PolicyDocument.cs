@@ -27,9 +27,31 @@ internal sealed record PolicyStatement(
 
     public IReadOnlyList<string> ServicePrincipals { get; init; } = [];
 
-    public bool Matches(string action, string resource) =>
+    /// <summary>True when a resource names a policy variable (<c>${aws:username}</c>): what it matches depends on the request.</summary>
+    public bool HasResourceVariables { get; } = Resources.Any(PolicyVariables.HasVariables);
+
+    public bool Matches(string action, string resource) => Matches(action, resource, null, null);
+
+    /// <summary>Whether action and resource match; policy variables in resources are replaced with the request's values (<see cref="PolicyVariables"/>).</summary>
+    public bool Matches(string action, string resource, Principal? principal, AuthorizationContext? context) =>
         Actions.Any(pattern => Wildcard.Matches(pattern, action, ignoreCase: true)) != NotAction
-        && Resources.Any(pattern => Wildcard.Matches(pattern, resource, ignoreCase: false)) != NotResource;
+        && Resources.Any(pattern => ResourceMatches(pattern, resource, principal, context)) != NotResource;
+
+    private static bool ResourceMatches(string pattern, string resource, Principal? principal, AuthorizationContext? context)
+    {
+        if (PolicyVariables.HasVariables(pattern))
+        {
+            // Without a principal no variable has a value: the pattern matches nothing.
+            if (principal is null || PolicyVariables.Substitute(pattern, principal, context) is not { } substituted)
+            {
+                return false;
+            }
+
+            pattern = substituted;
+        }
+
+        return Wildcard.Matches(pattern, resource, ignoreCase: false);
+    }
 
     /// <summary>
     /// Whether every condition holds. A condition on a key Nimbus does not supply holds for a Deny and not for an

@@ -25,10 +25,19 @@ internal sealed partial class RequestHeaderLimits(RequestDelegate next, Http.Fun
 
     public const int KestrelMaxCount = 1_000;
 
+    /// <summary>
+    /// The longest request line Kestrel reads (method, target, version): 64 KiB instead of its 8 KiB, so a long path or
+    /// query (an S3 key of 1,025 bytes or more, percent-encoded; a function name of thousands of characters) reaches the
+    /// service, which answers it in its own shape (<c>KeyTooLongError</c>, a Lambda validation error). Past it, Kestrel's
+    /// bare 414. Like the header ceilings, it bounds the memory one request holds.
+    /// </summary>
+    public const int KestrelMaxRequestLineBytes = 64 * 1024;
+
     public static void ConfigureKestrel(KestrelServerOptions kestrel)
     {
         kestrel.Limits.MaxRequestHeadersTotalSize = KestrelMaxTotalBytes;
         kestrel.Limits.MaxRequestHeaderCount = KestrelMaxCount;
+        kestrel.Limits.MaxRequestLineSize = KestrelMaxRequestLineBytes;
     }
 
     public Task InvokeAsync(HttpContext context)

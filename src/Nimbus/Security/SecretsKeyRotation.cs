@@ -22,7 +22,11 @@ internal static class SecretsKeyRotation
 
     public const string Usage = """
         Usage (stop the server first; back up the data directory, then the new secrets.key, afterwards):
-          nimbus secrets rotate-key [--data DIR]    new secrets.key; re-seals environment variables and access key secrets
+          nimbus secrets rotate-key [--data DIR] [--revoke-sessions]
+              new secrets.key; re-seals environment variables and access key secrets. Session credentials issued before
+              (functions' execution credentials, Cognito credentials) keep working until they expire (at most 12 h),
+              through the old key kept in secrets.key.retired for that long; --revoke-sessions (the old key leaked)
+              keeps no old key, so they stop at once.
         Options: --data DIR (default $NIMBUS_DATA or ./.nimbus)
         """;
 
@@ -32,11 +36,16 @@ internal static class SecretsKeyRotation
     {
         var data = Environment.GetEnvironmentVariable("NIMBUS_DATA") is { Length: > 0 } d ? d : ".nimbus";
         var positional = new List<string>();
+        var revokeSessions = false;
         for (var i = 0; i < args.Length; i++)
         {
             if (args[i] == "--data" && i + 1 < args.Length)
             {
                 data = args[++i];
+            }
+            else if (args[i] == "--revoke-sessions")
+            {
+                revokeSessions = true;
             }
             else
             {
@@ -52,10 +61,13 @@ internal static class SecretsKeyRotation
 
         try
         {
-            var (environments, accessKeys, resumed) = Rotate(Path.GetFullPath(data));
+            var (environments, accessKeys, resumed) = Rotate(Path.GetFullPath(data), revokeSessions);
             Console.Out.WriteLine(
                 $"{(resumed ? "Finished the interrupted rotation" : "Rotated")} {Path.Combine(Path.GetFullPath(data), SecretBox.FileName)}: "
-                + $"re-sealed {environments} function environment(s) and {accessKeys} access key secret(s). Back up the new key with the data directory.");
+                + $"re-sealed {environments} function environment(s) and {accessKeys} access key secret(s). Back up the new key with the data directory. "
+                + (revokeSessions
+                    ? "Session credentials issued before no longer work."
+                    : $"Session credentials issued before keep working until they expire (the old key stays in {RetiredSessionKey.FileName} for {SessionCredentials.MaxLifetime.TotalHours} h; --revoke-sessions ends them)."));
             return 0;
         }
         catch (Exception e) when (e is InvalidOperationException or IOException or UnauthorizedAccessException or SqliteException)
@@ -66,7 +78,7 @@ internal static class SecretsKeyRotation
     }
 
     /// <summary>Rotates the key of <paramref name="dataDirectory"/>; the counts of re-sealed values, and whether it finished an interrupted rotation.</summary>
-    internal static (int Environments, int AccessKeys, bool Resumed) Rotate(string dataDirectory)
+    internal static (int Environments, int AccessKeys, bool Resumed) Rotate(string dataDirectory, bool revokeSessions = false)
     {
         var keyPath = Path.Combine(dataDirectory, SecretBox.FileName);
         if (!File.Exists(keyPath))
@@ -100,6 +112,18 @@ internal static class SecretsKeyRotation
             "UPDATE access_keys SET secret_sealed = $sealed WHERE access_key_id = $k1;",
             (accessKeyId, _) => accessKeyId, reading, sealing);
         StopAfter("iam");
+
+        // Session tokens are never stored, so they cannot be re-sealed: the old key opens them (and nothing else) until the
+        // last one issued before now has expired, unless they are revoked. Written before the old key file is replaced.
+        var retiredPath = Path.Combine(dataDirectory, RetiredSessionKey.FileName);
+        if (revokeSessions)
+        {
+            File.Delete(retiredPath);
+        }
+        else
+        {
+            RetiredSessionKey.Write(dataDirectory, old, DateTimeOffset.UtcNow + SessionCredentials.MaxLifetime);
+        }
 
         // Every row now opens with the new key alone: it becomes the key, and the old one is gone.
         File.Move(nextPath, keyPath, overwrite: true);

@@ -32,7 +32,8 @@ internal static class SecurityServiceCollectionExtensions
                 root.SecretAccessKey);
         });
         services.TryAddSingleton(sp => new SessionCredentials(
-            sp.GetRequiredService<SecretBox>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<NimbusOptions>>().Value.AccountId));
+            sp.GetRequiredService<SecretBox>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<IOptions<NimbusOptions>>().Value.AccountId,
+            RetiredSessionKey.Load(sp.GetRequiredService<DataDirectory>().Path, sp.GetRequiredService<TimeProvider>().GetUtcNow())));
         services.TryAddSingleton<IAuthorizer, PolicyAuthorizer>();
         services.TryAddSingleton<ServiceAuthorization>();
         services.AddSingleton<Buckets.IChunkSignatureVerifierFactory, SigV4ChunkVerifierFactory>();

@@ -8,7 +8,7 @@ internal sealed partial class ServiceAuthorization
     private static partial class Log
     {
         [LoggerMessage(EventId = 1120, EventName = "ServiceActionDenied", Level = LogLevel.Information,
-            Message = "Refused {Action} on {Resource} to {Principal}: no identity policy allows it (or one denies it).")]
+            Message = "Refused {Action} on {Resource} to {Principal}: no identity policy (nor the queue's or bucket's policy) allows it, or one denies it. Grant it in the caller's identity policy or the resource's policy.")]
         public static partial void Denied(ILogger logger, string principal, string action, string resource);
 
         [LoggerMessage(EventId = 8130, EventName = "PassRoleDenied", Level = LogLevel.Information,

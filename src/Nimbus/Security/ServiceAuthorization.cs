@@ -13,19 +13,36 @@ internal sealed partial class ServiceAuthorization(IAuthorizer authorizer, ILogg
     /// <summary>The signer of <paramref name="context"/> against <paramref name="action"/> on <paramref name="resourceArn"/>.</summary>
     public AuthorizationResult Check(HttpContext context, string action, string resourceArn)
     {
-        // No SigV4Context: a path authentication exempts (/health), never an AWS API.
-        if (SigV4Context.Of(context)?.Principal is not { IsRoot: false } principal)
-        {
-            return AuthorizationResult.Allow;
-        }
-
-        var result = authorizer.Authorize(principal, action, resourceArn, AuthorizationContext.Of(context));
+        var result = Evaluate(context, action, resourceArn);
         if (!result.Allowed)
         {
-            Log.Denied(logger, principal.Arn, action, resourceArn);
+            Refused(context, action, resourceArn);
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// The identity decision alone, not logged: for a service that combines it with a resource policy (a queue's, a
+    /// bucket's) and logs the final refusal with <see cref="Refused"/>, so an identity refusal a resource policy then
+    /// overrides is not reported as a refusal. <paramref name="conditions"/> carries the request's condition keys
+    /// when the service supplies its own (S3's <c>s3:prefix</c>...).
+    /// </summary>
+    public AuthorizationResult Evaluate(HttpContext context, string action, string resourceArn, AuthorizationContext? conditions = null)
+    {
+        // No SigV4Context: a path authentication exempts (/health), never an AWS API.
+        return SigV4Context.Of(context)?.Principal is not { IsRoot: false } principal
+            ? AuthorizationResult.Allow
+            : authorizer.Authorize(principal, action, resourceArn, conditions ?? AuthorizationContext.Of(context));
+    }
+
+    /// <summary>Logs the final refusal of <paramref name="action"/> on <paramref name="resourceArn"/> to the request's signer (event 1120).</summary>
+    public void Refused(HttpContext context, string action, string resourceArn)
+    {
+        if (SigV4Context.Of(context)?.Principal is { } principal)
+        {
+            Log.Denied(logger, principal.Arn, action, resourceArn);
+        }
     }
 
     /// <summary>

@@ -9,12 +9,16 @@ internal sealed record TemporaryCredentials(string AccessKeyId, string SecretAcc
 /// <summary>
 /// Issues and checks temporary credentials for a role (a function's execution role). Stateless: the session token is
 /// the role, the key pair and the expiry sealed with the server's <see cref="SecretBox"/>, so any token this server
-/// did not issue, or whose key id differs, fails to open; nothing is stored and nothing to clean up.
+/// did not issue, or whose key id differs, fails to open; nothing is stored and nothing to clean up. After a key
+/// rotation, tokens sealed with the previous key still open through <paramref name="retired"/> until they expire.
 /// </summary>
-internal sealed class SessionCredentials(SecretBox box, TimeProvider time, string accountId)
+internal sealed class SessionCredentials(SecretBox box, TimeProvider time, string accountId, RetiredSessionKey? retired = null)
 {
     /// <summary>How long temporary credentials live (AWS's default for Lambda is the session of the execution role, up to 12 h).</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(1);
+
+    /// <summary>The longest session Nimbus issues (execution credentials and Cognito credentials: 12 h, AWS's longest role session).</summary>
+    public static readonly TimeSpan MaxLifetime = TimeSpan.FromHours(12);
 
     private const string AssociatedData = "nimbus-session-token";
 
@@ -47,6 +51,13 @@ internal sealed class SessionCredentials(SecretBox box, TimeProvider time, strin
         principal = null;
         secret = null;
         var payload = box.Open(token, AssociatedData);
+        var openedWithRetired = false;
+        if (payload is null && retired is not null && time.GetUtcNow() < retired.Until)
+        {
+            payload = retired.Box.Open(token, AssociatedData);
+            openedWithRetired = payload is not null;
+        }
+
         Dictionary<string, string>? fields = null;
         try
         {
@@ -58,7 +69,8 @@ internal sealed class SessionCredentials(SecretBox box, TimeProvider time, strin
         }
 
         if (fields is null || !fields.TryGetValue("k", out var key) || key != accessKeyId
-            || !fields.TryGetValue("e", out var expiresText) || !long.TryParse(expiresText, CultureInfo.InvariantCulture, out var expires))
+            || !fields.TryGetValue("e", out var expiresText) || !long.TryParse(expiresText, CultureInfo.InvariantCulture, out var expires)
+            || (openedWithRetired && DateTimeOffset.FromUnixTimeSeconds(expires) > retired!.Until))
         {
             return AuthFailure.InvalidToken();
         }

@@ -22,6 +22,34 @@ public sealed class SessionCredentialsTests
         Assert.Null(role!.Cognito);
     }
 
+    [Fact]
+    public void After_a_rotation_sessions_of_the_old_key_open_until_the_retired_key_retires_and_never_past_it()
+    {
+        var oldKey = new SecretBox(Enumerable.Repeat((byte)1, 32).ToArray());
+        var newKey = new SecretBox(Enumerable.Repeat((byte)2, 32).ToArray());
+        var now = DateTimeOffset.UtcNow;
+        var before = new SessionCredentials(oldKey, TimeProvider.System, "000000000000");
+        var issued = before.Issue("app", "fn", TimeSpan.FromHours(1));
+        var longLived = before.Issue("app", "fn", TimeSpan.FromHours(13));
+
+        var without = new SessionCredentials(newKey, TimeProvider.System, "000000000000");
+        Assert.NotNull(without.TryOpen(issued.AccessKeyId, issued.SessionToken, out _, out _));
+
+        var retired = new SessionCredentials(newKey, TimeProvider.System, "000000000000", new RetiredSessionKey(oldKey, now + SessionCredentials.MaxLifetime));
+        Assert.Null(retired.TryOpen(issued.AccessKeyId, issued.SessionToken, out var principal, out var secret));
+        Assert.Equal(issued.SecretAccessKey, secret);
+        Assert.Equal("arn:aws:sts::000000000000:assumed-role/app/fn", principal!.Arn);
+
+        // A token expiring after the retired key retires (a forged one) does not open with it.
+        Assert.NotNull(retired.TryOpen(longLived.AccessKeyId, longLived.SessionToken, out _, out _));
+
+        // Once retired, the old key opens nothing; new sessions open with the new key.
+        var past = new SessionCredentials(newKey, TimeProvider.System, "000000000000", new RetiredSessionKey(oldKey, now - TimeSpan.FromSeconds(1)));
+        Assert.NotNull(past.TryOpen(issued.AccessKeyId, issued.SessionToken, out _, out _));
+        var fresh = retired.Issue("app", "fn");
+        Assert.Null(retired.TryOpen(fresh.AccessKeyId, fresh.SessionToken, out _, out _));
+    }
+
     [Theory]
     [InlineData("us-east-1:4f3c1c8e-8a1b-4c1a-9a0e-2f1d6b7c9e01", true)]
     [InlineData("4f3c1c8e-8a1b-4c1a-9a0e-2f1d6b7c9e01", false)]
