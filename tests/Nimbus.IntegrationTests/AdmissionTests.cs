@@ -88,10 +88,12 @@ public sealed class AdmissionTests
             // More callers than the 4 busy instances per core past which a short function's callers would wait. Each
             // call holds its instance until every one of them runs: only an instance per caller lets them all finish.
             var callers = (4 * Environment.ProcessorCount) + 4;
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            // On a non-loopback address: functions in isolated networks (the default) cannot reach the host's 127.0.0.1.
+            var host = HostAddress.NonLoopback();
+            using var listener = new TcpListener(host, 0);
             listener.Start();
             var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            var calls = Enumerable.Range(0, callers).Select(_ => lambda.InvokeAsync(name, $$"""{"port":{{port}}}""")).ToList();
+            var calls = Enumerable.Range(0, callers).Select(_ => lambda.InvokeAsync(name, $$"""{"host":"{{host}}","port":{{port}}}""")).ToList();
             List<TcpClient> running = [];
             try
             {
