@@ -145,6 +145,88 @@ public sealed class SandboxNetworkTests
         }
     }
 
+    /// <summary>
+    /// A first run as an ordinary user (nobody): isolated networks need root, so the default falls back to host networks,
+    /// loudly (the warning and the banner say what instances can reach and to run as root), and functions run.
+    /// </summary>
+    [Fact]
+    public async Task An_ordinary_users_first_run_falls_back_to_host_networks_loudly_and_runs_functions()
+    {
+        using var data = new TempDirectory("nimbus-it-nobody");
+        var server = await NimbusServer.StartAsync(data.Path, AsNobody(data, new Dictionary<string, string> { ["NIMBUS_MAX_INSTANCES"] = "2" }));
+        try
+        {
+            await Failures.WithContextAsync(
+                async () =>
+                {
+                    Assert.Contains($"Uid:\t{Nobody}\t", await File.ReadAllTextAsync($"/proc/{server.ProcessId}/status"), StringComparison.Ordinal);
+                    var output = server.DescribeOutput(2_000);
+                    Assert.Contains("SandboxNetworkSelector[8200]", output, StringComparison.Ordinal);
+                    Assert.Contains("the default Nimbus:SandboxNetwork=isolated fell back to host", output, StringComparison.Ordinal);
+                    Assert.Contains("network: host (not root: instances share this machine's network; run as root for isolated networks)", output, StringComparison.Ordinal);
+                    Assert.Contains("[8201]", output, StringComparison.Ordinal);
+
+                    var lambda = new LambdaHttp(server.Http);
+                    var name = $"n-{Guid.NewGuid():N}"[..20];
+                    var created = await lambda.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeCjs), "nodejs20.x", "index.handler", timeout: 30);
+                    Assert.True(created.StatusCode == 201, $"CreateFunction should answer 201.{Environment.NewLine}{created}");
+                    var result = Ok(await lambda.InvokeAsync(name, """{"name":"first run"}"""));
+                    Assert.Equal("first run", result.Str("name"));
+                    Assert.Equal(1, result.Num("count"));
+                },
+                () => server.DescribeOutput());
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task An_ordinary_user_asking_for_isolated_networks_explicitly_is_refused_with_what_to_do()
+    {
+        using var data = new TempDirectory("nimbus-it-nobody-isolated");
+        var run = await NimbusServer.RunUntilExitAsync(data.Path, AsNobody(data, new Dictionary<string, string> { ["NIMBUS_SANDBOX_NETWORK"] = "isolated" }));
+        ShutdownTests.AssertFailedStart(run, 1,
+            "Nimbus:SandboxNetwork is 'isolated'", "may not create network namespaces", "Run Nimbus as root", "set NIMBUS_SANDBOX_NETWORK=host");
+    }
+
+    private const int Nobody = 65534;
+
+    /// <summary>
+    /// The launcher's <c>exec dotnet nimbusd.dll serve</c> run as the user nobody: a <c>dotnet</c> first on PATH that
+    /// drops to it with setpriv (the launcher itself, and a build it may start, stay as they are). The data directory
+    /// becomes nobody's, as an ordinary user's own directory is.
+    /// </summary>
+    private static Dictionary<string, string> AsNobody(TempDirectory data, Dictionary<string, string> environment)
+    {
+        var path = Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin:/bin";
+        var dotnet = path.Split(':', StringSplitOptions.RemoveEmptyEntries).Select(d => Path.Combine(d, "dotnet")).First(File.Exists);
+        var bin = Path.Combine(data.Path, "bin");
+        var home = Path.Combine(data.Path, "data");
+        Directory.CreateDirectory(bin);
+        Directory.CreateDirectory(home);
+        var wrapper = Path.Combine(bin, "dotnet");
+        File.WriteAllText(wrapper, $$"""
+            #!/bin/sh
+            case "$1" in
+              *nimbusd.dll) exec setpriv --reuid={{Nobody}} --regid={{Nobody}} --clear-groups env HOME={{home}} {{dotnet}} "$@" ;;
+            esac
+            exec {{dotnet}} "$@"
+
+            """);
+        File.SetUnixFileMode(wrapper, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute
+            | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        using (var chown = Process.Start("chown", ["-R", $"{Nobody}:{Nobody}", data.Path])!)
+        {
+            chown.WaitForExit();
+            Assert.Equal(0, chown.ExitCode);
+        }
+
+        environment["PATH"] = bin + ":" + path;
+        return environment;
+    }
+
     private static async Task CreateAsync(LambdaHttp lambda, string name, string fixture, string handler)
     {
         var request = LambdaHttp.CreateFunctionRequest(name, FunctionZips.Build(fixture), PythonRuntime, handler);

@@ -133,6 +133,50 @@ public sealed class VersionTests(ServerFixture fixture) : IClassFixture<ServerFi
     });
 
     [Fact]
+    public Task Publishing_with_code_and_configuration_unchanged_returns_the_last_version_and_leaves_aliases_alone() => fixture.RunAsync(async scope =>
+    {
+        var aws = scope.Cli(AwsCli.V1);
+        var name = scope.NewFunctionName();
+        var zip = FunctionZips.Build(FunctionZips.NodeCjs);
+        var newZip = FunctionZips.Build(FunctionZips.NodeCjsV2);
+        (await aws.CreateFunctionAsync(name, zip, NodeRuntime, NodeHandler, "--environment", "Variables={A=1,B=2}")).ShouldSucceed();
+        var first = (await aws.LambdaAsync("publish-version", "--function-name", name, "--description", "first")).Json();
+        Assert.Equal("1", first.Str("Version"));
+        (await aws.LambdaAsync("create-alias", "--function-name", name, "--name", "live", "--function-version", "1")).ShouldSucceed();
+
+        // The same zip again moves $LATEST's RevisionId but changes nothing a version holds: --publish returns version 1.
+        var sameZip = (await aws.LambdaAsync(
+            "update-function-code", "--function-name", name, "--zip-file", "fileb://" + WriteZip(scope, zip), "--publish")).Json();
+        Assert.Equal("1", sameZip.Str("Version"));
+        Assert.Equal(first.Str("RevisionId"), sameZip.Str("RevisionId"));
+        Assert.Equal("first", sameZip.Str("Description"));
+
+        // The same variables in another order, a new Description for the version and a matching CodeSha256: still version 1.
+        (await aws.LambdaAsync("update-function-configuration", "--function-name", name, "--environment", "Variables={B=2,A=1}")).ShouldSucceed();
+        var again = (await aws.LambdaAsync(
+            "publish-version", "--function-name", name, "--description", "second", "--code-sha256", FunctionZips.CodeSha256(zip))).Json();
+        Assert.Equal("1", again.Str("Version"));
+        Assert.Equal("first", again.Str("Description"));
+        Assert.Equal(["$LATEST", "1"], (await aws.LambdaAsync("list-versions-by-function", "--function-name", name)).Json()
+            .Array("Versions").Select(v => v.Str("Version")));
+
+        var alias = (await aws.LambdaAsync("get-alias", "--function-name", name, "--name", "live")).Json();
+        Assert.Equal("1", alias.Str("FunctionVersion"));
+        Assert.Equal("1", (await aws.InvokeAsync(name, "{}", "--qualifier", "live")).ExecutedVersion);
+
+        // A change to $LATEST's own Description is a configuration change; so is going back to a zip an older version has.
+        (await aws.LambdaAsync("update-function-configuration", "--function-name", name, "--description", "changed")).ShouldSucceed();
+        Assert.Equal("2", (await aws.LambdaAsync("publish-version", "--function-name", name)).Json().Str("Version"));
+        Assert.Equal("3", (await aws.LambdaAsync(
+            "update-function-code", "--function-name", name, "--zip-file", "fileb://" + WriteZip(scope, newZip), "--publish")).Json().Str("Version"));
+        var back = (await aws.LambdaAsync(
+            "update-function-code", "--function-name", name, "--zip-file", "fileb://" + WriteZip(scope, zip), "--publish")).Json();
+        Assert.Equal("4", back.Str("Version"));
+        Assert.Equal(FunctionZips.CodeSha256(zip), back.Str("CodeSha256"));
+        Assert.Equal("1", (await aws.LambdaAsync("get-alias", "--function-name", name, "--name", "live")).Json().Str("FunctionVersion"));
+    });
+
+    [Fact]
     public Task A_published_version_keeps_its_warm_instance_while_LATEST_changes() => fixture.RunAsync(async scope =>
     {
         var name = scope.NewFunctionName();

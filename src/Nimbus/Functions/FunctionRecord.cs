@@ -44,6 +44,13 @@ internal sealed record FunctionRecord
     /// </summary>
     public string? PublishedFromRevisionId { get; init; }
 
+    /// <summary>
+    /// On a published version: <c>$LATEST</c>'s <see cref="Description"/> when it was published (the version's own may
+    /// be PublishVersion's override), so an unchanged <c>$LATEST</c> is recognised. Null on <c>$LATEST</c> and on
+    /// versions published before this field existed.
+    /// </summary>
+    public string? PublishedFromDescription { get; init; }
+
     /// <summary><c>DeadLetterConfig.TargetArn</c>: the SQS queue a failed asynchronous event goes to; null when none.</summary>
     public string? DeadLetterTargetArn { get; init; }
 

@@ -4,6 +4,7 @@ namespace Nimbus.Functions;
 
 // Functions/ event ids: 2000-2099 (LayerService.Log.cs uses some). Next free id: 2013.
 // 2120-2129: issue 10's execution-role checks (2120 AsyncInvocationQueue, 2121 here, 2122 EventInvokeConfigService); next free 2123.
+// 2130-2139: versions and publishing (2130 here); next free 2131.
 internal sealed partial class FunctionService
 {
     private static partial class Log
@@ -31,6 +32,10 @@ internal sealed partial class FunctionService
         [LoggerMessage(EventId = 2005, EventName = "VersionPublished", Level = LogLevel.Information,
             Message = "Published version {Version} of function {FunctionName}.")]
         public static partial void VersionPublished(ILogger logger, string functionName, string version);
+
+        [LoggerMessage(EventId = 2130, EventName = "VersionUnchanged", Level = LogLevel.Information,
+            Message = "PublishVersion of function {FunctionName} returned version {Version}: code and configuration have not changed since it was published. Change the code or configuration first to publish a new version.")]
+        public static partial void VersionUnchanged(ILogger logger, string functionName, string version);
 
         [LoggerMessage(EventId = 2006, EventName = "VersionDeleted", Level = LogLevel.Information,
             Message = "Deleted version {Version} of function {FunctionName}.")]

@@ -83,7 +83,7 @@ internal sealed partial class FunctionService
     private Task<VersionPublish> PublishAsync(FunctionRecord latest, string? description, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        return store.TryPublishVersionAsync(latest.Name, latest.RevisionId, number => latest with
+        return store.TryPublishVersionAsync(latest.Name, latest.RevisionId, previous => VersionContent.IsUnchangedSince(previous, latest), number => latest with
         {
             Version = number.ToString(System.Globalization.CultureInfo.InvariantCulture),
             Description = description ?? latest.Description,
@@ -92,6 +92,7 @@ internal sealed partial class FunctionService
             State = FunctionStates.Active,
             LastUpdateStatus = FunctionStates.Successful,
             PublishedFromRevisionId = latest.RevisionId,
+            PublishedFromDescription = latest.Description,
         }, cancellationToken);
     }
 
@@ -103,7 +104,8 @@ internal sealed partial class FunctionService
                 Log.VersionPublished(logger, name, published.Version!.Version);
                 return published.Version;
             case VersionPublishStatus.Unchanged:
-                return published.Version!;
+                Log.VersionUnchanged(logger, name, published.Version!.Version);
+                return published.Version;
             case VersionPublishStatus.FunctionNotFound:
                 return LambdaError.FunctionNotFound(FunctionArn(name));
             default:

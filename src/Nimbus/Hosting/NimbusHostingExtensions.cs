@@ -57,7 +57,8 @@ public static class NimbusHostingExtensions
             var address = listen.Host is "localhost" ? IPAddress.Loopback : IPAddress.Parse(listen.Host);
             kestrel.Listen(address, listen.Port, endpoints.SetMain);
             kestrel.ApplicationServices.GetRequiredService<TlsListener>().Configure(kestrel, context.Configuration);
-            kestrel.ApplicationServices.GetRequiredService<RuntimePortPool>().Configure(kestrel, options.MaxInstances, options.SandboxNetwork, options.Slirp4netns);
+            kestrel.ApplicationServices.GetRequiredService<RuntimePortPool>().Configure(
+                kestrel, options.MaxInstances, kestrel.ApplicationServices.GetRequiredService<SandboxNetworkSelector>().Network, options.Slirp4netns);
         });
         return builder;
     }
@@ -93,6 +94,7 @@ public static class NimbusHostingExtensions
         services.AddSingleton<IFunctionLifecycleObserver, EventInvokeConfigCleanup>();
         services.TryAddSingleton<RuntimeCatalog>();
         services.TryAddSingleton<RuntimePortPool>();
+        services.TryAddSingleton<SandboxNetworkSelector>();
         services.AddSingleton<Microsoft.AspNetCore.Connections.IConnectionListenerFactory, RuntimeApiTransport>();
         services.TryAddSingleton<ISandboxFactory>(sp => SandboxFactorySelector.Select(
             sp.GetRequiredService<IOptions<NimbusOptions>>().Value,

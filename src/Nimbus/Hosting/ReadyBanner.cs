@@ -13,6 +13,7 @@ internal sealed class ReadyBanner(
     SandboxManager sandboxes,
     RuntimeCatalog runtimes,
     RootCredentials root,
+    SandboxNetworkSelector network,
     IOptions<NimbusOptions> options) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
@@ -26,6 +27,7 @@ internal sealed class ReadyBanner(
 
                 Nimbus is ready on {url}
                   data: {data.Path}   sandbox: {sandboxes.SandboxKind}   region: {region}   account: {options.Value.AccountId}
+                  network: {network.Describe()}
 
                   Try it:
                     {(root.Source.StartsWith('/') ? $"export AWS_SHARED_CREDENTIALS_FILE={root.Source}" : $"export AWS_ACCESS_KEY_ID={root.AccessKeyId} AWS_SECRET_ACCESS_KEY=$NIMBUS_ROOT_SECRET_ACCESS_KEY")} AWS_DEFAULT_REGION={region}

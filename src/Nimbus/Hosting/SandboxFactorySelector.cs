@@ -41,6 +41,13 @@ internal static partial class SandboxFactorySelector
         {
             Log.SetprivMissing(logger);
         }
+        else if (!Environment.IsPrivilegedProcess)
+        {
+            // An ordinary user's bubblewrap maps only that user into its user namespace: setresuid to an instance's
+            // own uid fails (EINVAL) and every runtime would exit 127 before it starts.
+            Log.InstancesRunAsServerUser(logger);
+            setpriv = null;
+        }
 
         CodeMounts? mounts = null;
         if (options.PrestartPool > 0)

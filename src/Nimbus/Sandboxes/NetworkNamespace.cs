@@ -53,6 +53,29 @@ internal static partial class NetworkNamespace
         return created!;
     }
 
+    /// <summary>
+    /// True when this process may create network namespaces (root, or CAP_SYS_ADMIN): creates one and drops it. Else
+    /// <paramref name="problem"/> says why and what to do, as a start that needs them reports it.
+    /// </summary>
+    public static bool CanCreate(out string problem)
+    {
+        try
+        {
+            foreach (var handle in Create(1, static _ => { }))
+            {
+                handle.Dispose();
+            }
+
+            problem = "";
+            return true;
+        }
+        catch (Exception e) when (e is Hosting.StartupException or IOException)
+        {
+            problem = e.Message;
+            return false;
+        }
+    }
+
     /// <summary>A descriptor of the calling thread's current network namespace.</summary>
     public static SafeFileHandle OpenCurrent()
     {

@@ -208,9 +208,10 @@ internal sealed partial class FunctionPolicyService(FunctionPolicyStore store, I
 
         var stored = await store.GetAsync(functionName, qualifier, cancellationToken).ConfigureAwait(false);
 
-        // A statement that does not parse (written by an older build with a shape this one refuses) allows nothing.
+        // A statement that does not parse (written by an older build with a shape this one refuses) allows nothing. The
+        // policy GetPolicy returns says Version 2012-10-17, so its statements are evaluated in that language, variables too.
         IReadOnlyList<PolicyStatement> statements = stored?.Statements
-            .Select(s => PolicyDocument.TryParse($$"""{"Statement":[{{s}}]}""", resourcePolicy: true, out _)?.Statements[0])
+            .Select(s => PolicyDocument.TryParse($$"""{"Version":"{{PolicyDocument.CurrentVersion}}","Statement":[{{s}}]}""", resourcePolicy: true, out _)?.Statements[0])
             .OfType<PolicyStatement>()
             .ToList() ?? [];
         _cache[(functionName, qualifier)] = statements;

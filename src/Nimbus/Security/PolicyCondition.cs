@@ -193,9 +193,10 @@ internal sealed record PolicyCondition(
     /// Whether this condition holds for <paramref name="context"/>. A key Nimbus never supplies
     /// (<see cref="AuthorizationContext.IsKnownKey"/>) gives <paramref name="unknownKeyResult"/>: false for an Allow
     /// statement, true for a Deny, so a condition Nimbus cannot evaluate never widens access. A known key absent from
-    /// the request follows IAM: true with IfExists, ForAllValues: or a negated operator, else false.
+    /// the request follows IAM: true with IfExists, ForAllValues: or a negated operator, else false. Policy variables
+    /// in the values are replaced only with <paramref name="expandVariables"/> (a <c>2012-10-17</c> policy).
     /// </summary>
-    public bool Holds(Principal principal, AuthorizationContext? context, bool unknownKeyResult)
+    public bool Holds(Principal principal, AuthorizationContext? context, bool unknownKeyResult, bool expandVariables = true)
     {
         if (!AuthorizationContext.IsKnownKey(Key))
         {
@@ -216,7 +217,8 @@ internal sealed record PolicyCondition(
 
         // Policy variables (${aws:username}) in string and ARN values take the request's values; one without a value matches nothing.
         var expected = Values;
-        if (Comparison is ConditionComparison.StringEquals or ConditionComparison.StringEqualsIgnoreCase or ConditionComparison.StringLike or ConditionComparison.ArnLike
+        if (expandVariables
+            && Comparison is ConditionComparison.StringEquals or ConditionComparison.StringEqualsIgnoreCase or ConditionComparison.StringLike or ConditionComparison.ArnLike
             && Values.Any(PolicyVariables.HasVariables))
         {
             expected = [.. Values.Select(v => PolicyVariables.Substitute(v, principal, context)).OfType<string>()];

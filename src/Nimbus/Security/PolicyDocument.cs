@@ -27,19 +27,30 @@ internal sealed record PolicyStatement(
 
     public IReadOnlyList<string> ServicePrincipals { get; init; } = [];
 
+    private readonly bool _resourcesNameVariables = Resources.Any(PolicyVariables.HasVariables);
+
+    /// <summary>
+    /// True when the policy says <c>"Version": "2012-10-17"</c>: only that policy language has policy variables. In an
+    /// older policy (no Version, or <c>2008-10-17</c>) <c>${aws:username}</c> is literal text, as in IAM.
+    /// </summary>
+    public bool ExpandsVariables { get; init; }
+
     /// <summary>True when a resource names a policy variable (<c>${aws:username}</c>): what it matches depends on the request.</summary>
-    public bool HasResourceVariables { get; } = Resources.Any(PolicyVariables.HasVariables);
+    public bool HasResourceVariables => ExpandsVariables && _resourcesNameVariables;
 
     public bool Matches(string action, string resource) => Matches(action, resource, null, null);
 
-    /// <summary>Whether action and resource match; policy variables in resources are replaced with the request's values (<see cref="PolicyVariables"/>).</summary>
+    /// <summary>
+    /// Whether action and resource match; with <see cref="ExpandsVariables"/>, policy variables in resources are replaced
+    /// with the request's values (<see cref="PolicyVariables"/>).
+    /// </summary>
     public bool Matches(string action, string resource, Principal? principal, AuthorizationContext? context) =>
         Actions.Any(pattern => Wildcard.Matches(pattern, action, ignoreCase: true)) != NotAction
         && Resources.Any(pattern => ResourceMatches(pattern, resource, principal, context)) != NotResource;
 
-    private static bool ResourceMatches(string pattern, string resource, Principal? principal, AuthorizationContext? context)
+    private bool ResourceMatches(string pattern, string resource, Principal? principal, AuthorizationContext? context)
     {
-        if (PolicyVariables.HasVariables(pattern))
+        if (ExpandsVariables && PolicyVariables.HasVariables(pattern))
         {
             // Without a principal no variable has a value: the pattern matches nothing.
             if (principal is null || PolicyVariables.Substitute(pattern, principal, context) is not { } substituted)
@@ -61,7 +72,7 @@ internal sealed record PolicyStatement(
     {
         foreach (var condition in Conditions)
         {
-            if (!condition.Holds(principal, context, unknownKeyResult: Effect == PolicyEffect.Deny))
+            if (!condition.Holds(principal, context, unknownKeyResult: Effect == PolicyEffect.Deny, expandVariables: ExpandsVariables))
             {
                 return false;
             }
@@ -72,7 +83,8 @@ internal sealed record PolicyStatement(
 }
 
 /// <summary>
-/// An IAM-style policy: <c>Version</c>, <c>Statement</c> (an object or a list) with <c>Effect</c>,
+/// An IAM-style policy: <c>Version</c> (<c>2012-10-17</c> has policy variables; without it, or with <c>2008-10-17</c>,
+/// they are literal text), <c>Statement</c> (an object or a list) with <c>Effect</c>,
 /// <c>Action</c>/<c>NotAction</c>, <c>Resource</c>/<c>NotResource</c> (strings or lists, <c>*</c> and <c>?</c>
 /// wildcards) and <c>Condition</c> (<see cref="PolicyCondition"/>). <c>Principal</c> belongs to resource policies
 /// (a queue's <c>Policy</c>) and is refused in identity policies; an unknown element or condition operator is refused
@@ -82,6 +94,9 @@ internal sealed record PolicyDocument(IReadOnlyList<PolicyStatement> Statements)
 {
     /// <summary>True when some statement has a condition: its decisions may depend on the request (source IP, time...), not only on (action, resource).</summary>
     public bool HasConditions => Statements.Any(s => s.Conditions.Count > 0);
+
+    /// <summary>The policy language version with policy variables; the only other one IAM knows is 2008-10-17.</summary>
+    public const string CurrentVersion = "2012-10-17";
 
     /// <summary>Largest policy document, as IAM's inline user policy limit (2048 characters without whitespace is IAM's; we allow more).</summary>
     public const int MaxLength = 10_240;
@@ -114,11 +129,14 @@ internal sealed record PolicyDocument(IReadOnlyList<PolicyStatement> Statements)
                 return null;
             }
 
+            // IAM: a missing Version means 2008-10-17, whose language has no policy variables.
+            var expandsVariables = root.TryGetProperty("Version", out var version)
+                && version.ValueKind == JsonValueKind.String && version.GetString() == CurrentVersion;
             var statements = new List<PolicyStatement>();
             var elements = statementElement.ValueKind == JsonValueKind.Array ? statementElement.EnumerateArray().ToList() : [statementElement];
             foreach (var element in elements)
             {
-                var statement = ParseStatement(element, resourcePolicy, out error);
+                var statement = ParseStatement(element, resourcePolicy, expandsVariables, out error);
                 if (statement is null)
                 {
                     return null;
@@ -142,7 +160,7 @@ internal sealed record PolicyDocument(IReadOnlyList<PolicyStatement> Statements)
         }
     }
 
-    private static PolicyStatement? ParseStatement(JsonElement element, bool resourcePolicy, out string? error)
+    private static PolicyStatement? ParseStatement(JsonElement element, bool resourcePolicy, bool expandsVariables, out string? error)
     {
         error = null;
         if (element.ValueKind != JsonValueKind.Object)
@@ -217,6 +235,7 @@ internal sealed record PolicyDocument(IReadOnlyList<PolicyStatement> Statements)
             Conditions = conditions,
             AwsPrincipals = awsPrincipals,
             ServicePrincipals = servicePrincipals,
+            ExpandsVariables = expandsVariables,
         };
     }
 

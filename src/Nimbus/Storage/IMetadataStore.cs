@@ -40,11 +40,12 @@ internal interface IMetadataStore
     Task<bool> DeleteReservedConcurrencyAsync(string name, CancellationToken cancellationToken);
 
     /// <summary>
-    /// In one transaction: if $LATEST still has <paramref name="latestRevisionId"/>, either finds that the last
-    /// published version came from that same revision (<see cref="VersionPublishStatus.Unchanged"/>) or stores
-    /// <paramref name="build"/>(next number). Numbers are never reused, even after a version is deleted.
+    /// In one transaction: if $LATEST still has <paramref name="latestRevisionId"/>, either finds that
+    /// <paramref name="isUnchanged"/> holds for the last published version (<see cref="VersionPublishStatus.Unchanged"/>)
+    /// or stores <paramref name="build"/>(next number). Numbers are never reused, even after a version is deleted.
     /// </summary>
-    Task<VersionPublish> TryPublishVersionAsync(string name, string latestRevisionId, Func<int, FunctionRecord> build, CancellationToken cancellationToken);
+    Task<VersionPublish> TryPublishVersionAsync(
+        string name, string latestRevisionId, Func<FunctionRecord, bool> isUnchanged, Func<int, FunctionRecord> build, CancellationToken cancellationToken);
 
     /// <summary>Every version of a function: $LATEST first, then published versions by number.</summary>
     Task<IReadOnlyList<FunctionRecord>> ListVersionsAsync(string name, CancellationToken cancellationToken);

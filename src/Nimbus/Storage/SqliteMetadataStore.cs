@@ -187,7 +187,8 @@ internal sealed partial class SqliteMetadataStore(SqliteDatabase database, Secre
         return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) > 0;
     }
 
-    public async Task<VersionPublish> TryPublishVersionAsync(string name, string latestRevisionId, Func<int, FunctionRecord> build, CancellationToken cancellationToken)
+    public async Task<VersionPublish> TryPublishVersionAsync(
+        string name, string latestRevisionId, Func<FunctionRecord, bool> isUnchanged, Func<int, FunctionRecord> build, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
 
@@ -232,7 +233,7 @@ internal sealed partial class SqliteMetadataStore(SqliteDatabase database, Secre
                 }
             }
 
-            if (previous is not null && previous.PublishedFromRevisionId == latestRevisionId)
+            if (previous is not null && isUnchanged(previous))
             {
                 return new VersionPublish(VersionPublishStatus.Unchanged, previous);
             }

@@ -45,4 +45,38 @@ public sealed class PolicyVariablesTests
         };
         Assert.Equal(holds, conditions.Single().Holds(Alice, context, unknownKeyResult: false));
     }
+
+    [Theory]
+    [InlineData("""{"Statement":""")]
+    [InlineData("""{"Version":"2008-10-17","Statement":""")]
+    public void Without_Version_2012_10_17_variables_are_literal_text(string head)
+    {
+        var policy = PolicyDocument.TryParse(head + """
+            [{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/home/${aws:username}/*"},
+             {"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::b","Condition":{"StringLike":{"s3:prefix":"home/${aws:username}/*"}}}]}
+            """, out var error)!;
+        Assert.Null(error);
+
+        Assert.Null(PolicyAuthorizer.Evaluate([policy], "s3:GetObject", "arn:aws:s3:::b/home/alice/x", Alice, null, out var dependsOnRequest));
+        Assert.False(dependsOnRequest);
+        Assert.Equal(PolicyEffect.Allow, PolicyAuthorizer.Evaluate([policy], "s3:GetObject", "arn:aws:s3:::b/home/${aws:username}/x", Alice, null, out _));
+
+        var condition = policy.Statements[1];
+        Assert.False(condition.ConditionsHold(Alice, Prefix("home/alice/")));
+        Assert.True(condition.ConditionsHold(Alice, Prefix("home/${aws:username}/docs")));
+    }
+
+    [Fact]
+    public void With_Version_2012_10_17_condition_values_take_the_requests_values()
+    {
+        var policy = PolicyDocument.TryParse("""
+            {"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"arn:aws:s3:::b","Condition":{"StringLike":{"s3:prefix":"home/${aws:username}/*"}}}]}
+            """, out _)!;
+
+        Assert.True(policy.Statements[0].ConditionsHold(Alice, Prefix("home/alice/")));
+        Assert.False(policy.Statements[0].ConditionsHold(Alice, Prefix("home/${aws:username}/docs")));
+    }
+
+    private static AuthorizationContext Prefix(string prefix) =>
+        new() { ServiceKeys = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { ["s3:prefix"] = prefix } };
 }

@@ -49,12 +49,13 @@ public sealed class PersistedShapeTests
             LastModified = new DateTimeOffset(2026, 12, 1, 9, 30, 0, TimeSpan.Zero),
             RevisionId = "r3",
             PublishedFromRevisionId = "r-latest",
+            PublishedFromDescription = "",
         };
 
         var json = JsonSerializer.Serialize(record, StorageJsonContext.Default.FunctionRecord);
 
         Assert.Equal(
-            """{"Name":"hello","Version":"3","Runtime":"python3.12","Handler":"app.handler","Role":"arn:aws:iam::000000000000:role/x","Description":"","Timeout":3,"MemorySize":128,"EphemeralStorageSize":512,"Architectures":["x86_64"],"PackageType":"Zip","TracingMode":"PassThrough","LogFormat":"Text","CodeSha256Hex":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","CodeSize":10,"LastModified":"2026-12-01T09:30:00+00:00","RevisionId":"r3","State":"Active","LastUpdateStatus":"Successful","PublishedFromRevisionId":"r-latest"}""",
+            """{"Name":"hello","Version":"3","Runtime":"python3.12","Handler":"app.handler","Role":"arn:aws:iam::000000000000:role/x","Description":"","Timeout":3,"MemorySize":128,"EphemeralStorageSize":512,"Architectures":["x86_64"],"PackageType":"Zip","TracingMode":"PassThrough","LogFormat":"Text","CodeSha256Hex":"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb","CodeSize":10,"LastModified":"2026-12-01T09:30:00+00:00","RevisionId":"r3","State":"Active","LastUpdateStatus":"Successful","PublishedFromRevisionId":"r-latest","PublishedFromDescription":""}""",
             json);
         Assert.Equal("r-latest", JsonSerializer.Deserialize(json, StorageJsonContext.Default.FunctionRecord)!.PublishedFromRevisionId);
     }
