@@ -53,14 +53,15 @@ public sealed class VersionContentTests
     public void Any_change_to_code_or_configuration_is_a_change(string what)
     {
         var version = PublishedFrom(Latest);
-        var changed = (what switch
+        var moved = Latest with { RevisionId = "r2" };
+        var changed = what switch
         {
-            "code" => Latest with { CodeSha256Hex = new string('b', 64) },
-            "description" => Latest with { Description = "other" },
-            "environment" => Latest with { Environment = new Dictionary<string, string> { ["A"] = "1" } },
-            "timeout" => Latest with { Timeout = 30 },
-            _ => Latest with { Layers = [new FunctionLayer { Arn = "arn:aws:lambda:us-east-1:000000000000:layer:l:1", CodeSize = 1, CodeSha256Hex = new string('c', 64) }] },
-        }) with { RevisionId = "r2" };
+            "code" => moved with { CodeSha256Hex = new string('b', 64) },
+            "description" => moved with { Description = "other" },
+            "environment" => moved with { Environment = new Dictionary<string, string> { ["A"] = "1" } },
+            "timeout" => moved with { Timeout = 30 },
+            _ => moved with { Layers = [new FunctionLayer { Arn = "arn:aws:lambda:us-east-1:000000000000:layer:l:1", CodeSize = 1, CodeSha256Hex = new string('c', 64) }] },
+        };
 
         Assert.False(VersionContent.IsUnchangedSince(version, changed));
     }
