@@ -139,7 +139,7 @@ public sealed class VersionTests(ServerFixture fixture) : IClassFixture<ServerFi
         var name = scope.NewFunctionName();
         var zip = FunctionZips.Build(FunctionZips.NodeCjs);
         var newZip = FunctionZips.Build(FunctionZips.NodeCjsV2);
-        (await aws.CreateFunctionAsync(name, zip, NodeRuntime, NodeHandler, "--environment", "Variables={A=1,B=2}")).ShouldSucceed();
+        (await aws.CreateFunctionAsync(name, zip, NodeRuntime, NodeHandler, "--environment", "Variables={AA=1,BB=2}")).ShouldSucceed();
         var first = (await aws.LambdaAsync("publish-version", "--function-name", name, "--description", "first")).Json();
         Assert.Equal("1", first.Str("Version"));
         (await aws.LambdaAsync("create-alias", "--function-name", name, "--name", "live", "--function-version", "1")).ShouldSucceed();
@@ -152,7 +152,7 @@ public sealed class VersionTests(ServerFixture fixture) : IClassFixture<ServerFi
         Assert.Equal("first", sameZip.Str("Description"));
 
         // The same variables in another order, a new Description for the version and a matching CodeSha256: still version 1.
-        (await aws.LambdaAsync("update-function-configuration", "--function-name", name, "--environment", "Variables={B=2,A=1}")).ShouldSucceed();
+        (await aws.LambdaAsync("update-function-configuration", "--function-name", name, "--environment", "Variables={BB=2,AA=1}")).ShouldSucceed();
         var again = (await aws.LambdaAsync(
             "publish-version", "--function-name", name, "--description", "second", "--code-sha256", FunctionZips.CodeSha256(zip))).Json();
         Assert.Equal("1", again.Str("Version"));
