@@ -47,8 +47,10 @@ internal static class LogMigrations
 
         // 3: integer ids. Groups and streams get a rowid; events name their stream and group by it, so the two event
         // indexes hold (integer, timestamp, rowid) instead of repeating about 70 bytes of group and stream text per
-        // event: the writer's per-line cost and its WAL pages shrink. Event ids (rowids) are kept as they were. The view
-        // log_events keeps the old shape for anyone reading the file with SQL.
+        // event: the writer's per-line cost and its WAL pages shrink. A row holds event_count consecutive events of
+        // one stream with one timestamp (END and REPORT, written back to back, share one): their messages joined by
+        // U+001E (only messages without one are joined), their event ids id - event_count + 1 .. id. Event ids of
+        // existing events are kept. The view log_events keeps the old shape, one row per event, for SQL readers.
         """
         ALTER TABLE log_groups RENAME TO log_groups_v2;
         CREATE TABLE log_groups (
@@ -94,7 +96,8 @@ internal static class LogMigrations
             group_id INTEGER NOT NULL,
             timestamp INTEGER NOT NULL,
             ingestion_time INTEGER NOT NULL,
-            message TEXT NOT NULL
+            message TEXT NOT NULL,
+            event_count INTEGER NOT NULL DEFAULT 1
         );
         INSERT INTO events (id, stream_id, group_id, timestamp, ingestion_time, message)
             SELECT e.id, s.id, g.id, e.timestamp, e.ingestion_time, e.message
@@ -104,8 +107,20 @@ internal static class LogMigrations
         CREATE INDEX events_by_stream ON events (stream_id, timestamp);
         CREATE INDEX events_by_group_time ON events (group_id, timestamp);
         CREATE VIEW log_events AS
-            SELECT e.id, g.name AS log_group, s.name AS log_stream, e.timestamp, e.ingestion_time, e.message
-            FROM events e JOIN log_streams s ON s.id = e.stream_id JOIN log_groups g ON g.id = e.group_id;
+            WITH RECURSIVE parts (id, stream_id, group_id, timestamp, ingestion_time, message, rest, remaining) AS (
+                SELECT id - event_count + 1, stream_id, group_id, timestamp, ingestion_time,
+                       CASE WHEN event_count = 1 THEN message ELSE substr(message, 1, instr(message, char(30)) - 1) END,
+                       CASE WHEN event_count = 1 THEN NULL ELSE substr(message, instr(message, char(30)) + 1) END,
+                       event_count - 1
+                FROM events
+                UNION ALL
+                SELECT id + 1, stream_id, group_id, timestamp, ingestion_time,
+                       CASE WHEN remaining = 1 THEN rest ELSE substr(rest, 1, instr(rest, char(30)) - 1) END,
+                       CASE WHEN remaining = 1 THEN NULL ELSE substr(rest, instr(rest, char(30)) + 1) END,
+                       remaining - 1
+                FROM parts WHERE remaining > 0)
+            SELECT p.id, g.name AS log_group, s.name AS log_stream, p.timestamp, p.ingestion_time, p.message
+            FROM parts p JOIN log_streams s ON s.id = p.stream_id JOIN log_groups g ON g.id = p.group_id;
         """,
     ];
 }

@@ -232,12 +232,12 @@ internal sealed partial class LogStore
         await using var command = connection.CreateCommand();
         var direction = forward ? "ASC" : "DESC";
         command.CommandText = $"""
-            SELECT id, $stream, timestamp, ingestion_time, message
+            SELECT id, $stream, timestamp, ingestion_time, message, event_count
             FROM events INDEXED BY events_by_stream
             WHERE stream_id = (SELECT s.id FROM log_streams s JOIN log_groups g ON g.id = s.group_id WHERE g.name = $group AND s.name = $stream)
               AND timestamp >= $start AND timestamp <= $end
               AND ($afterTs IS NULL OR (timestamp, id) > ($afterTs, $afterId))
-              AND ($beforeTs IS NULL OR (timestamp, id) < ($beforeTs, $beforeId))
+              AND ($beforeTs IS NULL OR (timestamp, id - event_count + 1) < ($beforeTs, $beforeId))
             ORDER BY timestamp {direction}, id {direction}
             LIMIT $limit;
             """;
@@ -250,7 +250,7 @@ internal sealed partial class LogStore
         command.Parameters.AddWithValue("$beforeTs", before is { } b ? b.Timestamp : DBNull.Value);
         command.Parameters.AddWithValue("$beforeId", before is { } b2 ? b2.Id : DBNull.Value);
         command.Parameters.AddWithValue("$limit", limit);
-        var rows = await ReadEventsAsync(command, cancellationToken).ConfigureAwait(false);
+        var rows = await ReadEventsAsync(command, after, before, descending: !forward, limit, cancellationToken).ConfigureAwait(false);
         if (!forward)
         {
             rows.Reverse();
@@ -288,7 +288,7 @@ internal sealed partial class LogStore
         }
 
         command.CommandText = $"""
-            SELECT e.id, s.name, e.timestamp, e.ingestion_time, e.message
+            SELECT e.id, s.name, e.timestamp, e.ingestion_time, e.message, e.event_count
             FROM events e INDEXED BY events_by_group_time CROSS JOIN log_streams s ON s.id = e.stream_id
             WHERE e.group_id = (SELECT id FROM log_groups WHERE name = $group) AND e.timestamp >= $start AND e.timestamp <= $end
               AND ($afterTs IS NULL OR (e.timestamp, e.id) > ($afterTs, $afterId))
@@ -302,7 +302,7 @@ internal sealed partial class LogStore
         command.Parameters.AddWithValue("$afterTs", after is { } a ? a.Timestamp : DBNull.Value);
         command.Parameters.AddWithValue("$afterId", after is { } a2 ? a2.Id : DBNull.Value);
         command.Parameters.AddWithValue("$limit", limit);
-        return await ReadEventsAsync(command, cancellationToken).ConfigureAwait(false);
+        return await ReadEventsAsync(command, after, null, descending: false, limit, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -356,17 +356,45 @@ internal sealed partial class LogStore
         return total;
     }
 
-    private static async Task<List<StoredLogEvent>> ReadEventsAsync(SqliteCommand command, CancellationToken cancellationToken)
+    /// <summary>
+    /// The events of the rows <paramref name="command"/> selects (id, stream, timestamp, ingestion time, message,
+    /// event_count; in (timestamp, id) order, or its reverse when <paramref name="descending"/>), each row expanded into
+    /// the events it holds, those not strictly after <paramref name="after"/> and before <paramref name="before"/> left
+    /// out, at most <paramref name="limit"/>. Every selected row holds at least one such event (the query compares the
+    /// row's last id with after and its first with before), so <paramref name="limit"/> rows give a full page.
+    /// </summary>
+    private static async Task<List<StoredLogEvent>> ReadEventsAsync(SqliteCommand command, LogPosition? after, LogPosition? before, bool descending, int limit,
+        CancellationToken cancellationToken)
     {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var rows = new List<StoredLogEvent>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        while (rows.Count < limit && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            rows.Add(new StoredLogEvent(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetString(4)));
+            var (id, stream, timestamp, ingestion, message, count) =
+                (reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetString(4), reader.GetInt64(5));
+            if (count == 1)
+            {
+                rows.Add(new StoredLogEvent(id, stream, timestamp, ingestion, message));
+                continue;
+            }
+
+            var parts = message.Split(Separator);
+            var firstId = id - count + 1;
+            for (var k = 0; k < parts.Length && rows.Count < limit; k++)
+            {
+                var j = descending ? parts.Length - 1 - k : k;
+                var position = new LogPosition(timestamp, firstId + j);
+                if ((after is not { } a || Compare(position, a) > 0) && (before is not { } b || Compare(position, b) < 0))
+                {
+                    rows.Add(new StoredLogEvent(firstId + j, stream, timestamp, ingestion, parts[j]));
+                }
+            }
         }
 
         return rows;
     }
+
+    private static int Compare(LogPosition x, LogPosition y) => x.Timestamp != y.Timestamp ? x.Timestamp.CompareTo(y.Timestamp) : x.Id.CompareTo(y.Id);
 
     /// <summary>Whether the group and its stream exist; when they do, the stream's and the group's ids.</summary>
     private static async Task<(LogWriteOutcome Outcome, long StreamId, long GroupId)> FindStreamAsync(SqliteConnection connection, SqliteTransaction? transaction,

@@ -24,6 +24,11 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
     /// </summary>
     internal static readonly TimeSpan BatchWindow = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>Joins the messages of the events one row holds (LogMigrations 3); a message holding it gets a row of its own.</summary>
+    internal const char Separator = '\u001e';
+
+    private const int MaxEventsPerRow = 16;
+
     /// <summary>The background writer's connection and statements; only the writer loop touches it.</summary>
     private Writer? _writer;
 
@@ -172,9 +177,10 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
     /// </summary>
     private sealed class Writer : IDisposable
     {
+        // A row of n events takes the ids max + 1 .. max + n: its rowid is the last (LogMigrations 3).
         private const string InsertSql = """
-            INSERT INTO events (stream_id, group_id, timestamp, ingestion_time, message)
-            VALUES (?1, ?2, ?3, ?4, ?5);
+            INSERT INTO events (id, stream_id, group_id, timestamp, ingestion_time, message, event_count)
+            VALUES (CASE WHEN ?6 = 1 THEN NULL ELSE (SELECT COALESCE(MAX(id), 0) FROM events) + ?6 END, ?1, ?2, ?3, ?4, ?5, ?6);
             """;
 
         private const string GroupSql = "INSERT INTO log_groups (name, creation_time) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING;";
@@ -235,8 +241,9 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
             _insert.Bind(4, now);
             string? group = null;
             string? stream = null;
-            foreach (ref readonly var item in lines)
+            for (var i = 0; i < lines.Length;)
             {
+                ref readonly var item = ref lines[i];
                 if (!ReferenceEquals(item.LogStream, stream) || !ReferenceEquals(item.LogGroup, group))
                 {
                     var (streamId, groupId) = _ids[(group = item.LogGroup, stream = item.LogStream)];
@@ -244,15 +251,30 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
                     _insert.Bind(2, groupId);
                 }
 
-                _insert.Bind(3, item.TimestampMs);
-                var message = item.Message;
-                if (System.Text.Encoding.UTF8.GetMaxByteCount(message.Length) > _utf8.Length)
+                var count = RowLength(lines[i..]);
+                var length = 0;
+                for (var j = 0; j < count; j++)
                 {
-                    _utf8 = new byte[System.Text.Encoding.UTF8.GetMaxByteCount(message.Length)];
+                    var message = lines[i + j].Message;
+                    var needed = length + 1 + System.Text.Encoding.UTF8.GetMaxByteCount(message.Length);
+                    if (needed > _utf8.Length)
+                    {
+                        Array.Resize(ref _utf8, Math.Max(needed, _utf8.Length * 2));
+                    }
+
+                    if (j > 0)
+                    {
+                        _utf8[length++] = (byte)Separator;
+                    }
+
+                    length += System.Text.Encoding.UTF8.GetBytes(message, _utf8.AsSpan(length));
                 }
 
-                _insert.Bind(5, _utf8.AsSpan(0, System.Text.Encoding.UTF8.GetBytes(message, _utf8)));
+                _insert.Bind(3, item.TimestampMs);
+                _insert.Bind(5, _utf8.AsSpan(0, length));
+                _insert.Bind(6, (long)count);
                 _insert.Run();
+                i += count;
             }
 
             _streams.Clear();
@@ -261,6 +283,29 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
         }
 
         public void Dispose() => _sqlite.Dispose();
+
+        /// <summary>
+        /// How many of the first lines go into one row: the lines of one stream in a row of the batch with one timestamp
+        /// (END and REPORT, which an instance writes back to back), none holding the separator, at most <see cref="MaxEventsPerRow"/>.
+        /// </summary>
+        private static int RowLength(ReadOnlySpan<LogEvent> lines)
+        {
+            ref readonly var first = ref lines[0];
+            if (first.Message.Contains(Separator, StringComparison.Ordinal))
+            {
+                return 1;
+            }
+
+            var count = 1;
+            while (count < lines.Length && count < MaxEventsPerRow
+                && ReferenceEquals(lines[count].LogStream, first.LogStream) && ReferenceEquals(lines[count].LogGroup, first.LogGroup)
+                && lines[count].TimestampMs == first.TimestampMs && !lines[count].Message.Contains(Separator, StringComparison.Ordinal))
+            {
+                count++;
+            }
+
+            return count;
+        }
     }
 
     /// <summary>An event's size as CloudWatch Logs counts it: its message's UTF-8 bytes plus 26.</summary>

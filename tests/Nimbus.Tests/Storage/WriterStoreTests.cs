@@ -112,6 +112,73 @@ public sealed class WriterStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Log_writer_stores_lines_of_one_millisecond_in_one_row_and_every_read_pages_through_them_one_event_at_a_time()
+    {
+        var path = Path.Combine(_directory, "logs.db");
+        var store = new LogStore(new SqliteDatabase(path, LogMigrations.All), TimeProvider.System, NullLogger<LogStore>.Instance);
+        var ct = CancellationToken.None;
+        const string group = "/aws/lambda/rows";
+        string a = "a", b = "b";
+        var lines = new List<LogEvent>
+        {
+            new(group, a, 1_000, "START 1"), new(group, a, 1_000, "out é"), new(group, b, 1_000, "b's line"),
+            new(group, a, 1_001, "END 1"), new(group, a, 1_001, "REPORT 1\t"), new(group, a, 1_001, "has \u001e inside"),
+            new(group, a, 1_001, "after it"), new(group, a, 1_002, "START 2"),
+        };
+        store.Write(lines);
+        var expected = lines.Where(l => l.LogStream == a).Select(l => l.Message).ToList();
+
+        using (var connection = Open(path))
+        {
+            // START and the output of ms 1000, END and REPORT of ms 1001 share rows; the line holding U+001E does not.
+            Assert.Equal(6, Query(connection, "SELECT COUNT(*) FROM events;", r => r.GetInt64(0)).Single());
+        }
+
+        var all = await store.GetStreamEventsAsync(group, a, 0, long.MaxValue, null, null, forward: true, 100, ct);
+        Assert.Equal(expected, all.Select(e => e.Message));
+        Assert.Equal(all.Count, all.Select(e => e.Id).Distinct().Count());
+
+        // One event per page, forward and backward, from positions inside a row.
+        var forward = new List<StoredLogEvent>();
+        for (LogPosition? after = null; forward.Count <= expected.Count;)
+        {
+            var page = await store.GetStreamEventsAsync(group, a, 0, long.MaxValue, after, null, forward: true, 1, ct);
+            if (page.Count == 0)
+            {
+                break;
+            }
+
+            forward.Add(Assert.Single(page));
+            after = new LogPosition(page[0].Timestamp, page[0].Id);
+        }
+
+        Assert.Equal(all, forward);
+        var backward = new List<StoredLogEvent>();
+        for (LogPosition? before = null; backward.Count <= expected.Count;)
+        {
+            var page = await store.GetStreamEventsAsync(group, a, 0, long.MaxValue, null, before, forward: false, 1, ct);
+            if (page.Count == 0)
+            {
+                break;
+            }
+
+            backward.Add(Assert.Single(page));
+            before = new LogPosition(page[0].Timestamp, page[0].Id);
+        }
+
+        Assert.Equal(all.AsEnumerable().Reverse(), backward);
+        Assert.Equal(["b's line"], (await store.FilterEventsAsync(group, [b], null, 0, long.MaxValue, null, 10, ct)).Select(e => e.Message));
+
+        // FilterLogEvents interleaves the streams by (time, id) and resumes inside a row.
+        var filtered = await store.FilterEventsAsync(group, null, null, 0, long.MaxValue, null, 100, ct);
+        Assert.Equal(lines.Count, filtered.Count);
+        Assert.Equal(filtered.OrderBy(e => e.Timestamp).ThenBy(e => e.Id), filtered);
+        var rest = await store.FilterEventsAsync(group, null, null, 0, long.MaxValue, new LogPosition(all[3].Timestamp, all[3].Id), 2, ct);
+        Assert.Equal(filtered.SkipWhile(e => e.Id != all[3].Id).Skip(1).Take(2), rest);
+        store.Dispose();
+    }
+
+    [Fact]
     public async Task Log_writer_gives_a_stream_deleted_and_created_again_its_new_id()
     {
         var store = new LogStore(new SqliteDatabase(Path.Combine(_directory, "logs.db"), LogMigrations.All), TimeProvider.System, NullLogger<LogStore>.Instance);
