@@ -8,6 +8,11 @@ internal static class StartupHook
 {
     public static void Initialize()
     {
+        if (Environment.GetEnvironmentVariable("NIMBUS_ALLOC_PROBE_FILE") is { Length: > 0 } allocations)
+        {
+            AllocationSampler.Start(allocations);
+        }
+
         var path = Environment.GetEnvironmentVariable("NIMBUS_POOL_PROBE_FILE");
         if (string.IsNullOrEmpty(path))
         {
