@@ -14,10 +14,10 @@ internal static class AwsRequestId
     private const int RandomBlockBytes = 4096;
 
     [ThreadStatic]
-    private static byte[]? t_random;
+    private static byte[]? _random;
 
     [ThreadStatic]
-    private static int t_next;
+    private static int _next;
 
     public static string Get(HttpContext context)
     {
@@ -35,17 +35,17 @@ internal static class AwsRequestId
     /// <summary>A random (version 4) UUID in AWS's request id form, e.g. <c>c6af9ac6-7b61-11e6-9a41-93e8deadbeef</c>.</summary>
     public static string NewId()
     {
-        var random = t_random;
-        if (random is null || t_next == random.Length)
+        var random = _random;
+        if (random is null || _next == random.Length)
         {
-            random = t_random ??= new byte[RandomBlockBytes];
+            random = _random ??= new byte[RandomBlockBytes];
             RandomNumberGenerator.Fill(random);
-            t_next = 0;
+            _next = 0;
         }
 
         Span<byte> bytes = stackalloc byte[16];
-        random.AsSpan(t_next, 16).CopyTo(bytes);
-        t_next += 16;
+        random.AsSpan(_next, 16).CopyTo(bytes);
+        _next += 16;
         bytes[6] = (byte)((bytes[6] & 0x0F) | 0x40);
         bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80);
         return new Guid(bytes, bigEndian: true).ToString();
