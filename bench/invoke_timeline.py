@@ -24,6 +24,7 @@ import cpu_per_invoke  # noqa: E402  (server, function creation, signing)
 import invoke_bench  # noqa: E402
 
 SYSCALLS = "read,write,readv,writev,recvfrom,sendto,recvmsg,sendmsg,epoll_wait,epoll_pwait,futex,sched_yield,pread64,pwrite64,poll,ioctl"
+RESUMED = re.compile(r"^(?P<tid>\d+)\s+(?P<ts>[0-9.]+)\s+<\.\.\. (?P<call>\w+) resumed>(?P<args>.*?)(?:<(?P<dur>[0-9.]+)>)?$")
 LINE = re.compile(r"^(?P<tid>\d+)\s+(?P<ts>[0-9.]+)\s+(?P<call>\w+)\((?P<args>.*?)(?:<(?P<dur>[0-9.]+)>)?$")
 
 
@@ -46,8 +47,11 @@ def main():
     parser.add_argument("--invokes", type=int, default=5)
     parser.add_argument("--gap-ms", type=float, default=50)
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the server (repeatable)")
-    parser.add_argument("--raw", help="also keep perf trace's raw output here")
+    parser.add_argument("--raw", help="also keep strace's raw output here")
+    parser.add_argument("--parse", help="only print the timelines of this raw strace output (thread names unknown)")
     args = parser.parse_args()
+    if args.parse:
+        return print_timelines(args.parse, {}, args.invokes)
 
     server = cpu_per_invoke.Server(args)
     try:
@@ -95,27 +99,41 @@ def main():
     finally:
         server.stop()
 
+    return print_timelines(raw, names, args.invokes)
+
+
+def print_timelines(raw, names, invokes):
+    """Cuts strace's output into invokes: from the socket engine's wake-up before the caller's request is read to the
+    third `sendto` after it (the event to /next, the runtime's 202, the caller's 200). `sched_yield`s are counted, not listed."""
     events = []
     with open(raw) as f:
         for line in f:
-            match = LINE.match(line)
+            match = LINE.match(line) or RESUMED.match(line)
             if match:
                 events.append((float(match.group("ts")), match.group("dur") or "", int(match.group("tid")),
                                match.group("call"), match.group("args")[:90]))
-    if not events:
-        print("strace recorded nothing; see " + raw)
-        return 1
-    # Cut the run into invokes at the quiet gaps between them (seconds since the epoch).
     events.sort()
-    groups = [[events[0]]]
-    for event in events[1:]:
-        if event[0] - groups[-1][-1][0] > args.gap_ms / 2000:
-            groups.append([])
-        groups[-1].append(event)
-    groups = [g for g in groups if any(e[3] in ("recvfrom", "read", "recvmsg") for e in g)][-args.invokes:]
-    for number, group in enumerate(groups, 1):
+    anchors = [i for i, e in enumerate(events) if "POST /2015-03-31" in e[4]]
+    if not anchors:
+        print("no invoke found in " + raw)
+        return 1
+    for number, anchor in enumerate(anchors[-invokes:], 1):
+        first = anchor
+        while first > 0 and anchor - first < 50 and events[first][3] != "epoll_wait":
+            first -= 1
+        group, sends, yields = [], 0, 0
+        for event in events[first:]:
+            if event[3] == "sched_yield":
+                yields += 1
+                continue
+            group.append(event)
+            if event[3] == "sendto" and event[4].startswith('"HTTP/1.1') and event is not events[first]:
+                sends += 1
+                if sends == 3:
+                    break
         start = group[0][0]
-        print("\n### invoke %d: %.0f µs from first to last syscall, %d syscalls\n" % (number, 1000 * (group[-1][0] - start), len(group)))
+        print("\n### invoke %d: %.0f µs from the epoll wake-up to the third send, %d syscalls and %d sched_yield\n"
+              % (number, 1e6 * (group[-1][0] - start), len(group), yields))
         print("| µs | thread | syscall | s in call |")
         print("| ---: | --- | --- | ---: |")
         for ts, dur, tid, call, call_args in group:
