@@ -92,16 +92,32 @@ def runtime_processes(server_pid, comms):
 
 
 def pool_items(path):
-    """Thread-pool work items nimbusd completed so far (bench/ThreadPoolProbe); None without --pool-probe."""
+    """(work items completed, bytes allocated, pool threads) of nimbusd so far (bench/ThreadPoolProbe); None without
+    --pool-probe. An older probe writes the work items alone."""
     if not path:
         return None
     for _ in range(50):
         try:
             with open(path) as f:
-                return int(f.read())
+                fields = [int(x) for x in f.read().split()]
+            return (fields + [None, None])[:3]
         except (OSError, ValueError):
             time.sleep(0.01)
     return None
+
+
+def proc_involuntary(pid):
+    """Involuntary context switches of every thread of pid: a thread-pool worker's sched_yield spin counts here."""
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    if line.startswith("nonvoluntary_ctxt_switches"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
 
 
 def snapshot(server_pid, comms, probe_file=None):
@@ -112,7 +128,7 @@ def snapshot(server_pid, comms, probe_file=None):
         except OSError:
             pass
     return {"server_cpu": proc_cpu_seconds(server_pid), "server_switches": proc_switches(server_pid),
-            "runtimes": runtimes, "pool_items": pool_items(probe_file)}
+            "server_involuntary": proc_involuntary(server_pid), "runtimes": runtimes, "pool": pool_items(probe_file)}
 
 
 def signed_headers(url, body):
@@ -217,6 +233,8 @@ def main():
     parser.add_argument("--json", help="write the runs here")
     parser.add_argument("--perf", help="record `perf` samples of nimbusd (DOTNET_PerfMapEnabled=1) during the first "
                                        "measured run into this file")
+    parser.add_argument("--strace", help="count nimbusd's syscalls (`strace -c -f`) during the first measured run into this "
+                                         "file; strace slows the traced process: that run's CPU figures are not comparable")
     parser.add_argument("--pool-probe", help="bench/ThreadPoolProbe's built DLL: also count nimbusd's thread-pool work "
                                              "items per invoke (loaded with DOTNET_STARTUP_HOOKS)")
     args = parser.parse_args()
@@ -263,11 +281,21 @@ def main():
                 if args.perf and repeat == 0 and family == families[0]:
                     recorder = subprocess.Popen(["perf", "record", "-F", "499", "-g", "-o", args.perf, "-p", str(server.pid),
                                                  "--", "sleep", str(args.seconds)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                tracer = None
+                if args.strace and repeat == 0 and family == families[0]:
+                    tracer = subprocess.Popen(["strace", "-c", "-f", "-o", args.strace, "-p", str(server.pid)],
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    time.sleep(1)
                 before = snapshot(server.pid, comms, probe_file)
                 result = wrk_cpu(args.wrk, url, args.callers, args.seconds, headers)
                 after = snapshot(server.pid, comms, probe_file)
                 if recorder is not None:
                     recorder.wait(timeout=60)
+                if tracer is not None:
+                    tracer.send_signal(signal.SIGINT)
+                    tracer.wait(timeout=60)
+                    with open(args.strace, "a") as out:
+                        out.write("\n%d invokes during the trace\n" % result["requests"])
                 n = max(1, result["requests"])
                 runtime_cpu = sum(after["runtimes"][p][1] - before["runtimes"].get(p, (None, 0, 0))[1] for p in after["runtimes"])
                 runtime_switches = sum(after["runtimes"][p][2] - before["runtimes"].get(p, (None, 0, 0))[2] for p in after["runtimes"])
@@ -279,8 +307,12 @@ def main():
                     "wrk_us": 1e6 * result["wrk_cpu"] / n,
                     "server_switches": (after["server_switches"] - before["server_switches"]) / n,
                     "runtime_switches": runtime_switches / n,
-                    "pool_items": None if after["pool_items"] is None or before["pool_items"] is None
-                    else (after["pool_items"] - before["pool_items"]) / n,
+                    "server_involuntary": (after["server_involuntary"] - before["server_involuntary"]) / n,
+                    "pool_items": None if after["pool"] is None or before["pool"] is None
+                    else (after["pool"][0] - before["pool"][0]) / n,
+                    "alloc_bytes": None if after["pool"] is None or before["pool"] is None or after["pool"][1] is None
+                    else (after["pool"][1] - before["pool"][1]) / n,
+                    "pool_threads": None if after["pool"] is None else after["pool"][2],
                     "instances": len(after["runtimes"]),
                 }
                 runs.append(row)
@@ -288,17 +320,20 @@ def main():
                     "switches/invoke: nimbusd %.1f, runtimes %.1f | %d runtime processes" % (
                         family, repeat + 1, row["requests"], row["errors"], row["rate"], row["load"], row["server_us"],
                         row["runtime_us"], row["wrk_us"], row["server_switches"], row["runtime_switches"], row["instances"])
-                    + ("" if row["pool_items"] is None else " | pool work items/invoke %.2f" % row["pool_items"]))
+                    + " | involuntary/invoke %.1f" % row["server_involuntary"]
+                    + ("" if row["pool_items"] is None else " | pool work items/invoke %.2f" % row["pool_items"])
+                    + ("" if row["alloc_bytes"] is None else " | allocated B/invoke %.0f, %d pool threads" % (row["alloc_bytes"], row["pool_threads"])))
     finally:
         server.stop()
 
-    print("| runtime | callers | invokes | nimbusd CPU µs/invoke | runtimes CPU µs/invoke | wrk CPU µs/invoke | nimbusd switches/invoke | runtime switches/invoke | pool work items/invoke | load |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| runtime | callers | invokes | nimbusd CPU µs/invoke | runtimes CPU µs/invoke | wrk CPU µs/invoke | nimbusd switches/invoke | nimbusd involuntary/invoke | runtime switches/invoke | pool work items/invoke | nimbusd allocated B/invoke | load |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for row in runs:
-        print("| %s | %d | %d | %.0f | %.0f | %.0f | %.1f | %.1f | %s | %.1f |" % (
+        print("| %s | %d | %d | %.0f | %.0f | %.0f | %.1f | %.1f | %.1f | %s | %s | %.1f |" % (
             row["runtime"], args.callers, row["requests"], row["server_us"], row["runtime_us"], row["wrk_us"],
-            row["server_switches"], row["runtime_switches"],
-            "" if row["pool_items"] is None else "%.2f" % row["pool_items"], row["load"]))
+            row["server_switches"], row["server_involuntary"], row["runtime_switches"],
+            "" if row["pool_items"] is None else "%.2f" % row["pool_items"],
+            "" if row["alloc_bytes"] is None else "%.0f" % row["alloc_bytes"], row["load"]))
     if args.json:
         with open(args.json, "w") as out:
             json.dump({"env": args.env, "callers": args.callers, "server": args.server, "start_seconds": server.start_seconds,

@@ -1,10 +1,18 @@
 using System.Globalization;
 
-/// <summary>Runs in nimbusd before Main (DOTNET_STARTUP_HOOKS); writes the thread pool's completed work items.</summary>
+/// <summary>
+/// Runs in nimbusd before Main (DOTNET_STARTUP_HOOKS); writes the thread pool's completed work items, the bytes the
+/// process has allocated and the pool's thread count, on one line.
+/// </summary>
 internal static class StartupHook
 {
     public static void Initialize()
     {
+        if (Environment.GetEnvironmentVariable("NIMBUS_ALLOC_PROBE_FILE") is { Length: > 0 } allocations)
+        {
+            AllocationSampler.Start(allocations);
+        }
+
         var path = Environment.GetEnvironmentVariable("NIMBUS_POOL_PROBE_FILE");
         if (string.IsNullOrEmpty(path))
         {
@@ -18,7 +26,8 @@ internal static class StartupHook
             {
                 try
                 {
-                    File.WriteAllText(temporary, ThreadPool.CompletedWorkItemCount.ToString(CultureInfo.InvariantCulture));
+                    File.WriteAllText(temporary, string.Create(CultureInfo.InvariantCulture,
+                        $"{ThreadPool.CompletedWorkItemCount} {GC.GetTotalAllocatedBytes(precise: false)} {ThreadPool.ThreadCount}"));
                     File.Move(temporary, path, overwrite: true);
                 }
                 catch (IOException)

@@ -60,6 +60,13 @@ public sealed record NimbusOptions
     public bool RuntimeApiInlineScheduling { get; init; }
 
     /// <summary>
+    /// Responses on the main listener and on the Runtime API (when it is not inline-scheduled already) are sent by the
+    /// thread that flushed them (<see cref="Http.InlineSends"/>) instead of through Kestrel's I/O queues: three fewer
+    /// thread-pool hand-offs per warm invocation. False: Kestrel's default transport for both.
+    /// </summary>
+    public bool InlineSends { get; init; } = true;
+
+    /// <summary>
     /// How instances reach the network: <see cref="Sandboxes.SandboxNetwork.Isolated"/> (the default) gives each instance
     /// a network namespace of its own with its Runtime API and this node's AWS APIs, and egress through slirp4netns that
     /// keeps the host's loopback out (needs root; without slirp4netns, no egress); <see cref="Sandboxes.SandboxNetwork.Host"/>

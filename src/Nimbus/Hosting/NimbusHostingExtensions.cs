@@ -55,10 +55,18 @@ public static class NimbusHostingExtensions
             kestrel.AddServerHeader = false;
             var listen = new Uri(options.Listen);
             var address = listen.Host is "localhost" ? IPAddress.Loopback : IPAddress.Parse(listen.Host);
-            kestrel.Listen(address, listen.Port, endpoints.SetMain);
+            kestrel.Listen(address, listen.Port, main =>
+            {
+                endpoints.SetMain(main);
+                if (options.InlineSends)
+                {
+                    main.Use(InlineSends.Middleware);
+                }
+            });
             kestrel.ApplicationServices.GetRequiredService<TlsListener>().Configure(kestrel, context.Configuration);
             kestrel.ApplicationServices.GetRequiredService<RuntimePortPool>().Configure(
-                kestrel, options.MaxInstances, kestrel.ApplicationServices.GetRequiredService<SandboxNetworkSelector>().Network, options.Slirp4netns);
+                kestrel, options.MaxInstances, kestrel.ApplicationServices.GetRequiredService<SandboxNetworkSelector>().Network, options.Slirp4netns,
+                inlineSends: options.InlineSends && !options.RuntimeApiInlineScheduling);
         });
         return builder;
     }

@@ -63,7 +63,7 @@ internal sealed class FunctionUrlFrontDoor(FunctionUrlService urls, Invoker invo
     public async Task HandleAsync(HttpContext context)
     {
         TryMatch(context, out var urlId, out var rawPath);
-        var requestId = Guid.NewGuid().ToString();
+        var requestId = AwsRequestId.NewId();
         context.Response.Headers[RequestIdHeader] = requestId;
         var record = urlId.Length == FunctionUrlService.UrlIdLength && urlId.All(char.IsAsciiLetterOrDigit)
             ? await urls.FindAsync(urlId, context.RequestAborted).ConfigureAwait(false)

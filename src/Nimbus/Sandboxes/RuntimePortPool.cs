@@ -30,6 +30,7 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
 
     // The Runtime API's listening sockets by descriptor: RuntimeApiTransport serves exactly these.
     private readonly Dictionary<ulong, Socket> _runtimeListeners = [];
+    private bool _inlineSends;
     private readonly Dictionary<int, (int Index, SafeFileHandle Namespace, string EndpointUrl)> _namespaces = [];
     private readonly List<Socket> _sockets = [];
     private readonly ConcurrentQueue<int> _free = new();
@@ -50,9 +51,11 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
     /// <summary>
     /// Adds <paramref name="count"/> listeners on 127.0.0.1 with OS-assigned ports: on the host's loopback, or with
     /// <see cref="SandboxNetwork.Isolated"/> each in a network namespace of its own with an AWS API listener beside it.
+    /// With inlineSends the Runtime API's answers are sent by the thread that wrote them (<see cref="Http.InlineSends"/>).
     /// </summary>
-    public void Configure(KestrelServerOptions kestrel, int count, SandboxNetwork network = SandboxNetwork.Host, string slirp4netns = SandboxEgress.DefaultProgram)
+    public void Configure(KestrelServerOptions kestrel, int count, SandboxNetwork network = SandboxNetwork.Host, string slirp4netns = SandboxEgress.DefaultProgram, bool inlineSends = false)
     {
+        _inlineSends = inlineSends;
         if (network == SandboxNetwork.Host)
         {
             for (var i = 0; i < count; i++)
@@ -111,7 +114,14 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
     {
         var handle = (ulong)socket.Handle;
         _runtimeListeners[handle] = socket;
-        kestrel.ListenHandle(handle);
+        if (_inlineSends)
+        {
+            kestrel.ListenHandle(handle, listen => listen.Use(Http.InlineSends.Middleware));
+        }
+        else
+        {
+            kestrel.ListenHandle(handle);
+        }
     }
 
     /// <summary>
