@@ -172,18 +172,8 @@ internal sealed partial class AwsCli
         }
 
         candidate = await PastPyenvShimAsync(candidate);
-        var startInfo = new ProcessStartInfo(candidate, "--version")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        using var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"Could not start {candidate}. {install}");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(deadline.Token);
-        var banner = (await stdout + await stderr).Trim();
+        var outcome = await BoundedProcess.RunAsync(new ProcessStartInfo(candidate, "--version"), TimeSpan.FromSeconds(60));
+        var banner = (outcome.Stdout + outcome.Stderr).Trim();
         var expected = version == V1 ? "aws-cli/1." : "aws-cli/2.";
         return banner.StartsWith(expected, StringComparison.Ordinal)
             ? candidate

@@ -15,7 +15,7 @@ internal sealed partial class RuntimePortPool
         [LoggerMessage(EventId = 4121, EventName = "NetworkNamespacesCreatedWithoutEgress", Level = LogLevel.Warning,
             Message = "Instances run in network namespaces of their own ({Count} slots; the first created in {Milliseconds} ms, the others at their first use) WITHOUT egress: each reaches its Runtime API and this node's AWS APIs, but not other hosts or the internet (see the slirp4netns warning above).")]
         public static partial void NamespacesCreatedWithoutEgress(ILogger logger, int count, long milliseconds);
-    
+
         [LoggerMessage(EventId = 4200, EventName = "NetworkNamespaceCreationFailed", Level = LogLevel.Error,
             Message = "The network namespace of instance slot {Slot} could not be created: {Reason}. The instance that needed it fails to start; the slot's next rent tries again. If this repeats, check the kernel's namespace limits (/proc/sys/user/max_net_namespaces) or set NIMBUS_SANDBOX_NETWORK=host.")]
         public static partial void NamespaceCreationFailed(ILogger logger, int slot, string reason);
