@@ -43,10 +43,14 @@ def log(message):
     print("cpu: " + message, file=sys.stderr, flush=True)
 
 
-def proc_cpu_seconds(pid):
+def proc_user_system_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime (fields 14 and 15)
+    return int(fields[11]) / TICK, int(fields[12]) / TICK  # utime, stime (fields 14 and 15)
+
+
+def proc_cpu_seconds(pid):
+    return sum(proc_user_system_seconds(pid))
 
 
 def proc_switches(pid):

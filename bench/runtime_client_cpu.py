@@ -22,10 +22,12 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cpu_per_invoke import proc_switches, proc_user_system_seconds  # noqa: E402  (/proc readers)
+
 NODE_HANDLER = "exports.handler = async (event) => ({ ok: true, echo: event });\n"
 PYTHON_HANDLER = "def lambda_handler(event, context):\n    return {\"ok\": True, \"echo\": event}\n"
 PAYLOAD = b'{"hello":"world","n":42}'
-TICK = os.sysconf("SC_CLK_TCK")
 ARN = b"arn:aws:lambda:us-east-1:000000000000:function:cpu"
 
 
@@ -36,25 +38,6 @@ def thread_cpu_ns(pid):
             with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
                 total += int(f.read().split()[0])
         except (OSError, ValueError, IndexError):
-            pass
-    return total
-
-
-def user_system_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) / TICK, int(fields[12]) / TICK
-
-
-def voluntary_switches(pid):
-    total = 0
-    for tid in os.listdir("/proc/%d/task" % pid):
-        try:
-            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
-                for line in f:
-                    if line.startswith("voluntary_ctxt_switches"):
-                        total += int(line.split()[1])
-        except OSError:
             pass
     return total
 
@@ -146,8 +129,8 @@ def run_client(label, directory, runtime, warmup, invokes, extra_args, task_root
                         out = []
                         time.sleep(0.05)
                         cpu_before = thread_cpu_ns(process.pid)
-                        times_before = user_system_seconds(process.pid)
-                        switches_before = voluntary_switches(process.pid)
+                        times_before = proc_user_system_seconds(process.pid)
+                        switches_before = proc_switches(process.pid)
                         wall_before = time.perf_counter()
                 elif line.startswith(b"GET ") and b"/invocation/next" in line:
                     if sent < total:
@@ -158,8 +141,8 @@ def run_client(label, directory, runtime, warmup, invokes, extra_args, task_root
             if out:
                 conn.sendall(b"".join(out))
         cpu_after = thread_cpu_ns(process.pid)
-        times_after = user_system_seconds(process.pid)
-        switches = (voluntary_switches(process.pid) - switches_before) / invokes
+        times_after = proc_user_system_seconds(process.pid)
+        switches = (proc_switches(process.pid) - switches_before) / invokes
         wall = time.perf_counter() - wall_before
     finally:
         process.terminate()

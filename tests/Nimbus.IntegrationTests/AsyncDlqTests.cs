@@ -6,8 +6,7 @@ namespace Nimbus.IntegrationTests;
 /// Asynchronous invocation into queues: an SQS OnFailure/OnSuccess destination gets AWS's destination record, a
 /// function's DeadLetterConfig queue gets the original event with RequestID, ErrorCode and ErrorMessage.
 /// </summary>
-[Collection(AsyncServerFixture.Name)]
-public sealed class AsyncDlqTests(AsyncServerFixture fixture)
+public sealed class AsyncDlqTests(AsyncServerFixture fixture) : IClassFixture<AsyncServerFixture>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
 

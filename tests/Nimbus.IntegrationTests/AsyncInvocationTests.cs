@@ -7,8 +7,7 @@ namespace Nimbus.IntegrationTests;
 /// errors, and the destination records. The server runs with a 1 s retry delay (NIMBUS_ASYNC_RETRY_DELAY), so a
 /// failing event's retries take 1 s and 2 s instead of 1 min and 2 min.
 /// </summary>
-[Collection(AsyncServerFixture.Name)]
-public sealed class AsyncInvocationTests(AsyncServerFixture fixture)
+public sealed class AsyncInvocationTests(AsyncServerFixture fixture) : IClassFixture<AsyncServerFixture>
 {
     private const string NodeRuntime = "nodejs20.x";
     private static readonly TimeSpan AsyncDeadline = TimeSpan.FromSeconds(60);
@@ -200,11 +199,12 @@ public sealed class AsyncInvocationTests(AsyncServerFixture fixture)
             "--environment", fixture.Recorder.EnvironmentJson)).ShouldSucceed();
 }
 
-/// <summary>A server with a 1 s async retry delay and an <see cref="EventRecorder"/>, shared by <see cref="AsyncInvocationTests"/>.</summary>
+/// <summary>
+/// A server with a 1 s async retry delay and an <see cref="EventRecorder"/>, one per class (AsyncInvocationTests,
+/// AsyncDlqTests, EventSourceMappingTests): the classes run in parallel, not one after another on a shared server.
+/// </summary>
 public sealed class AsyncServerFixture : IAsyncLifetime
 {
-    public const string Name = "async";
-
     private TempDirectory? _data;
     private NimbusServer? _server;
 
@@ -236,6 +236,3 @@ public sealed class AsyncServerFixture : IAsyncLifetime
             },
             () => _server!.DescribeOutput());
 }
-
-[CollectionDefinition(AsyncServerFixture.Name)]
-public sealed class AsyncServerCollectionDefinition : ICollectionFixture<AsyncServerFixture>;

@@ -78,7 +78,7 @@ internal static class AuthClients
     /// <summary>Runs a Python script with boto3 (the default python3) and returns its stdout; fails the test on a non-zero exit.</summary>
     public static async Task<string> Boto3Async(string script, string endpoint, string accessKeyId = "test", string secret = "test")
     {
-        var startInfo = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var startInfo = new ProcessStartInfo("python3");
         startInfo.ArgumentList.Add("-c");
         startInfo.ArgumentList.Add(script);
         foreach (var key in startInfo.Environment.Keys.Where(k => k.StartsWith("AWS_", StringComparison.Ordinal)).ToList())
@@ -92,13 +92,9 @@ internal static class AuthClients
         startInfo.Environment["AWS_CONFIG_FILE"] = "/dev/null";
         startInfo.Environment["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null";
         startInfo.Environment["NIMBUS_ENDPOINT"] = endpoint;
-        using var process = Process.Start(startInfo)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(deadline.Token);
-        Assert.True(process.ExitCode == 0, $"python3 boto3 script failed ({process.ExitCode}):{Environment.NewLine}{await stdout}{Environment.NewLine}{await stderr}");
-        return (await stdout).Trim();
+        var outcome = await BoundedProcess.RunAsync(startInfo, TimeSpan.FromSeconds(60));
+        Assert.True(outcome.ExitCode == 0 && !outcome.TimedOut, $"python3 boto3 script failed ({outcome.ExitCode}{(outcome.TimedOut ? ", killed after 60 s" : "")}):{Environment.NewLine}{outcome.Stdout}{Environment.NewLine}{outcome.Stderr}");
+        return outcome.Stdout.Trim();
     }
 
     /// <summary>Reads JSON from a result body as an object.</summary>

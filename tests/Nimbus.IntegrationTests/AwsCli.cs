@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using System.Text.RegularExpressions;
 
 namespace Nimbus.IntegrationTests;
 
@@ -7,7 +8,7 @@ namespace Nimbus.IntegrationTests;
 /// Runs one of the two AWS CLIs against a Nimbus endpoint, as a user would: dummy credentials,
 /// us-east-1, no pager, no retries, JSON output, no shared config files.
 /// </summary>
-internal sealed class AwsCli
+internal sealed partial class AwsCli
 {
     /// <summary>aws-cli 1.x (botocore, JSON protocols): the first <c>aws</c> on PATH that is not /usr/bin/aws.</summary>
     public const string V1 = "v1";
@@ -77,13 +78,7 @@ internal sealed class AwsCli
     public async Task<CliResult> RunAsync(IReadOnlyList<string> arguments, TimeSpan? timeout = null)
     {
         var executable = await (Version == V1 ? V1Executable : V2Executable).Value;
-        var startInfo = new ProcessStartInfo(executable)
-        {
-            WorkingDirectory = _workDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var startInfo = new ProcessStartInfo(executable) { WorkingDirectory = _workDirectory };
         foreach (var argument in arguments.Concat(["--endpoint-url", _endpoint, "--output", "json"]))
         {
             startInfo.ArgumentList.Add(argument);
@@ -93,23 +88,9 @@ internal sealed class AwsCli
         var commandLine = $"aws({Version}) {string.Join(' ', arguments.Select(Abbreviate))}";
         var limit = timeout ?? DefaultTimeout;
         var stopwatch = Stopwatch.StartNew();
-        using var process = Process.Start(startInfo)
-            ?? throw new InvalidOperationException($"Could not start {executable}.");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var deadline = new CancellationTokenSource(limit);
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-            Assert.Fail($"{commandLine} did not finish within {limit.TotalSeconds:0} s.{Environment.NewLine}stdout: {await stdout}{Environment.NewLine}stderr: {await stderr}");
-        }
-
-        return new CliResult(commandLine, process.ExitCode, await stdout, await stderr, stopwatch.Elapsed, ServiceErrorExitCode);
+        var outcome = await BoundedProcess.RunAsync(startInfo, limit);
+        Assert.False(outcome.TimedOut, $"{commandLine} did not finish within {limit.TotalSeconds:0} s.{Environment.NewLine}stdout: {outcome.Stdout}{Environment.NewLine}stderr: {outcome.Stderr}");
+        return new CliResult(commandLine, outcome.ExitCode, outcome.Stdout, outcome.Stderr, stopwatch.Elapsed, ServiceErrorExitCode);
     }
 
     private async Task<(CliResult Result, string OutFile)> RunInvokeAsync(string functionName, string? payload, string[] options)
@@ -190,23 +171,38 @@ internal sealed class AwsCli
             throw new InvalidOperationException(install);
         }
 
-        var startInfo = new ProcessStartInfo(candidate, "--version")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        using var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"Could not start {candidate}. {install}");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(deadline.Token);
-        var banner = (await stdout + await stderr).Trim();
+        candidate = await PastPyenvShimAsync(candidate);
+        var outcome = await BoundedProcess.RunAsync(new ProcessStartInfo(candidate, "--version"), TimeSpan.FromSeconds(60));
+        var banner = (outcome.Stdout + outcome.Stderr).Trim();
         var expected = version == V1 ? "aws-cli/1." : "aws-cli/2.";
         return banner.StartsWith(expected, StringComparison.Ordinal)
             ? candidate
             : throw new InvalidOperationException($"{candidate} --version says '{banner}', expected {expected}x. {install}");
     }
+
+    /// <summary>
+    /// The executable a pyenv shim runs (<c>pyenv which</c>), or <paramref name="path"/> when it is no shim: the shim (bash,
+    /// then <c>pyenv exec</c>'s scripts) costs about 0.1 s of CPU per call before the CLI starts, and tests call the CLI
+    /// some thousand times per run.
+    /// </summary>
+    private static async Task<string> PastPyenvShimAsync(string path)
+    {
+        var shim = PyenvShim().Match(File.ReadLines(path).Take(20).FirstOrDefault(line => line.Contains("pyenv", StringComparison.Ordinal) && line.Contains(" exec ", StringComparison.Ordinal)) ?? "");
+        if (!shim.Success)
+        {
+            return path;
+        }
+
+        var which = new ProcessStartInfo(shim.Groups["pyenv"].Value);
+        which.ArgumentList.Add("which");
+        which.ArgumentList.Add(Path.GetFileName(path));
+        var outcome = await BoundedProcess.RunAsync(which, TimeSpan.FromSeconds(60));
+        var resolved = outcome.Stdout.Trim();
+        return outcome.ExitCode == 0 && !outcome.TimedOut && File.Exists(resolved) ? resolved : path;
+    }
+
+    [GeneratedRegex("""exec "(?<pyenv>/[^"]+/pyenv)" exec """)]
+    private static partial Regex PyenvShim();
 
     /// <summary>The path with every symbolic link resolved, so /bin/aws (via /bin -> usr/bin) equals /usr/bin/aws.</summary>
     private static string RealPath(string path)

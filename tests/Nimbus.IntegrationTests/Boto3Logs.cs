@@ -58,7 +58,7 @@ internal static class Boto3Logs
         await File.WriteAllTextAsync(script, Script);
         var input = Path.Combine(scope.ScratchDirectory, $"calls-{Guid.NewGuid():N}.json");
         await File.WriteAllTextAsync(input, new JsonArray([.. calls]).ToJsonString());
-        var start = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo("python3");
         start.ArgumentList.Add(script);
         start.ArgumentList.Add(scope.Server.Endpoint);
         start.ArgumentList.Add(input);
@@ -69,13 +69,9 @@ internal static class Boto3Logs
 
         start.Environment["AWS_CONFIG_FILE"] = Path.Combine(scope.ScratchDirectory, "no-aws-config");
         start.Environment["AWS_SHARED_CREDENTIALS_FILE"] = Path.Combine(scope.ScratchDirectory, "no-aws-credentials");
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start python3.");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await process.WaitForExitAsync(deadline.Token);
-        Assert.True(process.ExitCode == 0, $"boto3 script failed (exit {process.ExitCode}): {await stderr}");
-        using var document = JsonDocument.Parse(await stdout);
+        var outcome = await BoundedProcess.RunAsync(start, TimeSpan.FromMinutes(2));
+        Assert.True(outcome.ExitCode == 0 && !outcome.TimedOut, $"boto3 script failed (exit {outcome.ExitCode}{(outcome.TimedOut ? ", killed after 2 minutes" : "")}): {outcome.Stderr}");
+        using var document = JsonDocument.Parse(outcome.Stdout);
         return [.. document.RootElement.EnumerateArray().Select(e => e.Clone())];
     }
 

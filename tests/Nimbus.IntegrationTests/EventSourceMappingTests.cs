@@ -7,8 +7,7 @@ namespace Nimbus.IntegrationTests;
 /// v2 the query protocol): the control plane with AWS's errors, batches delivered and deleted, partial batch
 /// failures ending in the dead-letter queue, FIFO order, and disable/delete stopping delivery.
 /// </summary>
-[Collection(AsyncServerFixture.Name)]
-public sealed class EventSourceMappingTests(AsyncServerFixture fixture)
+public sealed class EventSourceMappingTests(AsyncServerFixture fixture) : IClassFixture<AsyncServerFixture>
 {
     /// <summary>Reports each batch to the recorder; fails the records whose JSON body says "fail", throws for "throw".</summary>
     internal const string SqsFunctionSource = """

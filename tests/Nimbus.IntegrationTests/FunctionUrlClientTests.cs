@@ -126,28 +126,16 @@ public sealed partial class FunctionUrlClientTests(ServerFixture fixture) : ICla
     /// <summary>Runs a client to its exit and returns its stdout; fails the test on a non-zero exit or the deadline.</summary>
     private static async Task<string> RunAsync(string program, IReadOnlyList<string> arguments, TimeSpan timeout)
     {
-        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(program);
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
         }
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{program} did not start.");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var deadline = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"{program} {string.Join(' ', arguments)} did not finish within {timeout.TotalSeconds:0} s. stderr: {await stderr}");
-        }
-
-        Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', arguments)} exited with {process.ExitCode}. stderr: {await stderr}");
-        return await stdout;
+        var outcome = await BoundedProcess.RunAsync(start, timeout);
+        Assert.False(outcome.TimedOut, $"{program} {string.Join(' ', arguments)} did not finish within {timeout.TotalSeconds:0} s. stderr: {outcome.Stderr}");
+        Assert.True(outcome.ExitCode == 0, $"{program} {string.Join(' ', arguments)} exited with {outcome.ExitCode}. stderr: {outcome.Stderr}");
+        return outcome.Stdout;
     }
 
     [GeneratedRegex("""<div id="out" data-agent="(?<agent>[^"]*)">(?<text>[^<]*)</div>""")]

@@ -153,13 +153,7 @@ internal sealed partial class NimbusServer : IAsyncDisposable
         string dataDirectory, IReadOnlyDictionary<string, string>? environment = null, params string[] arguments)
     {
         var launcher = FindLauncher();
-        var startInfo = new ProcessStartInfo(launcher)
-        {
-            WorkingDirectory = Path.GetDirectoryName(launcher)!,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var startInfo = new ProcessStartInfo(launcher) { WorkingDirectory = Path.GetDirectoryName(launcher)! };
         foreach (var argument in new[] { "serve", "--listen", "http://127.0.0.1:0", "--data", dataDirectory }.Concat(arguments))
         {
             startInfo.ArgumentList.Add(argument);
@@ -173,22 +167,10 @@ internal sealed partial class NimbusServer : IAsyncDisposable
             startInfo.Environment[key] = value;
         }
 
-        using var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"{launcher} did not start.");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var deadline = new CancellationTokenSource(StartTimeout);
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-            throw new TimeoutException($"`nimbus serve` was expected to fail but still ran after {StartTimeout.TotalSeconds:0} s.{Environment.NewLine}{await stdout}{await stderr}");
-        }
-
-        return (process.ExitCode, await stdout, await stderr);
+        var outcome = await BoundedProcess.RunAsync(startInfo, StartTimeout);
+        return outcome.TimedOut
+            ? throw new TimeoutException($"`nimbus serve` was expected to fail but still ran after {StartTimeout.TotalSeconds:0} s.{Environment.NewLine}{outcome.Stdout}{outcome.Stderr}")
+            : (outcome.ExitCode, outcome.Stdout, outcome.Stderr);
     }
 
     /// <summary>

@@ -112,7 +112,7 @@ public sealed class QueueClientTests(ServerFixture fixture) : IClassFixture<Serv
 
     internal static async Task<(int ExitCode, string Output)> RunAsync(string program, string[] arguments, string directory, string endpoint, string? nodePath = null)
     {
-        var start = new ProcessStartInfo(program) { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(program) { WorkingDirectory = directory };
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
@@ -132,21 +132,8 @@ public sealed class QueueClientTests(ServerFixture fixture) : IClassFixture<Serv
             start.Environment["NODE_PATH"] = nodePath;
         }
 
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
+        var outcome = await BoundedProcess.RunAsync(start, TimeSpan.FromMinutes(2));
+        return (outcome.ExitCode, outcome.Stdout + outcome.Stderr);
     }
 }
 

@@ -73,13 +73,7 @@ public sealed partial class ReadmeTourTests(ServerFixture fixture) : IClassFixtu
 
     private static async Task<(int ExitCode, string Output)> RunBashAsync(string directory, string script, Uri endpoint, TimeSpan limit)
     {
-        var startInfo = new ProcessStartInfo("bash")
-        {
-            WorkingDirectory = directory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var startInfo = new ProcessStartInfo("bash") { WorkingDirectory = directory };
         startInfo.ArgumentList.Add(script);
         foreach (var key in startInfo.Environment.Keys.Where(k => k.StartsWith("AWS_", StringComparison.Ordinal) || k.StartsWith("NIMBUS_", StringComparison.Ordinal)).ToList())
         {
@@ -92,24 +86,9 @@ public sealed partial class ReadmeTourTests(ServerFixture fixture) : IClassFixtu
         startInfo.Environment["AWS_EC2_METADATA_DISABLED"] = "true";
         startInfo.Environment["NIMBUS_ENDPOINT"] = endpoint.GetLeftPart(UriPartial.Authority);
 
-        using var process = Process.Start(startInfo) ?? throw new InvalidOperationException("Could not start bash.");
-        var output = new StringBuilder();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var deadline = new CancellationTokenSource(limit);
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-            output.Append($"(killed after {limit.TotalMinutes:0} minutes)\n");
-        }
-
-        output.Append(await stdout).Append("\n--- stderr (commands as bash ran them) ---\n").Append(await stderr);
-        return (process.HasExited ? process.ExitCode : -1, output.ToString());
+        var outcome = await BoundedProcess.RunAsync(startInfo, limit);
+        var killed = outcome.TimedOut ? $"(killed after {limit.TotalMinutes:0} minutes)\n" : "";
+        return (outcome.TimedOut ? -1 : outcome.ExitCode, $"{killed}{outcome.Stdout}\n--- stderr (commands as bash ran them) ---\n{outcome.Stderr}");
     }
 
     [GeneratedRegex(@"```sh\n(.*?)```", RegexOptions.Singleline)]

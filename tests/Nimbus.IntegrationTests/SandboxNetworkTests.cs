@@ -39,6 +39,10 @@ public sealed class SandboxNetworkTests
                     Assert.Contains("Install slirp4netns (apt-get install slirp4netns)", output, StringComparison.Ordinal);
                     Assert.Contains("WITHOUT egress", output, StringComparison.Ordinal);
 
+                    // A slot's namespace is made at its first use: a fresh server holds slot 0's alone, not one per slot.
+                    var held = HeldNetworkNamespaces(server.ProcessId);
+                    Assert.True(held.Count == 1, $"A fresh server of 4 slots should hold 1 network namespace (slot 0's), not {held.Count}: {string.Join(", ", held)}");
+
                     var lambda = new LambdaHttp(server.Http);
                     var name = $"e-{Guid.NewGuid():N}"[..20];
                     await CreateAsync(lambda, name, FunctionZips.PythonSandbox, Hostile);
@@ -70,6 +74,24 @@ public sealed class SandboxNetworkTests
             await server.DisposeAsync();
         }
     }
+
+    /// <summary>The network namespaces ("net:[inode]") the process <paramref name="pid"/> holds descriptors of.</summary>
+    private static List<string> HeldNetworkNamespaces(int pid) =>
+        [.. Directory.EnumerateFiles($"/proc/{pid}/fd")
+            .Select(fd =>
+            {
+                try
+                {
+                    return new FileInfo(fd).LinkTarget;
+                }
+                catch (IOException)
+                {
+                    return null; // closed meanwhile
+                }
+            })
+            .OfType<string>()
+            .Where(target => target.StartsWith("net:[", StringComparison.Ordinal))
+            .Distinct()];
 
     /// <summary>
     /// With <c>NIMBUS_SANDBOX_NETWORK=host</c> instances share the host's network: another instance can connect to an

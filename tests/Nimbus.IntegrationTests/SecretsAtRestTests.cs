@@ -220,7 +220,7 @@ public sealed class SecretsAtRestTests
     private static async Task<(int ExitCode, string Output)> RotateAsync(string dataDirectory, string? stopAfter = null, string? extraArguments = null)
     {
         var launcher = NimbusServer.FindLauncher();
-        var start = new System.Diagnostics.ProcessStartInfo(launcher) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new System.Diagnostics.ProcessStartInfo(launcher);
         foreach (var argument in new[] { "secrets", "rotate-key", "--data", dataDirectory })
         {
             start.ArgumentList.Add(argument);
@@ -237,12 +237,9 @@ public sealed class SecretsAtRestTests
             start.Environment["DOTNET_DbgEnableMiniDump"] = "0";
         }
 
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout + await stderr);
+        var outcome = await BoundedProcess.RunAsync(start, TimeSpan.FromMinutes(5));
+        Assert.False(outcome.TimedOut, $"The command did not finish within 5 minutes: {outcome.Stdout}{outcome.Stderr}");
+        return (outcome.ExitCode, outcome.Stdout + outcome.Stderr);
     }
 
     private static async Task AssertServesAsync(NimbusServer server, string name, string secret)

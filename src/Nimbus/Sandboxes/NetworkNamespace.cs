@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
@@ -24,33 +23,27 @@ internal static partial class NetworkNamespace
     private const string ThreadNamespace = "/proc/thread-self/ns/net";
 
     /// <summary>
-    /// Creates <paramref name="count"/> namespaces, each with its loopback up, and runs <paramref name="inside"/>(i)
-    /// in the i-th (sockets it creates belong there). Runs on a dedicated thread, so no other code ever runs in them.
+    /// Creates a namespace with its loopback up and runs <paramref name="inside"/> in it (sockets it creates belong
+    /// there). Runs on a thread of its own that ends right after, so no other code ever runs in the namespace; the
+    /// caller's thread is not blocked.
     /// </summary>
-    public static SafeFileHandle[] Create(int count, Action<int> inside)
+    public static Task<SafeFileHandle> CreateAsync(Action inside)
     {
-        SafeFileHandle[]? created = null;
-        Exception? failure = null;
+        var created = new TaskCompletionSource<SafeFileHandle>(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
         {
             try
             {
-                created = CreateOnThisThread(count, inside);
+                created.SetResult(CreateOnThisThread(inside));
             }
             catch (Exception e)
             {
-                failure = e;
+                created.SetException(e);
             }
         })
-        { IsBackground = true, Name = "Nimbus network namespaces" };
+        { IsBackground = true, Name = "Nimbus network namespace" };
         thread.Start();
-        thread.Join();
-        if (failure is not null)
-        {
-            ExceptionDispatchInfo.Throw(failure);
-        }
-
-        return created!;
+        return created.Task;
     }
 
     /// <summary>
@@ -94,34 +87,28 @@ internal static partial class NetworkNamespace
         }
     }
 
-    private static SafeFileHandle[] CreateOnThisThread(int count, Action<int> inside)
+    private static SafeFileHandle CreateOnThisThread(Action inside)
     {
         using var host = OpenCurrent();
-        var created = new List<SafeFileHandle>(count);
+        SafeFileHandle? created = null;
         try
         {
-            for (var i = 0; i < count; i++)
+            if (Unshare(CloneNewNet) != 0)
             {
-                if (Unshare(CloneNewNet) != 0)
-                {
-                    var errno = Marshal.GetLastPInvokeError();
-                    throw new Hosting.StartupException(
-                        $"Nimbus:SandboxNetwork is 'isolated' (the default: a network namespace per instance), but this server may not create network namespaces (unshare(CLONE_NEWNET) failed, errno {errno}). "
-                        + "Run Nimbus as root (it needs CAP_SYS_ADMIN), or set NIMBUS_SANDBOX_NETWORK=host to let instances share the host's network: its loopback services and each other's ports.");
-                }
-
-                created.Add(OpenCurrent());
-                BringLoopbackUp();
-                inside(i);
+                var errno = Marshal.GetLastPInvokeError();
+                throw new Hosting.StartupException(
+                    $"Nimbus:SandboxNetwork is 'isolated' (the default: a network namespace per instance), but this server may not create network namespaces (unshare(CLONE_NEWNET) failed, errno {errno}). "
+                    + "Run Nimbus as root (it needs CAP_SYS_ADMIN), or set NIMBUS_SANDBOX_NETWORK=host to let instances share the host's network: its loopback services and each other's ports.");
             }
+
+            created = OpenCurrent();
+            BringLoopbackUp();
+            inside();
+            return created;
         }
         catch
         {
-            foreach (var handle in created)
-            {
-                handle.Dispose();
-            }
-
+            created?.Dispose();
             throw;
         }
         finally
@@ -129,8 +116,6 @@ internal static partial class NetworkNamespace
             // Best effort: this thread ends right after, so a failure here cannot leak the namespace to other code.
             _ = SetNamespace(host, CloneNewNet);
         }
-
-        return [.. created];
     }
 
     /// <summary>ioctl(SIOCSIFFLAGS) on "lo": a fresh namespace's loopback is down.</summary>

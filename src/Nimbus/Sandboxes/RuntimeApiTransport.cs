@@ -15,38 +15,68 @@ namespace Nimbus.Sandboxes;
 /// the answer to an I/O queue): three hand-offs per invocation on these connections (the event to <c>/next</c>, the
 /// runtime's answer, its <c>202</c>); see docs/benchmarks.md, "thread hand-offs per warm invoke". Every other listener
 /// keeps Kestrel's default transport.
+/// <para>
+/// It also serves every listener of an isolated slot (<see cref="RuntimePortPool"/>), the Runtime API's and the AWS
+/// APIs' beside it, whose listening sockets exist only from the slot's first rent on: Kestrel listens on a placeholder
+/// descriptor, and this transport accepts on the slot's socket once it exists (Runtime API connections inline only when
+/// <c>RuntimeApiInlineScheduling</c> is on, the AWS APIs' never).
+/// </para>
 /// </summary>
 /// <remarks>
 /// Inline scheduling is safe here because the Runtime API's handlers never block a thread on the connection's own
 /// input (no synchronous body reads): they await. A handler that blocked would stall only its own runtime's connection.
 /// </remarks>
-internal sealed class RuntimeApiTransport(RuntimePortPool ports, IOptions<NimbusOptions> options, ILoggerFactory loggers) : IConnectionListenerFactory, IConnectionListenerFactorySelector
+internal sealed class RuntimeApiTransport : IConnectionListenerFactory, IConnectionListenerFactorySelector, IDisposable
 {
-    private readonly SocketConnectionFactoryOptions _options = new()
+    private readonly RuntimePortPool _ports;
+    private readonly bool _inline;
+
+    // One factory per scheduling, shared by the listeners (each holds memory pools): inline for the Runtime API when
+    // asked for, Kestrel's defaults otherwise.
+    private readonly Lazy<SocketConnectionContextFactory> _inlineFactory;
+    private readonly Lazy<SocketConnectionContextFactory> _defaultFactory;
+
+    public RuntimeApiTransport(RuntimePortPool ports, IOptions<NimbusOptions> options, ILoggerFactory loggers)
     {
-        UnsafePreferInlineScheduling = true,
+        _ports = ports;
+        _inline = options.Value.RuntimeApiInlineScheduling;
+        var logger = loggers.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets");
 
         // Inline scheduling never uses the I/O queues.
-        IOQueueCount = 0,
-    };
+        _inlineFactory = new(() => new SocketConnectionContextFactory(new() { UnsafePreferInlineScheduling = true, IOQueueCount = 0 }, logger));
+        _defaultFactory = new(() => new SocketConnectionContextFactory(new(), logger));
+    }
 
     public bool CanBind(EndPoint endpoint) =>
-        options.Value.RuntimeApiInlineScheduling && endpoint is FileHandleEndPoint handle && ports.ListeningSocket(handle.FileHandle) is not null;
+        endpoint is FileHandleEndPoint handle && _ports.ListenerOf(handle.FileHandle) is { } listener && (listener.Deferred || (listener.RuntimeApi && _inline));
 
     public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
-        var socket = endpoint is FileHandleEndPoint handle ? ports.ListeningSocket(handle.FileHandle) : null;
-        if (socket is null)
+        var listener = endpoint is FileHandleEndPoint handle ? _ports.ListenerOf(handle.FileHandle) : null;
+        if (listener is not { } known)
         {
             throw new NotSupportedException($"{endpoint} is not a Runtime API listener of this node.");
         }
 
-        var factory = new SocketConnectionContextFactory(_options, loggers.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets"));
-        return ValueTask.FromResult<IConnectionListener>(new Listener(endpoint, socket, factory));
+        var factory = known.RuntimeApi && _inline ? _inlineFactory.Value : _defaultFactory.Value;
+        return ValueTask.FromResult<IConnectionListener>(new Listener(endpoint, known.Socket, factory));
+    }
+
+    public void Dispose()
+    {
+        if (_inlineFactory.IsValueCreated)
+        {
+            _inlineFactory.Value.Dispose();
+        }
+
+        if (_defaultFactory.IsValueCreated)
+        {
+            _defaultFactory.Value.Dispose();
+        }
     }
 
     // The listening socket belongs to the port pool, which closes it when the server stops; unbinding only stops accepting.
-    private sealed class Listener(EndPoint endpoint, Socket socket, SocketConnectionContextFactory factory) : IConnectionListener
+    private sealed class Listener(EndPoint endpoint, Task<Socket> listening, SocketConnectionContextFactory factory) : IConnectionListener
     {
         private readonly CancellationTokenSource _unbound = new();
 
@@ -55,6 +85,17 @@ internal sealed class RuntimeApiTransport(RuntimePortPool ports, IOptions<Nimbus
         public async ValueTask<ConnectionContext?> AcceptAsync(CancellationToken cancellationToken = default)
         {
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _unbound.Token);
+            Socket socket;
+            try
+            {
+                // An isolated slot's socket exists from its first rent on.
+                socket = await listening.WaitAsync(stop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
+
             while (true)
             {
                 Socket accepted;
@@ -80,7 +121,7 @@ internal sealed class RuntimeApiTransport(RuntimePortPool ports, IOptions<Nimbus
                     continue;
                 }
 
-                // Small writes must not wait for delayed ACKs (issue 3): every Runtime API connection is TCP_NODELAY.
+                // Small writes must not wait for delayed ACKs (issue 3): every connection is TCP_NODELAY, as Kestrel's own.
                 accepted.NoDelay = true;
                 return factory.Create(accepted);
             }
@@ -95,7 +136,6 @@ internal sealed class RuntimeApiTransport(RuntimePortPool ports, IOptions<Nimbus
         public ValueTask DisposeAsync()
         {
             _unbound.Cancel();
-            factory.Dispose();
             return ValueTask.CompletedTask;
         }
     }

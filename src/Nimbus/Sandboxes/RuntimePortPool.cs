@@ -10,17 +10,23 @@ namespace Nimbus.Sandboxes;
 
 /// <summary>
 /// Loopback ports that serve the Runtime API, one per running instance: the port a request arrives on tells
-/// which instance is calling, as <c>AWS_LAMBDA_RUNTIME_API</c> tells a runtime where to call. Kestrel binds them
-/// all at start-up (it cannot add listeners later); the pool size caps how many instances run at once.
+/// which instance is calling, as <c>AWS_LAMBDA_RUNTIME_API</c> tells a runtime where to call. Kestrel takes its
+/// listeners at start-up (it cannot add listeners later); the pool size caps how many instances run at once.
 /// <para>
 /// With <see cref="SandboxNetwork.Isolated"/> (the default), each port is a slot with a network namespace of its own,
-/// created at start (Kestrel takes its listeners then) and reused by the instances that rent the port one after the
-/// other: its loopback holds only the Runtime API listener and a listener of the AWS APIs (the instance's
-/// <c>AWS_ENDPOINT_URL</c>), both served by this server, and its egress is a user-mode NAT (<see cref="SandboxEgress"/>),
-/// started when the slot is first rented, that leads to other hosts and the internet but not to the host's loopback: an
-/// instance reaches neither another instance's sockets nor the host's loopback services. Both ports are also held
+/// reused by the instances that rent the port one after the other: its loopback holds only the Runtime API listener and
+/// a listener of the AWS APIs (the instance's <c>AWS_ENDPOINT_URL</c>), both served by this server, and its egress is a
+/// user-mode NAT (<see cref="SandboxEgress"/>) that leads to other hosts and the internet but not to the host's loopback:
+/// an instance reaches neither another instance's sockets nor the host's loopback services. Both ports are also held
 /// (bound, not listening) on the host's loopback, so no listener of the host can have a slot's port: the port a
 /// connection arrives on still tells the Runtime API from the AWS APIs, and which instance is calling.
+/// </para>
+/// <para>
+/// A slot's namespace, its two listening sockets in it and its egress are created at the slot's first rent (slot 0's at
+/// start, which shows that this server may create namespaces), so a node pays for the slots it uses, not for
+/// <c>MaxInstances</c>. Kestrel listens on the descriptors of the held host sockets, placeholders that
+/// <see cref="RuntimeApiTransport"/> binds: it accepts on the slot's sockets once they exist, and never listens on the
+/// placeholders themselves. An instance starts only after its slot's namespace exists (<see cref="NetworkOfAsync"/>).
 /// </para>
 /// </summary>
 internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) : IDisposable
@@ -28,12 +34,21 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
     private readonly List<int> _hostPorts = [];
     private readonly List<int> _isolatedPorts = [];
 
-    // The Runtime API's listening sockets by descriptor: RuntimeApiTransport serves exactly these.
-    private readonly Dictionary<ulong, Socket> _runtimeListeners = [];
+    // The descriptors Kestrel listens on that RuntimeApiTransport may serve: filled before Kestrel binds, read-only after.
+    private readonly Dictionary<ulong, SlotListener> _listeners = [];
+    private readonly Dictionary<int, IsolatedSlot> _isolated = [];
+
+    // Guarded by itself: sockets are added by slots' creations, which run while the server serves.
+    private readonly List<IDisposable> _owned = [];
+    private bool _disposed;
+
+    // Runtime API answers sent by the thread that wrote them (Http.InlineSends); set by Configure.
     private bool _inlineSends;
-    private readonly Dictionary<int, (int Index, SafeFileHandle Namespace, string EndpointUrl)> _namespaces = [];
-    private readonly List<Socket> _sockets = [];
+
+    // Ports returned at least once (their slot exists) are rented before ports never rented, so a node creates a slot
+    // only when every slot it has is busy.
     private readonly ConcurrentQueue<int> _free = new();
+    private readonly ConcurrentQueue<int> _fresh = new();
     private readonly ConcurrentDictionary<int, SandboxInstance?> _owners = new();
     private readonly ConcurrentDictionary<int, PrestartedRuntime> _prestarted = new();
     private readonly Dictionary<int, int> _slots = [];
@@ -50,8 +65,8 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
 
     /// <summary>
     /// Adds <paramref name="count"/> listeners on 127.0.0.1 with OS-assigned ports: on the host's loopback, or with
-    /// <see cref="SandboxNetwork.Isolated"/> each in a network namespace of its own with an AWS API listener beside it.
-    /// With inlineSends the Runtime API's answers are sent by the thread that wrote them (<see cref="Http.InlineSends"/>).
+    /// <see cref="SandboxNetwork.Isolated"/> each in a network namespace of its own (created at first rent) with an AWS API
+    /// listener beside it.
     /// </summary>
     public void Configure(KestrelServerOptions kestrel, int count, SandboxNetwork network = SandboxNetwork.Host, string slirp4netns = SandboxEgress.DefaultProgram, bool inlineSends = false)
     {
@@ -61,41 +76,41 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
             for (var i = 0; i < count; i++)
             {
                 var socket = ListenInHere(0);
-                _sockets.Add(socket);
+                _owned.Add(socket);
                 _hostPorts.Add(((IPEndPoint)socket.LocalEndPoint!).Port);
-                ListenRuntimeApi(kestrel, socket);
+
+                // Kestrel wraps the descriptor without owning it; this pool closes it when the server stops.
+                var handle = (ulong)socket.Handle;
+                _listeners[handle] = new SlotListener(Task.FromResult(socket), RuntimeApi: true, Deferred: false);
+                ListenRuntimeApi(kestrel, handle);
             }
 
             return;
         }
 
+        if (count == 0)
+        {
+            return;
+        }
+
         var clock = Stopwatch.StartNew();
-        var ports = new (int Runtime, int Endpoint)[count];
         for (var i = 0; i < count; i++)
         {
-            ports[i] = (HoldHostPort(), HoldHostPort());
+            var (runtimePort, runtimePlaceholder) = HoldHostPort();
+            var (endpointPort, endpointPlaceholder) = HoldHostPort();
+            var slot = new IsolatedSlot(i, runtimePort, endpointPort);
+            _isolated[runtimePort] = slot;
+            _isolatedPorts.Add(runtimePort);
+            _listeners[runtimePlaceholder] = new SlotListener(slot.RuntimeListener.Task, RuntimeApi: true, Deferred: true);
+            _listeners[endpointPlaceholder] = new SlotListener(slot.EndpointListener.Task, RuntimeApi: false, Deferred: true);
+            ListenRuntimeApi(kestrel, runtimePlaceholder);
+            kestrel.ListenHandle(endpointPlaceholder);
         }
 
-        var inside = new Socket[count, 2];
-        var namespaces = NetworkNamespace.Create(count, i =>
-        {
-            inside[i, 0] = ListenInHere(ports[i].Runtime);
-            inside[i, 1] = ListenInHere(ports[i].Endpoint);
-        });
-        for (var i = 0; i < count; i++)
-        {
-            _sockets.Add(inside[i, 0]);
-            _sockets.Add(inside[i, 1]);
-            _isolatedPorts.Add(ports[i].Runtime);
-            _namespaces[ports[i].Runtime] = (i, namespaces[i], $"http://127.0.0.1:{ports[i].Endpoint}");
-
-            // Kestrel wraps the descriptors without owning them; this pool closes them when the server stops.
-            ListenRuntimeApi(kestrel, inside[i, 0]);
-            kestrel.ListenHandle((ulong)inside[i, 1].Handle);
-        }
-
+        // Slot 0 now: a server that may not create namespaces fails to start (StartupException), as it says what to do.
+        var first = NamespaceOf(_isolated[_isolatedPorts[0]]).GetAwaiter().GetResult();
         var created = clock.ElapsedMilliseconds;
-        _egress = SandboxEgress.Start(slirp4netns, namespaces, logger, EgressDeadline);
+        _egress = SandboxEgress.Start(slirp4netns, first, logger, EgressDeadline);
         if (_egress.Enabled)
         {
             Log.NamespacesCreated(logger, count, created, clock.ElapsedMilliseconds - created);
@@ -106,14 +121,15 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
         }
     }
 
-    /// <summary>The listening socket of a Runtime API port by its descriptor; null for any other listener.</summary>
-    public Socket? ListeningSocket(ulong handle) => _runtimeListeners.GetValueOrDefault(handle);
+    /// <summary>
+    /// What Kestrel's listener of descriptor <paramref name="handle"/> accepts on, when this pool made it; null for any
+    /// other listener.
+    /// </summary>
+    public SlotListener? ListenerOf(ulong handle) => _listeners.TryGetValue(handle, out var listener) ? listener : null;
 
-    // Kestrel wraps the descriptor without owning it; RuntimeApiTransport accepts on it (this pool closes it at stop).
-    private void ListenRuntimeApi(KestrelServerOptions kestrel, Socket socket)
+    // With inlineSends the Runtime API's answers are sent by the thread that wrote them (Http.InlineSends).
+    private void ListenRuntimeApi(KestrelServerOptions kestrel, ulong handle)
     {
-        var handle = (ulong)socket.Handle;
-        _runtimeListeners[handle] = socket;
         if (_inlineSends)
         {
             kestrel.ListenHandle(handle, listen => listen.Use(Http.InlineSends.Middleware));
@@ -125,49 +141,125 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
     }
 
     /// <summary>
-    /// The network namespace an instance on <paramref name="port"/> must start in, once the slot's egress is up (started at
-    /// the slot's first rent, so this waits only the first time a slot is used); null when instances share the host's.
+    /// The network namespace an instance on <paramref name="port"/> must start in, once it exists and the slot's egress
+    /// is up (both made at the slot's first rent, so this waits only the first time a slot is used); null when instances
+    /// share the host's. Throws <see cref="IOException"/> when the namespace cannot be created (a later rent tries again).
     /// </summary>
     public async ValueTask<SafeFileHandle?> NetworkOfAsync(int port)
     {
-        if (!_namespaces.TryGetValue(port, out var slot))
+        if (!_isolated.TryGetValue(port, out var slot))
         {
             return null;
         }
 
-        if (_egress is not null)
+        SafeFileHandle network;
+        try
         {
-            await _egress.EnsureStartedAsync(slot.Index).ConfigureAwait(false);
+            network = await NamespaceOf(slot).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or Hosting.StartupException)
+        {
+            Log.NamespaceCreationFailed(logger, slot.Index, e.Message);
+            throw new IOException($"The network namespace of instance slot {slot.Index} could not be created: {e.Message}", e);
+        }
+        catch (IOException e)
+        {
+            Log.NamespaceCreationFailed(logger, slot.Index, e.Message);
+            throw;
         }
 
-        return slot.Namespace;
+        if (_egress is not null)
+        {
+            await _egress.EnsureStartedAsync(slot.Index, network).ConfigureAwait(false);
+        }
+
+        return network;
     }
 
     /// <summary>The AWS API URL an instance on <paramref name="port"/> reaches from its own namespace; null when it shares the host's.</summary>
-    public string? EndpointUrlOf(int port) => _namespaces.TryGetValue(port, out var slot) ? slot.EndpointUrl : null;
+    public string? EndpointUrlOf(int port) => _isolated.TryGetValue(port, out var slot) ? slot.EndpointUrl : null;
 
     public void Dispose()
     {
         // First: a slirp4netns that exits now must not be started again on a namespace about to close.
         _egress?.Dispose();
-        foreach (var socket in _sockets)
+        lock (_owned)
         {
-            socket.Dispose();
+            _disposed = true;
+            foreach (var owned in _owned)
+            {
+                owned.Dispose();
+            }
+
+            _owned.Clear();
         }
 
-        foreach (var (_, handle, _) in _namespaces.Values)
+        foreach (var slot in _isolated.Values)
         {
-            handle.Dispose();
+            slot.RuntimeListener.TrySetCanceled();
+            slot.EndpointListener.TrySetCanceled();
         }
     }
 
+    /// <summary>The slot's namespace: created at the first call, and again at the next call after a creation failed.</summary>
+    private Task<SafeFileHandle> NamespaceOf(IsolatedSlot slot)
+    {
+        lock (slot)
+        {
+            if (slot.Network is null || slot.Network.IsFaulted || slot.Network.IsCanceled)
+            {
+                slot.Network = CreateAsync(slot);
+            }
+
+            return slot.Network;
+        }
+    }
+
+    /// <summary>Creates the slot's namespace with its two listening sockets in it (Runtime API, AWS APIs) and hands them to their listeners.</summary>
+    private async Task<SafeFileHandle> CreateAsync(IsolatedSlot slot)
+    {
+        Socket? runtime = null;
+        Socket? endpoint = null;
+        var network = await NetworkNamespace.CreateAsync(() =>
+        {
+            runtime = ListenInHere(slot.RuntimePort);
+            try
+            {
+                endpoint = ListenInHere(slot.EndpointPort);
+            }
+            catch
+            {
+                runtime.Dispose();
+                throw;
+            }
+        }).ConfigureAwait(false);
+        lock (_owned)
+        {
+            if (_disposed)
+            {
+                runtime!.Dispose();
+                endpoint!.Dispose();
+                network.Dispose();
+                throw new ObjectDisposedException(nameof(RuntimePortPool), "The server is stopping.");
+            }
+
+            _owned.Add(runtime!);
+            _owned.Add(endpoint!);
+            _owned.Add(network);
+        }
+
+        slot.RuntimeListener.TrySetResult(runtime!);
+        slot.EndpointListener.TrySetResult(endpoint!);
+        return network;
+    }
+
     /// <summary>Binds (without listening) a free port of the host's loopback, so no host listener can take it.</summary>
-    private int HoldHostPort()
+    private (int Port, ulong Handle) HoldHostPort()
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        _sockets.Add(socket);
+        _owned.Add(socket);
         socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+        return (((IPEndPoint)socket.LocalEndPoint!).Port, (ulong)socket.Handle);
     }
 
     private static Socket ListenInHere(int port)
@@ -185,7 +277,7 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
         {
             _slots[port] = _slots.Count;
             _owners[port] = null;
-            _free.Enqueue(port);
+            _fresh.Enqueue(port);
         }
 
         _ready = true;
@@ -195,25 +287,37 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
 
     public bool TryRent(out int port)
     {
-        if (!_free.TryDequeue(out port))
+        if (!_free.TryDequeue(out port) && !_fresh.TryDequeue(out port))
         {
             return false;
         }
 
-        // A slot's egress starts with its first rent, while the instance's sandbox is prepared.
-        if (_egress is not null && _namespaces.TryGetValue(port, out var slot))
+        // A slot's namespace and egress are made at its first rent, while the instance's sandbox is prepared.
+        if (_isolated.ContainsKey(port))
         {
-            _ = _egress.EnsureStartedAsync(slot.Index);
+            _ = PrepareAsync(port);
         }
 
         return true;
     }
 
     /// <summary>Ports no instance or pre-started runtime holds.</summary>
-    public int FreeCount => _free.Count;
+    public int FreeCount => _free.Count + _fresh.Count;
 
     /// <summary>0-based index of a port in the pool: stable, unique among running instances.</summary>
     public int SlotOf(int port) => _slots[port];
+
+    // A failure is the instance's to report: NetworkOfAsync throws it again (and tries again) when the instance starts.
+    private async Task PrepareAsync(int port)
+    {
+        try
+        {
+            await NetworkOfAsync(port).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+        }
+    }
 
     public void Bind(int port, SandboxInstance instance) => _owners[port] = instance;
 
@@ -233,6 +337,31 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
         _owners[port] = null;
         _free.Enqueue(port);
     }
+}
+
+/// <summary>
+/// What Kestrel's listener of one of <see cref="RuntimePortPool"/>'s descriptors accepts on: <paramref name="Socket"/>
+/// completes when the listening socket exists (an isolated slot's, at its first rent: <paramref name="Deferred"/>).
+/// </summary>
+internal readonly record struct SlotListener(Task<Socket> Socket, bool RuntimeApi, bool Deferred);
+
+/// <summary>An isolated slot: its ports, and its namespace once created (see <see cref="RuntimePortPool"/>).</summary>
+internal sealed class IsolatedSlot(int index, int runtimePort, int endpointPort)
+{
+    public int Index { get; } = index;
+
+    public int RuntimePort { get; } = runtimePort;
+
+    public int EndpointPort { get; } = endpointPort;
+
+    public string EndpointUrl { get; } = $"http://127.0.0.1:{endpointPort}";
+
+    public TaskCompletionSource<Socket> RuntimeListener { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public TaskCompletionSource<Socket> EndpointListener { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The namespace's creation, done or in flight; guarded by the slot's lock (<c>RuntimePortPool.NamespaceOf</c>).</summary>
+    public Task<SafeFileHandle>? Network { get; set; }
 }
 
 /// <summary>How instances reach the network: <c>Nimbus:SandboxNetwork</c>.</summary>

@@ -20,7 +20,7 @@ namespace Nimbus.Sandboxes;
 /// </para>
 /// <para>
 /// Slot 0's slirp4netns starts with the server, which shows that slirp4netns works here; every other slot's starts when
-/// the slot is first rented (<see cref="EnsureStartedAsync"/>), so a node pays for the slots it uses, not for
+/// the slot is first rented (<see cref="EnsureStartedAsync"/>, once its namespace exists), so a node pays for the slots it uses, not for
 /// <c>MaxInstances</c>. Without a working slirp4netns the namespaces stay isolated and have no egress: a warning at start
 /// says what to install.
 /// </para>
@@ -37,7 +37,9 @@ internal sealed partial class SandboxEgress : IDisposable
 
     private readonly string? _path;
     private readonly string? _unshare = FindOnPath("unshare");
-    private readonly IReadOnlyList<SafeFileHandle> _namespaces;
+
+    /// <summary>Each slot's namespace, known from its first start on (a restart needs it again).</summary>
+    private readonly Dictionary<int, SafeFileHandle> _namespaces = [];
     private readonly ILogger _logger;
     private readonly TimeSpan _deadline;
     private readonly Dictionary<int, Process> _processes = [];
@@ -47,10 +49,9 @@ internal sealed partial class SandboxEgress : IDisposable
     private readonly Lock _lock = new();
     private bool _disposed;
 
-    private SandboxEgress(string? path, IReadOnlyList<SafeFileHandle> namespaces, ILogger logger, TimeSpan deadline)
+    private SandboxEgress(string? path, ILogger logger, TimeSpan deadline)
     {
         _path = path;
-        _namespaces = namespaces;
         _logger = logger;
         _deadline = deadline;
     }
@@ -59,23 +60,23 @@ internal sealed partial class SandboxEgress : IDisposable
     public bool Enabled => _path is not null;
 
     /// <summary>
-    /// Egress for <paramref name="namespaces"/> through <paramref name="program"/> (a path, or a name looked up on PATH):
-    /// starts slot 0's slirp4netns and waits until it has configured its namespace. When the program is missing or
-    /// fails, logs a warning saying what to do and returns an egress that gives no namespace a route out.
+    /// Egress through <paramref name="program"/> (a path, or a name looked up on PATH): starts slot 0's slirp4netns in
+    /// <paramref name="first"/> and waits until it has configured the namespace. When the program is missing or fails,
+    /// logs a warning saying what to do and returns an egress that gives no namespace a route out.
     /// </summary>
-    public static SandboxEgress Start(string program, IReadOnlyList<SafeFileHandle> namespaces, ILogger logger, TimeSpan deadline)
+    public static SandboxEgress Start(string program, SafeFileHandle first, ILogger logger, TimeSpan deadline)
     {
         var path = program.Contains('/', StringComparison.Ordinal) ? (File.Exists(program) ? program : null) : FindOnPath(program);
         if (path is null)
         {
             Log.EgressMissing(logger, program);
-            return new SandboxEgress(null, namespaces, logger, deadline);
+            return new SandboxEgress(null, logger, deadline);
         }
 
-        var egress = new SandboxEgress(path, namespaces, logger, deadline);
-        if (namespaces.Count == 0)
+        var egress = new SandboxEgress(path, logger, deadline);
+        lock (egress._lock)
         {
-            return egress;
+            egress._namespaces[0] = first;
         }
 
         try
@@ -92,15 +93,16 @@ internal sealed partial class SandboxEgress : IDisposable
         {
             egress.Dispose();
             Log.EgressBroken(logger, path, e.Message);
-            return new SandboxEgress(null, namespaces, logger, deadline);
+            return new SandboxEgress(null, logger, deadline);
         }
     }
 
     /// <summary>
-    /// Starts the slirp4netns of <paramref name="slot"/> unless it was started already; completes when it has configured
-    /// the namespace (or failed to, logged: the slot's instances then have no egress). Never throws.
+    /// Starts the slirp4netns of <paramref name="slot"/> in <paramref name="network"/> unless it was started already;
+    /// completes when it has configured the namespace (or failed to, logged: the slot's instances then have no egress).
+    /// Never throws.
     /// </summary>
-    public Task EnsureStartedAsync(int slot)
+    public Task EnsureStartedAsync(int slot, SafeFileHandle network)
     {
         lock (_lock)
         {
@@ -111,23 +113,12 @@ internal sealed partial class SandboxEgress : IDisposable
 
             if (!_started.TryGetValue(slot, out var started))
             {
+                _namespaces[slot] = network;
                 started = StartFirstAsync(slot);
                 _started[slot] = started;
             }
 
             return started;
-        }
-    }
-
-    /// <summary>The slots whose slirp4netns was asked for (started, starting or restarting).</summary>
-    public int StartedCount
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _started.Count;
-            }
         }
     }
 
@@ -193,7 +184,12 @@ internal sealed partial class SandboxEgress : IDisposable
 
     private async Task StartOneAsync(int slot)
     {
-        var network = _namespaces[slot];
+        SafeFileHandle network;
+        lock (_lock)
+        {
+            network = _namespaces[slot];
+        }
+
         // --enable-sandbox gives slirp4netns a mount namespace of its own, copied from the server's, and detaches the old
         // root from it; where the copies are still shared (the pre-started runtimes' code mounts are), the detach reaches
         // back and unmounts the server's own. unshare --propagation private first makes every copy private, so nothing
