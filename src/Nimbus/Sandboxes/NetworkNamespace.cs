@@ -54,10 +54,7 @@ internal static partial class NetworkNamespace
     {
         try
         {
-            foreach (var handle in Create(1, static _ => { }))
-            {
-                handle.Dispose();
-            }
+            CreateAsync(static () => { }).GetAwaiter().GetResult().Dispose();
 
             problem = "";
             return true;
