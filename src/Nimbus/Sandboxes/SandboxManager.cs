@@ -68,9 +68,10 @@ internal sealed partial class SandboxManager(
     /// <summary>
     /// Busy and starting instances per core past which a pool of short invocations on a saturated node makes its callers
     /// wait for one to come back (<see cref="NimbusOptions.ScaleOutWait"/>): each then stays busy with its next event
-    /// already waiting, instead of sleeping between invocations and waking with cold caches (docs/benchmarks.md).
+    /// already waiting, instead of sleeping between invocations and waking with cold caches. 2 and 3 measured alike at
+    /// 32 callers (docs/benchmarks.md); 3 leaves room for short functions that also wait on I/O.
     /// </summary>
-    internal static readonly int ScaleOutInstancesPerCore = int.TryParse(Environment.GetEnvironmentVariable("NIMBUS_SCALE_OUT_PER_CORE"), out var perCore) ? perCore : 3;
+    internal const int ScaleOutInstancesPerCore = 3;
 
     /// <summary>The busy and starting instances a pool of short invocations keeps on a saturated node: <see cref="ScaleOutInstancesPerCore"/> per core.</summary>
     public int ScaleOutTarget { get; } = ScaleOutInstancesPerCore * Environment.ProcessorCount;
