@@ -7,13 +7,17 @@ instead of stored in logs.db; a benchmark-only switch). /metrics counters stay o
 node function on each, warms both up, then runs wrk (bench/wrk_invoke.lua, every request SigV4-signed, every answer
 checked) against them in alternation at each caller count, so machine noise falls on both alike, and reads the
 CPU time nimbusd and the runtime processes spent per invoke during each run (/proc, as bench/cpu_per_invoke.py).
-Prints, per caller count, the median throughput of each, their ratio, and the CPU per invoke of each:
+Each repeat is one pair (on then off, or off then on, alternating) run back to back; prints, per caller count, the
+median of the per-pair throughput ratios with their spread, the median throughput of each, and the CPU per invoke of
+each (nimbusd alone, and with the runtimes). --env NAME=VALUE (repeatable) goes to both servers:
 
     python3 bench/metering_bench.py                       # --callers 1,32 --seconds 5 --repeat 4
-    python3 bench/metering_bench.py --callers 32 --seconds 8 --repeat 3
+    python3 bench/metering_bench.py --callers 32 --seconds 3 --repeat 10 \
+        --env NIMBUS_INSTANCE_MEMORY_LIMIT_MB=768 --env NIMBUS_CONCURRENCY_LIMIT=1000
 
-The throughput ratio only means something on a quiet machine (load average well under the core count); the CPU
-per invoke is load-independent and is the figure to read on a shared one.
+Many short pairs beat few long runs: a pair's two runs share the minute's machine noise, and the median of the pair
+ratios does not move with one slow pair. The throughput ratio only means something on a quiet machine (load average
+well under the core count); the CPU per invoke is the figure to read on a shared one.
 """
 
 import argparse
@@ -60,14 +64,15 @@ def main():
     parser.add_argument("--callers", default="1,32")
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--warmup", type=float, default=4, help="seconds of each warm-up run")
-    parser.add_argument("--repeat", type=int, default=4)
+    parser.add_argument("--repeat", type=int, default=4, help="on/off pairs per caller count")
+    parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for both servers (repeatable)")
     args = parser.parse_args()
     callers = [int(c) for c in args.callers.split(",") if c]
 
     servers = {}
     try:
         for key, env in CONFIGS.items():
-            server = cpu.Server(SimpleNamespace(server=args.server, env=list(env)))
+            server = cpu.Server(SimpleNamespace(server=args.server, env=list(args.env) + list(env)))
             servers[key] = server
             cpu.create_function(server.url, "bench-metering", "node")
             log("%s: %s (pid %d) %s" % (key, server.url, server.pid, " ".join(env)))
@@ -104,20 +109,29 @@ def main():
     def median(key, count, field):
         return statistics.median(r[field] for r in runs[(key, count)])
 
+    def pairs(count, field):
+        # The i-th run of each server belongs to the i-th pair (run back to back in the same repeat).
+        return [on[field] / max(off[field], 1e-9) for on, off in zip(runs[("on", count)], runs[("off", count)])]
+
+    def spread(values):
+        ordered = sorted(values)
+        q1, _, q3 = statistics.quantiles(ordered, n=4) if len(ordered) > 1 else (ordered[0],) * 3
+        return "%.3f (pairs %.3f-%.3f, middle half %.3f-%.3f)" % (statistics.median(ordered), ordered[0], ordered[-1], q1, q3)
+
     loads = [r["load"] for rows in runs.values() for r in rows]
-    print("load average during the runs: %.1f-%.1f on %d cores" % (min(loads), max(loads), os.cpu_count()))
-    print("| callers | on (req/s) | off (req/s) | throughput on/off | nimbusd CPU µs/invoke on | off | "
-          "nimbusd + runtime CPU µs/invoke on | off | CPU per invoke on/off | failed invokes on/off |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("load average during the runs: %.1f-%.1f on %d cores; env: %s" % (min(loads), max(loads), os.cpu_count(), " ".join(args.env) or "-"))
+    print("| callers | pairs | throughput on/off, median of pairs | on (req/s) | off (req/s) | nimbusd CPU µs/invoke on / off "
+          "| nimbusd CPU on/off, median of pairs | nimbusd + runtime CPU µs/invoke on / off | failed invokes on/off |")
+    print("| ---: | ---: | --- | ---: | ---: | ---: | --- | ---: | ---: |")
     for count in callers:
         on_rate, off_rate = median("on", count, "rate"), median("off", count, "rate")
         on_srv, off_srv = median("on", count, "server_us"), median("off", count, "server_us")
         on_all = on_srv + median("on", count, "runtime_us")
         off_all = off_srv + median("off", count, "runtime_us")
         errors = ["%d" % sum(r["errors"] for r in runs[(key, count)]) for key in ("on", "off")]
-        print("| %d | %.0f | %.0f | %.3f | %.0f | %.0f | %.0f | %.0f | %.3f | %s |" % (
-            count, on_rate, off_rate, on_rate / max(off_rate, 1e-9), on_srv, off_srv, on_all, off_all,
-            on_all / max(off_all, 1e-9), "/".join(errors)))
+        print("| %d | %d | %s | %.0f | %.0f | %.0f / %.0f | %s | %.0f / %.0f | %s |" % (
+            count, len(runs[("on", count)]), spread(pairs(count, "rate")), on_rate, off_rate, on_srv, off_srv,
+            spread(pairs(count, "server_us")), on_all, off_all, "/".join(errors)))
     return 1 if any(r["errors"] for rows in runs.values() for r in rows) else 0
 
 

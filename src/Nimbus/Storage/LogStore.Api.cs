@@ -25,7 +25,8 @@ internal enum LogWriteOutcome
 }
 
 // The CloudWatch Logs API's reads and writes. Every query is bounded by its LIMIT and served by an index:
-// events by (log_group, log_stream, timestamp) or (log_group, timestamp), with the rowid as tie-break.
+// events by (stream_id, timestamp) or (group_id, timestamp), with the rowid as tie-break. Groups and streams are
+// looked up by name once per query (their UNIQUE indexes); events carry only their integer ids.
 internal sealed partial class LogStore
 {
     public async Task<bool> CreateGroupAsync(string name, CancellationToken cancellationToken)
@@ -46,8 +47,8 @@ internal sealed partial class LogStore
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
-            DELETE FROM log_events WHERE log_group = $name;
-            DELETE FROM log_streams WHERE log_group = $name;
+            DELETE FROM events WHERE group_id = (SELECT id FROM log_groups WHERE name = $name);
+            DELETE FROM log_streams WHERE group_id = (SELECT id FROM log_groups WHERE name = $name);
             DELETE FROM log_groups WHERE name = $name;
             """;
         command.Parameters.AddWithValue("$name", name);
@@ -73,7 +74,7 @@ internal sealed partial class LogStore
         await using var command = connection.CreateCommand();
         command.CommandText = """
             SELECT g.name, g.creation_time, g.retention_days,
-                   COALESCE((SELECT SUM(s.stored_bytes) FROM log_streams s WHERE s.log_group = g.name), 0)
+                   COALESCE((SELECT SUM(s.stored_bytes) FROM log_streams s WHERE s.group_id = g.id), 0)
             FROM log_groups g
             WHERE ($exact IS NULL OR g.name = $exact)
               AND ($prefix IS NULL OR substr(g.name, 1, length($prefix)) = $prefix)
@@ -113,9 +114,9 @@ internal sealed partial class LogStore
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT INTO log_streams (log_group, name, creation_time)
-            SELECT $group, $stream, $now WHERE EXISTS (SELECT 1 FROM log_groups WHERE name = $group)
-            ON CONFLICT (log_group, name) DO NOTHING;
+            INSERT INTO log_streams (group_id, name, creation_time)
+            SELECT id, $stream, $now FROM log_groups WHERE name = $group
+            ON CONFLICT (group_id, name) DO NOTHING;
             """;
         command.Parameters.AddWithValue("$group", group);
         command.Parameters.AddWithValue("$stream", stream);
@@ -134,7 +135,7 @@ internal sealed partial class LogStore
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var outcome = await FindStreamAsync(connection, transaction, group, stream, cancellationToken).ConfigureAwait(false);
+        var (outcome, streamId, _) = await FindStreamAsync(connection, transaction, group, stream, cancellationToken).ConfigureAwait(false);
         if (outcome != LogWriteOutcome.Done)
         {
             return outcome;
@@ -143,11 +144,10 @@ internal sealed partial class LogStore
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
-            DELETE FROM log_events WHERE log_group = $group AND log_stream = $stream;
-            DELETE FROM log_streams WHERE log_group = $group AND name = $stream;
+            DELETE FROM events WHERE stream_id = $stream;
+            DELETE FROM log_streams WHERE id = $stream;
             """;
-        command.Parameters.AddWithValue("$group", group);
-        command.Parameters.AddWithValue("$stream", stream);
+        command.Parameters.AddWithValue("$stream", streamId);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return LogWriteOutcome.Done;
@@ -173,7 +173,7 @@ internal sealed partial class LogStore
         command.CommandText = $"""
             SELECT name, creation_time, first_event, last_event, last_ingestion, stored_bytes
             FROM log_streams
-            WHERE log_group = $group
+            WHERE group_id = (SELECT id FROM log_groups WHERE name = $group)
               AND ($prefix IS NULL OR substr(name, 1, length($prefix)) = $prefix)
               {after}
             ORDER BY {order}
@@ -202,14 +202,13 @@ internal sealed partial class LogStore
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        var outcome = await FindStreamAsync(connection, transaction, group, stream, cancellationToken).ConfigureAwait(false);
+        var (outcome, streamId, groupId) = await FindStreamAsync(connection, transaction, group, stream, cancellationToken).ConfigureAwait(false);
         if (outcome != LogWriteOutcome.Done || events.Count == 0)
         {
             return outcome;
         }
 
-        var rows = events.Select(e => new LogEvent(group, stream, e.Timestamp, e.Message)).ToList();
-        await InsertEventsAsync(connection, transaction, rows, time.GetUtcNow().ToUnixTimeMilliseconds(), createMissing: false, cancellationToken).ConfigureAwait(false);
+        await InsertEventsAsync(connection, transaction, streamId, groupId, events, time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return LogWriteOutcome.Done;
     }
@@ -218,7 +217,7 @@ internal sealed partial class LogStore
     public async Task<LogWriteOutcome> StreamExistsAsync(string group, string stream, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await FindStreamAsync(connection, null, group, stream, cancellationToken).ConfigureAwait(false);
+        return (await FindStreamAsync(connection, null, group, stream, cancellationToken).ConfigureAwait(false)).Outcome;
     }
 
     /// <summary>
@@ -233,11 +232,12 @@ internal sealed partial class LogStore
         await using var command = connection.CreateCommand();
         var direction = forward ? "ASC" : "DESC";
         command.CommandText = $"""
-            SELECT id, log_stream, timestamp, ingestion_time, message
-            FROM log_events INDEXED BY log_events_by_stream
-            WHERE log_group = $group AND log_stream = $stream AND timestamp >= $start AND timestamp <= $end
+            SELECT id, $stream, timestamp, ingestion_time, message, event_count
+            FROM events INDEXED BY events_by_stream
+            WHERE stream_id = (SELECT s.id FROM log_streams s JOIN log_groups g ON g.id = s.group_id WHERE g.name = $group AND s.name = $stream)
+              AND timestamp >= $start AND timestamp <= $end
               AND ($afterTs IS NULL OR (timestamp, id) > ($afterTs, $afterId))
-              AND ($beforeTs IS NULL OR (timestamp, id) < ($beforeTs, $beforeId))
+              AND ($beforeTs IS NULL OR (timestamp, id - event_count + 1) < ($beforeTs, $beforeId))
             ORDER BY timestamp {direction}, id {direction}
             LIMIT $limit;
             """;
@@ -250,7 +250,7 @@ internal sealed partial class LogStore
         command.Parameters.AddWithValue("$beforeTs", before is { } b ? b.Timestamp : DBNull.Value);
         command.Parameters.AddWithValue("$beforeId", before is { } b2 ? b2.Id : DBNull.Value);
         command.Parameters.AddWithValue("$limit", limit);
-        var rows = await ReadEventsAsync(command, cancellationToken).ConfigureAwait(false);
+        var rows = await ReadEventsAsync(command, after, before, descending: !forward, limit, cancellationToken).ConfigureAwait(false);
         if (!forward)
         {
             rows.Reverse();
@@ -279,21 +279,21 @@ internal sealed partial class LogStore
                 command.Parameters.AddWithValue(names[i], streams[i]);
             }
 
-            streamFilter = $"AND log_stream IN ({string.Join(", ", names)})";
+            streamFilter = $"AND s.name IN ({string.Join(", ", names)})";
         }
         else if (streamPrefix is not null)
         {
-            streamFilter = "AND substr(log_stream, 1, length($prefix)) = $prefix";
+            streamFilter = "AND substr(s.name, 1, length($prefix)) = $prefix";
             command.Parameters.AddWithValue("$prefix", streamPrefix);
         }
 
         command.CommandText = $"""
-            SELECT id, log_stream, timestamp, ingestion_time, message
-            FROM log_events INDEXED BY log_events_by_group_time
-            WHERE log_group = $group AND timestamp >= $start AND timestamp <= $end
-              AND ($afterTs IS NULL OR (timestamp, id) > ($afterTs, $afterId))
+            SELECT e.id, s.name, e.timestamp, e.ingestion_time, e.message, e.event_count
+            FROM events e INDEXED BY events_by_group_time CROSS JOIN log_streams s ON s.id = e.stream_id
+            WHERE e.group_id = (SELECT id FROM log_groups WHERE name = $group) AND e.timestamp >= $start AND e.timestamp <= $end
+              AND ($afterTs IS NULL OR (e.timestamp, e.id) > ($afterTs, $afterId))
               {streamFilter}
-            ORDER BY timestamp, id
+            ORDER BY e.timestamp, e.id
             LIMIT $limit;
             """;
         command.Parameters.AddWithValue("$group", group);
@@ -302,7 +302,7 @@ internal sealed partial class LogStore
         command.Parameters.AddWithValue("$afterTs", after is { } a ? a.Timestamp : DBNull.Value);
         command.Parameters.AddWithValue("$afterId", after is { } a2 ? a2.Id : DBNull.Value);
         command.Parameters.AddWithValue("$limit", limit);
-        return await ReadEventsAsync(command, cancellationToken).ConfigureAwait(false);
+        return await ReadEventsAsync(command, after, null, descending: false, limit, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -312,19 +312,19 @@ internal sealed partial class LogStore
     public async Task<long> SweepRetentionAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var groups = new List<(string Name, int Days)>();
+        var groups = new List<(long Id, int Days)>();
         await using (var list = connection.CreateCommand())
         {
-            list.CommandText = "SELECT name, retention_days FROM log_groups WHERE retention_days IS NOT NULL;";
+            list.CommandText = "SELECT id, retention_days FROM log_groups WHERE retention_days IS NOT NULL;";
             await using var reader = await list.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                groups.Add((reader.GetString(0), reader.GetInt32(1)));
+                groups.Add((reader.GetInt64(0), reader.GetInt32(1)));
             }
         }
 
         long total = 0;
-        foreach (var (name, days) in groups)
+        foreach (var (id, days) in groups)
         {
             var cutoff = now.AddDays(-days).ToUnixTimeMilliseconds();
             long deleted;
@@ -332,11 +332,11 @@ internal sealed partial class LogStore
             {
                 await using var delete = connection.CreateCommand();
                 delete.CommandText = """
-                    DELETE FROM log_events WHERE id IN (
-                        SELECT id FROM log_events INDEXED BY log_events_by_group_time
-                        WHERE log_group = $group AND timestamp < $cutoff LIMIT 10000);
+                    DELETE FROM events WHERE id IN (
+                        SELECT id FROM events INDEXED BY events_by_group_time
+                        WHERE group_id = $group AND timestamp < $cutoff LIMIT 10000);
                     """;
-                delete.Parameters.AddWithValue("$group", name);
+                delete.Parameters.AddWithValue("$group", id);
                 delete.Parameters.AddWithValue("$cutoff", cutoff);
                 deleted = await delete.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
                 total += deleted;
@@ -345,11 +345,10 @@ internal sealed partial class LogStore
 
             await using var streams = connection.CreateCommand();
             streams.CommandText = """
-                UPDATE log_streams SET first_event = (
-                    SELECT MIN(timestamp) FROM log_events e WHERE e.log_group = log_streams.log_group AND e.log_stream = log_streams.name)
-                WHERE log_group = $group AND first_event < $cutoff;
+                UPDATE log_streams SET first_event = (SELECT MIN(timestamp) FROM events e WHERE e.stream_id = log_streams.id)
+                WHERE group_id = $group AND first_event < $cutoff;
                 """;
-            streams.Parameters.AddWithValue("$group", name);
+            streams.Parameters.AddWithValue("$group", id);
             streams.Parameters.AddWithValue("$cutoff", cutoff);
             await streams.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -357,33 +356,62 @@ internal sealed partial class LogStore
         return total;
     }
 
-    private static async Task<List<StoredLogEvent>> ReadEventsAsync(SqliteCommand command, CancellationToken cancellationToken)
+    /// <summary>
+    /// The events of the rows <paramref name="command"/> selects (id, stream, timestamp, ingestion time, message,
+    /// event_count; in (timestamp, id) order, or its reverse when <paramref name="descending"/>), each row expanded into
+    /// the events it holds, those not strictly after <paramref name="after"/> and before <paramref name="before"/> left
+    /// out, at most <paramref name="limit"/>. Every selected row holds at least one such event (the query compares the
+    /// row's last id with after and its first with before), so <paramref name="limit"/> rows give a full page.
+    /// </summary>
+    private static async Task<List<StoredLogEvent>> ReadEventsAsync(SqliteCommand command, LogPosition? after, LogPosition? before, bool descending, int limit,
+        CancellationToken cancellationToken)
     {
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var rows = new List<StoredLogEvent>();
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        while (rows.Count < limit && await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            rows.Add(new StoredLogEvent(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetString(4)));
+            var (id, stream, timestamp, ingestion, message, count) =
+                (reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3), reader.GetString(4), reader.GetInt64(5));
+            if (count == 1)
+            {
+                rows.Add(new StoredLogEvent(id, stream, timestamp, ingestion, message));
+                continue;
+            }
+
+            var parts = message.Split(Separator);
+            var firstId = id - count + 1;
+            for (var k = 0; k < parts.Length && rows.Count < limit; k++)
+            {
+                var j = descending ? parts.Length - 1 - k : k;
+                var position = new LogPosition(timestamp, firstId + j);
+                if ((after is not { } a || Compare(position, a) > 0) && (before is not { } b || Compare(position, b) < 0))
+                {
+                    rows.Add(new StoredLogEvent(firstId + j, stream, timestamp, ingestion, parts[j]));
+                }
+            }
         }
 
         return rows;
     }
 
-    private static async Task<LogWriteOutcome> FindStreamAsync(SqliteConnection connection, SqliteTransaction? transaction, string group, string stream, CancellationToken cancellationToken)
+    private static int Compare(LogPosition x, LogPosition y) => x.Timestamp != y.Timestamp ? x.Timestamp.CompareTo(y.Timestamp) : x.Id.CompareTo(y.Id);
+
+    /// <summary>Whether the group and its stream exist; when they do, the stream's and the group's ids.</summary>
+    private static async Task<(LogWriteOutcome Outcome, long StreamId, long GroupId)> FindStreamAsync(SqliteConnection connection, SqliteTransaction? transaction,
+        string group, string stream, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
-            SELECT (SELECT COUNT(*) FROM log_groups WHERE name = $group),
-                   (SELECT COUNT(*) FROM log_streams WHERE log_group = $group AND name = $stream);
+            SELECT g.id, (SELECT s.id FROM log_streams s WHERE s.group_id = g.id AND s.name = $stream)
+            FROM log_groups g WHERE g.name = $group;
             """;
         command.Parameters.AddWithValue("$group", group);
         command.Parameters.AddWithValue("$stream", stream);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-        return reader.GetInt64(0) == 0 ? LogWriteOutcome.GroupMissing
-            : reader.GetInt64(1) == 0 ? LogWriteOutcome.StreamMissing
-            : LogWriteOutcome.Done;
+        return !await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? (LogWriteOutcome.GroupMissing, 0, 0)
+            : reader.IsDBNull(1) ? (LogWriteOutcome.StreamMissing, 0, 0)
+            : (LogWriteOutcome.Done, reader.GetInt64(1), reader.GetInt64(0));
     }
 
     private static async Task<bool> GroupExistsAsync(SqliteConnection connection, SqliteTransaction? transaction, string group, CancellationToken cancellationToken)

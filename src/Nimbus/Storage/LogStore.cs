@@ -17,29 +17,17 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
 
     /// <summary>
     /// How long the writer lets lines gather before it commits a batch that is not full. Every invocation logs at
-    /// least START, END and REPORT; each commit rewrites the tail pages of log_events and its indexes into the WAL,
+    /// least START, END and REPORT; each commit rewrites the tail pages of the events table and its indexes into the WAL,
     /// so fewer, larger batches write (and checksum) fewer pages per line. Lines reach logs.db at most this much
     /// later (CloudWatch Logs itself delivers Lambda's lines seconds late; `aws logs tail --follow` polls every few
     /// seconds); shutdown still commits everything queued.
     /// </summary>
     internal static readonly TimeSpan BatchWindow = TimeSpan.FromMilliseconds(100);
 
-    private const string InsertEventSql = """
-        INSERT INTO log_events (log_group, log_stream, timestamp, ingestion_time, message)
-        VALUES ($group, $stream, $timestamp, $ingestion, $message);
-        """;
+    /// <summary>Joins the messages of the events one row holds (LogMigrations 3); a message holding it gets a row of its own.</summary>
+    internal const char Separator = '\u001e';
 
-    private const string InsertGroupSql = "INSERT INTO log_groups (name, creation_time) VALUES ($group, $now) ON CONFLICT (name) DO NOTHING;";
-
-    private const string UpsertStreamSql = """
-        INSERT INTO log_streams (log_group, name, creation_time, first_event, last_event, last_ingestion, stored_bytes)
-        VALUES ($group, $stream, $now, $first, $last, $now, $bytes)
-        ON CONFLICT (log_group, name) DO UPDATE SET
-            first_event = MIN(COALESCE(first_event, excluded.first_event), excluded.first_event),
-            last_event = MAX(COALESCE(last_event, excluded.last_event), excluded.last_event),
-            last_ingestion = excluded.last_ingestion,
-            stored_bytes = stored_bytes + excluded.stored_bytes;
-        """;
+    private const int MaxEventsPerRow = 16;
 
     /// <summary>The background writer's connection and statements; only the writer loop touches it.</summary>
     private Writer? _writer;
@@ -113,59 +101,50 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
     }
 
     /// <summary>
-    /// Appends events and brings their streams' first/last event times, last ingestion time and stored bytes up to
-    /// date, inside the caller's transaction. The rowid of each event is its stable event id.
+    /// Appends events to one stream (<paramref name="streamId"/> of group <paramref name="groupId"/>) and brings its
+    /// first/last event times, last ingestion time and stored bytes up to date, inside the caller's transaction. The
+    /// rowid of each event is its stable event id.
     /// </summary>
-    private static async Task InsertEventsAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<LogEvent> events, long now, bool createMissing, CancellationToken cancellationToken)
+    private static async Task InsertEventsAsync(SqliteConnection connection, SqliteTransaction transaction, long streamId, long groupId,
+        IReadOnlyList<(long Timestamp, string Message)> events, long now, CancellationToken cancellationToken)
     {
+        long first = long.MaxValue, last = long.MinValue, bytes = 0;
         await using (var command = connection.CreateCommand())
         {
             command.Transaction = transaction;
-            command.CommandText = InsertEventSql;
-            var group = command.Parameters.Add("$group", SqliteType.Text);
-            var stream = command.Parameters.Add("$stream", SqliteType.Text);
+            command.CommandText = "INSERT INTO events (stream_id, group_id, timestamp, ingestion_time, message) VALUES ($stream, $group, $timestamp, $ingestion, $message);";
+            command.Parameters.AddWithValue("$stream", streamId);
+            command.Parameters.AddWithValue("$group", groupId);
+            command.Parameters.AddWithValue("$ingestion", now);
             var timestamp = command.Parameters.Add("$timestamp", SqliteType.Integer);
-            var ingestion = command.Parameters.Add("$ingestion", SqliteType.Integer);
             var message = command.Parameters.Add("$message", SqliteType.Text);
-            ingestion.Value = now;
-            foreach (var item in events)
+            foreach (var (ts, text) in events)
             {
-                group.Value = item.LogGroup;
-                stream.Value = item.LogStream;
-                timestamp.Value = item.TimestampMs;
-                message.Value = item.Message;
+                timestamp.Value = ts;
+                message.Value = text;
                 await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                first = Math.Min(first, ts);
+                last = Math.Max(last, ts);
+                bytes += EventSize(text);
             }
         }
 
-        var streams = StreamTotals(events);
-
-        await using var upsert = connection.CreateCommand();
-        upsert.Transaction = transaction;
-        upsert.CommandText = (createMissing ? InsertGroupSql : "") + UpsertStreamSql;
-        var g = upsert.Parameters.Add("$group", SqliteType.Text);
-        var s = upsert.Parameters.Add("$stream", SqliteType.Text);
-        var first = upsert.Parameters.Add("$first", SqliteType.Integer);
-        var last = upsert.Parameters.Add("$last", SqliteType.Integer);
-        var bytes = upsert.Parameters.Add("$bytes", SqliteType.Integer);
-        upsert.Parameters.AddWithValue("$now", now);
-        foreach (var ((groupName, streamName), (firstEvent, lastEvent, size)) in streams)
-        {
-            g.Value = groupName;
-            s.Value = streamName;
-            first.Value = firstEvent;
-            last.Value = lastEvent;
-            bytes.Value = size;
-            await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Per stream of <paramref name="events"/>: its first and last event time and the bytes they add.</summary>
-    private static Dictionary<(string Group, string Stream), (long First, long Last, long Bytes)> StreamTotals(IReadOnlyList<LogEvent> events)
-    {
-        var streams = new Dictionary<(string Group, string Stream), (long First, long Last, long Bytes)>();
-        StreamTotals(events is List<LogEvent> list ? System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list) : events.ToArray(), streams);
-        return streams;
+        await using var update = connection.CreateCommand();
+        update.Transaction = transaction;
+        update.CommandText = """
+            UPDATE log_streams SET
+                first_event = MIN(COALESCE(first_event, $first), $first),
+                last_event = MAX(COALESCE(last_event, $last), $last),
+                last_ingestion = $now,
+                stored_bytes = stored_bytes + $bytes
+            WHERE id = $stream;
+            """;
+        update.Parameters.AddWithValue("$first", first);
+        update.Parameters.AddWithValue("$last", last);
+        update.Parameters.AddWithValue("$now", now);
+        update.Parameters.AddWithValue("$bytes", bytes);
+        update.Parameters.AddWithValue("$stream", streamId);
+        await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Adds the totals of <paramref name="events"/> to <paramref name="streams"/>, one look-up per run of lines of one stream.</summary>
@@ -198,21 +177,25 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
     /// </summary>
     private sealed class Writer : IDisposable
     {
+        // A row of n events takes the ids max + 1 .. max + n: its rowid is the last (LogMigrations 3).
         private const string InsertSql = """
-            INSERT INTO log_events (log_group, log_stream, timestamp, ingestion_time, message)
-            VALUES (?1, ?2, ?3, ?4, ?5);
+            INSERT INTO events (id, stream_id, group_id, timestamp, ingestion_time, message, event_count)
+            VALUES (CASE WHEN ?6 = 1 THEN NULL ELSE (SELECT COALESCE(MAX(id), 0) FROM events) + ?6 END, ?1, ?2, ?3, ?4, ?5, ?6);
             """;
 
         private const string GroupSql = "INSERT INTO log_groups (name, creation_time) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING;";
 
+        // Run after GroupSql in the same transaction, so the group exists; RETURNING gives the ids the events carry,
+        // read under the write lock: a stream deleted and created again meanwhile gets its new id.
         private const string StreamSql = """
-            INSERT INTO log_streams (log_group, name, creation_time, first_event, last_event, last_ingestion, stored_bytes)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?3, ?6)
-            ON CONFLICT (log_group, name) DO UPDATE SET
+            INSERT INTO log_streams (group_id, name, creation_time, first_event, last_event, last_ingestion, stored_bytes)
+            VALUES ((SELECT id FROM log_groups WHERE name = ?1), ?2, ?3, ?4, ?5, ?3, ?6)
+            ON CONFLICT (group_id, name) DO UPDATE SET
                 first_event = MIN(COALESCE(first_event, excluded.first_event), excluded.first_event),
                 last_event = MAX(COALESCE(last_event, excluded.last_event), excluded.last_event),
                 last_ingestion = excluded.last_ingestion,
-                stored_bytes = stored_bytes + excluded.stored_bytes;
+                stored_bytes = stored_bytes + excluded.stored_bytes
+            RETURNING id, group_id;
             """;
 
         private readonly SqliteWriter _sqlite;
@@ -220,6 +203,8 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
         private readonly PreparedStatement _group;
         private readonly PreparedStatement _stream;
         private readonly Dictionary<(string Group, string Stream), (long First, long Last, long Bytes)> _streams = [];
+        private readonly Dictionary<(string Group, string Stream), (long StreamId, long GroupId)> _ids = [];
+        private byte[] _utf8 = new byte[1024];
 
         public Writer(SqliteDatabase database)
         {
@@ -229,37 +214,16 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
             _stream = _sqlite.Prepare(StreamSql);
         }
 
-        /// <summary>Appends the batch and brings its groups and streams up to date in one transaction.</summary>
+        /// <summary>Creates or updates the batch's groups and streams, then appends its lines, in one transaction.</summary>
         public void Write(List<LogEvent> batch, long now)
         {
             using var transaction = _sqlite.Connection.BeginTransaction();
-            _insert.Bind(4, now);
-
-            // Bindings stay between runs: a run of lines of one stream binds its names once.
             var lines = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(batch);
-            string? group = null;
-            string? stream = null;
-            foreach (ref readonly var item in lines)
-            {
-                if (!ReferenceEquals(item.LogGroup, group))
-                {
-                    _insert.Bind(1, group = item.LogGroup);
-                }
-
-                if (!ReferenceEquals(item.LogStream, stream))
-                {
-                    _insert.Bind(2, stream = item.LogStream);
-                }
-
-                _insert.Bind(3, item.TimestampMs);
-                _insert.Bind(5, item.Message);
-                _insert.Run();
-            }
 
             // Lambda creates a function's log group and stream on its first write, as on AWS.
+            StreamTotals(lines, _streams);
             _group.Bind(2, now);
             _stream.Bind(3, now);
-            StreamTotals(lines, _streams);
             foreach (var ((g, s), (firstEvent, lastEvent, size)) in _streams)
             {
                 _group.Bind(1, g);
@@ -269,14 +233,79 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
                 _stream.Bind(4, firstEvent);
                 _stream.Bind(5, lastEvent);
                 _stream.Bind(6, size);
-                _stream.Run();
+                _stream.RunReturning(out var streamId, out var groupId);
+                _ids[(g, s)] = (streamId, groupId);
+            }
+
+            // Bindings stay between runs: a run of lines of one stream binds its ids once.
+            _insert.Bind(4, now);
+            string? group = null;
+            string? stream = null;
+            for (var i = 0; i < lines.Length;)
+            {
+                ref readonly var item = ref lines[i];
+                if (!ReferenceEquals(item.LogStream, stream) || !ReferenceEquals(item.LogGroup, group))
+                {
+                    var (streamId, groupId) = _ids[(group = item.LogGroup, stream = item.LogStream)];
+                    _insert.Bind(1, streamId);
+                    _insert.Bind(2, groupId);
+                }
+
+                var count = RowLength(lines[i..]);
+                var length = 0;
+                for (var j = 0; j < count; j++)
+                {
+                    var message = lines[i + j].Message;
+                    var needed = length + 1 + System.Text.Encoding.UTF8.GetMaxByteCount(message.Length);
+                    if (needed > _utf8.Length)
+                    {
+                        Array.Resize(ref _utf8, Math.Max(needed, _utf8.Length * 2));
+                    }
+
+                    if (j > 0)
+                    {
+                        _utf8[length++] = (byte)Separator;
+                    }
+
+                    length += System.Text.Encoding.UTF8.GetBytes(message, _utf8.AsSpan(length));
+                }
+
+                _insert.Bind(3, item.TimestampMs);
+                _insert.Bind(5, _utf8.AsSpan(0, length));
+                _insert.Bind(6, (long)count);
+                _insert.Run();
+                i += count;
             }
 
             _streams.Clear();
+            _ids.Clear();
             transaction.Commit();
         }
 
         public void Dispose() => _sqlite.Dispose();
+
+        /// <summary>
+        /// How many of the first lines go into one row: the lines of one stream in a row of the batch with one timestamp
+        /// (END and REPORT, which an instance writes back to back), none holding the separator, at most <see cref="MaxEventsPerRow"/>.
+        /// </summary>
+        private static int RowLength(ReadOnlySpan<LogEvent> lines)
+        {
+            ref readonly var first = ref lines[0];
+            if (first.Message.Contains(Separator, StringComparison.Ordinal))
+            {
+                return 1;
+            }
+
+            var count = 1;
+            while (count < lines.Length && count < MaxEventsPerRow
+                && ReferenceEquals(lines[count].LogStream, first.LogStream) && ReferenceEquals(lines[count].LogGroup, first.LogGroup)
+                && lines[count].TimestampMs == first.TimestampMs && !lines[count].Message.Contains(Separator, StringComparison.Ordinal))
+            {
+                count++;
+            }
+
+            return count;
+        }
     }
 
     /// <summary>An event's size as CloudWatch Logs counts it: its message's UTF-8 bytes plus 26.</summary>

@@ -22,6 +22,9 @@ internal sealed class PreparedStatement : IDisposable
 
     public void Bind(int index, string value) => Check(raw.sqlite3_bind_text(_statement, index, value));
 
+    /// <summary>Binds UTF-8 text (SQLite copies it, so the caller may reuse the buffer at once).</summary>
+    public void Bind(int index, ReadOnlySpan<byte> utf8) => Check(raw.sqlite3_bind_text(_statement, index, utf8));
+
     public void Bind(int index, long value) => Check(raw.sqlite3_bind_int64(_statement, index, value));
 
     public void Bind(int index, double value) => Check(raw.sqlite3_bind_double(_statement, index, value));
@@ -41,6 +44,25 @@ internal sealed class PreparedStatement : IDisposable
             throw new SqliteException($"SQLite Error {rc}: '{message}'.", rc);
         }
 
+        raw.sqlite3_reset(_statement);
+    }
+
+    /// <summary>
+    /// Runs the statement and reads the first two columns of its one row (an <c>INSERT ... RETURNING</c>, which SQLite runs
+    /// to completion on its first step), in <paramref name="first"/> and <paramref name="second"/>.
+    /// </summary>
+    public void RunReturning(out long first, out long second)
+    {
+        var rc = raw.sqlite3_step(_statement);
+        if (rc != raw.SQLITE_ROW)
+        {
+            var message = raw.sqlite3_errmsg(_db).utf8_to_string();
+            raw.sqlite3_reset(_statement);
+            throw new SqliteException($"SQLite Error {rc}: '{message}' (expected one row).", rc);
+        }
+
+        first = raw.sqlite3_column_int64(_statement, 0);
+        second = raw.sqlite3_column_int64(_statement, 1);
         raw.sqlite3_reset(_statement);
     }
 

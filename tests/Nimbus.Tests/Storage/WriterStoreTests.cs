@@ -55,6 +55,145 @@ public sealed class WriterStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Log_store_migrates_a_logs_db_with_text_keyed_events_and_reads_every_event_back_with_its_id()
+    {
+        // A logs.db as the first two schema versions left it: events keyed by group and stream text.
+        var path = Path.Combine(_directory, "old-logs.db");
+        var v1 = new SqliteDatabase(path, LogMigrations.All.Take(1).ToList());
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            Execute(connection, """
+                INSERT INTO log_events (log_group, log_stream, timestamp, ingestion_time, message) VALUES
+                    ('/aws/lambda/a', 's1', 1000, 5000, 'START x'), ('/aws/lambda/a', 's2', 999, 5000, 'other stream'),
+                    ('/aws/lambda/a', 's1', 1001, 5000, 'deleted below'), ('/aws/lambda/a', 's1', 1001, 5001, 'END x é'),
+                    ('/aws/lambda/b', 's1', 2000, 6000, 'b''s line'), ('/aws/lambda/a', 's1', 1001, 5002, 'REPORT x');
+                DELETE FROM log_events WHERE message = 'deleted below';
+                """);
+        }
+
+        _ = new SqliteDatabase(path, LogMigrations.All.Take(2).ToList());
+        using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            connection.Open();
+            Execute(connection, """
+                UPDATE log_groups SET retention_days = 7 WHERE name = '/aws/lambda/b';
+                INSERT INTO log_groups (name, creation_time) VALUES ('/empty', 7000);
+                INSERT INTO log_streams (log_group, name, creation_time) VALUES ('/empty', 'none yet', 7001);
+                """);
+        }
+
+        SqliteConnection.ClearAllPools();
+        var database = new SqliteDatabase(path, LogMigrations.All);
+        Assert.Equal(LogMigrations.All.Count, database.SchemaVersion);
+        var store = new LogStore(database, TimeProvider.System, NullLogger<LogStore>.Instance);
+        var ct = CancellationToken.None;
+
+        Assert.Equal(
+            [new LogGroupRow("/aws/lambda/a", 5000, null, (4 * 26) + 7 + 12 + 8 + 8), new LogGroupRow("/aws/lambda/b", 6000, 7, 26 + 8), new LogGroupRow("/empty", 7000, null, 0)],
+            await store.ListGroupsAsync(null, null, null, 10, ct));
+        Assert.Equal([new LogStreamRow("none yet", 7001, null, null, null, 0)], await store.ListStreamsAsync("/empty", null, false, false, null, null, 10, ct));
+
+        // The same ids (eventIds clients de-duplicate on), the same order, the same text.
+        var s1 = await store.GetStreamEventsAsync("/aws/lambda/a", "s1", 0, long.MaxValue, null, null, forward: true, 10, ct);
+        Assert.Equal([(1L, 1000L, "START x"), (4L, 1001L, "END x é"), (6L, 1001L, "REPORT x")], s1.Select(e => (e.Id, e.Timestamp, e.Message)));
+        var group = await store.FilterEventsAsync("/aws/lambda/a", null, null, 0, long.MaxValue, null, 10, ct);
+        Assert.Equal([(2L, "s2"), (1L, "s1"), (4L, "s1"), (6L, "s1")], group.Select(e => (e.Id, e.LogStream)));
+        Assert.Equal([5L], (await store.FilterEventsAsync("/aws/lambda/b", ["s1"], null, 0, long.MaxValue, null, 10, ct)).Select(e => e.Id));
+
+        // New lines go on after the old ones, into the same streams.
+        store.Write([new LogEvent("/aws/lambda/a", "s1", 1002, "new line"), new LogEvent("/aws/lambda/c", "s1", 3000, "new group")]);
+        Assert.Equal([(1L, "START x"), (4L, "END x é"), (6L, "REPORT x"), (7L, "new line")],
+            (await store.GetStreamEventsAsync("/aws/lambda/a", "s1", 0, long.MaxValue, null, null, forward: true, 10, ct)).Select(e => (e.Id, e.Message)));
+        Assert.Equal(LogWriteOutcome.Done, await store.PutEventsAsync("/aws/lambda/b", "s1", [(2001, "put")], ct));
+        Assert.Equal(["b's line", "put"], (await store.FilterEventsAsync("/aws/lambda/b", null, "s", 0, long.MaxValue, null, 10, ct)).Select(e => e.Message));
+        Assert.Equal(["new group"], (await store.FilterEventsAsync("/aws/lambda/c", null, null, 0, long.MaxValue, null, 10, ct)).Select(e => e.Message));
+        store.Dispose();
+    }
+
+    [Fact]
+    public async Task Log_writer_stores_lines_of_one_millisecond_in_one_row_and_every_read_pages_through_them_one_event_at_a_time()
+    {
+        var path = Path.Combine(_directory, "logs.db");
+        var store = new LogStore(new SqliteDatabase(path, LogMigrations.All), TimeProvider.System, NullLogger<LogStore>.Instance);
+        var ct = CancellationToken.None;
+        const string group = "/aws/lambda/rows";
+        string a = "a", b = "b";
+        var lines = new List<LogEvent>
+        {
+            new(group, a, 1_000, "START 1"), new(group, a, 1_000, "out é"), new(group, b, 1_000, "b's line"),
+            new(group, a, 1_001, "END 1"), new(group, a, 1_001, "REPORT 1\t"), new(group, a, 1_001, "has \u001e inside"),
+            new(group, a, 1_001, "after it"), new(group, a, 1_002, "START 2"),
+        };
+        store.Write(lines);
+        var expected = lines.Where(l => l.LogStream == a).Select(l => l.Message).ToList();
+
+        using (var connection = Open(path))
+        {
+            // START and the output of ms 1000, END and REPORT of ms 1001 share rows; the line holding U+001E does not.
+            Assert.Equal(6, Query(connection, "SELECT COUNT(*) FROM events;", r => r.GetInt64(0)).Single());
+        }
+
+        var all = await store.GetStreamEventsAsync(group, a, 0, long.MaxValue, null, null, forward: true, 100, ct);
+        Assert.Equal(expected, all.Select(e => e.Message));
+        Assert.Equal(all.Count, all.Select(e => e.Id).Distinct().Count());
+
+        // One event per page, forward and backward, from positions inside a row.
+        var forward = new List<StoredLogEvent>();
+        for (LogPosition? after = null; forward.Count <= expected.Count;)
+        {
+            var page = await store.GetStreamEventsAsync(group, a, 0, long.MaxValue, after, null, forward: true, 1, ct);
+            if (page.Count == 0)
+            {
+                break;
+            }
+
+            forward.Add(Assert.Single(page));
+            after = new LogPosition(page[0].Timestamp, page[0].Id);
+        }
+
+        Assert.Equal(all, forward);
+        var backward = new List<StoredLogEvent>();
+        for (LogPosition? before = null; backward.Count <= expected.Count;)
+        {
+            var page = await store.GetStreamEventsAsync(group, a, 0, long.MaxValue, null, before, forward: false, 1, ct);
+            if (page.Count == 0)
+            {
+                break;
+            }
+
+            backward.Add(Assert.Single(page));
+            before = new LogPosition(page[0].Timestamp, page[0].Id);
+        }
+
+        Assert.Equal(all.AsEnumerable().Reverse(), backward);
+        Assert.Equal(["b's line"], (await store.FilterEventsAsync(group, [b], null, 0, long.MaxValue, null, 10, ct)).Select(e => e.Message));
+
+        // FilterLogEvents interleaves the streams by (time, id) and resumes inside a row.
+        var filtered = await store.FilterEventsAsync(group, null, null, 0, long.MaxValue, null, 100, ct);
+        Assert.Equal(lines.Count, filtered.Count);
+        Assert.Equal(filtered.OrderBy(e => e.Timestamp).ThenBy(e => e.Id), filtered);
+        var rest = await store.FilterEventsAsync(group, null, null, 0, long.MaxValue, new LogPosition(all[3].Timestamp, all[3].Id), 2, ct);
+        Assert.Equal(filtered.SkipWhile(e => e.Id != all[3].Id).Skip(1).Take(2), rest);
+        store.Dispose();
+    }
+
+    [Fact]
+    public async Task Log_writer_gives_a_stream_deleted_and_created_again_its_new_id()
+    {
+        var store = new LogStore(new SqliteDatabase(Path.Combine(_directory, "logs.db"), LogMigrations.All), TimeProvider.System, NullLogger<LogStore>.Instance);
+        var ct = CancellationToken.None;
+        store.Write([new LogEvent("/g", "s", 1, "first life")]);
+        Assert.True(await store.DeleteGroupAsync("/g", ct));
+        store.Write([new LogEvent("/g", "s", 2, "second life")]);
+
+        Assert.Equal(["second life"], (await store.GetStreamEventsAsync("/g", "s", 0, long.MaxValue, null, null, forward: true, 10, ct)).Select(e => e.Message));
+        var stream = Assert.Single(await store.ListStreamsAsync("/g", null, false, false, null, null, 10, ct));
+        Assert.Equal(("s", 2L, 2L, 26L + 11), (stream.Name, stream.FirstEventTimestamp, stream.LastEventTimestamp, stream.StoredBytes));
+        store.Dispose();
+    }
+
+    [Fact]
     public async Task Metering_retention_deletes_rows_past_it_and_keeps_the_rest()
     {
         var path = Path.Combine(_directory, "metrics.db");
@@ -83,6 +222,13 @@ public sealed class WriterStoreTests : IDisposable
 
         // The per-minute statistics of the samples follow the metering retention.
         Assert.Equal(3, Query(connection, "SELECT minute FROM async_rollup;", r => r.GetInt64(0)).Count);
+    }
+
+    private static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
     }
 
     private static SqliteConnection Open(string path)
