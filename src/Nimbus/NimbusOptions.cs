@@ -46,11 +46,12 @@ public sealed record NimbusOptions
     public TimeSpan AdmissionWait { get; init; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// Scale-out that fits the node: when a function's invocations average no longer than this and its pool already
-    /// has 4 busy instances per core, a caller that finds no idle instance waits up to this long for one to come back
-    /// (handed over as it is released) before starting another. Zero (the default) turns it off.
+    /// Scale-out that fits the node: when a function version's invocations average no longer than this (or none has
+    /// ended yet), it already has 3 busy or starting instances per core and the node's CPUs are at least 85% busy, a
+    /// caller waits for one of its instances to come back (handed over as it is released) instead of taking an idle one
+    /// or starting another, at most about one of its cold starts. Zero turns it off.
     /// </summary>
-    public TimeSpan ScaleOutWait { get; init; } = TimeSpan.Zero;
+    public TimeSpan ScaleOutWait { get; init; } = TimeSpan.FromMilliseconds(50);
 
     /// <summary>
     /// Runtime API connections served with inline scheduling (<see cref="Sandboxes.RuntimeApiTransport"/>): three fewer

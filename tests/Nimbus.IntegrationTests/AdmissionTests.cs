@@ -50,44 +50,60 @@ public sealed class AdmissionTests
             Assert.True(results.Select(r => r.Json().Str("instance")).Distinct().Count() > 1, "A burst should scale out to several instances.");
         });
 
-    /// <summary>A scale-out wait long enough to matter for a function whose invocations take a few ms.</summary>
-    private const string ScaleOutWait = "00:00:00.050";
-
     [Fact]
-    public Task With_a_scale_out_wait_bursts_of_100_calls_to_a_cold_then_warm_short_function_complete_without_a_single_error() => WithServerAsync(
+    public Task Thirty_two_callers_of_a_short_function_on_a_saturated_node_share_a_few_instances_and_none_fails() => WithServerAsync(
         // The longest admission wait: on a loaded machine a cold burst's last callers can wait past the default 10 s for
-        // the first instances to start, which would throttle them whatever the scale-out wait does.
-        new() { ["NIMBUS_SCALE_OUT_WAIT"] = ScaleOutWait, ["NIMBUS_ADMISSION_WAIT"] = "00:01:00" },
+        // the first instances to start, which would throttle them whatever scale-out does.
+        new() { ["NIMBUS_ADMISSION_WAIT"] = "00:01:00" },
         async (server, lambda) =>
         {
             var name = $"t-{Guid.NewGuid():N}"[..20];
             await lambda.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeBehaviours), "nodejs20.x", "pid.handler", timeout: 30);
 
-            // Cold: no duration is known yet, so the burst scales out as without the option. Warm: the invocations are
-            // short, so callers past 4 busy instances per core may wait for one to come back; none may fail either way.
-            foreach (var burst in new[] { "cold", "warm" })
+            // 32 callers, each calling back to back, from a cold start on: they keep every core busy, so the function
+            // scales out to its target (3 busy or starting instances per core) and its callers queue for those.
+            const int Callers = 32;
+            const int CallsEach = 10;
+            var results = (await Task.WhenAll(Enumerable.Range(0, Callers).Select(async _ =>
             {
-                var results = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ => lambda.InvokeAsync(name, """{"ms":0}""")));
-                var failures = results.Where(r => r.StatusCode != 200 || r.Header("X-Amz-Function-Error") is not null).ToList();
-                Assert.True(failures.Count == 0, $"{failures.Count} of 100 calls of the {burst} burst failed; the first: {failures.FirstOrDefault()}");
-            }
+                List<HttpResult> mine = [];
+                for (var i = 0; i < CallsEach; i++)
+                {
+                    mine.Add(await lambda.InvokeAsync(name, """{"ms":0}"""));
+                }
+
+                return mine;
+            }))).SelectMany(r => r).ToList();
+
+            var failures = results.Where(r => r.StatusCode != 200 || r.Header("X-Amz-Function-Error") is not null).ToList();
+            Assert.True(failures.Count == 0, $"{failures.Count} of {results.Count} calls failed; the first: {failures.FirstOrDefault()}");
+            var metrics = await MetricsAsync(server);
+            var target = metrics.Value("nimbus_scale_out_target_instances");
+            Assert.Equal(3 * Environment.ProcessorCount, target);
+            // A margin of the start slots (2 per core): callers that took one before the node's CPUs showed saturated.
+            var instances = metrics.Value("nimbus_lambda_instances", ("function", name));
+            var served = results.Select(r => r.Json().Str("instance")).Distinct().Count();
+            Assert.True(instances <= target + (2 * Environment.ProcessorCount) && served <= instances,
+                $"{instances} instances ({served} served calls) for {Callers} callers of a short function; at most {target} and the start slots expected.{Environment.NewLine}{metrics.Text}");
+            Assert.True(metrics.Value("nimbus_lambda_scale_out_waits_total", ("function", name)) > 0, metrics.Text);
         });
 
     [Fact]
-    public Task With_a_scale_out_wait_a_slow_function_still_gets_an_instance_per_concurrent_caller_at_once() => WithServerAsync(
-        new() { ["NIMBUS_SCALE_OUT_WAIT"] = ScaleOutWait },
+    public Task A_slow_function_still_gets_an_instance_per_concurrent_caller_at_once() => WithServerAsync(
+        [],
         async (server, lambda) =>
         {
             var name = $"t-{Guid.NewGuid():N}"[..20];
             await lambda.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeBehaviours), "nodejs20.x", "barrier.handler", timeout: 120);
 
-            // Its invocations take 500 ms, ten times the wait: its callers must never wait for an instance to come back.
+            // Its invocations take 500 ms, ten times the scale-out wait's 50 ms: its callers must never wait for an
+            // instance to come back.
             var first = await lambda.InvokeAsync(name, """{"ms":500}""");
             Assert.True(first.StatusCode == 200 && first.Header("X-Amz-Function-Error") is null, first.ToString());
 
-            // More callers than the 4 busy instances per core past which a short function's callers would wait. Each
+            // More callers than the 3 busy instances per core past which a short function's callers would wait. Each
             // call holds its instance until every one of them runs: only an instance per caller lets them all finish.
-            var callers = (4 * Environment.ProcessorCount) + 4;
+            var callers = Math.Max(16, (3 * Environment.ProcessorCount) + 4);
             // On a non-loopback address: functions in isolated networks (the default) cannot reach the host's 127.0.0.1.
             var host = HostAddress.NonLoopback();
             using var listener = new TcpListener(host, 0);

@@ -14,6 +14,10 @@ internal sealed class AdmissionMetrics(SandboxManager sandboxes) : IMetricsSourc
     public const string Waiting = "nimbus_lambda_waiting_invocations";
     public const string Abandoned = "nimbus_lambda_abandoned_invocations_total";
     public const string ScaleOutWaits = "nimbus_lambda_scale_out_waits_total";
+    public const string Instances = "nimbus_lambda_instances";
+    public const string AverageDuration = "nimbus_lambda_average_duration_seconds";
+    public const string ScaleOutTarget = "nimbus_scale_out_target_instances";
+    public const string CpuBusy = "nimbus_node_cpu_busy_ratio";
 
     private readonly ConcurrentDictionary<(string Function, string Version), StrongBox> _abandoned = new();
 
@@ -29,10 +33,33 @@ internal sealed class AdmissionMetrics(SandboxManager sandboxes) : IMetricsSourc
             writer.Sample(Waiting, pool.WaitingCount, ("function", pool.Function.Name), ("version", pool.Function.Version));
         }
 
-        writer.Family(ScaleOutWaits, "counter", "Invocations that waited for an instance of the function version to come back instead of starting another (NIMBUS_SCALE_OUT_WAIT).");
-        foreach (var pool in sandboxes.Pools.OrderBy(p => p.Function.Name, StringComparer.Ordinal).ThenBy(p => p.Function.Version, StringComparer.Ordinal))
+        var pools = sandboxes.Pools.OrderBy(p => p.Function.Name, StringComparer.Ordinal).ThenBy(p => p.Function.Version, StringComparer.Ordinal).ToList();
+        writer.Family(ScaleOutWaits, "counter", "Invocations that waited for an instance of the function version to come back instead of taking an idle one or starting another (NIMBUS_SCALE_OUT_WAIT).");
+        foreach (var pool in pools)
         {
             writer.Sample(ScaleOutWaits, pool.ScaleOutWaits, ("function", pool.Function.Name), ("version", pool.Function.Version));
+        }
+
+        // Why a version has the instances it has: how many, how long its invocations take (short ones are held at the
+        // target on a saturated node), the target, and how busy the node's CPUs are as scale-out sees them.
+        writer.Family(Instances, "gauge", "Instances of the function version on this node: busy, idle (frozen) and starting.");
+        foreach (var pool in pools)
+        {
+            writer.Sample(Instances, pool.InstanceCount, ("function", pool.Function.Name), ("version", pool.Function.Version));
+        }
+
+        writer.Family(AverageDuration, "gauge", "Moving average of the function version's invocation durations, which NIMBUS_SCALE_OUT_WAIT compares with its value.");
+        foreach (var pool in pools.Where(p => !double.IsNaN(p.AverageDurationMs)))
+        {
+            writer.Sample(AverageDuration, pool.AverageDurationMs / 1000, ("function", pool.Function.Name), ("version", pool.Function.Version));
+        }
+
+        writer.Family(ScaleOutTarget, "gauge", "Busy and starting instances a function version of short invocations keeps on a saturated node before its callers wait for one to come back (0: NIMBUS_SCALE_OUT_WAIT is off).");
+        writer.Sample(ScaleOutTarget, sandboxes.ScaleOutWait > TimeSpan.Zero ? sandboxes.ScaleOutTarget : 0);
+        if (!double.IsNaN(sandboxes.CpuBusyRatio))
+        {
+            writer.Family(CpuBusy, "gauge", "Share of the node's CPU time spent busy over the last ~200 ms (/proc/stat); at 0.85 and above scale-out holds short functions at their target.");
+            writer.Sample(CpuBusy, sandboxes.CpuBusyRatio);
         }
 
         writer.Family(Abandoned, "counter", "Invocations not run because their caller hung up while they waited for admission or for their instance's init.");

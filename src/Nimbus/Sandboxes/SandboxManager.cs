@@ -65,6 +65,26 @@ internal sealed partial class SandboxManager(
     /// <summary>How long a caller of a busy pool of short invocations waits for one to come back before starting another; zero: off.</summary>
     public TimeSpan ScaleOutWait => _options.ScaleOutWait;
 
+    /// <summary>
+    /// Busy and starting instances per core past which a pool of short invocations on a saturated node makes its callers
+    /// wait for one to come back (<see cref="NimbusOptions.ScaleOutWait"/>): each then stays busy with its next event
+    /// already waiting, instead of sleeping between invocations and waking with cold caches. 2 and 3 measured alike at
+    /// 32 callers (docs/benchmarks.md); 3 leaves room for short functions that also wait on I/O.
+    /// </summary>
+    internal const int ScaleOutInstancesPerCore = 3;
+
+    /// <summary>The busy and starting instances a pool of short invocations keeps on a saturated node: <see cref="ScaleOutInstancesPerCore"/> per core.</summary>
+    public int ScaleOutTarget { get; } = ScaleOutInstancesPerCore * Environment.ProcessorCount;
+
+    // Sampled only when the scale-out wait is on.
+    private readonly NodeCpu _cpu = new(time, options.Value.ScaleOutWait > TimeSpan.Zero);
+
+    /// <summary>True when the node's CPUs were at least 85% busy over the last ~200 ms (false when unknown).</summary>
+    public bool CpuSaturated => _cpu.Saturated;
+
+    /// <summary>The node's busy CPU share over the last ~200 ms, as scale-out sees it; NaN when unknown or the option is off.</summary>
+    public double CpuBusyRatio => _cpu.BusyRatio;
+
     /// <summary>Most callers waiting for instances of one function version: four per instance slot of the node.</summary>
     public int MaxWaitingPerFunction => _options.MaxInstances * 4;
 
@@ -671,6 +691,12 @@ internal sealed partial class SandboxManager(
         _draining = true;
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
         await StopAllInstancesAsync().ConfigureAwait(false);
+    }
+
+    public override void Dispose()
+    {
+        _cpu.Dispose();
+        base.Dispose();
     }
 
     private async Task StopAllInstancesAsync()

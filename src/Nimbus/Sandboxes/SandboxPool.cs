@@ -12,8 +12,14 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
 {
     private static readonly TimeSpan AdmissionPoll = TimeSpan.FromMilliseconds(20);
 
-    /// <summary>Busy instances per core a pool of short invocations keeps before its callers wait (<see cref="NimbusOptions.ScaleOutWait"/>).</summary>
-    private const int ScaleOutInstancesPerCore = 4;
+    /// <summary>How often a held-back caller decides again (the CPU may have freed up, the first durations may show a slow function).</summary>
+    private static readonly TimeSpan HoldBackRecheck = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>The longest a caller is held back before any instance of its pool finished its init: a node cold start or two on a busy node.</summary>
+    private static readonly TimeSpan UnknownColdStart = TimeSpan.FromSeconds(3);
+
+    /// <summary>The longest a caller is held back, however slow its pool's cold starts.</summary>
+    private static readonly TimeSpan MaxHoldBack = TimeSpan.FromSeconds(5);
 
     private readonly Lock _lock = new();
     private readonly Stack<SandboxInstance> _idle = new();
@@ -33,7 +39,11 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
     // Moving average of this pool's invocation durations (ms); NaN until the first one ends.
     private double _averageDurationMs = double.NaN;
 
-    // Callers that waited for an instance to come back instead of starting one (ScaleOutWait), Interlocked.
+    // Moving average of this pool's cold starts (ms, from the start to the end of its init), under _lock; NaN until one ends.
+    private double _coldStartMs = double.NaN;
+
+    // Callers held back: they waited for an instance to come back instead of taking an idle one or starting one
+    // (ScaleOutWait), Interlocked.
     private long _scaleOutWaits;
 
     // Provisioned concurrency, under _lock: instances initialized ahead and kept (never reaped or evicted).
@@ -77,38 +87,41 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
     /// to come back. When the node has no room for another, or too many callers wait already, the caller waits up to
     /// the admission wait (or not at all), then gives up: (null, null), a throttle. Cancelling
     /// <paramref name="cancellationToken"/> (the caller hung up) gives the caller's place up at once, before an
-    /// instance is started for it: <see cref="OperationCanceledException"/>.
+    /// instance is started for it: <see cref="OperationCanceledException"/>. A caller of a pool of short invocations
+    /// at its target on a saturated node is held back (<see cref="HoldBackLocked"/>): it waits for a busy or starting
+    /// instance to be handed over rather than take an idle one or start another.
     /// </summary>
     public async Task<(SandboxInstance? Instance, byte[]? StartError)> AcquireAsync(CancellationToken cancellationToken)
     {
-        if (TryTakeIdle() is { } idle)
+        TaskCompletionSource<SandboxInstance>? waiter = null;
+        if (TryTakeIdle(TimeSpan.Zero, enqueue: false, ref waiter, out _) is { } idle)
         {
             return (idle, null);
         }
 
         var started = manager.Time.GetTimestamp();
-        TaskCompletionSource<SandboxInstance>? waiter = null;
         SandboxInstance? returned = null;
+        var heldBack = false;
         try
         {
             while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (waiter is null || waiter.Task.IsCanceled)
-                {
-                    (var taken, waiter) = TakeIdleOrEnqueue();
-                    if (taken is not null)
-                    {
-                        return (returned = taken, null);
-                    }
 
-                    if (waiter is null)
-                    {
-                        // As many callers as the node has instance slots, four times over, wait for this function
-                        // already: throttled now rather than after the wait.
-                        Log.WaitQueueFull(logger, Function.Name, Function.Version, manager.MaxWaitingPerFunction);
-                        return (null, null);
-                    }
+                // Every round decides again: an idle instance unless held back, else a place in the queue (kept from
+                // round to round, so an instance released meanwhile is handed to this caller in its turn).
+                var elapsed = manager.Time.GetElapsedTime(started);
+                if (TryTakeIdle(elapsed, enqueue: true, ref waiter, out var holdBack) is { } taken)
+                {
+                    return (returned = taken, null);
+                }
+
+                if (waiter is null)
+                {
+                    // As many callers as the node has instance slots, four times over, wait for this function
+                    // already: throttled now rather than after the wait.
+                    Log.WaitQueueFull(logger, Function.Name, Function.Version, manager.MaxWaitingPerFunction);
+                    return (null, null);
                 }
 
                 if (waiter.Task.IsCompletedSuccessfully)
@@ -116,18 +129,23 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
                     return (returned = waiter.Task.Result, null);
                 }
 
-                var elapsed = manager.Time.GetElapsedTime(started);
                 if (manager.IsDraining || elapsed >= manager.AdmissionWait)
                 {
                     return (null, null);
                 }
 
-                // A pool of short invocations that already keeps every core busy lets its callers wait (bounded) for
-                // the next instance to come back rather than start one more to context-switch with the others.
-                if (ScaleOutWaitLeft(elapsed) is { } scaleOutWait)
+                // A pool of short invocations that keeps its target busy on a saturated node: its callers wait (bounded)
+                // for the next instance to come back rather than start one more to context-switch with the others.
+                // Re-checked every HoldBackRecheck: the CPU may have freed up, the first durations may show a slow function.
+                if (holdBack is { } left)
                 {
-                    Interlocked.Increment(ref _scaleOutWaits);
-                    if (await WaitForHandOverAsync(waiter, scaleOutWait, cancellationToken).ConfigureAwait(false) is { } handed)
+                    if (!heldBack)
+                    {
+                        heldBack = true;
+                        Interlocked.Increment(ref _scaleOutWaits);
+                    }
+
+                    if (await WaitForHandOverAsync(waiter, left < HoldBackRecheck ? left : HoldBackRecheck, cancellationToken).ConfigureAwait(false) is { } handed)
                     {
                         return (returned = handed, null);
                     }
@@ -149,11 +167,18 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
                     continue;
                 }
 
-                // Holding a slot: out of the queue (unless an instance was handed over meanwhile), then start one.
-                if (!Withdraw(waiter))
+                // Holding a slot: others may have started enough instances while this caller waited for it (a cold
+                // burst), so it is decided again, in the lock that counts this start among the pool's.
+                var reservation = TryReserveStart(waiter, manager.Time.GetElapsedTime(started));
+                if (reservation != StartReservation.Reserved)
                 {
                     manager.ExitStart();
-                    return (returned = waiter.Task.Result, null);
+                    if (reservation == StartReservation.HandedOver)
+                    {
+                        return (returned = waiter.Task.Result, null);
+                    }
+
+                    continue;
                 }
 
                 var (instance, error) = await StartHoldingSlotAsync(cancellationToken).ConfigureAwait(false);
@@ -169,8 +194,7 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
                 }
 
                 // No room on the node: back in the queue, for an instance of this pool or for room.
-                (var idleNow, waiter) = TakeIdleOrEnqueue();
-                if (idleNow is not null)
+                if (TryTakeIdle(manager.Time.GetElapsedTime(started), enqueue: true, ref waiter, out _) is { } idleNow)
                 {
                     return (returned = idleNow, null);
                 }
@@ -203,27 +227,91 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
         _averageDurationMs = double.IsNaN(average) ? durationMs : average + ((durationMs - average) / 16);
     }
 
-    /// <summary>
-    /// How much longer a caller should wait for an instance to come back instead of starting one, or null: the
-    /// option is on, the pool's invocations average no longer than the wait, and it has 4 busy instances per core.
-    /// </summary>
-    private TimeSpan? ScaleOutWaitLeft(TimeSpan elapsed)
+    /// <summary>Moving average of this pool's invocation durations (ms); NaN before the first one ended.</summary>
+    public double AverageDurationMs => _averageDurationMs;
+
+    /// <summary>Instances of this pool: busy, idle (frozen) and initializing.</summary>
+    public int InstanceCount
     {
-        var wait = manager.ScaleOutWait;
-        if (wait <= TimeSpan.Zero || elapsed >= wait || !(_averageDurationMs <= wait.TotalMilliseconds)
-            || BusyCount < ScaleOutInstancesPerCore * Environment.ProcessorCount)
+        get
+        {
+            lock (_lock)
+            {
+                return _all.Count + _starting;
+            }
+        }
+    }
+
+    /// <summary>
+    /// How much longer a caller that arrived <paramref name="elapsed"/> ago should wait for one of this pool's busy or
+    /// starting instances to come back instead of taking an idle one or starting another; null when it should not.
+    /// It waits when all of these hold: <see cref="NimbusOptions.ScaleOutWait"/> is on; the pool's invocations average
+    /// no longer than it, or none has ended yet (a cold burst); busy and starting instances already number the node's
+    /// <see cref="SandboxManager.ScaleOutTarget"/> (or the provisioned concurrency, if higher); the node's CPUs are
+    /// saturated; and the caller has waited less than <see cref="HoldBackBound"/>. Under <see cref="_lock"/>.
+    /// </summary>
+    private TimeSpan? HoldBackLocked(TimeSpan elapsed)
+    {
+        var threshold = manager.ScaleOutWait;
+        if (threshold <= TimeSpan.Zero || _averageDurationMs > threshold.TotalMilliseconds)
         {
             return null;
         }
 
-        return wait - elapsed;
+        var bound = HoldBackBound(threshold);
+        if (elapsed >= bound || _all.Count - _idle.Count + _starting < Math.Max(manager.ScaleOutTarget, _provisionedTarget) || !manager.CpuSaturated)
+        {
+            return null;
+        }
+
+        return bound - elapsed;
     }
 
-    /// <summary>An idle instance, or a new place in the queue; (null, null) when the queue is full.</summary>
-    private (SandboxInstance? Idle, TaskCompletionSource<SandboxInstance>? Waiter) TakeIdleOrEnqueue()
+    /// <summary>
+    /// The longest a caller is held back: about two of the pool's cold starts (a cold burst's callers arrive with the
+    /// starts, so one cold start passes before any instance can come back; past a second one, starting an instance
+    /// would have served it sooner), at least a queue of ten of the longest short invocations (500 ms at the default
+    /// 50 ms: a loaded node's busy instances come back late, not never), at most <see cref="MaxHoldBack"/>;
+    /// <see cref="UnknownColdStart"/> before the pool's first start finished its init. A bound against instances that
+    /// do not come back, not the usual wait: at 32 callers of a 1 ms function a caller waits a few ms.
+    /// </summary>
+    private TimeSpan HoldBackBound(TimeSpan threshold)
     {
-        var idle = TryTakeIdle(enqueue: true, out var waiter);
-        return (idle, waiter);
+        var coldStartMs = _coldStartMs;
+        return double.IsNaN(coldStartMs)
+            ? UnknownColdStart
+            : TimeSpan.FromMilliseconds(Math.Clamp(2 * coldStartMs, 10 * threshold.TotalMilliseconds, MaxHoldBack.TotalMilliseconds));
+    }
+
+    private enum StartReservation
+    {
+        Reserved,
+        HeldBack,
+        HandedOver,
+    }
+
+    /// <summary>
+    /// For a caller holding a start slot: counts its start among the pool's and takes it out of the queue (Reserved),
+    /// unless an instance was handed over to it meanwhile, or it is held back now.
+    /// </summary>
+    private StartReservation TryReserveStart(TaskCompletionSource<SandboxInstance> waiter, TimeSpan elapsed)
+    {
+        lock (_lock)
+        {
+            if (waiter.Task.IsCompletedSuccessfully)
+            {
+                return StartReservation.HandedOver;
+            }
+
+            if (HoldBackLocked(elapsed) is not null)
+            {
+                return StartReservation.HeldBack;
+            }
+
+            WithdrawLocked(waiter);
+            _starting++;
+            return StartReservation.Reserved;
+        }
     }
 
     /// <summary>Takes the caller's place back; false when an instance was handed over to it first (it is the caller's).</summary>
@@ -231,20 +319,25 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
     {
         lock (_lock)
         {
-            if (!waiter.TrySetCanceled())
-            {
-                return false;
-            }
-
-            _waiting--;
-            if (_waiting == 0)
-            {
-                // Every place left in the queue was withdrawn: drop them now rather than at the next release.
-                _waiters.Clear();
-            }
-
-            return true;
+            return WithdrawLocked(waiter);
         }
+    }
+
+    private bool WithdrawLocked(TaskCompletionSource<SandboxInstance> waiter)
+    {
+        if (!waiter.TrySetCanceled())
+        {
+            return false;
+        }
+
+        _waiting--;
+        if (_waiting == 0)
+        {
+            // Every place left in the queue was withdrawn: drop them now rather than at the next release.
+            _waiters.Clear();
+        }
+
+        return true;
     }
 
     /// <summary>Waits up to <paramref name="timeout"/> for an instance handed over; null when none came.</summary>
@@ -277,19 +370,25 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
         return (holdsSlot, waiter.Task.IsCompletedSuccessfully ? waiter.Task.Result : null);
     }
 
-    /// <summary>Starts an instance in a start slot the caller holds; the slot is given back once its init is over.</summary>
+    /// <summary>
+    /// Starts an instance in a start slot the caller holds and a start it reserved (<see cref="TryReserveStart"/>); the
+    /// slot is given back once its init is over.
+    /// </summary>
     private async Task<(SandboxInstance? Instance, byte[]? StartError)> StartHoldingSlotAsync(CancellationToken cancellationToken)
     {
         (SandboxInstance? Instance, byte[]? StartError) started = (null, null);
+        long startedAt = 0;
         try
         {
-            // Starts in flight count as instances: four starting at once would otherwise each find none.
+            // Starts in flight count as instances: four starting at once would otherwise each find none. This one is
+            // counted in _starting already (TryReserveStart).
             int instances;
             lock (_lock)
             {
-                instances = _all.Count + _starting++;
+                instances = _all.Count + _starting - 1;
             }
 
+            startedAt = manager.Time.GetTimestamp();
             started = await manager.StartInstanceAsync(Function, provisioned: false, cancellationToken, manager.MayEvictForAnother(Function, instances)).ConfigureAwait(false);
         }
         finally
@@ -305,7 +404,7 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
 
             if (started.Instance is { } instance)
             {
-                _ = ReleaseSlotAfterInitAsync(instance);
+                _ = ReleaseSlotAfterInitAsync(instance, startedAt);
             }
             else
             {
@@ -316,11 +415,19 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
         return started;
     }
 
-    private async Task ReleaseSlotAfterInitAsync(SandboxInstance instance)
+    private async Task ReleaseSlotAfterInitAsync(SandboxInstance instance, long startedAt)
     {
         try
         {
             await instance.InitEnded.ConfigureAwait(false);
+            if (instance.IsInitialized)
+            {
+                var coldStartMs = manager.Time.GetElapsedTime(startedAt).TotalMilliseconds;
+                lock (_lock)
+                {
+                    _coldStartMs = double.IsNaN(_coldStartMs) ? coldStartMs : _coldStartMs + ((coldStartMs - _coldStartMs) / 4);
+                }
+            }
         }
         finally
         {
@@ -328,22 +435,27 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
         }
     }
 
-    private SandboxInstance? TryTakeIdle() => TryTakeIdle(enqueue: false, out _);
-
     /// <summary>
-    /// Takes an idle instance; with <paramref name="enqueue"/>, when none is idle, queues a new waiter in the same
-    /// lock (so no instance can be pushed idle in between), unless the queue is full.
+    /// In one lock, so no instance can be pushed idle in between: decides whether the caller is held back
+    /// (<paramref name="holdBack"/>); if not, takes an idle instance (withdrawing the caller's place in the queue); if
+    /// none was taken and <paramref name="enqueue"/>, gives a caller without a place (or whose place was withdrawn) a
+    /// new one, or null when the queue is full. Takes nothing for a caller whose instance was handed over already.
     /// </summary>
-    private SandboxInstance? TryTakeIdle(bool enqueue, out TaskCompletionSource<SandboxInstance>? waiter)
+    private SandboxInstance? TryTakeIdle(TimeSpan elapsed, bool enqueue, ref TaskCompletionSource<SandboxInstance>? waiter, out TimeSpan? holdBack)
     {
         var now = manager.Time.GetUtcNow();
         List<SandboxInstance>? due = null;
         SandboxInstance? taken = null;
         var replaceProvisioned = false;
-        waiter = null;
         lock (_lock)
         {
-            while (_idle.TryPop(out var idle))
+            holdBack = HoldBackLocked(elapsed);
+            if (waiter is { Task.IsCompletedSuccessfully: true })
+            {
+                return null;
+            }
+
+            while (holdBack is null && _idle.TryPop(out var idle))
             {
                 if (idle.State != InstanceState.Idle)
                 {
@@ -364,11 +476,22 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
                 break;
             }
 
-            if (taken is null && enqueue && _waiting < manager.MaxWaitingPerFunction)
+            if (taken is not null)
             {
-                waiter = new TaskCompletionSource<SandboxInstance>(TaskCreationOptions.RunContinuationsAsynchronously);
-                _waiters.Enqueue(waiter);
-                _waiting++;
+                if (waiter is not null)
+                {
+                    WithdrawLocked(waiter);
+                }
+            }
+            else if (enqueue && (waiter is null || waiter.Task.IsCanceled))
+            {
+                waiter = null;
+                if (_waiting < manager.MaxWaitingPerFunction)
+                {
+                    waiter = new TaskCompletionSource<SandboxInstance>(TaskCreationOptions.RunContinuationsAsynchronously);
+                    _waiters.Enqueue(waiter);
+                    _waiting++;
+                }
             }
         }
 
