@@ -236,12 +236,17 @@ public sealed partial class AuthConditionTests(ServerFixture fixture) : IClassFi
         await WaitForResultAsync(aws, uuid, "OK");
 
         await AuthClients.PutRolePolicyAsync(scope.Server, role, "poll", noPoll);
-        await Task.Delay(TimeSpan.FromSeconds(3)); // past the pollers' 2 s decision cache
+
+        // The one wait that cannot be a poll: a decision the poller made before the put may still let it receive for
+        // the cache's 2 s (PollerPermissions.CacheFor), and nothing shows when it expires; the queue is long-polled.
+        await Task.Delay(TimeSpan.FromSeconds(2.25));
         (await aws.RunAsync(["sqs", "send-message", "--queue-url", queueUrl, "--message-body", "second"])).ShouldSucceed();
         var problem = await WaitForResultAsync(aws, uuid, "PROBLEM");
         Assert.Contains("does not have permissions to call ReceiveMessage on SQS", problem, StringComparison.Ordinal);
         Assert.Equal("Enabled", (await aws.LambdaAsync("get-event-source-mapping", "--uuid", uuid)).Json().GetProperty("State").GetString());
-        await Task.Delay(TimeSpan.FromSeconds(3));
+
+        // The refused poller gave the message back unprocessed: visible on the queue, not in flight, never run.
+        await WaitForVisibleAsync(aws, queueUrl, visible: 1);
         Assert.DoesNotContain("second", Bodies(recorder, function));
 
         await AuthClients.PutRolePolicyAsync(scope.Server, role, "poll", poll);
@@ -275,6 +280,24 @@ public sealed partial class AuthConditionTests(ServerFixture fixture) : IClassFi
             .Where(r => r.GetProperty("event").TryGetProperty("Records", out _))
             .SelectMany(r => r.GetProperty("event").GetProperty("Records").EnumerateArray())
             .Select(r => r.GetProperty("body").GetString()!)];
+
+    private static async Task WaitForVisibleAsync(AwsCli aws, string queueUrl, int visible)
+    {
+        var deadline = DateTime.UtcNow + Deadline;
+        while (true)
+        {
+            var attributes = (await aws.RunAsync(["sqs", "get-queue-attributes", "--queue-url", queueUrl,
+                "--attribute-names", "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])).Json().GetProperty("Attributes");
+            var seen = (attributes.GetProperty("ApproximateNumberOfMessages").GetString(), attributes.GetProperty("ApproximateNumberOfMessagesNotVisible").GetString());
+            if (seen == (visible.ToString(System.Globalization.CultureInfo.InvariantCulture), "0"))
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"{queueUrl}: {seen.Item1} visible and {seen.Item2} in flight; expected {visible} visible and none in flight.");
+            await Task.Delay(250);
+        }
+    }
 
     private static async Task<string> WaitForResultAsync(AwsCli aws, string uuid, string prefix)
     {
