@@ -130,6 +130,20 @@ public sealed partial class AuthConditionTests(ServerFixture fixture) : IClassFi
             """{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringSoundsLike":{"aws:username":"x"}}}}""", System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal(400, (int)put.StatusCode);
         Assert.Contains("StringSoundsLike", await put.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        // So is a policy language Version IAM does not know; 2008-10-17 (the older language) is accepted.
+        foreach (var (version, status) in new[] { ("\"2012-10-18\"", 400), ("\"\"", 400), ("2012", 400), ("\"2008-10-17\"", 204) })
+        {
+            using var versioned = await scope.Server.Http.PutAsync($"/nimbus/admin/users/{user.Name}/policies/versioned", new StringContent(
+                $$$"""{"Version":{{{version}}},"Statement":{"Effect":"Allow","Action":"sqs:ListQueues","Resource":"*"}}""", System.Text.Encoding.UTF8, "application/json"));
+            var body = await versioned.Content.ReadAsStringAsync();
+            Assert.True((int)versioned.StatusCode == status, $"Version {version}: {(int)versioned.StatusCode} {body}");
+            if (status == 400)
+            {
+                Assert.Contains("MalformedPolicyDocument", body, StringComparison.Ordinal);
+                Assert.Contains("The policy must contain a valid version string", body, StringComparison.Ordinal);
+            }
+        }
     });
 
     [Fact]
@@ -163,6 +177,11 @@ public sealed partial class AuthConditionTests(ServerFixture fixture) : IClassFi
         // A policy that is not a valid resource policy is refused, and the stored one stays.
         var bad = JsonSerializer.Serialize(new Dictionary<string, string> { ["Policy"] = """{"Statement":{"Effect":"Allow","Action":"sqs:*","Resource":"*"}}""" });
         (await root.RunAsync(["sqs", "set-queue-attributes", "--queue-url", queueUrl, "--attributes", bad])).ShouldFailWith("InvalidAttributeValue");
+
+        // So is a policy language Version SQS does not know (through the CLI v2's query protocol).
+        var unknownVersion = JsonSerializer.Serialize(new Dictionary<string, string> { ["Policy"] = policy.Replace("2012-10-17", "2012-10-18", StringComparison.Ordinal) });
+        Assert.Contains("The policy must contain a valid version string", (await scope.Cli(AwsCli.V2).RunAsync(
+            ["sqs", "set-queue-attributes", "--queue-url", queueUrl, "--attributes", unknownVersion])).ShouldFailWith("InvalidAttributeValue"), StringComparison.Ordinal);
         (await senderCli.RunAsync(["sqs", "send-message", "--queue-url", queueUrl, "--message-body", "still"])).ShouldSucceed();
     });
 
