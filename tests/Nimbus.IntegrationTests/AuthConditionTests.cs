@@ -140,7 +140,7 @@ public sealed partial class AuthConditionTests(ServerFixture fixture) : IClassFi
             Assert.True((int)versioned.StatusCode == status, $"Version {version}: {(int)versioned.StatusCode} {body}");
             if (status == 400)
             {
-                Assert.Contains("MalformedPolicyDocument", body, StringComparison.Ordinal);
+                Assert.Equal("MalformedPolicyDocument", versioned.Headers.GetValues("x-amzn-ErrorType").Single());
                 Assert.Contains("The policy must contain a valid version string", body, StringComparison.Ordinal);
             }
         }
