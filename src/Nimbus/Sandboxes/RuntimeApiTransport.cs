@@ -31,6 +31,10 @@ internal sealed class RuntimeApiTransport : IConnectionListenerFactory, IConnect
     private readonly RuntimePortPool _ports;
     private readonly bool _inline;
 
+    // Kestrel's own transport is inline-scheduled for the AWS API listener: then this one binds the Runtime API's
+    // listeners too, so that they keep the scheduling RuntimeApiInlineScheduling asks for.
+    private readonly bool _bindAll;
+
     // One factory per scheduling, shared by the listeners (each holds memory pools): inline for the Runtime API when
     // asked for, Kestrel's defaults otherwise.
     private readonly Lazy<SocketConnectionContextFactory> _inlineFactory;
@@ -40,6 +44,7 @@ internal sealed class RuntimeApiTransport : IConnectionListenerFactory, IConnect
     {
         _ports = ports;
         _inline = options.Value.RuntimeApiInlineScheduling;
+        _bindAll = options.Value.AwsApiInlineScheduling;
         var logger = loggers.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets");
 
         // Inline scheduling never uses the I/O queues.
@@ -48,7 +53,7 @@ internal sealed class RuntimeApiTransport : IConnectionListenerFactory, IConnect
     }
 
     public bool CanBind(EndPoint endpoint) =>
-        endpoint is FileHandleEndPoint handle && _ports.ListenerOf(handle.FileHandle) is { } listener && (listener.Deferred || (listener.RuntimeApi && _inline));
+        endpoint is FileHandleEndPoint handle && _ports.ListenerOf(handle.FileHandle) is { } listener && (listener.Deferred || (listener.RuntimeApi && (_inline || _bindAll)));
 
     public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
