@@ -14,7 +14,8 @@ namespace Nimbus.Sandboxes;
 /// thread that produced it. The default transport hands both over to the thread pool (the request to the HTTP loop,
 /// the answer to an I/O queue): three hand-offs per invocation on these connections (the event to <c>/next</c>, the
 /// runtime's answer, its <c>202</c>); see docs/benchmarks.md, "thread hand-offs per warm invoke". Every other listener
-/// keeps Kestrel's default transport.
+/// keeps Kestrel's default transport. When that transport is itself inline-scheduled (<c>AwsApiInlineScheduling</c>), this one
+/// binds the Runtime API listeners either way, so that they keep the scheduling <c>RuntimeApiInlineScheduling</c> asks for.
 /// <para>
 /// It also serves every listener of an isolated slot (<see cref="RuntimePortPool"/>), the Runtime API's and the AWS
 /// APIs' beside it, whose listening sockets exist only from the slot's first rent on: Kestrel listens on a placeholder
