@@ -68,6 +68,14 @@ public sealed record NimbusOptions
     public bool InlineSends { get; init; } = true;
 
     /// <summary>
+    /// The AWS API listener (plain HTTP and TLS) served with Kestrel's inline scheduling: a caller's request is parsed and
+    /// served on the thread that received it, and its response is sent by the thread that wrote it, one thread-pool
+    /// hand-off fewer per request than <see cref="InlineSends"/> alone. Safe because no handler reads a request body
+    /// synchronously (<see cref="Buckets.AwsChunkedStream"/> refuses to). False: Kestrel's default scheduling.
+    /// </summary>
+    public bool AwsApiInlineScheduling { get; init; }
+
+    /// <summary>
     /// How instances reach the network: <see cref="Sandboxes.SandboxNetwork.Isolated"/> (the default) gives each instance
     /// a network namespace of its own with its Runtime API and this node's AWS APIs, and egress through slirp4netns that
     /// keeps the host's loopback out (needs root; without slirp4netns, no egress); <see cref="Sandboxes.SandboxNetwork.Host"/>

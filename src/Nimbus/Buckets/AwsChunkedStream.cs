@@ -116,7 +116,10 @@ internal sealed class AwsChunkedStream(Stream inner, IChunkSignatureVerifier ver
         }
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+    // A request body is read asynchronously only, as Kestrel's own stream requires (AllowSynchronousIO is off): a thread
+    // blocked on the body would, on an inline-scheduled connection, be the very thread that receives it (a deadlock).
+    public override int Read(byte[] buffer, int offset, int count) =>
+        throw new NotSupportedException("An aws-chunked request body is read with ReadAsync only: a synchronous read could wait on the thread that receives it.");
 
     public override void Flush()
     {

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -46,6 +47,15 @@ public static class NimbusHostingExtensions
         }
 
         builder.Services.AddNimbus(builder.Configuration);
+
+        // Kestrel's own socket transport serves the AWS API listeners only: the Runtime API's go through RuntimeApiTransport.
+        builder.Services.AddOptions<SocketTransportOptions>().Configure<IOptions<NimbusOptions>>((sockets, nimbus) =>
+        {
+            if (nimbus.Value.AwsApiInlineScheduling)
+            {
+                sockets.UnsafePreferInlineScheduling = true;
+            }
+        });
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {
             // Validated (every invalid setting is reported at once) before a listen address is parsed.
@@ -58,7 +68,9 @@ public static class NimbusHostingExtensions
             kestrel.Listen(address, listen.Port, main =>
             {
                 endpoints.SetMain(main);
-                if (options.InlineSends)
+
+                // Inline scheduling already sends on the writing thread.
+                if (options.InlineSends && !options.AwsApiInlineScheduling)
                 {
                     main.Use(InlineSends.Middleware);
                 }

@@ -14,7 +14,8 @@ namespace Nimbus.Sandboxes;
 /// thread that produced it. The default transport hands both over to the thread pool (the request to the HTTP loop,
 /// the answer to an I/O queue): three hand-offs per invocation on these connections (the event to <c>/next</c>, the
 /// runtime's answer, its <c>202</c>); see docs/benchmarks.md, "thread hand-offs per warm invoke". Every other listener
-/// keeps Kestrel's default transport.
+/// keeps Kestrel's default transport. When that transport is itself inline-scheduled (<c>AwsApiInlineScheduling</c>), this one
+/// binds the Runtime API listeners either way, so that they keep the scheduling <c>RuntimeApiInlineScheduling</c> asks for.
 /// <para>
 /// It also serves every listener of an isolated slot (<see cref="RuntimePortPool"/>), the Runtime API's and the AWS
 /// APIs' beside it, whose listening sockets exist only from the slot's first rent on: Kestrel listens on a placeholder
@@ -31,6 +32,10 @@ internal sealed class RuntimeApiTransport : IConnectionListenerFactory, IConnect
     private readonly RuntimePortPool _ports;
     private readonly bool _inline;
 
+    // Kestrel's own transport is inline-scheduled for the AWS API listener: then this one binds the Runtime API's
+    // listeners too, so that they keep the scheduling RuntimeApiInlineScheduling asks for.
+    private readonly bool _bindAll;
+
     // One factory per scheduling, shared by the listeners (each holds memory pools): inline for the Runtime API when
     // asked for, Kestrel's defaults otherwise.
     private readonly Lazy<SocketConnectionContextFactory> _inlineFactory;
@@ -40,6 +45,7 @@ internal sealed class RuntimeApiTransport : IConnectionListenerFactory, IConnect
     {
         _ports = ports;
         _inline = options.Value.RuntimeApiInlineScheduling;
+        _bindAll = options.Value.AwsApiInlineScheduling;
         var logger = loggers.CreateLogger("Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets");
 
         // Inline scheduling never uses the I/O queues.
@@ -48,7 +54,7 @@ internal sealed class RuntimeApiTransport : IConnectionListenerFactory, IConnect
     }
 
     public bool CanBind(EndPoint endpoint) =>
-        endpoint is FileHandleEndPoint handle && _ports.ListenerOf(handle.FileHandle) is { } listener && (listener.Deferred || (listener.RuntimeApi && _inline));
+        endpoint is FileHandleEndPoint handle && _ports.ListenerOf(handle.FileHandle) is { } listener && (listener.Deferred || (listener.RuntimeApi && (_inline || _bindAll)));
 
     public ValueTask<IConnectionListener> BindAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
     {
