@@ -43,6 +43,9 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
     // Moving average of this pool's cold starts (ms, from the start to the end of its init), under _lock; NaN until one ends.
     private double _coldStartMs = double.NaN;
 
+    // Moving average of how long held-back callers waited for their hand-over (ms); NaN until one was served.
+    private double _heldWaitMs = double.NaN;
+
     // Callers held back: they waited for an instance to come back instead of taking an idle one or starting one
     // (ScaleOutWait), Interlocked.
     private long _scaleOutWaits;
@@ -164,6 +167,7 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
 
                     if (await WaitHeldBackAsync(waiter, cancellationToken).ConfigureAwait(false) is { } handed)
                     {
+                        RecordHeldWait(manager.Time.GetElapsedTime(started).TotalMilliseconds);
                         return (returned = handed, null);
                     }
 
@@ -271,8 +275,9 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
     private bool HoldBackLocked(TimeSpan elapsed, long now)
     {
         var threshold = manager.ScaleOutWait;
-        if (threshold <= TimeSpan.Zero || _averageDurationMs > threshold.TotalMilliseconds)
+        if (threshold <= TimeSpan.Zero || _averageDurationMs > threshold.TotalMilliseconds || _retired || manager.IsDraining)
         {
+            // A retired pool is no longer rechecked (RecheckHeldBack): its callers are not held back.
             return false;
         }
 
@@ -291,9 +296,22 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
     private TimeSpan HoldBackBound(TimeSpan threshold)
     {
         var coldStartMs = _coldStartMs;
-        return double.IsNaN(coldStartMs)
-            ? UnknownColdStart
-            : TimeSpan.FromMilliseconds(Math.Clamp(2 * coldStartMs, 10 * threshold.TotalMilliseconds, MaxHoldBack.TotalMilliseconds));
+        if (double.IsNaN(coldStartMs))
+        {
+            return UnknownColdStart;
+        }
+
+        // On a loaded node every wait is longer: at least ten of the recent hand-over waits, so the usual wait on a
+        // slow machine does not run into the bound and start an instance the target did not need.
+        var heldWaitMs = double.IsNaN(_heldWaitMs) ? 0 : 10 * _heldWaitMs;
+        return TimeSpan.FromMilliseconds(Math.Clamp(Math.Max(2 * coldStartMs, heldWaitMs), 10 * threshold.TotalMilliseconds, MaxHoldBack.TotalMilliseconds));
+    }
+
+    // Racy as RecordDuration is (a lost update only delays the average): no lock on the hand-over path.
+    private void RecordHeldWait(double waitedMs)
+    {
+        var average = _heldWaitMs;
+        _heldWaitMs = double.IsNaN(average) ? waitedMs : average + ((waitedMs - average) / 32);
     }
 
     private enum StartReservation
@@ -637,7 +655,7 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
         lock (_lock)
         {
             keep = !_retired && instance.State == InstanceState.Idle && !instance.CredentialsDue(manager.Time.GetUtcNow());
-            if (keep && (handedTo = HandOverLocked(instance)) is null)
+            if (keep && (ParkLocked() || (handedTo = HandOverLocked(instance)) is null))
             {
                 // Frozen while idle (once its runtime waits on /next): no CPU until an invocation takes it.
                 instance.FreezeIfWaiting();
@@ -689,6 +707,25 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
         }
 
         await manager.StopInstanceAsync(instance).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// True when an instance coming back is surplus: without it, the pool's other busy and starting instances still
+    /// number its target and its callers are held back (<see cref="HoldBackLocked"/>'s pool-wide conditions). It is
+    /// then frozen idle rather than handed over, so a set that grew past the target (callers that waited past their
+    /// bound, a burst before the CPU signal caught up) shrinks back to it while the others keep serving the queue;
+    /// parked instances sink to the bottom of the idle stack and the idle timeout reaps them.
+    /// </summary>
+    private bool ParkLocked()
+    {
+        var threshold = manager.ScaleOutWait;
+        if (_waiting == 0 || threshold <= TimeSpan.Zero || !(_averageDurationMs <= threshold.TotalMilliseconds) || manager.IsDraining)
+        {
+            return false;
+        }
+
+        var othersBusy = _all.Count - _idle.Count + _starting - 1;
+        return othersBusy >= Math.Max(manager.ScaleOutTarget, _provisionedTarget) && _gate.Holds(atTarget: true, manager.CpuFreeSince, manager.Time.GetTimestamp());
     }
 
     /// <summary>
@@ -909,6 +946,7 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
     public void Retire()
     {
         List<SandboxInstance> idle;
+        List<Waiter> waiting;
         lock (_lock)
         {
             _retired = true;
@@ -918,6 +956,19 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
             {
                 _all.Remove(instance);
             }
+
+            // No instance comes back to a retired pool: its waiting callers decide again (and are not held back).
+            waiting = [.. _waiters.Where(w => w.State == WaiterState.Waiting)];
+            foreach (var waiter in waiting)
+            {
+                waiter.State = WaiterState.Gone;
+                LeaveQueueLocked();
+            }
+        }
+
+        foreach (var waiter in waiting)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static w => w.TrySetResult(null), waiter, preferLocal: false);
         }
 
         foreach (var instance in idle)
