@@ -7,7 +7,9 @@ namespace Nimbus.Sandboxes;
 /// /proc/stat read by one timer every <see cref="Period"/>, the busy share taken over the last two periods (about
 /// 200 ms), long enough to smooth a single tick, short enough to follow a burst. Unknown (NaN) until two periods have
 /// passed, and where /proc/stat cannot be read; unknown counts as not saturated (scale-out as without the option).
-/// The whole machine's CPUs: a server confined by a cgroup CPU quota sees the host's figures.
+/// The whole machine's CPUs: a server confined by a cgroup CPU quota sees the host's figures. Besides the ratio it keeps
+/// since when the CPUs have been free without a break (<see cref="FreeSince"/>), so that a dip of a few hundred ms does
+/// not read as room for more instances (<see cref="ScaleOutGate"/>), and calls <c>sampled</c> after every sample.
 /// </summary>
 internal sealed class NodeCpu : IDisposable
 {
@@ -21,12 +23,22 @@ internal sealed class NodeCpu : IDisposable
     // Written only by the timer's callback (_sampling keeps callbacks from overlapping); the last three samples.
     private readonly (long Busy, long Total)[] _samples = new (long, long)[3];
     private readonly ITimer? _timer;
+    private readonly TimeProvider _time;
+    private readonly Action? _sampled;
     private int _taken;
     private int _sampling;
     private double _busyRatio = double.NaN;
 
-    public NodeCpu(TimeProvider time, bool enabled)
+    // Timestamp of the first sample of the current run of samples below SaturatedBusyRatio; 0 while saturated.
+    private long _freeSince = Unknown;
+
+    /// <summary><see cref="FreeSince"/> while the busy ratio is unknown: free since forever.</summary>
+    public const long Unknown = long.MinValue;
+
+    public NodeCpu(TimeProvider time, bool enabled, Action? sampled = null)
     {
+        _time = time;
+        _sampled = sampled;
         if (enabled && File.Exists(StatPath))
         {
             _timer = time.CreateTimer(_ => Sample(), null, Period, Period);
@@ -38,6 +50,24 @@ internal sealed class NodeCpu : IDisposable
 
     /// <summary>True when the node's CPUs were at least <see cref="SaturatedBusyRatio"/> busy over the last ~200 ms.</summary>
     public bool Saturated => BusyRatio >= SaturatedBusyRatio;
+
+    /// <summary>
+    /// The timestamp (<see cref="TimeProvider.GetTimestamp"/>) of the first of the samples below
+    /// <see cref="SaturatedBusyRatio"/> since the last one at or above it; 0 while saturated; <see cref="Unknown"/> while
+    /// the ratio is unknown.
+    /// </summary>
+    public long FreeSince => Volatile.Read(ref _freeSince);
+
+    /// <summary>Takes a busy ratio sampled at <paramref name="timestamp"/> (NaN: unknown). Called by the timer only; tests call it directly.</summary>
+    internal void Record(double busyRatio, long timestamp)
+    {
+        Volatile.Write(ref _busyRatio, busyRatio);
+        var freeSince = double.IsNaN(busyRatio) ? Unknown
+            : busyRatio >= SaturatedBusyRatio ? 0
+            : _freeSince is 0 or Unknown ? timestamp
+            : _freeSince;
+        Volatile.Write(ref _freeSince, freeSince);
+    }
 
     private void Sample()
     {
@@ -80,11 +110,14 @@ internal sealed class NodeCpu : IDisposable
             // The oldest of the three: two periods ago.
             var (oldBusy, oldTotal) = _samples[_taken % _samples.Length];
             var elapsed = total - oldTotal;
-            Volatile.Write(ref _busyRatio, elapsed > 0 ? Math.Clamp((double)(busy - oldBusy) / elapsed, 0, 1) : double.NaN);
+            Record(elapsed > 0 ? Math.Clamp((double)(busy - oldBusy) / elapsed, 0, 1) : double.NaN, _time.GetTimestamp());
         }
         finally
         {
             Volatile.Write(ref _sampling, 0);
+
+            // Every tick, whatever the sample: held-back callers are woken past their bound by it (SandboxPool.RecheckHeldBack).
+            _sampled?.Invoke();
         }
     }
 

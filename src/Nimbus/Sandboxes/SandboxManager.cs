@@ -76,14 +76,41 @@ internal sealed partial class SandboxManager(
     /// <summary>The busy and starting instances a pool of short invocations keeps on a saturated node: <see cref="ScaleOutInstancesPerCore"/> per core.</summary>
     public int ScaleOutTarget { get; } = ScaleOutInstancesPerCore * Environment.ProcessorCount;
 
-    // Sampled only when the scale-out wait is on.
-    private readonly NodeCpu _cpu = new(time, options.Value.ScaleOutWait > TimeSpan.Zero);
+    // Sampled only when the scale-out wait is on; every tick also rechecks the callers held back (RecheckHeldBack).
+    private NodeCpu? _cpu;
+
+    private NodeCpu Cpu => _cpu ?? InitCpu();
+
+    private NodeCpu InitCpu()
+    {
+        var cpu = new NodeCpu(time, _options.ScaleOutWait > TimeSpan.Zero, RecheckHeldBack);
+        if (Interlocked.CompareExchange(ref _cpu, cpu, null) is { } other)
+        {
+            cpu.Dispose();
+            return other;
+        }
+
+        return cpu;
+    }
 
     /// <summary>True when the node's CPUs were at least 85% busy over the last ~200 ms (false when unknown).</summary>
-    public bool CpuSaturated => _cpu.Saturated;
+    public bool CpuSaturated => Cpu.Saturated;
+
+    /// <summary><see cref="NodeCpu.FreeSince"/>: since when the node's CPUs have been free without a break (0: saturated now).</summary>
+    public long CpuFreeSince => Cpu.FreeSince;
+
+    // Held-back callers wait without a timer of their own: every CPU sample wakes those whose pool no longer holds them
+    // back (the CPUs freed up, the durations show a slow function) or who waited past their bound.
+    private void RecheckHeldBack()
+    {
+        foreach (var (_, pool) in _pools)
+        {
+            pool.RecheckHeldBack();
+        }
+    }
 
     /// <summary>The node's busy CPU share over the last ~200 ms, as scale-out sees it; NaN when unknown or the option is off.</summary>
-    public double CpuBusyRatio => _cpu.BusyRatio;
+    public double CpuBusyRatio => Cpu.BusyRatio;
 
     /// <summary>Most callers waiting for instances of one function version: four per instance slot of the node.</summary>
     public int MaxWaitingPerFunction => _options.MaxInstances * 4;
@@ -695,7 +722,7 @@ internal sealed partial class SandboxManager(
 
     public override void Dispose()
     {
-        _cpu.Dispose();
+        _cpu?.Dispose();
         base.Dispose();
     }
 
@@ -715,7 +742,12 @@ internal sealed partial class SandboxManager(
         await Task.WhenAll(all.Select(StopInstanceAsync)).WaitAsync(TimeSpan.FromSeconds(10), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
-    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StartingAsync(CancellationToken cancellationToken)
+    {
+        // Sampling from the start: a first burst finds the CPU signal known.
+        _ = Cpu;
+        return Task.CompletedTask;
+    }
 
     public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

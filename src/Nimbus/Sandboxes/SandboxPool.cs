@@ -12,9 +12,6 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
 {
     private static readonly TimeSpan AdmissionPoll = TimeSpan.FromMilliseconds(20);
 
-    /// <summary>How often a held-back caller decides again (the CPU may have freed up, the first durations may show a slow function).</summary>
-    private static readonly TimeSpan HoldBackRecheck = TimeSpan.FromMilliseconds(50);
-
     /// <summary>The longest a caller is held back before any instance of its pool finished its init: a node cold start or two on a busy node.</summary>
     private static readonly TimeSpan UnknownColdStart = TimeSpan.FromSeconds(3);
 
@@ -28,10 +25,14 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
 
     // Callers waiting for an instance of this pool, oldest first, under _lock: a released instance goes to the first
     // one still waiting (decided on the releasing thread), so no caller is starved by others whose instances keep
-    // coming back. Every waiter is completed under _lock (handed an instance, or withdrawn by its caller); Release
-    // skips withdrawn ones. _waiting counts the waiters not completed yet.
-    private readonly Queue<TaskCompletionSource<SandboxInstance>> _waiters = new();
+    // coming back. A waiter leaves the queue's count under _lock (handed an instance, withdrawn by its caller, or woken
+    // to decide again) and its task is completed after the lock is left; Release skips the ones no longer waiting.
+    // _waiting counts the waiters still waiting.
+    private readonly Queue<Waiter> _waiters = new();
     private int _waiting;
+
+    // Hysteresis of the hold-back (ScaleOutWait), under _lock.
+    private readonly ScaleOutGate _gate = new(manager.Time);
 
     // Instances being started for callers of this pool, under _lock.
     private int _starting;
@@ -41,6 +42,9 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
 
     // Moving average of this pool's cold starts (ms, from the start to the end of its init), under _lock; NaN until one ends.
     private double _coldStartMs = double.NaN;
+
+    // Moving average of how long held-back callers waited for their hand-over (ms); NaN until one was served.
+    private double _heldWaitMs = double.NaN;
 
     // Callers held back: they waited for an instance to come back instead of taking an idle one or starting one
     // (ScaleOutWait), Interlocked.
@@ -70,15 +74,35 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
     public long ScaleOutWaits => Interlocked.Read(ref _scaleOutWaits);
 
     /// <summary>Callers waiting for an instance of this pool right now (for a start slot, room, or one to come back).</summary>
-    public int WaitingCount
+    public int WaitingCount => Volatile.Read(ref _waiting);
+
+    private enum WaiterState
     {
-        get
-        {
-            lock (_lock)
-            {
-                return _waiting;
-            }
-        }
+        Waiting,
+        Handed,
+        Gone,
+    }
+
+    /// <summary>
+    /// A caller's place in the queue. Its task completes with the instance handed over (on the releasing thread, whose
+    /// call continues the caller's: no thread hop and no timer on the hand-over), or with null when the caller is woken
+    /// to decide again (its pool stopped holding it back, its bound passed, it hung up).
+    /// </summary>
+    private sealed class Waiter(SandboxPool pool, long started) : TaskCompletionSource<SandboxInstance?>(TaskCreationOptions.None)
+    {
+        public SandboxPool Pool { get; } = pool;
+
+        /// <summary>Under the pool's lock.</summary>
+        public WaiterState State;
+
+        /// <summary>Set under the pool's lock with <see cref="State"/> Handed, before the task completes.</summary>
+        public SandboxInstance? Handed;
+
+        /// <summary>Held back (ScaleOutWait) in its caller's last decision: rechecked on every CPU sample. Under the pool's lock.</summary>
+        public bool HeldBack;
+
+        /// <summary>When its caller arrived (<see cref="TimeProvider.GetTimestamp"/>).</summary>
+        public long Started { get; } = started;
     }
 
     /// <summary>
@@ -93,13 +117,8 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
     /// </summary>
     public async Task<(SandboxInstance? Instance, byte[]? StartError)> AcquireAsync(CancellationToken cancellationToken)
     {
-        TaskCompletionSource<SandboxInstance>? waiter = null;
-        if (TryTakeIdle(TimeSpan.Zero, enqueue: false, ref waiter, out _) is { } idle)
-        {
-            return (idle, null);
-        }
-
         var started = manager.Time.GetTimestamp();
+        Waiter? waiter = null;
         SandboxInstance? returned = null;
         var heldBack = false;
         try
@@ -111,7 +130,7 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
                 // Every round decides again: an idle instance unless held back, else a place in the queue (kept from
                 // round to round, so an instance released meanwhile is handed to this caller in its turn).
                 var elapsed = manager.Time.GetElapsedTime(started);
-                if (TryTakeIdle(elapsed, enqueue: true, ref waiter, out var holdBack) is { } taken)
+                if (TryTakeIdle(started, elapsed, ref waiter, out var holdBack) is { } taken)
                 {
                     return (returned = taken, null);
                 }
@@ -124,9 +143,9 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
                     return (null, null);
                 }
 
-                if (waiter.Task.IsCompletedSuccessfully)
+                if (waiter.State == WaiterState.Handed)
                 {
-                    return (returned = waiter.Task.Result, null);
+                    return (returned = waiter.Handed, null);
                 }
 
                 if (manager.IsDraining || elapsed >= manager.AdmissionWait)
@@ -136,8 +155,9 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
 
                 // A pool of short invocations that keeps its target busy on a saturated node: its callers wait (bounded)
                 // for the next instance to come back rather than start one more to context-switch with the others.
-                // Re-checked every HoldBackRecheck: the CPU may have freed up, the first durations may show a slow function.
-                if (holdBack is { } left)
+                // Woken to decide again by RecheckHeldBack (the CPU freed up, the durations show a slow function, the
+                // bound passed), not by a timer of its own.
+                if (holdBack)
                 {
                     if (!heldBack)
                     {
@@ -145,8 +165,9 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
                         Interlocked.Increment(ref _scaleOutWaits);
                     }
 
-                    if (await WaitForHandOverAsync(waiter, left < HoldBackRecheck ? left : HoldBackRecheck, cancellationToken).ConfigureAwait(false) is { } handed)
+                    if (await WaitHeldBackAsync(waiter, cancellationToken).ConfigureAwait(false) is { } handed)
                     {
+                        RecordHeldWait(manager.Time.GetElapsedTime(started).TotalMilliseconds);
                         return (returned = handed, null);
                     }
 
@@ -175,7 +196,7 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
                     manager.ExitStart();
                     if (reservation == StartReservation.HandedOver)
                     {
-                        return (returned = waiter.Task.Result, null);
+                        return (returned = waiter.Handed, null);
                     }
 
                     continue;
@@ -194,7 +215,7 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
                 }
 
                 // No room on the node: back in the queue, for an instance of this pool or for room.
-                if (TryTakeIdle(manager.Time.GetElapsedTime(started), enqueue: true, ref waiter, out _) is { } idleNow)
+                if (TryTakeIdle(started, manager.Time.GetElapsedTime(started), ref waiter, out _) is { } idleNow)
                 {
                     return (returned = idleNow, null);
                 }
@@ -213,9 +234,9 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
         finally
         {
             // Gave up, hung up or failed: out of the queue. An instance handed over meanwhile goes to the next caller.
-            if (waiter is not null && !Withdraw(waiter) && waiter.Task.IsCompletedSuccessfully && !ReferenceEquals(waiter.Task.Result, returned))
+            if (waiter is not null && !Withdraw(waiter) && waiter.Handed is { } late && !ReferenceEquals(late, returned))
             {
-                Release(waiter.Task.Result);
+                Release(late);
             }
         }
     }
@@ -243,28 +264,25 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
     }
 
     /// <summary>
-    /// How much longer a caller that arrived <paramref name="elapsed"/> ago should wait for one of this pool's busy or
-    /// starting instances to come back instead of taking an idle one or starting another; null when it should not.
-    /// It waits when all of these hold: <see cref="NimbusOptions.ScaleOutWait"/> is on; the pool's invocations average
-    /// no longer than it, or none has ended yet (a cold burst); busy and starting instances already number the node's
+    /// True when a caller that arrived <paramref name="elapsed"/> ago should wait for one of this pool's busy or starting
+    /// instances to come back instead of taking an idle one or starting another. It waits when all of these hold:
+    /// <see cref="NimbusOptions.ScaleOutWait"/> is on; the pool's invocations average no longer than it, or none has
+    /// ended yet (a cold burst); busy and starting instances already number the node's
     /// <see cref="SandboxManager.ScaleOutTarget"/> (or the provisioned concurrency, if higher); the node's CPUs are
-    /// saturated; and the caller has waited less than <see cref="HoldBackBound"/>. Under <see cref="_lock"/>.
+    /// saturated, or have not been free for long enough since the pool reached its target (<see cref="ScaleOutGate"/>);
+    /// and the caller has waited less than <see cref="HoldBackBound"/> and the admission wait. Under <see cref="_lock"/>.
     /// </summary>
-    private TimeSpan? HoldBackLocked(TimeSpan elapsed)
+    private bool HoldBackLocked(TimeSpan elapsed, long now)
     {
         var threshold = manager.ScaleOutWait;
-        if (threshold <= TimeSpan.Zero || _averageDurationMs > threshold.TotalMilliseconds)
+        if (threshold <= TimeSpan.Zero || _averageDurationMs > threshold.TotalMilliseconds || _retired || manager.IsDraining)
         {
-            return null;
+            // A retired pool is no longer rechecked (RecheckHeldBack): its callers are not held back.
+            return false;
         }
 
-        var bound = HoldBackBound(threshold);
-        if (elapsed >= bound || _all.Count - _idle.Count + _starting < Math.Max(manager.ScaleOutTarget, _provisionedTarget) || !manager.CpuSaturated)
-        {
-            return null;
-        }
-
-        return bound - elapsed;
+        var atTarget = _all.Count - _idle.Count + _starting >= Math.Max(manager.ScaleOutTarget, _provisionedTarget);
+        return _gate.Holds(atTarget, manager.CpuFreeSince, now) && elapsed < HoldBackBound(threshold) && elapsed < manager.AdmissionWait;
     }
 
     /// <summary>
@@ -278,9 +296,22 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
     private TimeSpan HoldBackBound(TimeSpan threshold)
     {
         var coldStartMs = _coldStartMs;
-        return double.IsNaN(coldStartMs)
-            ? UnknownColdStart
-            : TimeSpan.FromMilliseconds(Math.Clamp(2 * coldStartMs, 10 * threshold.TotalMilliseconds, MaxHoldBack.TotalMilliseconds));
+        if (double.IsNaN(coldStartMs))
+        {
+            return UnknownColdStart;
+        }
+
+        // On a loaded node every wait is longer: at least ten of the recent hand-over waits, so the usual wait on a
+        // slow machine does not run into the bound and start an instance the target did not need.
+        var heldWaitMs = double.IsNaN(_heldWaitMs) ? 0 : 10 * _heldWaitMs;
+        return TimeSpan.FromMilliseconds(Math.Clamp(Math.Max(2 * coldStartMs, heldWaitMs), 10 * threshold.TotalMilliseconds, MaxHoldBack.TotalMilliseconds));
+    }
+
+    // Racy as RecordDuration is (a lost update only delays the average): no lock on the hand-over path.
+    private void RecordHeldWait(double waitedMs)
+    {
+        var average = _heldWaitMs;
+        _heldWaitMs = double.IsNaN(average) ? waitedMs : average + ((waitedMs - average) / 32);
     }
 
     private enum StartReservation
@@ -294,16 +325,17 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
     /// For a caller holding a start slot: counts its start among the pool's and takes it out of the queue (Reserved),
     /// unless an instance was handed over to it meanwhile, or it is held back now.
     /// </summary>
-    private StartReservation TryReserveStart(TaskCompletionSource<SandboxInstance> waiter, TimeSpan elapsed)
+    private StartReservation TryReserveStart(Waiter waiter, TimeSpan elapsed)
     {
+        var now = manager.Time.GetTimestamp();
         lock (_lock)
         {
-            if (waiter.Task.IsCompletedSuccessfully)
+            if (waiter.State == WaiterState.Handed)
             {
                 return StartReservation.HandedOver;
             }
 
-            if (HoldBackLocked(elapsed) is not null)
+            if (HoldBackLocked(elapsed, now))
             {
                 return StartReservation.HeldBack;
             }
@@ -315,7 +347,7 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
     }
 
     /// <summary>Takes the caller's place back; false when an instance was handed over to it first (it is the caller's).</summary>
-    private bool Withdraw(TaskCompletionSource<SandboxInstance> waiter)
+    private bool Withdraw(Waiter waiter)
     {
         lock (_lock)
         {
@@ -323,33 +355,120 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
         }
     }
 
-    private bool WithdrawLocked(TaskCompletionSource<SandboxInstance> waiter)
+    /// <summary>
+    /// Takes a waiter out of the queue's count (its task is not completed: only its own caller, who is not awaiting it,
+    /// withdraws it); false when an instance was handed over to it first.
+    /// </summary>
+    private bool WithdrawLocked(Waiter waiter)
     {
-        if (!waiter.TrySetCanceled())
+        if (waiter.State == WaiterState.Handed)
         {
             return false;
         }
 
-        _waiting--;
-        if (_waiting == 0)
+        if (waiter.State == WaiterState.Waiting)
         {
-            // Every place left in the queue was withdrawn: drop them now rather than at the next release.
-            _waiters.Clear();
+            waiter.State = WaiterState.Gone;
+            LeaveQueueLocked();
         }
 
         return true;
     }
 
+    private void LeaveQueueLocked()
+    {
+        Volatile.Write(ref _waiting, _waiting - 1);
+        if (_waiting == 0)
+        {
+            // Every place left in the queue was withdrawn: drop them now rather than at the next release.
+            _waiters.Clear();
+        }
+    }
+
+    private static SandboxInstance? HandedOf(Waiter waiter) => waiter.Task.IsCompletedSuccessfully ? waiter.Task.Result : null;
+
+    /// <summary>
+    /// Waits, held back, until an instance is handed over (it is returned) or the caller is woken to decide again by
+    /// <see cref="RecheckHeldBack"/> or by hanging up (null). No timer: the CPU sampler's tick bounds the wait.
+    /// </summary>
+    private static async ValueTask<SandboxInstance?> WaitHeldBackAsync(Waiter waiter, CancellationToken cancellationToken)
+    {
+        if (!waiter.Task.IsCompleted)
+        {
+            using (cancellationToken.UnsafeRegister(static (state, _) => ((Waiter)state!).Pool.Wake((Waiter)state!), waiter))
+            {
+                await waiter.Task.ConfigureAwait(false);
+            }
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        return HandedOf(waiter);
+    }
+
+    /// <summary>Wakes one waiter to decide again, if it still waits (its task completes on the thread pool, never under the lock).</summary>
+    private void Wake(Waiter waiter)
+    {
+        lock (_lock)
+        {
+            if (waiter.State != WaiterState.Waiting)
+            {
+                return;
+            }
+
+            waiter.State = WaiterState.Gone;
+            LeaveQueueLocked();
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(static w => w.TrySetResult(null), waiter, preferLocal: false);
+    }
+
+    /// <summary>
+    /// On every CPU sample (<see cref="SandboxManager"/>): wakes the held-back callers that should no longer be, so they
+    /// take an idle instance, start one, or give up: the CPUs stayed free at the target, the durations now show a slow
+    /// function, or they waited past their bound or the admission wait.
+    /// </summary>
+    public void RecheckHeldBack()
+    {
+        if (Volatile.Read(ref _waiting) == 0)
+        {
+            return;
+        }
+
+        List<Waiter>? wake = null;
+        var now = manager.Time.GetTimestamp();
+        lock (_lock)
+        {
+            foreach (var waiter in _waiters)
+            {
+                if (waiter.State == WaiterState.Waiting && waiter.HeldBack && !HoldBackLocked(manager.Time.GetElapsedTime(waiter.Started, now), now))
+                {
+                    waiter.State = WaiterState.Gone;
+                    (wake ??= []).Add(waiter);
+                }
+            }
+
+            foreach (var _ in wake ?? [])
+            {
+                LeaveQueueLocked();
+            }
+        }
+
+        foreach (var waiter in wake ?? [])
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static w => w.TrySetResult(null), waiter, preferLocal: false);
+        }
+    }
+
     /// <summary>Waits up to <paramref name="timeout"/> for an instance handed over; null when none came.</summary>
-    private async Task<SandboxInstance?> WaitForHandOverAsync(TaskCompletionSource<SandboxInstance> waiter, TimeSpan timeout, CancellationToken cancellationToken)
+    private async Task<SandboxInstance?> WaitForHandOverAsync(Waiter waiter, TimeSpan timeout, CancellationToken cancellationToken)
     {
         await ((Task)waiter.Task.WaitAsync(timeout, manager.Time, cancellationToken)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         cancellationToken.ThrowIfCancellationRequested();
-        return waiter.Task.IsCompletedSuccessfully ? waiter.Task.Result : null;
+        return HandedOf(waiter);
     }
 
     /// <summary>Waits for a start slot or an instance handed over, whichever comes first, at most <paramref name="timeout"/>.</summary>
-    private async Task<(bool Slot, SandboxInstance? HandedOver)> WaitForSlotOrHandOverAsync(TaskCompletionSource<SandboxInstance> waiter, TimeSpan timeout, CancellationToken cancellationToken)
+    private async Task<(bool Slot, SandboxInstance? HandedOver)> WaitForSlotOrHandOverAsync(Waiter waiter, TimeSpan timeout, CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var slot = manager.TryEnterStartAsync(timeout > TimeSpan.Zero ? timeout : TimeSpan.Zero, stop.Token);
@@ -360,14 +479,14 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
 
         await ((Task)slot).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         var holdsSlot = slot.IsCompletedSuccessfully && slot.Result;
-        if (holdsSlot && (waiter.Task.IsCompletedSuccessfully || cancellationToken.IsCancellationRequested))
+        if (holdsSlot && (HandedOf(waiter) is not null || cancellationToken.IsCancellationRequested))
         {
             manager.ExitStart();
             holdsSlot = false;
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        return (holdsSlot, waiter.Task.IsCompletedSuccessfully ? waiter.Task.Result : null);
+        return (holdsSlot, HandedOf(waiter));
     }
 
     /// <summary>
@@ -438,24 +557,27 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
     /// <summary>
     /// In one lock, so no instance can be pushed idle in between: decides whether the caller is held back
     /// (<paramref name="holdBack"/>); if not, takes an idle instance (withdrawing the caller's place in the queue); if
-    /// none was taken and <paramref name="enqueue"/>, gives a caller without a place (or whose place was withdrawn) a
-    /// new one, or null when the queue is full. Takes nothing for a caller whose instance was handed over already.
+    /// none was taken, gives a caller without a place (or whose place was withdrawn) a new one, or null when the queue
+    /// is full. Takes nothing for a caller whose instance was handed over already.
     /// </summary>
-    private SandboxInstance? TryTakeIdle(TimeSpan elapsed, bool enqueue, ref TaskCompletionSource<SandboxInstance>? waiter, out TimeSpan? holdBack)
+    private SandboxInstance? TryTakeIdle(long started, TimeSpan elapsed, ref Waiter? waiter, out bool holdBack)
     {
         var now = manager.Time.GetUtcNow();
+        var timestamp = manager.Time.GetTimestamp();
         List<SandboxInstance>? due = null;
         SandboxInstance? taken = null;
         var replaceProvisioned = false;
         lock (_lock)
         {
-            holdBack = HoldBackLocked(elapsed);
-            if (waiter is { Task.IsCompletedSuccessfully: true })
+            holdBack = HoldBackLocked(elapsed, timestamp);
+            if (waiter is { State: WaiterState.Handed })
             {
                 return null;
             }
 
-            while (holdBack is null && _idle.TryPop(out var idle))
+            // Newest first (a stack): the instances in use stay few and warm; those past the target sink to the bottom,
+            // stay frozen and are reaped by the idle timeout.
+            while (!holdBack && _idle.TryPop(out var idle))
             {
                 if (idle.State != InstanceState.Idle)
                 {
@@ -483,14 +605,22 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
                     WithdrawLocked(waiter);
                 }
             }
-            else if (enqueue && (waiter is null || waiter.Task.IsCanceled))
+            else
             {
-                waiter = null;
-                if (_waiting < manager.MaxWaitingPerFunction)
+                if (waiter is null || waiter.State == WaiterState.Gone)
                 {
-                    waiter = new TaskCompletionSource<SandboxInstance>(TaskCreationOptions.RunContinuationsAsynchronously);
-                    _waiters.Enqueue(waiter);
-                    _waiting++;
+                    waiter = null;
+                    if (_waiting < manager.MaxWaitingPerFunction)
+                    {
+                        waiter = new Waiter(this, started);
+                        _waiters.Enqueue(waiter);
+                        Volatile.Write(ref _waiting, _waiting + 1);
+                    }
+                }
+
+                if (waiter is not null)
+                {
+                    waiter.HeldBack = holdBack;
                 }
             }
         }
@@ -521,25 +651,28 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
     {
         bool keep;
         var replaceProvisioned = false;
+        Waiter? handedTo = null;
         lock (_lock)
         {
             keep = !_retired && instance.State == InstanceState.Idle && !instance.CredentialsDue(manager.Time.GetUtcNow());
-            if (keep && HandOverLocked(instance))
-            {
-                return;
-            }
-
-            if (keep)
+            if (keep && (ParkLocked() || (handedTo = HandOverLocked(instance)) is null))
             {
                 // Frozen while idle (once its runtime waits on /next): no CPU until an invocation takes it.
                 instance.FreezeIfWaiting();
                 _idle.Push(instance);
             }
-            else
+            else if (!keep)
             {
                 _all.Remove(instance);
                 replaceProvisioned = _provisioned.Remove(instance) && !_retired;
             }
+        }
+
+        if (handedTo is not null)
+        {
+            // Outside the lock, on this thread: the waiting caller's invocation continues here, without a thread hop.
+            handedTo.TrySetResult(instance);
+            return;
         }
 
         if (!keep)
@@ -576,24 +709,47 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
         await manager.StopInstanceAsync(instance).ConfigureAwait(false);
     }
 
-    /// <summary>Gives an instance coming back to the longest-waiting caller, if any still waits.</summary>
-    private bool HandOverLocked(SandboxInstance instance)
+    /// <summary>
+    /// True when an instance coming back is surplus: without it, the pool's other busy and starting instances still
+    /// number its target and its callers are held back (<see cref="HoldBackLocked"/>'s pool-wide conditions). It is
+    /// then frozen idle rather than handed over, so a set that grew past the target (callers that waited past their
+    /// bound, a burst before the CPU signal caught up) shrinks back to it while the others keep serving the queue;
+    /// parked instances sink to the bottom of the idle stack and the idle timeout reaps them.
+    /// </summary>
+    private bool ParkLocked()
+    {
+        var threshold = manager.ScaleOutWait;
+        if (_waiting == 0 || threshold <= TimeSpan.Zero || !(_averageDurationMs <= threshold.TotalMilliseconds) || manager.IsDraining)
+        {
+            return false;
+        }
+
+        var othersBusy = _all.Count - _idle.Count + _starting - 1;
+        return othersBusy >= Math.Max(manager.ScaleOutTarget, _provisionedTarget) && _gate.Holds(atTarget: true, manager.CpuFreeSince, manager.Time.GetTimestamp());
+    }
+
+    /// <summary>
+    /// Gives an instance coming back to the longest-waiting caller, if any still waits; the caller completes the
+    /// returned waiter's task once out of the lock.
+    /// </summary>
+    private Waiter? HandOverLocked(SandboxInstance instance)
     {
         while (_waiters.TryDequeue(out var waiter))
         {
-            if (waiter.Task.IsCompleted)
+            if (waiter.State != WaiterState.Waiting)
             {
-                // Withdrawn by its caller.
+                // Withdrawn by its caller, or woken to decide again.
                 continue;
             }
 
             instance.TakeForInvocation();
-            waiter.SetResult(instance);
-            _waiting--;
-            return true;
+            waiter.State = WaiterState.Handed;
+            waiter.Handed = instance;
+            Volatile.Write(ref _waiting, _waiting - 1);
+            return waiter;
         }
 
-        return false;
+        return null;
     }
 
     /// <summary>
@@ -790,6 +946,7 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
     public void Retire()
     {
         List<SandboxInstance> idle;
+        List<Waiter> waiting;
         lock (_lock)
         {
             _retired = true;
@@ -799,6 +956,19 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
             {
                 _all.Remove(instance);
             }
+
+            // No instance comes back to a retired pool: its waiting callers decide again (and are not held back).
+            waiting = [.. _waiters.Where(w => w.State == WaiterState.Waiting)];
+            foreach (var waiter in waiting)
+            {
+                waiter.State = WaiterState.Gone;
+                LeaveQueueLocked();
+            }
+        }
+
+        foreach (var waiter in waiting)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static w => w.TrySetResult(null), waiter, preferLocal: false);
         }
 
         foreach (var instance in idle)

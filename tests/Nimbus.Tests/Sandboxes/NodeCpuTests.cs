@@ -33,4 +33,29 @@ public sealed class NodeCpuTests
         Assert.True(double.IsNaN(off.BusyRatio));
         Assert.False(off.Saturated);
     }
+
+    [Fact]
+    public void FreeSince_is_the_first_sample_of_the_current_free_stretch_and_zero_while_saturated()
+    {
+        using var cpu = new NodeCpu(TimeProvider.System, enabled: false);
+        Assert.Equal(NodeCpu.Unknown, cpu.FreeSince);
+
+        cpu.Record(0.95, 100);
+        Assert.True(cpu.Saturated);
+        Assert.Equal(0, cpu.FreeSince);
+
+        cpu.Record(0.40, 200);
+        cpu.Record(0.84, 300);
+        Assert.False(cpu.Saturated);
+        Assert.Equal(200, cpu.FreeSince);
+
+        cpu.Record(0.85, 400);
+        Assert.Equal(0, cpu.FreeSince);
+        cpu.Record(0.10, 500);
+        Assert.Equal(500, cpu.FreeSince);
+
+        cpu.Record(double.NaN, 600);
+        Assert.Equal(NodeCpu.Unknown, cpu.FreeSince);
+        Assert.False(cpu.Saturated);
+    }
 }
