@@ -4,7 +4,7 @@ Starts two fresh servers (the build in artifacts/, or --server; temporary data d
 the monitoring path: "on" is the default configuration, "off" sets NIMBUS_METERING=false (no metrics.db rows or
 rollups) and NIMBUS_BENCH_DISABLE_FUNCTION_LOGS=true (function log lines, START/END/REPORT included, are dropped
 instead of stored in logs.db; a benchmark-only switch). /metrics counters stay on in both. It creates the same
-node function on each, warms both up, then runs wrk (bench/wrk_invoke.lua, every request SigV4-signed, every answer
+node function on each, warms both up until their CPU per invoke settles (20-60 s each), then runs wrk (bench/wrk_invoke.lua, every request SigV4-signed, every answer
 checked) against them in alternation at each caller count, so machine noise falls on both alike, and reads the
 CPU time nimbusd and the runtime processes spent per invoke during each run (/proc, as bench/cpu_per_invoke.py).
 Each repeat is one pair (on then off, or off then on, alternating) run back to back; prints, per caller count, the
@@ -25,7 +25,6 @@ import os
 import shutil
 import statistics
 import sys
-import time
 from types import SimpleNamespace
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -64,6 +63,8 @@ def main():
     parser.add_argument("--callers", default="1,32")
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--warmup", type=float, default=4, help="seconds of each warm-up run")
+    parser.add_argument("--min-warmup", type=float, default=20, help="least seconds of warm-up load per server")
+    parser.add_argument("--max-warmup", type=float, default=60, help="most seconds of warm-up load per server")
     parser.add_argument("--repeat", type=int, default=4, help="on/off pairs per caller count")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for both servers (repeatable)")
     args = parser.parse_args()
@@ -78,17 +79,13 @@ def main():
             log("%s: %s (pid %d) %s" % (key, server.url, server.pid, " ".join(env)))
         urls = {key: "%s/2015-03-31/functions/bench-metering/invocations" % s.url for key, s in servers.items()}
 
-        # Warm up until every instance the largest caller count needs is started: two error-free runs in a row with
-        # the same number of runtime processes (bounded).
+        # Warm up until every instance the largest caller count needs is started and each server's CPU per invoke has
+        # settled (at least --min-warmup seconds: the tiered JIT recompiles the invoke path over the first tens of
+        # seconds of load; see cpu_per_invoke.warm_up), bounded by --max-warmup.
+        warm_args = SimpleNamespace(wrk=args.wrk, callers=max(callers), warmup=args.warmup, min_warmup=args.min_warmup,
+                                    max_warmup=args.max_warmup, settle=0.10, settle_jit=50)
         for key, server in servers.items():
-            previous, deadline = -1, time.time() + 120
-            while True:
-                row = measure(args, server, urls[key], max(callers), args.warmup)
-                count = len(cpu.runtime_processes(server.pid, COMMS))
-                log("warm-up %s: %d invokes, %d errors, %d runtime processes" % (key, row["requests"], row["errors"], count))
-                if (count == previous and row["errors"] == 0) or time.time() > deadline:
-                    break
-                previous = count
+            cpu.warm_up(warm_args, server, "node, monitoring " + key, urls[key], COMMS, None)
 
         runs = {}
         for repeat in range(args.repeat):

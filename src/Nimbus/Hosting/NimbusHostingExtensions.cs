@@ -45,6 +45,13 @@ public static class NimbusHostingExtensions
             builder.Logging.AddFilter(StartupFailure.HostLogCategory, LogLevel.Critical);
         }
 
+        if ((builder.Configuration.GetSection(NimbusOptions.SectionName).Get<MetricsOptions>() ?? new MetricsOptions()).EffectiveOtlpEndpoint is null)
+        {
+            // While its logger is enabled at all, ASP.NET Core gives every request an Activity and a log scope (about
+            // 1 KB allocated per Invoke) that nothing reads without tracing; a failed start is reported by StartupFailure.
+            builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        }
+
         builder.Services.AddNimbus(builder.Configuration);
         builder.WebHost.ConfigureKestrel((context, kestrel) =>
         {

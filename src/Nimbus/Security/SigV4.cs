@@ -43,6 +43,16 @@ internal static class SigV4
     /// <summary>The longest a presigned URL may live: 7 days.</summary>
     public const int MaxPresignedExpirySeconds = 604_800;
 
+    private static readonly SearchValues<char> Unreserved =
+        SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~");
+
+    private static readonly SearchValues<char> UnreservedOrSlash =
+        SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~/");
+
+    // One builder per thread, reused by CanonicalRequest: every signed request builds a canonical request.
+    [ThreadStatic]
+    private static StringBuilder? _canonicalBuilder;
+
     public static bool IsStreaming(string payloadHash) =>
         payloadHash is StreamingPayload or StreamingPayloadTrailer or StreamingUnsignedPayloadTrailer;
 
@@ -236,6 +246,12 @@ internal static class SigV4
     /// <summary>Percent-encodes every byte of the UTF-8 form except RFC 3986 unreserved characters (and '/' when asked).</summary>
     public static string UriEncode(string value, bool keepSlash)
     {
+        // Most paths (every Lambda API route) need no escape: returned as they are.
+        if (!value.AsSpan().ContainsAnyExcept(keepSlash ? UnreservedOrSlash : Unreserved))
+        {
+            return value;
+        }
+
         var bytes = Encoding.UTF8.GetBytes(value);
         var builder = new StringBuilder(bytes.Length * 3);
         foreach (var b in bytes)
@@ -288,7 +304,8 @@ internal static class SigV4
 
     public static string CanonicalRequest(string method, string canonicalUri, string canonicalQuery, IReadOnlyList<(string Name, string Value)> headers, string signedHeaders, string payloadHash)
     {
-        var builder = new StringBuilder(256);
+        var builder = _canonicalBuilder ??= new StringBuilder(512);
+        builder.Clear();
         builder.Append(method).Append('\n').Append(canonicalUri).Append('\n').Append(canonicalQuery).Append('\n');
         foreach (var (name, value) in headers)
         {
@@ -296,8 +313,15 @@ internal static class SigV4
         }
 
         builder.Append('\n').Append(signedHeaders).Append('\n').Append(payloadHash);
-        return builder.ToString();
+        var canonical = builder.ToString();
+        if (builder.Capacity > 4096)
+        {
+            _canonicalBuilder = null;
+        }
+
+        return canonical;
     }
+
 
     /// <summary>Random access key ids look like AWS's: a 4-letter prefix and 16 upper-case letters and digits.</summary>
     public static string NewAccessKeyId(string prefix)
