@@ -174,10 +174,10 @@ public static class NimbusHostingExtensions
         var functionUrls = app.Services.GetRequiredService<FunctionUrlFrontDoor>();
         app.MapWhen(context => functionUrls.TryMatch(context, out _, out _), url => url.Run(functionUrls.HandleAsync));
         app.UseMiddleware<ServiceErrorMiddleware>();
-        app.Use(async (context, next) =>
+        app.Use((context, next) =>
         {
             AwsRequestId.Get(context);
-            await next(context).ConfigureAwait(false);
+            return next(context);
         });
         app.MapLogsApi();
         app.MapQueueApi();

@@ -166,7 +166,7 @@ internal sealed record SigV4Signature(
         }
 
         var failure = CheckScopeDate(scope, amzDate);
-        signature = new SigV4Signature(false, scope, amzDate, timestamp, signedHeaders, signatureValue!, token.Length > 0 ? token : null, 0);
+        signature = new SigV4Signature(false, scope, amzDate, timestamp, signedHeaders!, signatureValue!, token.Length > 0 ? token : null, 0);
         return failure;
     }
 

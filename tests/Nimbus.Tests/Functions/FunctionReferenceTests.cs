@@ -108,7 +108,7 @@ public sealed class FunctionReferenceTests
     {
         var result = FunctionReference.Parse(raw, null, Region, Account);
 
-        Assert.False(LambdaLimits.FunctionReferencePattern().IsMatch(raw));
+        Assert.DoesNotMatch(LambdaLimits.FunctionReferencePattern(), raw);
         Assert.Equal(LambdaError.Validation, result.Error?.Type);
     }
 
