@@ -64,8 +64,12 @@ def log(message):
 
 
 def server_cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
+    """utime + stime of the server so far, or None when it cannot be read (then only --settle-min counts)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -75,7 +79,7 @@ def settle(args, targets, callers):
     the invoke path (shared by every runtime), so the measured runs see its steady state, not its first minute."""
     nimbus_targets = [t for t in targets if t[3] == "invoke"]
     if not nimbus_targets or args.settle_max <= 0:
-        return
+        return None
     key, _label, url, check = nimbus_targets[0]
     started = time.time()
     previous = None
@@ -83,13 +87,14 @@ def settle(args, targets, callers):
         before = server_cpu_seconds(args.nimbus_pid) if args.nimbus_pid else None
         result = run_wrk(args.wrk, url, callers, 5, check)
         elapsed = time.time() - started
-        us = None if before is None else 1e6 * (server_cpu_seconds(args.nimbus_pid) - before) / max(1, result["requests"])
+        after = server_cpu_seconds(args.nimbus_pid) if before is not None else None
+        us = None if after is None else 1e6 * (after - before) / max(1, result["requests"])
         log("settling %s, %d callers, %.0f s: %.0f req/s%s" % (
             key, callers, elapsed, result["rate"], "" if us is None else ", nimbusd %.0f us CPU/invoke" % us))
         settled = us is None or (previous is not None and us >= previous * 0.9)
         if (elapsed >= args.settle_min and settled) or elapsed >= args.settle_max:
             log("settled after %.0f s%s" % (elapsed, "" if settled else " (--settle-max reached)"))
-            return
+            return "%.0f s at %d callers%s" % (elapsed, callers, "" if settled else ", not settled")
         previous = us
 
 
@@ -130,7 +135,7 @@ def main():
 
     runs = {}
     try:
-        settle(args, targets, max(callers))
+        settled = settle(args, targets, max(callers))
         for key, _label, url, check in targets:
             for count in callers:
                 log("warm-up %s, %d callers" % (key, count))
@@ -151,7 +156,8 @@ def main():
     def median(key, count, field):
         return statistics.median(r[field] for r in runs[(key, count)])
 
-    print("### Warm invoke under load (wrk, %d runs of %g s each, medians of the runs)" % (args.repeat, args.seconds))
+    print("### Warm invoke under load (wrk, %d runs of %g s each, medians of the runs%s)" % (
+        args.repeat, args.seconds, "" if settled is None else "; server first loaded for " + settled + " until its CPU per invoke settled"))
     print()
     print("| measurement | callers | req/s | p50 | p90 | p99 | unit | errors |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
