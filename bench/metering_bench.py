@@ -2,18 +2,29 @@
 
 Starts two fresh servers (the build in artifacts/, or --server; temporary data directories) that differ only in
 the monitoring path: "on" is the default configuration, "off" sets NIMBUS_METERING=false (no metrics.db rows or
-rollups) and NIMBUS_BENCH_DISABLE_FUNCTION_LOGS=true (function log lines, START/END/REPORT included, are dropped
-instead of stored in logs.db; a benchmark-only switch). /metrics counters stay on in both. It creates the same
-node function on each, warms both up until their CPU per invoke settles (20-60 s each), then runs wrk (bench/wrk_invoke.lua, every request SigV4-signed, every answer
-checked) against them in alternation at each caller count, so machine noise falls on both alike, and reads the
-CPU time nimbusd and the runtime processes spent per invoke during each run (/proc, as bench/cpu_per_invoke.py).
-Each repeat is one pair (on then off, or off then on, alternating) run back to back; prints, per caller count, the
-median of the per-pair throughput ratios with their spread, the median throughput of each, and the CPU per invoke of
-each (nimbusd alone, and with the runtimes). --env NAME=VALUE (repeatable) goes to both servers:
+rollups: the meter's channel write and its writer) and NIMBUS_BENCH_DISABLE_FUNCTION_LOGS=true (function log lines,
+START/END/REPORT included, are still formatted and kept for X-Amz-Log-Result, then dropped at LogStore's door
+instead of queued and stored in logs.db; a benchmark-only switch). /metrics counters stay on in both. It creates the
+same node function on each, warms both up, then runs wrk (bench/wrk_invoke.lua, every request SigV4-signed, every
+answer checked) against them in alternation, so machine noise falls on both alike, and reads the CPU time nimbusd
+and the runtime processes spent per invoke during each run (/proc, as bench/cpu_per_invoke.py). Each repeat is one
+pair (on then off, or off then on, alternating) run back to back; prints, per caller count, the median of the
+per-pair ratios (throughput, and nimbusd's CPU per invoke) with their spread, the median throughput of each, and
+the CPU per invoke of each (nimbusd alone, and with the runtimes).
 
-    python3 bench/metering_bench.py                       # --callers 1,32 --seconds 5 --repeat 4
-    python3 bench/metering_bench.py --callers 32 --seconds 3 --repeat 10 \
-        --env NIMBUS_INSTANCE_MEMORY_LIMIT_MB=768 --env NIMBUS_CONCURRENCY_LIMIT=1000
+Two things made earlier pairs swing by +-20%, and the defaults take both out:
+
+- warm-up: a fresh server's CPU per invoke falls for ~40 s of 32-caller load (the JIT's tiering: the first
+  seconds cost nimbusd 390-660 us per invoke, later ones 226-310). Both servers are warmed in alternating chunks
+  (--warmup seconds each) for at least --min-warmup seconds of load each, and on until a server's CPU per invoke
+  stops falling (a chunk no more than 3% under the best of the chunks before it), at most --max-warmup seconds;
+- instances: with the defaults the node's instance set drifts from 6 to 11-16 over minutes of 32 callers and
+  throughput falls with it, differently on each server. Both servers get NIMBUS_INSTANCE_MEMORY_LIMIT_MB=768 and
+  NIMBUS_CONCURRENCY_LIMIT=1000, which hold the function at 6 instances; --default-settings drops them (a second,
+  separately documented figure). --env NAME=VALUE (repeatable) adds settings to both servers.
+
+    python3 bench/metering_bench.py                       # 32 callers, 10 pairs of 3 s, forced 6 instances
+    python3 bench/metering_bench.py --callers 1,32 --default-settings
 
 Many short pairs beat few long runs: a pair's two runs share the minute's machine noise, and the median of the pair
 ratios does not move with one slow pair. The throughput ratio only means something on a quiet machine (load average
@@ -25,6 +36,7 @@ import os
 import shutil
 import statistics
 import sys
+import time
 from types import SimpleNamespace
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -51,24 +63,54 @@ def measure(args, server, url, callers, seconds):
     runtime = sum(after["runtimes"][p][1] - before["runtimes"].get(p, (None, 0, 0))[1] for p in after["runtimes"])
     return {
         "requests": result["requests"], "errors": result["errors"], "rate": result["rate"],
+        "instances": len(after["runtimes"]),
         "server_us": 1e6 * (after["server_cpu"] - before["server_cpu"]) / n, "runtime_us": 1e6 * runtime / n,
         "load": os.getloadavg()[0],
     }
 
 
+FORCED_SIX = ["NIMBUS_INSTANCE_MEMORY_LIMIT_MB=768", "NIMBUS_CONCURRENCY_LIMIT=1000"]
+
+
+def warm_up(args, servers, urls, callers):
+    """Alternating chunks of load on each server until each has had --min-warmup seconds and its CPU per invoke has
+    stopped falling (a chunk no more than 3% under the best chunk before it), at most --max-warmup seconds each."""
+    history = {key: [] for key in servers}
+    loaded = {key: 0.0 for key in servers}
+    settled = set()
+    while len(settled) < len(servers):
+        for key, server in servers.items():
+            if key in settled:
+                continue
+            row = measure(args, server, urls[key], callers, args.warmup)
+            loaded[key] += args.warmup
+            count = len(cpu.runtime_processes(server.pid, COMMS))
+            previous = history[key]
+            falling = bool(previous) and row["server_us"] < 0.97 * min(previous)
+            history[key].append(row["server_us"])
+            log("warm-up %s: %d invokes, %d errors, nimbusd %.0f us/invoke, %d runtime processes, %.0f s of load" % (
+                key, row["requests"], row["errors"], row["server_us"], count, loaded[key]))
+            if loaded[key] >= args.max_warmup or (loaded[key] >= args.min_warmup and not falling and row["errors"] == 0):
+                settled.add(key)
+
+
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--server", default=os.path.join(cpu.ROOT, "artifacts/bin/Nimbus.Server/release/nimbusd.dll"))
     parser.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
-    parser.add_argument("--callers", default="1,32")
-    parser.add_argument("--seconds", type=float, default=5)
-    parser.add_argument("--warmup", type=float, default=4, help="seconds of each warm-up run")
-    parser.add_argument("--min-warmup", type=float, default=20, help="least seconds of warm-up load per server")
-    parser.add_argument("--max-warmup", type=float, default=60, help="most seconds of warm-up load per server")
-    parser.add_argument("--repeat", type=int, default=4, help="on/off pairs per caller count")
+    parser.add_argument("--callers", default="32")
+    parser.add_argument("--seconds", type=float, default=3, help="seconds of each measured run")
+    parser.add_argument("--warmup", type=float, default=5, help="seconds of each warm-up chunk")
+    parser.add_argument("--min-warmup", type=float, default=45, help="least seconds of warm-up load per server")
+    parser.add_argument("--max-warmup", type=float, default=120, help="most seconds of warm-up load per server")
+    parser.add_argument("--repeat", type=int, default=10, help="on/off pairs per caller count")
+    parser.add_argument("--default-settings", action="store_true",
+                        help="leave the instance count to the defaults (no " + " ".join(FORCED_SIX) + ")")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for both servers (repeatable)")
     args = parser.parse_args()
     callers = [int(c) for c in args.callers.split(",") if c]
+    if not args.default_settings:
+        args.env = FORCED_SIX + list(args.env)
 
     servers = {}
     try:
@@ -76,16 +118,9 @@ def main():
             server = cpu.Server(SimpleNamespace(server=args.server, env=list(args.env) + list(env)))
             servers[key] = server
             cpu.create_function(server.url, "bench-metering", "node")
-            log("%s: %s (pid %d) %s" % (key, server.url, server.pid, " ".join(env)))
+            log("%s: %s (pid %d) %s" % (key, server.url, server.pid, " ".join(args.env + env)))
         urls = {key: "%s/2015-03-31/functions/bench-metering/invocations" % s.url for key, s in servers.items()}
-
-        # Warm up until every instance the largest caller count needs is started and each server's CPU per invoke has
-        # settled (at least --min-warmup seconds: the tiered JIT recompiles the invoke path over the first tens of
-        # seconds of load; see cpu_per_invoke.warm_up), bounded by --max-warmup.
-        warm_args = SimpleNamespace(wrk=args.wrk, callers=max(callers), warmup=args.warmup, min_warmup=args.min_warmup,
-                                    max_warmup=args.max_warmup, settle=0.10, settle_jit=50)
-        for key, server in servers.items():
-            cpu.warm_up(warm_args, server, "node, monitoring " + key, urls[key], COMMS, None)
+        warm_up(args, servers, urls, max(callers))
 
         runs = {}
         for repeat in range(args.repeat):
@@ -97,8 +132,8 @@ def main():
                         # Counted and printed, not fatal: on an overloaded machine wrk's 5 s timeout fires now and then.
                         log("%d failed invokes with monitoring %s: read this run's figures with care" % (row["errors"], key))
                     runs.setdefault((key, count), []).append(row)
-                    log("run %d/%d, monitoring %s, %d callers: %.0f req/s, CPU us/invoke nimbusd %.0f runtime %.0f, load %.1f" % (
-                        repeat + 1, args.repeat, key, count, row["rate"], row["server_us"], row["runtime_us"], row["load"]))
+                    log("run %d/%d, monitoring %s, %d callers: %.0f req/s, CPU us/invoke nimbusd %.0f runtime %.0f, %d runtime processes, load %.1f" % (
+                        repeat + 1, args.repeat, key, count, row["rate"], row["server_us"], row["runtime_us"], row["instances"], row["load"]))
     finally:
         for server in servers.values():
             server.stop()
@@ -116,7 +151,9 @@ def main():
         return "%.3f (pairs %.3f-%.3f, middle half %.3f-%.3f)" % (statistics.median(ordered), ordered[0], ordered[-1], q1, q3)
 
     loads = [r["load"] for rows in runs.values() for r in rows]
-    print("load average during the runs: %.1f-%.1f on %d cores; env: %s" % (min(loads), max(loads), os.cpu_count(), " ".join(args.env) or "-"))
+    instances = sorted({r["instances"] for rows in runs.values() for r in rows})
+    print("load average during the runs: %.1f-%.1f on %d cores; runtime processes per server: %s; env: %s" % (
+        min(loads), max(loads), os.cpu_count(), ",".join(str(i) for i in instances), " ".join(args.env) or "-"))
     print("| callers | pairs | throughput on/off, median of pairs | on (req/s) | off (req/s) | nimbusd CPU µs/invoke on / off "
           "| nimbusd CPU on/off, median of pairs | nimbusd + runtime CPU µs/invoke on / off | failed invokes on/off |")
     print("| ---: | ---: | --- | ---: | ---: | ---: | --- | ---: | ---: |")

@@ -43,6 +43,12 @@ public sealed class WriterCpuHarness(ITestOutputHelper output)
     // back, as SandboxInstance writes them), END/REPORT in the START's millisecond for every other invocation.
     private static readonly int Streams = int.Parse(Environment.GetEnvironmentVariable("HARNESS_STREAMS") ?? "6");
 
+    // HARNESS_FRESH_GROUP=1: every line names its group with a string of its own, as SandboxInstance did until
+    // 2026-12-07 (FunctionRecord.EffectiveLogGroup formatted it per line), which kept the writer from seeing runs.
+    private static readonly bool FreshGroup = Environment.GetEnvironmentVariable("HARNESS_FRESH_GROUP") == "1";
+
+    private static string Group(string group) => FreshGroup ? new string(group.AsSpan()) : group;
+
     private static List<LogEvent> Lines(int invokes)
     {
         var list = new List<LogEvent>(invokes * 3);
@@ -54,14 +60,14 @@ public sealed class WriterCpuHarness(ITestOutputHelper output)
             var ids = Enumerable.Range(0, Math.Min(Streams, invokes - i)).Select(_ => Guid.NewGuid().ToString()).ToArray();
             for (var k = 0; k < ids.Length; k++)
             {
-                list.Add(new LogEvent(group, streams[k], t + i, $"START RequestId: {ids[k]} Version: $LATEST"));
+                list.Add(new LogEvent(Group(group), streams[k], t + i, $"START RequestId: {ids[k]} Version: $LATEST"));
             }
 
             for (var k = 0; k < ids.Length; k++)
             {
                 var end = t + i + ((i / Streams) + k) % 2;
-                list.Add(new LogEvent(group, streams[k], end, $"END RequestId: {ids[k]}"));
-                list.Add(new LogEvent(group, streams[k], end, $"REPORT RequestId: {ids[k]}\tDuration: 0.51 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 61 MB\t"));
+                list.Add(new LogEvent(Group(group), streams[k], end, $"END RequestId: {ids[k]}"));
+                list.Add(new LogEvent(Group(group), streams[k], end, $"REPORT RequestId: {ids[k]}\tDuration: 0.51 ms\tBilled Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 61 MB\t"));
             }
         }
 

@@ -8,12 +8,10 @@ public sealed class AliasTests(ServerFixture fixture) : IClassFixture<ServerFixt
     private const string NodeRuntime = "nodejs20.x";
     private const string NodeHandler = "index.handler";
 
-    [Theory]
-    [InlineData(AwsCli.V1)]
-    [InlineData(AwsCli.V2)]
-    public Task Alias_lifecycle_create_invoke_update_list_delete_and_a_version_in_use_cannot_be_deleted(string cli) => fixture.RunAsync(async scope =>
+    [Fact]
+    public Task Alias_lifecycle_create_invoke_update_list_delete_and_a_version_in_use_cannot_be_deleted() => fixture.RunAsync(async scope =>
     {
-        var aws = scope.Cli(cli);
+        var aws = scope.Cli(AwsCli.V1);
         var name = scope.NewFunctionName();
         var aliasArn = Aws.FunctionArn(name) + ":live";
         await CreateTwoVersionsAsync(aws, name);
@@ -90,6 +88,33 @@ public sealed class AliasTests(ServerFixture fixture) : IClassFixture<ServerFixt
             "Function not found: " + aliasArn,
             (await aws.InvokeCommandAsync(name, "{}", "--qualifier", "live")).ShouldFailWith("ResourceNotFoundException"));
         (await aws.LambdaAsync("delete-function", "--function-name", name, "--qualifier", "2")).ShouldSucceed();
+    });
+
+    /// <summary>
+    /// The AWS CLI v2 speaks Lambda's rest-json as v1 does (the lifecycle above runs on v1; the two tests below set up
+    /// their versions with v2): one short pass through the alias calls, for v2's own request building and parsing.
+    /// </summary>
+    [Fact]
+    public Task Cli_v2_creates_gets_updates_lists_invokes_and_deletes_an_alias() => fixture.RunAsync(async scope =>
+    {
+        var aws = scope.Cli(AwsCli.V2);
+        var name = scope.NewFunctionName();
+        await CreateTwoVersionsAsync(aws, name);
+        var created = (await aws.LambdaAsync("create-alias", "--function-name", name, "--name", "live", "--function-version", "1",
+            "--routing-config", """{"AdditionalVersionWeights":{"2":0.5}}""")).Json();
+        Assert.Equal(0.5, created.At("RoutingConfig.AdditionalVersionWeights.2").GetDouble());
+        Assert.Equal(created.Str("RevisionId"), (await aws.LambdaAsync("get-alias", "--function-name", name, "--name", "live")).Json().Str("RevisionId"));
+
+        var updated = (await aws.LambdaAsync("update-alias", "--function-name", name, "--name", "live", "--function-version", "2",
+            "--routing-config", """{"AdditionalVersionWeights":{}}""", "--revision-id", created.Str("RevisionId"))).Json();
+        Assert.Equal("2", updated.Str("FunctionVersion"));
+        Assert.Equal(["live"], (await aws.LambdaAsync("list-aliases", "--function-name", name)).Json().Array("Aliases").Select(a => a.Str("Name")));
+        Assert.Equal("2", (await aws.InvokeAsync(name, """{"name":"v"}""", "--qualifier", "live")).ExecutedVersion);
+
+        (await aws.LambdaAsync("delete-alias", "--function-name", name, "--name", "live")).ShouldSucceed();
+        Assert.Equal(
+            "Cannot find alias arn: " + Aws.FunctionArn(name) + ":live",
+            (await aws.LambdaAsync("get-alias", "--function-name", name, "--name", "live")).ShouldFailWith("ResourceNotFoundException"));
     });
 
     [Fact]

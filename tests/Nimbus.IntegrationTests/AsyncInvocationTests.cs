@@ -12,12 +12,10 @@ public sealed class AsyncInvocationTests(AsyncServerFixture fixture) : IClassFix
     private const string NodeRuntime = "nodejs20.x";
     private static readonly TimeSpan AsyncDeadline = TimeSpan.FromSeconds(60);
 
-    [Theory]
-    [InlineData(AwsCli.V1)]
-    [InlineData(AwsCli.V2)]
-    public Task Event_invoke_that_fails_is_retried_twice_and_its_record_lands_in_the_OnFailure_function(string cli) => fixture.RunAsync(async scope =>
+    [Fact]
+    public Task Event_invoke_that_fails_is_retried_twice_and_its_record_lands_in_the_OnFailure_function() => fixture.RunAsync(async scope =>
     {
-        var aws = scope.Cli(cli);
+        var aws = scope.Cli(AwsCli.V1);
         var recorder = fixture.Recorder;
         var failing = scope.NewFunctionName();
         var destination = scope.NewFunctionName();
@@ -59,12 +57,10 @@ public sealed class AsyncInvocationTests(AsyncServerFixture fixture) : IClassFix
         Assert.Equal("Error", record.Str("responsePayload.errorType"));
     });
 
-    [Theory]
-    [InlineData(AwsCli.V1)]
-    [InlineData(AwsCli.V2)]
-    public Task Event_invoke_that_succeeds_lands_in_the_OnSuccess_function_and_MaximumRetryAttempts_0_stops_retries(string cli) => fixture.RunAsync(async scope =>
+    [Fact]
+    public Task Event_invoke_that_succeeds_lands_in_the_OnSuccess_function_and_MaximumRetryAttempts_0_stops_retries() => fixture.RunAsync(async scope =>
     {
-        var aws = scope.Cli(cli);
+        var aws = scope.Cli(AwsCli.V1);
         var recorder = fixture.Recorder;
         var function = scope.NewFunctionName();
         var onSuccess = scope.NewFunctionName();
@@ -100,6 +96,10 @@ public sealed class AsyncInvocationTests(AsyncServerFixture fixture) : IClassFix
         Assert.Equal(2, recorder.ReportsOf(function).Count);
     });
 
+    /// <summary>
+    /// Through both CLIs: the retry and destination flows above are the server's alone, so they run on v1 only; the
+    /// configuration calls here are where v2's own request building and parsing could differ.
+    /// </summary>
     [Theory]
     [InlineData(AwsCli.V1)]
     [InlineData(AwsCli.V2)]

@@ -159,6 +159,11 @@ public sealed partial class AuthConditionTests
             (await root.RunAsync(["s3api", "put-bucket-policy", "--bucket", bucket, "--policy", bad])).ShouldFailWith("MalformedPolicy");
         }
 
+        // A policy language Version S3 does not know, in a policy that is otherwise fine.
+        Assert.StartsWith("The policy must contain a valid version string", (await root.RunAsync(["s3api", "put-bucket-policy", "--bucket", bucket, "--policy",
+            $$"""{"Version":"2012-10-18","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::{{bucket}}/*"}]}"""]))
+            .ShouldFailWith("MalformedPolicy"), StringComparison.Ordinal);
+
         var policy = $$"""
             {"Version":"2012-10-17","Statement":[
               {"Sid":"Reader","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::{{Aws.AccountId}}:user/{{reader.Name}}"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::{{bucket}}/public/*"},

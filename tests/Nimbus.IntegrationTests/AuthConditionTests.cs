@@ -130,6 +130,20 @@ public sealed partial class AuthConditionTests(ServerFixture fixture) : IClassFi
             """{"Statement":{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringSoundsLike":{"aws:username":"x"}}}}""", System.Text.Encoding.UTF8, "application/json"));
         Assert.Equal(400, (int)put.StatusCode);
         Assert.Contains("StringSoundsLike", await put.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        // So is a policy language Version IAM does not know; 2008-10-17 (the older language) is accepted.
+        foreach (var (version, status) in new[] { ("\"2012-10-18\"", 400), ("\"\"", 400), ("2012", 400), ("\"2008-10-17\"", 204) })
+        {
+            using var versioned = await scope.Server.Http.PutAsync($"/nimbus/admin/users/{user.Name}/policies/versioned", new StringContent(
+                $$$"""{"Version":{{{version}}},"Statement":{"Effect":"Allow","Action":"sqs:ListQueues","Resource":"*"}}""", System.Text.Encoding.UTF8, "application/json"));
+            var body = await versioned.Content.ReadAsStringAsync();
+            Assert.True((int)versioned.StatusCode == status, $"Version {version}: {(int)versioned.StatusCode} {body}");
+            if (status == 400)
+            {
+                Assert.Equal("MalformedPolicyDocument", versioned.Headers.GetValues("x-amzn-ErrorType").Single());
+                Assert.Contains("The policy must contain a valid version string", body, StringComparison.Ordinal);
+            }
+        }
     });
 
     [Fact]
@@ -163,6 +177,11 @@ public sealed partial class AuthConditionTests(ServerFixture fixture) : IClassFi
         // A policy that is not a valid resource policy is refused, and the stored one stays.
         var bad = JsonSerializer.Serialize(new Dictionary<string, string> { ["Policy"] = """{"Statement":{"Effect":"Allow","Action":"sqs:*","Resource":"*"}}""" });
         (await root.RunAsync(["sqs", "set-queue-attributes", "--queue-url", queueUrl, "--attributes", bad])).ShouldFailWith("InvalidAttributeValue");
+
+        // So is a policy language Version SQS does not know (through the CLI v2's query protocol).
+        var unknownVersion = JsonSerializer.Serialize(new Dictionary<string, string> { ["Policy"] = policy.Replace("2012-10-17", "2012-10-18", StringComparison.Ordinal) });
+        Assert.Contains("The policy must contain a valid version string", (await scope.Cli(AwsCli.V2).RunAsync(
+            ["sqs", "set-queue-attributes", "--queue-url", queueUrl, "--attributes", unknownVersion])).ShouldFailWith("InvalidAttributeValue"), StringComparison.Ordinal);
         (await senderCli.RunAsync(["sqs", "send-message", "--queue-url", queueUrl, "--message-body", "still"])).ShouldSucceed();
     });
 
@@ -236,12 +255,17 @@ public sealed partial class AuthConditionTests(ServerFixture fixture) : IClassFi
         await WaitForResultAsync(aws, uuid, "OK");
 
         await AuthClients.PutRolePolicyAsync(scope.Server, role, "poll", noPoll);
-        await Task.Delay(TimeSpan.FromSeconds(3)); // past the pollers' 2 s decision cache
+
+        // The one wait that cannot be a poll: a decision the poller made before the put may still let it receive for
+        // the cache's 2 s (PollerPermissions.CacheFor), and nothing shows when it expires; the queue is long-polled.
+        await Task.Delay(TimeSpan.FromSeconds(2.25));
         (await aws.RunAsync(["sqs", "send-message", "--queue-url", queueUrl, "--message-body", "second"])).ShouldSucceed();
         var problem = await WaitForResultAsync(aws, uuid, "PROBLEM");
         Assert.Contains("does not have permissions to call ReceiveMessage on SQS", problem, StringComparison.Ordinal);
         Assert.Equal("Enabled", (await aws.LambdaAsync("get-event-source-mapping", "--uuid", uuid)).Json().GetProperty("State").GetString());
-        await Task.Delay(TimeSpan.FromSeconds(3));
+
+        // The refused poller gave the message back unprocessed: visible on the queue, not in flight, never run.
+        await WaitForVisibleAsync(aws, queueUrl, visible: 1);
         Assert.DoesNotContain("second", Bodies(recorder, function));
 
         await AuthClients.PutRolePolicyAsync(scope.Server, role, "poll", poll);
@@ -275,6 +299,24 @@ public sealed partial class AuthConditionTests(ServerFixture fixture) : IClassFi
             .Where(r => r.GetProperty("event").TryGetProperty("Records", out _))
             .SelectMany(r => r.GetProperty("event").GetProperty("Records").EnumerateArray())
             .Select(r => r.GetProperty("body").GetString()!)];
+
+    private static async Task WaitForVisibleAsync(AwsCli aws, string queueUrl, int visible)
+    {
+        var deadline = DateTime.UtcNow + Deadline;
+        while (true)
+        {
+            var attributes = (await aws.RunAsync(["sqs", "get-queue-attributes", "--queue-url", queueUrl,
+                "--attribute-names", "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])).Json().GetProperty("Attributes");
+            var seen = (attributes.GetProperty("ApproximateNumberOfMessages").GetString(), attributes.GetProperty("ApproximateNumberOfMessagesNotVisible").GetString());
+            if (seen == (visible.ToString(System.Globalization.CultureInfo.InvariantCulture), "0"))
+            {
+                return;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"{queueUrl}: {seen.Item1} visible and {seen.Item2} in flight; expected {visible} visible and none in flight.");
+            await Task.Delay(250);
+        }
+    }
 
     private static async Task<string> WaitForResultAsync(AwsCli aws, string uuid, string prefix)
     {

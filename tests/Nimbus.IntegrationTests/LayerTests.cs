@@ -3,12 +3,10 @@ namespace Nimbus.IntegrationTests;
 /// <summary>PublishLayerVersion, GetLayerVersion, ListLayers, ListLayerVersions, DeleteLayerVersion, and functions using layers.</summary>
 public sealed class LayerTests(ServerFixture fixture) : IClassFixture<ServerFixture>
 {
-    [Theory]
-    [InlineData(AwsCli.V1)]
-    [InlineData(AwsCli.V2)]
-    public Task Layers_are_published_listed_and_unpacked_in_order_into_opt_for_a_node_function(string cli) => fixture.RunAsync(async scope =>
+    [Fact]
+    public Task Layers_are_published_listed_and_unpacked_in_order_into_opt_for_a_node_function() => fixture.RunAsync(async scope =>
     {
-        var aws = scope.Cli(cli);
+        var aws = scope.Cli(AwsCli.V1);
         var layerA = NewLayerName();
         var layerB = NewLayerName();
         var zipA = FunctionZips.Build(FunctionZips.LayerNodeA);
@@ -96,6 +94,7 @@ public sealed class LayerTests(ServerFixture fixture) : IClassFixture<ServerFixt
         (await aws.LambdaAsync("delete-layer-version", "--layer-name", layer, "--version-number", "1")).ShouldSucceed();
     });
 
+    /// <summary>Through the AWS CLI v2 (the lifecycle above runs on v1; both speak the same rest-json), with v2's listing and getting too.</summary>
     [Fact]
     public Task Function_layers_are_checked_with_AWS_errors() => fixture.RunAsync(async scope =>
     {
@@ -105,6 +104,8 @@ public sealed class LayerTests(ServerFixture fixture) : IClassFixture<ServerFixt
         var first = (await aws.LambdaAsync("publish-layer-version", "--layer-name", layer, "--zip-file", "fileb://" + WriteZip(scope, zip))).Json().Str("LayerVersionArn");
         var second = (await aws.LambdaAsync("publish-layer-version", "--layer-name", LayerArn(layer), "--zip-file", "fileb://" + WriteZip(scope, zip))).Json().Str("LayerVersionArn");
         Assert.Equal(LayerArn(layer) + ":2", second);
+        Assert.Equal([2L, 1L], (await aws.LambdaAsync("list-layer-versions", "--layer-name", layer)).Json().Array("LayerVersions").Select(v => v.Num("Version")));
+        Assert.Equal(FunctionZips.CodeSha256(zip), (await aws.LambdaAsync("get-layer-version-by-arn", "--arn", first)).Json().Str("Content.CodeSha256"));
         var name = scope.NewFunctionName();
         var functionZip = FunctionZips.Build(FunctionZips.NodeLayers);
 

@@ -11,12 +11,10 @@ public sealed class ScheduleTests(ServerFixture fixture) : IClassFixture<ServerF
 {
     private const string Role = "arn:aws:iam::000000000000:role/scheduler";
 
-    [Theory]
-    [InlineData(AwsCli.V1)]
-    [InlineData(AwsCli.V2)]
-    public Task Schedule_lifecycle_groups_listing_and_AWS_errors_through_the_CLI(string cli) => fixture.RunAsync(async scope =>
+    [Fact]
+    public Task Schedule_lifecycle_groups_listing_and_AWS_errors_through_the_CLI() => fixture.RunAsync(async scope =>
     {
-        var aws = scope.Cli(cli);
+        var aws = scope.Cli(AwsCli.V1);
         var prefix = $"s{Guid.NewGuid():N}"[..12];
         var group = prefix + "-group";
         var target = Target("arn:aws:lambda:us-east-1:000000000000:function:nightly", """{"job":"nightly"}""");
@@ -32,12 +30,7 @@ public sealed class ScheduleTests(ServerFixture fixture) : IClassFixture<ServerF
         Assert.Equal("FLEXIBLE", fetched.Str("FlexibleTimeWindow.Mode"));
         Assert.Equal(10, fetched.Num("FlexibleTimeWindow.MaximumWindowInMinutes"));
         Assert.Equal("ENABLED", fetched.Str("State"));
-        if (cli == AwsCli.V1)
-        {
-            // CLI v2 2.9's model predates ActionAfterCompletion.
-            Assert.Equal("NONE", fetched.Str("ActionAfterCompletion"));
-        }
-
+        Assert.Equal("NONE", fetched.Str("ActionAfterCompletion"));
         Assert.Equal("default", fetched.Str("GroupName"));
         Assert.Equal("weekday runs", fetched.Str("Description"));
         Assert.Equal("""{"job":"nightly"}""", fetched.Str("Target.Input"));
@@ -99,6 +92,39 @@ public sealed class ScheduleTests(ServerFixture fixture) : IClassFixture<ServerF
         var groups = (await Scheduler(aws, "list-schedule-groups")).Json().Array("ScheduleGroups").Select(g => g.Str("Name")).ToList();
         Assert.Contains("default", groups);
         Assert.DoesNotContain(group, groups);
+    });
+
+    /// <summary>
+    /// The AWS CLI v2 speaks the Scheduler's rest-json as v1 does (the lifecycle above runs on v1): one short pass for
+    /// v2's own request building (its older model, without ActionAfterCompletion), its ISO 8601 dates, paging and errors.
+    /// </summary>
+    [Fact]
+    public Task Cli_v2_creates_gets_lists_and_deletes_a_schedule_with_AWS_errors() => fixture.RunAsync(async scope =>
+    {
+        var aws = scope.Cli(AwsCli.V2);
+        var prefix = $"v{Guid.NewGuid():N}"[..12];
+        var target = Target("arn:aws:lambda:us-east-1:000000000000:function:nightly", """{"job":"nightly"}""");
+        foreach (var name in new[] { "-a", "-b" })
+        {
+            (await Scheduler(aws, "create-schedule", "--name", prefix + name, "--schedule-expression", "cron(0/5 8-17 ? * MON-FRI *)",
+                "--schedule-expression-timezone", "Europe/Berlin", "--flexible-time-window", "Mode=FLEXIBLE,MaximumWindowInMinutes=10", "--target", target)).ShouldSucceed();
+        }
+
+        var fetched = (await Scheduler(aws, "get-schedule", "--name", prefix + "-a")).Json();
+        Assert.Equal(10, fetched.Num("FlexibleTimeWindow.MaximumWindowInMinutes"));
+        Assert.Equal("""{"job":"nightly"}""", fetched.Str("Target.Input"));
+        Assert.Equal(JsonValueKind.String, fetched.At("CreationDate").ValueKind);
+        Assert.InRange(Date(fetched.At("CreationDate")), DateTimeOffset.UtcNow.AddMinutes(-2), DateTimeOffset.UtcNow.AddMinutes(1));
+
+        var page = (await Scheduler(aws, "list-schedules", "--name-prefix", prefix, "--max-items", "1")).Json();
+        Assert.Equal(prefix + "-a", Assert.Single(page.Array("Schedules")).Str("Name"));
+        Assert.True(page.Has("NextToken"));
+        Assert.Equal($"Schedule {prefix}-a already exists.", (await Scheduler(aws, "create-schedule", "--name", prefix + "-a", "--schedule-expression", "rate(1 hour)",
+            "--flexible-time-window", "Mode=OFF", "--target", target)).ShouldFailWith("ConflictException"));
+
+        (await Scheduler(aws, "delete-schedule", "--name", prefix + "-a")).ShouldSucceed();
+        (await Scheduler(aws, "delete-schedule", "--name", prefix + "-b")).ShouldSucceed();
+        Assert.Equal($"Schedule {prefix}-a does not exist.", (await Scheduler(aws, "get-schedule", "--name", prefix + "-a")).ShouldFailWith("ResourceNotFoundException"));
     });
 
     [Theory]

@@ -9,12 +9,10 @@ public sealed class VersionTests(ServerFixture fixture) : IClassFixture<ServerFi
     private const string NodeRuntime = "nodejs20.x";
     private const string NodeHandler = "index.handler";
 
-    [Theory]
-    [InlineData(AwsCli.V1)]
-    [InlineData(AwsCli.V2)]
-    public Task Publish_version_freezes_code_and_configuration_and_invoke_with_a_qualifier_runs_that_version(string cli) => fixture.RunAsync(async scope =>
+    [Fact]
+    public Task Publish_version_freezes_code_and_configuration_and_invoke_with_a_qualifier_runs_that_version() => fixture.RunAsync(async scope =>
     {
-        var aws = scope.Cli(cli);
+        var aws = scope.Cli(AwsCli.V1);
         var name = scope.NewFunctionName();
         var zip = FunctionZips.Build(FunctionZips.NodeCjs);
         var newZip = FunctionZips.Build(FunctionZips.NodeCjsV2);
@@ -108,12 +106,10 @@ public sealed class VersionTests(ServerFixture fixture) : IClassFixture<ServerFi
             (await aws.LambdaAsync("get-function", "--function-name", name, "--qualifier", "2")).ShouldFailWith("ResourceNotFoundException"));
     });
 
-    [Theory]
-    [InlineData(AwsCli.V1)]
-    [InlineData(AwsCli.V2)]
-    public Task Create_function_and_update_function_code_with_publish_return_the_new_version(string cli) => fixture.RunAsync(async scope =>
+    [Fact]
+    public Task Create_function_and_update_function_code_with_publish_return_the_new_version() => fixture.RunAsync(async scope =>
     {
-        var aws = scope.Cli(cli);
+        var aws = scope.Cli(AwsCli.V1);
         var name = scope.NewFunctionName();
         var created = (await aws.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeCjs), NodeRuntime, NodeHandler, "--publish")).Json();
         Assert.Equal("1", created.Str("Version"));
@@ -130,6 +126,33 @@ public sealed class VersionTests(ServerFixture fixture) : IClassFixture<ServerFi
         var v2 = await aws.InvokeAsync(name, """{"name":"x"}""", "--qualifier", "2");
         JsonAssert.Equal("""{"version":2,"name":"x","env":null}""", v2.ShouldReturn());
         Assert.Equal("2", v2.ExecutedVersion);
+    });
+
+    /// <summary>
+    /// The AWS CLI v2 speaks Lambda's rest-json as v1 does (the lifecycles above run on v1): one short pass through the
+    /// calls of this class, for v2's own request building and answer parsing, waiter and error exit code.
+    /// </summary>
+    [Fact]
+    public Task Cli_v2_creates_with_publish_waits_publishes_lists_and_invokes_a_version_and_gets_the_412() => fixture.RunAsync(async scope =>
+    {
+        var aws = scope.Cli(AwsCli.V2);
+        var name = scope.NewFunctionName();
+        var created = (await aws.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeCjs), NodeRuntime, NodeHandler, "--publish")).Json();
+        Assert.Equal("1", created.Str("Version"));
+        (await aws.UpdateFunctionCodeAsync(name, FunctionZips.Build(FunctionZips.NodeCjsV2))).ShouldSucceed();
+        (await aws.LambdaAsync("wait", "function-updated", "--function-name", name)).ShouldSucceed();
+
+        Assert.Equal(
+            "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id",
+            (await aws.LambdaAsync("publish-version", "--function-name", name, "--revision-id", created.Str("RevisionId"))).ShouldFailWith("PreconditionFailedException"));
+        Assert.Equal("2", (await aws.LambdaAsync("publish-version", "--function-name", name, "--description", "second")).Json().Str("Version"));
+        var versions = (await aws.LambdaAsync("list-versions-by-function", "--function-name", name)).Json();
+        Assert.Equal(["$LATEST", "1", "2"], versions.Array("Versions").Select(v => v.Str("Version")));
+        Assert.Equal("second", versions.Array("Versions")[2].Str("Description"));
+
+        var first = await aws.InvokeAsync(name, """{"name":"v"}""", "--qualifier", "1");
+        Assert.Equal("1", first.ExecutedVersion);
+        Assert.Equal(1, first.ShouldReturn().Num("count"));
     });
 
     [Fact]
@@ -197,12 +220,10 @@ public sealed class VersionTests(ServerFixture fixture) : IClassFixture<ServerFi
         Assert.Equal(2, (await InvokeAsync(scope, name, "1")).Json().Num("count"));
     });
 
-    [Theory]
-    [InlineData(AwsCli.V1)]
-    [InlineData(AwsCli.V2)]
-    public Task A_RevisionId_that_does_not_match_is_a_412_PreconditionFailedException(string cli) => fixture.RunAsync(async scope =>
+    [Fact]
+    public Task A_RevisionId_that_does_not_match_is_a_412_PreconditionFailedException() => fixture.RunAsync(async scope =>
     {
-        var aws = scope.Cli(cli);
+        var aws = scope.Cli(AwsCli.V1);
         var name = scope.NewFunctionName();
         var zip = FunctionZips.Build(FunctionZips.NodeCjs);
         var created = (await aws.CreateFunctionAsync(name, zip, NodeRuntime, NodeHandler)).Json();
@@ -227,12 +248,10 @@ public sealed class VersionTests(ServerFixture fixture) : IClassFixture<ServerFi
         Assert.Equal(Expected, raw.ShouldBeError(412, "PreconditionFailedException").Str("message"));
     });
 
-    [Theory]
-    [InlineData(AwsCli.V1)]
-    [InlineData(AwsCli.V2)]
-    public Task Aws_lambda_wait_function_active_and_function_updated_succeed(string cli) => fixture.RunAsync(async scope =>
+    [Fact]
+    public Task Aws_lambda_wait_function_active_and_function_updated_succeed() => fixture.RunAsync(async scope =>
     {
-        var aws = scope.Cli(cli);
+        var aws = scope.Cli(AwsCli.V1);
         var name = scope.NewFunctionName();
         (await aws.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeCjs), NodeRuntime, NodeHandler)).ShouldSucceed();
         (await aws.LambdaAsync("wait", "function-active", "--function-name", name)).ShouldSucceed();

@@ -180,7 +180,7 @@ internal sealed partial class BucketsApi
     /// </summary>
     internal static string? PolicyProblem(string text, string bucket)
     {
-        var policy = PolicyDocument.TryParse(text, resourcePolicy: true, out var error);
+        var policy = PolicyDocument.TryParseNew(text, resourcePolicy: true, out var error);
         if (policy is null)
         {
             return error ?? "Invalid policy syntax.";

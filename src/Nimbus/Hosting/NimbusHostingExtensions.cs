@@ -71,9 +71,10 @@ public static class NimbusHostingExtensions
                 }
             });
             kestrel.ApplicationServices.GetRequiredService<TlsListener>().Configure(kestrel, context.Configuration);
+            var network = kestrel.ApplicationServices.GetRequiredService<SandboxNetworkSelector>();
             kestrel.ApplicationServices.GetRequiredService<RuntimePortPool>().Configure(
-                kestrel, options.MaxInstances, kestrel.ApplicationServices.GetRequiredService<SandboxNetworkSelector>().Network, options.Slirp4netns,
-                inlineSends: options.InlineSends && !options.RuntimeApiInlineScheduling);
+                kestrel, options.MaxInstances, network.Network, options.Slirp4netns,
+                inlineSends: options.InlineSends && !options.RuntimeApiInlineScheduling, firstNetwork: network.TakeProbedNamespace());
         });
         return builder;
     }

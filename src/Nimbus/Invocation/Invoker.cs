@@ -129,6 +129,7 @@ internal sealed partial class Invoker(
             ClientContext = request.ClientContext,
             CognitoIdentity = request.CognitoIdentity,
             ResponseStream = request.ResponseStream,
+            TailLog = request.TailLog,
         };
 
         InvokeOutcome outcome;

@@ -166,7 +166,7 @@ internal static class QueueAttributeRules
             case A.SqsManagedSseEnabled:
                 return !bool.TryParse(value, out _) ? InvalidValue(key, value, "The value must be true or false.") : null;
             case A.Policy:
-                return value.Length == 0 || Security.PolicyDocument.TryParse(value, resourcePolicy: true, out _) is not null ? null
+                return value.Length == 0 || Security.PolicyDocument.TryParseNew(value, resourcePolicy: true, out _) is not null ? null
                     : InvalidValue(key, value, "The value must be a JSON policy document: " + PolicyError(value));
             case A.RedriveAllowPolicy:
                 return value.Length == 0 || IsJsonObject(value) ? null : InvalidValue(key, value, "The value must be a JSON policy document.");
@@ -210,7 +210,7 @@ internal static class QueueAttributeRules
 
     private static string? PolicyError(string value)
     {
-        Security.PolicyDocument.TryParse(value, resourcePolicy: true, out var error);
+        Security.PolicyDocument.TryParseNew(value, resourcePolicy: true, out var error);
         return error;
     }
 

@@ -30,10 +30,11 @@ internal sealed class LogTail
             builder.Append(line).Append('\n');
         }
 
-        var bytes = Encoding.UTF8.GetBytes(builder.ToString());
+        var text = builder.ToString();
+        var bytes = Encoding.UTF8.GetBytes(text);
         if (bytes.Length <= MaxBytes)
         {
-            return builder.ToString();
+            return text;
         }
 
         // Cut at a character boundary: skip UTF-8 continuation bytes.

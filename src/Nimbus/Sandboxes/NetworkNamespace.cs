@@ -27,14 +27,20 @@ internal static partial class NetworkNamespace
     /// there). Runs on a thread of its own that ends right after, so no other code ever runs in the namespace; the
     /// caller's thread is not blocked.
     /// </summary>
-    public static Task<SafeFileHandle> CreateAsync(Action inside)
+    public static Task<SafeFileHandle> CreateAsync(Action inside) => CreateAsync(inside, existing: null);
+
+    /// <summary>
+    /// As <see cref="CreateAsync(Action)"/>, but with <paramref name="existing"/> (one <see cref="TryCreate"/> made, its
+    /// loopback up) instead of a new namespace, when it is not null. The returned task owns it from now on.
+    /// </summary>
+    public static Task<SafeFileHandle> CreateAsync(Action inside, SafeFileHandle? existing)
     {
         var created = new TaskCompletionSource<SafeFileHandle>(TaskCreationOptions.RunContinuationsAsynchronously);
         var thread = new Thread(() =>
         {
             try
             {
-                created.SetResult(CreateOnThisThread(inside));
+                created.SetResult(CreateOnThisThread(inside, existing));
             }
             catch (Exception e)
             {
@@ -47,22 +53,22 @@ internal static partial class NetworkNamespace
     }
 
     /// <summary>
-    /// True when this process may create network namespaces (root, or CAP_SYS_ADMIN): creates one and drops it. Else
-    /// <paramref name="problem"/> says why and what to do, as a start that needs them reports it.
+    /// A new namespace with its loopback up, when this process may create network namespaces (root, or CAP_SYS_ADMIN);
+    /// else null, and <paramref name="problem"/> says why and what to do, as a start that needs them reports it. The
+    /// caller owns the namespace: it may give it to <see cref="CreateAsync(Action, SafeFileHandle?)"/>.
     /// </summary>
-    public static bool CanCreate(out string problem)
+    public static SafeFileHandle? TryCreate(out string problem)
     {
         try
         {
-            CreateAsync(static () => { }).GetAwaiter().GetResult().Dispose();
-
+            var network = CreateAsync(static () => { }).GetAwaiter().GetResult();
             problem = "";
-            return true;
+            return network;
         }
         catch (Exception e) when (e is Hosting.StartupException or IOException)
         {
             problem = e.Message;
-            return false;
+            return null;
         }
     }
 
@@ -84,12 +90,19 @@ internal static partial class NetworkNamespace
         }
     }
 
-    private static SafeFileHandle CreateOnThisThread(Action inside)
+    private static SafeFileHandle CreateOnThisThread(Action inside, SafeFileHandle? existing)
     {
         using var host = OpenCurrent();
-        SafeFileHandle? created = null;
+        SafeFileHandle? created = existing;
         try
         {
+            if (existing is not null)
+            {
+                Enter(existing);
+                inside();
+                return existing;
+            }
+
             if (Unshare(CloneNewNet) != 0)
             {
                 var errno = Marshal.GetLastPInvokeError();

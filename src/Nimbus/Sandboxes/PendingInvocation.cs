@@ -23,6 +23,9 @@ internal sealed class PendingInvocation
     public string? ClientContext { get; init; }
     public string? CognitoIdentity { get; init; }
 
+    /// <summary>The caller asked for the log's tail (X-Amz-Log-Type: Tail): only then does the instance keep it.</summary>
+    public bool TailLog { get; init; }
+
     /// <summary>Set when the caller takes a streamed response as it is written; otherwise a stream is buffered (6 MB).</summary>
     public IResponseStreamSink? ResponseStream { get; init; }
 

@@ -66,11 +66,20 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
     /// <summary>
     /// Adds <paramref name="count"/> listeners on 127.0.0.1 with OS-assigned ports: on the host's loopback, or with
     /// <see cref="SandboxNetwork.Isolated"/> each in a network namespace of its own (created at first rent) with an AWS API
-    /// listener beside it.
+    /// listener beside it. Slot 0 takes <paramref name="firstNetwork"/> (the start's probe made it) instead of a new
+    /// namespace when there is one: the pool owns it from now on.
     /// </summary>
-    public void Configure(KestrelServerOptions kestrel, int count, SandboxNetwork network = SandboxNetwork.Host, string slirp4netns = SandboxEgress.DefaultProgram, bool inlineSends = false)
+    public void Configure(
+        KestrelServerOptions kestrel, int count, SandboxNetwork network = SandboxNetwork.Host, string slirp4netns = SandboxEgress.DefaultProgram,
+        bool inlineSends = false, SafeFileHandle? firstNetwork = null)
     {
         _inlineSends = inlineSends;
+        if (firstNetwork is not null && (network == SandboxNetwork.Host || count == 0))
+        {
+            firstNetwork.Dispose();
+            firstNetwork = null;
+        }
+
         if (network == SandboxNetwork.Host)
         {
             for (var i = 0; i < count; i++)
@@ -108,7 +117,7 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
         }
 
         // Slot 0 now: a server that may not create namespaces fails to start (StartupException), as it says what to do.
-        var first = NamespaceOf(_isolated[_isolatedPorts[0]]).GetAwaiter().GetResult();
+        var first = NamespaceOf(_isolated[_isolatedPorts[0]], firstNetwork).GetAwaiter().GetResult();
         var created = clock.ElapsedMilliseconds;
         _egress = SandboxEgress.Start(slirp4netns, first, logger, EgressDeadline);
         if (_egress.Enabled)
@@ -202,13 +211,13 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
     }
 
     /// <summary>The slot's namespace: created at the first call, and again at the next call after a creation failed.</summary>
-    private Task<SafeFileHandle> NamespaceOf(IsolatedSlot slot)
+    private Task<SafeFileHandle> NamespaceOf(IsolatedSlot slot, SafeFileHandle? existing = null)
     {
         lock (slot)
         {
             if (slot.Network is null || slot.Network.IsFaulted || slot.Network.IsCanceled)
             {
-                slot.Network = CreateAsync(slot);
+                slot.Network = CreateAsync(slot, existing);
             }
 
             return slot.Network;
@@ -216,7 +225,7 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
     }
 
     /// <summary>Creates the slot's namespace with its two listening sockets in it (Runtime API, AWS APIs) and hands them to their listeners.</summary>
-    private async Task<SafeFileHandle> CreateAsync(IsolatedSlot slot)
+    private async Task<SafeFileHandle> CreateAsync(IsolatedSlot slot, SafeFileHandle? existing)
     {
         Socket? runtime = null;
         Socket? endpoint = null;
@@ -232,7 +241,7 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
                 runtime.Dispose();
                 throw;
             }
-        }).ConfigureAwait(false);
+        }, existing).ConfigureAwait(false);
         lock (_owned)
         {
             if (_disposed)

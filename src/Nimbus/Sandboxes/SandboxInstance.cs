@@ -39,6 +39,9 @@ internal sealed class SandboxInstance
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<RuntimeReply> _initError = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly LogStore _logs;
+
+    // One string for every line: the log writer finds a stream's run of lines by reference.
+    private readonly string _logGroup;
     private readonly TimeProvider _time;
     private readonly Lock _tailLock = new();
     private readonly long _startedTimestamp;
@@ -64,6 +67,7 @@ internal sealed class SandboxInstance
         Extensions = extensions;
         RuntimeApiPort = runtimeApiPort;
         _logs = logs;
+        _logGroup = function.EffectiveLogGroup;
         _time = time;
         Id = Guid.NewGuid().ToString("N");
         var now = time.GetUtcNow();
@@ -196,9 +200,11 @@ internal sealed class SandboxInstance
             }
         }
 
+        // The tail (the last 4 KB, for X-Amz-Log-Result) is kept only for a caller that asked for it; a cold start's
+        // holds the init lines since the instance started.
         lock (_tailLock)
         {
-            _tail ??= new LogTail();
+            _tail = invocation.TailLog ? _tail ?? new LogTail() : null;
         }
 
         await WritePlatformAsync(PlatformLog.StartLine(Function, _time.GetUtcNow(), invocation.RequestId)).ConfigureAwait(false);
@@ -552,7 +558,7 @@ internal sealed class SandboxInstance
             _tail?.Add(line);
         }
 
-        return _logs.AppendAsync(new LogEvent(Function.EffectiveLogGroup, LogStreamName, _time.GetUtcNow().ToUnixTimeMilliseconds(), line));
+        return _logs.AppendAsync(new LogEvent(_logGroup, LogStreamName, _time.GetUtcNow().ToUnixTimeMilliseconds(), line));
     }
 
     public static byte[] ErrorBody(string errorType, string errorMessage)

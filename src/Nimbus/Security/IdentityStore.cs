@@ -230,7 +230,7 @@ internal sealed partial class IdentityStore : IDisposable
             return IamResult.Invalid($"Role name '{principalName}' must be 1-64 characters of letters, digits and +=,.@_-.");
         }
 
-        var document = PolicyDocument.TryParse(json, out var error);
+        var document = PolicyDocument.TryParseNew(json, resourcePolicy: false, out var error);
         if (document is null)
         {
             return new IamResult("MalformedPolicyDocument", error, 400);

@@ -101,10 +101,24 @@ internal sealed record PolicyDocument(IReadOnlyList<PolicyStatement> Statements)
     /// <summary>Largest policy document, as IAM's inline user policy limit (2048 characters without whitespace is IAM's; we allow more).</summary>
     public const int MaxLength = 10_240;
 
+    /// <summary>The language version a policy without <c>Version</c> has, and the only other one IAM, S3 and SQS accept.</summary>
+    public const string LegacyVersion = "2008-10-17";
+
     public static PolicyDocument? TryParse(string json, out string? error) => TryParse(json, resourcePolicy: false, out error);
 
+    /// <summary>
+    /// Parses a policy being put (<see cref="TryParse(string, bool, out string?)"/>), refusing a <c>Version</c> other
+    /// than <see cref="CurrentVersion"/> and <see cref="LegacyVersion"/>, as IAM, S3 and SQS do. Stored policies are
+    /// read with <see cref="TryParse(string, bool, out string?)"/>: one put before this check keeps loading.
+    /// </summary>
+    public static PolicyDocument? TryParseNew(string json, bool resourcePolicy, out string? error) =>
+        Parse(json, resourcePolicy, knownVersionOnly: true, out error);
+
     /// <summary>Parses an identity policy, or with <paramref name="resourcePolicy"/> a resource policy, whose statements need a <c>Principal</c>.</summary>
-    public static PolicyDocument? TryParse(string json, bool resourcePolicy, out string? error)
+    public static PolicyDocument? TryParse(string json, bool resourcePolicy, out string? error) =>
+        Parse(json, resourcePolicy, knownVersionOnly: false, out error);
+
+    private static PolicyDocument? Parse(string json, bool resourcePolicy, bool knownVersionOnly, out string? error)
     {
         error = null;
         if (json.Length > MaxLength)
@@ -130,8 +144,15 @@ internal sealed record PolicyDocument(IReadOnlyList<PolicyStatement> Statements)
             }
 
             // IAM: a missing Version means 2008-10-17, whose language has no policy variables.
-            var expandsVariables = root.TryGetProperty("Version", out var version)
-                && version.ValueKind == JsonValueKind.String && version.GetString() == CurrentVersion;
+            var hasVersion = root.TryGetProperty("Version", out var version);
+            var expandsVariables = hasVersion && version.ValueKind == JsonValueKind.String && version.GetString() == CurrentVersion;
+            if (knownVersionOnly && hasVersion
+                && !(version.ValueKind == JsonValueKind.String && version.GetString() is CurrentVersion or LegacyVersion))
+            {
+                error = $"The policy must contain a valid version string: Version {version.GetRawText()} is neither \"{CurrentVersion}\" nor \"{LegacyVersion}\"; use \"Version\": \"{CurrentVersion}\".";
+                return null;
+            }
+
             var statements = new List<PolicyStatement>();
             var elements = statementElement.ValueKind == JsonValueKind.Array ? statementElement.EnumerateArray().ToList() : [statementElement];
             foreach (var element in elements)

@@ -147,27 +147,6 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
         await update.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Adds the totals of <paramref name="events"/> to <paramref name="streams"/>, one look-up per run of lines of one stream.</summary>
-    private static void StreamTotals(ReadOnlySpan<LogEvent> events, Dictionary<(string Group, string Stream), (long First, long Last, long Bytes)> streams)
-    {
-        var i = 0;
-        while (i < events.Length)
-        {
-            var (group, stream) = (events[i].LogGroup, events[i].LogStream);
-            long first = long.MaxValue, last = long.MinValue, bytes = 0;
-            for (; i < events.Length && ReferenceEquals(events[i].LogGroup, group) && ReferenceEquals(events[i].LogStream, stream); i++)
-            {
-                first = Math.Min(first, events[i].TimestampMs);
-                last = Math.Max(last, events[i].TimestampMs);
-                bytes += EventSize(events[i].Message);
-            }
-
-            streams[(group, stream)] = streams.TryGetValue((group, stream), out var seen)
-                ? (Math.Min(seen.First, first), Math.Max(seen.Last, last), seen.Bytes + bytes)
-                : (first, last, bytes);
-        }
-    }
-
     /// <summary>
     /// The background writer's own connection, with the statements of a batch prepared once. Function log lines
     /// commit with <c>synchronous=NORMAL</c>: in WAL mode a committed batch survives the server being killed, and
@@ -202,8 +181,11 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
         private readonly PreparedStatement _insert;
         private readonly PreparedStatement _group;
         private readonly PreparedStatement _stream;
-        private readonly Dictionary<(string Group, string Stream), (long First, long Last, long Bytes)> _streams = [];
-        private readonly Dictionary<(string Group, string Stream), (long StreamId, long GroupId)> _ids = [];
+
+        // The batch's lines by stream, streams in the order their first line came; reused from batch to batch.
+        private readonly Dictionary<(string Group, string Stream), StreamLines> _byStream = [];
+        private readonly List<StreamLines> _streams = [];
+        private readonly Stack<StreamLines> _spare = new();
         private byte[] _utf8 = new byte[1024];
 
         public Writer(SqliteDatabase database)
@@ -214,79 +196,141 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
             _stream = _sqlite.Prepare(StreamSql);
         }
 
-        /// <summary>Creates or updates the batch's groups and streams, then appends its lines, in one transaction.</summary>
+        /// <summary>
+        /// Creates or updates the batch's groups and streams, then appends its lines, in one transaction. The lines are
+        /// taken stream by stream (each stream's in the order they came): instances' invocations overlap, so one
+        /// stream's START and its END and REPORT are seldom next to each other in the channel, and taken together they
+        /// share a row whenever they share a millisecond. Event ids keep each stream's order; lines of different
+        /// streams with one timestamp are ordered by stream within a batch, which the (timestamp, id) order of
+        /// FilterLogEvents then keeps for good.
+        /// </summary>
         public void Write(List<LogEvent> batch, long now)
         {
             using var transaction = _sqlite.Connection.BeginTransaction();
-            var lines = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(batch);
+            GroupByStream(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(batch));
 
             // Lambda creates a function's log group and stream on its first write, as on AWS.
-            StreamTotals(lines, _streams);
             _group.Bind(2, now);
             _stream.Bind(3, now);
-            foreach (var ((g, s), (firstEvent, lastEvent, size)) in _streams)
+            _insert.Bind(4, now);
+            foreach (var stream in _streams)
             {
-                _group.Bind(1, g);
+                _group.Bind(1, stream.Group);
                 _group.Run();
-                _stream.Bind(1, g);
-                _stream.Bind(2, s);
-                _stream.Bind(4, firstEvent);
-                _stream.Bind(5, lastEvent);
-                _stream.Bind(6, size);
+                _stream.Bind(1, stream.Group);
+                _stream.Bind(2, stream.Stream);
+                _stream.Bind(4, stream.First);
+                _stream.Bind(5, stream.Last);
+                _stream.Bind(6, stream.Bytes);
                 _stream.RunReturning(out var streamId, out var groupId);
-                _ids[(g, s)] = (streamId, groupId);
+
+                // Bindings stay between runs: a stream's rows bind its ids once.
+                _insert.Bind(1, streamId);
+                _insert.Bind(2, groupId);
+                var lines = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(stream.Lines);
+                for (var i = 0; i < lines.Length;)
+                {
+                    var count = RowLength(lines[i..]);
+                    var length = 0;
+                    for (var j = 0; j < count; j++)
+                    {
+                        var message = lines[i + j].Message;
+                        var needed = length + 1 + System.Text.Encoding.UTF8.GetMaxByteCount(message.Length);
+                        if (needed > _utf8.Length)
+                        {
+                            Array.Resize(ref _utf8, Math.Max(needed, _utf8.Length * 2));
+                        }
+
+                        if (j > 0)
+                        {
+                            _utf8[length++] = (byte)Separator;
+                        }
+
+                        length += System.Text.Encoding.UTF8.GetBytes(message, _utf8.AsSpan(length));
+                    }
+
+                    _insert.Bind(3, lines[i].TimestampMs);
+                    _insert.Bind(5, _utf8.AsSpan(0, length));
+                    _insert.Bind(6, (long)count);
+                    _insert.Run();
+                    i += count;
+                }
             }
 
-            // Bindings stay between runs: a run of lines of one stream binds its ids once.
-            _insert.Bind(4, now);
-            string? group = null;
-            string? stream = null;
-            for (var i = 0; i < lines.Length;)
+            ClearStreams();
+            transaction.Commit();
+        }
+
+        /// <summary>Sorts the batch's lines into <see cref="_streams"/> with each stream's totals: one look-up per run of one stream's lines.</summary>
+        private void GroupByStream(ReadOnlySpan<LogEvent> lines)
+        {
+            ClearStreams();
+            StreamLines? current = null;
+            foreach (ref readonly var line in lines)
             {
-                ref readonly var item = ref lines[i];
-                if (!ReferenceEquals(item.LogStream, stream) || !ReferenceEquals(item.LogGroup, group))
+                if (current is null || !ReferenceEquals(line.LogStream, current.Stream) || !ReferenceEquals(line.LogGroup, current.Group))
                 {
-                    var (streamId, groupId) = _ids[(group = item.LogGroup, stream = item.LogStream)];
-                    _insert.Bind(1, streamId);
-                    _insert.Bind(2, groupId);
+                    if (!_byStream.TryGetValue((line.LogGroup, line.LogStream), out current))
+                    {
+                        current = _spare.TryPop(out var spare) ? spare : new StreamLines();
+                        current.Start(line.LogGroup, line.LogStream);
+                        _byStream.Add((line.LogGroup, line.LogStream), current);
+                        _streams.Add(current);
+                    }
                 }
 
-                var count = RowLength(lines[i..]);
-                var length = 0;
-                for (var j = 0; j < count; j++)
-                {
-                    var message = lines[i + j].Message;
-                    var needed = length + 1 + System.Text.Encoding.UTF8.GetMaxByteCount(message.Length);
-                    if (needed > _utf8.Length)
-                    {
-                        Array.Resize(ref _utf8, Math.Max(needed, _utf8.Length * 2));
-                    }
+                current.Add(line);
+            }
+        }
 
-                    if (j > 0)
-                    {
-                        _utf8[length++] = (byte)Separator;
-                    }
-
-                    length += System.Text.Encoding.UTF8.GetBytes(message, _utf8.AsSpan(length));
-                }
-
-                _insert.Bind(3, item.TimestampMs);
-                _insert.Bind(5, _utf8.AsSpan(0, length));
-                _insert.Bind(6, (long)count);
-                _insert.Run();
-                i += count;
+        private void ClearStreams()
+        {
+            foreach (var stream in _streams)
+            {
+                stream.Lines.Clear();
+                _spare.Push(stream);
             }
 
             _streams.Clear();
-            _ids.Clear();
-            transaction.Commit();
+            _byStream.Clear();
         }
 
         public void Dispose() => _sqlite.Dispose();
 
+        /// <summary>One stream's lines of a batch, in the order they came, and their totals for its row in log_streams.</summary>
+        private sealed class StreamLines
+        {
+            public string Group { get; private set; } = "";
+
+            public string Stream { get; private set; } = "";
+
+            public List<LogEvent> Lines { get; } = [];
+
+            public long First { get; private set; }
+
+            public long Last { get; private set; }
+
+            public long Bytes { get; private set; }
+
+            public void Start(string group, string stream)
+            {
+                (Group, Stream) = (group, stream);
+                (First, Last, Bytes) = (long.MaxValue, long.MinValue, 0);
+            }
+
+            public void Add(in LogEvent line)
+            {
+                Lines.Add(line);
+                First = Math.Min(First, line.TimestampMs);
+                Last = Math.Max(Last, line.TimestampMs);
+                Bytes += EventSize(line.Message);
+            }
+        }
+
         /// <summary>
-        /// How many of the first lines go into one row: the lines of one stream in a row of the batch with one timestamp
-        /// (END and REPORT, which an instance writes back to back), none holding the separator, at most <see cref="MaxEventsPerRow"/>.
+        /// How many of the first lines (all of one stream) go into one row: those in a row with one timestamp (END and
+        /// REPORT, which an instance writes back to back, and the START before them in a short invocation), none holding
+        /// the separator, at most <see cref="MaxEventsPerRow"/>.
         /// </summary>
         private static int RowLength(ReadOnlySpan<LogEvent> lines)
         {
@@ -298,7 +342,6 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
 
             var count = 1;
             while (count < lines.Length && count < MaxEventsPerRow
-                && ReferenceEquals(lines[count].LogStream, first.LogStream) && ReferenceEquals(lines[count].LogGroup, first.LogGroup)
                 && lines[count].TimestampMs == first.TimestampMs && !lines[count].Message.Contains(Separator, StringComparison.Ordinal))
             {
                 count++;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Win32.SafeHandles;
 using Nimbus.Hosting;
 using Nimbus.Sandboxes;
 
@@ -51,6 +52,53 @@ public sealed class SandboxNetworkSelectorTests
         var logger = new ListLogger();
         Assert.Equal(configured, SandboxNetworkSelector.Decide(configured, explicitlySet, configured == SandboxNetwork.Host ? Refused : Allowed, logger));
         Assert.Empty(logger.Entries);
+    }
+
+    [Fact]
+    public void The_probes_namespace_is_handed_on_once_instead_of_dropped_and_a_host_network_never_probes()
+    {
+        var probes = 0;
+        using var probed = new SafeFileHandle(42, ownsHandle: false);
+        SafeFileHandle? Create(out string problem)
+        {
+            probes++;
+            problem = "";
+            return probed;
+        }
+
+        using var isolated = new SandboxNetworkSelector(new NimbusOptions { SandboxNetwork = SandboxNetwork.Isolated }, explicitlySet: false, Create, NullLogger.Instance);
+        Assert.Equal(SandboxNetwork.Isolated, isolated.Network);
+        Assert.Same(probed, isolated.TakeProbedNamespace());
+        Assert.Null(isolated.TakeProbedNamespace());
+        Assert.Equal(1, probes);
+        Assert.False(probed.IsClosed);
+
+        using var host = new SandboxNetworkSelector(new NimbusOptions { SandboxNetwork = SandboxNetwork.Host }, explicitlySet: true, Create, NullLogger.Instance);
+        Assert.Null(host.TakeProbedNamespace());
+        Assert.Equal(1, probes);
+    }
+
+    [Fact]
+    public void A_probed_namespace_nobody_took_is_closed_with_the_selector_and_a_refused_probe_leaves_none()
+    {
+        var probed = new SafeFileHandle(42, ownsHandle: false);
+        var selector = new SandboxNetworkSelector(new NimbusOptions(), explicitlySet: false, (out string problem) =>
+        {
+            problem = "";
+            return probed;
+        }, NullLogger.Instance);
+        Assert.Equal(SandboxNetwork.Isolated, selector.Network);
+        selector.Dispose();
+        Assert.True(probed.IsClosed);
+
+        using var refused = new SandboxNetworkSelector(new NimbusOptions(), explicitlySet: false, (out string problem) =>
+        {
+            problem = Refusal;
+            return null;
+        }, NullLogger.Instance);
+        Assert.Equal(SandboxNetwork.Host, refused.Network);
+        Assert.True(refused.FellBack);
+        Assert.Null(refused.TakeProbedNamespace());
     }
 
     private sealed class ListLogger : ILogger

@@ -22,7 +22,7 @@ public sealed class WriterStoreTests : IDisposable
     }
 
     [Fact]
-    public void Log_writer_stores_every_line_in_order_with_distinct_ids_and_exact_stream_totals()
+    public void Log_writer_stores_every_line_in_its_stream_s_order_with_distinct_ids_and_exact_stream_totals()
     {
         var store = new LogStore(new SqliteDatabase(Path.Combine(_directory, "logs.db"), LogMigrations.All), TimeProvider.System, NullLogger<LogStore>.Instance);
         const string group = "/aws/lambda/writer";
@@ -44,14 +44,57 @@ public sealed class WriterStoreTests : IDisposable
             r => (Id: r.GetInt64(0), Stream: r.GetString(1), Timestamp: r.GetInt64(2), Message: r.GetString(3)));
         Assert.Equal(lines.Count + 3, rows.Count);
         Assert.Equal(rows.Count, rows.Select(r => r.Id).Distinct().Count());
+
+        // A batch is stored stream by stream (streams in the order of their first line), each stream's lines in the order they came.
         Assert.Equal(
-            lines.Select(l => (l.LogStream, l.TimestampMs, l.Message)).Concat([(a, 1_010L, "START a3"), (a, 1_010L, "END a3"), (a, 1_011L, "REPORT a3")]),
+            lines.Where(l => l.LogStream == a).Concat(lines.Where(l => l.LogStream == b)).Select(l => (l.LogStream, l.TimestampMs, l.Message))
+                .Concat([(a, 1_010L, "START a3"), (a, 1_010L, "END a3"), (a, 1_011L, "REPORT a3")]),
             rows.Select(r => (r.Stream, r.Timestamp, r.Message)));
 
         var streams = Query(connection, "SELECT name, first_event, last_event, stored_bytes FROM log_streams ORDER BY name;",
             r => (Name: r.GetString(0), First: r.GetInt64(1), Last: r.GetInt64(2), Bytes: r.GetInt64(3)));
         long Bytes(string stream) => rows.Where(r => r.Stream == stream).Sum(r => LogStore.EventSize(r.Message));
         Assert.Equal([(a, 1_000L, 1_011L, Bytes(a)), (b, 900L, 904L, Bytes(b))], streams.Select(s => (s.Name, s.First, s.Last, s.Bytes)));
+    }
+
+    [Fact]
+    public async Task Log_writer_stores_an_invocation_s_START_END_and_REPORT_of_one_millisecond_in_one_row_while_other_instances_write_between()
+    {
+        var path = Path.Combine(_directory, "logs.db");
+        var store = new LogStore(new SqliteDatabase(path, LogMigrations.All), TimeProvider.System, NullLogger<LogStore>.Instance);
+        var ct = CancellationToken.None;
+        const string group = "/aws/lambda/overlap";
+        string a = "2026/12/07/[$LATEST]aaaa", b = "2026/12/07/[$LATEST]bbbb";
+
+        // Two instances' invocations overlap in the channel, as they do under load.
+        var lines = new List<LogEvent>
+        {
+            new(group, a, 1_000, "START a"), new(group, b, 1_000, "START b"), new(group, a, 1_000, "END a"),
+            new(group, a, 1_000, "REPORT a\t"), new(group, b, 1_001, "END b"), new(group, b, 1_001, "REPORT b\t"),
+        };
+        store.Write(lines);
+
+        using (var connection = Open(path))
+        {
+            // a's three lines share a row; b's START is a millisecond before its END and REPORT.
+            Assert.Equal([3L, 1L, 2L], Query(connection, "SELECT event_count FROM events ORDER BY id;", r => r.GetInt64(0)));
+        }
+
+        foreach (var stream in new[] { a, b })
+        {
+            var events = await store.GetStreamEventsAsync(group, stream, 0, long.MaxValue, null, null, forward: true, 100, ct);
+            Assert.Equal(lines.Where(l => l.LogStream == stream).Select(l => (l.TimestampMs, l.Message)), events.Select(e => (e.Timestamp, e.Message)));
+            Assert.Equal(events.OrderBy(e => e.Id), events);
+        }
+
+        // Every event once, by (time, id), with distinct ids; a page boundary inside a's row resumes after it.
+        var filtered = await store.FilterEventsAsync(group, null, null, 0, long.MaxValue, null, 100, ct);
+        Assert.Equal(lines.Select(l => l.Message).Order(), filtered.Select(e => e.Message).Order());
+        Assert.Equal(filtered.OrderBy(e => e.Timestamp).ThenBy(e => e.Id), filtered);
+        Assert.Equal(filtered.Count, filtered.Select(e => e.Id).Distinct().Count());
+        var rest = await store.FilterEventsAsync(group, null, null, 0, long.MaxValue, new LogPosition(filtered[0].Timestamp, filtered[0].Id), 100, ct);
+        Assert.Equal(filtered.Skip(1), rest);
+        store.Dispose();
     }
 
     [Fact]
