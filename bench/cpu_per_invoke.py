@@ -15,6 +15,9 @@ alternated between runtimes; --env NAME=VALUE (repeatable) sets server environme
 invocations of this script make an A/B pair of settings within a minute.
 
     python3 bench/cpu_per_invoke.py --callers 32 --seconds 8 --repeat 3
+
+Each function is first warmed until nimbusd's CPU per invoke settles (at least --min-warmup seconds, default 20, at
+--callers; see warm_up): a fresh server spends its first tens of seconds of load recompiling its hot path.
     python3 bench/cpu_per_invoke.py --env DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0
 """
 
@@ -96,15 +99,15 @@ def runtime_processes(server_pid, comms):
 
 
 def pool_items(path):
-    """(work items completed, bytes allocated, pool threads) of nimbusd so far (bench/ThreadPoolProbe); None without
-    --pool-probe. An older probe writes the work items alone."""
+    """(work items completed, bytes allocated, pool threads, methods jitted, JIT milliseconds) of nimbusd so far
+    (bench/ThreadPoolProbe); None without --pool-probe. An older probe writes fewer fields: the missing ones are None."""
     if not path:
         return None
     for _ in range(50):
         try:
             with open(path) as f:
                 fields = [int(x) for x in f.read().split()]
-            return (fields + [None, None])[:3]
+            return (fields + [None] * 4)[:5]
         except (OSError, ValueError):
             time.sleep(0.01)
     return None
@@ -223,6 +226,42 @@ def create_function(url, name, family):
                            Timeout=3)
 
 
+def warm_up(args, server, family, url, comms, probe_file):
+    """Drives the function at --callers until nimbusd's CPU per invoke has settled: the instances are all started (the
+    runtime process count holds still over a chunk, the chunk runs without errors), --min-warmup seconds have passed,
+    the last chunk cost no more than --settle below the one before (the tiered JIT has finished recompiling the hot
+    path: a fresh server costs up to twice its steady state for its first tens of seconds) and, with the probe, the JIT
+    compiled at most --settle-jit methods in it. At most --max-warmup seconds. Returns what it did, for the output."""
+    started = time.time()
+    deadline = started + args.max_warmup
+    previous_count, previous_us = -1, None
+    chunks = []
+    while True:
+        before = snapshot(server.pid, comms, probe_file)
+        result = wrk_cpu(args.wrk, url, args.callers, args.warmup, signed_headers(url, invoke_bench.PAYLOAD))
+        after = snapshot(server.pid, comms, probe_file)
+        count = len(runtime_processes(server.pid, comms))
+        us = 1e6 * (after["server_cpu"] - before["server_cpu"]) / max(1, result["requests"])
+        jitted = None if after["pool"] is None or before["pool"] is None or after["pool"][3] is None \
+            else after["pool"][3] - before["pool"][3]
+        chunks.append({"invokes": result["requests"], "errors": result["errors"], "server_us": us, "jitted": jitted})
+        elapsed = time.time() - started
+        stable = count == previous_count and result["errors"] == 0
+        settled = previous_us is not None and us >= previous_us * (1 - args.settle) and (jitted is None or jitted <= args.settle_jit)
+        log("warm-up %s %.0f s: %d invokes, %d errors, %d runtime processes, nimbusd %.0f us/invoke%s" % (
+            family, elapsed, result["requests"], result["errors"], count, us,
+            "" if jitted is None else ", %d methods jitted" % jitted))
+        done = stable and settled and elapsed >= args.min_warmup
+        if done or time.time() > deadline:
+            summary = {"runtime": family, "seconds": elapsed, "invokes": sum(c["invokes"] for c in chunks),
+                       "settled": done, "chunks": chunks}
+            log("warm-up %s: %s after %.0f s and %d invokes" % (
+                family, "settled" if done else "NOT settled (--max-warmup reached): the runs may include tier-up",
+                elapsed, summary["invokes"]))
+            return summary
+        previous_count, previous_us = count, us
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--server", default=os.path.join(ROOT, "artifacts/bin/Nimbus.Server/release/nimbusd.dll"))
@@ -231,7 +270,13 @@ def main():
     parser.add_argument("--callers", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=8)
     parser.add_argument("--warmup", type=float, default=5, help="seconds per warm-up chunk")
+    parser.add_argument("--min-warmup", type=float, default=20,
+                        help="least seconds of warm-up load per runtime (the JIT's tier-up takes tens of seconds)")
     parser.add_argument("--max-warmup", type=float, default=90, help="most seconds of warm-up per runtime")
+    parser.add_argument("--settle", type=float, default=0.10,
+                        help="warm-up ends once a chunk's nimbusd CPU per invoke is no more than this fraction below the "
+                             "previous chunk's (and, with --pool-probe, the JIT compiled at most --settle-jit methods in it)")
+    parser.add_argument("--settle-jit", type=int, default=50, help="see --settle")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the server (repeatable)")
     parser.add_argument("--json", help="write the runs here")
@@ -264,18 +309,9 @@ def main():
             create_function(server.url, name, family)
             url = "%s/2015-03-31/functions/%s/invocations" % (server.url, name)
             targets.append((family, url))
+        warmups = []
         for family, url in targets:
-            # Until the instances are all started and warm: the runtime process count holds still over a chunk and
-            # a chunk runs without errors (cold starts take seconds on a loaded machine), at most --max-warmup s.
-            deadline = time.time() + args.max_warmup
-            previous = -1
-            while True:
-                result = wrk_cpu(args.wrk, url, args.callers, args.warmup, signed_headers(url, invoke_bench.PAYLOAD))
-                count = len(runtime_processes(server.pid, comms))
-                log("warm-up %s: %d invokes, %d errors, %d runtime processes" % (family, result["requests"], result["errors"], count))
-                if (count == previous and result["errors"] == 0) or time.time() > deadline:
-                    break
-                previous = count
+            warmups.append(warm_up(args, server, family, url, comms, probe_file))
         warm_cpu = proc_cpu_seconds(server.pid)
         log("nimbusd CPU through creation and warm-up: %.2f s" % warm_cpu)
         for repeat in range(args.repeat):
@@ -317,6 +353,10 @@ def main():
                     "alloc_bytes": None if after["pool"] is None or before["pool"] is None or after["pool"][1] is None
                     else (after["pool"][1] - before["pool"][1]) / n,
                     "pool_threads": None if after["pool"] is None else after["pool"][2],
+                    "jitted": None if after["pool"] is None or before["pool"] is None or after["pool"][3] is None
+                    else after["pool"][3] - before["pool"][3],
+                    "jit_ms": None if after["pool"] is None or before["pool"] is None or after["pool"][4] is None
+                    else after["pool"][4] - before["pool"][4],
                     "instances": len(after["runtimes"]),
                 }
                 runs.append(row)
@@ -326,22 +366,30 @@ def main():
                         row["runtime_us"], row["wrk_us"], row["server_switches"], row["runtime_switches"], row["instances"])
                     + " | involuntary/invoke %.1f" % row["server_involuntary"]
                     + ("" if row["pool_items"] is None else " | pool work items/invoke %.2f" % row["pool_items"])
-                    + ("" if row["alloc_bytes"] is None else " | allocated B/invoke %.0f, %d pool threads" % (row["alloc_bytes"], row["pool_threads"])))
+                    + ("" if row["alloc_bytes"] is None else " | allocated B/invoke %.0f, %d pool threads" % (row["alloc_bytes"], row["pool_threads"]))
+                    + ("" if row["jitted"] is None else " | JIT: %d methods, %d ms" % (row["jitted"], row["jit_ms"])))
     finally:
         server.stop()
 
-    print("| runtime | callers | invokes | nimbusd CPU µs/invoke | runtimes CPU µs/invoke | wrk CPU µs/invoke | nimbusd switches/invoke | nimbusd involuntary/invoke | runtime switches/invoke | pool work items/invoke | nimbusd allocated B/invoke | load |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for warm in warmups:
+        print("Warm-up %s: %.0f s at %d callers, %d invokes, %s (nimbusd µs/invoke per %g s chunk: %s)." % (
+            warm["runtime"], warm["seconds"], args.callers, warm["invokes"],
+            "settled" if warm["settled"] else "not settled within --max-warmup",
+            args.warmup, ", ".join("%.0f" % c["server_us"] for c in warm["chunks"])))
+    print()
+    print("| runtime | callers | invokes | nimbusd CPU µs/invoke | runtimes CPU µs/invoke | wrk CPU µs/invoke | nimbusd switches/invoke | nimbusd involuntary/invoke | runtime switches/invoke | pool work items/invoke | nimbusd allocated B/invoke | methods jitted | load |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for row in runs:
-        print("| %s | %d | %d | %.0f | %.0f | %.0f | %.1f | %.1f | %.1f | %s | %s | %.1f |" % (
+        print("| %s | %d | %d | %.0f | %.0f | %.0f | %.1f | %.1f | %.1f | %s | %s | %s | %.1f |" % (
             row["runtime"], args.callers, row["requests"], row["server_us"], row["runtime_us"], row["wrk_us"],
             row["server_switches"], row["server_involuntary"], row["runtime_switches"],
             "" if row["pool_items"] is None else "%.2f" % row["pool_items"],
-            "" if row["alloc_bytes"] is None else "%.0f" % row["alloc_bytes"], row["load"]))
+            "" if row["alloc_bytes"] is None else "%.0f" % row["alloc_bytes"],
+            "" if row.get("jitted") is None else "%d" % row["jitted"], row["load"]))
     if args.json:
         with open(args.json, "w") as out:
             json.dump({"env": args.env, "callers": args.callers, "server": args.server, "start_seconds": server.start_seconds,
-                       "start_cpu": server.start_cpu, "warm_cpu": warm_cpu, "runs": runs}, out, indent=1)
+                       "start_cpu": server.start_cpu, "warm_cpu": warm_cpu, "warmups": warmups, "runs": runs}, out, indent=1)
     return 1 if any(r["errors"] for r in runs) else 0
 
 

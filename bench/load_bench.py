@@ -10,7 +10,9 @@ invokes/s. wrk (C, epoll, keep-alive connections; Debian's `wrk` package) can: a
 measures about 50 us with it here. Each caller is one wrk connection, sending the next request as soon as the
 answer is in (closed loop); bench/wrk_invoke.lua POSTs the event and checks every answer (200, no
 X-Amz-Function-Error, "ok": true). Runs of all targets are interleaved and repeated (--repeat) so that every
-figure is the median of runs taken minutes apart at most, under the same outside load.
+figure is the median of runs taken minutes apart at most, under the same outside load. Before any measured run the
+server is loaded at the most callers for at least --settle-min seconds (20), until its CPU per invoke stops falling
+(see settle), so the figures are its steady state rather than its first minute of tier-up.
 Latencies are wrk's (HdrHistogram), in microseconds; rates in requests per second.
 """
 
@@ -61,6 +63,41 @@ def log(message):
     print("load: " + message, file=sys.stderr, flush=True)
 
 
+def server_cpu_seconds(pid):
+    """utime + stime of the server so far, or None when it cannot be read (then only --settle-min counts)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def settle(args, targets, callers):
+    """Loads the first Nimbus target at the most callers, in 5 s chunks, for --settle-min seconds and until nimbusd's
+    CPU per invoke stops falling (with --nimbus-pid), at most --settle-max: the server's JIT is then done recompiling
+    the invoke path (shared by every runtime), so the measured runs see its steady state, not its first minute."""
+    nimbus_targets = [t for t in targets if t[3] == "invoke"]
+    if not nimbus_targets or args.settle_max <= 0:
+        return None
+    key, _label, url, check = nimbus_targets[0]
+    started = time.time()
+    previous = None
+    while True:
+        before = server_cpu_seconds(args.nimbus_pid) if args.nimbus_pid else None
+        result = run_wrk(args.wrk, url, callers, 5, check)
+        elapsed = time.time() - started
+        after = server_cpu_seconds(args.nimbus_pid) if before is not None else None
+        us = None if after is None else 1e6 * (after - before) / max(1, result["requests"])
+        log("settling %s, %d callers, %.0f s: %.0f req/s%s" % (
+            key, callers, elapsed, result["rate"], "" if us is None else ", nimbusd %.0f us CPU/invoke" % us))
+        settled = us is None or (previous is not None and us >= previous * 0.9)
+        if (elapsed >= args.settle_min and settled) or elapsed >= args.settle_max:
+            log("settled after %.0f s%s" % (elapsed, "" if settled else " (--settle-max reached)"))
+            return "%.0f s at %d callers%s" % (elapsed, callers, "" if settled else ", not settled")
+        previous = us
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nimbus", required=True, help="base URL of the Nimbus server")
@@ -73,6 +110,13 @@ def main():
                         help="seconds of unmeasured load before the first run of each target at more than one "
                              "caller (1 s at one caller): starts the instances a caller count needs and lets "
                              "each runtime's JIT warm up (32 node instances need several seconds on 2 cores)")
+    parser.add_argument("--settle-min", type=float, default=20,
+                        help="seconds of load at the most callers before any measured run: a fresh server spends its "
+                             "first tens of seconds of load recompiling its hot path (tiered JIT)")
+    parser.add_argument("--settle-max", type=float, default=40, help="most seconds of that load (see --settle-min)")
+    parser.add_argument("--nimbus-pid", type=int,
+                        help="the server's pid: the settling load then also ends only once nimbusd's CPU per invoke "
+                             "stops falling (under 10%% from one 5 s chunk to the next)")
     parser.add_argument("--repeat", type=int, default=3, help="measured runs per target and caller count")
     parser.add_argument("--json", help="write raw results here")
     args = parser.parse_args()
@@ -91,6 +135,7 @@ def main():
 
     runs = {}
     try:
+        settled = settle(args, targets, max(callers))
         for key, _label, url, check in targets:
             for count in callers:
                 log("warm-up %s, %d callers" % (key, count))
@@ -111,7 +156,8 @@ def main():
     def median(key, count, field):
         return statistics.median(r[field] for r in runs[(key, count)])
 
-    print("### Warm invoke under load (wrk, %d runs of %g s each, medians of the runs)" % (args.repeat, args.seconds))
+    print("### Warm invoke under load (wrk, %d runs of %g s each, medians of the runs%s)" % (
+        args.repeat, args.seconds, "" if settled is None else "; server first loaded for " + settled + " until its CPU per invoke settled"))
     print()
     print("| measurement | callers | req/s | p50 | p90 | p99 | unit | errors |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |")

@@ -144,10 +144,12 @@ timeout --kill-after=10 "$timeout_s" "$python_bin" "$bench/invoke_bench.py" \
   --runtimes "$root/runtimes" --workdir "$work" --json "$work/results.json" \
   --serve "$root/nimbus" --nimbus-pid "$server_pid" --nimbus-data "$work/data" "${peer_args[@]}" "$@" || status=$?
 
-# Warm invokes under load with wrk (1 and 32 callers, Nimbus and the Kestrel floor): bench/load_bench.py.
+# Warm invokes under load with wrk (1 and 32 callers, Nimbus and the Kestrel floor): bench/load_bench.py. It first
+# loads the server at 32 callers until its CPU per invoke settles (20-40 s: the tiered JIT's recompiling of the
+# invoke path), so its figures are the steady state.
 if command -v wrk >/dev/null; then
-  timeout --kill-after=10 "${LOAD_TIMEOUT:-150}" "$python_bin" "$bench/load_bench.py" \
-    --nimbus "$nimbus_url" --floor "$floor_url" --json "$work/load.json" || status=$?
+  timeout --kill-after=10 "${LOAD_TIMEOUT:-200}" "$python_bin" "$bench/load_bench.py" \
+    --nimbus "$nimbus_url" --floor "$floor_url" --nimbus-pid "$server_pid" --json "$work/load.json" || status=$?
 else
   echo "bench: wrk not found (apt-get install wrk): skipping the load benchmark" >&2
 fi

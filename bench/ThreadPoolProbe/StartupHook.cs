@@ -2,7 +2,8 @@ using System.Globalization;
 
 /// <summary>
 /// Runs in nimbusd before Main (DOTNET_STARTUP_HOOKS); writes the thread pool's completed work items, the bytes the
-/// process has allocated and the pool's thread count, on one line.
+/// process has allocated, the pool's thread count, the methods the JIT has compiled and the milliseconds it spent
+/// compiling them (System.Runtime.JitInfo: tier-up work still going on shows here), on one line.
 /// </summary>
 internal static class StartupHook
 {
@@ -27,7 +28,7 @@ internal static class StartupHook
                 try
                 {
                     File.WriteAllText(temporary, string.Create(CultureInfo.InvariantCulture,
-                        $"{ThreadPool.CompletedWorkItemCount} {GC.GetTotalAllocatedBytes(precise: false)} {ThreadPool.ThreadCount}"));
+                        $"{ThreadPool.CompletedWorkItemCount} {GC.GetTotalAllocatedBytes(precise: false)} {ThreadPool.ThreadCount} {System.Runtime.JitInfo.GetCompiledMethodCount()} {(long)System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds}"));
                     File.Move(temporary, path, overwrite: true);
                 }
                 catch (IOException)

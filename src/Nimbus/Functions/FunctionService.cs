@@ -177,7 +177,7 @@ internal sealed partial class FunctionService(
     /// The version one invocation runs: as <see cref="GetAsync"/>, except that an alias with routing weights picks
     /// its version per call. Served from the caches, so the invoke path reads no SQLite once warm.
     /// </summary>
-    public async Task<LambdaResult<FunctionRecord>> ResolveInvocationAsync(FunctionReference reference, CancellationToken cancellationToken)
+    public async ValueTask<LambdaResult<FunctionRecord>> ResolveInvocationAsync(FunctionReference reference, CancellationToken cancellationToken)
     {
         if (!Qualifiers.IsAlias(reference.Qualifier))
         {
@@ -194,7 +194,7 @@ internal sealed partial class FunctionService(
     /// One stored version. Every invoke asks, so records are cached; on one node every write goes through this
     /// service and drops the function's entries (<see cref="Invalidate"/>). A cluster store will need its own signal.
     /// </summary>
-    private async Task<LambdaResult<FunctionRecord>> GetVersionAsync(string name, string version, CancellationToken cancellationToken)
+    private async ValueTask<LambdaResult<FunctionRecord>> GetVersionAsync(string name, string version, CancellationToken cancellationToken)
     {
         var key = (name, version);
         if (_cache.TryGetValue(key, out var cached))

@@ -46,6 +46,13 @@ public static class NimbusHostingExtensions
             builder.Logging.AddFilter(StartupFailure.HostLogCategory, LogLevel.Critical);
         }
 
+        if ((builder.Configuration.GetSection(NimbusOptions.SectionName).Get<MetricsOptions>() ?? new MetricsOptions()).EffectiveOtlpEndpoint is null)
+        {
+            // While its logger is enabled at all, ASP.NET Core gives every request an Activity and a log scope (about
+            // 1 KB allocated per Invoke) that nothing reads without tracing; a failed start is reported by StartupFailure.
+            builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        }
+
         builder.Services.AddNimbus(builder.Configuration);
 
         // Kestrel's own socket transport serves the AWS API listeners only: the Runtime API's go through RuntimeApiTransport.
@@ -180,10 +187,10 @@ public static class NimbusHostingExtensions
         var functionUrls = app.Services.GetRequiredService<FunctionUrlFrontDoor>();
         app.MapWhen(context => functionUrls.TryMatch(context, out _, out _), url => url.Run(functionUrls.HandleAsync));
         app.UseMiddleware<ServiceErrorMiddleware>();
-        app.Use(async (context, next) =>
+        app.Use((context, next) =>
         {
             AwsRequestId.Get(context);
-            await next(context).ConfigureAwait(false);
+            return next(context);
         });
         app.MapLogsApi();
         app.MapQueueApi();

@@ -7,7 +7,6 @@ namespace Nimbus.Http;
 internal static class AwsRequestId
 {
     public const string Header = "x-amzn-RequestId";
-    private const string ItemKey = "nimbus.request-id";
 
     // Random bytes for 256 ids per refill. Guid.NewGuid reads /dev/urandom once per call on Linux (a syscall on every
     // request); RandomNumberGenerator fills from OpenSSL's generator in user space. Per thread: no lock on the hot path.
@@ -19,16 +18,18 @@ internal static class AwsRequestId
     [ThreadStatic]
     private static int _next;
 
+    /// <summary>The request's id, made and set as its response header on first use.</summary>
     public static string Get(HttpContext context)
     {
-        if (context.Items.TryGetValue(ItemKey, out var existing) && existing is string id)
+        // Kept in the response header it is sent in, not in HttpContext.Items: that would be a dictionary per request.
+        var headers = context.Response.Headers;
+        if (headers.TryGetValue(Header, out var existing) && existing.Count == 1 && existing[0] is { } id)
         {
             return id;
         }
 
         id = NewId();
-        context.Items[ItemKey] = id;
-        context.Response.Headers[Header] = id;
+        headers[Header] = id;
         return id;
     }
 

@@ -86,7 +86,7 @@ internal static class LambdaHttp
     }
 
     /// <summary>The function named in the route with the <c>Qualifier</c> query parameter; null once an error is written.</summary>
-    public static async Task<FunctionReference?> ParseReferenceAsync(HttpContext context, string functionName, FunctionService service)
+    public static async ValueTask<FunctionReference?> ParseReferenceAsync(HttpContext context, string functionName, FunctionService service)
     {
         var parsed = service.ParseReference(functionName, context.Request.Query["Qualifier"].ToString());
         if (parsed.IsError)

@@ -126,7 +126,8 @@ internal sealed partial class SandboxManager(
         var key = (function.Name, function.Version);
         while (true)
         {
-            var pool = _pools.GetOrAdd(key, _ => new SandboxPool(function, this, logger));
+            // A static factory with its state as an argument: a capturing lambda would allocate a closure on every invoke.
+            var pool = _pools.GetOrAdd(key, static (_, state) => new SandboxPool(state.Function, state.Manager, state.Logger), (Function: function, Manager: this, Logger: logger));
             if (pool.Function.RevisionId == function.RevisionId)
             {
                 return WithProvisioning(pool, key);

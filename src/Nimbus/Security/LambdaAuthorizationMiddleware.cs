@@ -17,16 +17,17 @@ internal sealed partial class LambdaAuthorizationMiddleware(
     IOptions<NimbusOptions> nimbus,
     ILogger<LambdaAuthorizationMiddleware> logger)
 {
-    public async Task InvokeAsync(HttpContext context)
+    public Task InvokeAsync(HttpContext context)
     {
         var auth = SigV4Context.Of(context);
         var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText;
-        if (auth is null || auth.Principal.IsRoot || route is null)
-        {
-            await next(context).ConfigureAwait(false);
-            return;
-        }
 
+        // Not async on this path: the root key's requests (most of them) pay no state machine here.
+        return auth is null || auth.Principal.IsRoot || route is null ? next(context) : AuthorizeAsync(context, auth, route);
+    }
+
+    private async Task AuthorizeAsync(HttpContext context, SigV4Context auth, string route)
+    {
         // Decided by the route, never by the scope the caller signed with.
         var known = LambdaActions.TryGet(context.Request.Method, route, out var action, out var kind);
         if (!known && !AwsServices.IsLambdaPath(route))

@@ -43,6 +43,16 @@ internal static class SigV4
     /// <summary>The longest a presigned URL may live: 7 days.</summary>
     public const int MaxPresignedExpirySeconds = 604_800;
 
+    private static readonly SearchValues<char> Unreserved =
+        SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~");
+
+    private static readonly SearchValues<char> UnreservedOrSlash =
+        SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~/");
+
+    // One builder per thread, reused by CanonicalRequest: every signed request builds a canonical request.
+    [ThreadStatic]
+    private static StringBuilder? _canonicalBuilder;
+
     public static bool IsStreaming(string payloadHash) =>
         payloadHash is StreamingPayload or StreamingPayloadTrailer or StreamingUnsignedPayloadTrailer;
 
@@ -63,10 +73,21 @@ internal static class SigV4
 
     /// <summary>
     /// True when <paramref name="provided"/> (hex, either case, as AWS accepts it) is the signature of
-    /// <paramref name="canonicalRequest"/>: the string to sign is hashed and signed in pooled buffers, never built as
-    /// strings, and compared in constant time.
+    /// <paramref name="canonicalRequest"/>.
     /// </summary>
     public static bool SignatureMatches(byte[] signingKey, string amzDate, SigV4Scope scope, string canonicalRequest, string provided)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        HashUtf8(canonicalRequest.AsSpan(), hash);
+        return SignatureMatches(signingKey, amzDate, scope, hash, provided);
+    }
+
+    /// <summary>
+    /// True when <paramref name="provided"/> (hex, either case, as AWS accepts it) is the signature of the canonical
+    /// request whose SHA-256 is <paramref name="canonicalRequestHash"/>: the string to sign is built and signed in
+    /// pooled buffers, never as strings, and compared in constant time.
+    /// </summary>
+    public static bool SignatureMatches(byte[] signingKey, string amzDate, SigV4Scope scope, ReadOnlySpan<byte> canonicalRequestHash, string provided)
     {
         Span<byte> given = stackalloc byte[32];
         if (provided.Length != 64 || Convert.FromHexString(provided, given, out _, out var written) != OperationStatus.Done || written != 32)
@@ -75,14 +96,10 @@ internal static class SigV4
         }
 
         var utf8 = Encoding.UTF8;
-        var length = Math.Max(utf8.GetMaxByteCount(canonicalRequest.Length),
-            Algorithm.Length + utf8.GetMaxByteCount(amzDate.Length + scope.Date.Length + scope.Region.Length + scope.Service.Length) + Terminator.Length + 64 + 8);
+        var length = Algorithm.Length + utf8.GetMaxByteCount(amzDate.Length + scope.Date.Length + scope.Region.Length + scope.Service.Length) + Terminator.Length + 64 + 8;
         var buffer = ArrayPool<byte>.Shared.Rent(length);
         try
         {
-            Span<byte> hash = stackalloc byte[32];
-            SHA256.HashData(buffer.AsSpan(0, utf8.GetBytes(canonicalRequest, buffer)), hash);
-
             // AWS4-HMAC-SHA256\n<amz-date>\n<date>/<region>/<service>/aws4_request\n<hex SHA-256 of the canonical request>
             var at = 0;
             at += utf8.GetBytes(Algorithm, buffer.AsSpan(at));
@@ -98,7 +115,7 @@ internal static class SigV4
             at += utf8.GetBytes(Terminator, buffer.AsSpan(at));
             buffer[at++] = (byte)'\n';
             var hex = "0123456789abcdef"u8;
-            foreach (var b in hash)
+            foreach (var b in canonicalRequestHash)
             {
                 buffer[at++] = hex[b >> 4];
                 buffer[at++] = hex[b & 0xF];
@@ -107,6 +124,20 @@ internal static class SigV4
             Span<byte> expected = stackalloc byte[32];
             HMACSHA256.HashData(signingKey, buffer.AsSpan(0, at), expected);
             return CryptographicOperations.FixedTimeEquals(expected, given);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>The SHA-256 of the UTF-8 form of <paramref name="text"/>, encoded in a pooled buffer.</summary>
+    private static void HashUtf8(ReadOnlySpan<char> text, Span<byte> hash)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(text.Length));
+        try
+        {
+            SHA256.HashData(buffer.AsSpan(0, Encoding.UTF8.GetBytes(text, buffer)), hash);
         }
         finally
         {
@@ -236,6 +267,12 @@ internal static class SigV4
     /// <summary>Percent-encodes every byte of the UTF-8 form except RFC 3986 unreserved characters (and '/' when asked).</summary>
     public static string UriEncode(string value, bool keepSlash)
     {
+        // Most paths (every Lambda API route) need no escape: returned as they are.
+        if (!value.AsSpan().ContainsAnyExcept(keepSlash ? UnreservedOrSlash : Unreserved))
+        {
+            return value;
+        }
+
         var bytes = Encoding.UTF8.GetBytes(value);
         var builder = new StringBuilder(bytes.Length * 3);
         foreach (var b in bytes)
@@ -288,7 +325,33 @@ internal static class SigV4
 
     public static string CanonicalRequest(string method, string canonicalUri, string canonicalQuery, IReadOnlyList<(string Name, string Value)> headers, string signedHeaders, string payloadHash)
     {
-        var builder = new StringBuilder(256);
+        var builder = BuildCanonicalRequest(method, canonicalUri, canonicalQuery, headers, signedHeaders, payloadHash);
+        var canonical = builder.ToString();
+        ReleaseCanonicalBuilder(builder);
+        return canonical;
+    }
+
+    /// <summary>The SHA-256 of the canonical request, which is never made a string (every signed request needs it).</summary>
+    public static void CanonicalRequestHash(string method, string canonicalUri, string canonicalQuery, IReadOnlyList<(string Name, string Value)> headers, string signedHeaders, string payloadHash, Span<byte> hash)
+    {
+        var builder = BuildCanonicalRequest(method, canonicalUri, canonicalQuery, headers, signedHeaders, payloadHash);
+        var chars = ArrayPool<char>.Shared.Rent(builder.Length);
+        try
+        {
+            builder.CopyTo(0, chars, builder.Length);
+            HashUtf8(chars.AsSpan(0, builder.Length), hash);
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(chars);
+            ReleaseCanonicalBuilder(builder);
+        }
+    }
+
+    private static StringBuilder BuildCanonicalRequest(string method, string canonicalUri, string canonicalQuery, IReadOnlyList<(string Name, string Value)> headers, string signedHeaders, string payloadHash)
+    {
+        var builder = _canonicalBuilder ??= new StringBuilder(512);
+        builder.Clear();
         builder.Append(method).Append('\n').Append(canonicalUri).Append('\n').Append(canonicalQuery).Append('\n');
         foreach (var (name, value) in headers)
         {
@@ -296,8 +359,18 @@ internal static class SigV4
         }
 
         builder.Append('\n').Append(signedHeaders).Append('\n').Append(payloadHash);
-        return builder.ToString();
+        return builder;
     }
+
+    // A builder grown by an unusual request is not kept for the thread's next one.
+    private static void ReleaseCanonicalBuilder(StringBuilder builder)
+    {
+        if (builder.Capacity > 4096)
+        {
+            _canonicalBuilder = null;
+        }
+    }
+
 
     /// <summary>Random access key ids look like AWS's: a 4-letter prefix and 16 upper-case letters and digits.</summary>
     public static string NewAccessKeyId(string prefix)

@@ -26,7 +26,7 @@ internal sealed partial class SigV4Authenticator(
     /// <summary>Bodies up to this size (with a Content-Length) are read whole into memory; longer ones are buffered to disk past it.</summary>
     public const int MaxInMemoryBodyBytes = 1024 * 1024;
 
-    public async Task<(AuthFailure? Failure, string Service, bool Presigned)> AuthenticateAsync(HttpContext context)
+    public async ValueTask<(AuthFailure? Failure, string Service, bool Presigned)> AuthenticateAsync(HttpContext context)
     {
         var request = context.Request;
         if (SigV2Presigned.Applies(request))
@@ -91,19 +91,7 @@ internal sealed partial class SigV4Authenticator(
         }
 
         var rawTarget = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? (request.Path + request.QueryString).ToString();
-        byte[]? signingKey = null;
-        string? matched = null;
-        foreach (var payloadHash in payloadHashes)
-        {
-            var canonical = SigV4Verifier.CanonicalRequest(request, rawTarget, signature, payloadHash);
-            if (SigV4Verifier.Matches(signature, secret!, canonical, out signingKey))
-            {
-                matched = payloadHash;
-                break;
-            }
-
-            Log.SignatureMismatch(logger, signature.Scope.AccessKeyId, canonical);
-        }
+        var matched = MatchingPayloadHash(request, rawTarget, signature, secret!, payloadHashes, out var signingKey);
 
         if (matched is null && !options.Value.Dev)
         {
@@ -123,6 +111,29 @@ internal sealed partial class SigV4Authenticator(
         }
 
         return (null, service, presigned);
+    }
+
+    /// <summary>The payload hash under which the signature matches, or null; the canonical request is hashed, not built as a string.</summary>
+    private string? MatchingPayloadHash(HttpRequest request, string rawTarget, SigV4Signature signature, string secret, string[] payloadHashes, out byte[]? signingKey)
+    {
+        signingKey = null;
+        Span<byte> canonicalHash = stackalloc byte[32];
+        foreach (var payloadHash in payloadHashes)
+        {
+            SigV4Verifier.CanonicalRequestHash(request, rawTarget, signature, payloadHash, canonicalHash);
+            if (SigV4Verifier.Matches(signature, secret, canonicalHash, out signingKey))
+            {
+                return payloadHash;
+            }
+
+            if (logger.IsEnabled(LogLevel.Debug))
+            {
+                var canonical = SigV4Verifier.CanonicalRequest(request, rawTarget, signature, payloadHash);
+                Log.SignatureMismatch(logger, signature.Scope.AccessKeyId, canonical);
+            }
+        }
+
+        return null;
     }
 
     /// <summary>An S3 download presigned with Signature Version 2 (AWS CLI v1's <c>s3 presign</c>, boto3's default).</summary>
@@ -185,7 +196,7 @@ internal sealed partial class SigV4Authenticator(
     /// streams). Other services: the SHA-256 of the body, hashed while it is buffered for the handler to read again;
     /// presigned URLs may also sign UNSIGNED-PAYLOAD.
     /// </summary>
-    private static async Task<(AuthFailure? Failure, string[] Hashes)> PayloadHashesAsync(HttpContext context, SigV4Signature signature)
+    private static async ValueTask<(AuthFailure? Failure, string[] Hashes)> PayloadHashesAsync(HttpContext context, SigV4Signature signature)
     {
         var request = context.Request;
         var header = request.Headers[SigV4.ContentSha256Header].ToString();

@@ -11,14 +11,34 @@ internal sealed record SigV4Scope(string AccessKeyId, string Date, string Region
     /// <summary>Parses a Credential value; null when it does not have AWS's five parts.</summary>
     public static SigV4Scope? TryParse(string? credential)
     {
-        var parts = credential?.Split('/');
-        if (parts is not { Length: 5 } || parts[4] != SigV4.Terminator || parts.Any(p => p.Length == 0)
-            || parts[1].Length != 8 || !parts[1].All(char.IsAsciiDigit))
+        if (credential is null)
         {
             return null;
         }
 
-        return new SigV4Scope(parts[0], parts[1], parts[2], parts[3]);
+        // Split in place: every signed request passes here.
+        var value = credential.AsSpan();
+        Span<Range> parts = stackalloc Range[6];
+        if (value.Split(parts, '/') != 5)
+        {
+            return null;
+        }
+
+        foreach (var part in parts[..5])
+        {
+            if (part.GetOffsetAndLength(value.Length).Length == 0)
+            {
+                return null;
+            }
+        }
+
+        var date = value[parts[1]];
+        if (!value[parts[4]].SequenceEqual(SigV4.Terminator) || date.Length != 8 || date.ContainsAnyExceptInRange('0', '9'))
+        {
+            return null;
+        }
+
+        return new SigV4Scope(value[parts[0]].ToString(), date.ToString(), value[parts[2]].ToString(), value[parts[3]].ToString());
     }
 }
 
@@ -61,28 +81,31 @@ internal sealed record SigV4Signature(
             return AuthFailure.Malformed($"Authorization header requires the {SigV4.Algorithm} algorithm (Signature Version 4); got '{First(authorization)}'.");
         }
 
+        // Read as spans: only the three values become strings.
         string? credential = null, signedHeaders = null, signatureValue = null;
-        foreach (var part in authorization[(SigV4.Algorithm.Length + 1)..].Split(','))
+        var parameters = authorization.AsSpan(SigV4.Algorithm.Length + 1);
+        foreach (var range in parameters.Split(','))
         {
-            var item = part.Trim();
-            var equals = item.IndexOf('=', StringComparison.Ordinal);
+            var item = parameters[range].Trim();
+            var equals = item.IndexOf('=');
             if (equals <= 0)
             {
                 continue;
             }
 
+            var key = item[..equals].Trim();
             var value = item[(equals + 1)..].Trim();
-            switch (item[..equals].Trim())
+            if (key.SequenceEqual("Credential"))
             {
-                case "Credential":
-                    credential = value;
-                    break;
-                case "SignedHeaders":
-                    signedHeaders = value;
-                    break;
-                case "Signature":
-                    signatureValue = value;
-                    break;
+                credential = value.ToString();
+            }
+            else if (key.SequenceEqual("SignedHeaders"))
+            {
+                signedHeaders = value.ToString();
+            }
+            else if (key.SequenceEqual("Signature"))
+            {
+                signatureValue = value.ToString();
             }
         }
 
@@ -131,20 +154,19 @@ internal sealed record SigV4Signature(
             return AuthFailure.Malformed("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
         }
 
-        var headerList = signedHeaders!.Split(';');
-        if (!headerList.Contains("host"))
+        if (!Signs(signedHeaders!, "host"))
         {
             return AuthFailure.Malformed("The 'host' header must be signed (SignedHeaders).");
         }
 
         var token = request.Headers[SigV4.SecurityTokenHeader].ToString();
-        if (token.Length > 0 && !headerList.Contains("x-amz-security-token"))
+        if (token.Length > 0 && !Signs(signedHeaders!, "x-amz-security-token"))
         {
             return AuthFailure.Malformed("The 'x-amz-security-token' header must be signed (SignedHeaders).");
         }
 
         var failure = CheckScopeDate(scope, amzDate);
-        signature = new SigV4Signature(false, scope, amzDate, timestamp, signedHeaders, signatureValue!, token.Length > 0 ? token : null, 0);
+        signature = new SigV4Signature(false, scope, amzDate, timestamp, signedHeaders!, signatureValue!, token.Length > 0 ? token : null, 0);
         return failure;
     }
 
@@ -188,7 +210,7 @@ internal sealed record SigV4Signature(
         }
 
         var signedHeaders = query[SigV4.SignedHeadersQuery].ToString();
-        if (!signedHeaders.Split(';').Contains("host"))
+        if (!Signs(signedHeaders, "host"))
         {
             return AuthFailure.Malformed("The 'host' header must be signed (X-Amz-SignedHeaders).");
         }
@@ -197,6 +219,21 @@ internal sealed record SigV4Signature(
         var failure = CheckScopeDate(scope, amzDate);
         signature = new SigV4Signature(true, scope, amzDate, timestamp, signedHeaders, query[SigV4.SignatureQuery].ToString(), token.Length > 0 ? token : null, expires);
         return failure;
+    }
+
+    /// <summary>True when <paramref name="name"/> is one of the ';'-separated <paramref name="signedHeaders"/>.</summary>
+    private static bool Signs(string signedHeaders, string name)
+    {
+        var names = signedHeaders.AsSpan();
+        foreach (var range in names.Split(';'))
+        {
+            if (names[range].SequenceEqual(name))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static AuthFailure? CheckScopeDate(SigV4Scope scope, string amzDate) =>

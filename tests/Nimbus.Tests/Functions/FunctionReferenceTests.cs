@@ -62,6 +62,73 @@ public sealed class FunctionReferenceTests
         Assert.EndsWith("Member must have length less than or equal to 64", result.Error?.Message, StringComparison.Ordinal);
     }
 
+    // Bare names take a path without the regex; every form must still parse exactly as the documented pattern does.
+    [Theory]
+    [InlineData("hello")]
+    [InlineData("a")]
+    [InlineData("A-b_C-9")]
+    [InlineData("function")]
+    [InlineData("arn")]
+    [InlineData("123456789012")]
+    [InlineData("us-east-1")]
+    [InlineData("-")]
+    [InlineData("_")]
+    [InlineData("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")]
+    [InlineData("hello:7")]
+    [InlineData("hello:$LATEST")]
+    [InlineData("function:hello")]
+    [InlineData("function:hello:prod")]
+    [InlineData("000000000000:hello")]
+    [InlineData("000000000000:function:hello:1")]
+    [InlineData("us-east-1:000000000000:function:hello")]
+    [InlineData("us-east-1:hello")]
+    [InlineData("arn:aws:lambda:us-east-1:000000000000:function:hello:$LATEST")]
+    [InlineData("arn:aws-us-gov:lambda:us-east-1:000000000000:function:hello")]
+    public void Every_accepted_form_names_the_function_and_qualifier_the_pattern_captures(string raw)
+    {
+        var match = LambdaLimits.FunctionReferencePattern().Match(raw);
+
+        var result = FunctionReference.Parse(raw, null, Region, Account);
+
+        Assert.True(match.Success);
+        Assert.False(result.IsError, result.Error?.Message);
+        Assert.Equal(match.Groups[11].Value, result.Value.Name);
+        Assert.Equal(match.Groups[13].Success ? match.Groups[13].Value : null, result.Value.Qualifier);
+    }
+
+    [Theory]
+    [InlineData("hello world")]
+    [InlineData("héllo")]
+    [InlineData("hello:")]
+    [InlineData(":hello")]
+    [InlineData("hello:a:b")]
+    [InlineData("hello.js")]
+    [InlineData("arn:aws:lambda:us-east-1:000000000000:function:")]
+    public void Every_refused_form_is_a_ValidationException(string raw)
+    {
+        var result = FunctionReference.Parse(raw, null, Region, Account);
+
+        Assert.DoesNotMatch(LambdaLimits.FunctionReferencePattern(), raw);
+        Assert.Equal(LambdaError.Validation, result.Error?.Type);
+    }
+
+    [Fact]
+    public void A_bare_name_with_an_invalid_Qualifier_parameter_is_a_ValidationException()
+    {
+        var result = FunctionReference.Parse("hello", "not valid", Region, Account);
+
+        Assert.Equal(LambdaError.Validation, result.Error?.Type);
+        Assert.Contains("at 'qualifier' failed to satisfy constraint", result.Error?.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_arn_of_another_region_is_not_found()
+    {
+        var result = FunctionReference.Parse("arn:aws:lambda:eu-west-1:000000000000:function:hello", null, Region, Account);
+
+        Assert.Equal(LambdaError.ResourceNotFound, result.Error?.Type);
+    }
+
     [Fact]
     public void An_arn_of_another_account_is_not_found()
     {

@@ -24,6 +24,19 @@ public sealed partial class AwsRequestIdTests
         Assert.Equal(all.Count, all.Distinct(StringComparer.Ordinal).Count());
     }
 
+    [Fact]
+    public void A_request_keeps_one_id_which_its_response_header_carries()
+    {
+        var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+
+        var first = AwsRequestId.Get(context);
+        var second = AwsRequestId.Get(context);
+
+        Assert.Matches(UuidV4(), first);
+        Assert.Equal(first, second);
+        Assert.Equal(first, context.Response.Headers[AwsRequestId.Header].ToString());
+    }
+
     [GeneratedRegex("^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")]
     private static partial Regex UuidV4();
 }
