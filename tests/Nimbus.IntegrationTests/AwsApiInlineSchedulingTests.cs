@@ -5,42 +5,13 @@ using Amazon.S3.Model;
 namespace Nimbus.IntegrationTests;
 
 /// <summary>A server whose AWS API listener runs with Kestrel's inline scheduling (<c>NIMBUS_AWS_API_INLINE_SCHEDULING</c>).</summary>
-public sealed class InlineSchedulingServerFixture : IAsyncLifetime
-{
-    private TempDirectory? _data;
-    private NimbusServer? _server;
-
-    internal NimbusServer Server => _server ?? throw new InvalidOperationException("The server has not been started.");
-
-    public async Task InitializeAsync()
+public sealed class InlineSchedulingServerFixture() : ServerFixture(
+    "nimbus-it-inline",
+    new Dictionary<string, string>
     {
-        _data = new TempDirectory("nimbus-it-inline");
-        _server = await NimbusServer.StartAsync(_data.Path, new Dictionary<string, string>
-        {
-            ["NIMBUS_AWS_API_INLINE_SCHEDULING"] = "true",
-            ["NIMBUS_RUNTIME_API_INLINE_SCHEDULING"] = "true",
-        });
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-
-        _data?.Dispose();
-    }
-
-    internal Task RunAsync(Func<TestScope, Task> test) =>
-        Failures.WithContextAsync(
-            async () =>
-            {
-                await using var scope = new TestScope(Server);
-                await test(scope);
-            },
-            () => Server.DescribeOutput());
-}
+        ["NIMBUS_AWS_API_INLINE_SCHEDULING"] = "true",
+        ["NIMBUS_RUNTIME_API_INLINE_SCHEDULING"] = "true",
+    });
 
 /// <summary>
 /// With inline scheduling a request runs on the thread that received it: a handler that waited on that thread for more

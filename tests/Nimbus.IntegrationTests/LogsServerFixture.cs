@@ -6,42 +6,9 @@ namespace Nimbus.IntegrationTests;
 /// One Nimbus server for the CloudWatch Logs tests, with the retention sweeper running every second so a test sees
 /// a retention policy enforced within its deadline.
 /// </summary>
-public sealed class LogsServerFixture : IAsyncLifetime
-{
-    private TempDirectory? _data;
-    private NimbusServer? _server;
-
-    internal NimbusServer Server =>
-        _server ?? throw new InvalidOperationException("The Logs test server has not been started.");
-
-    public async Task InitializeAsync()
-    {
-        _data = new TempDirectory("nimbus-it-logs");
-        _server = await NimbusServer.StartAsync(_data.Path, new Dictionary<string, string>
-        {
-            ["NIMBUS_LOG_RETENTION_SWEEP_INTERVAL"] = "00:00:01",
-        });
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-        }
-
-        _data?.Dispose();
-    }
-
-    internal Task RunAsync(Func<TestScope, Task> test) =>
-        Failures.WithContextAsync(
-            async () =>
-            {
-                await using var scope = new TestScope(Server);
-                await test(scope);
-            },
-            () => Server.DescribeOutput());
-}
+public sealed class LogsServerFixture() : ServerFixture(
+    "nimbus-it-logs",
+    new Dictionary<string, string> { ["NIMBUS_LOG_RETENTION_SWEEP_INTERVAL"] = "00:00:01" });
 
 /// <summary>The collection whose tests share <see cref="LogsServerFixture"/>.</summary>
 [CollectionDefinition(Name)]

@@ -27,19 +27,27 @@
 
 namespace Nimbus.IntegrationTests;
 
-/// <summary>One Nimbus server for the tests of the "server" collection, on a fresh data directory.</summary>
-public sealed class ServerFixture : IAsyncLifetime
+/// <summary>
+/// One Nimbus server for the tests of the "server" collection, on a fresh data directory. Fixtures whose server
+/// needs settings of its own derive from it and pass them in (<see cref="LogsServerFixture"/>).
+/// </summary>
+public class ServerFixture(string dataPrefix, IReadOnlyDictionary<string, string>? environment) : IAsyncLifetime
 {
     private TempDirectory? _data;
     private NimbusServer? _server;
+
+    public ServerFixture()
+        : this("nimbus-it-data", null)
+    {
+    }
 
     internal NimbusServer Server =>
         _server ?? throw new InvalidOperationException("The shared Nimbus server has not been started.");
 
     public async Task InitializeAsync()
     {
-        _data = new TempDirectory("nimbus-it-data");
-        _server = await NimbusServer.StartAsync(_data.Path);
+        _data = new TempDirectory(dataPrefix);
+        _server = await NimbusServer.StartAsync(_data.Path, environment);
     }
 
     public async Task DisposeAsync()
