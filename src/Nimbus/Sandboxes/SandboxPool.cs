@@ -319,11 +319,14 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
         Reserved,
         HeldBack,
         HandedOver,
+
+        /// <summary>An idle instance can be taken: the caller rounds again instead of starting one more.</summary>
+        IdleAvailable,
     }
 
     /// <summary>
     /// For a caller holding a start slot: counts its start among the pool's and takes it out of the queue (Reserved),
-    /// unless an instance was handed over to it meanwhile, or it is held back now.
+    /// unless an instance was handed over to it meanwhile, it is held back now, or an idle instance can be taken instead.
     /// </summary>
     private StartReservation TryReserveStart(Waiter waiter, TimeSpan elapsed)
     {
@@ -338,6 +341,16 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
             if (HoldBackLocked(elapsed, now))
             {
                 return StartReservation.HeldBack;
+            }
+
+            // An instance parked idle meanwhile (or one a caller past its hold-back bound may take now) serves this
+            // caller sooner than a start: round again, and the next round takes it.
+            foreach (var idle in _idle)
+            {
+                if (idle.State == InstanceState.Idle)
+                {
+                    return StartReservation.IdleAvailable;
+                }
             }
 
             WithdrawLocked(waiter);
