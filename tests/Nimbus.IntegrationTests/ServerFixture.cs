@@ -31,14 +31,23 @@ namespace Nimbus.IntegrationTests;
 /// One Nimbus server for the tests of the "server" collection, on a fresh data directory. Fixtures whose server
 /// needs settings of its own derive from it and pass them in (<see cref="LogsServerFixture"/>).
 /// </summary>
-public class ServerFixture(string dataPrefix, IReadOnlyDictionary<string, string>? environment) : IAsyncLifetime
+public class ServerFixture : IAsyncLifetime
 {
+    private readonly string _dataPrefix;
+    private readonly IReadOnlyDictionary<string, string>? _environment;
     private TempDirectory? _data;
     private NimbusServer? _server;
 
+    // xUnit wants one public constructor per fixture type: the derived fixtures use the protected one.
     public ServerFixture()
         : this("nimbus-it-data", null)
     {
+    }
+
+    protected ServerFixture(string dataPrefix, IReadOnlyDictionary<string, string>? environment)
+    {
+        _dataPrefix = dataPrefix;
+        _environment = environment;
     }
 
     internal NimbusServer Server =>
@@ -46,8 +55,8 @@ public class ServerFixture(string dataPrefix, IReadOnlyDictionary<string, string
 
     public async Task InitializeAsync()
     {
-        _data = new TempDirectory(dataPrefix);
-        _server = await NimbusServer.StartAsync(_data.Path, environment);
+        _data = new TempDirectory(_dataPrefix);
+        _server = await NimbusServer.StartAsync(_data.Path, _environment);
     }
 
     public async Task DisposeAsync()
