@@ -6,7 +6,7 @@ namespace Nimbus.Metrics;
 // metrics.db's async_samples (migration 3), written in the same transaction as their per-minute rollup.
 internal sealed partial class MeteringStore
 {
-    private static async Task InsertAsyncSamplesAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<AsyncSample> samples)
+    private static void InsertAsyncSamples(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<AsyncSample> samples)
     {
         // Only single samples (one event's attempt) are kept; gauges arrive merged and are never kept.
         var kept = samples.Where(s => LambdaMetricCatalog.KeepsEachSample(s.Metric) && s.Value.SampleCount == 1).ToList();
@@ -15,7 +15,7 @@ internal sealed partial class MeteringStore
             return;
         }
 
-        await using var command = connection.CreateCommand();
+        using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
             INSERT INTO async_samples (at_ms, function_name, resource, metric, value)
@@ -33,7 +33,7 @@ internal sealed partial class MeteringStore
             res.Value = sample.Resource;
             metric.Value = sample.Metric;
             value.Value = sample.Value.Sum;
-            await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+            command.ExecuteNonQuery();
         }
     }
 

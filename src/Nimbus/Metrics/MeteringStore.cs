@@ -95,6 +95,10 @@ internal sealed partial class MeteringStore(
         }
     }
 
+    /// <summary>
+    /// The writer loop on a thread of its own (<see cref="BatchingThread{T}"/>): the records of a window, up to
+    /// <see cref="BatchSize"/>, in one transaction, and the retention sweep when one is due; on stop, everything queued.
+    /// </summary>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!_enabled)
@@ -102,63 +106,51 @@ internal sealed partial class MeteringStore(
             return;
         }
 
-        var batch = new List<InvocationRecord>(BatchSize);
+        var invocations = new List<InvocationRecord>(BatchSize);
         var samples = new List<AsyncSample>();
-        var reader = _pending.Reader;
+        void WriteEntries(List<MeterEntry> entries)
+        {
+            foreach (var entry in entries)
+            {
+                if (entry.Sample is { } sample)
+                {
+                    samples.Add(sample);
+                }
+                else
+                {
+                    invocations.Add(entry.Invocation);
+                }
+            }
+
+            Write(invocations, samples);
+            invocations.Clear();
+            samples.Clear();
+        }
+
         try
         {
-            while (await reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
-            {
-                if (reader.Count < BatchSize)
-                {
-                    await Task.Delay(BatchWindow, time, stoppingToken).ConfigureAwait(false);
-                }
-
-                while (batch.Count + samples.Count < BatchSize && reader.TryRead(out var item))
-                {
-                    Add(item, batch, samples);
-                }
-
-                await WriteAsync(batch, samples).ConfigureAwait(false);
-                batch.Clear();
-                samples.Clear();
-                SweepIfDue();
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            while (reader.TryRead(out var item))
-            {
-                Add(item, batch, samples);
-            }
-
-            if (batch.Count + samples.Count > 0)
-            {
-                await WriteAsync(batch, samples).ConfigureAwait(false);
-            }
+            await new BatchingThread<MeterEntry>("nimbus-meter-writer", _pending.Reader, BatchSize, BatchWindow, WriteEntries, SweepIfDue)
+                .Run(stoppingToken).ConfigureAwait(false);
         }
         finally
         {
+            // The writer thread has ended: nothing else touches the connection.
             _writer?.Dispose();
             _writer = null;
         }
     }
 
-    private static void Add(in MeterEntry entry, List<InvocationRecord> batch, List<AsyncSample> samples)
-    {
-        if (entry.Sample is { } sample)
-        {
-            samples.Add(sample);
-        }
-        else
-        {
-            batch.Add(entry.Invocation);
-        }
-    }
-
     internal Task WriteAsync(IReadOnlyList<InvocationRecord> batch) => WriteAsync(batch, []);
 
-    internal async Task WriteAsync(IReadOnlyList<InvocationRecord> batch, IReadOnlyList<AsyncSample> samples)
+    /// <summary>Commits one batch (synchronously); for tests and bench/writer_cpu_harness.cs.</summary>
+    internal Task WriteAsync(IReadOnlyList<InvocationRecord> batch, IReadOnlyList<AsyncSample> samples)
+    {
+        Write(batch, samples);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Commits one batch: the rows, their rollups and the async samples in one transaction; only the writer loop calls it.</summary>
+    internal void Write(IReadOnlyList<InvocationRecord> batch, IReadOnlyList<AsyncSample> samples)
     {
         var rollups = new Dictionary<(long, string, string, string), MinuteRollup>();
         foreach (var record in batch)
@@ -181,8 +173,8 @@ internal sealed partial class MeteringStore(
             using var transaction = connection.BeginTransaction();
             _writer.InsertRows(batch);
             _writer.UpsertRollups(rollups.Values);
-            await UpsertAsyncRollupsAsync(connection, transaction, samples).ConfigureAwait(false);
-            await InsertAsyncSamplesAsync(connection, transaction, samples).ConfigureAwait(false);
+            UpsertAsyncRollups(connection, transaction, samples);
+            InsertAsyncSamples(connection, transaction, samples);
             transaction.Commit();
         }
         catch (SqliteException e)
@@ -264,7 +256,7 @@ internal sealed partial class MeteringStore(
                     _insert.Bind(4, version = record.ExecutedVersion);
                 }
 
-                _insert.Bind(1, record.RequestId);
+                _insert.BindUtf8(1, record.RequestId);
                 _insert.Bind(5, record.Start.ToUnixTimeMilliseconds());
                 _insert.Bind(6, record.DurationMs);
                 _insert.Bind(7, record.BilledMs);
@@ -308,7 +300,7 @@ internal sealed partial class MeteringStore(
         public void Dispose() => _sqlite.Dispose();
     }
 
-    private static async Task UpsertAsyncRollupsAsync(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<AsyncSample> samples)
+    private static void UpsertAsyncRollups(SqliteConnection connection, SqliteTransaction transaction, IReadOnlyList<AsyncSample> samples)
     {
         if (samples.Count == 0)
         {
@@ -322,7 +314,7 @@ internal sealed partial class MeteringStore(
             rows[key] = rows.TryGetValue(key, out var seen) ? seen.Merge(sample.Value) : sample.Value;
         }
 
-        await using var command = connection.CreateCommand();
+        using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
             INSERT INTO async_rollup (minute, function_name, resource, metric, samples, sum, min, max)
@@ -351,7 +343,7 @@ internal sealed partial class MeteringStore(
             sum.Value = aggregate.Sum;
             min.Value = aggregate.Minimum;
             max.Value = aggregate.Maximum;
-            await command.ExecuteNonQueryAsync().ConfigureAwait(false);
+            command.ExecuteNonQuery();
         }
     }
 

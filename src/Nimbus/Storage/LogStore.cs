@@ -41,43 +41,19 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
     public ValueTask AppendAsync(LogEvent logEvent, CancellationToken cancellationToken = default) =>
         discard || _pending.Writer.TryWrite(logEvent) ? ValueTask.CompletedTask : _pending.Writer.WriteAsync(logEvent, cancellationToken);
 
+    /// <summary>
+    /// The writer loop on a thread of its own (<see cref="BatchingThread{T}"/>): the lines of a window, up to
+    /// <see cref="BatchSize"/>, in one transaction; on stop, everything queued.
+    /// </summary>
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var batch = new List<LogEvent>(BatchSize);
-        var reader = _pending.Reader;
         try
         {
-            while (await reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
-            {
-                if (reader.Count < BatchSize)
-                {
-                    await Task.Delay(BatchWindow, time, stoppingToken).ConfigureAwait(false);
-                }
-
-                while (batch.Count < BatchSize && reader.TryRead(out var item))
-                {
-                    batch.Add(item);
-                }
-
-                Write(batch);
-                batch.Clear();
-            }
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Shutting down: commit what is already queued so no accepted line is lost.
-            while (reader.TryRead(out var item))
-            {
-                batch.Add(item);
-            }
-
-            if (batch.Count > 0)
-            {
-                Write(batch);
-            }
+            await new BatchingThread<LogEvent>("nimbus-log-writer", _pending.Reader, BatchSize, BatchWindow, Write).Run(stoppingToken).ConfigureAwait(false);
         }
         finally
         {
+            // The writer thread has ended: nothing else touches the connection.
             _writer?.Dispose();
             _writer = null;
         }
@@ -184,6 +160,7 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
 
         // The batch's lines by stream, streams in the order their first line came; reused from batch to batch.
         private readonly Dictionary<(string Group, string Stream), StreamLines> _byStream = [];
+        private readonly Dictionary<string, StreamLines> _byReference = new(ReferenceEqualityComparer.Instance);
         private readonly List<StreamLines> _streams = [];
         private readonly Stack<StreamLines> _spare = new();
         private byte[] _utf8 = new byte[1024];
@@ -270,12 +247,19 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
             {
                 if (current is null || !ReferenceEquals(line.LogStream, current.Stream) || !ReferenceEquals(line.LogGroup, current.Group))
                 {
-                    if (!_byStream.TryGetValue((line.LogGroup, line.LogStream), out current))
+                    // An instance names its stream and group with the same two strings on every line: found by
+                    // reference first, by value (hashing both names) only for a string seen first in this batch.
+                    if (!_byReference.TryGetValue(line.LogStream, out current) || !ReferenceEquals(line.LogGroup, current.Group))
                     {
-                        current = _spare.TryPop(out var spare) ? spare : new StreamLines();
-                        current.Start(line.LogGroup, line.LogStream);
-                        _byStream.Add((line.LogGroup, line.LogStream), current);
-                        _streams.Add(current);
+                        if (!_byStream.TryGetValue((line.LogGroup, line.LogStream), out current))
+                        {
+                            current = _spare.TryPop(out var spare) ? spare : new StreamLines();
+                            current.Start(line.LogGroup, line.LogStream);
+                            _byStream.Add((line.LogGroup, line.LogStream), current);
+                            _streams.Add(current);
+                        }
+
+                        _byReference[line.LogStream] = current;
                     }
                 }
 
@@ -293,6 +277,7 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
 
             _streams.Clear();
             _byStream.Clear();
+            _byReference.Clear();
         }
 
         public void Dispose() => _sqlite.Dispose();

@@ -22,6 +22,20 @@ internal sealed class PreparedStatement : IDisposable
 
     public void Bind(int index, string value) => Check(raw.sqlite3_bind_text(_statement, index, value));
 
+    /// <summary>Binds <paramref name="value"/> as UTF-8 encoded on the stack (no allocation, unlike <c>Bind(int, string)</c>) when it is short.</summary>
+    public void BindUtf8(int index, string value)
+    {
+        if (value.Length > 256)
+        {
+            Bind(index, value);
+            return;
+        }
+
+        Span<byte> utf8 = stackalloc byte[768];
+        var length = System.Text.Encoding.UTF8.GetBytes(value, utf8);
+        Bind(index, utf8[..length]);
+    }
+
     /// <summary>Binds UTF-8 text (SQLite copies it, so the caller may reuse the buffer at once).</summary>
     public void Bind(int index, ReadOnlySpan<byte> utf8) => Check(raw.sqlite3_bind_text(_statement, index, utf8));
 

@@ -237,6 +237,71 @@ public sealed class WriterStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Writer_threads_store_every_line_and_record_appended_from_many_threads_while_running_and_what_is_queued_at_stop()
+    {
+        var logPath = Path.Combine(_directory, "logs.db");
+        var meterPath = Path.Combine(_directory, "metrics.db");
+        var logs = new LogStore(new SqliteDatabase(logPath, LogMigrations.All), TimeProvider.System, NullLogger<LogStore>.Instance);
+        var meter = new MeteringStore(new SqliteDatabase(meterPath, MeteringMigrations.All), Options.Create(new MetricsOptions()),
+            TimeProvider.System, NullLogger<MeteringStore>.Instance);
+        await logs.StartAsync(CancellationToken.None);
+        await meter.StartAsync(CancellationToken.None);
+        const string group = "/aws/lambda/threads";
+        const int Writers = 4, PerWriter = 600;
+        var start = DateTimeOffset.UtcNow;
+
+        // Each "instance" writes its own stream's lines (and meters its invocations) from a thread of its own, as the
+        // output pumps and the invoker do; the first half while the writers run, the second half just before the stop.
+        async Task Append(int writer, int from, int to)
+        {
+            await Task.Yield();
+            var stream = $"2026/12/07/[$LATEST]w{writer}";
+            for (var i = from; i < to; i++)
+            {
+                await logs.AppendAsync(new LogEvent(group, stream, 1_000 + i / 3, $"line {i} of w{writer}"));
+                if (i % 3 == 2)
+                {
+                    meter.OnCompleted(new InvocationRecord($"w{writer}-{i}", "threads", "threads", "$LATEST", start, 1.5, 2, 128, 60, null, InvocationOutcome.Success, 1));
+                }
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, Writers).Select(w => Task.Run(() => Append(w, 0, PerWriter / 2))));
+        long Count(string path, string sql)
+        {
+            using var connection = Open(path);
+            return Query(connection, sql, r => r.GetInt64(0))[0];
+        }
+
+        // Written by the running threads, without a stop: a bounded wait on the condition.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((Count(logPath, "SELECT COUNT(*) FROM log_events;") < Writers * PerWriter / 2
+            || Count(meterPath, "SELECT COUNT(*) FROM invocations;") < Writers * PerWriter / 6) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(Writers * PerWriter / 2, Count(logPath, "SELECT COUNT(*) FROM log_events;"));
+        Assert.Equal(Writers * PerWriter / 6, Count(meterPath, "SELECT COUNT(*) FROM invocations;"));
+
+        await Task.WhenAll(Enumerable.Range(0, Writers).Select(w => Task.Run(() => Append(w, PerWriter / 2, PerWriter))));
+        await logs.StopAsync(CancellationToken.None);
+        await meter.StopAsync(CancellationToken.None);
+
+        for (var w = 0; w < Writers; w++)
+        {
+            var events = await logs.GetStreamEventsAsync(group, $"2026/12/07/[$LATEST]w{w}", 0, long.MaxValue, null, null, forward: true, 10_000, CancellationToken.None);
+            Assert.Equal(Enumerable.Range(0, PerWriter).Select(i => $"line {i} of w{w}"), events.Select(e => e.Message));
+            Assert.Equal(events.OrderBy(e => e.Id), events);
+        }
+
+        Assert.Equal(Writers * PerWriter / 3, Count(meterPath, "SELECT COUNT(DISTINCT request_id) FROM invocations;"));
+        Assert.Equal(Writers * PerWriter / 3, Count(meterPath, "SELECT SUM(invocations) FROM minute_rollup;"));
+        logs.Dispose();
+        meter.Dispose();
+    }
+
+    [Fact]
     public async Task Metering_retention_deletes_rows_past_it_and_keeps_the_rest()
     {
         var path = Path.Combine(_directory, "metrics.db");
