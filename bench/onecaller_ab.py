@@ -167,9 +167,11 @@ def main():
             if args.perf:
                 perfs = [perf_start([server.pid]), perf_start(descendants(server.pid))]
                 time.sleep(0.3)  # perf attaches to every thread before the run starts
-            before = tree_cpu(server.pid)
+            before, before_server = tree_cpu(server.pid), cpu_per_invoke.proc_cpu_seconds(server.pid)
             result = cpu_per_invoke.run_wrk(args.wrk, url, 1, seconds, headers)
-            result["cpu_us"] = 1e6 * (tree_cpu(server.pid) - before) / max(1, result["requests"])
+            invokes = max(1, result["requests"])
+            result["cpu_us"] = 1e6 * (tree_cpu(server.pid) - before) / invokes
+            result["server_cpu_us"] = 1e6 * (cpu_per_invoke.proc_cpu_seconds(server.pid) - before_server) / invokes
             if perfs is not None:
                 # Counted over a little more than the run (perf's start and stop): per invoke, a slight overcount.
                 invokes = max(1, result["requests"])
@@ -192,9 +194,9 @@ def main():
                     result["load"] = os.getloadavg()[0]
                     result["round"] = round_number
                     runs.setdefault((label, family), []).append(result)
-                    log("round %d %s %s: p50 %d us, p99 %d us, %.0f/s, %.0f us CPU/invoke, load %.1f, %d errors" % (
+                    log("round %d %s %s: p50 %d us, p99 %d us, %.0f/s, %.0f us CPU/invoke (server %.0f), load %.1f, %d errors" % (
                         round_number + 1, family, label, result["p50_us"], result["p99_us"], result["rate"],
-                        result["cpu_us"], result["load"], result["errors"]))
+                        result["cpu_us"], result["server_cpu_us"], result["load"], result["errors"]))
                     if "perf" in result:
                         log("  per invoke: server %.1f syscalls, %.1f switches; runtime %.1f syscalls, %.1f switches" % result["perf"])
     finally:
@@ -206,8 +208,9 @@ def main():
         args.rounds, args.seconds, min(loads), max(loads), time.strftime("%H:%M", time.gmtime())))
     print()
     print("| variant | runtime | p50 µs (median of runs) | p50 range | p99 µs (median) | p50 minus %s's, median of pairs "
-          "| CPU µs/invoke, server + runtime (median) | CPU minus %s's, median of pairs | errors |" % (labels[0], labels[0]))
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "| CPU µs/invoke, server + runtime (median) | CPU minus %s's, median of pairs | server CPU µs/invoke (median) "
+          "| server CPU minus %s's, median of pairs | errors |" % (labels[0], labels[0], labels[0]))
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for family in families:
         base = {r["round"]: r for r in runs[(labels[0], family)]}
         for label in labels:
@@ -215,9 +218,11 @@ def main():
             p50s = [r["p50_us"] for r in mine]
             pairs = [r["p50_us"] - base[r["round"]]["p50_us"] for r in mine if r["round"] in base]
             cpu_pairs = [r["cpu_us"] - base[r["round"]]["cpu_us"] for r in mine if r["round"] in base]
-            print("| %s | %s | %d | %d-%d | %d | %+d | %d | %+d | %d |" % (
+            server_pairs = [r["server_cpu_us"] - base[r["round"]]["server_cpu_us"] for r in mine if r["round"] in base]
+            print("| %s | %s | %d | %d-%d | %d | %+d | %d | %+d | %d | %+d | %d |" % (
                 label, family, statistics.median(p50s), min(p50s), max(p50s), statistics.median(r["p99_us"] for r in mine),
                 statistics.median(pairs), statistics.median(r["cpu_us"] for r in mine), statistics.median(cpu_pairs),
+                statistics.median(r["server_cpu_us"] for r in mine), statistics.median(server_pairs),
                 sum(r["errors"] for r in mine)))
     if args.perf:
         print()
