@@ -25,6 +25,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import types
 
@@ -49,12 +50,19 @@ class Gateway:
             environment[name] = value
         self.process = subprocess.Popen(["dotnet", dll, "--runtime", family, "--repo", REPO], stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, text=True, env=environment, start_new_session=True)
-        line = self.process.stdout.readline()
-        match = re.search(r"listening on (http://127\.0\.0\.1:[0-9]+)", line)
-        if match is None:
-            self.stop()
-            raise RuntimeError("FloorGateway did not start: " + line)
+        seen = []
+        while True:
+            line = self.process.stdout.readline()
+            match = re.search(r"listening on (http://127\.0\.0\.1:[0-9]+)", line)
+            if match is not None:
+                break
+            seen.append(line)
+            if not line or len(seen) > 200:
+                self.stop()
+                raise RuntimeError("FloorGateway did not start: " + "".join(seen[-20:]))
         self.url = match.group(1)
+        # The runtime's own output goes to the same pipe: drained, so that it never blocks.
+        threading.Thread(target=self.process.stdout.read, daemon=True).start()
 
     @property
     def pid(self):

@@ -79,14 +79,14 @@ if (runtime == "python")
 {
     File.WriteAllText(Path.Combine(task.FullName, "lambda_function.py"), "def lambda_handler(event, context):\n    return {\"ok\": True, \"echo\": event}\n");
     start.Environment["_HANDLER"] = "lambda_function.lambda_handler";
-    start.FileName = "python3";
+    start.FileName = OnPath("python3", start.Environment["PATH"]!);
     start.ArgumentList.Add(Path.Combine(repo, "runtimes", "python", "bootstrap.py"));
 }
 else
 {
     File.WriteAllText(Path.Combine(task.FullName, "index.js"), "exports.handler = async (event) => ({ ok: true, echo: event });\n");
     start.Environment["_HANDLER"] = "index.handler";
-    start.FileName = "node";
+    start.FileName = OnPath("node", start.Environment["PATH"]!);
     start.ArgumentList.Add(Path.Combine(repo, "runtimes", "nodejs", "bootstrap.js"));
 }
 using var child = Process.Start(start) ?? throw new InvalidOperationException("the runtime did not start");
@@ -102,6 +102,10 @@ static string? Arg(string[] args, string name)
     var i = Array.IndexOf(args, name);
     return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 }
+
+// The interpreter on the runtime's own PATH, as a sandbox would find it (not a shim earlier on this process's PATH).
+static string OnPath(string name, string path) =>
+    path.Split(':').Select(directory => Path.Combine(directory, name)).FirstOrDefault(File.Exists) ?? name;
 
 static async Task<byte[]> ReadAllAsync(HttpRequest request)
 {
