@@ -209,19 +209,16 @@ class RuntimeApiClient:
     def _read_response(self, method):
         # Status line + headers (skipping any 1xx interim responses).
         while True:
-            lines = self._read_head().split("\r\n")
-            parts = lines[0].split(" ", 2)
+            head = self._read_head()
+            nl = head.find("\r\n")
+            parts = (head if nl < 0 else head[:nl]).split(" ", 2)
             if len(parts) < 2 or not parts[0].startswith("HTTP/"):
-                raise http_error("bad status line %r" % lines[0])
+                raise http_error("bad status line %r" % (head if nl < 0 else head[:nl]))
             version, status = parts[0], int(parts[1])
-            headers = {}
-            for line in lines[1:]:
-                name, sep, value = line.partition(":")
-                if sep:
-                    headers[name.strip().lower()] = value.strip()
             if 100 <= status < 200 and status != 101:
                 continue
             break
+        headers = _Head(head[nl:] if nl >= 0 else "")
 
         conn_hdr = headers.get("connection")
         if conn_hdr is None:
@@ -387,6 +384,41 @@ def http_error(message):
     return ValueError("malformed HTTP response from the Runtime API: %s" % message)
 
 
+class _Head:
+    """A response's header lines, looked up on demand: get(name) finds "\r\n<name>:" in the lower-cased text.
+
+    A Runtime API response has about ten header lines and the runtime reads five of them; finding those five
+    in one lower-cased copy costs less than splitting, stripping and lower-casing every line into a dict
+    (this runs twice per invoke: the answer's 202 and the next event)."""
+
+    __slots__ = ("_text", "_lower")
+
+    def __init__(self, text):
+        # text: "\r\nName: value\r\nName: value" (from the end of the status line, without the blank line).
+        # lower() keeps the length of latin-1 text, so an index in one is an index in the other.
+        self._text = text
+        self._lower = text.lower()
+
+    def get(self, name, default=None):
+        key = "\r\n" + name + ":"
+        lower = self._lower
+        i = lower.find(key)
+        if i < 0:
+            return default
+        i += len(key)
+        j = lower.find("\r\n", i)
+        return (self._text[i:j] if j >= 0 else self._text[i:]).strip()
+
+    def __contains__(self, name):
+        return self.get(name) is not None
+
+    def __getitem__(self, name):
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
+
+
 def _header_safe(value):
     value = str(value)
     if all(" " <= c <= "~" for c in value):
@@ -502,8 +534,47 @@ def _json_default(o):
     raise TypeError("Object of type %s is not JSON serializable" % type(o).__name__)
 
 
-# What json.dumps(obj, ensure_ascii=False, allow_nan=True, default=_json_default) builds per call, built once.
-_encode_json = json.JSONEncoder(ensure_ascii=False, allow_nan=True, default=_json_default).encode
+def _make_json_encoder():
+    """json.dumps(obj, ensure_ascii=False, allow_nan=True, default=_json_default), with what it builds per call
+    built once: JSONEncoder.encode makes a new C encoder (c_make_encoder) for every call, which cost more than
+    encoding a small result. The C encoder keeps the ids of the containers it is inside in `markers` (circular
+    reference check) and leaves them there when encoding fails half-way, so they are cleared after a failure."""
+    encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=True, default=_json_default)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return encoder.encode
+    markers = {}
+    try:
+        encode_c = make(markers, encoder.default, json.encoder.encode_basestring, None, encoder.key_separator,
+                        encoder.item_separator, False, False, True)
+    except TypeError:  # another signature in a future Python
+        return encoder.encode
+    encode_str = json.encoder.encode_basestring
+
+    def encode(obj):
+        if obj.__class__ is str:
+            return encode_str(obj)
+        try:
+            return "".join(encode_c(obj, 0))
+        except BaseException:
+            markers.clear()
+            raise
+
+    return encode
+
+
+_encode_json = _make_json_encoder()
+_decode_json = json.JSONDecoder().decode
+
+
+def _parse_event(body):
+    """json.loads(body), without its per-call encoding detection for the usual UTF-8 body: anything the fast path
+    cannot read (a UTF-16 or UTF-32 body, a UTF-8 BOM, bad JSON) goes through json.loads, which reads it or
+    raises its own error."""
+    try:
+        return _decode_json(body.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return json.loads(body)
 
 
 # ---------------------------------------------------------------------------
@@ -799,7 +870,7 @@ def handle_invocation(client, handler, headers, body):
         deadline_ms = 0
 
     try:
-        event = json.loads(body) if body else {}
+        event = _parse_event(body) if body else {}
         context = LambdaContext(request_id, deadline_ms,
                                 headers.get("lambda-runtime-invoked-function-arn"),
                                 headers.get("lambda-runtime-client-context"),
