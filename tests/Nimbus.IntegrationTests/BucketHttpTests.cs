@@ -293,6 +293,45 @@ public sealed class BucketHttpTests(ServerFixture fixture) : IClassFixture<Serve
         Assert.True(reads > 0, "no GET found the key: the test raced nothing");
     });
 
+    [Fact]
+    public Task Concurrent_completions_and_an_abort_of_one_upload_make_one_whole_object_or_answer_NoSuchUpload() => fixture.RunAsync(async scope =>
+    {
+        var http = scope.Server.Http;
+        var bucket = BucketCliTests.NewBucketName();
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, HttpMethod.Put, $"/{bucket}")).StatusCode);
+        var body = RandomNumberGenerator.GetBytes(100_000);
+        for (var round = 0; round < 3; round++)
+        {
+            using var initiate = await SendAsync(http, HttpMethod.Post, $"/{bucket}/mp?uploads");
+            var uploadId = System.Xml.Linq.XElement.Parse(await initiate.Content.ReadAsStringAsync()).Elements().Single(e => e.Name.LocalName == "UploadId").Value;
+            using var part = await SendAsync(http, HttpMethod.Put, $"/{bucket}/mp?partNumber=1&uploadId={uploadId}", body);
+            Assert.Equal(HttpStatusCode.OK, part.StatusCode);
+            var complete = Encoding.UTF8.GetBytes($"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{part.Headers.ETag!.Tag}</ETag></Part></CompleteMultipartUpload>");
+
+            // Four completions and (in the last round) an abort at once: one completion wins, whole; the rest learn the upload is gone.
+            var answers = await Task.WhenAll(Enumerable.Range(0, round == 2 ? 5 : 4).Select(i => i == 4
+                ? SendAsync(http, HttpMethod.Delete, $"/{bucket}/mp?uploadId={uploadId}")
+                : SendAsync(http, HttpMethod.Post, $"/{bucket}/mp?uploadId={uploadId}", complete)));
+            foreach (var answer in answers.Where(a => a.StatusCode is not (HttpStatusCode.OK or HttpStatusCode.NoContent)))
+            {
+                await ShouldBeS3ErrorAsync(answer, HttpStatusCode.NotFound, "NoSuchUpload");
+            }
+
+            var completed = answers.Count(a => a.StatusCode == HttpStatusCode.OK);
+            var aborted = answers.Count(a => a.StatusCode == HttpStatusCode.NoContent);
+            Assert.Equal(1, completed + aborted);
+            if (completed == 1)
+            {
+                Assert.Equal(body, await http.GetByteArrayAsync($"/{bucket}/mp"));
+            }
+
+            foreach (var answer in answers)
+            {
+                answer.Dispose();
+            }
+        }
+    });
+
     internal static async Task<string> ShouldBeS3ErrorAsync(HttpResponseMessage response, HttpStatusCode status, string code)
     {
         var xml = await response.Content.ReadAsStringAsync();

@@ -249,7 +249,8 @@ internal sealed partial class BucketsApi
             var (parts, partError) = ChosenParts(requested, stored);
             if (partError is not null)
             {
-                return partError;
+                // Parts gone because another request completed or aborted the upload meanwhile: say that, not InvalidPart.
+                return await store.GetUploadAsync(bucket, key, uploadId, CancellationToken.None).ConfigureAwait(false) is null ? S3Error.NoSuchUpload(uploadId) : partError;
             }
 
             // S3's multipart ETag: the MD5 of the parts' binary MD5s, then "-" and the part count.
