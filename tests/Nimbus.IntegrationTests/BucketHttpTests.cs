@@ -200,6 +200,138 @@ public sealed class BucketHttpTests(ServerFixture fixture) : IClassFixture<Serve
         Assert.Equal("ok\n", await http.GetStringAsync("/health"));
     });
 
+    [Fact]
+    public Task Gets_and_copies_of_a_key_being_overwritten_and_deleted_answer_one_whole_object_or_NoSuchKey() => fixture.RunAsync(async scope =>
+    {
+        var http = scope.Server.Http;
+        var bucket = BucketCliTests.NewBucketName();
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, HttpMethod.Put, $"/{bucket}")).StatusCode);
+        byte[][] bodies = [.. new[] { 7, 5_000, 90_000, 400_000 }.Select(RandomNumberGenerator.GetBytes)];
+        var byETag = bodies.ToDictionary(b => $"\"{Convert.ToHexStringLower(S3Md5.Hash(b))}\"");
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, HttpMethod.Put, $"/{bucket}/hot", bodies[0])).StatusCode);
+
+        // Bounded by count, not time: 2 writers x 40 PUTs of different sizes and 20 DELETEs of one key, while 4 readers
+        // GET it (plain and ranged) and 2 copiers copy it, each at most 300 times, as long as the writers write.
+        var writing = 3;
+        async Task WriteAsync(int writer)
+        {
+            for (var i = 0; i < 40; i++)
+            {
+                using var response = await SendAsync(http, HttpMethod.Put, $"/{bucket}/hot", bodies[(writer + i) % bodies.Length]);
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            }
+
+            Interlocked.Decrement(ref writing);
+        }
+
+        async Task DeleteAsync()
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                using var response = await SendAsync(http, HttpMethod.Delete, $"/{bucket}/hot");
+                Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
+            }
+
+            Interlocked.Decrement(ref writing);
+        }
+
+        // 200 with exactly the bytes its ETag names, 206 with exactly their range, or 404 NoSuchKey: never a mix.
+        async Task<byte[]?> ShouldBeWholeAsync(HttpResponseMessage response, bool ranged)
+        {
+            if (response.StatusCode == HttpStatusCode.NotFound)
+            {
+                await ShouldBeS3ErrorAsync(response, HttpStatusCode.NotFound, "NoSuchKey");
+                return null;
+            }
+
+            var bytes = await response.Content.ReadAsByteArrayAsync();
+            Assert.True(response.StatusCode == (ranged ? HttpStatusCode.PartialContent : HttpStatusCode.OK), $"{(int)response.StatusCode}: {Encoding.UTF8.GetString(bytes.AsSpan(0, Math.Min(bytes.Length, 500)))}");
+            var etag = response.Headers.ETag?.Tag ?? "";
+            Assert.True(byETag.TryGetValue(etag, out var expected), $"an ETag no PUT wrote: {etag}");
+            if (ranged)
+            {
+                Assert.Equal($"bytes 3-{expected.Length - 1}/{expected.Length}", response.Content.Headers.ContentRange?.ToString());
+                expected = expected[3..];
+            }
+
+            Assert.Equal(expected, bytes);
+            return bytes;
+        }
+
+        var reads = 0;
+        async Task ReadAsync()
+        {
+            for (var i = 0; i < 300 && Volatile.Read(ref writing) > 0; i++)
+            {
+                var ranged = i % 2 == 1;
+                using var response = await SendAsync(http, HttpMethod.Get, $"/{bucket}/hot", null, ranged ? [("Range", "bytes=3-")] : []);
+                if (await ShouldBeWholeAsync(response, ranged) is not null)
+                {
+                    Interlocked.Increment(ref reads);
+                }
+            }
+        }
+
+        async Task CopyAsync(int copier)
+        {
+            for (var i = 0; i < 300 && Volatile.Read(ref writing) > 0; i++)
+            {
+                using var copy = await SendAsync(http, HttpMethod.Put, $"/{bucket}/copy-{copier}", null, ("x-amz-copy-source", $"/{bucket}/hot"));
+                if (copy.StatusCode == HttpStatusCode.NotFound)
+                {
+                    await ShouldBeS3ErrorAsync(copy, HttpStatusCode.NotFound, "NoSuchKey");
+                    continue;
+                }
+
+                Assert.True(copy.StatusCode == HttpStatusCode.OK, $"{(int)copy.StatusCode}: {await copy.Content.ReadAsStringAsync()}");
+                using var response = await SendAsync(http, HttpMethod.Get, $"/{bucket}/copy-{copier}");
+                Assert.NotNull(await ShouldBeWholeAsync(response, ranged: false));
+            }
+        }
+
+        await Task.WhenAll([WriteAsync(0), WriteAsync(1), DeleteAsync(), .. Enumerable.Range(0, 4).Select(_ => ReadAsync()), CopyAsync(0), CopyAsync(1)]);
+        Assert.True(reads > 0, "no GET found the key: the test raced nothing");
+    });
+
+    [Fact]
+    public Task Concurrent_completions_and_an_abort_of_one_upload_make_one_whole_object_or_answer_NoSuchUpload() => fixture.RunAsync(async scope =>
+    {
+        var http = scope.Server.Http;
+        var bucket = BucketCliTests.NewBucketName();
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync(http, HttpMethod.Put, $"/{bucket}")).StatusCode);
+        var body = RandomNumberGenerator.GetBytes(100_000);
+        for (var round = 0; round < 3; round++)
+        {
+            using var initiate = await SendAsync(http, HttpMethod.Post, $"/{bucket}/mp?uploads");
+            var uploadId = System.Xml.Linq.XElement.Parse(await initiate.Content.ReadAsStringAsync()).Elements().Single(e => e.Name.LocalName == "UploadId").Value;
+            using var part = await SendAsync(http, HttpMethod.Put, $"/{bucket}/mp?partNumber=1&uploadId={uploadId}", body);
+            Assert.Equal(HttpStatusCode.OK, part.StatusCode);
+            var complete = Encoding.UTF8.GetBytes($"<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>{part.Headers.ETag!.Tag}</ETag></Part></CompleteMultipartUpload>");
+
+            // Four completions and (in the last round) an abort at once: one completion wins, whole; the rest learn the upload is gone.
+            var answers = await Task.WhenAll(Enumerable.Range(0, round == 2 ? 5 : 4).Select(i => i == 4
+                ? SendAsync(http, HttpMethod.Delete, $"/{bucket}/mp?uploadId={uploadId}")
+                : SendAsync(http, HttpMethod.Post, $"/{bucket}/mp?uploadId={uploadId}", complete)));
+            foreach (var answer in answers.Where(a => a.StatusCode is not (HttpStatusCode.OK or HttpStatusCode.NoContent)))
+            {
+                await ShouldBeS3ErrorAsync(answer, HttpStatusCode.NotFound, "NoSuchUpload");
+            }
+
+            var completed = answers.Count(a => a.StatusCode == HttpStatusCode.OK);
+            var aborted = answers.Count(a => a.StatusCode == HttpStatusCode.NoContent);
+            Assert.Equal(1, completed + aborted);
+            if (completed == 1)
+            {
+                Assert.Equal(body, await http.GetByteArrayAsync($"/{bucket}/mp"));
+            }
+
+            foreach (var answer in answers)
+            {
+                answer.Dispose();
+            }
+        }
+    });
+
     internal static async Task<string> ShouldBeS3ErrorAsync(HttpResponseMessage response, HttpStatusCode status, string code)
     {
         var xml = await response.Content.ReadAsStringAsync();

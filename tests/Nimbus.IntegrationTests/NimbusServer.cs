@@ -196,6 +196,9 @@ internal sealed partial class NimbusServer : IAsyncDisposable
         }
     }
 
+    /// <summary>The first error entries (<c>fail:</c>, <c>crit:</c>) the server logged, with their stack traces; empty when none.</summary>
+    public string LoggedErrors() => _output.Errors();
+
     /// <summary>The server's state and the last lines it printed, for failure messages.</summary>
     public string DescribeOutput(int lines = 200)
     {

@@ -128,6 +128,10 @@ public sealed class SoakTests(HostileServerFixture fixture, ITestOutputHelper ou
 
         await Task.WhenAll(legitimate.Concat(hostile));
         output.WriteLine($"Ran {clock.Elapsed.TotalSeconds:0} s: {string.Join(", ", counts.OrderBy(c => c.Key).Select(c => $"{c.Key} {c.Value}"))}.");
+        if (fixture.Server.LoggedErrors() is { Length: > 0 } errors)
+        {
+            output.WriteLine($"The server logged errors (the test may still pass; each is a bug to look at):{Environment.NewLine}{errors}");
+        }
 
         // Every message accepted comes back, with its body intact (at-least-once: duplicates allowed, strangers not).
         var drainDeadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);

@@ -4,6 +4,7 @@ namespace Nimbus.Buckets;
 
 // Buckets/ event ids: 8000-8099. Next free id: 8005.
 // 5130-5139 (issue 10's bucket policies): 5130-5132 in use; next free 5133.
+// 8220-8239 (responses that fail after they started): 8220 here, 8221 in Http/ServiceErrorMiddleware.Log.cs; next free 8222.
 internal sealed partial class BucketsApi
 {
     private static partial class Log
@@ -25,6 +26,10 @@ internal sealed partial class BucketsApi
         [LoggerMessage(EventId = 8004, EventName = "S3UnhandledError", Level = LogLevel.Error,
             Message = "{Method} {Path} failed with an unexpected error; answered 500 InternalError. Please report this with the stack trace.")]
         public static partial void UnhandledError(ILogger logger, string method, string path, Exception exception);
+
+        [LoggerMessage(EventId = 8220, EventName = "S3ResponseAborted", Level = LogLevel.Error,
+            Message = "{Method} {Path} failed after its {Status} answer had started; the connection was aborted so that the client sees a failed transfer, not a wrong body. Please report this with the stack trace.")]
+        public static partial void ResponseAborted(ILogger logger, string method, string path, int status, Exception? exception);
 
         [LoggerMessage(EventId = 5130, EventName = "BucketPolicySet", Level = LogLevel.Information, Message = "Set the policy of bucket {Bucket}.")]
         public static partial void BucketPolicySet(ILogger logger, string bucket);

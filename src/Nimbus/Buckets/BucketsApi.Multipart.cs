@@ -8,6 +8,8 @@ namespace Nimbus.Buckets;
 
 internal sealed partial class BucketsApi
 {
+    private const int MaxCompleteAttempts = 8;
+
     private async Task<S3Error?> CreateUploadAsync(HttpContext context, string bucket, string key)
     {
         if (await store.GetBucketAsync(bucket, context.RequestAborted).ConfigureAwait(false) is null)
@@ -95,11 +97,14 @@ internal sealed partial class BucketsApi
 
         var (sourceBucket, sourceKey) = copySource;
 
-        var source = await store.GetObjectAsync(sourceBucket, sourceKey, cancellationToken).ConfigureAwait(false);
-        if (source is null)
+        // The source's record and bytes are read together (its blob held open), however the source key changes meanwhile.
+        await using var opened = await store.OpenObjectAsync(sourceBucket, sourceKey, cancellationToken).ConfigureAwait(false);
+        if (opened is null)
         {
             return await store.GetBucketAsync(sourceBucket, cancellationToken).ConfigureAwait(false) is null ? S3Error.NoSuchBucket(sourceBucket) : S3Error.NoSuchKey(sourceKey);
         }
+
+        var source = opened.Record;
 
         long offset = 0;
         var length = source.Size;
@@ -128,13 +133,7 @@ internal sealed partial class BucketsApi
         }
 
         using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
-        var staged = await store.StageRangeAsync(source.BlobId, offset, length, block => md5.AppendData(block.Span), cancellationToken).ConfigureAwait(false);
-        if (staged is null)
-        {
-            // The source was overwritten or deleted between its lookup and the copy.
-            return S3Error.NoSuchKey(sourceKey);
-        }
-
+        var staged = await store.StageRangeAsync(opened.Blob, offset, length, block => md5.AppendData(block.Span), cancellationToken).ConfigureAwait(false);
         var part = new PartRecord(partNumber, staged.Length, Convert.ToHexStringLower(md5.GetHashAndReset()), time.GetUtcNow(), staged.BlobId);
         if (!await store.PutPartAsync(uploadId, part, CancellationToken.None).ConfigureAwait(false))
         {
@@ -145,6 +144,31 @@ internal sealed partial class BucketsApi
             S3Xml.E("ETag", Quote(part.ETag)),
             S3Xml.E("LastModified", S3Xml.Time(part.LastModified)))).ConfigureAwait(false);
         return null;
+    }
+
+    /// <summary>The stored parts a CompleteMultipartUpload names, in its order, or the S3 error it deserves.</summary>
+    private static (List<PartRecord>? Parts, S3Error? Error) ChosenParts(List<(int Number, string ETag)> requested, Dictionary<int, PartRecord> stored)
+    {
+        var parts = new List<PartRecord>(requested.Count);
+        foreach (var (number, etag) in requested)
+        {
+            if (!stored.TryGetValue(number, out var part) || !string.Equals(part.ETag, etag, StringComparison.OrdinalIgnoreCase))
+            {
+                return (null, S3Error.InvalidPart(number));
+            }
+
+            parts.Add(part);
+        }
+
+        for (var i = 0; i < parts.Count - 1; i++)
+        {
+            if (parts[i].Size < S3Wire.MinPartBytes)
+            {
+                return (null, S3Error.EntityTooSmall(parts[i].PartNumber));
+            }
+        }
+
+        return (parts, null);
     }
 
     /// <summary>The bucket and key of an <c>x-amz-copy-source</c> (<c>[/]bucket/key[?versionId=...]</c>, URL-encoded); null when malformed.</summary>
@@ -215,35 +239,43 @@ internal sealed partial class BucketsApi
             }
         }
 
-        var stored = (await store.ListPartsAsync(uploadId, 0, S3Wire.MaxPartNumber, cancellationToken).ConfigureAwait(false)).ToDictionary(p => p.PartNumber);
-        var parts = new List<PartRecord>(requested.Count);
-        foreach (var (number, etag) in requested)
+        // A part uploaded again, or the upload completed or aborted by another request, unlinks part blobs this one may
+        // be about to read: the concatenation then comes back null and the parts are read and checked anew.
+        StagedBlob? staged = null;
+        var etagValue = "";
+        for (var attempt = 1; staged is null; attempt++)
         {
-            if (!stored.TryGetValue(number, out var part) || !string.Equals(part.ETag, etag, StringComparison.OrdinalIgnoreCase))
+            var stored = (await store.ListPartsAsync(uploadId, 0, S3Wire.MaxPartNumber, cancellationToken).ConfigureAwait(false)).ToDictionary(p => p.PartNumber);
+            var (parts, partError) = ChosenParts(requested, stored);
+            if (partError is not null)
             {
-                return S3Error.InvalidPart(number);
+                // Parts gone because another request completed or aborted the upload meanwhile: say that, not InvalidPart.
+                return await store.GetUploadAsync(bucket, key, uploadId, CancellationToken.None).ConfigureAwait(false) is null ? S3Error.NoSuchUpload(uploadId) : partError;
             }
 
-            parts.Add(part);
-        }
-
-        for (var i = 0; i < parts.Count - 1; i++)
-        {
-            if (parts[i].Size < S3Wire.MinPartBytes)
+            // S3's multipart ETag: the MD5 of the parts' binary MD5s, then "-" and the part count.
+            using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+            foreach (var part in parts!)
             {
-                return S3Error.EntityTooSmall(parts[i].PartNumber);
+                md5.AppendData(Convert.FromHexString(part.ETag));
+            }
+
+            etagValue = $"{Convert.ToHexStringLower(md5.GetHashAndReset())}-{parts.Count}";
+            staged = await store.ConcatenateAsync(parts.Select(p => p.BlobId).ToList(), _ => { }, CancellationToken.None).ConfigureAwait(false);
+            if (staged is null)
+            {
+                if (await store.GetUploadAsync(bucket, key, uploadId, CancellationToken.None).ConfigureAwait(false) is null)
+                {
+                    return S3Error.NoSuchUpload(uploadId);
+                }
+
+                if (attempt == MaxCompleteAttempts)
+                {
+                    return S3Error.SlowDown($"The parts of upload {uploadId} changed {MaxCompleteAttempts} times while they were being assembled; retry once the part uploads have finished.");
+                }
             }
         }
 
-        // S3's multipart ETag: the MD5 of the parts' binary MD5s, then "-" and the part count.
-        using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
-        foreach (var part in parts)
-        {
-            md5.AppendData(Convert.FromHexString(part.ETag));
-        }
-
-        var etagValue = $"{Convert.ToHexStringLower(md5.GetHashAndReset())}-{parts.Count}";
-        var staged = await store.ConcatenateAsync(parts.Select(p => p.BlobId).ToList(), _ => { }, CancellationToken.None).ConfigureAwait(false);
         var record = new ObjectRecord(bucket, key, staged.Length, etagValue, time.GetUtcNow(), upload.Headers, null, null, staged.BlobId);
         var change = Change(context, bucket, key, BucketNotificationConfiguration.ObjectCreatedCompleteMultipartUpload, record.Size, record.ETag, requestId);
         if (await CommitAsync(record, rules, change, false, uploadId, staged, cancellationToken).ConfigureAwait(false) is { } commitError)

@@ -11,6 +11,7 @@ namespace Nimbus.Buckets;
 internal sealed partial class BucketsApi
 {
     private const string MaxCharacter = "\U0010FFFF";
+    private const int SendBlockBytes = 64 * 1024;
 
     private async Task<S3Error?> PutObjectAsync(HttpContext context, string bucket, string key, string requestId)
     {
@@ -105,14 +106,19 @@ internal sealed partial class BucketsApi
     private async Task<S3Error?> GetObjectAsync(HttpContext context, string bucket, string key)
     {
         var cancellationToken = context.RequestAborted;
-        var record = await store.GetObjectAsync(bucket, key, cancellationToken).ConfigureAwait(false);
+        var request = context.Request;
+        var response = context.Response;
+
+        // A GET holds the blob open from before its first header: an overwrite or delete committed meanwhile unlinks
+        // the file but cannot take the bytes this answer promised. A HEAD sends no bytes and needs the record alone.
+        var head = HttpMethods.IsHead(request.Method);
+        await using var opened = head ? null : await store.OpenObjectAsync(bucket, key, cancellationToken).ConfigureAwait(false);
+        var record = head ? await store.GetObjectAsync(bucket, key, cancellationToken).ConfigureAwait(false) : opened?.Record;
         if (record is null)
         {
             return await store.GetBucketAsync(bucket, cancellationToken).ConfigureAwait(false) is null ? S3Error.NoSuchBucket(bucket) : S3Error.NoSuchKey(key);
         }
 
-        var request = context.Request;
-        var response = context.Response;
         response.Headers.ETag = Quote(record.ETag);
         response.Headers.LastModified = S3Xml.HttpDate(record.LastModified);
         var condition = EvaluateConditions(request, record);
@@ -170,13 +176,42 @@ internal sealed partial class BucketsApi
         }
 
         response.ContentLength = count;
-        if (HttpMethods.IsHead(request.Method) || count == 0)
+        if (head || count == 0)
         {
             return null;
         }
 
-        await response.SendFileAsync(store.BlobPath(record.BlobId), offset, count, cancellationToken).ConfigureAwait(false);
+        await SendAsync(response, opened!.Blob, offset, count, cancellationToken).ConfigureAwait(false);
         return null;
+    }
+
+    /// <summary>
+    /// Streams <paramref name="count"/> bytes of an open blob from <paramref name="offset"/> straight into the
+    /// response's buffers. The response starts with the first block: a failure after it aborts the connection (see
+    /// <see cref="HandleAsync"/>), since the status and length are on the wire already.
+    /// </summary>
+    private static async Task SendAsync(HttpResponse response, Stream blob, long offset, long count, CancellationToken cancellationToken)
+    {
+        blob.Seek(offset, SeekOrigin.Begin);
+        var writer = response.BodyWriter;
+        while (count > 0)
+        {
+            var block = writer.GetMemory((int)Math.Min(count, SendBlockBytes));
+            var read = await blob.ReadAsync(block[..(int)Math.Min(block.Length, count)], cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                throw new InvalidDataException($"A blob ended {count} bytes before its object's size: the object's record and its blob disagree.");
+            }
+
+            writer.Advance(read);
+            count -= read;
+            var flush = await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+            if (flush.IsCompleted || flush.IsCanceled)
+            {
+                // The client is gone: nobody reads the rest.
+                return;
+            }
+        }
     }
 
     private async Task<S3Error?> DeleteObjectAsync(HttpContext context, string bucket, string key, string requestId)
@@ -289,11 +324,15 @@ internal sealed partial class BucketsApi
         }
 
         var (sourceBucket, sourceKey) = (source[..slash], source[(slash + 1)..]);
-        var original = await store.GetObjectAsync(sourceBucket, sourceKey, cancellationToken).ConfigureAwait(false);
-        if (original is null)
+
+        // The source's record and bytes are read together (its blob held open), however the source key changes meanwhile.
+        await using var opened = await store.OpenObjectAsync(sourceBucket, sourceKey, cancellationToken).ConfigureAwait(false);
+        if (opened is null)
         {
             return await store.GetBucketAsync(sourceBucket, cancellationToken).ConfigureAwait(false) is null ? S3Error.NoSuchBucket(sourceBucket) : S3Error.NoSuchKey(sourceKey);
         }
+
+        var original = opened.Record;
 
         if (original.Size > S3Wire.MaxSinglePutBytes)
         {
@@ -326,17 +365,13 @@ internal sealed partial class BucketsApi
 
         using var md5 = IncrementalHash.CreateHash(HashAlgorithmName.MD5);
         using var checksum = original.ChecksumAlgorithm is null ? null : S3Checksum.Create(original.ChecksumAlgorithm);
-        StagedBlob? staged;
-        await using (var from = store.OpenBlob(original.BlobId))
+        var staged = await store.StageRangeAsync(opened.Blob, 0, original.Size, block =>
         {
-            staged = await store.StageAsync(from, block =>
-            {
-                md5.AppendData(block.Span);
-                checksum?.Append(block.Span);
-            }, S3Wire.MaxSinglePutBytes, cancellationToken).ConfigureAwait(false);
-        }
+            md5.AppendData(block.Span);
+            checksum?.Append(block.Span);
+        }, cancellationToken).ConfigureAwait(false);
 
-        var record = new ObjectRecord(bucket, key, staged!.Length, Convert.ToHexStringLower(md5.GetHashAndReset()), time.GetUtcNow(), headers,
+        var record = new ObjectRecord(bucket, key, staged.Length, Convert.ToHexStringLower(md5.GetHashAndReset()), time.GetUtcNow(), headers,
             checksum?.Algorithm, checksum?.FinishBase64(), staged.BlobId);
         var change = Change(context, bucket, key, BucketNotificationConfiguration.ObjectCreatedCopy, record.Size, record.ETag, requestId);
         if (await CommitAsync(record, rules, change, false, null, staged, cancellationToken).ConfigureAwait(false) is { } commitError)

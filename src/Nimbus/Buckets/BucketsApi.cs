@@ -64,12 +64,35 @@ internal sealed partial class BucketsApi(
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
+            if (context.Response.HasStarted)
+            {
+                // The status and Content-Length are on the wire: an error body would corrupt the answer the client is
+                // reading. Aborting makes it a transfer error the client sees (and SDKs retry), never a wrong object.
+                Log.ResponseAborted(logger, context.Request.Method, context.Request.Path.Value ?? "/", context.Response.StatusCode, e);
+                context.Abort();
+                return;
+            }
+
             Log.UnhandledError(logger, context.Request.Method, context.Request.Path.Value ?? "/", e);
             error = S3Error.InternalError();
+
+            // Drop what the operation had set for its own answer (an object's length, range, encoding...).
+            context.Response.Clear();
+            context.Response.Headers[S3Wire.RequestIdHeader] = requestId;
+            context.Response.Headers[S3Wire.HostIdHeader] = S3Xml.HostId(requestId);
         }
 
-        if (error is not null && !context.Response.HasStarted)
+        if (error is not null && context.Response.HasStarted)
         {
+            // An operation that started its answer and then returned an error: same as above, never write into it.
+            Log.ResponseAborted(logger, context.Request.Method, context.Request.Path.Value ?? "/", context.Response.StatusCode, null);
+            context.Abort();
+            return;
+        }
+
+        if (error is not null)
+        {
+            context.Response.ContentLength = null;
             // Refused before the body was read, a client waiting for 100-continue (boto3's PutObject) sends no body, and
             // Kestrel would take the next request's first bytes for it: close the connection instead of reusing it.
             if (context.Request.Headers.Expect.ToString().Contains("100-continue", StringComparison.OrdinalIgnoreCase))

@@ -97,6 +97,8 @@ internal sealed record S3Error(string Code, int Status, string Message)
     public static S3Error NoSuchBucketPolicy(string bucket) =>
         new("NoSuchBucketPolicy", 404, "The bucket policy does not exist") { BucketName = bucket };
 
+    public static S3Error SlowDown(string message) => new("SlowDown", 503, message);
+
     public static S3Error InternalError() =>
         new("InternalError", 500, "We encountered an internal error. Please try again; the server log has the details.");
 }

@@ -18,13 +18,18 @@ internal sealed partial class ServiceErrorMiddleware(RequestDelegate next, ILogg
         }
         catch (Exception e) when (e is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
         {
-            Log.UnhandledError(logger, context.Request.Method, context.Request.Path, e);
-            if (!context.Response.HasStarted)
+            if (context.Response.HasStarted)
             {
-                context.Response.Clear();
-                await LambdaHttp.WriteErrorAsync(context, new LambdaError(LambdaError.Service, 500,
-                    $"Nimbus failed to process {context.Request.Method} {context.Request.Path}; the server log has the details (event UnhandledError).", CapitalMessageKey: true)).ConfigureAwait(false);
+                // Status and length are on the wire: an error body would corrupt the answer; a failed transfer is honest.
+                Log.ResponseAborted(logger, context.Request.Method, context.Request.Path, context.Response.StatusCode, e);
+                context.Abort();
+                return;
             }
+
+            Log.UnhandledError(logger, context.Request.Method, context.Request.Path, e);
+            context.Response.Clear();
+            await LambdaHttp.WriteErrorAsync(context, new LambdaError(LambdaError.Service, 500,
+                $"Nimbus failed to process {context.Request.Method} {context.Request.Path}; the server log has the details (event UnhandledError).", CapitalMessageKey: true)).ConfigureAwait(false);
         }
     }
 }

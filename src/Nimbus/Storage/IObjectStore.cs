@@ -28,23 +28,29 @@ internal interface IObjectStore
     /// </summary>
     Task<StagedBlob?> StageAsync(Stream source, Action<ReadOnlyMemory<byte>> observe, long maxBytes, CancellationToken cancellationToken);
 
-    /// <summary>Concatenates blobs into a new one, showing every block to <paramref name="observe"/>.</summary>
-    Task<StagedBlob> ConcatenateAsync(IReadOnlyList<string> blobIds, Action<ReadOnlyMemory<byte>> observe, CancellationToken cancellationToken);
+    /// <summary>
+    /// Concatenates blobs into a new one, showing every block to <paramref name="observe"/>; null (and nothing kept)
+    /// when one of them is gone: its part was uploaded again, or its upload completed or aborted, meanwhile.
+    /// </summary>
+    Task<StagedBlob?> ConcatenateAsync(IReadOnlyList<string> blobIds, Action<ReadOnlyMemory<byte>> observe, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Copies <paramref name="length"/> bytes of blob <paramref name="blobId"/> from <paramref name="offset"/> into a
-    /// new blob, showing every block to <paramref name="observe"/>; null when that blob is gone (its object was
-    /// replaced or deleted meanwhile).
+    /// Copies <paramref name="length"/> bytes of the open blob <paramref name="source"/> from <paramref name="offset"/>
+    /// into a new blob, showing every block to <paramref name="observe"/>.
     /// </summary>
-    Task<StagedBlob?> StageRangeAsync(string blobId, long offset, long length, Action<ReadOnlyMemory<byte>> observe, CancellationToken cancellationToken);
+    Task<StagedBlob> StageRangeAsync(Stream source, long offset, long length, Action<ReadOnlyMemory<byte>> observe, CancellationToken cancellationToken);
 
     /// <summary>Deletes a staged blob no row refers to (a rejected upload).</summary>
     void Discard(StagedBlob blob);
 
-    Stream OpenBlob(string blobId);
+    /// <summary>
+    /// The object at a key with its blob open, so that its record and its bytes agree however the key changes while
+    /// they are read (the blob of a replaced or deleted object is unlinked right after the commit); null when there
+    /// is no such object. Read a blob only this way: a blob id from an earlier read may name a file already gone.
+    /// </summary>
+    Task<OpenObject?> OpenObjectAsync(string bucket, string key, CancellationToken cancellationToken);
 
-    string BlobPath(string blobId);
-
+    /// <summary>The object's record (no bytes): for HEAD-like answers and listings, never to open its blob later.</summary>
     Task<ObjectRecord?> GetObjectAsync(string bucket, string key, CancellationToken cancellationToken);
 
     /// <summary>

@@ -31,6 +31,20 @@ internal sealed record PartRecord(int PartNumber, long Size, string ETag, DateTi
 /// <summary>A notification accepted with an object change, waiting to be handed to its target.</summary>
 internal sealed record PendingNotification(long Id, string TargetKind, string TargetArn, byte[] Payload, string? TraceHeader);
 
+/// <summary>
+/// An object with its blob open: the bytes are this record's even when the key is overwritten or deleted meanwhile,
+/// since an open file outlives its unlink. The holder disposes it.
+/// </summary>
+internal sealed class OpenObject(ObjectRecord record, Stream blob) : IAsyncDisposable
+{
+    public ObjectRecord Record { get; } = record;
+
+    /// <summary>The blob, positioned at its start; seekable.</summary>
+    public Stream Blob { get; } = blob;
+
+    public ValueTask DisposeAsync() => Blob.DisposeAsync();
+}
+
 /// <summary>A blob written, fsynced and renamed into place, not yet referenced by any row.</summary>
 internal sealed record StagedBlob(string BlobId, long Length);
 

@@ -16,6 +16,7 @@ internal sealed class ObjectStore : IObjectStore
     private const string MaxCharacter = "\U0010FFFF";
     private const int CopyBufferBytes = 256 * 1024;
     private const int ListBatch = 1_000;
+    private const int MaxOpenAttempts = 64;
 
     private static readonly IReadOnlyDictionary<string, string> NoHeaders = new Dictionary<string, string>();
 
@@ -154,71 +155,97 @@ internal sealed class ObjectStore : IObjectStore
             return length;
         });
 
-    public async Task<StagedBlob> ConcatenateAsync(IReadOnlyList<string> blobIds, Action<ReadOnlyMemory<byte>> observe, CancellationToken cancellationToken) =>
-        (await WriteBlobAsync(async (file, buffer) =>
+    public Task<StagedBlob?> ConcatenateAsync(IReadOnlyList<string> blobIds, Action<ReadOnlyMemory<byte>> observe, CancellationToken cancellationToken) =>
+        WriteBlobAsync(async (file, buffer) =>
         {
             long length = 0;
             foreach (var blobId in blobIds)
             {
-                await using var part = OpenBlob(blobId);
-                int read;
-                while ((read = await part.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                // A part's blob is unlinked when the part is uploaded again or its upload ends: the caller reads the parts anew.
+                if (TryOpenBlob(blobId) is not { } part)
                 {
-                    length += read;
-                    await WriteBlockAsync(file, buffer[..read], observe, cancellationToken).ConfigureAwait(false);
+                    return null;
                 }
+
+                await using (part)
+                {
+                    int read;
+                    while ((read = await part.ReadAsync(buffer, cancellationToken).ConfigureAwait(false)) > 0)
+                    {
+                        length += read;
+                        await WriteBlockAsync(file, buffer[..read], observe, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+            }
+
+            return length;
+        });
+
+    public async Task<StagedBlob> StageRangeAsync(Stream source, long offset, long length, Action<ReadOnlyMemory<byte>> observe, CancellationToken cancellationToken) =>
+        (await WriteBlobAsync(async (file, buffer) =>
+        {
+            source.Seek(offset, SeekOrigin.Begin);
+            var left = length;
+            while (left > 0)
+            {
+                var read = await source.ReadAsync(buffer[..(int)Math.Min(buffer.Length, left)], cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    throw new InvalidOperationException($"A blob ended {left} bytes before the range asked for: the object's size and its blob disagree.");
+                }
+
+                left -= read;
+                await WriteBlockAsync(file, buffer[..read], observe, cancellationToken).ConfigureAwait(false);
             }
 
             return length;
         }).ConfigureAwait(false))!;
 
-    public async Task<StagedBlob?> StageRangeAsync(string blobId, long offset, long length, Action<ReadOnlyMemory<byte>> observe, CancellationToken cancellationToken)
-    {
-        Stream source;
-        try
-        {
-            source = OpenBlob(blobId);
-        }
-        catch (FileNotFoundException)
-        {
-            return null;
-        }
-
-        await using (source)
-        {
-            return await WriteBlobAsync(async (file, buffer) =>
-            {
-                source.Seek(offset, SeekOrigin.Begin);
-                var left = length;
-                while (left > 0)
-                {
-                    var read = await source.ReadAsync(buffer[..(int)Math.Min(buffer.Length, left)], cancellationToken).ConfigureAwait(false);
-                    if (read == 0)
-                    {
-                        throw new InvalidOperationException($"Blob {blobId} ended {left} bytes before the range asked for: the object's size and its blob disagree.");
-                    }
-
-                    left -= read;
-                    await WriteBlockAsync(file, buffer[..read], observe, cancellationToken).ConfigureAwait(false);
-                }
-
-                return length;
-            }).ConfigureAwait(false);
-        }
-    }
-
     public void Discard(StagedBlob blob) => DeleteBlob(blob.BlobId);
 
-    public Stream OpenBlob(string blobId) =>
-        new FileStream(BlobPath(blobId), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 0, FileOptions.Asynchronous);
+    public async Task<OpenObject?> OpenObjectAsync(string bucket, string key, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        for (var attempt = 1; ; attempt++)
+        {
+            if (await GetObjectAsync(connection, null, bucket, key, cancellationToken).ConfigureAwait(false) is not { } record)
+            {
+                return null;
+            }
 
-    public string BlobPath(string blobId) => Path.Combine(_blobs, blobId[..2], blobId);
+            // The row read names a blob that an overwrite or delete committed since may already have unlinked: the row
+            // has changed, read it again. Each retry needs another commit to the same key within microseconds.
+            if (TryOpenBlob(record.BlobId) is { } blob)
+            {
+                return new OpenObject(record, blob);
+            }
+
+            if (attempt == MaxOpenAttempts)
+            {
+                throw new IOException($"The blob of {bucket}/{key} was replaced {MaxOpenAttempts} times in a row while being opened; the key is overwritten faster than it can be read.");
+            }
+        }
+    }
 
     public async Task<ObjectRecord?> GetObjectAsync(string bucket, string key, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         return await GetObjectAsync(connection, null, bucket, key, cancellationToken).ConfigureAwait(false);
     }
+
+    private FileStream? TryOpenBlob(string blobId)
+    {
+        try
+        {
+            return new FileStream(BlobPath(blobId), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 0, FileOptions.Asynchronous);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    private string BlobPath(string blobId) => Path.Combine(_blobs, blobId[..2], blobId);
 
     public async Task<ObjectCommitOutcome> CommitObjectAsync(
         ObjectRecord record,
