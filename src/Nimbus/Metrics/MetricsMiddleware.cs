@@ -17,7 +17,7 @@ internal sealed partial class MetricsMiddleware(
 {
     public const string MetricsPath = "/metrics";
 
-    // Not async: every request to the main port passes here, and all but these endpoints' pass straight on.
+    // Not async: every request to the main port passes here, and all but those for these endpoints pass straight on.
     public Task InvokeAsync(HttpContext context)
     {
         var request = context.Request;
