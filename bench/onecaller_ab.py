@@ -9,14 +9,23 @@ of the per-round differences (a pair is two runs of the same round, seconds apar
 
     python3 bench/onecaller_ab.py --variant base=/tmp/nimbus-base/nimbusd.dll \\
         --variant new=artifacts/bin/Nimbus.Server/release/nimbusd.dll \\
-        --variant new+inline=artifacts/bin/Nimbus.Server/release/nimbusd.dll,NIMBUS_AWS_API_INLINE_SCHEDULING=true
+        --variant new+inline=artifacts/bin/Nimbus.Server/release/nimbusd.dll,NIMBUS_AWS_API_INLINE_SCHEDULING=true \\
+        --variant gateway=artifacts/bin/FloorGateway/release/FloorGateway.dll
+
+A variant whose DLL is FloorGateway.dll (bench/FloorGateway, issue 3's gateway floor) starts one gateway per runtime, each
+driving that runtime's Nimbus client as a plain process, and wrk posts to its /invoke unsigned. Each run also records
+the CPU time the server's process tree (server and runtimes) spent per invoke, a figure the machine's load moves less.
 """
 
 import argparse
 import os
 import shutil
+import re
+import signal
 import statistics
+import subprocess
 import sys
+import threading
 import time
 import types
 
@@ -28,6 +37,97 @@ def log(message):
     print("ab: " + message, file=sys.stderr, flush=True)
 
 
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Gateway:
+    """bench/FloorGateway with one runtime process of `family` behind it."""
+
+    def __init__(self, dll, family, env):
+        environment = dict(os.environ)
+        for item in env:
+            name, _, value = item.partition("=")
+            environment[name] = value
+        self.process = subprocess.Popen(["dotnet", dll, "--runtime", family, "--repo", REPO], stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True, env=environment, start_new_session=True)
+        seen = []
+        while True:
+            line = self.process.stdout.readline()
+            match = re.search(r"listening on (http://127\.0\.0\.1:[0-9]+)", line)
+            if match is not None:
+                break
+            seen.append(line)
+            if not line or len(seen) > 200:
+                self.stop()
+                raise RuntimeError("FloorGateway did not start: " + "".join(seen[-20:]))
+        self.url = match.group(1)
+        # The runtime's own output goes to the same pipe: drained, so that it never blocks.
+        threading.Thread(target=self.process.stdout.read, daemon=True).start()
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def descendants(pid):
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            for tid in os.listdir("/proc/%d/task" % current):
+                with open("/proc/%d/task/%s/children" % (current, tid)) as f:
+                    children = [int(c) for c in f.read().split()]
+                    found.extend(children)
+                    pending.extend(children)
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+PERF_EVENTS = "raw_syscalls:sys_enter,context-switches"
+
+
+def perf_start(pids):
+    """`perf stat` on these processes (all their threads) until perf_stop: syscalls and context switches."""
+    return subprocess.Popen(["perf", "stat", "-x", ",", "-e", PERF_EVENTS, "-p", ",".join(str(p) for p in pids)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def perf_stop(child):
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=30)
+    counts = {}
+    for line in err.splitlines():
+        fields = line.split(",")
+        if len(fields) > 2 and fields[0].strip().isdigit():
+            counts[fields[2]] = int(fields[0])
+    return counts.get("raw_syscalls:sys_enter", 0), counts.get("context-switches", 0)
+
+
+def tree_cpu(pid):
+    """CPU seconds of pid and its descendants (the runtimes), from /proc."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            total += cpu_per_invoke.proc_cpu_seconds(current)
+            for tid in os.listdir("/proc/%d/task" % current):
+                with open("/proc/%d/task/%s/children" % (current, tid)) as f:
+                    pending.extend(int(c) for c in f.read().split())
+        except (OSError, ValueError):
+            pass
+    return total
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", action="append", required=True,
@@ -37,6 +137,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--warmup", type=float, default=3, help="seconds of unmeasured load per variant and runtime first")
     parser.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
+    parser.add_argument("--perf", action="store_true",
+                        help="also count syscalls and context switches per invoke (perf stat), the server's and the runtimes'")
     args = parser.parse_args()
 
     variants = []
@@ -51,18 +153,39 @@ def main():
     try:
         targets = {}
         for label, options in variants:
+            if os.path.basename(options.server) == "FloorGateway.dll":
+                for family in families:
+                    gateway = servers[(label, family)] = Gateway(options.server, family, options.env)
+                    targets[(label, family)] = (gateway.url + "/invoke", gateway)
+                log("%s: FloorGateway per runtime" % label)
+                continue
             server = servers[label] = cpu_per_invoke.Server(options)
             for family in families:
                 name = "ab-%s" % family
                 cpu_per_invoke.create_function(server.url, name, family)
                 url = "%s/2015-03-31/functions/%s/invocations" % (server.url, name)
-                targets[(label, family)] = (url, None)
+                targets[(label, family)] = (url, server)
             log("%s on %s (%s)" % (label, server.url, " ".join(options.env) or "defaults"))
 
         def run(label, family, seconds):
-            url, _ = targets[(label, family)]
+            url, server = targets[(label, family)]
             # A signature holds for the server's 15-minute window: signed again for every run.
-            return cpu_per_invoke.run_wrk(args.wrk, url, 1, seconds, cpu_per_invoke.signed_headers(url, body))
+            headers = {} if isinstance(server, Gateway) else cpu_per_invoke.signed_headers(url, body)
+            perfs = None
+            if args.perf:
+                perfs = [perf_start([server.pid]), perf_start(descendants(server.pid))]
+                time.sleep(0.3)  # perf attaches to every thread before the run starts
+            before, before_server = tree_cpu(server.pid), cpu_per_invoke.proc_cpu_seconds(server.pid)
+            result = cpu_per_invoke.run_wrk(args.wrk, url, 1, seconds, headers)
+            invokes = max(1, result["requests"])
+            result["cpu_us"] = 1e6 * (tree_cpu(server.pid) - before) / invokes
+            result["server_cpu_us"] = 1e6 * (cpu_per_invoke.proc_cpu_seconds(server.pid) - before_server) / invokes
+            if perfs is not None:
+                # Counted over a little more than the run (perf's start and stop): per invoke, a slight overcount.
+                invokes = max(1, result["requests"])
+                (sys_s, cs_s), (sys_r, cs_r) = perf_stop(perfs[0]), perf_stop(perfs[1])
+                result["perf"] = (sys_s / invokes, cs_s / invokes, sys_r / invokes, cs_r / invokes)
+            return result
 
         for label, _ in variants:
             for family in families:
@@ -79,9 +202,11 @@ def main():
                     result["load"] = os.getloadavg()[0]
                     result["round"] = round_number
                     runs.setdefault((label, family), []).append(result)
-                    log("round %d %s %s: p50 %d us, p99 %d us, %.0f/s, load %.1f, %d errors" % (
-                        round_number + 1, family, label, result["p50_us"], result["p99_us"], result["rate"], result["load"],
-                        result["errors"]))
+                    log("round %d %s %s: p50 %d us, p99 %d us, %.0f/s, %.0f us CPU/invoke (server %.0f), load %.1f, %d errors" % (
+                        round_number + 1, family, label, result["p50_us"], result["p99_us"], result["rate"],
+                        result["cpu_us"], result["server_cpu_us"], result["load"], result["errors"]))
+                    if "perf" in result:
+                        log("  per invoke: server %.1f syscalls, %.1f switches; runtime %.1f syscalls, %.1f switches" % result["perf"])
     finally:
         for server in servers.values():
             server.stop()
@@ -90,17 +215,31 @@ def main():
     print("One caller, wrk 1 connection, %d rounds of %g s per variant and runtime, load average %.1f-%.1f (%s UTC)" % (
         args.rounds, args.seconds, min(loads), max(loads), time.strftime("%H:%M", time.gmtime())))
     print()
-    print("| variant | runtime | p50 µs (median of runs) | p50 range | p99 µs (median) | p50 minus %s's, median of pairs | errors |" % labels[0])
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| variant | runtime | p50 µs (median of runs) | p50 range | p99 µs (median) | p50 minus %s's, median of pairs "
+          "| CPU µs/invoke, server + runtime (median) | CPU minus %s's, median of pairs | server CPU µs/invoke (median) "
+          "| server CPU minus %s's, median of pairs | errors |" % (labels[0], labels[0], labels[0]))
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for family in families:
         base = {r["round"]: r for r in runs[(labels[0], family)]}
         for label in labels:
             mine = runs[(label, family)]
             p50s = [r["p50_us"] for r in mine]
             pairs = [r["p50_us"] - base[r["round"]]["p50_us"] for r in mine if r["round"] in base]
-            print("| %s | %s | %d | %d-%d | %d | %+d | %d |" % (
+            cpu_pairs = [r["cpu_us"] - base[r["round"]]["cpu_us"] for r in mine if r["round"] in base]
+            server_pairs = [r["server_cpu_us"] - base[r["round"]]["server_cpu_us"] for r in mine if r["round"] in base]
+            print("| %s | %s | %d | %d-%d | %d | %+d | %d | %+d | %d | %+d | %d |" % (
                 label, family, statistics.median(p50s), min(p50s), max(p50s), statistics.median(r["p99_us"] for r in mine),
-                statistics.median(pairs), sum(r["errors"] for r in mine)))
+                statistics.median(pairs), statistics.median(r["cpu_us"] for r in mine), statistics.median(cpu_pairs),
+                statistics.median(r["server_cpu_us"] for r in mine), statistics.median(server_pairs),
+                sum(r["errors"] for r in mine)))
+    if args.perf:
+        print()
+        print("| variant | runtime | server syscalls/invoke | server switches/invoke | runtime syscalls/invoke | runtime switches/invoke |")
+        print("| --- | --- | ---: | ---: | ---: | ---: |")
+        for family in families:
+            for label in labels:
+                mine = [r["perf"] for r in runs[(label, family)]]
+                print("| %s | %s | %s |" % (label, family, " | ".join("%.1f" % statistics.median(m[i] for m in mine) for i in range(4))))
     return 1 if any(r["errors"] for v in runs.values() for r in v) else 0
 
 

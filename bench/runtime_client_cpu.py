@@ -42,6 +42,30 @@ def thread_cpu_ns(pid):
     return total
 
 
+def client_pid(pid):
+    """The process running bootstrap.js or bootstrap.py: pid itself, or a descendant when the interpreter given is a
+    wrapper (bwrap, a shell script) that starts it as a child."""
+    for _ in range(100):
+        todo, found = [pid], None
+        while todo:
+            p = todo.pop(0)
+            try:
+                with open("/proc/%d/cmdline" % p, "rb") as f:
+                    argv = f.read().split(b"\0")
+                # Breadth first: the last match is the deepest, the interpreter under any wrapper naming it too.
+                if any(a.endswith((b"/bootstrap.js", b"/bootstrap.py")) for a in argv):
+                    found = p
+                for tid in os.listdir("/proc/%d/task" % p):
+                    with open("/proc/%d/task/%s/children" % (p, tid)) as f:
+                        todo.extend(int(c) for c in f.read().split())
+            except OSError:
+                pass
+        if found is not None:
+            return found
+        time.sleep(0.05)
+    raise RuntimeError("no process running the runtime client under pid %d" % pid)
+
+
 def event_response(n):
     request_id = b"%08x-0000-4000-8000-%012x" % (n & 0xFFFFFFFF, n)
     deadline = b"%d" % (int(time.time() * 1000) + 3000)
@@ -80,7 +104,7 @@ def requests_in(buf):
     return out
 
 
-def run_client(label, directory, runtime, warmup, invokes, extra_args, task_root):
+def run_client(label, directory, runtime, warmup, invokes, extra_args, task_root, interpreter=None):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(4)
@@ -95,10 +119,10 @@ def run_client(label, directory, runtime, warmup, invokes, extra_args, task_root
     }
     if runtime == "node":
         env["_HANDLER"] = "index.handler"
-        command = ["node", "--max-old-space-size=108"] + extra_args + [os.path.join(directory, "nodejs", "bootstrap.js")]
+        command = [interpreter or "node", "--max-old-space-size=108"] + extra_args + [os.path.join(directory, "nodejs", "bootstrap.js")]
     else:
         env["_HANDLER"] = "lambda_function.lambda_handler"
-        command = ["python3", "-s"] + extra_args + [os.path.join(directory, "python", "bootstrap.py")]
+        command = [interpreter or "python3", "-s"] + extra_args + [os.path.join(directory, "python", "bootstrap.py")]
     process = subprocess.Popen(command, env=env, cwd=task_root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     listener.settimeout(30)
     try:
@@ -106,6 +130,7 @@ def run_client(label, directory, runtime, warmup, invokes, extra_args, task_root
     finally:
         listener.close()
     conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    pid = client_pid(process.pid)
     buf = bytearray()
     sent = 0
     answered = 0
@@ -128,9 +153,9 @@ def run_client(label, directory, runtime, warmup, invokes, extra_args, task_root
                         conn.sendall(b"".join(out))
                         out = []
                         time.sleep(0.05)
-                        cpu_before = thread_cpu_ns(process.pid)
-                        times_before = proc_user_system_seconds(process.pid)
-                        switches_before = proc_switches(process.pid)
+                        cpu_before = thread_cpu_ns(pid)
+                        times_before = proc_user_system_seconds(pid)
+                        switches_before = proc_switches(pid)
                         wall_before = time.perf_counter()
                 elif line.startswith(b"GET ") and b"/invocation/next" in line:
                     if sent < total:
@@ -140,9 +165,9 @@ def run_client(label, directory, runtime, warmup, invokes, extra_args, task_root
                     raise RuntimeError("%s: unexpected %r" % (label, line))
             if out:
                 conn.sendall(b"".join(out))
-        cpu_after = thread_cpu_ns(process.pid)
-        times_after = proc_user_system_seconds(process.pid)
-        switches = (proc_switches(process.pid) - switches_before) / invokes
+        cpu_after = thread_cpu_ns(pid)
+        times_after = proc_user_system_seconds(pid)
+        switches = (proc_switches(pid) - switches_before) / invokes
         wall = time.perf_counter() - wall_before
     finally:
         process.terminate()
@@ -161,14 +186,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runtime", choices=["node", "python"], default="node")
     parser.add_argument("--client", action="append", required=True,
-                        help="LABEL=DIR: a directory holding nodejs/bootstrap.js and python/bootstrap.py (repeatable)")
+                        help="LABEL=DIR[=INTERPRETER]: a directory holding nodejs/bootstrap.js and python/bootstrap.py, "
+                             "and optionally the node or python executable to run it with (repeatable)")
     parser.add_argument("--warmup", type=int, default=20000)
     parser.add_argument("--invokes", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--node-arg", action="append", default=[], help="extra interpreter argument (e.g. --cpu-prof)")
     args = parser.parse_args()
 
-    clients = [c.partition("=")[::2] for c in args.client]
+    clients = [(c.split("=")[0], c.split("=")[1], (c.split("=", 2) + [None])[2]) for c in args.client]
     task_root = tempfile.mkdtemp(prefix="nimbus-rtcpu-")
     if args.runtime == "node":
         with open(os.path.join(task_root, "index.js"), "w") as f:
@@ -176,19 +202,19 @@ def main():
     else:
         with open(os.path.join(task_root, "lambda_function.py"), "w") as f:
             f.write(PYTHON_HANDLER)
-    results = {label: [] for label, _ in clients}
+    results = {label: [] for label, _, _ in clients}
     for round_ in range(args.rounds):
         order = clients if round_ % 2 == 0 else list(reversed(clients))
-        for label, directory in order:
-            cpu, rate, user, system, switches = run_client(label, os.path.abspath(directory), args.runtime, args.warmup, args.invokes,
-                                   args.node_arg, task_root)
+        for label, directory, interpreter in order:
+            cpu, rate, user, system, switches = run_client(label, os.path.abspath(directory), args.runtime, args.warmup,
+                                                           args.invokes, args.node_arg, task_root, interpreter)
             results[label].append(cpu)
             print("round %d %-10s %s: %.1f µs CPU/invoke (user %.0f, system %.0f; %.2f voluntary switches; "
                   "%.0f invokes/s, load %.1f)" % (round_ + 1, label, args.runtime, cpu, user, system, switches, rate,
                                                   os.getloadavg()[0]), file=sys.stderr, flush=True)
     print("| client | runtime | µs CPU per invoke, each round | median |")
     print("| --- | --- | --- | ---: |")
-    for label, _ in clients:
+    for label, _, _ in clients:
         values = sorted(results[label])
         print("| %s | %s | %s | %.1f |" % (label, args.runtime, " / ".join("%.1f" % v for v in results[label]),
                                           values[len(values) // 2]))

@@ -89,6 +89,10 @@ class RuntimeApiClient:
         self._next_data = None
         self._answer_heads = None
         self._recv_view = None
+        # Response parsing caches (_parse_head, _read_response). The headers dicts they hand out are shared: the
+        # runtime only reads them.
+        self._line_cache = {}
+        self._last_heads = {}
 
     @staticmethod
     def _split(address):
@@ -206,19 +210,39 @@ class RuntimeApiClient:
         del buf[:end + 4]
         return head
 
+    def _parse_head(self, head):
+        """(version, status, headers with lower-case names) of a response head. Most header lines repeat from one
+        response to the next (Content-Type, Server, the function's ARN): their (name, value) come from a cache
+        of the first lines seen, which costs a hash instead of a partition, two strips and a lower."""
+        lines = head.split("\r\n")
+        parts = lines[0].split(" ", 2)
+        if len(parts) < 2 or not parts[0].startswith("HTTP/"):
+            raise http_error("bad status line %r" % lines[0])
+        headers = {}
+        cache = self._line_cache
+        for line in lines[1:]:
+            entry = cache.get(line)
+            if entry is None:
+                name, sep, value = line.partition(":")
+                if not sep:
+                    continue
+                entry = (name.strip().lower(), value.strip())
+                if len(cache) < 64:
+                    cache[line] = entry
+            headers[entry[0]] = entry[1]
+        return parts[0], int(parts[1]), headers
+
     def _read_response(self, method):
         # Status line + headers (skipping any 1xx interim responses).
         while True:
-            lines = self._read_head().split("\r\n")
-            parts = lines[0].split(" ", 2)
-            if len(parts) < 2 or not parts[0].startswith("HTTP/"):
-                raise http_error("bad status line %r" % lines[0])
-            version, status = parts[0], int(parts[1])
-            headers = {}
-            for line in lines[1:]:
-                name, sep, value = line.partition(":")
-                if sep:
-                    headers[name.strip().lower()] = value.strip()
+            head = self._read_head()
+            last = self._last_heads.get(method)
+            if last is not None and last[0] == head:
+                # The answer to a POST is the same 202 head time after time (until its Date changes).
+                _, version, status, headers = last
+            else:
+                version, status, headers = self._parse_head(head)
+                self._last_heads[method] = (head, version, status, headers)
             if 100 <= status < 200 and status != 101:
                 continue
             break
@@ -502,8 +526,47 @@ def _json_default(o):
     raise TypeError("Object of type %s is not JSON serializable" % type(o).__name__)
 
 
-# What json.dumps(obj, ensure_ascii=False, allow_nan=True, default=_json_default) builds per call, built once.
-_encode_json = json.JSONEncoder(ensure_ascii=False, allow_nan=True, default=_json_default).encode
+def _make_json_encoder():
+    """json.dumps(obj, ensure_ascii=False, allow_nan=True, default=_json_default), with what it builds per call
+    built once: JSONEncoder.encode makes a new C encoder (c_make_encoder) for every call, which cost more than
+    encoding a small result. The C encoder keeps the ids of the containers it is inside in `markers` (circular
+    reference check) and leaves them there when encoding fails half-way, so they are cleared after a failure."""
+    encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=True, default=_json_default)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return encoder.encode
+    markers = {}
+    try:
+        encode_c = make(markers, encoder.default, json.encoder.encode_basestring, None, encoder.key_separator,
+                        encoder.item_separator, False, False, True)
+    except TypeError:  # another signature in a future Python
+        return encoder.encode
+    encode_str = json.encoder.encode_basestring
+
+    def encode(obj):
+        if obj.__class__ is str:
+            return encode_str(obj)
+        try:
+            return "".join(encode_c(obj, 0))
+        except BaseException:
+            markers.clear()
+            raise
+
+    return encode
+
+
+_encode_json = _make_json_encoder()
+_decode_json = json.JSONDecoder().decode
+
+
+def _parse_event(body):
+    """json.loads(body), without its per-call encoding detection for the usual UTF-8 body: anything the fast path
+    cannot read (a UTF-16 or UTF-32 body, a UTF-8 BOM, bad JSON) goes through json.loads, which reads it or
+    raises its own error."""
+    try:
+        return _decode_json(body.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return json.loads(body)
 
 
 # ---------------------------------------------------------------------------
@@ -799,7 +862,7 @@ def handle_invocation(client, handler, headers, body):
         deadline_ms = 0
 
     try:
-        event = json.loads(body) if body else {}
+        event = _parse_event(body) if body else {}
         context = LambdaContext(request_id, deadline_ms,
                                 headers.get("lambda-runtime-invoked-function-arn"),
                                 headers.get("lambda-runtime-client-context"),

@@ -68,6 +68,13 @@ public sealed record NimbusOptions
     public bool InlineSends { get; init; } = true;
 
     /// <summary>
+    /// With <see cref="InlineSends"/>: the connections of the main listener and of the Runtime API receive on the socket
+    /// engine's thread (the socket's completions inline), one thread-pool hand-off fewer per request; requests are still
+    /// parsed and served on the thread pool. False: receives are queued to the thread pool, as Kestrel's default.
+    /// </summary>
+    public bool InlineReceives { get; init; }
+
+    /// <summary>
     /// The AWS API listener (plain HTTP and TLS) served with Kestrel's inline scheduling: a caller's request is parsed and
     /// served on the thread that received it, and its response is sent by the thread that wrote it, one thread-pool
     /// hand-off fewer per request than <see cref="InlineSends"/> alone. Safe because no handler reads a request body

@@ -110,6 +110,50 @@ public sealed partial class RuntimeContractTests(ServerFixture fixture) : IClass
         Assert.Contains("probe init failed", init.GetRawText(), StringComparison.Ordinal);
     });
 
+    public static TheoryData<string, string, string, string, string> ScriptRows => new()
+    {
+        // runtime, fixture, handler, errorType and a part of errorMessage of a result JSON cannot hold
+        { "nodejs20.x", "probe-node", "index.handler", "TypeError", "BigInt" },
+        { "python3.12", "probe-python", "probe.handler", "Runtime.MarshalError", "Unable to marshal response: Object of type set is not JSON serializable" },
+    };
+
+    /// <summary>
+    /// The Node and Python clients parse events and write results themselves (fast paths for the usual small UTF-8
+    /// payload): text outside ASCII must come back unchanged, an event of several MB must arrive whole, and a
+    /// result JSON cannot hold must be the invoke's error without breaking the next invoke.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(ScriptRows))]
+    public Task Runtime_passes_unicode_and_multi_megabyte_events_and_reports_a_result_it_cannot_serialise(string runtime, string fixtureName, string handler, string errorType, string errorMessage) => fixture.RunAsync(async scope =>
+    {
+        var name = scope.NewFunctionName();
+        await CreateAsync(scope, name, FunctionZips.Build(fixtureName), runtime, handler, null);
+        // Written by hand, not with JsonSerializer (which would escape everything outside ASCII): the event's text
+        // arrives as raw UTF-8, with JSON escapes beside it.
+        const string Text = "日本語 ünïcödé 😀 \"quoted\" back\\slash\nline\ttab \u0000 end";
+        const string TextJson = "\"日本語 ünïcödé 😀 \\\"quoted\\\" back\\\\slash\\nline\\ttab \\u0000 end\"";
+        var big = new string('é', 1_000_000) + new string('x', 3_500_000) + "end";
+        var payload = $$"""{"action":"echo","text":{{TextJson}},"big":"{{big}}"}""";
+        Assert.True(Encoding.UTF8.GetByteCount(payload) > 5_000_000, "The event must be several MB.");
+
+        var echoed = await InvokeAsync(scope, name, payload);
+        Assert.True(echoed.StatusCode == 200 && echoed.Header("X-Amz-Function-Error") is null, echoed.ToString());
+        var body = echoed.Json();
+        Assert.Equal(Text, body.Str("text"));
+        Assert.Equal(big.Length, body.Num("bigLength"));
+        Assert.Equal("éé", body.Str("bigHead"));
+        Assert.Equal("end", body.Str("bigTail"));
+
+        var failed = ShouldFail(await InvokeAsync(scope, name, """{"action":"unserialisable"}"""));
+        Assert.Equal(errorType, failed.Str("errorType"));
+        Assert.Contains(errorMessage, failed.Str("errorMessage"), StringComparison.Ordinal);
+
+        var again = await InvokeAsync(scope, name, $$"""{"action":"echo","text":{{TextJson}}}""");
+        Assert.True(again.StatusCode == 200 && again.Header("X-Amz-Function-Error") is null, again.ToString());
+        Assert.Equal(Text, again.Json().Str("text"));
+        Assert.Equal(0, again.Json().Num("bigLength"));
+    });
+
     private static async Task CreateAsync(TestScope scope, string name, byte[] zip, string runtime, string handler, Dictionary<string, string>? environment)
     {
         var request = LambdaHttp.CreateFunctionRequest(name, zip, runtime, handler);

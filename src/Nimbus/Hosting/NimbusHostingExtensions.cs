@@ -79,14 +79,15 @@ public static class NimbusHostingExtensions
                 // Inline scheduling already sends on the writing thread.
                 if (options.InlineSends && !options.AwsApiInlineScheduling)
                 {
-                    main.Use(InlineSends.Middleware);
+                    main.Use(options.InlineReceives ? InlineSends.MiddlewareWithInlineReceives : InlineSends.Middleware);
                 }
             });
             kestrel.ApplicationServices.GetRequiredService<TlsListener>().Configure(kestrel, context.Configuration);
             var network = kestrel.ApplicationServices.GetRequiredService<SandboxNetworkSelector>();
             kestrel.ApplicationServices.GetRequiredService<RuntimePortPool>().Configure(
                 kestrel, options.MaxInstances, network.Network, options.Slirp4netns,
-                inlineSends: options.InlineSends && !options.RuntimeApiInlineScheduling, firstNetwork: network.TakeProbedNamespace());
+                inlineSends: options.InlineSends && !options.RuntimeApiInlineScheduling, firstNetwork: network.TakeProbedNamespace(),
+                inlineReceives: options.InlineReceives);
         });
         return builder;
     }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
@@ -27,14 +28,57 @@ internal static class InlineSends
     private const long ResumeWriterThreshold = PauseWriterThreshold / 2;
 
     /// <summary>For <c>ListenOptions.Use</c>: wraps each connection of the listener whose transport exposes its socket.</summary>
-    public static ConnectionDelegate Middleware(ConnectionDelegate next) => connection => RunAsync(connection, next);
+    public static ConnectionDelegate Middleware(ConnectionDelegate next) => connection => RunAsync(connection, next, inlineReceives: false);
 
-    private static async Task RunAsync(ConnectionContext connection, ConnectionDelegate next)
+    /// <summary>
+    /// As <see cref="Middleware"/>, and the socket's receive completions run on the socket engine's thread that saw them
+    /// ready instead of being queued to the thread pool (<c>NIMBUS_INLINE_RECEIVES</c>): one thread-pool hand-off fewer
+    /// per request. Only Kestrel's receive loop runs there (a <c>recv</c> and a write into the connection's input pipe,
+    /// neither of which blocks); the request itself is still parsed and served on the thread pool, as the pipe's reader
+    /// is scheduled there, so a handler that blocks never holds up the engine's thread. A send that could not complete at
+    /// once resumes there too: <see cref="SendLoopAsync"/> then sends the rest, without blocking.
+    /// </summary>
+    public static ConnectionDelegate MiddlewareWithInlineReceives(ConnectionDelegate next) => connection => RunAsync(connection, next, inlineReceives: true);
+
+    // Socket.PreferInlineCompletions: internal and experimental in .NET, kept reachable on purpose (a DynamicDependency
+    // in System.Net.Sockets names it for reflection); read by the socket engine at every event, so it may be set after
+    // the connection's first receive was posted. The process-wide form is DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS.
+    [UnsafeAccessor(UnsafeAccessorKind.Method, Name = "set_PreferInlineCompletions")]
+    private static extern void SetPreferInlineCompletions(Socket socket, bool value);
+
+    private static int _inlineCompletionsMissing;
+
+    /// <summary>False when this .NET has no per-socket inline completions (the connection keeps the default).</summary>
+    internal static bool TryPreferInlineCompletions(Socket socket)
+    {
+        if (Volatile.Read(ref _inlineCompletionsMissing) != 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            SetPreferInlineCompletions(socket, true);
+            return true;
+        }
+        catch (MissingMethodException)
+        {
+            Volatile.Write(ref _inlineCompletionsMissing, 1);
+            return false;
+        }
+    }
+
+    private static async Task RunAsync(ConnectionContext connection, ConnectionDelegate next, bool inlineReceives)
     {
         if (connection.Features.Get<IConnectionSocketFeature>()?.Socket is not { } socket)
         {
             await next(connection).ConfigureAwait(false);
             return;
+        }
+
+        if (inlineReceives)
+        {
+            TryPreferInlineCompletions(socket);
         }
 
         var transport = connection.Transport;

@@ -44,6 +44,7 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
 
     // Runtime API answers sent by the thread that wrote them (Http.InlineSends); set by Configure.
     private bool _inlineSends;
+    private bool _inlineReceives;
 
     // Ports returned at least once (their slot exists) are rented before ports never rented, so a node creates a slot
     // only when every slot it has is busy.
@@ -71,9 +72,10 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
     /// </summary>
     public void Configure(
         KestrelServerOptions kestrel, int count, SandboxNetwork network = SandboxNetwork.Host, string slirp4netns = SandboxEgress.DefaultProgram,
-        bool inlineSends = false, SafeFileHandle? firstNetwork = null)
+        bool inlineSends = false, SafeFileHandle? firstNetwork = null, bool inlineReceives = false)
     {
         _inlineSends = inlineSends;
+        _inlineReceives = inlineReceives;
         if (firstNetwork is not null && (network == SandboxNetwork.Host || count == 0))
         {
             firstNetwork.Dispose();
@@ -136,12 +138,13 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
     /// </summary>
     public SlotListener? ListenerOf(ulong handle) => _listeners.TryGetValue(handle, out var listener) ? listener : null;
 
-    // With inlineSends the Runtime API's answers are sent by the thread that wrote them (Http.InlineSends).
+    // With inlineSends the Runtime API's answers are sent by the thread that wrote them (Http.InlineSends); with
+    // inlineReceives too, a runtime's requests are received on the socket engine's thread.
     private void ListenRuntimeApi(KestrelServerOptions kestrel, ulong handle)
     {
         if (_inlineSends)
         {
-            kestrel.ListenHandle(handle, listen => listen.Use(Http.InlineSends.Middleware));
+            kestrel.ListenHandle(handle, listen => listen.Use(_inlineReceives ? Http.InlineSends.MiddlewareWithInlineReceives : Http.InlineSends.Middleware));
         }
         else
         {

@@ -1,5 +1,5 @@
 // The runtime contract probe (RuntimeContractTests), one per language, all answering the same events:
-// {"action": "env" | "log" | "throw" | "exit" | "big" | "reject"}.
+// {"action": "env" | "log" | "throw" | "exit" | "big" | "reject" | "echo" | "unserialisable"}.
 const NAMES = ['AWS_LAMBDA_FUNCTION_NAME', 'AWS_LAMBDA_FUNCTION_VERSION', 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
   'AWS_LAMBDA_LOG_GROUP_NAME', 'AWS_LAMBDA_LOG_STREAM_NAME', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_EXECUTION_ENV',
   'LAMBDA_TASK_ROOT', 'LAMBDA_RUNTIME_DIR', '_HANDLER', 'TZ', 'AWS_LAMBDA_RUNTIME_API', 'AWS_LAMBDA_INITIALIZATION_TYPE',
@@ -19,6 +19,12 @@ exports.handler = async (event, context) => {
       process.exit(3);
     case 'big':
       return 'x'.repeat(7 * 1024 * 1024);
+    case 'echo': {
+      const big = event.big ?? '';
+      return { text: event.text, bigLength: big.length, bigHead: big.slice(0, 2), bigTail: big.slice(-3) };
+    }
+    case 'unserialisable':
+      return { n: 1n };
     case 'reject':
       Promise.reject(new Error('probe rejected'));
       await new Promise((resolve) => setTimeout(resolve, 1000));

@@ -1,4 +1,4 @@
-# The runtime contract probe (RuntimeContractTests): {"action": "env" | "log" | "throw" | "exit" | "big"}.
+# The runtime contract probe (RuntimeContractTests): {"action": "env" | "log" | "throw" | "exit" | "big" | "echo" | "unserialisable"}.
 import os
 import sys
 import time
@@ -24,6 +24,11 @@ def handler(event, context):
         os._exit(3)
     if action == 'big':
         return 'x' * (7 * 1024 * 1024)
+    if action == 'echo':
+        big = event.get('big', '')
+        return {'text': event.get('text'), 'bigLength': len(big), 'bigHead': big[:2], 'bigTail': big[-3:]}
+    if action == 'unserialisable':
+        return {'set': {1, 2}}
     remaining1 = context.get_remaining_time_in_millis()
     time.sleep(0.05)
     remaining2 = context.get_remaining_time_in_millis()
