@@ -360,9 +360,10 @@ def main():
                     "instances": len(after["runtimes"]),
                 }
                 runs.append(row)
-                log("%s #%d: %d invokes (%d errors) %.0f/s load %.1f | CPU us/invoke: nimbusd %.0f, runtimes %.0f, wrk %.0f | "
+                log("%s #%d: %d invokes (%d errors) %.0f/s p50 %s us load %.1f | CPU us/invoke: nimbusd %.0f, runtimes %.0f, wrk %.0f | "
                     "switches/invoke: nimbusd %.1f, runtimes %.1f | %d runtime processes" % (
-                        family, repeat + 1, row["requests"], row["errors"], row["rate"], row["load"], row["server_us"],
+                        family, repeat + 1, row["requests"], row["errors"], row["rate"],
+                        "?" if row["p50_us"] is None else "%.0f" % row["p50_us"], row["load"], row["server_us"],
                         row["runtime_us"], row["wrk_us"], row["server_switches"], row["runtime_switches"], row["instances"])
                     + " | involuntary/invoke %.1f" % row["server_involuntary"]
                     + ("" if row["pool_items"] is None else " | pool work items/invoke %.2f" % row["pool_items"])

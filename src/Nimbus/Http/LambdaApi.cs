@@ -43,7 +43,12 @@ internal static class LambdaApi
         functions.MapGet("/{functionName}/configuration", GetFunctionConfigurationAsync);
         functions.MapPut("/{functionName}/configuration", UpdateFunctionConfigurationAsync);
         functions.MapPut("/{functionName}/code", UpdateFunctionCodeAsync);
-        functions.MapPost("/{functionName}/invocations", InvokeAsync);
+        // A plain RequestDelegate, not a minimal API handler: the hot path pays for no parameter binding and no DI scope
+        // per request (its services are singletons of the root provider).
+        var root = endpoints.ServiceProvider;
+        functions.MapPost("/{functionName}/invocations", (RequestDelegate)(context => InvokeAsync(
+            context, (string)context.Request.RouteValues["functionName"]!, root.GetRequiredService<FunctionService>(),
+            root.GetRequiredService<Invoker>(), root.GetRequiredService<AsyncInvocationQueue>())));
         functions.MapPost("/{functionName}/versions", PublishVersionAsync);
         functions.MapGet("/{functionName}/versions", ListVersionsByFunctionAsync);
         functions.MapPost("/{functionName}/aliases", CreateAliasAsync);

@@ -88,7 +88,9 @@ internal static class LambdaHttp
     /// <summary>The function named in the route with the <c>Qualifier</c> query parameter; null once an error is written.</summary>
     public static async ValueTask<FunctionReference?> ParseReferenceAsync(HttpContext context, string functionName, FunctionService service)
     {
-        var parsed = service.ParseReference(functionName, context.Request.Query["Qualifier"].ToString());
+        // Request.Query builds a query feature even for an empty query string: not on every invoke.
+        var request = context.Request;
+        var parsed = service.ParseReference(functionName, request.QueryString.HasValue ? request.Query["Qualifier"].ToString() : "");
         if (parsed.IsError)
         {
             await WriteErrorAsync(context, parsed.Error!).ConfigureAwait(false);

@@ -17,26 +17,22 @@ internal sealed partial class MetricsMiddleware(
 {
     public const string MetricsPath = "/metrics";
 
-    public async Task InvokeAsync(HttpContext context)
+    // Not async: every request to the main port passes here, and all but those for these endpoints pass straight on.
+    public Task InvokeAsync(HttpContext context)
     {
         var request = context.Request;
         if (HttpMethods.IsGet(request.Method) && request.Path == MetricsPath)
         {
             context.Response.ContentType = PrometheusWriter.ContentType;
-            await context.Response.WriteAsync(exposition.Render()).ConfigureAwait(false);
+            return context.Response.WriteAsync(exposition.Render());
         }
-        else if (HttpMethods.IsGet(request.Method) && request.Path == UsageReport.Path)
+
+        if (HttpMethods.IsGet(request.Method) && request.Path == UsageReport.Path)
         {
-            await usage.HandleAsync(context).ConfigureAwait(false);
+            return usage.HandleAsync(context);
         }
-        else if (CloudWatchWire.Matches(request))
-        {
-            await HandleCloudWatchAsync(context).ConfigureAwait(false);
-        }
-        else
-        {
-            await next(context).ConfigureAwait(false);
-        }
+
+        return CloudWatchWire.Matches(request) ? HandleCloudWatchAsync(context) : next(context);
     }
 
     private async Task HandleCloudWatchAsync(HttpContext context)

@@ -24,6 +24,16 @@ internal sealed partial class SqsApi(QueueService queues, ServiceAuthorization a
 
     private static readonly JsonObject Empty = [];
 
+    /// <summary>
+    /// False only for a request <see cref="TryHandleAsync"/> would pass on without reading anything: no SQS target, no
+    /// query string and no form body. Checked first, without allocating, because every request to the main port (every
+    /// invoke) passes here.
+    /// </summary>
+    public static bool MayBeSqsRequest(HttpRequest request) =>
+        request.QueryString.HasValue
+        || request.Headers["X-Amz-Target"].ToString().StartsWith(SqsWire.TargetPrefix, StringComparison.Ordinal)
+        || (HttpMethods.IsPost(request.Method) && request.ContentType?.StartsWith(SqsWire.FormContentType, StringComparison.OrdinalIgnoreCase) == true);
+
     public async Task<bool> TryHandleAsync(HttpContext context)
     {
         var request = context.Request;
@@ -688,13 +698,16 @@ internal static class SqsApiExtensions
     public static WebApplication MapQueueApi(this WebApplication app)
     {
         var api = ActivatorUtilities.CreateInstance<SqsApi>(app.Services);
-        app.Use(async (context, next) =>
-        {
-            if (!await api.TryHandleAsync(context).ConfigureAwait(false))
-            {
-                await next(context).ConfigureAwait(false);
-            }
-        });
+        // Not async on the pass-through path (every Lambda, S3 and Logs request): no state machine, no parsing.
+        app.Use((context, next) => SqsApi.MayBeSqsRequest(context.Request) ? HandleOrPassAsync(api, context, next) : next(context));
         return app;
+    }
+
+    private static async Task HandleOrPassAsync(SqsApi api, HttpContext context, RequestDelegate next)
+    {
+        if (!await api.TryHandleAsync(context).ConfigureAwait(false))
+        {
+            await next(context).ConfigureAwait(false);
+        }
     }
 }
