@@ -169,6 +169,17 @@ def wrk_cpu(wrk, url, callers, seconds, headers):
     return result
 
 
+def stop_process(process):
+    """SIGTERM, up to 20 s for a graceful stop, then SIGKILL to the process group (started with start_new_session)."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
 class Server:
     def __init__(self, args):
         self.data = tempfile.mkdtemp(prefix="nimbus-cpu-")
@@ -205,13 +216,7 @@ class Server:
         return self.process.pid
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_process(self.process)
         shutil.rmtree(self.data, ignore_errors=True)
 
 

@@ -69,13 +69,7 @@ class Gateway:
         return self.process.pid
 
     def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        cpu_per_invoke.stop_process(self.process)
 
 
 def descendants(pid):

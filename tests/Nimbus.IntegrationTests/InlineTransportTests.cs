@@ -152,49 +152,8 @@ public abstract class InlineTransportTests(ServerFixture fixture)
     });
 
     [Fact]
-    public Task Invoke_returns_a_1MB_response_intact_to_a_caller_that_reads_it_slowly() => fixture.RunAsync(async scope =>
-    {
+    public Task Invoke_returns_a_1MB_response_intact_to_a_caller_that_reads_it_slowly() =>
         // A small receive window fills the server's socket buffer: the response's sends stop part-way and resume when
         // the caller reads on, on whichever thread the socket's completion runs.
-        const int Bytes = 1024 * 1024;
-        var name = scope.NewFunctionName();
-        await scope.Lambda.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeBehaviours), NodeRuntime, "big.handler");
-        var sockets = new SocketsHttpHandler
-        {
-            ConnectCallback = async (context, cancellationToken) =>
-            {
-                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
-                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
-                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
-            },
-        };
-        using var client = new HttpClient(new SigV4SigningHandler(NimbusServer.RootAccessKeyId, NimbusServer.RootSecretAccessKey, Aws.Region, sockets))
-        {
-            BaseAddress = scope.Server.EndpointUri,
-            Timeout = TimeSpan.FromMinutes(2),
-        };
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"/2015-03-31/functions/{name}/invocations")
-        {
-            Content = new StringContent($$"""{"bytes":{{Bytes}}}""", Encoding.UTF8, "application/json"),
-        };
-
-        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
-        await using var body = await response.Content.ReadAsStreamAsync();
-        using var received = new MemoryStream();
-        var chunk = new byte[2048];
-        int read;
-        for (var reads = 0; (read = await body.ReadAsync(chunk)) > 0; reads++)
-        {
-            received.Write(chunk, 0, read);
-            if (reads % 64 == 0)
-            {
-                await Task.Delay(5);
-            }
-        }
-
-        var text = JsonDocument.Parse(received.ToArray()).RootElement;
-        Assert.Equal(JsonValueKind.String, text.ValueKind);
-        Assert.Equal(new string('x', Bytes), text.GetString());
-    });
+        fixture.RunAsync(SlowReader.AssertOneMegabyteArrivesIntactAsync);
 }
