@@ -62,8 +62,17 @@ internal sealed class EventRecorder : IDisposable
 
     public void Dispose()
     {
-        _listener.Stop();
-        _listener.Close();
+        try
+        {
+            // Close alone: Stop then Close makes the managed HttpListener look up its endpoint again, which binds the
+            // freed port anew and fails with "Address already in use" once another process has taken it.
+            _listener.Close();
+        }
+        catch (HttpListenerException)
+        {
+            // The recorder is going away either way; its port is released.
+        }
+
         _loop.Wait(TimeSpan.FromSeconds(5));
     }
 
