@@ -241,7 +241,7 @@ internal static class RuntimeApi
         var body = await ReadBodyAsync(context, LambdaLimits.MaxRuntimeResponseBytes).ConfigureAwait(false);
         if (body is null)
         {
-            current.TryAnswer(new RuntimeReply(true, SandboxInstance.ErrorBody("Function.ResponseSizeTooLarge",
+            AnswerFirst.Answer(current, new RuntimeReply(true, SandboxInstance.ErrorBody("Function.ResponseSizeTooLarge",
                 $"Response payload size exceeded maximum allowed payload size ({LambdaLimits.MaxRuntimeResponseBytes} bytes)."), "Function.ResponseSizeTooLarge", TooLarge: true));
             await WriteStatusAsync(context, 413, "RequestEntityTooLarge", $"Exceeded maximum allowed payload size ({LambdaLimits.MaxRuntimeResponseBytes} bytes).").ConfigureAwait(false);
             return;
@@ -251,12 +251,12 @@ internal static class RuntimeApi
         if (!isError && TrailerError(context) is { } failed)
         {
             // A streamed response reports a late failure in trailers.
-            current.TryAnswer(failed);
+            AnswerFirst.Answer(current, failed);
             await WriteAcceptedAsync(context).ConfigureAwait(false);
             return;
         }
 
-        current.TryAnswer(new RuntimeReply(isError, isError && body.Length == 0 ? SandboxInstance.ErrorBody(errorType is { Length: > 0 } ? errorType : "Function.Unknown", "The function reported an error without details.") : body, errorType));
+        AnswerFirst.Answer(current, new RuntimeReply(isError, isError && body.Length == 0 ? SandboxInstance.ErrorBody(errorType is { Length: > 0 } ? errorType : "Function.Unknown", "The function reported an error without details.") : body, errorType));
         await WriteAcceptedAsync(context).ConfigureAwait(false);
     }
 
@@ -291,7 +291,7 @@ internal static class RuntimeApi
             {
                 reader.AdvanceTo(buffer.End);
                 var message = $"Response payload size exceeded maximum allowed payload size ({LambdaLimits.MaxStreamedResponseBytes} bytes).";
-                current.TryAnswer(new RuntimeReply(true, SandboxInstance.ErrorBody("Function.ResponseSizeTooLarge", message), "Function.ResponseSizeTooLarge", TooLarge: true, Streamed: true));
+                AnswerFirst.Answer(current, new RuntimeReply(true, SandboxInstance.ErrorBody("Function.ResponseSizeTooLarge", message), "Function.ResponseSizeTooLarge", TooLarge: true, Streamed: true));
                 await WriteStatusAsync(context, 413, "RequestEntityTooLarge", $"Exceeded maximum allowed payload size ({LambdaLimits.MaxStreamedResponseBytes} bytes).").ConfigureAwait(false);
                 return;
             }
@@ -324,7 +324,7 @@ internal static class RuntimeApi
             }
         }
 
-        current.TryAnswer(TrailerError(context) is { } failed
+        AnswerFirst.Answer(current, TrailerError(context) is { } failed
             ? failed with { Streamed = true }
             : new RuntimeReply(false, [], null, Streamed: true));
         await WriteAcceptedAsync(context).ConfigureAwait(false);

@@ -683,8 +683,9 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
 
         if (handedTo is not null)
         {
-            // Outside the lock, on this thread: the waiting caller's invocation continues here, without a thread hop.
-            handedTo.TrySetResult(instance);
+            // Outside the lock, on this thread: the waiting caller's invocation continues here, without a thread hop, but
+            // after the releasing caller's answer when a runtime's answer is completing that caller here (AnswerFirst).
+            AnswerFirst.RunAfterAnswer(static waiter => ((Waiter)waiter!).TrySetResult(((Waiter)waiter!).Handed), handedTo);
             return;
         }
 
