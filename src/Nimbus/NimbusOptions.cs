@@ -70,9 +70,11 @@ public sealed record NimbusOptions
     /// <summary>
     /// With <see cref="InlineSends"/>: the connections of the main listener and of the Runtime API receive on the socket
     /// engine's thread (the socket's completions inline), one thread-pool hand-off fewer per request; requests are still
-    /// parsed and served on the thread pool. False: receives are queued to the thread pool, as Kestrel's default.
+    /// parsed and served on the thread pool. False: receives are queued to the thread pool, as Kestrel's default. On by
+    /// default: on a quiet 2-core node it cut nimbusd's CPU per one-caller invoke by 35-39 µs (14%) at the same p50
+    /// (docs/benchmarks.md, "2026-12-07 (back)").
     /// </summary>
-    public bool InlineReceives { get; init; }
+    public bool InlineReceives { get; init; } = true;
 
     /// <summary>
     /// The AWS API listener (plain HTTP and TLS) served with Kestrel's inline scheduling: a caller's request is parsed and

@@ -21,6 +21,14 @@ public sealed class InlineReceivesServerFixture() : ServerFixture(
         ["NIMBUS_INLINE_RECEIVES"] = "true",
     });
 
+/// <summary>A server whose connections queue their receives to the thread pool, Kestrel's default (<c>NIMBUS_INLINE_RECEIVES=false</c>).</summary>
+public sealed class QueuedReceivesServerFixture() : ServerFixture(
+    "nimbus-it-queued",
+    new Dictionary<string, string>
+    {
+        ["NIMBUS_INLINE_RECEIVES"] = "false",
+    });
+
 /// <summary>
 /// With inline scheduling a request runs on the thread that received it: a handler that waited on that thread for more
 /// of its own body would never get it. These drive the paths that read bodies across many receives, write big
@@ -36,6 +44,10 @@ public sealed class AwsApiInlineSchedulingTests(InlineSchedulingServerFixture fi
 /// </summary>
 public sealed class InlineReceivesTests(InlineReceivesServerFixture fixture)
     : InlineTransportTests(fixture), IClassFixture<InlineReceivesServerFixture>;
+
+/// <summary>Inline receives are the default: the same paths with receives queued to the thread pool, as Kestrel's own transport does.</summary>
+public sealed class QueuedReceivesTests(QueuedReceivesServerFixture fixture)
+    : InlineTransportTests(fixture), IClassFixture<QueuedReceivesServerFixture>;
 
 /// <summary>The invoke and S3 paths that span many receives and sends, for a server whose transport runs some of them inline.</summary>
 public abstract class InlineTransportTests(ServerFixture fixture)
