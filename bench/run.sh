@@ -145,10 +145,11 @@ timeout --kill-after=10 "$timeout_s" "$python_bin" "$bench/invoke_bench.py" \
   --serve "$root/nimbus" --nimbus-pid "$server_pid" --nimbus-data "$work/data" "${peer_args[@]}" "$@" || status=$?
 
 # Warm invokes under load with wrk (1 and 32 callers, Nimbus and the Kestrel floor): bench/load_bench.py. It first
-# loads the server at 32 callers until its CPU per invoke settles (20-40 s: the tiered JIT's recompiling of the
-# invoke path), so its figures are the steady state.
+# loads each runtime at 32 callers until it is steady (CPU per invoke no longer falling, no scale-out: 20-40 s for the
+# first, the tiered JIT recompiling the invoke path), then takes 5 interleaved runs of 5 s per cell and prints every
+# 32-caller run with what the server did in it (CPU per invoke, instances, scale-outs, garbage collections).
 if command -v wrk >/dev/null; then
-  timeout --kill-after=10 "${LOAD_TIMEOUT:-200}" "$python_bin" "$bench/load_bench.py" \
+  timeout --kill-after=10 "${LOAD_TIMEOUT:-420}" "$python_bin" "$bench/load_bench.py" \
     --nimbus "$nimbus_url" --floor "$floor_url" --nimbus-pid "$server_pid" --json "$work/load.json" || status=$?
 else
   echo "bench: wrk not found (apt-get install wrk): skipping the load benchmark" >&2
