@@ -40,6 +40,7 @@ SCRIPT = os.path.join(HERE, "wrk_invoke.lua")
 WRK_BODY = '{"hello":"world","n":42}'  # what wrk_invoke.lua posts
 TARGETS = {"node": "Nimbus warm invoke, node", "python": "Nimbus warm invoke, python"}
 FLOOR = "floor: bare Kestrel POST echo"
+GATEWAY = "floor: gateway (bench/FloorGateway), one %s process"
 # Issue 3's targets on this 2-core machine.
 TARGET_P50_US = 350
 TARGET_RATE = 5000
@@ -50,7 +51,7 @@ def run_wrk(wrk, url, callers, seconds, check):
     command = [wrk, "-t%d" % threads, "-c%d" % callers, "-d%gs" % seconds, "--timeout", "5s", "--latency",
                "-s", SCRIPT, url]
     environment = dict(os.environ, WRK_CHECK=check)
-    if check != "status":
+    if check == "invoke":
         # Nimbus refuses unsigned requests: one signature, made now, holds for the whole run (the server accepts a
         # request dated within 15 minutes, as AWS does). The body is the one wrk_invoke.lua sends.
         parts = urlsplit(url)
@@ -246,6 +247,10 @@ def main():
                              "and every run records the server's CPU per invoke, instances, scale-outs, runtime "
                              "processes and garbage collections (from /proc and /metrics)")
     parser.add_argument("--repeat", type=int, default=5, help="measured runs per target and caller count")
+    parser.add_argument("--gateway", help="bench/FloorGateway's built DLL: also measure issue 3's gateway floor, one "
+                                          "gateway per runtime with one plain runtime process behind it")
+    parser.add_argument("--workdir", help="bench/run.sh's work directory: the gateways' pids go to its children.pids, so "
+                                          "run.sh stops them even when a watchdog stopped this driver")
     parser.add_argument("--json", help="write raw results here")
     args = parser.parse_args()
 
@@ -263,6 +268,16 @@ def main():
         created.append(name)
         args.functions[family] = name
         targets.append((family, TARGETS[family], "%s/2015-03-31/functions/%s/invocations" % (args.nimbus, name), "invoke"))
+    gateways = []
+    if args.gateway:
+        import onecaller_ab  # noqa: E402  (FloorGateway's start and stop)
+        for family in families:
+            gateway = onecaller_ab.Gateway(args.gateway, family, [])
+            gateways.append(gateway)
+            if args.workdir:
+                with open(os.path.join(args.workdir, "children.pids"), "a", encoding="ascii") as f:
+                    f.write("%d\n" % gateway.pid)
+            targets.append(("gateway-" + family, GATEWAY % family, gateway.url + "/invoke", "body"))
 
     runs = {}
     settled = []
@@ -275,16 +290,19 @@ def main():
                 if count > 1 and check == "invoke" and args.settle_max > 0:
                     continue
                 log("warm-up %s, %d callers" % (key, count))
-                run_wrk(args.wrk, url, count, args.warmup if count > 1 else min(1.0, args.warmup), check)
+                # A gateway is a fresh .NET process too: twice the warm-up at the most callers.
+                seconds = args.warmup * (2 if check == "body" else 1) if count > 1 else min(1.0, args.warmup)
+                run_wrk(args.wrk, url, count, seconds, check)
         # Runs of all targets interleaved: every figure is a median of runs taken at most a minute or two apart, under the
         # same outside load.
         for repeat in range(args.repeat):
             for key, _label, url, check in targets:
                 for count in callers:
-                    before = server_state(args)
+                    before = server_state(args) if check == "invoke" else None
                     result = run_wrk(args.wrk, url, count, args.seconds, check)
                     result["load"] = os.getloadavg()[0]
-                    result["server"] = run_state(before, server_state(args), args.functions.get(key), result["requests"])
+                    result["server"] = None if before is None else \
+                        run_state(before, server_state(args), args.functions.get(key), result["requests"])
                     runs.setdefault((key, count), []).append(result)
                     log("run %d/%d %s, %d callers: %.0f req/s, p50 %d us, p99 %d us, %d errors; %s" % (
                         repeat + 1, args.repeat, key, count, result["rate"], result["p50_us"], result["p99_us"],
@@ -292,6 +310,8 @@ def main():
     finally:
         for name in created:
             nimbus.delete(name)
+        for gateway in gateways:
+            gateway.stop()
 
     def values(key, count, field):
         return [r[field] for r in runs[(key, count)]]
@@ -316,25 +336,25 @@ def main():
     print()
     # Every run at the most callers, with what the server did during it: a slow run says why it was slow.
     if most > 1:
-        print("Every run at %d callers (the floor's rate in the same round shows the outside load; CPU per invoke from "
+        print("Every run at %d callers (the floors' rates in the same round show the outside load; CPU per invoke from "
               "/proc, instances, scale-outs and garbage collections from the server's /metrics):" % most)
         print()
         print("| round | target | req/s | p99 (us) | nimbusd CPU/invoke (us) | runtimes CPU/invoke (us) | instances "
               "(scale-outs) | runtime processes | GCs gen0/1/2 | GC pause (ms) |")
         print("| ---: | --- | ---: | ---: | ---: | ---: | --- | --- | --- | ---: |")
         for repeat in range(args.repeat):
-            for key, _label, _url, _check in targets:
+            for key, _label, _url, check in targets:
                 r = runs[(key, most)][repeat]
-                st = r.get("server") or {}
-                cpu = st.get("nimbusd_us_per_invoke") is not None and key != "floor"
+                st = (r.get("server") or {}) if check == "invoke" else {}
+                cpu = st.get("nimbusd_us_per_invoke") is not None
                 print("| %d | %s | %.0f | %d | %s | %s | %s | %s | %s | %s |" % (
                     repeat + 1, key, r["rate"], r["p99_us"],
                     "%.0f" % st["nimbusd_us_per_invoke"] if cpu else "",
                     "%.0f" % st["runtimes_us_per_invoke"] if cpu else "",
                     "%d (%d)" % (st["instances"], st["scale_outs"] or 0) if st.get("instances") is not None else "",
-                    ", ".join("%s %d" % kv for kv in sorted(st.get("processes", {}).items())) if key != "floor" else "",
-                    "%d/%d/%d" % (st["gc_gen0"], st["gc_gen1"], st["gc_gen2"]) if key != "floor" and st.get("gc_gen0") is not None else "",
-                    "%.1f" % st["gc_pause_ms"] if key != "floor" and st.get("gc_pause_ms") is not None else ""))
+                    ", ".join("%s %d" % kv for kv in sorted(st.get("processes", {}).items())),
+                    "%d/%d/%d" % (st["gc_gen0"], st["gc_gen1"], st["gc_gen2"]) if st.get("gc_gen0") is not None else "",
+                    "%.1f" % st["gc_pause_ms"] if st.get("gc_pause_ms") is not None else ""))
         print()
     print("| against the floor and issue 3's targets | value |")
     print("| --- | ---: |")
@@ -344,6 +364,12 @@ def main():
                 family, count, median(family, count, "p50_us") / max(1, median("floor", count, "p50_us"))))
             print("| %s, %d callers: throughput Nimbus / floor | %.2fx |" % (
                 family, count, median(family, count, "rate") / max(1, median("floor", count, "rate"))))
+            if ("gateway-" + family, count) in runs:
+                gateway = "gateway-" + family
+                print("| %s, %d callers: p50 Nimbus / gateway floor | %.2fx |" % (
+                    family, count, median(family, count, "p50_us") / max(1, median(gateway, count, "p50_us"))))
+                print("| %s, %d callers: throughput Nimbus / gateway floor | %.2fx |" % (
+                    family, count, median(family, count, "rate") / max(1, median(gateway, count, "rate"))))
         if 1 in callers:
             p50 = median(family, 1, "p50_us")
             print("| %s, 1 caller: p50 %d us (target <= %d us) | %s |" % (
