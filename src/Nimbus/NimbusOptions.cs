@@ -108,6 +108,12 @@ public sealed record NimbusOptions
     /// </summary>
     public TimeSpan AsyncRetryDelay { get; init; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How long a queue poller reuses its check that the function's execution role may receive from its queue: a
+    /// revoked permission stops its receives within this. Zero checks before every receive.
+    /// </summary>
+    public TimeSpan PollerPermissionCache { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>How often log groups' retention policies are enforced (expired events deleted).</summary>
     public TimeSpan LogRetentionSweepInterval { get; init; } = TimeSpan.FromHours(1);
 
@@ -202,6 +208,11 @@ internal sealed class NimbusOptionsValidator : IValidateOptions<NimbusOptions>
         if (options.AsyncRetryDelay < TimeSpan.Zero || options.AsyncRetryDelay > TimeSpan.FromHours(1))
         {
             errors.Add($"AsyncRetryDelay {options.AsyncRetryDelay} must be between 00:00:00 and 01:00:00 (Lambda's is 00:01:00).");
+        }
+
+        if (options.PollerPermissionCache < TimeSpan.Zero || options.PollerPermissionCache > TimeSpan.FromMinutes(5))
+        {
+            errors.Add($"PollerPermissionCache {options.PollerPermissionCache} must be between 00:00:00 and 00:05:00.");
         }
 
         if (options.LogRetentionSweepInterval < TimeSpan.FromMilliseconds(100) || options.LogRetentionSweepInterval > TimeSpan.FromDays(1))

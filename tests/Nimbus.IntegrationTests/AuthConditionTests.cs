@@ -7,7 +7,7 @@ namespace Nimbus.IntegrationTests;
 /// schedule names a role, Condition blocks in identity policies, SQS queue policies, and event source mapping pollers that stop
 /// when the function's role loses its SQS permissions and resume when it gets them back.
 /// </summary>
-public sealed partial class AuthConditionTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+public sealed partial class AuthConditionTests(AuthConditionTests.PollerServerFixture fixture) : IClassFixture<AuthConditionTests.PollerServerFixture>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
 
@@ -256,9 +256,8 @@ public sealed partial class AuthConditionTests(ServerFixture fixture) : IClassFi
 
         await AuthClients.PutRolePolicyAsync(scope.Server, role, "poll", noPoll);
 
-        // The one wait that cannot be a poll: a decision the poller made before the put may still let it receive for
-        // the cache's 2 s (PollerPermissions.CacheFor), and nothing shows when it expires; the queue is long-polled.
-        await Task.Delay(TimeSpan.FromSeconds(2.25));
+        // This server's pollers check the role before every receive and after every long poll (PollerPermissionCache
+        // 0): a message sent once the put returned is never received under the old decision.
         (await aws.RunAsync(["sqs", "send-message", "--queue-url", queueUrl, "--message-body", "second"])).ShouldSucceed();
         var problem = await WaitForResultAsync(aws, uuid, "PROBLEM");
         Assert.Contains("does not have permissions to call ReceiveMessage on SQS", problem, StringComparison.Ordinal);
@@ -273,6 +272,9 @@ public sealed partial class AuthConditionTests(ServerFixture fixture) : IClassFi
         await WaitForResultAsync(aws, uuid, "OK");
         (await aws.LambdaAsync("delete-event-source-mapping", "--uuid", uuid)).ShouldSucceed();
     });
+
+    /// <summary>The server of these tests: its queue pollers keep no permission decision (PollerPermissionCache 0), so a revoked role shows at once.</summary>
+    public sealed class PollerServerFixture() : ServerFixture("nimbus-it-auth-conditions", new Dictionary<string, string> { ["NIMBUS_POLLER_PERMISSION_CACHE"] = "00:00:00" });
 
     /// <summary>The object key of the next S3 event on the queue (deleted once read).</summary>
     private static async Task<string> NextKeyAsync(AwsCli aws, string queueUrl)

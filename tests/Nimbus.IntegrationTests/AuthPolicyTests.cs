@@ -49,6 +49,15 @@ public sealed partial class AuthPolicyTests(ServerFixture fixture) : IClassFixtu
         (await aws.LambdaAsync("remove-permission", "--function-name", name, "--statement-id", "s3-invoke", "--revision-id", revision)).ShouldSucceed();
         (await aws.LambdaAsync("remove-permission", "--function-name", name, "--statement-id", "s3-invoke")).ShouldFailWith("ResourceNotFoundException");
         (await aws.LambdaAsync("get-policy", "--function-name", name)).ShouldFailWith("ResourceNotFoundException");
+    });
+
+    // The server's answers, the same for either CLI: run with one.
+    [Fact]
+    public Task AddPermission_on_an_alias_is_the_alias_policy_and_bad_requests_get_AWSs_errors() => fixture.RunAsync(async scope =>
+    {
+        var aws = scope.Cli(AwsCli.V1);
+        var name = scope.NewFunctionName();
+        (await aws.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeCjs), NodeRuntime, "index.handler")).ShouldSucceed();
 
         // An alias has a policy of its own.
         (await aws.LambdaAsync("publish-version", "--function-name", name)).ShouldSucceed();

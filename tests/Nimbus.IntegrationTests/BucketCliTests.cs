@@ -152,6 +152,108 @@ public sealed class BucketCliTests(ServerFixture fixture) : IClassFixture<Server
         Assert.Equal(S3Md5.Hash(bytes), S3Md5.Hash(await scope.Server.Http.GetByteArrayAsync($"/{target}/copied.bin")));
     });
 
+    [Fact]
+    public Task Get_and_head_object_with_part_number_answer_one_part_as_S3_does_with_boto3_and_the_CLI() => fixture.RunAsync(async scope =>
+    {
+        const int Part = 5 * 1024 * 1024;
+        var bucket = NewBucketName();
+
+        // Parts 1, 3 and 7 (numbers need not be contiguous): 5 MB of 'a', 5 MB of 'b', 100 bytes of 'c'.
+        var output = await AuthClients.Boto3Async($$"""
+            import boto3, json, os
+            from botocore.exceptions import ClientError
+            s3 = boto3.client("s3", endpoint_url=os.environ["NIMBUS_ENDPOINT"])
+            bucket = "{{bucket}}"
+            s3.create_bucket(Bucket=bucket)
+            upload = s3.create_multipart_upload(Bucket=bucket, Key="mp.bin")["UploadId"]
+            parts = []
+            for number, body in ((1, b"a" * {{Part}}), (3, b"b" * {{Part}}), (7, b"c" * 100)):
+                etag = s3.upload_part(Bucket=bucket, Key="mp.bin", UploadId=upload, PartNumber=number, Body=body)["ETag"]
+                parts.append({"PartNumber": number, "ETag": etag})
+            etag = s3.complete_multipart_upload(Bucket=bucket, Key="mp.bin", UploadId=upload, MultipartUpload={"Parts": parts})["ETag"]
+            s3.put_object(Bucket=bucket, Key="single.txt", Body=b"hello")
+            s3.put_object(Bucket=bucket, Key="empty", Body=b"")
+            def read(call, **args):
+                try:
+                    r = call(Bucket=bucket, **args)
+                    body = r["Body"].read() if "Body" in r else b""
+                    return {"status": r["ResponseMetadata"]["HTTPStatusCode"], "length": r["ContentLength"], "range": r.get("ContentRange"),
+                            "parts": r.get("PartsCount"), "etag": r["ETag"], "kinds": sorted(set(body.decode()))}
+                except ClientError as e:
+                    return {"status": e.response["ResponseMetadata"]["HTTPStatusCode"], "code": e.response["Error"]["Code"]}
+            print(json.dumps({
+                "etag": etag,
+                "part3": read(s3.get_object, Key="mp.bin", PartNumber=3),
+                "part7": read(s3.get_object, Key="mp.bin", PartNumber=7),
+                "head1": read(s3.head_object, Key="mp.bin", PartNumber=1),
+                "whole": read(s3.head_object, Key="mp.bin"),
+                "missing2": read(s3.get_object, Key="mp.bin", PartNumber=2),
+                "missing8": read(s3.head_object, Key="mp.bin", PartNumber=8),
+                "withRange": read(s3.get_object, Key="mp.bin", PartNumber=1, Range="bytes=0-1"),
+                "single1": read(s3.get_object, Key="single.txt", PartNumber=1),
+                "single2": read(s3.get_object, Key="single.txt", PartNumber=2),
+                "empty1": read(s3.get_object, Key="empty", PartNumber=1),
+            }))
+            """, scope.Server.Endpoint);
+        var results = JsonDocument.Parse(output).RootElement;
+        var etag = results.GetProperty("etag").GetString();
+        Assert.EndsWith("-3\"", etag, StringComparison.Ordinal);
+
+        var part3 = results.GetProperty("part3");
+        Assert.Equal(206, part3.GetProperty("status").GetInt32());
+        Assert.Equal(Part, part3.GetProperty("length").GetInt64());
+        Assert.Equal($"bytes {Part}-{(2 * Part) - 1}/{(2 * Part) + 100}", part3.GetProperty("range").GetString());
+        Assert.Equal(3, part3.GetProperty("parts").GetInt32());
+        Assert.Equal(etag, part3.GetProperty("etag").GetString());
+        Assert.Equal(["b"], part3.GetProperty("kinds").EnumerateArray().Select(k => k.GetString()));
+        var part7 = results.GetProperty("part7");
+        Assert.Equal($"bytes {2 * Part}-{(2 * Part) + 99}/{(2 * Part) + 100}", part7.GetProperty("range").GetString());
+        Assert.Equal(["c"], part7.GetProperty("kinds").EnumerateArray().Select(k => k.GetString()));
+        var head1 = results.GetProperty("head1");
+        Assert.Equal(206, head1.GetProperty("status").GetInt32());
+        Assert.Equal(Part, head1.GetProperty("length").GetInt64());
+        Assert.Equal(3, head1.GetProperty("parts").GetInt32());
+
+        // Without partNumber: the whole object, and no part count (S3 sends it only with partNumber).
+        var whole = results.GetProperty("whole");
+        Assert.Equal(200, whole.GetProperty("status").GetInt32());
+        Assert.Equal((2 * Part) + 100, whole.GetProperty("length").GetInt64());
+        Assert.Equal(JsonValueKind.Null, whole.GetProperty("parts").ValueKind);
+
+        // A HEAD's error has no body: boto3 names it by its status.
+        foreach (var (missing, code) in (ReadOnlySpan<(string, string)>)[("missing2", "InvalidPartNumber"), ("missing8", "416"), ("single2", "InvalidPartNumber")])
+        {
+            Assert.Equal(416, results.GetProperty(missing).GetProperty("status").GetInt32());
+            Assert.Equal(code, results.GetProperty(missing).GetProperty("code").GetString());
+        }
+
+        Assert.Equal(400, results.GetProperty("withRange").GetProperty("status").GetInt32());
+        Assert.Equal("InvalidRequest", results.GetProperty("withRange").GetProperty("code").GetString());
+
+        // A single PUT's part 1 is the whole object, without a part count; an empty one answers 200.
+        var single1 = results.GetProperty("single1");
+        Assert.Equal(206, single1.GetProperty("status").GetInt32());
+        Assert.Equal("bytes 0-4/5", single1.GetProperty("range").GetString());
+        Assert.Equal(JsonValueKind.Null, single1.GetProperty("parts").ValueKind);
+        Assert.Equal(200, results.GetProperty("empty1").GetProperty("status").GetInt32());
+        Assert.Equal(0, results.GetProperty("empty1").GetProperty("length").GetInt64());
+
+        // The AWS CLI's --part-number.
+        var aws = scope.Cli(AwsCli.V2);
+        var file = Path.Combine(scope.ScratchDirectory, "part7.bin");
+        var got = (await aws.RunAsync(["s3api", "get-object", "--bucket", bucket, "--key", "mp.bin", "--part-number", "7", file])).Json();
+        Assert.Equal(new string('c', 100), await File.ReadAllTextAsync(file));
+        Assert.Equal(3, got.GetProperty("PartsCount").GetInt32());
+        Assert.Equal(Part, (await aws.RunAsync(["s3api", "head-object", "--bucket", bucket, "--key", "mp.bin", "--part-number", "3"])).Json().GetProperty("ContentLength").GetInt64());
+        (await aws.RunAsync(["s3api", "get-object", "--bucket", bucket, "--key", "mp.bin", "--part-number", "8", file])).ShouldFailWith("InvalidPartNumber");
+        foreach (var bad in (string[])["0", "10001", "x"])
+        {
+            using var refused = await BucketHttpTests.SendAsync(scope.Server.Http, HttpMethod.Get, $"/{bucket}/mp.bin?partNumber={bad}");
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains("<Code>InvalidArgument</Code>", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+    });
+
     internal static List<string> Names(JsonElement page, string list, string field) =>
         page.TryGetProperty(list, out var items) ? items.EnumerateArray().Select(i => i.GetProperty(field).GetString()!).ToList() : [];
 

@@ -243,6 +243,7 @@ internal sealed partial class BucketsApi
         // be about to read: the concatenation then comes back null and the parts are read and checked anew.
         StagedBlob? staged = null;
         var etagValue = "";
+        List<PartRecord> chosen = [];
         for (var attempt = 1; staged is null; attempt++)
         {
             var stored = (await store.ListPartsAsync(uploadId, 0, S3Wire.MaxPartNumber, cancellationToken).ConfigureAwait(false)).ToDictionary(p => p.PartNumber);
@@ -261,6 +262,7 @@ internal sealed partial class BucketsApi
             }
 
             etagValue = $"{Convert.ToHexStringLower(md5.GetHashAndReset())}-{parts.Count}";
+            chosen = parts;
             staged = await store.ConcatenateAsync(parts.Select(p => p.BlobId).ToList(), _ => { }, CancellationToken.None).ConfigureAwait(false);
             if (staged is null)
             {
@@ -276,7 +278,10 @@ internal sealed partial class BucketsApi
             }
         }
 
-        var record = new ObjectRecord(bucket, key, staged.Length, etagValue, time.GetUtcNow(), upload.Headers, null, null, staged.BlobId);
+        var record = new ObjectRecord(bucket, key, staged.Length, etagValue, time.GetUtcNow(), upload.Headers, null, null, staged.BlobId)
+        {
+            Parts = chosen.ConvertAll(p => new ObjectPart(p.PartNumber, p.Size)),
+        };
         var change = Change(context, bucket, key, BucketNotificationConfiguration.ObjectCreatedCompleteMultipartUpload, record.Size, record.ETag, requestId);
         if (await CommitAsync(record, rules, change, false, uploadId, staged, cancellationToken).ConfigureAwait(false) is { } commitError)
         {

@@ -112,6 +112,12 @@ internal sealed partial class BucketsApi
         // A GET holds the blob open from before its first header: an overwrite or delete committed meanwhile unlinks
         // the file but cannot take the bytes this answer promised. A HEAD sends no bytes and needs the record alone.
         var head = HttpMethods.IsHead(request.Method);
+        var (partNumber, partNumberError) = ParsePartNumber(request);
+        if (partNumberError is not null)
+        {
+            return partNumberError;
+        }
+
         await using var opened = head ? null : await store.OpenObjectAsync(bucket, key, cancellationToken).ConfigureAwait(false);
         var record = head ? await store.GetObjectAsync(bucket, key, cancellationToken).ConfigureAwait(false) : opened?.Record;
         if (record is null)
@@ -133,7 +139,9 @@ internal sealed partial class BucketsApi
             return null;
         }
 
-        var (offset, count, ranged, rangeError) = ParseRange(request.Headers.Range.ToString(), record.Size);
+        var (offset, count, ranged, rangeError) = partNumber is { } number
+            ? PartRange(record, number)
+            : ParseRange(request.Headers.Range.ToString(), record.Size);
         if (rangeError is not null)
         {
             return rangeError;
@@ -158,15 +166,15 @@ internal sealed partial class BucketsApi
         }
 
         response.Headers.AcceptRanges = "bytes";
-        if (!ranged && record.Checksum is not null && record.ChecksumAlgorithm is not null
+        if (!ranged && partNumber is null && record.Checksum is not null && record.ChecksumAlgorithm is not null
             && string.Equals(request.Headers[S3Wire.ChecksumMode], "ENABLED", StringComparison.OrdinalIgnoreCase))
         {
             response.Headers[S3Wire.ChecksumPrefix + record.ChecksumAlgorithm] = record.Checksum;
         }
 
-        if (record.ETag.Contains('-', StringComparison.Ordinal))
+        if (partNumber is not null && record.Parts is { } parts)
         {
-            response.Headers["x-amz-mp-parts-count"] = record.ETag[(record.ETag.IndexOf('-', StringComparison.Ordinal) + 1)..];
+            response.Headers[S3Wire.PartsCountHeader] = parts.Count.ToString(CultureInfo.InvariantCulture);
         }
 
         if (ranged)
@@ -553,6 +561,53 @@ internal sealed partial class BucketsApi
         list.Split(',').Select(t => t.Trim().Trim('"')).Any(t => t == "*" || t == etag);
 
     /// <summary>A single byte range as S3 takes it; a header it cannot parse is ignored (whole object), as S3 does.</summary>
+    /// <summary>
+    /// GetObject/HeadObject's <c>?partNumber=</c>: null when absent; 400 <c>InvalidArgument</c> when not a part number,
+    /// 400 <c>InvalidRequest</c> beside a <c>Range</c> header, as S3 answers.
+    /// </summary>
+    private static (int? PartNumber, S3Error? Error) ParsePartNumber(HttpRequest request)
+    {
+        if (!request.Query.TryGetValue(S3Wire.QueryPartNumber, out var raw))
+        {
+            return (null, null);
+        }
+
+        if (raw.Count != 1 || !int.TryParse(raw[0], NumberStyles.None, CultureInfo.InvariantCulture, out var number) || number is < 1 or > S3Wire.MaxPartNumber)
+        {
+            return (null, S3Error.InvalidArgument($"Part number must be an integer between 1 and {S3Wire.MaxPartNumber}, inclusive"));
+        }
+
+        return request.Headers.Range.Count > 0
+            ? (null, S3Error.InvalidRequest("Cannot specify both Range header and partNumber query parameter"))
+            : (number, null);
+    }
+
+    /// <summary>
+    /// The bytes of part <paramref name="number"/>: a part CompleteMultipartUpload assembled the object from (by the
+    /// number it was uploaded with), or part 1 of a single-part object, which is the whole object. Answered as a range
+    /// (206, Content-Range) unless the object is empty; 416 <c>InvalidPartNumber</c> for a part it does not have.
+    /// </summary>
+    private static (long Offset, long Count, bool Ranged, S3Error? Error) PartRange(ObjectRecord record, int number)
+    {
+        if (record.Parts is not { } parts)
+        {
+            return number == 1 ? (0, record.Size, record.Size > 0, null) : (0, 0, false, S3Error.InvalidPartNumber(number, 1));
+        }
+
+        long offset = 0;
+        foreach (var part in parts)
+        {
+            if (part.Number == number)
+            {
+                return (offset, part.Size, record.Size > 0 && part.Size > 0, null);
+            }
+
+            offset += part.Size;
+        }
+
+        return (0, 0, false, S3Error.InvalidPartNumber(number, parts.Count));
+    }
+
     private static (long Offset, long Count, bool Ranged, S3Error? Error) ParseRange(string header, long size)
     {
         if (!RangeHeaderValue.TryParse(header, out var range) || range.Unit != "bytes" || range.Ranges.Count != 1)

@@ -49,6 +49,10 @@ internal sealed record S3Error(string Code, int Status, string Message)
     public static S3Error InvalidRange(long size) =>
         new("InvalidRange", 416, $"The requested range is not satisfiable (the object is {size} bytes).");
 
+    /// <summary>GetObject/HeadObject <c>?partNumber=</c> naming a part the object does not have.</summary>
+    public static S3Error InvalidPartNumber(int partNumber, int partsCount) =>
+        new("InvalidPartNumber", 416, $"The requested partnumber is not satisfiable: the object has no part {partNumber} ({partsCount} part{(partsCount == 1 ? "" : "s")}).");
+
     public static S3Error PreconditionFailed(string condition) =>
         new("PreconditionFailed", 412, $"At least one of the pre-conditions you specified did not hold ({condition}).");
 

@@ -55,6 +55,9 @@ internal static partial class S3Wire
     public const string QueryUploads = "uploads";
     public const string QueryUploadId = "uploadId";
     public const string QueryPartNumber = "partNumber";
+
+    /// <summary>On a GetObject/HeadObject with <c>?partNumber=</c> of an object a multipart upload assembled: its part count.</summary>
+    public const string PartsCountHeader = "x-amz-mp-parts-count";
     public const string QueryDelete = "delete";
     public const string QueryLocation = "location";
     public const string QueryListType = "list-type";

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
 using Nimbus.Functions;
 using Nimbus.Security;
 
@@ -8,12 +9,12 @@ namespace Nimbus.Events;
 /// What an SQS event source mapping's poller may do: its function's execution role must still allow
 /// <c>sqs:ReceiveMessage</c>, <c>sqs:DeleteMessage</c> and <c>sqs:GetQueueAttributes</c> on the queue (checked at
 /// CreateEventSourceMapping, and again while the poller runs, since the role's policies may change). A decision is
-/// kept <see cref="CacheFor"/> so a busy poller does not evaluate policies per batch. Each mapping's last outcome is
+/// kept <see cref="NimbusOptions.PollerPermissionCache"/> (2 s) so a busy poller does not evaluate policies per batch. Each mapping's last outcome is
 /// its <c>LastProcessingResult</c> (<c>OK</c>, or <c>PROBLEM: ...</c> naming the missing permission).
 /// </summary>
-internal sealed class PollerPermissions(FunctionService functions, ServiceAuthorization authorization, TimeProvider time)
+internal sealed class PollerPermissions(FunctionService functions, ServiceAuthorization authorization, IOptions<NimbusOptions> options, TimeProvider time)
 {
-    public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(2);
+    private readonly TimeSpan _cacheFor = options.Value.PollerPermissionCache;
 
     public const string Ok = "OK";
 
@@ -26,7 +27,7 @@ internal sealed class PollerPermissions(FunctionService functions, ServiceAuthor
     public async Task<string?> ProblemAsync(EventSourceMappingRecord mapping, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        if (_decisions.TryGetValue(mapping.Uuid, out var cached) && now - cached.At < CacheFor)
+        if (_decisions.TryGetValue(mapping.Uuid, out var cached) && now - cached.At < _cacheFor)
         {
             return cached.Problem;
         }

@@ -31,6 +31,7 @@ internal static class NimbusSettings
         new("Nimbus:UseCgroups", "NIMBUS_USE_CGROUPS", null, "true", "Give each instance a cgroup: memory limit, CPU weight, 1024 processes, freezer."),
         new("Nimbus:PrestartPool", "NIMBUS_PRESTART_POOL", null, "1", "Runtimes kept started per runtime shape, waiting for a function's first invoke; 0 = off."),
         new("Nimbus:AsyncRetryDelay", "NIMBUS_ASYNC_RETRY_DELAY", null, "00:01:00", "Base delay of async function-error retries: retry n waits n × this (Lambda: ~1 min, then ~2 min)."),
+        new("Nimbus:PollerPermissionCache", "NIMBUS_POLLER_PERMISSION_CACHE", null, "00:00:02", "How long a queue poller reuses its check that the function's execution role may receive from the queue; a revoked permission stops its receives within this. 00:00:00 = before every receive."),
         new("Nimbus:LogRetentionSweepInterval", "NIMBUS_LOG_RETENTION_SWEEP_INTERVAL", null, "01:00:00", "How often log groups' retention policies are enforced: events older than the retention are deleted."),
         new("Nimbus:Dev", "NIMBUS_DEV", "--dev", "false", "Dev mode: accept any well-formed SigV4 signature as root. Local play only; announced loudly at start."),
         new("Nimbus:RootAccessKeyId", "NIMBUS_ROOT_ACCESS_KEY_ID", null, "(generated)", "Root access key id; with the secret below replaces the key generated into <data>/root-credentials."),

@@ -64,5 +64,12 @@ internal static class BucketMigrations
         """
         ALTER TABLE buckets ADD COLUMN policy TEXT;
         """,
+
+        // 4: the parts of an object CompleteMultipartUpload assembled, for GetObject/HeadObject ?partNumber=: each
+        // part's number and size in bytes, in order, as "number:size" joined by commas (ObjectParts.Format). Null: a
+        // single-part object, and every object stored before this migration (its boundaries were never kept).
+        """
+        ALTER TABLE objects ADD COLUMN parts TEXT;
+        """,
     ];
 }

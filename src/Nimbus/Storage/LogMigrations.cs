@@ -122,5 +122,43 @@ internal static class LogMigrations
             SELECT p.id, g.name AS log_group, s.name AS log_stream, p.timestamp, p.ingestion_time, p.message
             FROM parts p JOIN log_streams s ON s.id = p.stream_id JOIN log_groups g ON g.id = p.group_id;
         """,
+
+        // 4: event ids are never reused. Without AUTOINCREMENT a new row took MAX(id) + 1, so once the retention sweep
+        // or a DeleteLogStream removed a table's newest rows, new events took ids clients had already seen (aws logs
+        // tail de-duplicates on them and dropped the new lines). sqlite_sequence now keeps the highest id ever
+        // assigned; existing events keep their ids. The view log_events is the same as in 3.
+        """
+        DROP VIEW log_events;
+        CREATE TABLE events_v4 (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            stream_id INTEGER NOT NULL,
+            group_id INTEGER NOT NULL,
+            timestamp INTEGER NOT NULL,
+            ingestion_time INTEGER NOT NULL,
+            message TEXT NOT NULL,
+            event_count INTEGER NOT NULL DEFAULT 1
+        );
+        INSERT INTO events_v4 (id, stream_id, group_id, timestamp, ingestion_time, message, event_count)
+            SELECT id, stream_id, group_id, timestamp, ingestion_time, message, event_count FROM events ORDER BY id;
+        DROP TABLE events;
+        ALTER TABLE events_v4 RENAME TO events;
+        CREATE INDEX events_by_stream ON events (stream_id, timestamp);
+        CREATE INDEX events_by_group_time ON events (group_id, timestamp);
+        CREATE VIEW log_events AS
+            WITH RECURSIVE parts (id, stream_id, group_id, timestamp, ingestion_time, message, rest, remaining) AS (
+                SELECT id - event_count + 1, stream_id, group_id, timestamp, ingestion_time,
+                       CASE WHEN event_count = 1 THEN message ELSE substr(message, 1, instr(message, char(30)) - 1) END,
+                       CASE WHEN event_count = 1 THEN NULL ELSE substr(message, instr(message, char(30)) + 1) END,
+                       event_count - 1
+                FROM events
+                UNION ALL
+                SELECT id + 1, stream_id, group_id, timestamp, ingestion_time,
+                       CASE WHEN remaining = 1 THEN rest ELSE substr(rest, 1, instr(rest, char(30)) - 1) END,
+                       CASE WHEN remaining = 1 THEN NULL ELSE substr(rest, instr(rest, char(30)) + 1) END,
+                       remaining - 1
+                FROM parts WHERE remaining > 0)
+            SELECT p.id, g.name AS log_group, s.name AS log_stream, p.timestamp, p.ingestion_time, p.message
+            FROM parts p JOIN log_streams s ON s.id = p.stream_id JOIN log_groups g ON g.id = p.group_id;
+        """,
     ];
 }

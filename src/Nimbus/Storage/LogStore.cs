@@ -79,7 +79,7 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
     /// <summary>
     /// Appends events to one stream (<paramref name="streamId"/> of group <paramref name="groupId"/>) and brings its
     /// first/last event times, last ingestion time and stored bytes up to date, inside the caller's transaction. The
-    /// rowid of each event is its stable event id.
+    /// rowid of each event is its stable event id, never one used before (AUTOINCREMENT).
     /// </summary>
     private static async Task InsertEventsAsync(SqliteConnection connection, SqliteTransaction transaction, long streamId, long groupId,
         IReadOnlyList<(long Timestamp, string Message)> events, long now, CancellationToken cancellationToken)
@@ -132,10 +132,11 @@ internal sealed partial class LogStore(SqliteDatabase database, TimeProvider tim
     /// </summary>
     private sealed class Writer : IDisposable
     {
-        // A row of n events takes the ids max + 1 .. max + n: its rowid is the last (LogMigrations 3).
+        // A row of n events takes the ids seq + 1 .. seq + n, seq being the highest id ever assigned (sqlite_sequence,
+        // LogMigrations 4), never MAX(id), which falls when the newest rows are deleted: its rowid is the last id.
         private const string InsertSql = """
             INSERT INTO events (id, stream_id, group_id, timestamp, ingestion_time, message, event_count)
-            VALUES (CASE WHEN ?6 = 1 THEN NULL ELSE (SELECT COALESCE(MAX(id), 0) FROM events) + ?6 END, ?1, ?2, ?3, ?4, ?5, ?6);
+            VALUES (CASE WHEN ?6 = 1 THEN NULL ELSE COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) + ?6 END, ?1, ?2, ?3, ?4, ?5, ?6);
             """;
 
         private const string GroupSql = "INSERT INTO log_groups (name, creation_time) VALUES (?1, ?2) ON CONFLICT (name) DO NOTHING;";

@@ -20,7 +20,14 @@ internal sealed record ObjectRecord(
     IReadOnlyDictionary<string, string> Headers,
     string? ChecksumAlgorithm,
     string? Checksum,
-    string BlobId);
+    string BlobId)
+{
+    /// <summary>The parts CompleteMultipartUpload assembled it from, in order; null for a single-part object.</summary>
+    public IReadOnlyList<ObjectPart>? Parts { get; init; }
+}
+
+/// <summary>One part of an object assembled by CompleteMultipartUpload: its number (as uploaded) and its size.</summary>
+internal readonly record struct ObjectPart(int Number, long Size);
 
 /// <summary>One multipart upload in progress.</summary>
 internal sealed record UploadRecord(string UploadId, string Bucket, string Key, DateTimeOffset Initiated, IReadOnlyDictionary<string, string> Headers);

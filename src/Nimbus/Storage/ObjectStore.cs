@@ -300,11 +300,12 @@ internal sealed class ObjectStore : IObjectStore
             {
                 upsert.Transaction = transaction;
                 upsert.CommandText = """
-                    INSERT INTO objects (bucket, key, size, etag, last_modified, headers, checksum_algorithm, checksum, blob)
-                    VALUES ($bucket, $key, $size, $etag, $modified, $headers, $algorithm, $checksum, $blob)
+                    INSERT INTO objects (bucket, key, size, etag, last_modified, headers, checksum_algorithm, checksum, blob, parts)
+                    VALUES ($bucket, $key, $size, $etag, $modified, $headers, $algorithm, $checksum, $blob, $parts)
                     ON CONFLICT (bucket, key) DO UPDATE SET size = excluded.size, etag = excluded.etag,
                         last_modified = excluded.last_modified, headers = excluded.headers,
-                        checksum_algorithm = excluded.checksum_algorithm, checksum = excluded.checksum, blob = excluded.blob;
+                        checksum_algorithm = excluded.checksum_algorithm, checksum = excluded.checksum, blob = excluded.blob,
+                        parts = excluded.parts;
                     """;
                 upsert.Parameters.AddWithValue("$bucket", record.Bucket);
                 upsert.Parameters.AddWithValue("$key", record.Key);
@@ -315,6 +316,7 @@ internal sealed class ObjectStore : IObjectStore
                 upsert.Parameters.AddWithValue("$algorithm", (object?)record.ChecksumAlgorithm ?? DBNull.Value);
                 upsert.Parameters.AddWithValue("$checksum", (object?)record.Checksum ?? DBNull.Value);
                 upsert.Parameters.AddWithValue("$blob", record.BlobId);
+                upsert.Parameters.AddWithValue("$parts", record.Parts is { } parts ? ObjectParts.Format(parts) : DBNull.Value);
                 await upsert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             }
 
@@ -663,7 +665,7 @@ internal sealed class ObjectStore : IObjectStore
     {
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "SELECT key, size, etag, last_modified, headers, checksum_algorithm, checksum, blob FROM objects WHERE bucket = $bucket AND key = $key;";
+        command.CommandText = "SELECT key, size, etag, last_modified, headers, checksum_algorithm, checksum, blob, parts FROM objects WHERE bucket = $bucket AND key = $key;";
         command.Parameters.AddWithValue("$bucket", bucket);
         command.Parameters.AddWithValue("$key", key);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -679,7 +681,10 @@ internal sealed class ObjectStore : IObjectStore
         DeserializeHeaders(reader.GetString(first + 3)),
         reader.IsDBNull(first + 4) ? null : reader.GetString(first + 4),
         reader.IsDBNull(first + 5) ? null : reader.GetString(first + 5),
-        reader.GetString(first + 6));
+        reader.GetString(first + 6))
+    {
+        Parts = reader.IsDBNull(first + 7) ? null : ObjectParts.Parse(reader.GetString(first + 7)),
+    };
 
     private static BucketRecord ReadBucket(SqliteDataReader reader) => new(
         reader.GetString(0), reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), reader.IsDBNull(3) ? null : reader.GetString(3))

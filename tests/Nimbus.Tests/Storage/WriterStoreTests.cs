@@ -222,6 +222,44 @@ public sealed class WriterStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task Log_event_ids_keep_increasing_after_a_retention_sweep_empties_the_table_and_after_a_restart()
+    {
+        var path = Path.Combine(_directory, "logs.db");
+        var ct = CancellationToken.None;
+        const string group = "/aws/lambda/ids";
+
+        // Both ways the writer takes ids (a row of its own; START, END and REPORT of one millisecond sharing a row) and PutLogEvents.
+        async Task<List<long>> WriteAsync(LogStore store, long ms)
+        {
+            store.Write([new(group, "s", ms, "START"), new(group, "s", ms, "END"), new(group, "s", ms, "REPORT"), new(group, "s", ms + 1, "own row")]);
+            Assert.Equal(LogWriteOutcome.Done, await store.PutEventsAsync(group, "s", [(ms + 2, "put")], ct));
+            var ids = (await store.FilterEventsAsync(group, null, null, ms, ms + 3, null, 100, ct)).Select(e => e.Id).ToList();
+            Assert.Equal(5, ids.Distinct().Count());
+            return ids;
+        }
+
+        var store = new LogStore(new SqliteDatabase(path, LogMigrations.All), TimeProvider.System, NullLogger<LogStore>.Instance);
+        var seen = await WriteAsync(store, 1_000);
+        Assert.True(await store.SetRetentionAsync(group, 1, ct));
+        var muchLater = DateTimeOffset.FromUnixTimeMilliseconds(1_000).AddDays(30);
+        Assert.True(await store.SweepRetentionAsync(muchLater, ct) > 0);
+        Assert.Empty(await store.FilterEventsAsync(group, null, null, 0, long.MaxValue, null, 100, ct));
+
+        // After the sweep emptied the table, aws logs tail must not see an id it saw before (it would drop the line).
+        var afterSweep = await WriteAsync(store, 2_000);
+        Assert.True(afterSweep.Min() > seen.Max(), $"ids after the sweep {string.Join(",", afterSweep)} reuse ids before it {string.Join(",", seen)}");
+
+        store.Dispose();
+        SqliteConnection.ClearAllPools();
+        store = new LogStore(new SqliteDatabase(path, LogMigrations.All), TimeProvider.System, NullLogger<LogStore>.Instance);
+        Assert.True(await store.SweepRetentionAsync(muchLater, ct) > 0);
+        Assert.Empty(await store.FilterEventsAsync(group, null, null, 0, long.MaxValue, null, 100, ct));
+        var afterRestart = await WriteAsync(store, 3_000);
+        Assert.True(afterRestart.Min() > afterSweep.Max(), $"ids after the restart {string.Join(",", afterRestart)} reuse ids before it {string.Join(",", afterSweep)}");
+        store.Dispose();
+    }
+
+    [Fact]
     public async Task Log_writer_gives_a_stream_deleted_and_created_again_its_new_id()
     {
         var store = new LogStore(new SqliteDatabase(Path.Combine(_directory, "logs.db"), LogMigrations.All), TimeProvider.System, NullLogger<LogStore>.Instance);
