@@ -119,6 +119,12 @@ public sealed record NimbusOptions
     /// <summary>How often log groups' retention policies are enforced (expired events deleted).</summary>
     public TimeSpan LogRetentionSweepInterval { get; init; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// The interpreter python3.x functions run on: a path, or a name looked up on PATH (null: python3 on PATH). Its
+    /// own site-packages are the functions', so the boto3 they import is that interpreter's.
+    /// </summary>
+    public string? Python { get; init; }
+
     /// <summary>Directory with the runtime interface clients; defaults to the one shipped next to the server.</summary>
     public string? RuntimesDirectory { get; init; }
 

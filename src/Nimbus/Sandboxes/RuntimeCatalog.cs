@@ -15,8 +15,11 @@ internal enum RuntimeFamily
     Provided,
 }
 
-/// <summary>An interpreter found on this machine: the real binary and the directories it needs to run.</summary>
-internal sealed record Interpreter(string Executable, string Version, IReadOnlyList<string> Roots);
+/// <summary>
+/// An interpreter found on this machine: the real binary and the directories it needs to run. For Python, also the
+/// versions of the boto3 and botocore its functions import (null when it has none).
+/// </summary>
+internal sealed record Interpreter(string Executable, string Version, IReadOnlyList<string> Roots, string? Boto3 = null, string? Botocore = null);
 
 /// <summary>How to start an instance of a runtime, in host paths.</summary>
 internal sealed record RuntimeLaunch(RuntimeFamily Family, Interpreter? Interpreter, string? BootstrapScript, string? ExecutionEnvironment);
@@ -48,16 +51,48 @@ internal sealed partial class RuntimeCatalog
     private readonly Lazy<Task<Interpreter?>> _dotnet;
     private readonly Lazy<Task<Interpreter?>> _java;
     private readonly ILogger<RuntimeCatalog> _logger;
+    private readonly string _pythonCommand;
+
+    /// <summary>
+    /// Prints what <see cref="ResolvePython"/> needs, run with <c>-s</c> as the sandbox runs it (no user site): the
+    /// binary, the version, the prefixes to mount, then the boto3 and botocore versions its sys.path holds, read
+    /// from their metadata directories' names (importing boto3 would cost a quarter of a second).
+    /// </summary>
+    private const string PythonProbe = """
+        import os, sys
+        print(sys.executable); print(sys.version.split()[0]); print(sys.base_prefix); print(sys.prefix)
+        def version(name):
+            for directory in sys.path:
+                try:
+                    entries = os.listdir(directory) if directory else []
+                except OSError:
+                    continue
+                for entry in entries:
+                    if entry.startswith(name + "-") and entry.endswith((".dist-info", ".egg-info")):
+                        return entry[len(name) + 1:-len(".dist-info")]
+            return "-"
+        print("sdk", version("boto3"), version("botocore"))
+        """;
 
     public RuntimeCatalog(IOptions<NimbusOptions> options, ILogger<RuntimeCatalog> logger)
     {
         _logger = logger;
         RuntimesDirectory = Path.GetFullPath(options.Value.RuntimesDirectory ?? Path.Combine(AppContext.BaseDirectory, "lambda-runtimes"));
         _node = new(() => Task.Run(() => Resolve("node", "-e", "console.log(process.execPath);console.log(process.version)")));
-        _python = new(() => Task.Run(() => Resolve("python3", "-c", "import sys;print(sys.executable);print(sys.version.split()[0]);print(sys.base_prefix);print(sys.prefix)")));
+        _pythonCommand = options.Value.Python ?? DefaultPython;
+        _python = new(() => Task.Run(ResolvePython));
         _dotnet = new(() => Task.Run(ResolveDotnet));
         _java = new(() => Task.Run(ResolveJava));
     }
+
+    /// <summary>The interpreter Python functions run on when <see cref="NimbusOptions.Python"/> is not set.</summary>
+    public const string DefaultPython = "python3";
+
+    /// <summary>
+    /// The first botocore that reads <c>AWS_ENDPOINT_URL</c> (1.31.0, with boto3 1.28.0): with an older one a function's
+    /// SDK calls go to AWS instead of this node.
+    /// </summary>
+    private static readonly Version EndpointUrlBotocore = new(1, 31);
 
     /// <summary>The .NET major version the host in runtimes/dotnet is built for: the least a node needs for dotnet8 and dotnet10.</summary>
     public const int DotnetHostMajor = 10;
@@ -97,7 +132,7 @@ internal sealed partial class RuntimeCatalog
             case RuntimeFamily.Python:
                 var python = await _python.Value.ConfigureAwait(false);
                 return python is null
-                    ? (null, Missing(runtime, "python3", "apt-get install python3"))
+                    ? (null, Missing(runtime, _pythonCommand, "apt-get install python3, or name an interpreter with NIMBUS_PYTHON"))
                     : (new RuntimeLaunch(family, python, Path.Combine(RuntimesDirectory, "python", "bootstrap.py"), $"AWS_Lambda_{runtime}"), null);
             case RuntimeFamily.Dotnet:
                 var dotnet = await _dotnet.Value.ConfigureAwait(false);
@@ -128,7 +163,9 @@ internal sealed partial class RuntimeCatalog
 
     private static LambdaError Missing(string runtime, string binary, string fix) =>
         LambdaError.InvalidParameter(
-            $"The runtime parameter of {runtime} is not available on this Nimbus node: '{binary}' was not found on the server's PATH. Install it ({fix}) and restart Nimbus.");
+            binary.Contains('/', StringComparison.Ordinal)
+                ? $"The runtime parameter of {runtime} is not available on this Nimbus node: '{binary}' does not run. Install it ({fix}) and restart Nimbus."
+                : $"The runtime parameter of {runtime} is not available on this Nimbus node: '{binary}' was not found on the server's PATH. Install it ({fix}) and restart Nimbus.");
 
     private static int MajorOf(string version) =>
         int.TryParse(version.Split('.')[0], System.Globalization.CultureInfo.InvariantCulture, out var major) ? major : 0;
@@ -205,6 +242,43 @@ internal sealed partial class RuntimeCatalog
 
         var interpreter = new Interpreter(Path.Combine(home, "bin", "java"), version, roots);
         Log.InterpreterResolved(_logger, "java", interpreter.Executable, version);
+        return interpreter;
+    }
+
+    /// <summary>
+    /// The interpreter of python3.x functions (<see cref="NimbusOptions.Python"/>, else python3 on the PATH). Its own
+    /// site-packages are the functions' (after /var/task and layers), so the boto3 they import is that interpreter's:
+    /// logged at start, with a warning when there is none or it is too old to reach this node.
+    /// </summary>
+    private Interpreter? ResolvePython()
+    {
+        var lines = Run(_pythonCommand, "-s", "-c", PythonProbe);
+        if (lines is null || lines.Length < 5 || lines[^1].Split(' ') is not ["sdk", var boto3, var botocore])
+        {
+            Log.InterpreterMissing(_logger, _pythonCommand, lines is null ? "not found, or it failed" : "unexpected answer to the probe");
+            return null;
+        }
+
+        // A virtual environment's python is a link to its base interpreter and is found by that link's path (its
+        // pyvenv.cfg is beside it): it runs as named, with the environment's prefix mounted.
+        var virtualEnvironment = lines[2] != lines[3];
+        var executable = virtualEnvironment ? lines[0] : new FileInfo(lines[0]).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? lines[0];
+        var interpreter = new Interpreter(executable, lines[1], lines[2..^1].Distinct(StringComparer.Ordinal).ToArray(),
+            boto3 == "-" ? null : boto3, botocore == "-" ? null : botocore);
+        Log.InterpreterResolved(_logger, _pythonCommand, executable, interpreter.Version);
+        if (interpreter.Boto3 is null || interpreter.Botocore is null)
+        {
+            Log.PythonWithoutBoto3(_logger, executable, interpreter.Version);
+        }
+        else if (Version.TryParse(string.Concat(interpreter.Botocore.TakeWhile(c => char.IsAsciiDigit(c) || c == '.')), out var version) && version < EndpointUrlBotocore)
+        {
+            Log.PythonBoto3TooOld(_logger, executable, interpreter.Boto3, interpreter.Botocore);
+        }
+        else
+        {
+            Log.PythonBoto3(_logger, executable, interpreter.Version, interpreter.Boto3, interpreter.Botocore);
+        }
+
         return interpreter;
     }
 
