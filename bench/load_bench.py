@@ -10,9 +10,12 @@ invokes/s. wrk (C, epoll, keep-alive connections; Debian's `wrk` package) can: a
 measures about 50 us with it here. Each caller is one wrk connection, sending the next request as soon as the
 answer is in (closed loop); bench/wrk_invoke.lua POSTs the event and checks every answer (200, no
 X-Amz-Function-Error, "ok": true). Runs of all targets are interleaved and repeated (--repeat) so that every
-figure is the median of runs taken minutes apart at most, under the same outside load. Before any measured run the
-server is loaded at the most callers for at least --settle-min seconds (20), until its CPU per invoke stops falling
-(see settle), so the figures are its steady state rather than its first minute of tier-up.
+figure is the median of runs taken minutes apart at most, under the same outside load; every run is printed too, with
+the range. Before the measured runs each runtime is loaded at the most callers for at least --settle-min seconds (20),
+until its CPU per invoke stops falling and its instance set stops growing (see settle), so the figures are the steady
+state rather than the server's first minute of tier-up or a runtime's first burst. With --nimbus-pid every run at the
+most callers is printed with what the server did in it (CPU per invoke of nimbusd and of the runtimes, the function's
+instances and scale-outs, runtime processes, garbage collections and their pause), so a slow run says why.
 Latencies are wrk's (HdrHistogram), in microseconds; rates in requests per second.
 """
 
@@ -25,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from urllib.parse import urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -36,6 +40,7 @@ SCRIPT = os.path.join(HERE, "wrk_invoke.lua")
 WRK_BODY = '{"hello":"world","n":42}'  # what wrk_invoke.lua posts
 TARGETS = {"node": "Nimbus warm invoke, node", "python": "Nimbus warm invoke, python"}
 FLOOR = "floor: bare Kestrel POST echo"
+GATEWAY = "floor: gateway (bench/FloorGateway), one %s process"
 # Issue 3's targets on this 2-core machine.
 TARGET_P50_US = 350
 TARGET_RATE = 5000
@@ -46,7 +51,7 @@ def run_wrk(wrk, url, callers, seconds, check):
     command = [wrk, "-t%d" % threads, "-c%d" % callers, "-d%gs" % seconds, "--timeout", "5s", "--latency",
                "-s", SCRIPT, url]
     environment = dict(os.environ, WRK_CHECK=check)
-    if check != "status":
+    if check == "invoke":
         # Nimbus refuses unsigned requests: one signature, made now, holds for the whole run (the server accepts a
         # request dated within 15 minutes, as AWS does). The body is the one wrk_invoke.lua sends.
         parts = urlsplit(url)
@@ -73,29 +78,150 @@ def server_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def settle(args, targets, callers):
-    """Loads the first Nimbus target at the most callers, in 5 s chunks, for --settle-min seconds and until nimbusd's
-    CPU per invoke stops falling (with --nimbus-pid), at most --settle-max: the server's JIT is then done recompiling
-    the invoke path (shared by every runtime), so the measured runs see its steady state, not its first minute."""
-    nimbus_targets = [t for t in targets if t[3] == "invoke"]
-    if not nimbus_targets or args.settle_max <= 0:
+METRIC_LINE = re.compile(r'^(nimbus_[a-z0-9_]+)(?:\{([^}]*)\})? (\S+)$')
+# The /metrics series a run's server state is read from: per function (instances, scale-outs, held-back callers) and
+# the server's garbage collections.
+PER_FUNCTION = {"nimbus_lambda_instances": "instances", "nimbus_lambda_cold_starts_total": "scale_outs",
+                "nimbus_lambda_scale_out_waits_total": "held_back"}
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def metrics(base_url):
+    """The server's /metrics (unsigned), as {series: value} for the families server_state reads; {} when unreadable."""
+    try:
+        with urllib.request.urlopen(base_url.rstrip("/") + "/metrics", timeout=5) as response:
+            text = response.read().decode("utf-8", "replace")
+    except OSError:
+        return {}
+    values = {}
+    for line in text.splitlines():
+        match = METRIC_LINE.match(line)
+        if not match:
+            continue
+        name, labels, value = match.groups()
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', labels or ""))
+        if name in PER_FUNCTION:
+            values[(PER_FUNCTION[name], labels.get("function"))] = float(value)
+        elif name == "nimbus_dotnet_gc_collections_total":
+            values[("gc", "gen%s" % labels.get("generation"))] = float(value)
+        elif name == "nimbus_dotnet_gc_pause_seconds_total":
+            values[("gc", "pause_ms")] = 1000 * float(value)
+    return values
+
+
+def runtime_processes(server_pid):
+    """The server's descendant runtime processes (node, python*), {pid: (comm, CPU seconds)}: the instances and
+    pre-started runtimes it holds now and what they have used."""
+    kids = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open("/proc/%s/stat" % entry) as f:
+                    text = f.read()
+            except OSError:
+                continue
+            fields = text.rsplit(")", 1)[1].split()
+            kids.setdefault(int(fields[1]), []).append(
+                (int(entry), text[text.index("(") + 1:text.rindex(")")], (int(fields[11]) + int(fields[12])) / CLOCK_TICKS))
+    found, stack = {}, [server_pid]
+    while stack:
+        for pid, comm, cpu in kids.get(stack.pop(), []):
+            stack.append(pid)
+            if comm == "node" or comm.startswith("python"):
+                found[pid] = ("python" if comm.startswith("python") else comm, cpu)
+    return found
+
+
+def server_state(args):
+    """What the server holds and has done so far (None without --nimbus-pid): its CPU seconds, runtime processes and
+    /metrics figures. Read before and after every measured run, so each run says what the server did meanwhile."""
+    if not args.nimbus_pid:
         return None
-    key, _label, url, check = nimbus_targets[0]
+    return {"cpu": server_cpu_seconds(args.nimbus_pid), "processes": runtime_processes(args.nimbus_pid),
+            "metrics": metrics(args.nimbus)}
+
+
+def run_state(before, after, function, requests):
+    """The server side of one measured run of function: nimbusd CPU per invoke, the function's instances at the end,
+    scale-outs and held-back callers during it, runtime processes held, garbage collections and their pause."""
+    if before is None or after is None:
+        return None
+    m0, m1 = before["metrics"], after["metrics"]
+
+    def delta(key):
+        return None if key not in m1 else m1[key] - m0.get(key, 0)
+
+    processes = {}
+    for comm, _cpu in after["processes"].values():
+        processes[comm] = processes.get(comm, 0) + 1
+    state = {"processes": processes}
+    if before["cpu"] is not None and after["cpu"] is not None:
+        state["nimbusd_us_per_invoke"] = round(1e6 * (after["cpu"] - before["cpu"]) / max(1, requests), 1)
+        # Processes started during the run count from zero.
+        runtimes = sum(cpu - before["processes"].get(pid, (comm, 0))[1] for pid, (comm, cpu) in after["processes"].items())
+        state["runtimes_us_per_invoke"] = round(1e6 * runtimes / max(1, requests), 1)
+    if function is not None:
+        state["instances"] = m1.get(("instances", function))
+        state["scale_outs"] = delta(("scale_outs", function))
+        state["held_back"] = delta(("held_back", function))
+        # Other functions' instances still held while this one runs (they are frozen, but take memory and a slot).
+        state["other_instances"] = {f: v for (kind, f), v in m1.items() if kind == "instances" and f != function and v}
+    for generation in ("gen0", "gen1", "gen2"):
+        state["gc_" + generation] = delta(("gc", generation))
+    state["gc_pause_ms"] = None if delta(("gc", "pause_ms")) is None else round(delta(("gc", "pause_ms")), 1)
+    return state
+
+
+def describe(state):
+    if not state:
+        return ""
+    parts = []
+    if "nimbusd_us_per_invoke" in state:
+        parts.append("CPU/invoke nimbusd %.0f us, runtimes %.0f us" % (
+            state["nimbusd_us_per_invoke"], state["runtimes_us_per_invoke"]))
+    if state.get("instances") is not None:
+        parts.append("%d instances (%d scale-outs, %d held back)" % (
+            state["instances"], state["scale_outs"] or 0, state["held_back"] or 0))
+    if state.get("other_instances"):
+        parts.append("others hold %s" % ", ".join("%s %d" % kv for kv in sorted(state["other_instances"].items())))
+    parts.append("processes %s" % (", ".join("%s %d" % kv for kv in sorted(state["processes"].items())) or "none"))
+    if state.get("gc_gen0") is not None:
+        parts.append("GCs %d/%d/%d (gen0/1/2), pause %.1f ms" % (
+            state["gc_gen0"], state["gc_gen1"], state["gc_gen2"], state["gc_pause_ms"] or 0))
+    return ", ".join(parts)
+
+
+def settle(args, target, callers, minimum):
+    """Loads one Nimbus target at the most callers in 5 s chunks until it is steady, at least `minimum` seconds, at most
+    --settle-max: the chunk's CPU per invoke (nimbusd + the runtimes, with --nimbus-pid) is no more than 10% below the
+    chunk before (the tiered JIT is done recompiling the invoke path: a fresh server needs 20-40 s of load) and the
+    function's instance set did not change in it (no scale-out: the runs that follow use the instances they will keep).
+    Every runtime gets its own: the first one's pays for the server's JIT, the others' for their first burst's
+    scale-out and their own warm-up (python's CPU per invoke fell for 15-20 s after it, nimbusd's and the runtimes').
+    Returns what it did, for the output and the JSON."""
+    key, _label, url, check = target
     started = time.time()
     previous = None
+    chunks = []
     while True:
-        before = server_cpu_seconds(args.nimbus_pid) if args.nimbus_pid else None
+        before = server_state(args)
         result = run_wrk(args.wrk, url, callers, 5, check)
         elapsed = time.time() - started
-        after = server_cpu_seconds(args.nimbus_pid) if before is not None else None
-        us = None if after is None else 1e6 * (after - before) / max(1, result["requests"])
+        state = run_state(before, server_state(args), args.functions.get(key), result["requests"])
+        us = None if not state or "nimbusd_us_per_invoke" not in state else \
+            state["nimbusd_us_per_invoke"] + state["runtimes_us_per_invoke"]
+        chunks.append({"seconds": round(elapsed, 1), "rate": result["rate"], "errors": result["errors"], "server": state})
         log("settling %s, %d callers, %.0f s: %.0f req/s%s" % (
-            key, callers, elapsed, result["rate"], "" if us is None else ", nimbusd %.0f us CPU/invoke" % us))
-        settled = us is None or (previous is not None and us >= previous * 0.9)
-        if (elapsed >= args.settle_min and settled) or elapsed >= args.settle_max:
-            log("settled after %.0f s%s" % (elapsed, "" if settled else " (--settle-max reached)"))
-            return "%.0f s at %d callers%s" % (elapsed, callers, "" if settled else ", not settled")
+            key, callers, elapsed, result["rate"], "" if not state else "; " + describe(state)))
+        steady = us is None or (previous is not None and us >= previous * 0.9 and not state.get("scale_outs"))
+        if (elapsed >= minimum and steady) or elapsed >= args.settle_max:
+            log("%s settled after %.0f s%s" % (key, elapsed, "" if steady else " (--settle-max reached: NOT steady)"))
+            return {"target": key, "seconds": round(elapsed, 1), "steady": steady, "chunks": chunks}
         previous = us
+
+
+def spread(values):
+    return "%.0f-%.0f" % (min(values), max(values))
 
 
 def main():
@@ -105,69 +231,131 @@ def main():
     parser.add_argument("--wrk", default=shutil.which("wrk") or "wrk")
     parser.add_argument("--runtimes", default="node,python", help="comma-separated: node, python")
     parser.add_argument("--callers", default="1,32", help="comma-separated concurrent callers (connections)")
-    parser.add_argument("--seconds", type=float, default=3, help="length of each measured run")
+    parser.add_argument("--seconds", type=float, default=5, help="length of each measured run")
     parser.add_argument("--warmup", type=float, default=5,
-                        help="seconds of unmeasured load before the first run of each target at more than one "
-                             "caller (1 s at one caller): starts the instances a caller count needs and lets "
-                             "each runtime's JIT warm up (32 node instances need several seconds on 2 cores)")
+                        help="seconds of unmeasured load of the floor at more than one caller, and of every target at "
+                             "one caller (1 s at most), before the runs; the Nimbus targets at the most callers "
+                             "settle instead (--settle-min)")
     parser.add_argument("--settle-min", type=float, default=20,
-                        help="seconds of load at the most callers before any measured run: a fresh server spends its "
-                             "first tens of seconds of load recompiling its hot path (tiered JIT)")
-    parser.add_argument("--settle-max", type=float, default=40, help="most seconds of that load (see --settle-min)")
+                        help="least seconds of load of each runtime at the most callers before the measured runs (a "
+                             "fresh server spends its first tens of seconds of load recompiling its hot path, the tiered "
+                             "JIT; a runtime's first burst scales its pool out and its CPU per invoke falls for 15-20 s); "
+                             "each then loads until it is steady")
+    parser.add_argument("--settle-max", type=float, default=60, help="most seconds of that load per runtime")
     parser.add_argument("--nimbus-pid", type=int,
-                        help="the server's pid: the settling load then also ends only once nimbusd's CPU per invoke "
-                             "stops falling (under 10%% from one 5 s chunk to the next)")
-    parser.add_argument("--repeat", type=int, default=3, help="measured runs per target and caller count")
+                        help="the server's pid: settling then also waits for a steady CPU per invoke and instance set, "
+                             "and every run records the server's CPU per invoke, instances, scale-outs, runtime "
+                             "processes and garbage collections (from /proc and /metrics)")
+    parser.add_argument("--repeat", type=int, default=5, help="measured runs per target and caller count")
+    parser.add_argument("--gateway", help="bench/FloorGateway's built DLL: also measure issue 3's gateway floor, one "
+                                          "gateway per runtime with one plain runtime process behind it")
+    parser.add_argument("--workdir", help="bench/run.sh's work directory: the gateways' pids go to its children.pids, so "
+                                          "run.sh stops them even when a watchdog stopped this driver")
     parser.add_argument("--json", help="write raw results here")
     args = parser.parse_args()
 
     callers = [int(c) for c in args.callers.split(",") if c]
+    most = max(callers)
     families = [f for f in args.runtimes.split(",") if f]
     nimbus = invoke_bench.Nimbus(args.nimbus)
     targets = [("floor", FLOOR, args.floor.rstrip("/") + "/", "status")]
     created = []
+    args.functions = {}
     for family in families:
         name = "bench-load-%s" % family
         nimbus.delete(name)
         nimbus.create(name, family)
         created.append(name)
+        args.functions[family] = name
         targets.append((family, TARGETS[family], "%s/2015-03-31/functions/%s/invocations" % (args.nimbus, name), "invoke"))
+    gateways = []
+    if args.gateway:
+        import onecaller_ab  # noqa: E402  (FloorGateway's start and stop)
+        for family in families:
+            gateway = onecaller_ab.Gateway(args.gateway, family, [])
+            gateways.append(gateway)
+            if args.workdir:
+                with open(os.path.join(args.workdir, "children.pids"), "a", encoding="ascii") as f:
+                    f.write("%d\n" % gateway.pid)
+            targets.append(("gateway-" + family, GATEWAY % family, gateway.url + "/invoke", "body"))
 
     runs = {}
+    settled = []
     try:
-        settled = settle(args, targets, max(callers))
+        # Each runtime settles at the most callers, then one caller's short warm-up; the floor warms up only.
         for key, _label, url, check in targets:
+            if check == "invoke" and most > 1 and args.settle_max > 0:
+                settled.append(settle(args, (key, _label, url, check), most, args.settle_min))
             for count in callers:
+                if count > 1 and check == "invoke" and args.settle_max > 0:
+                    continue
                 log("warm-up %s, %d callers" % (key, count))
-                run_wrk(args.wrk, url, count, args.warmup if count > 1 else min(1.0, args.warmup), check)
+                # A gateway is a fresh .NET process too: twice the warm-up at the most callers.
+                seconds = args.warmup * (2 if check == "body" else 1) if count > 1 else min(1.0, args.warmup)
+                run_wrk(args.wrk, url, count, seconds, check)
+        # Runs of all targets interleaved: every figure is a median of runs taken at most a minute or two apart, under the
+        # same outside load.
         for repeat in range(args.repeat):
             for key, _label, url, check in targets:
                 for count in callers:
+                    before = server_state(args) if check == "invoke" else None
                     result = run_wrk(args.wrk, url, count, args.seconds, check)
                     result["load"] = os.getloadavg()[0]
+                    result["server"] = None if before is None else \
+                        run_state(before, server_state(args), args.functions.get(key), result["requests"])
                     runs.setdefault((key, count), []).append(result)
-                    log("run %d/%d %s, %d callers: %.0f req/s, p50 %d us, p99 %d us, %d errors" % (
+                    log("run %d/%d %s, %d callers: %.0f req/s, p50 %d us, p99 %d us, %d errors; %s" % (
                         repeat + 1, args.repeat, key, count, result["rate"], result["p50_us"], result["p99_us"],
-                        result["errors"]))
+                        result["errors"], describe(result["server"])))
     finally:
         for name in created:
             nimbus.delete(name)
+        for gateway in gateways:
+            gateway.stop()
+
+    def values(key, count, field):
+        return [r[field] for r in runs[(key, count)]]
 
     def median(key, count, field):
-        return statistics.median(r[field] for r in runs[(key, count)])
+        return statistics.median(values(key, count, field))
 
-    print("### Warm invoke under load (wrk, %d runs of %g s each, medians of the runs%s)" % (
-        args.repeat, args.seconds, "" if settled is None else "; server first loaded for " + settled + " until its CPU per invoke settled"))
+    settle_note = "; ".join("%s settled in %.0f s%s" % (s["target"], s["seconds"], "" if s["steady"] else " (NOT steady)")
+                            for s in settled)
+    print("### Warm invoke under load (wrk, %d interleaved runs of %g s per cell; medians, and the range of the runs%s)" % (
+        args.repeat, args.seconds, "" if not settle_note else "; each runtime first loaded at %d callers until steady: %s"
+        % (most, settle_note)))
     print()
-    print("| measurement | callers | req/s | p50 | p90 | p99 | unit | errors |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
+    print("| measurement | callers | req/s (median) | req/s (range of the runs) | p50 | p90 | p99 | unit | errors |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
     for key, label, _url, _check in targets:
         for count in callers:
             errors = sum(r["errors"] for r in runs[(key, count)])
-            print("| %s | %d | %.0f | %d | %d | %d | us | %d |" % (
-                label, count, median(key, count, "rate"), median(key, count, "p50_us"),
-                median(key, count, "p90_us"), median(key, count, "p99_us"), errors))
+            print("| %s | %d | %.0f | %s | %d | %d | %d | us | %d |" % (
+                label, count, median(key, count, "rate"), spread(values(key, count, "rate")),
+                median(key, count, "p50_us"), median(key, count, "p90_us"), median(key, count, "p99_us"), errors))
     print()
+    # Every run at the most callers, with what the server did during it: a slow run says why it was slow.
+    if most > 1:
+        print("Every run at %d callers (the floors' rates in the same round show the outside load; CPU per invoke from "
+              "/proc, instances, scale-outs and garbage collections from the server's /metrics):" % most)
+        print()
+        print("| round | target | req/s | p99 (us) | nimbusd CPU/invoke (us) | runtimes CPU/invoke (us) | instances "
+              "(scale-outs) | runtime processes | GCs gen0/1/2 | GC pause (ms) |")
+        print("| ---: | --- | ---: | ---: | ---: | ---: | --- | --- | --- | ---: |")
+        for repeat in range(args.repeat):
+            for key, _label, _url, check in targets:
+                r = runs[(key, most)][repeat]
+                st = (r.get("server") or {}) if check == "invoke" else {}
+                cpu = st.get("nimbusd_us_per_invoke") is not None
+                print("| %d | %s | %.0f | %d | %s | %s | %s | %s | %s | %s |" % (
+                    repeat + 1, key, r["rate"], r["p99_us"],
+                    "%.0f" % st["nimbusd_us_per_invoke"] if cpu else "",
+                    "%.0f" % st["runtimes_us_per_invoke"] if cpu else "",
+                    "%d (%d)" % (st["instances"], st["scale_outs"] or 0) if st.get("instances") is not None else "",
+                    ", ".join("%s %d" % kv for kv in sorted(st.get("processes", {}).items())),
+                    "%d/%d/%d" % (st["gc_gen0"], st["gc_gen1"], st["gc_gen2"]) if st.get("gc_gen0") is not None else "",
+                    "%.1f" % st["gc_pause_ms"] if st.get("gc_pause_ms") is not None else ""))
+        print()
     print("| against the floor and issue 3's targets | value |")
     print("| --- | ---: |")
     for family in families:
@@ -176,19 +364,31 @@ def main():
                 family, count, median(family, count, "p50_us") / max(1, median("floor", count, "p50_us"))))
             print("| %s, %d callers: throughput Nimbus / floor | %.2fx |" % (
                 family, count, median(family, count, "rate") / max(1, median("floor", count, "rate"))))
+            if ("gateway-" + family, count) in runs:
+                gateway = "gateway-" + family
+                print("| %s, %d callers: p50 Nimbus / gateway floor | %.2fx |" % (
+                    family, count, median(family, count, "p50_us") / max(1, median(gateway, count, "p50_us"))))
+                print("| %s, %d callers: throughput Nimbus / gateway floor | %.2fx |" % (
+                    family, count, median(family, count, "rate") / max(1, median(gateway, count, "rate"))))
         if 1 in callers:
             p50 = median(family, 1, "p50_us")
             print("| %s, 1 caller: p50 %d us (target <= %d us) | %s |" % (
                 family, p50, TARGET_P50_US, "met" if p50 <= TARGET_P50_US else "not met"))
         if 32 in callers:
-            rate = median(family, 32, "rate")
-            print("| %s, 32 callers: %.0f invokes/s (target >= %d) | %s |" % (
-                family, rate, TARGET_RATE, "met" if rate >= TARGET_RATE else "not met"))
+            rates = values(family, 32, "rate")
+            rate = statistics.median(rates)
+            print("| %s, 32 callers: %.0f invokes/s, median of %d runs (target >= %d) | %s, in %d of %d runs |" % (
+                family, rate, len(rates), TARGET_RATE, "met" if rate >= TARGET_RATE else "not met",
+                sum(1 for r in rates if r >= TARGET_RATE), len(rates)))
     print()
 
     if args.json:
+        summary = [{"target": k, "callers": c, "rate_median": statistics.median(r["rate"] for r in v),
+                    "rate_min": min(r["rate"] for r in v), "rate_max": max(r["rate"] for r in v),
+                    "p50_us_median": statistics.median(r["p50_us"] for r in v)} for (k, c), v in runs.items()]
         with open(args.json, "w") as out:
-            json.dump({"seconds": args.seconds, "repeat": args.repeat, "time": time.time(),
+            json.dump({"seconds": args.seconds, "repeat": args.repeat, "time": time.time(), "settled": settled,
+                       "summary": summary,
                        "runs": [{"target": k, "callers": c, "results": v} for (k, c), v in runs.items()]},
                       out, indent=1)
     bad = sum(r["errors"] for v in runs.values() for r in v)

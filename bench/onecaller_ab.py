@@ -127,6 +127,8 @@ def main():
     parser.add_argument("--variant", action="append", required=True,
                         help="LABEL=DLL[,NAME=VALUE...]: a server to measure (repeatable; the first is the baseline)")
     parser.add_argument("--runtimes", default="node,python")
+    parser.add_argument("--callers", type=int, default=1,
+                        help="wrk connections per run (1: one caller's latency; 32: throughput A/B, e.g. instance counts)")
     parser.add_argument("--seconds", type=float, default=2)
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--warmup", type=float, default=3, help="seconds of unmeasured load per variant and runtime first")
@@ -170,7 +172,7 @@ def main():
                 perfs = [perf_start([server.pid]), perf_start(descendants(server.pid))]
                 time.sleep(0.3)  # perf attaches to every thread before the run starts
             before, before_server = tree_cpu(server.pid), cpu_per_invoke.proc_cpu_seconds(server.pid)
-            result = cpu_per_invoke.run_wrk(args.wrk, url, 1, seconds, headers)
+            result = cpu_per_invoke.run_wrk(args.wrk, url, args.callers, seconds, headers)
             invokes = max(1, result["requests"])
             result["cpu_us"] = 1e6 * (tree_cpu(server.pid) - before) / invokes
             result["server_cpu_us"] = 1e6 * (cpu_per_invoke.proc_cpu_seconds(server.pid) - before_server) / invokes
@@ -206,13 +208,15 @@ def main():
             server.stop()
 
     loads = [r["load"] for v in runs.values() for r in v]
-    print("One caller, wrk 1 connection, %d rounds of %g s per variant and runtime, load average %.1f-%.1f (%s UTC)" % (
+    print("%s, wrk %d connection%s, %d rounds of %g s per variant and runtime, load average %.1f-%.1f (%s UTC)" % (
+        "One caller" if args.callers == 1 else "%d callers" % args.callers, args.callers, "" if args.callers == 1 else "s",
         args.rounds, args.seconds, min(loads), max(loads), time.strftime("%H:%M", time.gmtime())))
     print()
     print("| variant | runtime | p50 µs (median of runs) | p50 range | p99 µs (median) | p50 minus %s's, median of pairs "
           "| CPU µs/invoke, server + runtime (median) | CPU minus %s's, median of pairs | server CPU µs/invoke (median) "
-          "| server CPU minus %s's, median of pairs | errors |" % (labels[0], labels[0], labels[0]))
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "| server CPU minus %s's, median of pairs | req/s (median) | req/s / %s's, median of pairs | errors |" % (
+              labels[0], labels[0], labels[0], labels[0]))
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for family in families:
         base = {r["round"]: r for r in runs[(labels[0], family)]}
         for label in labels:
@@ -221,11 +225,12 @@ def main():
             pairs = [r["p50_us"] - base[r["round"]]["p50_us"] for r in mine if r["round"] in base]
             cpu_pairs = [r["cpu_us"] - base[r["round"]]["cpu_us"] for r in mine if r["round"] in base]
             server_pairs = [r["server_cpu_us"] - base[r["round"]]["server_cpu_us"] for r in mine if r["round"] in base]
-            print("| %s | %s | %d | %d-%d | %d | %+d | %d | %+d | %d | %+d | %d |" % (
+            rate_pairs = [r["rate"] / max(1, base[r["round"]]["rate"]) for r in mine if r["round"] in base]
+            print("| %s | %s | %d | %d-%d | %d | %+d | %d | %+d | %d | %+d | %.0f | %.3f | %d |" % (
                 label, family, statistics.median(p50s), min(p50s), max(p50s), statistics.median(r["p99_us"] for r in mine),
                 statistics.median(pairs), statistics.median(r["cpu_us"] for r in mine), statistics.median(cpu_pairs),
                 statistics.median(r["server_cpu_us"] for r in mine), statistics.median(server_pairs),
-                sum(r["errors"] for r in mine)))
+                statistics.median(r["rate"] for r in mine), statistics.median(rate_pairs), sum(r["errors"] for r in mine)))
     if args.perf:
         print()
         print("| variant | runtime | server syscalls/invoke | server switches/invoke | runtime syscalls/invoke | runtime switches/invoke |")

@@ -79,6 +79,7 @@ wait_for_line() {
 echo "bench: building the server and the floor app (only when stale)..." >&2
 "$root/nimbus" build
 dotnet build "$bench/FloorKestrel/FloorKestrel.csproj" -c Release -nologo -v quiet -clp:ErrorsOnly >&2
+dotnet build "$bench/FloorGateway/FloorGateway.csproj" -c Release -nologo -v quiet -clp:ErrorsOnly >&2
 
 # The interpreters Nimbus itself resolves: real binaries, not version-manager shims.
 python_bin="$(python3 -c 'import sys;print(sys.executable)')"
@@ -145,11 +146,15 @@ timeout --kill-after=10 "$timeout_s" "$python_bin" "$bench/invoke_bench.py" \
   --serve "$root/nimbus" --nimbus-pid "$server_pid" --nimbus-data "$work/data" "${peer_args[@]}" "$@" || status=$?
 
 # Warm invokes under load with wrk (1 and 32 callers, Nimbus and the Kestrel floor): bench/load_bench.py. It first
-# loads the server at 32 callers until its CPU per invoke settles (20-40 s: the tiered JIT's recompiling of the
-# invoke path), so its figures are the steady state.
+# loads each runtime at 32 callers until it is steady (CPU per invoke no longer falling, no scale-out: 20-40 s for the
+# first, the tiered JIT recompiling the invoke path), then takes 5 interleaved runs of 5 s per cell and prints every
+# 32-caller run with what the server did in it (CPU per invoke, instances, scale-outs, garbage collections). Beside the
+# bare Kestrel floor it measures issue 3's gateway floor (bench/FloorGateway: Kestrel handing each invoke to one plain
+# runtime process over the Runtime API, one per runtime) and gives Nimbus's ratios to both.
 if command -v wrk >/dev/null; then
-  timeout --kill-after=10 "${LOAD_TIMEOUT:-200}" "$python_bin" "$bench/load_bench.py" \
-    --nimbus "$nimbus_url" --floor "$floor_url" --nimbus-pid "$server_pid" --json "$work/load.json" || status=$?
+  timeout --kill-after=10 "${LOAD_TIMEOUT:-540}" "$python_bin" "$bench/load_bench.py" \
+    --nimbus "$nimbus_url" --floor "$floor_url" --nimbus-pid "$server_pid" --json "$work/load.json" \
+    --gateway "$root/artifacts/bin/FloorGateway/release/FloorGateway.dll" --workdir "$work" || status=$?
 else
   echo "bench: wrk not found (apt-get install wrk): skipping the load benchmark" >&2
 fi

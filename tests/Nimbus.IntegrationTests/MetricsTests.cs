@@ -68,8 +68,7 @@ public sealed partial class MetricsTests(ServerFixture fixture) : IClassFixture<
         PrometheusText? metrics = null;
         for (var deadline = DateTime.UtcNow + Deadline; DateTime.UtcNow < deadline; await Task.Delay(100))
         {
-            using var response = await scope.Server.Http.GetAsync(new Uri("/metrics", UriKind.Relative));
-            metrics = PrometheusText.Parse(await response.Content.ReadAsStringAsync());
+            metrics = await MetricsAsync(scope);
             if (metrics.Samples("nimbus_lambda_invocations_total", series).Count == 1)
             {
                 break;
@@ -82,6 +81,37 @@ public sealed partial class MetricsTests(ServerFixture fixture) : IClassFixture<
         Assert.Equal(1, metrics.Value("nimbus_lambda_duration_milliseconds_count", series));
         Assert.InRange(metrics.Value("nimbus_lambda_duration_milliseconds_sum", series), 2900, 30_000);
     });
+
+    [Fact]
+    public Task Metrics_endpoint_reports_the_servers_garbage_collections_and_allocations() => fixture.RunAsync(async scope =>
+    {
+        var name = scope.NewFunctionName();
+        await scope.Lambda.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeCjs), NodeRuntime, "index.handler");
+        var before = await MetricsAsync(scope);
+        for (var i = 0; i < 5; i++)
+        {
+            var invoked = await scope.Lambda.InvokeAsync(name, $$"""{"name":"gc{{i}}"}""");
+            Assert.True(invoked.StatusCode == 200, invoked.ToString());
+        }
+
+        var after = await MetricsAsync(scope);
+
+        Assert.Equal("counter", after.Types["nimbus_dotnet_gc_collections_total"]);
+        Assert.Equal("counter", after.Types["nimbus_dotnet_gc_pause_seconds_total"]);
+        Assert.Equal("counter", after.Types["nimbus_dotnet_allocated_bytes_total"]);
+        var collections = Enumerable.Range(0, 3).Select(g => after.Value("nimbus_dotnet_gc_collections_total", ("generation", g.ToString(CultureInfo.InvariantCulture)))).ToList();
+        Assert.True(collections[0] >= collections[1] && collections[1] >= collections[2] && collections[2] >= 0, string.Join(", ", collections));
+        Assert.True(after.Value("nimbus_dotnet_gc_pause_seconds_total") >= before.Value("nimbus_dotnet_gc_pause_seconds_total"));
+        Assert.True(after.Value("nimbus_dotnet_allocated_bytes_total") > before.Value("nimbus_dotnet_allocated_bytes_total"));
+    });
+
+    private static async Task<PrometheusText> MetricsAsync(TestScope scope)
+    {
+        using var response = await scope.Server.Http.GetAsync(new Uri("/metrics", UriKind.Relative));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, text);
+        return PrometheusText.Parse(text);
+    }
 
     [Fact]
     public Task Requests_refused_by_authentication_are_counted_by_API_and_status() => fixture.RunAsync(async scope =>

@@ -185,6 +185,20 @@ internal sealed class MetricsExposition(
         writer.Family("nimbus_memory_limit_megabytes", "gauge", "Memory the instances of this node may add up to.");
         writer.Sample("nimbus_memory_limit_megabytes", sandboxes.MemoryLimitMb);
 
+        // The server's own garbage collections, so a benchmark can tell a slow run that collected from one that did not
+        // (the runtime's counters, no EventPipe session needed).
+        const string collections = "nimbus_dotnet_gc_collections_total";
+        writer.Family(collections, "counter", "Garbage collections of the server process by generation (a gen2 collection also counts in gen0 and gen1).");
+        for (var generation = 0; generation <= GC.MaxGeneration; generation++)
+        {
+            writer.Sample(collections, GC.CollectionCount(generation), ("generation", generation.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
+        writer.Family("nimbus_dotnet_gc_pause_seconds_total", "counter", "Time the server's threads were paused by the garbage collector.");
+        writer.Sample("nimbus_dotnet_gc_pause_seconds_total", GC.GetTotalPauseDuration().TotalSeconds);
+        writer.Family("nimbus_dotnet_allocated_bytes_total", "counter", "Bytes the server process has allocated on the managed heap.");
+        writer.Sample("nimbus_dotnet_allocated_bytes_total", GC.GetTotalAllocatedBytes());
+
         const string requestsTotal = "nimbus_http_requests_total";
         writer.Family(requestsTotal, "counter", "Requests to the main port by API (the SigV4 service, or the unsigned endpoint) and status code.");
         foreach (var ((api, code), count) in requests.Snapshot().OrderBy(r => r.Key.Api, StringComparer.Ordinal).ThenBy(r => r.Key.Code))
