@@ -52,6 +52,37 @@ public sealed partial class MetricsTests(ServerFixture fixture) : IClassFixture<
     });
 
     [Fact]
+    public Task Invocation_whose_caller_hung_up_is_counted_once_it_ends() => fixture.RunAsync(async scope =>
+    {
+        // Metrics and metering are told after the caller's answer is written: an answer nobody reads any more (the caller
+        // gave up while the handler slept) must still count, with the REPORT's duration.
+        var name = scope.NewFunctionName();
+        await scope.Lambda.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeBehaviours), NodeRuntime, "pid.handler", timeout: 30);
+        using (var gone = new CancellationTokenSource(TimeSpan.FromMilliseconds(1500)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => scope.Server.Http.PostAsync(
+                $"/2015-03-31/functions/{name}/invocations", new StringContent("""{"ms":3000}""", Encoding.UTF8, "application/json"), gone.Token));
+        }
+
+        (string, string)[] series = [("function", name), ("version", Latest)];
+        PrometheusText? metrics = null;
+        for (var deadline = DateTime.UtcNow + Deadline; DateTime.UtcNow < deadline; await Task.Delay(100))
+        {
+            metrics = await MetricsAsync(scope);
+            if (metrics.Samples("nimbus_lambda_invocations_total", series).Count == 1)
+            {
+                break;
+            }
+        }
+
+        Assert.NotNull(metrics);
+        Assert.Equal(1, metrics.Value("nimbus_lambda_invocations_total", series));
+        Assert.Equal(0, metrics.Value("nimbus_lambda_errors_total", series));
+        Assert.Equal(1, metrics.Value("nimbus_lambda_duration_milliseconds_count", series));
+        Assert.InRange(metrics.Value("nimbus_lambda_duration_milliseconds_sum", series), 2900, 30_000);
+    });
+
+    [Fact]
     public Task Metrics_endpoint_reports_the_servers_garbage_collections_and_allocations() => fixture.RunAsync(async scope =>
     {
         var name = scope.NewFunctionName();

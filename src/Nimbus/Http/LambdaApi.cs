@@ -220,7 +220,8 @@ internal static class LambdaApi
         }
 
         var limit = invocationType == "Event" ? LambdaLimits.MaxAsyncPayloadBytes : LambdaLimits.MaxSyncPayloadBytes;
-        var payload = await RequestBody.ReadAsync(context, limit).ConfigureAwait(false);
+        // Signed Invokes were read whole by authentication: no task for the body then.
+        var payload = RequestBody.TryTakeBuffered(context, limit, out var buffered) ? buffered : await RequestBody.ReadAsync(context, limit).ConfigureAwait(false);
         if (payload is null)
         {
             await LambdaHttp.WriteErrorAsync(context, invocationType == "Event"
@@ -240,6 +241,7 @@ internal static class LambdaApi
         {
             CognitoIdentity = Security.SigV4Context.Of(context)?.Principal.Cognito?.ToRuntimeHeader(),
             CallerAborted = invocationType == "RequestResponse" ? context.RequestAborted : default,
+            ReportAfterAnswer = invocationType == "RequestResponse",
         };
         if (invocationType != "RequestResponse")
         {
@@ -266,6 +268,19 @@ internal static class LambdaApi
             return;
         }
 
+        try
+        {
+            await WriteInvokeResponseAsync(context, result).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Metrics and metering after the answer went out (sent on this thread: InlineSends), whatever became of it.
+            invoker.ReportAnswered(result);
+        }
+    }
+
+    private static ValueTask WriteInvokeResponseAsync(HttpContext context, InvocationResult result)
+    {
         AwsRequestId.Get(context);
         var response = context.Response;
         response.StatusCode = 200;
@@ -282,7 +297,7 @@ internal static class LambdaApi
         }
 
         response.ContentLength = result.Payload.Length;
-        await response.Body.WriteAsync(result.Payload, context.RequestAborted).ConfigureAwait(false);
+        return response.Body.WriteAsync(result.Payload, context.RequestAborted);
     }
 
     private static async Task PublishVersionAsync(HttpContext context, string functionName, FunctionService service)

@@ -5,20 +5,37 @@ namespace Nimbus.Http;
 /// <summary>Reads request bodies with an explicit limit: the caller decides what "too large" answers.</summary>
 internal static class RequestBody
 {
+    /// <summary>
+    /// True when authentication already read the whole body (every signed request with a Content-Length of up to 1 MB,
+    /// so every signed Invoke): <paramref name="body"/> is then the same bytes, not a second copy, or null when they are
+    /// longer than <paramref name="limit"/>. False: read it with <see cref="ReadAsync"/>.
+    /// </summary>
+    public static bool TryTakeBuffered(HttpContext context, long limit, out byte[]? body)
+    {
+        if (context.Request.Body is not BufferedRequestBody { Position: 0 } buffered)
+        {
+            body = null;
+            return false;
+        }
+
+        if (buffered.Bytes.Length > limit)
+        {
+            body = null;
+            return true;
+        }
+
+        buffered.Position = buffered.Bytes.Length;
+        body = buffered.Bytes;
+        return true;
+    }
+
     /// <summary>The whole body, or null when it is longer than <paramref name="limit"/> bytes.</summary>
     public static async Task<byte[]?> ReadAsync(HttpContext context, long limit)
     {
         var request = context.Request;
-        if (request.Body is BufferedRequestBody { Position: 0 } buffered)
+        if (TryTakeBuffered(context, limit, out var bytes))
         {
-            // Read and hashed by authentication already (every signed Invoke): the same bytes, not a second copy.
-            if (buffered.Bytes.Length > limit)
-            {
-                return null;
-            }
-
-            buffered.Position = buffered.Bytes.Length;
-            return buffered.Bytes;
+            return bytes;
         }
 
         if (request.ContentLength is { } declared)

@@ -28,6 +28,13 @@ internal sealed record InvocationRequest(
     /// with credentials issued for one; null otherwise.
     /// </summary>
     public string? CognitoIdentity { get; init; }
+
+    /// <summary>
+    /// Set by a caller that answers over the network (the Invoke API): the invocation's observers (metrics, metering) are
+    /// told once the caller's answer is written, not before, through <see cref="Invoker.ReportAnswered"/>, which the
+    /// caller must call whatever happened to the answer (<see cref="InvocationResult.Unreported"/> carries the record).
+    /// </summary>
+    public bool ReportAfterAnswer { get; init; }
 }
 
 internal enum InvocationStatus
@@ -52,6 +59,12 @@ internal sealed record InvocationResult(
 {
     /// <summary>Set when Invoke was refused for lack of concurrency; <see cref="Error"/> is then the 429.</summary>
     public ConcurrencyThrottle Throttle { get; init; }
+
+    /// <summary>
+    /// The REPORT figures of an invocation that ran for a <see cref="InvocationRequest.ReportAfterAnswer"/> caller, not yet
+    /// given to the observers: <see cref="Invoker.ReportAnswered"/> does that. Null otherwise.
+    /// </summary>
+    public InvocationRecord? Unreported { get; init; }
 
     public static InvocationResult Rejected(Functions.LambdaError error) => new(InvocationStatus.Rejected, [], "", null, error);
 

@@ -157,13 +157,18 @@ internal sealed partial class Invoker(
         var result = outcome.TimedOut ? InvocationOutcome.Timeout
             : outcome.Kind == InvokeOutcomeKind.Response ? InvocationOutcome.Success
             : InvocationOutcome.FunctionError;
+        InvocationRecord? unreported = null;
         if (_observers.Length > 0)
         {
             var record = new InvocationRecord(requestId, function.Name, resource, function.Version, start, outcome.DurationMs,
                 PlatformLog.BilledMs(outcome.DurationMs), function.MemorySize, outcome.MaxMemoryUsedMb, outcome.InitDurationMs, result, lease.InUseAtGrant);
-            foreach (var observer in _observers)
+            if (request.ReportAfterAnswer)
             {
-                observer.OnCompleted(record);
+                unreported = record;
+            }
+            else
+            {
+                Notify(record);
             }
         }
 
@@ -176,7 +181,31 @@ internal sealed partial class Invoker(
             outcome.Kind == InvokeOutcomeKind.Response ? InvocationStatus.Success : InvocationStatus.FunctionError,
             outcome.Body,
             function.Version,
-            request.TailLog ? outcome.LogTail : null);
+            request.TailLog ? outcome.LogTail : null)
+        {
+            Unreported = unreported,
+        };
+    }
+
+    /// <summary>
+    /// Gives the observers the figures of an invocation run for a <see cref="InvocationRequest.ReportAfterAnswer"/>
+    /// caller, once its answer was written (or failed to be): nothing of metrics and metering is then on the way from
+    /// the function's answer to the caller's.
+    /// </summary>
+    public void ReportAnswered(InvocationResult result)
+    {
+        if (result.Unreported is { } record)
+        {
+            Notify(record);
+        }
+    }
+
+    private void Notify(in InvocationRecord record)
+    {
+        foreach (var observer in _observers)
+        {
+            observer.OnCompleted(record);
+        }
     }
 
     private static async Task ReleaseAfterExtensionsAsync(SandboxPool pool, SandboxInstance instance, long deadlineMs)
@@ -192,12 +221,8 @@ internal sealed partial class Invoker(
             return;
         }
 
-        var record = new InvocationRecord(requestId, function.Name, resource, function.Version, start, durationMs ?? 0,
-            0, function.MemorySize, 0, null, outcome, concurrent);
-        foreach (var observer in _observers)
-        {
-            observer.OnCompleted(record);
-        }
+        Notify(new InvocationRecord(requestId, function.Name, resource, function.Version, start, durationMs ?? 0,
+            0, function.MemorySize, 0, null, outcome, concurrent));
     }
 
     // Child spans of the invoke span, timed after the fact from the REPORT figures: a cold start (from acquiring an

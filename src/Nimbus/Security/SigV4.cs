@@ -164,8 +164,49 @@ internal static class SigV4
         return CryptographicOperations.FixedTimeEquals(a, b);
     }
 
-    public static bool TryParseAmzDate(string? value, out DateTimeOffset date) =>
-        DateTimeOffset.TryParseExact(value, DateFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out date);
+    /// <summary>
+    /// <see cref="DateFormat"/> (<c>20261207T093000Z</c>), read by hand: every signed request has one, and
+    /// <c>DateTimeOffset.TryParseExact</c> cost a sixth of reading a request's signature. Accepts what TryParseExact accepts.
+    /// </summary>
+    public static bool TryParseAmzDate(string? value, out DateTimeOffset date)
+    {
+        date = default;
+        if (value is not { Length: 16 } || value[8] != 'T' || value[15] != 'Z')
+        {
+            return false;
+        }
+
+        var text = value.AsSpan();
+        if (!TryDigits(text[..4], out var year) || !TryDigits(text[4..6], out var month) || !TryDigits(text[6..8], out var day)
+            || !TryDigits(text[9..11], out var hour) || !TryDigits(text[11..13], out var minute) || !TryDigits(text[13..15], out var second))
+        {
+            return false;
+        }
+
+        if (year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59)
+        {
+            return false;
+        }
+
+        date = new DateTimeOffset(year, month, day, hour, minute, second, TimeSpan.Zero);
+        return true;
+    }
+
+    private static bool TryDigits(ReadOnlySpan<char> digits, out int value)
+    {
+        value = 0;
+        foreach (var c in digits)
+        {
+            if (!char.IsAsciiDigit(c))
+            {
+                return false;
+            }
+
+            value = (value * 10) + (c - '0');
+        }
+
+        return true;
+    }
 
     public static string FormatAmzDate(DateTimeOffset date) => date.UtcDateTime.ToString(DateFormat, CultureInfo.InvariantCulture);
 

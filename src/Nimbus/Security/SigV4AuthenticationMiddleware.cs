@@ -18,17 +18,50 @@ internal sealed partial class SigV4AuthenticationMiddleware(
 {
     private static readonly string[] ExemptPaths = ["/health", "/metrics"];
 
-    public async Task InvokeAsync(HttpContext context)
+    // Not async on the way through: an authenticated request whose body is not checked against its signed hash as it
+    // streams (every one but S3's) goes straight on, without a state machine of this middleware per request.
+    public Task InvokeAsync(HttpContext context)
     {
         var path = context.Request.Path.Value ?? "/";
         // Function URLs authenticate themselves: NONE needs nothing, AWS_IAM calls FunctionUrlIamGuard.
-        if (ExemptPaths.Contains(path, StringComparer.Ordinal) || functionUrls.TryMatch(context, out _, out _))
+        if (IsExempt(path) || functionUrls.TryMatch(context, out _, out _))
         {
-            await next(context).ConfigureAwait(false);
-            return;
+            return next(context);
         }
 
-        var (failure, service, presigned) = await authenticator.AuthenticateAsync(context).ConfigureAwait(false);
+        var authentication = authenticator.AuthenticateAsync(context);
+        if (authentication.IsCompletedSuccessfully)
+        {
+            var (failure, service, presigned) = authentication.Result;
+            return failure is null && context.Request.Body is not ContentSha256Stream
+                ? next(context)
+                : ContinueAsync(context, path, failure, service, presigned);
+        }
+
+        return AuthenticateAndContinueAsync(context, path, authentication);
+    }
+
+    private static bool IsExempt(string path)
+    {
+        foreach (var exempt in ExemptPaths)
+        {
+            if (path == exempt)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private async Task AuthenticateAndContinueAsync(HttpContext context, string path, ValueTask<(AuthFailure? Failure, string Service, bool Presigned)> authentication)
+    {
+        var (failure, service, presigned) = await authentication.ConfigureAwait(false);
+        await ContinueAsync(context, path, failure, service, presigned).ConfigureAwait(false);
+    }
+
+    private async Task ContinueAsync(HttpContext context, string path, AuthFailure? failure, string service, bool presigned)
+    {
         if (failure is not null)
         {
             Log.RequestRejected(logger, context.Request.Method, path, service, failure.Kind, failure.Message);

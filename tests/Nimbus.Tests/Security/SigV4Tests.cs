@@ -153,4 +153,36 @@ public sealed class SigV4Tests
         Assert.True(LambdaActions.TryGet(method, route, out var found, out _));
         Assert.Equal(action, found);
     }
+
+    [Theory]
+    [InlineData("20130524T000000Z")]
+    [InlineData("20241231T235959Z")]
+    [InlineData("20240229T120000Z")]
+    [InlineData("00010101T000000Z")]
+    [InlineData("20230229T120000Z")]
+    [InlineData("00000101T000000Z")]
+    [InlineData("20241301T000000Z")]
+    [InlineData("20241200T000000Z")]
+    [InlineData("20241231T240000Z")]
+    [InlineData("20241231T236000Z")]
+    [InlineData("20241231T235960Z")]
+    [InlineData("20241231 235959Z")]
+    [InlineData("20241231T235959")]
+    [InlineData("20241231T235959z")]
+    [InlineData("2024-12-31T23:59:59Z")]
+    [InlineData("2024123aT235959Z")]
+    [InlineData("+0241231T235959Z")]
+    [InlineData(" 20241231T235959Z")]
+    [InlineData("20241231T235959Z ")]
+    [InlineData("")]
+    [InlineData(null)]
+    public void X_Amz_Date_is_read_exactly_as_its_format_reads_it(string? value)
+    {
+        var expected = DateTimeOffset.TryParseExact(value, SigV4.DateFormat, System.Globalization.CultureInfo.InvariantCulture,
+            System.Globalization.DateTimeStyles.AssumeUniversal | System.Globalization.DateTimeStyles.AdjustToUniversal, out var expectedDate);
+
+        Assert.Equal(expected, SigV4.TryParseAmzDate(value, out var date));
+        Assert.Equal(expectedDate, date);
+        Assert.Equal(TimeSpan.Zero, date.Offset);
+    }
 }
