@@ -5,48 +5,86 @@ namespace Nimbus.Sandboxes;
 /// <summary>Reads a process tree from /proc. Used where no cgroup accounts for the tree.</summary>
 internal static class ProcessTree
 {
-    /// <summary>Sum of the peak resident set (VmHWM) of the process and its descendants, in bytes.</summary>
-    public static long PeakResidentBytes(int rootPid)
+    /// <summary>The process and its descendants, the process first (at most 4,096).</summary>
+    public static int[] Walk(int rootPid)
     {
-        long total = 0;
+        var found = new List<int>();
         var pending = new Stack<int>();
         pending.Push(rootPid);
-        var seen = 0;
-        while (pending.Count > 0 && seen++ < 4096)
+        while (pending.Count > 0 && found.Count < 4096)
         {
             var pid = pending.Pop();
-            total += ReadVmHwmBytes(pid);
+            found.Add(pid);
             foreach (var child in Children(pid))
             {
                 pending.Push(child);
             }
         }
 
+        return [.. found];
+    }
+
+    /// <summary>Sum of the peak resident set (VmHWM) of <paramref name="pids"/>, in bytes; a process gone counts 0.</summary>
+    public static long PeakResidentBytes(ReadOnlySpan<int> pids)
+    {
+        long total = 0;
+        foreach (var pid in pids)
+        {
+            total += ReadVmHwmBytes(pid);
+        }
+
         return total;
     }
 
-    private static long ReadVmHwmBytes(int pid)
+    /// <summary>Sum of the peak resident set (VmHWM) of the process and its descendants, in bytes.</summary>
+    public static long PeakResidentBytes(int rootPid) => PeakResidentBytes(Walk(rootPid));
+
+    /// <summary>VmHWM of /proc/PID/status, read into a stack buffer (no reader, no strings: it runs once per invocation).</summary>
+    internal static long ReadVmHwmBytes(int pid)
     {
+        Span<byte> buffer = stackalloc byte[4096];
+        int length;
         try
         {
-            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
-            {
-                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                {
-                    var value = line.AsSpan(6).Trim();
-                    var space = value.IndexOf(' ');
-                    return long.Parse(space < 0 ? value : value[..space], CultureInfo.InvariantCulture) * 1024;
-                }
-            }
+            using var handle = File.OpenHandle(string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}/status"));
+            length = RandomAccess.Read(handle, buffer, 0);
         }
         catch (IOException)
         {
+            return 0;
         }
         catch (UnauthorizedAccessException)
         {
+            return 0;
         }
 
-        return 0;
+        return ParseVmHwmBytes(buffer[..length]);
+    }
+
+    /// <summary>The <c>VmHWM:</c> line of a /proc status text in bytes; 0 when absent (a kernel thread, a zombie).</summary>
+    internal static long ParseVmHwmBytes(ReadOnlySpan<byte> status)
+    {
+        var at = status.IndexOf("\nVmHWM:"u8);
+        if (at < 0)
+        {
+            return 0;
+        }
+
+        var rest = status[(at + "\nVmHWM:"u8.Length)..].TrimStart(" \t"u8);
+        long kilobytes = 0;
+        var digits = 0;
+        foreach (var b in rest)
+        {
+            if (b is < (byte)'0' or > (byte)'9')
+            {
+                break;
+            }
+
+            kilobytes = (kilobytes * 10) + (b - '0');
+            digits++;
+        }
+
+        return digits == 0 ? 0 : kilobytes * 1024;
     }
 
     private static IEnumerable<int> Children(int pid)

@@ -11,6 +11,9 @@ internal sealed class SandboxProcess : ISandbox
     /// <summary>Lambda's limit on file descriptors per execution environment.</summary>
     private const int MaxOpenFiles = 1_024;
 
+    /// <summary>How often, at most, an instance without a cgroup has its process tree walked for Max Memory Used.</summary>
+    internal const long TreeWalkIntervalMs = 250;
+
     private readonly Process _process;
     private readonly OutputPump _stdout;
     private readonly OutputPump _stderr;
@@ -19,6 +22,10 @@ internal sealed class SandboxProcess : ISandbox
     private readonly Action? _cleanup;
     private readonly Action<string>? _assignCode;
     private long _peakMemory;
+
+    // Without a cgroup: the instance's process tree as last walked, and when (Environment.TickCount64).
+    private int[]? _tree;
+    private long _treeWalkedAt;
     private volatile bool _outOfMemoryAtExit;
 
     private SandboxProcess(Process process, Func<string, ValueTask> onOutputLine, bool killTree, InstanceCgroup? cgroup, Action? cleanup, int? userId, Action<string>? assignCode)
@@ -108,7 +115,17 @@ internal sealed class SandboxProcess : ISandbox
 
         if (!_process.HasExited)
         {
-            _peakMemory = Math.Max(_peakMemory, ProcessTree.PeakResidentBytes(ProcessId));
+            // Walking the tree (every thread's children file) cost ~250 µs of CPU per invocation; its processes' peaks
+            // (VmHWM, monotonic) are read every time, the tree itself at most every TreeWalkInterval. A child started
+            // since the last walk counts from the next walk on.
+            var now = Environment.TickCount64;
+            if (_tree is null || now - _treeWalkedAt >= TreeWalkIntervalMs)
+            {
+                _tree = ProcessTree.Walk(ProcessId);
+                _treeWalkedAt = now;
+            }
+
+            _peakMemory = Math.Max(_peakMemory, ProcessTree.PeakResidentBytes(_tree));
         }
 
         return _peakMemory;
