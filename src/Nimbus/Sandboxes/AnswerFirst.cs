@@ -42,16 +42,16 @@ internal static class AnswerFirst
 
         if (_held is { Count: > 0 } held)
         {
-            // In the order it was held; work run here is no longer held (_answering is off), so the list is not grown meanwhile.
-            var count = held.Count;
-            for (var i = 0; i < count; i++)
+            // The list is taken before its work runs: that work may answer another invocation on this thread (a handed
+            // caller's continuation running on, inline), and that nested answer holds into, and runs, a list of its own.
+            _held = null;
+            foreach (var (run, state) in held)
             {
-                var (run, state) = held[i];
-                held[i] = default;
                 run(state);
             }
 
             held.Clear();
+            _held ??= held;
         }
 
         return answered;

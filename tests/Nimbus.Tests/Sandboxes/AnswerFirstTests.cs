@@ -56,4 +56,42 @@ public sealed class AnswerFirstTests
         Assert.Equal(1, ran);
         Assert.False((await invocation.Reply).IsError);
     }
+    [Fact]
+    public void Work_held_by_an_answer_may_answer_another_invocation_on_the_same_thread()
+    {
+        // A handed caller's continuation runs on inline and a second runtime's answer completes on this thread while the
+        // first answer's held work runs: the second answer's own hand-over runs too, and nothing runs twice or fails.
+        var first = NewInvocation();
+        var second = NewInvocation();
+        List<string> order = [];
+
+        second.Reply.ContinueWith(_ =>
+        {
+            AnswerFirst.RunAfterAnswer(_ => order.Add("second's hand-over"), null);
+            order.Add("second answered");
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+        first.Reply.ContinueWith(_ =>
+        {
+            AnswerFirst.RunAfterAnswer(_ =>
+            {
+                order.Add("first's hand-over");
+                Assert.True(AnswerFirst.Answer(second, new RuntimeReply(false, [], null)));
+            }, null);
+            AnswerFirst.RunAfterAnswer(_ => order.Add("first's second hand-over"), null);
+            order.Add("first answered");
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+        Assert.True(AnswerFirst.Answer(first, new RuntimeReply(false, [], null)));
+
+        Assert.Equal(["first answered", "first's hand-over", "second answered", "second's hand-over", "first's second hand-over"], order);
+
+        // And the thread is left clean: the next answer's hand-over runs once, after its answer.
+        var third = NewInvocation();
+        var ran = 0;
+        third.Reply.ContinueWith(_ => AnswerFirst.RunAfterAnswer(_ => ran++, null), CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        Assert.True(AnswerFirst.Answer(third, new RuntimeReply(false, [], null)));
+        Assert.Equal(1, ran);
+    }
 }
