@@ -158,10 +158,11 @@ public sealed class PersistedShapeTests
         Assert.Contains("CREATE TABLE event_source_mappings", MetadataMigrations.All[6], StringComparison.Ordinal);
         Assert.Contains("CREATE TABLE function_policies", MetadataMigrations.All[7], StringComparison.Ordinal);
         Assert.Contains("ADD COLUMN environment", MetadataMigrations.All[8], StringComparison.Ordinal);
-        Assert.Equal(3, LogMigrations.All.Count);
+        Assert.Equal(4, LogMigrations.All.Count);
         Assert.Contains("CREATE TABLE log_events", LogMigrations.All[0], StringComparison.Ordinal);
         Assert.Contains("CREATE TABLE log_groups", LogMigrations.All[1], StringComparison.Ordinal);
         Assert.Contains("CREATE TABLE log_streams", LogMigrations.All[1], StringComparison.Ordinal);
         Assert.Contains("CREATE TABLE events", LogMigrations.All[2], StringComparison.Ordinal);
+        Assert.Contains("id INTEGER PRIMARY KEY AUTOINCREMENT", LogMigrations.All[3], StringComparison.Ordinal);
     }
 }
