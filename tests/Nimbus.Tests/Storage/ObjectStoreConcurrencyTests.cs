@@ -56,7 +56,10 @@ public sealed class ObjectStoreConcurrencyTests : IDisposable
         var etags = bodies.ToDictionary(b => Convert.ToHexStringLower(SHA256.HashData(b)), b => b);
         await PutAsync("hot", bodies[0]);
 
-        // Bounded by count, not time: 3 writers x 150 changes, 4 readers x 150 reads, all on one key.
+        // Bounded by count, not time: 3 writers x 150 changes, 4 readers x at least 150 reads, all on one key. Readers go on
+        // while writers write and until one found the key: on a loaded machine writers can wait on the database lock while
+        // readers run through their reads against a deleted key; once the writers are done the key exists (the last
+        // changes are puts), so the next read finds it.
         var writers = Enumerable.Range(0, 3).Select(w => Task.Run(async () =>
         {
             for (var i = 0; i < 150; i++)
@@ -71,10 +74,11 @@ public sealed class ObjectStoreConcurrencyTests : IDisposable
                 }
             }
         }));
+        var writing = Task.WhenAll(writers);
         var found = 0;
         var readers = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
         {
-            for (var i = 0; i < 150; i++)
+            for (var i = 0; i < 150 || !writing.IsCompleted || Volatile.Read(ref found) == 0; i++)
             {
                 await using var opened = await _store.OpenObjectAsync(Bucket, "hot", CancellationToken.None);
                 if (opened is null)
@@ -89,7 +93,7 @@ public sealed class ObjectStoreConcurrencyTests : IDisposable
                 Interlocked.Increment(ref found);
             }
         }));
-        await Task.WhenAll([.. writers, .. readers]);
+        await Task.WhenAll([writing, .. readers]);
         Assert.True(found > 0, "no read found the key: the test raced nothing");
     }
 
