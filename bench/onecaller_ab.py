@@ -13,10 +13,10 @@ of the per-round differences (a pair is two runs of the same round, seconds apar
         --variant gateway=artifacts/bin/FloorGateway/release/FloorGateway.dll
 
 A variant whose DLL is FloorGateway.dll (bench/FloorGateway, issue 3's gateway floor) starts one gateway per runtime, each
-driving that runtime's Nimbus client as plain processes, and wrk posts to its /invoke unsigned; items of such a variant
+driving that runtime's Nimbus client as plain processes, and wrk posts to its /invoke unsigned. Items of such a variant
 that start with "--" are the gateway's own arguments, e.g. `--variant gateway6=.../FloorGateway.dll,--workers=6` (six
-runtime processes behind it: the 32-caller comparison with a Nimbus that holds six instances, `--callers 32`). Each run also records
-the CPU time the server's process tree (server and runtimes) spent per invoke, a figure the machine's load moves less.
+runtime processes behind it: with `--callers 32`, the like-for-like floor of a Nimbus holding six instances). Each run
+also records the CPU time the server's process tree (server and runtimes) spent per invoke, a figure the machine's load moves less.
 """
 
 import argparse
@@ -45,7 +45,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 class Gateway:
     """bench/FloorGateway with `workers` runtime processes of `family` behind it (its --workers)."""
 
-    def __init__(self, dll, family, env, workers=1):
+    def __init__(self, dll, family, env, workers=1, arguments=()):
         environment = dict(os.environ)
         for item in env:
             name, _, value = item.partition("=")
@@ -53,6 +53,7 @@ class Gateway:
         command = ["dotnet", dll, "--runtime", family, "--repo", REPO]
         if workers != 1:
             command += ["--workers", str(workers)]
+        command += list(arguments)
         self.workers = workers
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, text=True, env=environment, start_new_session=True)
@@ -79,8 +80,9 @@ class Gateway:
 
 
 def gateway_options(items):
-    """A gateway variant's items: (NAME=VALUE environment items, --workers). "--workers=N" and "--workers N" both work."""
-    env, workers, pending = [], 1, None
+    """A gateway variant's items: (NAME=VALUE environment items, --workers, the gateway's other arguments). An argument
+    is "--name=value" or "--name" followed by its value as the next item."""
+    env, workers, arguments, pending = [], 1, [], None
     for item in items:
         if pending is not None:
             item, pending = "%s=%s" % (pending, item), None
@@ -89,12 +91,13 @@ def gateway_options(items):
             if not equals:
                 pending = name
                 continue
-            if name != "--workers":
-                raise SystemExit("onecaller_ab: a FloorGateway variant takes --workers=N, not %s" % item)
-            workers = int(value)
+            if name == "--workers":
+                workers = int(value)
+            else:
+                arguments += [name, value]
         else:
             env.append(item)
-    return env, workers
+    return env, workers, arguments
 
 
 def descendants(pid):
@@ -175,9 +178,9 @@ def main():
         targets = {}
         for label, options in variants:
             if os.path.basename(options.server) == "FloorGateway.dll":
-                env, workers = gateway_options(options.env)
+                env, workers, arguments = gateway_options(options.env)
                 for family in families:
-                    gateway = servers[(label, family)] = Gateway(options.server, family, env, workers)
+                    gateway = servers[(label, family)] = Gateway(options.server, family, env, workers, arguments)
                     targets[(label, family)] = (gateway.url + "/invoke", gateway)
                 log("%s: FloorGateway per runtime, %d runtime process%s each" % (label, workers, "" if workers == 1 else "es"))
                 continue
