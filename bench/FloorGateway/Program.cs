@@ -49,8 +49,17 @@ app.MapGet("/2018-06-01/runtime/invocation/next", async (HttpContext context) =>
     {
         allParked.TrySetResult();
     }
-    // A runtime that exits aborts its parked /next (else graceful shutdown waits its whole timeout for it).
-    var pending = await events.Reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
+    // No cancellation token: a cancellable read always resumes on the thread pool (one more hand-off per invoke). At
+    // shutdown the channel is completed instead, which ends the parked reads.
+    Pending pending;
+    try
+    {
+        pending = await events.Reader.ReadAsync().ConfigureAwait(false);
+    }
+    catch (ChannelClosedException)
+    {
+        return;
+    }
     response.Headers["Lambda-Runtime-Aws-Request-Id"] = pending.Id;
     response.Headers["Lambda-Runtime-Deadline-Ms"] = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 3000).ToString(System.Globalization.CultureInfo.InvariantCulture);
     response.Headers["Lambda-Runtime-Invoked-Function-Arn"] = "arn:aws:lambda:us-east-1:000000000000:function:floor";
@@ -74,8 +83,12 @@ var addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredF
 var runtimeApi = new Uri(addresses[1]).Authority;
 
 using var workers = RuntimeWorkers.Start(runtime, repo, runtimeApi, workerCount);
-// The parked GET /next would hold graceful shutdown for its whole timeout: the runtimes go first.
-app.Lifetime.ApplicationStopping.Register(workers.Kill);
+// The parked GET /next would hold graceful shutdown for its whole timeout: the runtimes go first, then the parked reads end.
+app.Lifetime.ApplicationStopping.Register(() =>
+{
+    workers.Kill();
+    events.Writer.TryComplete();
+});
 await allParked.Task.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
 Console.WriteLine($"FloorGateway listening on {addresses[0]} ({workerCount} runtime process{(workerCount == 1 ? "" : "es")}, pid {string.Join(", ", workers.Ids)})");
 await app.WaitForShutdownAsync().ConfigureAwait(false);
