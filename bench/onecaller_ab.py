@@ -13,8 +13,10 @@ of the per-round differences (a pair is two runs of the same round, seconds apar
         --variant gateway=artifacts/bin/FloorGateway/release/FloorGateway.dll
 
 A variant whose DLL is FloorGateway.dll (bench/FloorGateway, issue 3's gateway floor) starts one gateway per runtime, each
-driving that runtime's Nimbus client as a plain process, and wrk posts to its /invoke unsigned. Each run also records
-the CPU time the server's process tree (server and runtimes) spent per invoke, a figure the machine's load moves less.
+driving that runtime's Nimbus client as a plain process, and wrk posts to its /invoke unsigned; the variant's items that
+start with "-" are the gateway's own arguments (gateway-unix=artifacts/bin/FloorGateway/release/FloorGateway.dll,--unix).
+Each run also records the CPU time the server's process tree (server and runtimes) spent per invoke, a figure the
+machine's load moves less.
 """
 
 import argparse
@@ -45,10 +47,14 @@ class Gateway:
 
     def __init__(self, dll, family, env):
         environment = dict(os.environ)
+        arguments = []
         for item in env:
+            if item.startswith("-"):
+                arguments.append(item)
+                continue
             name, _, value = item.partition("=")
             environment[name] = value
-        self.process = subprocess.Popen(["dotnet", dll, "--runtime", family, "--repo", REPO], stdout=subprocess.PIPE,
+        self.process = subprocess.Popen(["dotnet", dll, "--runtime", family, "--repo", REPO] + arguments, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, text=True, env=environment, start_new_session=True)
         seen = []
         while True:

@@ -10,14 +10,28 @@ using Microsoft.AspNetCore.Http.Features;
 // posts back. The runtime is Nimbus's own node (runtimes/nodejs/bootstrap.js) or python (runtimes/python) client,
 // started as a plain child process (no sandbox, no cgroup). Nothing else: no SigV4, no logs, no metering, no timeout.
 //
-//   dotnet FloorGateway.dll --runtime node|python --repo /path/to/nimbus
+//   dotnet FloorGateway.dll --runtime node|python --repo /path/to/nimbus [--unix]
 //
+// --unix: the Runtime API is also served on a Unix domain socket, whose path the runtime gets in
+// NIMBUS_RUNTIME_API_SOCKET (Nimbus's own clients use it instead of AWS_LAMBDA_RUNTIME_API, which stays set).
 // Prints "FloorGateway listening on <url>" once the runtime has asked for its first event.
 var runtime = Arg(args, "--runtime") ?? "node";
 var repo = Arg(args, "--repo") ?? Directory.GetCurrentDirectory();
+var task = Directory.CreateTempSubdirectory("floor-gateway-");
+var unixSocket = args.Contains("--unix") ? Path.Combine(task.FullName, "runtime-api.sock") : null;
 
 var builder = WebApplication.CreateSlimBuilder(args);
-builder.WebHost.UseUrls("http://127.0.0.1:0", "http://127.0.0.1:0");
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    // The callers' port, then the Runtime API's (and its Unix socket with --unix).
+    kestrel.Listen(System.Net.IPAddress.Loopback, 0);
+    kestrel.Listen(System.Net.IPAddress.Loopback, 0);
+    if (unixSocket is not null)
+    {
+        kestrel.ListenUnixSocket(unixSocket);
+    }
+});
+
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
 var app = builder.Build();
 
@@ -41,7 +55,8 @@ app.MapPost("/invoke", async (HttpRequest request, HttpResponse response) =>
 app.MapGet("/2018-06-01/runtime/invocation/next", async (HttpResponse response) =>
 {
     firstNext.TrySetResult();
-    var pending = await events.Reader.ReadAsync().ConfigureAwait(false);
+    // Ends with the runtime's connection: a parked /next would otherwise hold graceful shutdown for its whole timeout.
+    var pending = await events.Reader.ReadAsync(response.HttpContext.RequestAborted).ConfigureAwait(false);
     response.Headers["Lambda-Runtime-Aws-Request-Id"] = pending.Id;
     response.Headers["Lambda-Runtime-Deadline-Ms"] = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 3000).ToString(System.Globalization.CultureInfo.InvariantCulture);
     response.Headers["Lambda-Runtime-Invoked-Function-Arn"] = "arn:aws:lambda:us-east-1:000000000000:function:floor";
@@ -64,13 +79,17 @@ await app.StartAsync().ConfigureAwait(false);
 var addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.ToArray();
 var runtimeApi = new Uri(addresses[1]).Authority;
 
-var task = Directory.CreateTempSubdirectory("floor-gateway-");
 var start = new ProcessStartInfo { UseShellExecute = false };
 start.Environment.Clear();
 start.Environment["PATH"] = "/usr/local/bin:/usr/bin:/bin";
 start.Environment["LANG"] = "en_US.UTF-8";
 start.Environment["TZ"] = ":UTC";
 start.Environment["AWS_LAMBDA_RUNTIME_API"] = runtimeApi;
+if (unixSocket is not null)
+{
+    start.Environment["NIMBUS_RUNTIME_API_SOCKET"] = unixSocket;
+}
+
 start.Environment["LAMBDA_TASK_ROOT"] = task.FullName;
 start.Environment["AWS_LAMBDA_FUNCTION_NAME"] = "floor";
 start.Environment["AWS_LAMBDA_FUNCTION_VERSION"] = "$LATEST";
