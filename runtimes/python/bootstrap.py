@@ -96,10 +96,6 @@ class RuntimeApiClient:
         # runtime only reads them.
         self._line_cache = {}
         self._last_heads = {}
-        # The bytes of the last 202 to an answer, and whether SO_RCVLOWAT is raised past it (see _arm).
-        self._accepted_len = 0
-        self._lowat = False
-        self._lowat_used = False
 
     @staticmethod
     def _split(address):
@@ -127,7 +123,8 @@ class RuntimeApiClient:
             except OSError:
                 sock.close()
                 raise
-            self._connected(sock)
+            self._sock = sock
+            self._buf = bytearray()
             return
         last = None
         host = self._host
@@ -151,34 +148,10 @@ class RuntimeApiClient:
                 sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
             except OSError:
                 pass
-            self._connected(sock)
+            self._sock = sock
+            self._buf = bytearray()
             return
         raise last if last is not None else OSError("cannot resolve %s" % self._host)
-
-    def _connected(self, sock):
-        self._sock = sock
-        self._buf = bytearray()
-        self._lowat = False
-
-    def _set_lowat(self, n):
-        try:
-            self._sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_RCVLOWAT, n)
-            self._lowat = n > 1
-        except OSError:
-            self._lowat = False
-            self._accepted_len = 0
-
-    def _arm(self, then_next):
-        """An answer with GET /next pipelined behind it gets a 202 back at once and the next event only later: with
-        SO_RCVLOWAT past the 202's length (the last one's, plus one byte), the first read wakes once, when the event
-        begins to arrive, instead of once for the 202 and once more for the event. Any read after that first one, and
-        every other request's, waits for a single byte: the answer and the event together always exceed it."""
-        if then_next and self._accepted_len:
-            if not self._lowat:
-                self._set_lowat(self._accepted_len + 1)
-            self._lowat_used = False
-        elif self._lowat:
-            self._set_lowat(1)
 
     def _drop(self):
         if self._sock is not None:
@@ -196,11 +169,6 @@ class RuntimeApiClient:
         view = self._recv_view
         if view is None:
             view = self._recv_view = memoryview(bytearray(262144))
-        if self._lowat:
-            if self._lowat_used:
-                self._set_lowat(1)
-            else:
-                self._lowat_used = True
         n = self._sock.recv_into(view)
         if not n:
             raise ConnectionResetError("connection closed by the Runtime API")
@@ -292,7 +260,6 @@ class RuntimeApiClient:
             if 100 <= status < 200 and status != 101:
                 continue
             break
-        head_len = len(head) + 4
 
         conn_hdr = headers.get("connection")
         if conn_hdr is None:
@@ -330,8 +297,6 @@ class RuntimeApiClient:
             keep_alive = False
         if not keep_alive:
             self._drop()
-        elif method == "POST" and status == 202 and te is None:
-            self._accepted_len = head_len + len(body)
         return status, headers, body
 
     # -- requests -------------------------------------------------------
@@ -387,7 +352,6 @@ class RuntimeApiClient:
             try:
                 if self._sock is None:
                     self._connect()
-                self._arm(then_next)
                 self._sock.sendall(data)
                 first = self._read_response(method)
                 if not then_next:

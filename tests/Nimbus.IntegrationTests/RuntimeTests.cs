@@ -68,8 +68,8 @@ public sealed class RuntimeTests(ServerFixture fixture) : IClassFixture<ServerFi
         JsonAssert.Equal("""{"cb":true}""", result);
     });
 
-    // The Python client waits for its answer's 202 and the next event with one read (SO_RCVLOWAT past the 202's length):
-    // an event that takes more than one read, and the small events between them, must still arrive whole.
+    // The Python client reads the Runtime API into one reused buffer and parses responses in place: an event that takes
+    // many reads, and the small events between such events, must arrive whole and in order.
     [Fact]
     public Task Python_handler_gets_events_larger_than_one_socket_read_between_small_ones() => fixture.RunAsync(async scope =>
     {
