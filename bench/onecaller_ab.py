@@ -15,7 +15,8 @@ of the per-round differences (a pair is two runs of the same round, seconds apar
 A variant whose DLL is FloorGateway.dll (bench/FloorGateway, issue 3's gateway floor) starts one gateway per runtime, each
 driving that runtime's Nimbus client as plain processes, and wrk posts to its /invoke unsigned. Items of such a variant
 that start with "--" are the gateway's own arguments, e.g. `--variant gateway6=.../FloorGateway.dll,--workers=6` (six
-runtime processes behind it: with `--callers 32`, the like-for-like floor of a Nimbus holding six instances). Each run
+runtime processes behind it: with `--callers 32`, the like-for-like floor of a Nimbus holding six instances) or
+`--variant gateway-unix=.../FloorGateway.dll,--unix` (its Runtime API on a Unix socket, docs/benchmarks.md "uds"). Each run
 also records the CPU time the server's process tree (server and runtimes) spent per invoke, a figure the machine's load moves less.
 """
 
@@ -81,20 +82,17 @@ class Gateway:
 
 def gateway_options(items):
     """A gateway variant's items: (NAME=VALUE environment items, --workers, the gateway's other arguments). An argument
-    is "--name=value" or "--name" followed by its value as the next item."""
-    env, workers, arguments, pending = [], 1, [], None
+    is "--name=value", or "--name" alone for a flag such as --unix."""
+    env, workers, arguments = [], 1, []
     for item in items:
-        if pending is not None:
-            item, pending = "%s=%s" % (pending, item), None
         if item.startswith("--"):
             name, equals, value = item.partition("=")
-            if not equals:
-                pending = name
-                continue
             if name == "--workers":
                 workers = int(value)
-            else:
+            elif equals:
                 arguments += [name, value]
+            else:
+                arguments.append(name)
         else:
             env.append(item)
     return env, workers, arguments

@@ -7,11 +7,13 @@ small event with the headers nimbusd sends, answers each POST /response with 202
 GET /invocation/next with the next event. After --warmup invokes it reads the client's CPU time (the sum of
 every thread's /proc/<pid>/task/<tid>/schedstat, in ns), serves --invokes more, reads it again and reports
 µs of CPU per invoke. The fake server's own CPU is not counted. Clients alternate within each round, the
-order flipped each round, so each pair is measured within the same minute.
+order flipped each round, so each pair is measured within the same minute. --transport tcp,unix measures each client
+over loopback TCP and over a Unix domain socket (NIMBUS_RUNTIME_API_SOCKET; AWS_LAMBDA_RUNTIME_API stays set).
 
     python3 bench/runtime_client_cpu.py --runtime node --client main=/tmp/nimbus-base/lambda-runtimes \\
         --client branch=runtimes --rounds 4
     python3 bench/runtime_client_cpu.py --runtime python --client branch=runtimes --node-arg=--cpu-prof
+    python3 bench/runtime_client_cpu.py --runtime node --client branch=runtimes --transport tcp,unix --rounds 6
 """
 
 import argparse
@@ -104,11 +106,17 @@ def requests_in(buf):
     return out
 
 
-def run_client(label, directory, runtime, warmup, invokes, extra_args, task_root, interpreter=None):
+def run_client(label, directory, runtime, warmup, invokes, extra_args, task_root, interpreter=None, unix=False):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
-    listener.listen(4)
     port = listener.getsockname()[1]
+    if unix:
+        # AWS_LAMBDA_RUNTIME_API keeps naming the (bound, not listening) TCP port: the Host header, as in Nimbus.
+        held, listener = listener, socket.socket(socket.AF_UNIX)
+        path = os.path.join(tempfile.mkdtemp(prefix="nimbus-rtcpu-sock-"), "runtime-api.sock")
+        listener.bind(path)
+        held.close()
+    listener.listen(4)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "en_US.UTF-8", "TZ": ":UTC",
         "LAMBDA_TASK_ROOT": task_root, "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:%d" % port,
@@ -117,6 +125,8 @@ def run_client(label, directory, runtime, warmup, invokes, extra_args, task_root
         "AWS_LAMBDA_LOG_STREAM_NAME": "2026/12/06/[$LATEST]0", "AWS_LAMBDA_LOG_FORMAT": "Text",
         "AWS_REGION": "us-east-1",
     }
+    if unix:
+        env["NIMBUS_RUNTIME_API_SOCKET"] = path
     if runtime == "node":
         env["_HANDLER"] = "index.handler"
         command = [interpreter or "node", "--max-old-space-size=108"] + extra_args + [os.path.join(directory, "nodejs", "bootstrap.js")]
@@ -129,7 +139,8 @@ def run_client(label, directory, runtime, warmup, invokes, extra_args, task_root
         conn, _ = listener.accept()
     finally:
         listener.close()
-    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if not unix:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     pid = client_pid(process.pid)
     buf = bytearray()
     sent = 0
@@ -191,10 +202,15 @@ def main():
     parser.add_argument("--warmup", type=int, default=20000)
     parser.add_argument("--invokes", type=int, default=20000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--transport", default="tcp",
+                        help="tcp, unix or tcp,unix: how each client reaches the fake Runtime API (each one measured)")
     parser.add_argument("--node-arg", action="append", default=[], help="extra interpreter argument (e.g. --cpu-prof)")
     args = parser.parse_args()
 
     clients = [(c.split("=")[0], c.split("=")[1], (c.split("=", 2) + [None])[2]) for c in args.client]
+    transports = [t for t in args.transport.split(",") if t]
+    if transports != ["tcp"]:
+        clients = [("%s/%s" % (label, t), directory, interpreter) for label, directory, interpreter in clients for t in transports]
     task_root = tempfile.mkdtemp(prefix="nimbus-rtcpu-")
     if args.runtime == "node":
         with open(os.path.join(task_root, "index.js"), "w") as f:
@@ -207,7 +223,8 @@ def main():
         order = clients if round_ % 2 == 0 else list(reversed(clients))
         for label, directory, interpreter in order:
             cpu, rate, user, system, switches = run_client(label, os.path.abspath(directory), args.runtime, args.warmup,
-                                                           args.invokes, args.node_arg, task_root, interpreter)
+                                                           args.invokes, args.node_arg, task_root, interpreter,
+                                                           unix=label.endswith("/unix"))
             results[label].append(cpu)
             print("round %d %-10s %s: %.1f µs CPU/invoke (user %.0f, system %.0f; %.2f voluntary switches; "
                   "%.0f invokes/s, load %.1f)" % (round_ + 1, label, args.runtime, cpu, user, system, switches, rate,

@@ -11,15 +11,28 @@ using Microsoft.AspNetCore.Http.Features;
 // (runtimes/python) client, started as plain child processes (RuntimeWorkers: no sandbox, no cgroup). Nothing else: no
 // SigV4, no logs, no metering, no timeout. A stock Kestrel app: no runtime settings of its own (nimbusd's are not copied).
 //
-//   dotnet FloorGateway.dll --runtime node|python --repo /path/to/nimbus [--workers N]
+//   dotnet FloorGateway.dll --runtime node|python --repo /path/to/nimbus [--workers N] [--unix]
 //
+// --unix: the Runtime API is also served on a Unix domain socket, whose path the runtimes get in
+// NIMBUS_RUNTIME_API_SOCKET (Nimbus's own clients use it instead of AWS_LAMBDA_RUNTIME_API, which stays set).
 // Prints "FloorGateway listening on <url>" once every runtime has asked for its first event.
 var runtime = Arg(args, "--runtime") ?? "node";
 var repo = Arg(args, "--repo") ?? Directory.GetCurrentDirectory();
 var workerCount = Workers(args);
+var socketDirectory = args.Contains("--unix") ? Directory.CreateTempSubdirectory("floor-gateway-socket-") : null;
+var unixSocket = socketDirectory is null ? null : Path.Combine(socketDirectory.FullName, "runtime-api.sock");
 
 var builder = WebApplication.CreateSlimBuilder(args);
-builder.WebHost.UseUrls("http://127.0.0.1:0", "http://127.0.0.1:0");
+builder.WebHost.ConfigureKestrel(kestrel =>
+{
+    // The callers' port, then the Runtime API's (and its Unix socket with --unix).
+    kestrel.Listen(System.Net.IPAddress.Loopback, 0);
+    kestrel.Listen(System.Net.IPAddress.Loopback, 0);
+    if (unixSocket is not null)
+    {
+        kestrel.ListenUnixSocket(unixSocket);
+    }
+});
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
 var app = builder.Build();
 
@@ -82,7 +95,7 @@ await app.StartAsync().ConfigureAwait(false);
 var addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.ToArray();
 var runtimeApi = new Uri(addresses[1]).Authority;
 
-using var workers = RuntimeWorkers.Start(runtime, repo, runtimeApi, workerCount);
+using var workers = RuntimeWorkers.Start(runtime, repo, runtimeApi, workerCount, unixSocket);
 // The parked GET /next would hold graceful shutdown for its whole timeout: the runtimes go first, then the parked reads end.
 app.Lifetime.ApplicationStopping.Register(() =>
 {
@@ -92,6 +105,7 @@ app.Lifetime.ApplicationStopping.Register(() =>
 await allParked.Task.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
 Console.WriteLine($"FloorGateway listening on {addresses[0]} ({workerCount} runtime process{(workerCount == 1 ? "" : "es")}, pid {string.Join(", ", workers.Ids)})");
 await app.WaitForShutdownAsync().ConfigureAwait(false);
+socketDirectory?.Delete(recursive: true);
 
 static string? Arg(string[] args, string name)
 {

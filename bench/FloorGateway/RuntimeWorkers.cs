@@ -16,7 +16,7 @@ internal sealed class RuntimeWorkers : IDisposable
 
     public IEnumerable<int> Ids => _processes.Select(process => process.Id);
 
-    public static RuntimeWorkers Start(string runtime, string repo, string runtimeApi, int count)
+    public static RuntimeWorkers Start(string runtime, string repo, string runtimeApi, int count, string? unixSocket = null)
     {
         var workers = new RuntimeWorkers();
         try
@@ -33,6 +33,11 @@ internal sealed class RuntimeWorkers : IDisposable
                 start.Environment["LANG"] = "en_US.UTF-8";
                 start.Environment["TZ"] = ":UTC";
                 start.Environment["AWS_LAMBDA_RUNTIME_API"] = runtimeApi;
+                if (unixSocket is not null)
+                {
+                    start.Environment["NIMBUS_RUNTIME_API_SOCKET"] = unixSocket;
+                }
+
                 start.Environment["LAMBDA_TASK_ROOT"] = workers._task.FullName;
                 start.Environment["AWS_LAMBDA_FUNCTION_NAME"] = "floor";
                 start.Environment["AWS_LAMBDA_FUNCTION_VERSION"] = "$LATEST";

@@ -24,6 +24,9 @@ const EXIT_RUNTIME_API = 1;
 let apiHost;
 let apiPort;
 let apiHostHeader;
+// NIMBUS_RUNTIME_API_SOCKET: the same Runtime API on a Unix domain socket, which only Nimbus's own clients know of
+// (cheaper per request than loopback TCP); AWS_LAMBDA_RUNTIME_API stays the contract and the Host header.
+let apiSocketPath;
 
 // ---------------------------------------------------------------------------
 // Logging (console patch)
@@ -78,6 +81,7 @@ function patchConsole() {
 // ---------------------------------------------------------------------------
 
 function parseApiAddress(value) {
+  apiSocketPath = env.NIMBUS_RUNTIME_API_SOCKET || undefined;
   if (!value) return false;
   apiHostHeader = value;
   let m = /^\[([^\]]+)\]:(\d+)$/.exec(value); // [::1]:9001
@@ -102,7 +106,7 @@ function apiRequest(method, path, headers, body) {
   return new Promise((resolve, reject) => {
     const attempt = (mayRetry) => {
       const req = httpRequest(
-        { agent, host: apiHost, port: apiPort, method, path, headers },
+        { agent, ...apiTarget(), method, path, headers },
         (res) => {
           const chunks = [];
           res.on('data', (c) => chunks.push(c));
@@ -128,6 +132,11 @@ function apiRequest(method, path, headers, body) {
     };
     attempt(true);
   });
+}
+
+// Where http.request connects: the Unix socket when there is one.
+function apiTarget() {
+  return apiSocketPath !== undefined ? { socketPath: apiSocketPath } : { host: apiHost, port: apiPort };
 }
 
 function runtimeApiFailure(what, detail) {
@@ -207,12 +216,11 @@ const loop = {
 };
 
 function loopConnect() {
-  const socket = require('net').connect({
-    host: apiHost,
-    port: apiPort,
-    onread: { buffer: READ_BUFFER, callback: (n) => loopRead(socket, n) },
-  });
-  socket.setNoDelay(true);
+  const onread = { buffer: READ_BUFFER, callback: (n) => loopRead(socket, n) };
+  const socket = require('net').connect(
+    apiSocketPath !== undefined ? { path: apiSocketPath, onread } : { host: apiHost, port: apiPort, onread }
+  );
+  if (apiSocketPath === undefined) socket.setNoDelay(true);
   loop.socket = socket;
   loop.served = false;
   loop.buf = null;
@@ -686,8 +694,7 @@ function createResponseStream(requestId) {
     req = httpRequest(
       {
         agent,
-        host: apiHost,
-        port: apiPort,
+        ...apiTarget(),
         method: 'POST',
         path,
         headers: {

@@ -68,6 +68,26 @@ public sealed class RuntimeTests(ServerFixture fixture) : IClassFixture<ServerFi
         JsonAssert.Equal("""{"cb":true}""", result);
     });
 
+    // The Python client reads the Runtime API into one reused buffer and parses responses in place: an event that takes
+    // many reads, and the small events between such events, must arrive whole and in order.
+    [Fact]
+    public Task Python_handler_gets_events_larger_than_one_socket_read_between_small_ones() => fixture.RunAsync(async scope =>
+    {
+        var name = scope.NewFunctionName();
+        await scope.Lambda.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.Python), "python3.12", "lambda_function.lambda_handler");
+
+        var count = 0;
+        foreach (var size in new[] { 1, 3_000_000, 2, 200_000, 3, 70_000, 4, 1 })
+        {
+            var text = new string('x', size);
+            var result = await scope.Lambda.InvokeAsync(name, $$"""{"name":"{{text}}"}""");
+            Assert.True(result.StatusCode == 200, $"Invoke with a {size}-character name should answer 200.{Environment.NewLine}{result}");
+            using var answer = System.Text.Json.JsonDocument.Parse(result.Body);
+            Assert.Equal(text, answer.RootElement.GetProperty("name").GetString());
+            Assert.Equal(++count, answer.RootElement.GetProperty("count").GetInt32());
+        }
+    });
+
     [Theory]
     [InlineData(AwsCli.V1)]
     [InlineData(AwsCli.V2)]
