@@ -174,6 +174,30 @@ public sealed partial class LogsLambdaTests(LogsServerFixture fixture)
             .ShouldFailWith("ValidationException"), StringComparison.Ordinal);
     });
 
+    [Fact]
+    public Task Back_to_back_invocations_without_a_log_tail_keep_START_their_lines_END_and_REPORT_in_order() => fixture.RunAsync(async scope =>
+    {
+        var name = scope.NewFunctionName();
+        var group = $"/aws/lambda/{name}";
+        await scope.Lambda.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeCjs), "nodejs20.x", "index.handler");
+        var ids = new List<string>();
+        for (var i = 0; i < 10; i++)
+        {
+            ids.Add(await InvokeAsync(scope, name, $$"""{"name":"n{{i}}"}"""));
+        }
+
+        // END and REPORT of a caller that did not ask for the log's tail are written after its answer: still before the
+        // next invocation's START, after the lines the function wrote, and with a measured Max Memory Used.
+        await WaitForMessagesAsync(scope, group, m => m.Any(l => l.StartsWith("REPORT RequestId: " + ids[^1], StringComparison.Ordinal)));
+        var stream = Assert.Single((await RunAsync(scope, Call("describe_log_streams", new { logGroupName = group })))[0].GetProperty("logStreams").Strings("logStreamName"));
+        var lines = (await RunAsync(scope, Call("get_log_events", new { logGroupName = group, logStreamName = stream, startFromHead = true })))[0]
+            .GetProperty("events").Strings("message").Where(l => ids.Any(id => l.Contains(id, StringComparison.Ordinal))).ToList();
+        var expected = ids.SelectMany((id, i) => new[] { $"START RequestId: {id}", $"\t{id}\tINFO\thello from node n{i}", $"END RequestId: {id}", $"REPORT RequestId: {id}" }).ToList();
+        Assert.True(lines.Count == expected.Count && lines.Zip(expected).All(p => p.First.Contains(p.Second, StringComparison.Ordinal)),
+            $"Expected each invocation's START, line, END and REPORT in turn:{Environment.NewLine}{string.Join(Environment.NewLine, lines)}");
+        Assert.All(lines.Where(l => l.StartsWith("REPORT", StringComparison.Ordinal)), l => Assert.Matches(@"Max Memory Used: [1-9][0-9]* MB", l));
+    });
+
     private static async Task<string> InvokeAsync(TestScope scope, string name, string payload)
     {
         var response = await scope.Lambda.InvokeAsync(name, payload);

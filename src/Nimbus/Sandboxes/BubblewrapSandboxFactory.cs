@@ -14,6 +14,12 @@ namespace Nimbus.Sandboxes;
 /// </summary>
 internal sealed class BubblewrapSandboxFactory(string bwrapPath, string? setprivPath, CgroupManager cgroups, SandboxIdentities identities, CodeMounts? mounts, SandboxEntry entry) : ISandboxFactory
 {
+    /// <summary>
+    /// The processes bwrap keeps above the command (with <c>--unshare-pid</c>: itself, and its pid-1 child that reaps the
+    /// namespace's orphans): they only wait once the command started.
+    /// </summary>
+    internal const int BwrapProcesses = 2;
+
     private static readonly string[] SystemDirectories = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"];
 
     private const string ResolvConf = "/etc/resolv.conf";
@@ -157,7 +163,7 @@ internal sealed class BubblewrapSandboxFactory(string bwrapPath, string? setpriv
         return await SandboxProcess.StartAsync(start, onOutputLine, killTree: false, cgroup,
             cleanup: slot is null ? null : () => ReleaseSlot(slot),
             userId: setprivPath is null ? null : spec.UserId,
-            assignCode: slot is null ? null : code => CodeMounts.Assign(slot, code), network: spec.Network).ConfigureAwait(false);
+            assignCode: slot is null ? null : code => CodeMounts.Assign(slot, code), network: spec.Network, wrapperDepth: BwrapProcesses).ConfigureAwait(false);
     }
 
     private static void ReleaseSlot(CodeSlot? slot)

@@ -1,27 +1,37 @@
 using System.Globalization;
+using Microsoft.Win32.SafeHandles;
 
 namespace Nimbus.Sandboxes;
 
 /// <summary>Reads a process tree from /proc. Used where no cgroup accounts for the tree.</summary>
 internal static class ProcessTree
 {
-    /// <summary>The process and its descendants, the process first (at most 4,096).</summary>
-    public static int[] Walk(int rootPid)
+    /// <summary>The most processes a walk returns.</summary>
+    public const int MaxProcesses = 4096;
+
+    /// <summary>The process and its descendants, the process first (at most <see cref="MaxProcesses"/>).</summary>
+    public static int[] Walk(int rootPid) => [.. WalkWithDepths(rootPid).Select(p => p.Pid)];
+
+    /// <summary>
+    /// The process and its descendants with their depth below it (the process 0, its children 1, ...), the process first,
+    /// every process before its descendants (at most <see cref="MaxProcesses"/>).
+    /// </summary>
+    public static List<(int Pid, int Depth)> WalkWithDepths(int rootPid)
     {
-        var found = new List<int>();
-        var pending = new Stack<int>();
-        pending.Push(rootPid);
-        while (pending.Count > 0 && found.Count < 4096)
+        var found = new List<(int Pid, int Depth)>();
+        var pending = new Stack<(int Pid, int Depth)>();
+        pending.Push((rootPid, 0));
+        while (pending.Count > 0 && found.Count < MaxProcesses)
         {
-            var pid = pending.Pop();
-            found.Add(pid);
+            var (pid, depth) = pending.Pop();
+            found.Add((pid, depth));
             foreach (var child in Children(pid))
             {
-                pending.Push(child);
+                pending.Push((child, depth + 1));
             }
         }
 
-        return [.. found];
+        return found;
     }
 
     /// <summary>Sum of the peak resident set (VmHWM) of <paramref name="pids"/>, in bytes; a process gone counts 0.</summary>
@@ -42,12 +52,10 @@ internal static class ProcessTree
     /// <summary>VmHWM of /proc/PID/status, read into a stack buffer (no reader, no strings: it runs once per invocation).</summary>
     internal static long ReadVmHwmBytes(int pid)
     {
-        Span<byte> buffer = stackalloc byte[4096];
-        int length;
         try
         {
-            using var handle = File.OpenHandle(string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}/status"));
-            length = RandomAccess.Read(handle, buffer, 0);
+            using var handle = OpenStatus(pid);
+            return ReadVmHwmBytes(handle);
         }
         catch (IOException)
         {
@@ -57,7 +65,21 @@ internal static class ProcessTree
         {
             return 0;
         }
+    }
 
+    /// <summary>/proc/PID/status, opened for <see cref="ReadVmHwmBytes(SafeFileHandle)"/>.</summary>
+    internal static SafeFileHandle OpenStatus(int pid) =>
+        File.OpenHandle(string.Create(CultureInfo.InvariantCulture, $"/proc/{pid}/status"), FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+
+    /// <summary>
+    /// VmHWM of an open /proc/PID/status, read again from its start (the kernel renders the file anew on each read at
+    /// offset 0). Throws <see cref="IOException"/> once the process is gone: an open status file stays bound to its
+    /// process, never to a later one that reuses the pid.
+    /// </summary>
+    internal static long ReadVmHwmBytes(SafeFileHandle status)
+    {
+        Span<byte> buffer = stackalloc byte[4096];
+        var length = RandomAccess.Read(status, buffer, 0);
         return ParseVmHwmBytes(buffer[..length]);
     }
 

@@ -61,6 +61,10 @@ internal sealed class SandboxInstance
     private bool _frozen;
     private readonly ITimer _freezeTimer;
 
+    // The END and REPORT of the last invocation, when they go out after its caller's answer; null once taken by the next
+    // invocation (which writes them, or waits for them, before its START).
+    private PendingReport? _pendingReport;
+
     public SandboxInstance(FunctionRecord function, int runtimeApiPort, LogStore logs, TimeProvider time, InstanceExtensions? extensions = null)
     {
         Function = function;
@@ -188,6 +192,13 @@ internal sealed class SandboxInstance
     {
         var sandbox = Sandbox ?? throw new InvalidOperationException("The instance has no sandbox attached.");
         State = InstanceState.Busy;
+
+        // The last invocation's END and REPORT come before this one's START, whoever writes them.
+        if (Interlocked.Exchange(ref _pendingReport, null) is { } previous)
+        {
+            await previous.WriteAsync().ConfigureAwait(false);
+        }
+
         var cold = !_initReported;
         _initReported = true;
 
@@ -250,9 +261,14 @@ internal sealed class SandboxInstance
         if (finished == invocation.Reply)
         {
             var reply = invocation.Reply.Result;
-            await DrainAsync(sandbox).ConfigureAwait(false);
             kind = reply.IsError || reply.TooLarge ? InvokeOutcomeKind.FunctionError : InvokeOutcomeKind.Response;
             body = reply.Body;
+            if (!invocation.TailLog && Extensions is null)
+            {
+                return ReportAfterAnswer(sandbox, invocation, kind, body, durationMs, peakBytes, cold);
+            }
+
+            await DrainAsync(sandbox).ConfigureAwait(false);
         }
         else if (finished == sandbox.Exited)
         {
@@ -295,7 +311,7 @@ internal sealed class SandboxInstance
         }
 
         Current = null;
-        var memoryMb = (int)Math.Ceiling(peakBytes / (1024.0 * 1024.0));
+        var memoryMb = Megabytes(peakBytes);
         var initMs = cold ? _initDurationMs : null;
         await WritePlatformAsync(PlatformLog.EndLine(Function, invocation.RequestId)).ConfigureAwait(false);
         await WritePlatformAsync(PlatformLog.ReportLine(Function, _time.GetUtcNow(), invocation.RequestId, durationMs, memoryMb, initMs, PlatformLog.Status(kind, timedOut))).ConfigureAwait(false);
@@ -303,6 +319,65 @@ internal sealed class SandboxInstance
         LastUsed = _time.GetUtcNow();
         State = reusable ? InstanceState.Idle : InstanceState.Dead;
         return new InvokeOutcome(kind, body, tail, durationMs, initMs, memoryMb, reusable, timedOut);
+    }
+
+    /// <summary>
+    /// The outcome of an invocation answered by its runtime whose caller did not ask for the log's tail (and whose instance
+    /// has no extensions to wait for): the runtime's last lines (the drain), END and REPORT are written once the caller's
+    /// answer is out (<see cref="AnswerFirst"/>), off the way from the runtime's answer to the caller's, or by the
+    /// instance's next invocation before its START, whichever comes first. Max Memory Used was sampled already: the
+    /// outcome and the REPORT carry the same figure.
+    /// </summary>
+    private InvokeOutcome ReportAfterAnswer(ISandbox sandbox, PendingInvocation invocation, InvokeOutcomeKind kind, byte[] body, double durationMs, long peakBytes, bool cold)
+    {
+        Current = null;
+        var memoryMb = Megabytes(peakBytes);
+        var initMs = cold ? _initDurationMs : null;
+        var report = new PendingReport(this, sandbox, invocation.RequestId, durationMs, memoryMb, initMs, PlatformLog.Status(kind, timedOut: false));
+        Volatile.Write(ref _pendingReport, report);
+        AnswerFirst.RunAfterAnswer(static pending => _ = ((PendingReport)pending!).WriteAsync(), report);
+        TakeTail();
+        LastUsed = _time.GetUtcNow();
+        State = InstanceState.Idle;
+        return new InvokeOutcome(kind, body, "", durationMs, initMs, memoryMb, InstanceReusable: true);
+    }
+
+    private async Task WriteEndAndReportAsync(ISandbox sandbox, string requestId, double durationMs, int memoryMb, double? initMs, string status)
+    {
+        await DrainAsync(sandbox).ConfigureAwait(false);
+        await WritePlatformAsync(PlatformLog.EndLine(Function, requestId)).ConfigureAwait(false);
+        await WritePlatformAsync(PlatformLog.ReportLine(Function, _time.GetUtcNow(), requestId, durationMs, memoryMb, initMs, status)).ConfigureAwait(false);
+    }
+
+    private static int Megabytes(long bytes) => (int)Math.Ceiling(bytes / (1024.0 * 1024.0));
+
+    /// <summary>An invocation's END and REPORT still to write: written once, by the first to ask; later callers wait for that.</summary>
+    private sealed class PendingReport(SandboxInstance instance, ISandbox sandbox, string requestId, double durationMs, int memoryMb, double? initMs, string status)
+    {
+        private readonly TaskCompletionSource _written = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _started;
+
+        public Task WriteAsync()
+        {
+            if (Interlocked.Exchange(ref _started, 1) == 0)
+            {
+                _ = WriteOnceAsync();
+            }
+
+            return _written.Task;
+        }
+
+        private async Task WriteOnceAsync()
+        {
+            try
+            {
+                await instance.WriteEndAndReportAsync(sandbox, requestId, durationMs, memoryMb, initMs, status).ConfigureAwait(false);
+            }
+            finally
+            {
+                _written.TrySetResult();
+            }
+        }
     }
 
     /// <summary>

@@ -11,9 +11,6 @@ internal sealed class SandboxProcess : ISandbox
     /// <summary>Lambda's limit on file descriptors per execution environment.</summary>
     private const int MaxOpenFiles = 1_024;
 
-    /// <summary>How often, at most, an instance without a cgroup has its process tree walked for Max Memory Used.</summary>
-    internal const long TreeWalkIntervalMs = 250;
-
     private readonly Process _process;
     private readonly OutputPump _stdout;
     private readonly OutputPump _stderr;
@@ -23,12 +20,11 @@ internal sealed class SandboxProcess : ISandbox
     private readonly Action<string>? _assignCode;
     private long _peakMemory;
 
-    // Without a cgroup: the instance's process tree as last walked, and when (Environment.TickCount64).
-    private int[]? _tree;
-    private long _treeWalkedAt;
+    // Without a cgroup: the peaks of the instance's process tree.
+    private readonly ProcessTreePeak? _treePeak;
     private volatile bool _outOfMemoryAtExit;
 
-    private SandboxProcess(Process process, Func<string, ValueTask> onOutputLine, bool killTree, InstanceCgroup? cgroup, Action? cleanup, int? userId, Action<string>? assignCode)
+    private SandboxProcess(Process process, Func<string, ValueTask> onOutputLine, bool killTree, InstanceCgroup? cgroup, Action? cleanup, int? userId, Action<string>? assignCode, int wrapperDepth)
     {
         _assignCode = assignCode;
         _process = process;
@@ -38,6 +34,7 @@ internal sealed class SandboxProcess : ISandbox
         _cleanup = cleanup;
         _process.StandardInput.Close();
         ProcessId = _process.Id;
+        _treePeak = cgroup is null ? new ProcessTreePeak(ProcessId, wrapperDepth) : null;
         _stdout = new OutputPump(_process.StandardOutput.BaseStream, onOutputLine);
         _stderr = new OutputPump(_process.StandardError.BaseStream, onOutputLine);
         Exited = WaitForExitAsync();
@@ -46,9 +43,11 @@ internal sealed class SandboxProcess : ISandbox
     /// <summary>
     /// Starts the command (inside <paramref name="cgroup"/> from its first instruction, when given).
     /// <paramref name="assignCode"/> is how a pre-started sandbox receives its code later (see <see cref="Specialize"/>).
-    /// <paramref name="network"/>: the network namespace to start in (null: the server's).
+    /// <paramref name="network"/>: the network namespace to start in (null: the server's). <paramref name="wrapperDepth"/>:
+    /// how many levels of the tree, from its first process down, are the sandbox's own wrappers, whose memory is set
+    /// before the runtime starts (bwrap and its pid-1 child: 2; 0 when the command runs as the first process).
     /// </summary>
-    public static async Task<SandboxProcess> StartAsync(ProcessStartInfo start, Func<string, ValueTask> onOutputLine, bool killTree, InstanceCgroup? cgroup, Action? cleanup = null, int? userId = null, Action<string>? assignCode = null, Microsoft.Win32.SafeHandles.SafeFileHandle? network = null)
+    public static async Task<SandboxProcess> StartAsync(ProcessStartInfo start, Func<string, ValueTask> onOutputLine, bool killTree, InstanceCgroup? cgroup, Action? cleanup = null, int? userId = null, Action<string>? assignCode = null, Microsoft.Win32.SafeHandles.SafeFileHandle? network = null, int wrapperDepth = 0)
     {
         start = WrapInInstanceShell(start, cgroup);
 
@@ -59,7 +58,7 @@ internal sealed class SandboxProcess : ISandbox
         try
         {
             var process = await ProcessLauncher.StartAsync(start, network).ConfigureAwait(false);
-            return new SandboxProcess(process, onOutputLine, killTree, cgroup, cleanup, userId, assignCode);
+            return new SandboxProcess(process, onOutputLine, killTree, cgroup, cleanup, userId, assignCode, wrapperDepth);
         }
         catch
         {
@@ -113,19 +112,9 @@ internal sealed class SandboxProcess : ISandbox
             return _peakMemory = Math.Max(_peakMemory, _cgroup.PeakMemoryBytes());
         }
 
-        if (!_process.HasExited)
+        if (_treePeak is not null && !_process.HasExited)
         {
-            // Walking the tree (every thread's children file) cost ~250 µs of CPU per invocation; its processes' peaks
-            // (VmHWM, monotonic) are read every time, the tree itself at most every TreeWalkInterval. A child started
-            // since the last walk counts from the next walk on.
-            var now = Environment.TickCount64;
-            if (_tree is null || now - _treeWalkedAt >= TreeWalkIntervalMs)
-            {
-                _tree = ProcessTree.Walk(ProcessId);
-                _treeWalkedAt = now;
-            }
-
-            _peakMemory = Math.Max(_peakMemory, ProcessTree.PeakResidentBytes(_tree));
+            _peakMemory = Math.Max(_peakMemory, _treePeak.Sample(Environment.TickCount64));
         }
 
         return _peakMemory;
@@ -157,6 +146,7 @@ internal sealed class SandboxProcess : ISandbox
             await _cgroup.DeleteAsync().ConfigureAwait(false);
         }
 
+        _treePeak?.Dispose();
         _cleanup?.Invoke();
         var code = _process.ExitCode;
 

@@ -43,4 +43,101 @@ public sealed class ProcessTreeTests
             child.Kill();
         }
     }
+
+    [Fact]
+    public void A_tree_peak_adds_the_wrappers_read_at_the_walk_to_the_processes_below_read_through_open_status_files()
+    {
+        using var shell = Process.Start(new ProcessStartInfo("sh", ["-c", "sleep 30 & wait"]) { UseShellExecute = false })!;
+        try
+        {
+            var sleep = WaitForChild(shell.Id);
+            using var peak = new ProcessTreePeak(shell.Id, wrapperDepth: 1);
+            var sampled = peak.Sample(0);
+            var expected = ProcessTree.ReadVmHwmBytes(shell.Id) + ProcessTree.ReadVmHwmBytes(sleep);
+            Assert.Equal(expected, sampled);
+            Assert.Equal(1, peak.OpenStatusFiles);
+        }
+        finally
+        {
+            shell.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
+    public void A_tree_peak_sees_a_process_grow_between_walks_and_keeps_the_peak_after_it_exits()
+    {
+        using var python = Allocator();
+        try
+        {
+            using var peak = new ProcessTreePeak(python.Id, wrapperDepth: 0);
+            var before = peak.Sample(0);
+
+            // No walk between these samples (the same clock): the open status file shows the new peak.
+            python.StandardInput.WriteLine("grow");
+            Assert.Equal("grown", python.StandardOutput.ReadLine());
+            var after = peak.Sample(1);
+            Assert.True(after >= before + (64L << 20), $"64 MB more were touched; the peak went from {before} to {after} bytes");
+
+            python.Kill();
+            python.WaitForExit();
+            Assert.Equal(after, peak.Sample(2));
+            Assert.Equal(after, peak.Sample(2 + ProcessTreePeak.WalkIntervalMs));
+            Assert.Equal(0, peak.OpenStatusFiles);
+        }
+        finally
+        {
+            if (!python.HasExited)
+            {
+                python.Kill();
+            }
+        }
+    }
+
+    [Fact]
+    public void A_tree_peak_reads_the_wrappers_again_only_at_the_next_walk()
+    {
+        using var python = Allocator();
+        try
+        {
+            using var peak = new ProcessTreePeak(python.Id, wrapperDepth: 1);
+            var before = peak.Sample(0);
+            python.StandardInput.WriteLine("grow");
+            Assert.Equal("grown", python.StandardOutput.ReadLine());
+            Assert.Equal(before, peak.Sample(ProcessTreePeak.WalkIntervalMs - 1));
+            Assert.True(peak.Sample(ProcessTreePeak.WalkIntervalMs) >= before + (64L << 20), "the walk reads the wrapper's peak");
+        }
+        finally
+        {
+            python.Kill();
+        }
+    }
+
+    /// <summary>A python process that touches 64 MB more when told "grow", then answers "grown".</summary>
+    private static Process Allocator()
+    {
+        var start = new ProcessStartInfo("python3", ["-c", "import sys\nsys.stdin.readline()\nb = bytearray(64 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1\nprint('grown', flush=True)\nsys.stdin.readline()\n"])
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+        };
+        return Process.Start(start)!;
+    }
+
+    private static int WaitForChild(int pid)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (DateTime.UtcNow < deadline)
+        {
+            var tree = ProcessTree.Walk(pid);
+            if (tree.Length > 1)
+            {
+                return tree[1];
+            }
+
+            Thread.Sleep(10);
+        }
+
+        throw new TimeoutException($"Process {pid} started no child within 10 s.");
+    }
 }
