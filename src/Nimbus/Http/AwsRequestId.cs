@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http;
 
 namespace Nimbus.Http;
@@ -7,16 +6,6 @@ namespace Nimbus.Http;
 internal static class AwsRequestId
 {
     public const string Header = "x-amzn-RequestId";
-
-    // Random bytes for 256 ids per refill. Guid.NewGuid reads /dev/urandom once per call on Linux (a syscall on every
-    // request); RandomNumberGenerator fills from OpenSSL's generator in user space. Per thread: no lock on the hot path.
-    private const int RandomBlockBytes = 4096;
-
-    [ThreadStatic]
-    private static byte[]? _random;
-
-    [ThreadStatic]
-    private static int _next;
 
     /// <summary>The request's id, made and set as its response header on first use.</summary>
     public static string Get(HttpContext context)
@@ -36,17 +25,9 @@ internal static class AwsRequestId
     /// <summary>A random (version 4) UUID in AWS's request id form, e.g. <c>c6af9ac6-7b61-11e6-9a41-93e8deadbeef</c>.</summary>
     public static string NewId()
     {
-        var random = _random;
-        if (random is null || _next == random.Length)
-        {
-            random = _random ??= new byte[RandomBlockBytes];
-            RandomNumberGenerator.Fill(random);
-            _next = 0;
-        }
-
+        // Guid.NewGuid reads /dev/urandom once per call on Linux (a syscall on every request).
         Span<byte> bytes = stackalloc byte[16];
-        random.AsSpan(_next, 16).CopyTo(bytes);
-        _next += 16;
+        Security.RandomBlock.Fill(bytes);
         bytes[6] = (byte)((bytes[6] & 0x0F) | 0x40);
         bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80);
         return new Guid(bytes, bigEndian: true).ToString();

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 
 namespace Nimbus.Metrics;
@@ -14,17 +15,40 @@ internal static partial class LambdaTraceHeader
     /// <summary>Longest caller header considered; longer ones are ignored, not truncated.</summary>
     public const int MaxLength = 512;
 
+    // "Root=1-" 8 "-" 24 ";Parent=" 16 ";Sampled=0"
+    private const int NewTraceLength = 74;
+
     public static string ForFunction(string? callerHeader, TimeProvider time)
     {
         if (callerHeader is { Length: > 0 and <= MaxLength } && RootPattern().Match(callerHeader) is { Success: true } root)
         {
             var sampled = SampledPattern().Match(callerHeader) is { Success: true } s ? s.Groups[1].Value : "0";
             Span<byte> parent = stackalloc byte[8];
-            System.Security.Cryptography.RandomNumberGenerator.Fill(parent);
+            Security.RandomBlock.Fill(parent);
             return $"Root={root.Groups[1].Value};Parent={Convert.ToHexStringLower(parent)};Sampled={sampled}";
         }
 
-        return Sandboxes.SandboxInstance.NewTraceId(time);
+        return NewTrace(time);
+    }
+
+    /// <summary>
+    /// A new, not sampled trace: <c>Root=1-{8 hex epoch seconds}-{24 hex};Parent={16 hex};Sampled=0</c>, built in
+    /// one string (every Invoke without a caller's header makes one on its way to the function).
+    /// </summary>
+    public static string NewTrace(TimeProvider time)
+    {
+        var epoch = (uint)time.GetUtcNow().ToUnixTimeSeconds();
+        Span<byte> random = stackalloc byte[20];
+        Security.RandomBlock.Fill(random);
+        Span<char> chars = stackalloc char[NewTraceLength];
+        "Root=1-".CopyTo(chars);
+        epoch.TryFormat(chars[7..], out _, "x8", CultureInfo.InvariantCulture);
+        chars[15] = '-';
+        Convert.TryToHexStringLower(random[..12], chars.Slice(16, 24), out _);
+        ";Parent=".CopyTo(chars[40..]);
+        Convert.TryToHexStringLower(random[12..], chars.Slice(48, 16), out _);
+        ";Sampled=0".CopyTo(chars[64..]);
+        return new string(chars);
     }
 
     /// <summary>

@@ -51,4 +51,22 @@ public sealed class LambdaTraceHeaderTests
         var root = stored[..stored.IndexOf(';', StringComparison.Ordinal)];
         Assert.StartsWith(root + ";Parent=", LambdaTraceHeader.ForFunction(stored, TimeProvider.System), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_new_trace_carries_the_current_epoch_seconds_and_fresh_random_ids()
+    {
+        var at = new FixedTime(DateTimeOffset.FromUnixTimeSeconds(0x5759e988));
+
+        // 300 traces take 6,000 random bytes: more than one refill of a thread's block.
+        var traces = Enumerable.Range(0, 300).Select(_ => LambdaTraceHeader.ForFunction(null, at)).ToList();
+
+        Assert.All(traces, trace => Assert.Matches("^Root=1-5759e988-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=0$", trace));
+        Assert.Equal(traces.Count, traces.Select(t => t[16..40]).Distinct(StringComparer.Ordinal).Count());
+        Assert.Equal(traces.Count, traces.Select(t => t[48..64]).Distinct(StringComparer.Ordinal).Count());
+    }
+
+    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
 }
