@@ -50,7 +50,8 @@ internal static class NimbusSettings
         new("Nimbus:PricePerGbSecond", "NIMBUS_PRICE_PER_GB_SECOND", null, "0.0000166667", "Usage report price of one GB-second, USD (AWS's x86 price)."),
         new("Nimbus:OtlpEndpoint", "NIMBUS_OTLP_ENDPOINT", null, "(none; else OTEL_EXPORTER_OTLP_ENDPOINT)", "OTLP/HTTP base URL traces are exported to (spans go to <url>/v1/traces); unset: no export."),
         new("Nimbus:Debug", "NIMBUS_DEBUG", null, "false", "1 or true: a start that fails prints its stack trace too (as does a Debug default log level); otherwise one line per problem."),
-        new("Nimbus:Python", "NIMBUS_PYTHON", null, "python3 (on PATH)", "The interpreter python3.x functions run on: a path or a name on PATH. Its site-packages are the functions' (after their code and layers), so they import its boto3; the version is logged at start, with a warning when it has none or one too old for AWS_ENDPOINT_URL."),
+        new("Nimbus:Python", "NIMBUS_PYTHON", null, "python3 (on PATH)", "The default Python: a path or a name on PATH. The python3.x identifier of its version runs on it, and the others when this node has no interpreter of their version (with a warning). Its site-packages are its functions' (after their code and layers), so they import its boto3, which interpreters without one share; the version is logged at start, with a warning when it has none or one too old for AWS_ENDPOINT_URL."),
+        new("Nimbus:RuntimeInterpreters", "NIMBUS_RUNTIME_INTERPRETERS", null, "(none: found on this node)", "Interpreters per runtime identifier, runtime=path comma-separated (python3.13=/usr/local/bin/python3.13,java21=/usr/lib/jvm/jdk-21/bin/java), ahead of those found on PATH, in pyenv's and nvm's versions and /usr/lib/jvm."),
         new("Nimbus:RuntimesDirectory", "NIMBUS_RUNTIMES_DIRECTORY", null, "(next to the server)", "Where the runtime clients (runtimes/) are."),
     ];
 
