@@ -41,6 +41,7 @@ WRK_BODY = '{"hello":"world","n":42}'  # what wrk_invoke.lua posts
 TARGETS = {"node": "Nimbus warm invoke, node", "python": "Nimbus warm invoke, python"}
 FLOOR = "floor: bare Kestrel POST echo"
 GATEWAY = "floor: gateway (bench/FloorGateway), one %s process"
+GATEWAY_MANY = "floor: gateway (bench/FloorGateway), %d %s processes (Nimbus's instances)"
 # Issue 3's targets on this 2-core machine.
 TARGET_P50_US = 350
 TARGET_RATE = 5000
@@ -220,6 +221,27 @@ def settle(args, target, callers, minimum):
         previous = us
 
 
+def many_workers(args, families, settled):
+    """Runtime processes behind each runtime's second gateway: --gateway-workers, or with 'auto' the instances Nimbus
+    held for that runtime at the end of its settling at the most callers (from /metrics, else the runtime processes of
+    that kind under the server, else 1: then there is no second gateway)."""
+    if args.gateway_workers != "auto":
+        return {family: int(args.gateway_workers) for family in families}
+    found = {}
+    for family in families:
+        count = None
+        for s in settled:
+            if s["target"] == family and s["chunks"]:
+                state = s["chunks"][-1]["server"] or {}
+                count = state.get("instances")
+                if count is None:
+                    count = state.get("processes", {}).get(family)
+        found[family] = int(count or 1)
+        log("gateway for %s: %d runtime processes, as many as Nimbus's instances at %d callers" % (
+            family, found[family], max(int(c) for c in args.callers.split(",") if c)))
+    return found
+
+
 def spread(values):
     return "%.0f-%.0f" % (min(values), max(values))
 
@@ -248,7 +270,13 @@ def main():
                              "processes and garbage collections (from /proc and /metrics)")
     parser.add_argument("--repeat", type=int, default=5, help="measured runs per target and caller count")
     parser.add_argument("--gateway", help="bench/FloorGateway's built DLL: also measure issue 3's gateway floor, one "
-                                          "gateway per runtime with one plain runtime process behind it")
+                                          "gateway per runtime with one plain runtime process behind it and, at the "
+                                          "most callers, one with as many as --gateway-workers")
+    parser.add_argument("--gateway-workers", default="auto",
+                        help="runtime processes behind the second gateway of each runtime, measured at the most callers "
+                             "only: a number, 'auto' (as many as the instances Nimbus held for that runtime once it "
+                             "settled at the most callers; the issue quotes its gateway at 4-32 worker processes) or "
+                             "'none' (only the one-process gateway)")
     parser.add_argument("--workdir", help="bench/run.sh's work directory: the gateways' pids go to its children.pids, so "
                                           "run.sh stops them even when a watchdog stopped this driver")
     parser.add_argument("--json", help="write raw results here")
@@ -269,24 +297,44 @@ def main():
         args.functions[family] = name
         targets.append((family, TARGETS[family], "%s/2015-03-31/functions/%s/invocations" % (args.nimbus, name), "invoke"))
     gateways = []
-    if args.gateway:
+    # Callers per target: every target at every count, but the many-process gateways at the most callers only.
+    target_callers = {}
+
+    def start_gateway(family, workers):
         import onecaller_ab  # noqa: E402  (FloorGateway's start and stop)
+        gateway = onecaller_ab.Gateway(args.gateway, family, [], workers)
+        gateways.append(gateway)
+        if args.workdir:
+            with open(os.path.join(args.workdir, "children.pids"), "a", encoding="ascii") as f:
+                f.write("%d\n" % gateway.pid)
+        return gateway
+
+    if args.gateway:
         for family in families:
-            gateway = onecaller_ab.Gateway(args.gateway, family, [])
-            gateways.append(gateway)
-            if args.workdir:
-                with open(os.path.join(args.workdir, "children.pids"), "a", encoding="ascii") as f:
-                    f.write("%d\n" % gateway.pid)
+            gateway = start_gateway(family, 1)
             targets.append(("gateway-" + family, GATEWAY % family, gateway.url + "/invoke", "body"))
 
     runs = {}
     settled = []
+    gateway_workers = {}
     try:
-        # Each runtime settles at the most callers, then one caller's short warm-up; the floor warms up only.
-        for key, _label, url, check in targets:
+        # Each runtime settles at the most callers, then one caller's short warm-up; the floor warms up only. The
+        # gateways come last: the many-process ones start once Nimbus has settled, with as many processes as it holds.
+        index = 0
+        while index < len(targets):  # the loop appends the many-process gateways
+            key, _label, url, check = targets[index]
+            index += 1
+            if check == "body" and args.gateway and most > 1 and not gateway_workers and args.gateway_workers != "none":
+                gateway_workers = many_workers(args, families, settled)
+                for family, workers in gateway_workers.items():
+                    if workers > 1:
+                        gateway = start_gateway(family, workers)
+                        many = "gateway-%s-many" % family
+                        targets.append((many, GATEWAY_MANY % (workers, family), gateway.url + "/invoke", "body"))
+                        target_callers[many] = [most]
             if check == "invoke" and most > 1 and args.settle_max > 0:
                 settled.append(settle(args, (key, _label, url, check), most, args.settle_min))
-            for count in callers:
+            for count in target_callers.get(key, callers):
                 if count > 1 and check == "invoke" and args.settle_max > 0:
                     continue
                 log("warm-up %s, %d callers" % (key, count))
@@ -297,7 +345,7 @@ def main():
         # same outside load.
         for repeat in range(args.repeat):
             for key, _label, url, check in targets:
-                for count in callers:
+                for count in target_callers.get(key, callers):
                     before = server_state(args) if check == "invoke" else None
                     result = run_wrk(args.wrk, url, count, args.seconds, check)
                     result["load"] = os.getloadavg()[0]
@@ -328,7 +376,7 @@ def main():
     print("| measurement | callers | req/s (median) | req/s (range of the runs) | p50 | p90 | p99 | unit | errors |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
     for key, label, _url, _check in targets:
-        for count in callers:
+        for count in target_callers.get(key, callers):
             errors = sum(r["errors"] for r in runs[(key, count)])
             print("| %s | %d | %.0f | %s | %d | %d | %d | us | %d |" % (
                 label, count, median(key, count, "rate"), spread(values(key, count, "rate")),
@@ -370,6 +418,14 @@ def main():
                     family, count, median(family, count, "p50_us") / max(1, median(gateway, count, "p50_us"))))
                 print("| %s, %d callers: throughput Nimbus / gateway floor | %.2fx |" % (
                     family, count, median(family, count, "rate") / max(1, median(gateway, count, "rate"))))
+            many = "gateway-%s-many" % family
+            if (many, count) in runs:
+                print("| %s, %d callers: p50 Nimbus / gateway floor with %d processes | %.2fx |" % (
+                    family, count, gateway_workers[family],
+                    median(family, count, "p50_us") / max(1, median(many, count, "p50_us"))))
+                print("| %s, %d callers: throughput Nimbus / gateway floor with %d processes | %.2fx |" % (
+                    family, count, gateway_workers[family],
+                    median(family, count, "rate") / max(1, median(many, count, "rate"))))
         if 1 in callers:
             p50 = median(family, 1, "p50_us")
             print("| %s, 1 caller: p50 %d us (target <= %d us) | %s |" % (
@@ -383,12 +439,18 @@ def main():
     print()
 
     if args.json:
+        def workers(key):
+            if key.startswith("gateway-"):
+                return gateway_workers.get(key[len("gateway-"):-len("-many")], 1) if key.endswith("-many") else 1
+            return None
+
         summary = [{"target": k, "callers": c, "rate_median": statistics.median(r["rate"] for r in v),
                     "rate_min": min(r["rate"] for r in v), "rate_max": max(r["rate"] for r in v),
-                    "p50_us_median": statistics.median(r["p50_us"] for r in v)} for (k, c), v in runs.items()]
+                    "p50_us_median": statistics.median(r["p50_us"] for r in v), "workers": workers(k)}
+                   for (k, c), v in runs.items()]
         with open(args.json, "w") as out:
             json.dump({"seconds": args.seconds, "repeat": args.repeat, "time": time.time(), "settled": settled,
-                       "summary": summary,
+                       "gateway_workers": gateway_workers, "summary": summary,
                        "runs": [{"target": k, "callers": c, "results": v} for (k, c), v in runs.items()]},
                       out, indent=1)
     bad = sum(r["errors"] for v in runs.values() for r in v)

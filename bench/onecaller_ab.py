@@ -13,8 +13,10 @@ of the per-round differences (a pair is two runs of the same round, seconds apar
         --variant gateway=artifacts/bin/FloorGateway/release/FloorGateway.dll
 
 A variant whose DLL is FloorGateway.dll (bench/FloorGateway, issue 3's gateway floor) starts one gateway per runtime, each
-driving that runtime's Nimbus client as a plain process, and wrk posts to its /invoke unsigned. Each run also records
-the CPU time the server's process tree (server and runtimes) spent per invoke, a figure the machine's load moves less.
+driving that runtime's Nimbus client as plain processes, and wrk posts to its /invoke unsigned. Items of such a variant
+that start with "--" are the gateway's own arguments, e.g. `--variant gateway6=.../FloorGateway.dll,--workers=6` (six
+runtime processes behind it: with `--callers 32`, the like-for-like floor of a Nimbus holding six instances). Each run
+also records the CPU time the server's process tree (server and runtimes) spent per invoke, a figure the machine's load moves less.
 """
 
 import argparse
@@ -41,14 +43,19 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class Gateway:
-    """bench/FloorGateway with one runtime process of `family` behind it."""
+    """bench/FloorGateway with `workers` runtime processes of `family` behind it (its --workers)."""
 
-    def __init__(self, dll, family, env):
+    def __init__(self, dll, family, env, workers=1, arguments=()):
         environment = dict(os.environ)
         for item in env:
             name, _, value = item.partition("=")
             environment[name] = value
-        self.process = subprocess.Popen(["dotnet", dll, "--runtime", family, "--repo", REPO], stdout=subprocess.PIPE,
+        command = ["dotnet", dll, "--runtime", family, "--repo", REPO]
+        if workers != 1:
+            command += ["--workers", str(workers)]
+        command += list(arguments)
+        self.workers = workers
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, text=True, env=environment, start_new_session=True)
         seen = []
         while True:
@@ -70,6 +77,27 @@ class Gateway:
 
     def stop(self):
         cpu_per_invoke.stop_process(self.process)
+
+
+def gateway_options(items):
+    """A gateway variant's items: (NAME=VALUE environment items, --workers, the gateway's other arguments). An argument
+    is "--name=value" or "--name" followed by its value as the next item."""
+    env, workers, arguments, pending = [], 1, [], None
+    for item in items:
+        if pending is not None:
+            item, pending = "%s=%s" % (pending, item), None
+        if item.startswith("--"):
+            name, equals, value = item.partition("=")
+            if not equals:
+                pending = name
+                continue
+            if name == "--workers":
+                workers = int(value)
+            else:
+                arguments += [name, value]
+        else:
+            env.append(item)
+    return env, workers, arguments
 
 
 def descendants(pid):
@@ -150,10 +178,11 @@ def main():
         targets = {}
         for label, options in variants:
             if os.path.basename(options.server) == "FloorGateway.dll":
+                env, workers, arguments = gateway_options(options.env)
                 for family in families:
-                    gateway = servers[(label, family)] = Gateway(options.server, family, options.env)
+                    gateway = servers[(label, family)] = Gateway(options.server, family, env, workers, arguments)
                     targets[(label, family)] = (gateway.url + "/invoke", gateway)
-                log("%s: FloorGateway per runtime" % label)
+                log("%s: FloorGateway per runtime, %d runtime process%s each" % (label, workers, "" if workers == 1 else "es"))
                 continue
             server = servers[label] = cpu_per_invoke.Server(options)
             for family in families:

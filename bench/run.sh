@@ -149,10 +149,12 @@ timeout --kill-after=10 "$timeout_s" "$python_bin" "$bench/invoke_bench.py" \
 # loads each runtime at 32 callers until it is steady (CPU per invoke no longer falling, no scale-out: 20-40 s for the
 # first, the tiered JIT recompiling the invoke path), then takes 5 interleaved runs of 5 s per cell and prints every
 # 32-caller run with what the server did in it (CPU per invoke, instances, scale-outs, garbage collections). Beside the
-# bare Kestrel floor it measures issue 3's gateway floor (bench/FloorGateway: Kestrel handing each invoke to one plain
-# runtime process over the Runtime API, one per runtime) and gives Nimbus's ratios to both.
+# bare Kestrel floor it measures issue 3's gateway floor (bench/FloorGateway, a stock Kestrel app handing each invoke to
+# plain runtime processes over the Runtime API, one gateway per runtime): with one runtime process at 1 and 32 callers,
+# and at 32 callers also with as many runtime processes as the instances Nimbus held for that runtime once it settled
+# (the issue quotes its gateway at 4-32 worker processes), and gives Nimbus's ratios to each.
 if command -v wrk >/dev/null; then
-  timeout --kill-after=10 "${LOAD_TIMEOUT:-540}" "$python_bin" "$bench/load_bench.py" \
+  timeout --kill-after=10 "${LOAD_TIMEOUT:-600}" "$python_bin" "$bench/load_bench.py" \
     --nimbus "$nimbus_url" --floor "$floor_url" --nimbus-pid "$server_pid" --json "$work/load.json" \
     --gateway "$root/artifacts/bin/FloorGateway/release/FloorGateway.dll" --workdir "$work" || status=$?
 else

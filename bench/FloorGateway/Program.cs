@@ -1,30 +1,34 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http.Features;
 
-// Issue 3's floor for a warm invoke through a gateway: POST /invoke on the public port hands the body to ONE long-lived
-// runtime process over the Lambda Runtime API (2018-06-01) on a second loopback port, and answers with what the runtime
-// posts back. The runtime is Nimbus's own node (runtimes/nodejs/bootstrap.js) or python (runtimes/python) client,
-// started as a plain child process (no sandbox, no cgroup). Nothing else: no SigV4, no logs, no metering, no timeout.
+// Issue 3's floor for a warm invoke through a gateway: POST /invoke on the public port hands the body to one of
+// --workers (default 1) long-lived runtime processes over the Lambda Runtime API (2018-06-01) on a second loopback port,
+// and answers with what the runtime posts back. A request goes to any idle worker (each has its own parked GET /next);
+// callers beyond the workers wait. The runtime is Nimbus's own node (runtimes/nodejs/bootstrap.js) or python
+// (runtimes/python) client, started as plain child processes (RuntimeWorkers: no sandbox, no cgroup). Nothing else: no
+// SigV4, no logs, no metering, no timeout. A stock Kestrel app: no runtime settings of its own (nimbusd's are not copied).
 //
-//   dotnet FloorGateway.dll --runtime node|python --repo /path/to/nimbus
+//   dotnet FloorGateway.dll --runtime node|python --repo /path/to/nimbus [--workers N]
 //
-// Prints "FloorGateway listening on <url>" once the runtime has asked for its first event.
+// Prints "FloorGateway listening on <url>" once every runtime has asked for its first event.
 var runtime = Arg(args, "--runtime") ?? "node";
 var repo = Arg(args, "--repo") ?? Directory.GetCurrentDirectory();
+var workerCount = Workers(args);
 
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.WebHost.UseUrls("http://127.0.0.1:0", "http://127.0.0.1:0");
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
 var app = builder.Build();
 
-// One slot: the runtime serves one event at a time; callers beyond one wait here.
-var events = Channel.CreateBounded<Pending>(new BoundedChannelOptions(1) { SingleReader = true, AllowSynchronousContinuations = true });
+// Each runtime serves one event at a time: an event goes straight to a parked /next; one more waits in the channel's slot
+// and callers beyond that wait to write.
+var events = Channel.CreateBounded<Pending>(new BoundedChannelOptions(1) { SingleReader = workerCount == 1, AllowSynchronousContinuations = true });
 var inFlight = new ConcurrentDictionary<string, Pending>();
-var firstNext = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+var allParked = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+var parked = 0;
 long sequence = 0;
 
 app.MapPost("/invoke", async (HttpRequest request, HttpResponse response) =>
@@ -38,10 +42,24 @@ app.MapPost("/invoke", async (HttpRequest request, HttpResponse response) =>
     response.ContentLength = answer.Length;
     await response.Body.WriteAsync(answer).ConfigureAwait(false);
 });
-app.MapGet("/2018-06-01/runtime/invocation/next", async (HttpResponse response) =>
+app.MapGet("/2018-06-01/runtime/invocation/next", async (HttpContext context) =>
 {
-    firstNext.TrySetResult();
-    var pending = await events.Reader.ReadAsync().ConfigureAwait(false);
+    var response = context.Response;
+    if (Interlocked.Increment(ref parked) >= workerCount)
+    {
+        allParked.TrySetResult();
+    }
+    // No cancellation token: a cancellable read always resumes on the thread pool (one more hand-off per invoke). At
+    // shutdown the channel is completed instead, which ends the parked reads.
+    Pending pending;
+    try
+    {
+        pending = await events.Reader.ReadAsync().ConfigureAwait(false);
+    }
+    catch (ChannelClosedException)
+    {
+        return;
+    }
     response.Headers["Lambda-Runtime-Aws-Request-Id"] = pending.Id;
     response.Headers["Lambda-Runtime-Deadline-Ms"] = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 3000).ToString(System.Globalization.CultureInfo.InvariantCulture);
     response.Headers["Lambda-Runtime-Invoked-Function-Arn"] = "arn:aws:lambda:us-east-1:000000000000:function:floor";
@@ -64,38 +82,16 @@ await app.StartAsync().ConfigureAwait(false);
 var addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.ToArray();
 var runtimeApi = new Uri(addresses[1]).Authority;
 
-var task = Directory.CreateTempSubdirectory("floor-gateway-");
-var start = new ProcessStartInfo { UseShellExecute = false };
-start.Environment.Clear();
-start.Environment["PATH"] = "/usr/local/bin:/usr/bin:/bin";
-start.Environment["LANG"] = "en_US.UTF-8";
-start.Environment["TZ"] = ":UTC";
-start.Environment["AWS_LAMBDA_RUNTIME_API"] = runtimeApi;
-start.Environment["LAMBDA_TASK_ROOT"] = task.FullName;
-start.Environment["AWS_LAMBDA_FUNCTION_NAME"] = "floor";
-start.Environment["AWS_LAMBDA_FUNCTION_VERSION"] = "$LATEST";
-start.Environment["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = "128";
-if (runtime == "python")
+using var workers = RuntimeWorkers.Start(runtime, repo, runtimeApi, workerCount);
+// The parked GET /next would hold graceful shutdown for its whole timeout: the runtimes go first, then the parked reads end.
+app.Lifetime.ApplicationStopping.Register(() =>
 {
-    File.WriteAllText(Path.Combine(task.FullName, "lambda_function.py"), "def lambda_handler(event, context):\n    return {\"ok\": True, \"echo\": event}\n");
-    start.Environment["_HANDLER"] = "lambda_function.lambda_handler";
-    start.FileName = OnPath("python3", start.Environment["PATH"]!);
-    start.ArgumentList.Add(Path.Combine(repo, "runtimes", "python", "bootstrap.py"));
-}
-else
-{
-    File.WriteAllText(Path.Combine(task.FullName, "index.js"), "exports.handler = async (event) => ({ ok: true, echo: event });\n");
-    start.Environment["_HANDLER"] = "index.handler";
-    start.FileName = OnPath("node", start.Environment["PATH"]!);
-    start.ArgumentList.Add(Path.Combine(repo, "runtimes", "nodejs", "bootstrap.js"));
-}
-using var child = Process.Start(start) ?? throw new InvalidOperationException("the runtime did not start");
-// The parked GET /next would hold graceful shutdown for its whole timeout: the runtime goes first.
-app.Lifetime.ApplicationStopping.Register(() => child.Kill(entireProcessTree: true));
-await firstNext.Task.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
-Console.WriteLine($"FloorGateway listening on {addresses[0]} (runtime pid {child.Id})");
+    workers.Kill();
+    events.Writer.TryComplete();
+});
+await allParked.Task.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+Console.WriteLine($"FloorGateway listening on {addresses[0]} ({workerCount} runtime process{(workerCount == 1 ? "" : "es")}, pid {string.Join(", ", workers.Ids)})");
 await app.WaitForShutdownAsync().ConfigureAwait(false);
-task.Delete(recursive: true);
 
 static string? Arg(string[] args, string name)
 {
@@ -103,9 +99,13 @@ static string? Arg(string[] args, string name)
     return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 }
 
-// The interpreter on the runtime's own PATH, as a sandbox would find it (not a shim earlier on this process's PATH).
-static string OnPath(string name, string path) =>
-    path.Split(':').Select(directory => Path.Combine(directory, name)).FirstOrDefault(File.Exists) ?? name;
+static int Workers(string[] args)
+{
+    var text = Arg(args, "--workers") ?? "1";
+    return int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var count) && count is >= 1 and <= 256
+        ? count
+        : throw new ArgumentException($"--workers must be a whole number from 1 to 256, not '{text}'.");
+}
 
 static async Task<byte[]> ReadAllAsync(HttpRequest request)
 {
