@@ -125,6 +125,12 @@ public sealed record NimbusOptions
     /// </summary>
     public string? Python { get; init; }
 
+    /// <summary>
+    /// Interpreters named per runtime identifier (<c>python3.13=/usr/local/bin/python3.13,java21=/usr/lib/jvm/jdk-21/bin/java</c>),
+    /// ahead of the ones found on this node; null: only those found.
+    /// </summary>
+    public string? RuntimeInterpreters { get; init; }
+
     /// <summary>Directory with the runtime interface clients; defaults to the one shipped next to the server.</summary>
     public string? RuntimesDirectory { get; init; }
 
@@ -156,6 +162,9 @@ internal sealed class NimbusOptionsValidator : IValidateOptions<NimbusOptions>
         {
             errors.Add($"Listen '{options.Listen}' must name an IP address or localhost, such as http://127.0.0.1:4566 or http://0.0.0.0:4566 (a host name is not resolved).");
         }
+
+        Sandboxes.RuntimeCatalog.ParseInterpreters(options.RuntimeInterpreters, out var interpreterErrors);
+        errors.AddRange(interpreterErrors);
 
         if (string.IsNullOrWhiteSpace(options.DataDirectory))
         {

@@ -76,17 +76,6 @@ internal sealed class BubblewrapSandboxFactory(string bwrapPath, string? setpriv
             }
         }
 
-        foreach (var path in spec.ReadOnlyHostPaths)
-        {
-            // Likewise for the parents of an interpreter's prefix, such as /root/.pyenv/versions.
-            foreach (var ancestor in Ancestors(path))
-            {
-                Add(args, "--perms", "0755", "--dir", ancestor);
-            }
-
-            Add(args, "--ro-bind", path, path);
-        }
-
         args.Add("--proc");
         args.Add("/proc");
         args.Add("--dev");
@@ -97,6 +86,18 @@ internal sealed class BubblewrapSandboxFactory(string bwrapPath, string? setpriv
         args.Add(((long)spec.EphemeralStorageMb * 1024 * 1024).ToString(CultureInfo.InvariantCulture));
         args.Add("--tmpfs");
         args.Add("/tmp");
+        foreach (var path in spec.ReadOnlyHostPaths)
+        {
+            // The parents of an interpreter's prefix (such as /root/.pyenv/versions) get 0755 too. After /tmp's tmpfs, so
+            // that a host path under /tmp (a data directory's shared boto3) is not hidden by it.
+            foreach (var ancestor in Ancestors(path))
+            {
+                Add(args, "--perms", "0755", "--dir", ancestor);
+            }
+
+            Add(args, "--ro-bind", path, path);
+        }
+
         CodeSlot? slot = null;
         if (spec.CodeDirectory is not null)
         {

@@ -54,6 +54,20 @@ internal static class PlatformLog
             writer.WriteString("functionVersion", function.Version);
         });
 
+    /// <summary>
+    /// The warning of a function whose runtime identifier runs on an interpreter of another version (after INIT_START):
+    /// the text itself, or a <c>platform.runtimeVersionWarning</c> record; null when there is none or SystemLogLevel is ERROR.
+    /// </summary>
+    public static string? VersionWarningLine(FunctionRecord function, DateTimeOffset now, string? warning) =>
+        warning is null ? null
+        : !IsJson(function) ? warning
+        : function.SystemLogLevel is "ERROR" or "FATAL" ? null
+        : Json(now, "platform.runtimeVersionWarning", writer =>
+        {
+            writer.WriteString("runtime", function.Runtime);
+            writer.WriteString("message", warning);
+        });
+
     public static string? StartLine(FunctionRecord function, DateTimeOffset now, string requestId) =>
         !IsJson(function) ? Start(requestId, function.Version)
         : !LogsInfo(function) ? null

@@ -2,7 +2,8 @@ using Microsoft.Extensions.Logging;
 
 namespace Nimbus.Sandboxes;
 
-// Sandboxes/ event ids: 4000-4099 (RuntimeCatalog 4000-4009), and 4280-4289 (RuntimeCatalog's Python). Next free ids: 4002, 4283.
+// Sandboxes/ event ids: 4000-4099 (RuntimeCatalog 4000-4009), 4280-4289 (RuntimeCatalog's Python) and 8270-8279 (one
+// interpreter per runtime identifier). Next free ids: 4002, 4283, 8275.
 internal sealed partial class RuntimeCatalog
 {
     private static partial class Log
@@ -26,5 +27,25 @@ internal sealed partial class RuntimeCatalog
         [LoggerMessage(EventId = 4282, EventName = "PythonBoto3TooOld", Level = LogLevel.Warning,
             Message = "The Python interpreter {Executable} has boto3 {Boto3} (botocore {Botocore}), older than botocore 1.31: it ignores AWS_ENDPOINT_URL, so Python functions' SDK calls go to AWS instead of this node. Upgrade boto3 for that interpreter, or name another with NIMBUS_PYTHON.")]
         public static partial void PythonBoto3TooOld(ILogger logger, string executable, string boto3, string botocore);
+
+        [LoggerMessage(EventId = 8270, EventName = "RuntimeInterpreter", Level = LogLevel.Information,
+            Message = "Runtime {Runtime} runs on {Executable} (version {Version}).")]
+        public static partial void RuntimeInterpreter(ILogger logger, string runtime, string executable, string version);
+
+        [LoggerMessage(EventId = 8271, EventName = "RuntimeOnOtherVersion", Level = LogLevel.Warning,
+            Message = "Runtime {Runtime} has no interpreter of its version on this node: its functions run on {Executable} (version {Version}) instead, and code that needs {Runtime} may fail; each of their cold starts says so in the function's log. Install {Install}, or name one in NIMBUS_RUNTIME_INTERPRETERS, and restart Nimbus.")]
+        public static partial void RuntimeOnOtherVersion(ILogger logger, string runtime, string executable, string version, string install);
+
+        [LoggerMessage(EventId = 8272, EventName = "ConfiguredInterpreterUnusable", Level = LogLevel.Warning,
+            Message = "NIMBUS_RUNTIME_INTERPRETERS names {Command} for {Runtime}, but it does not run; {Runtime} runs on what this node has instead.")]
+        public static partial void ConfiguredInterpreterUnusable(ILogger logger, string runtime, string command);
+
+        [LoggerMessage(EventId = 8273, EventName = "PythonSharedSdk", Level = LogLevel.Information,
+            Message = "The Python interpreter {Executable} (Python {Version}) has no boto3 of its own: its functions import boto3 {Boto3} (botocore {Botocore}) of {Source}, linked read-only from {Directory}, unless their code or layers bring their own.")]
+        public static partial void PythonSharedSdk(ILogger logger, string executable, string version, string boto3, string botocore, string source, string directory);
+
+        [LoggerMessage(EventId = 8274, EventName = "PythonSdkNotShared", Level = LogLevel.Warning,
+            Message = "The boto3 of {Source} could not be shared with Python interpreters without one through {Directory} ({Reason}): their functions cannot import boto3.")]
+        public static partial void PythonSdkNotShared(ILogger logger, string source, string directory, string reason);
     }
 }

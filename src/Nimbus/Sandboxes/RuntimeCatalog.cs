@@ -19,10 +19,18 @@ internal enum RuntimeFamily
 /// An interpreter found on this machine: the real binary and the directories it needs to run. For Python, also the
 /// versions of the boto3 and botocore its functions import (null when it has none).
 /// </summary>
-internal sealed record Interpreter(string Executable, string Version, IReadOnlyList<string> Roots, string? Boto3 = null, string? Botocore = null);
+/// <remarks>
+/// <see cref="SharedSdk"/> is the host directory of another interpreter's boto3 (and its pure-Python dependencies)
+/// put on this one's path because it has none of its own; its sources are among <see cref="Roots"/>.
+/// </remarks>
+internal sealed record Interpreter(string Executable, string Version, IReadOnlyList<string> Roots, string? Boto3 = null, string? Botocore = null, string? SharedSdk = null);
 
-/// <summary>How to start an instance of a runtime, in host paths.</summary>
-internal sealed record RuntimeLaunch(RuntimeFamily Family, Interpreter? Interpreter, string? BootstrapScript, string? ExecutionEnvironment);
+/// <summary>
+/// How to start an instance of a runtime, in host paths. <see cref="VersionWarning"/> is set when the interpreter is
+/// not of the version the runtime identifier names (none of that version on this node): the line written to the
+/// function's log at each init.
+/// </summary>
+internal sealed record RuntimeLaunch(RuntimeFamily Family, Interpreter? Interpreter, string? BootstrapScript, string? ExecutionEnvironment, string? VersionWarning = null);
 
 /// <summary>
 /// The runtimes this node offers, each mapped to an interpreter installed here. Interpreters are resolved once
@@ -52,6 +60,10 @@ internal sealed partial class RuntimeCatalog
     private readonly Lazy<Task<Interpreter?>> _java;
     private readonly ILogger<RuntimeCatalog> _logger;
     private readonly string _pythonCommand;
+    private readonly FrozenDictionary<string, string> _configured;
+    private readonly FrozenDictionary<string, Lazy<Task<(Interpreter? Interpreter, string? Warning)>>> _byRuntime;
+    private readonly Lazy<PythonSdk?> _pythonSdk;
+    private readonly string _sdkDirectory;
 
     /// <summary>
     /// Prints what <see cref="ResolvePython"/> needs, run with <c>-s</c> as the sandbox runs it (no user site): the
@@ -78,11 +90,16 @@ internal sealed partial class RuntimeCatalog
     {
         _logger = logger;
         RuntimesDirectory = Path.GetFullPath(options.Value.RuntimesDirectory ?? Path.Combine(AppContext.BaseDirectory, "lambda-runtimes"));
-        _node = new(() => Task.Run(() => Resolve("node", "-e", "console.log(process.execPath);console.log(process.version)")));
+        _node = new(() => Task.Run(() => Resolve("node", quiet: false, "-e", "console.log(process.execPath);console.log(process.version)")));
         _pythonCommand = options.Value.Python ?? DefaultPython;
-        _python = new(() => Task.Run(ResolvePython));
+        _python = new(() => Task.Run(() => ResolvePython(_pythonCommand, isDefault: true)));
         _dotnet = new(() => Task.Run(ResolveDotnet));
-        _java = new(() => Task.Run(ResolveJava));
+        _java = new(() => Task.Run(() => ResolveJava("java")));
+        _configured = (ParseInterpreters(options.Value.RuntimeInterpreters, out _) ?? []).ToFrozenDictionary(StringComparer.Ordinal);
+        _sdkDirectory = Path.Combine(Path.GetFullPath(options.Value.DataDirectory), "runtimes", "python-sdk");
+        _pythonSdk = new(SharePythonSdk);
+        _byRuntime = Families.Where(f => f.Value is RuntimeFamily.Node or RuntimeFamily.Python or RuntimeFamily.Java)
+            .ToFrozenDictionary(f => f.Key, f => new Lazy<Task<(Interpreter?, string?)>>(() => Task.Run(() => ResolveRuntimeAsync(f.Key, f.Value))), StringComparer.Ordinal);
     }
 
     /// <summary>The interpreter Python functions run on when <see cref="NimbusOptions.Python"/> is not set.</summary>
@@ -105,10 +122,11 @@ internal sealed partial class RuntimeCatalog
     /// <summary>Starts resolving interpreters in the background so the first CreateFunction does not wait.</summary>
     public void Warm()
     {
-        _ = _node.Value;
-        _ = _python.Value;
         _ = _dotnet.Value;
-        _ = _java.Value;
+        foreach (var runtime in _byRuntime.Values)
+        {
+            _ = runtime.Value;
+        }
     }
 
     /// <summary>The Java release the runtime client in runtimes/java is compiled for: the least java17 and java21 need.</summary>
@@ -125,15 +143,15 @@ internal sealed partial class RuntimeCatalog
         switch (family)
         {
             case RuntimeFamily.Node:
-                var node = await _node.Value.ConfigureAwait(false);
+                var (node, nodeWarning) = await _byRuntime[runtime].Value.ConfigureAwait(false);
                 return node is null
                     ? (null, Missing(runtime, "node", "apt-get install nodejs (Node.js 20 or newer)"))
-                    : (new RuntimeLaunch(family, node, Path.Combine(RuntimesDirectory, "nodejs", "bootstrap.js"), $"AWS_Lambda_{runtime}"), null);
+                    : (new RuntimeLaunch(family, node, Path.Combine(RuntimesDirectory, "nodejs", "bootstrap.js"), $"AWS_Lambda_{runtime}", nodeWarning), null);
             case RuntimeFamily.Python:
-                var python = await _python.Value.ConfigureAwait(false);
+                var (python, pythonWarning) = await _byRuntime[runtime].Value.ConfigureAwait(false);
                 return python is null
                     ? (null, Missing(runtime, _pythonCommand, "apt-get install python3, or name an interpreter with NIMBUS_PYTHON"))
-                    : (new RuntimeLaunch(family, python, Path.Combine(RuntimesDirectory, "python", "bootstrap.py"), $"AWS_Lambda_{runtime}"), null);
+                    : (new RuntimeLaunch(family, python, Path.Combine(RuntimesDirectory, "python", "bootstrap.py"), $"AWS_Lambda_{runtime}", pythonWarning), null);
             case RuntimeFamily.Dotnet:
                 var dotnet = await _dotnet.Value.ConfigureAwait(false);
                 if (dotnet is null)
@@ -146,7 +164,7 @@ internal sealed partial class RuntimeCatalog
                         $"The runtime parameter of {runtime} is not available on this Nimbus node: its .NET host needs the .NET {DotnetHostMajor} runtime (Microsoft.NETCore.App {DotnetHostMajor}.x), and the newest installed is {dotnet.Version}. Install it (apt-get install dotnet-runtime-{DotnetHostMajor}.0) and restart Nimbus."))
                     : (new RuntimeLaunch(family, dotnet, Path.Combine(RuntimesDirectory, "dotnet", "Nimbus.Runtime.Dotnet.dll"), $"AWS_Lambda_{runtime}"), null);
             case RuntimeFamily.Java:
-                var java = await _java.Value.ConfigureAwait(false);
+                var (java, javaWarning) = await _byRuntime[runtime].Value.ConfigureAwait(false);
                 if (java is null)
                 {
                     return (null, Missing(runtime, "java", $"a JDK or JRE {JavaClientRelease} or newer, apt-get install openjdk-{JavaClientRelease}-jre-headless"));
@@ -155,7 +173,7 @@ internal sealed partial class RuntimeCatalog
                 return MajorOf(java.Version) < JavaClientRelease
                     ? (null, LambdaError.InvalidParameter(
                         $"The runtime parameter of {runtime} is not available on this Nimbus node: its runtime client needs Java {JavaClientRelease} or newer, and the java on the server's PATH is {java.Version}. Install it (apt-get install openjdk-{JavaClientRelease}-jre-headless) and restart Nimbus."))
-                    : (new RuntimeLaunch(family, java, Path.Combine(RuntimesDirectory, "java", "classes"), $"AWS_Lambda_{runtime}"), null);
+                    : (new RuntimeLaunch(family, java, Path.Combine(RuntimesDirectory, "java", "classes"), $"AWS_Lambda_{runtime}", javaWarning), null);
             default:
                 return (new RuntimeLaunch(family, null, null, null), null);
         }
@@ -208,13 +226,17 @@ internal sealed partial class RuntimeCatalog
     /// The JVM that <c>java</c> on the PATH starts: its real binary, version and home, plus the /etc directories
     /// its home links into (Debian keeps jvm.cfg and the security properties in /etc/java-17-openjdk).
     /// </summary>
-    private Interpreter? ResolveJava()
+    private Interpreter? ResolveJava(string command, bool quiet = false)
     {
-        var lines = Run("java", stderr: true, "-XshowSettings:properties", "-version");
+        var lines = Run(command, stderr: true, "-XshowSettings:properties", "-version");
         string? Setting(string name) => lines?.Select(line => line.Split(" = ", 2)).FirstOrDefault(parts => parts.Length == 2 && parts[0].Trim() == name)?[1].Trim();
         if (Setting("java.home") is not { } home || Setting("java.version") is not { } version || !File.Exists(Path.Combine(home, "bin", "java")))
         {
-            Log.InterpreterMissing(_logger, "java", lines is null ? "not found" : "no java.home in -XshowSettings:properties");
+            if (!quiet)
+            {
+                Log.InterpreterMissing(_logger, command, lines is null ? "not found" : "no java.home in -XshowSettings:properties");
+            }
+
             return null;
         }
 
@@ -241,21 +263,26 @@ internal sealed partial class RuntimeCatalog
         }
 
         var interpreter = new Interpreter(Path.Combine(home, "bin", "java"), version, roots);
-        Log.InterpreterResolved(_logger, "java", interpreter.Executable, version);
+        Log.InterpreterResolved(_logger, command, interpreter.Executable, version);
         return interpreter;
     }
 
     /// <summary>
-    /// The interpreter of python3.x functions (<see cref="NimbusOptions.Python"/>, else python3 on the PATH). Its own
-    /// site-packages are the functions' (after /var/task and layers), so the boto3 they import is that interpreter's:
-    /// logged at start, with a warning when there is none or it is too old to reach this node.
+    /// A Python interpreter (<see cref="NimbusOptions.Python"/>, else python3 on the PATH, is the default one). Its own
+    /// site-packages are the functions' (after /var/task and layers), so the boto3 they import is that interpreter's;
+    /// one without boto3 gets the default interpreter's, shared (<see cref="SharePythonSdk"/>). Logged at start, with
+    /// a warning when there is none or it is too old to reach this node.
     /// </summary>
-    private Interpreter? ResolvePython()
+    private Interpreter? ResolvePython(string command, bool isDefault, bool quiet = false)
     {
-        var lines = Run(_pythonCommand, "-s", "-c", PythonProbe);
+        var lines = Run(command, "-s", "-c", PythonProbe);
         if (lines is null || lines.Length < 5 || lines[^1].Split(' ') is not ["sdk", var boto3, var botocore])
         {
-            Log.InterpreterMissing(_logger, _pythonCommand, lines is null ? "not found, or it failed" : "unexpected answer to the probe");
+            if (!quiet)
+            {
+                Log.InterpreterMissing(_logger, command, lines is null ? "not found, or it failed" : "unexpected answer to the probe");
+            }
+
             return null;
         }
 
@@ -265,12 +292,18 @@ internal sealed partial class RuntimeCatalog
         var executable = virtualEnvironment ? lines[0] : new FileInfo(lines[0]).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? lines[0];
         var interpreter = new Interpreter(executable, lines[1], lines[2..^1].Distinct(StringComparer.Ordinal).ToArray(),
             boto3 == "-" ? null : boto3, botocore == "-" ? null : botocore);
-        Log.InterpreterResolved(_logger, _pythonCommand, executable, interpreter.Version);
+        Log.InterpreterResolved(_logger, command, executable, interpreter.Version);
+        if (!isDefault && interpreter.Boto3 is null && _pythonSdk.Value is { } sdk)
+        {
+            Log.PythonSharedSdk(_logger, executable, interpreter.Version, sdk.Boto3, sdk.Botocore, sdk.Source, sdk.Directory);
+            return interpreter with { Roots = [.. interpreter.Roots, .. sdk.Roots], Boto3 = sdk.Boto3, Botocore = sdk.Botocore, SharedSdk = sdk.Directory };
+        }
+
         if (interpreter.Boto3 is null || interpreter.Botocore is null)
         {
             Log.PythonWithoutBoto3(_logger, executable, interpreter.Version);
         }
-        else if (Version.TryParse(string.Concat(interpreter.Botocore.TakeWhile(c => char.IsAsciiDigit(c) || c == '.')), out var version) && version < EndpointUrlBotocore)
+        else if (!IsCurrentBotocore(interpreter.Botocore))
         {
             Log.PythonBoto3TooOld(_logger, executable, interpreter.Boto3, interpreter.Botocore);
         }
@@ -281,6 +314,9 @@ internal sealed partial class RuntimeCatalog
 
         return interpreter;
     }
+
+    private static bool IsCurrentBotocore(string botocore) =>
+        !Version.TryParse(string.Concat(botocore.TakeWhile(c => char.IsAsciiDigit(c) || c == '.')), out var version) || version >= EndpointUrlBotocore;
 
     private static string[]? Run(string command, params string[] arguments) => Run(command, stderr: false, arguments);
 
@@ -308,7 +344,7 @@ internal sealed partial class RuntimeCatalog
         }
     }
 
-    private Interpreter? Resolve(string command, params string[] arguments)
+    private Interpreter? Resolve(string command, bool quiet, params string[] arguments)
     {
         try
         {
@@ -328,7 +364,11 @@ internal sealed partial class RuntimeCatalog
             process.WaitForExit();
             if (process.ExitCode != 0 || lines.Length < 2)
             {
-                Log.InterpreterMissing(_logger, command, $"exit code {process.ExitCode}");
+                if (!quiet)
+                {
+                    Log.InterpreterMissing(_logger, command, $"exit code {process.ExitCode}");
+                }
+
                 return null;
             }
 
@@ -342,7 +382,11 @@ internal sealed partial class RuntimeCatalog
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            Log.InterpreterMissing(_logger, command, e.Message);
+            if (!quiet)
+            {
+                Log.InterpreterMissing(_logger, command, e.Message);
+            }
+
             return null;
         }
     }

@@ -112,6 +112,12 @@ internal sealed class SandboxInstance
     /// <summary>The invocation being run: set by the invoker before the runtime asks for it on /next.</summary>
     public PendingInvocation? Current { get; private set; }
 
+    // Written before Current is set: a reader that sees Current sees this invocation's start or a later one's.
+    private long _invocationStarted;
+
+    /// <summary>When the current (or last) invocation was handed to the runtime, a <see cref="TimeProvider"/> timestamp; 0 before the first.</summary>
+    public long InvocationStarted => Volatile.Read(ref _invocationStarted);
+
     public bool IsInitialized => _ready.Task.IsCompleted && (Extensions is null || Extensions.InitDone.IsCompleted);
 
     /// <summary>Init is done: the runtime asked for its first event and every extension for its first one.</summary>
@@ -228,6 +234,7 @@ internal sealed class SandboxInstance
         }
 
         var started = _time.GetTimestamp();
+        Volatile.Write(ref _invocationStarted, started);
         Current = invocation;
 
         // An extension that died since the last invocation fails this one before it reaches the runtime.

@@ -297,6 +297,7 @@ internal sealed partial class SandboxManager(
         {
             var spec = new SandboxSpec(instance.Id, FirstSandboxUserId + ports.SlotOf(port), codeDirectory, runtimes.RuntimesDirectory, hostPaths, executable, arguments, environment, function.MemorySize, function.EphemeralStorageSize, optDirectory, await ports.NetworkOfAsync(port).ConfigureAwait(false));
             await instance.WritePlatformAsync(PlatformLog.InitStartLine(function, time.GetUtcNow(), provisioned)).ConfigureAwait(false);
+            await instance.WritePlatformAsync(PlatformLog.VersionWarningLine(function, time.GetUtcNow(), launch.VersionWarning)).ConfigureAwait(false);
             instance.Attach(await sandboxes.StartAsync(spec, instance.OnOutputLineAsync).ConfigureAwait(false));
             return (instance, null);
         }
@@ -560,6 +561,7 @@ internal sealed partial class SandboxManager(
         var environment = BuildEnvironment(function, launch, paths, runtime.Port, instance, provisioned);
         ports.Bind(runtime.Port, instance);
         await instance.WritePlatformAsync(PlatformLog.InitStartLine(function, time.GetUtcNow(), provisioned)).ConfigureAwait(false);
+        await instance.WritePlatformAsync(PlatformLog.VersionWarningLine(function, time.GetUtcNow(), launch.VersionWarning)).ConfigureAwait(false);
         instance.Attach(sandbox);
         runtime.Assign(environment, instance.OnOutputLineAsync);
         return instance;
@@ -773,6 +775,11 @@ internal sealed partial class SandboxManager(
         {
             environment["NODE_PATH"] = NodePath(paths);
         }
+        else if (launch.Interpreter?.SharedSdk is { } sdk)
+        {
+            // The default Python's boto3 for an interpreter without one: after the task root, which the runtime puts first.
+            environment["PYTHONPATH"] = sdk;
+        }
 
         return environment;
     }
@@ -793,8 +800,8 @@ internal sealed partial class SandboxManager(
 
         foreach (var (key, value) in BaseEnvironment(launch, paths, port))
         {
-            // NODE_PATH is the user's to set; the rest is the platform's.
-            if (key != "NODE_PATH" || !environment.ContainsKey(key))
+            // NODE_PATH and PYTHONPATH are the user's to set; the rest is the platform's.
+            if (key is not ("NODE_PATH" or "PYTHONPATH") || !environment.ContainsKey(key))
             {
                 environment[key] = value;
             }
@@ -839,10 +846,14 @@ internal sealed partial class SandboxManager(
             environment["AWS_EXECUTION_ENV"] = executionEnvironment;
         }
 
-        // Layers' Python packages, where Lambda's Python runtimes look for them.
-        if (launch.Family == RuntimeFamily.Python && !environment.ContainsKey("PYTHONPATH"))
+        // Layers' Python packages, where Lambda's Python runtimes look for them; a shared boto3 after them and after the
+        // function's own PYTHONPATH, as AWS's runtimes keep theirs in site-packages.
+        if (launch.Family == RuntimeFamily.Python)
         {
-            environment["PYTHONPATH"] = $"/opt/python/lib/{function.Runtime}/site-packages:/opt/python";
+            var sdk = launch.Interpreter?.SharedSdk is { } shared ? ":" + shared : "";
+            environment["PYTHONPATH"] = function.Environment?.TryGetValue("PYTHONPATH", out var own) == true
+                ? own + sdk
+                : $"/opt/python/lib/{function.Runtime}/site-packages:/opt/python{sdk}";
         }
 
         return environment;

@@ -267,7 +267,7 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
     /// True when a caller that arrived <paramref name="elapsed"/> ago should wait for one of this pool's busy or starting
     /// instances to come back instead of taking an idle one or starting another. It waits when all of these hold:
     /// <see cref="NimbusOptions.ScaleOutWait"/> is on; the pool's invocations average no longer than it, or none has
-    /// ended yet (a cold burst); busy and starting instances already number the node's
+    /// ended yet and none has run longer than it (a cold burst, <see cref="RunsLongerLocked"/>); busy and starting instances already number the node's
     /// <see cref="SandboxManager.ScaleOutTarget"/> (or the provisioned concurrency, if higher); the node's CPUs are
     /// saturated, or have not been free for long enough since the pool reached its target (<see cref="ScaleOutGate"/>);
     /// and the caller has waited less than <see cref="HoldBackBound"/> and the admission wait. Under <see cref="_lock"/>.
@@ -275,7 +275,8 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
     private bool HoldBackLocked(TimeSpan elapsed, long now)
     {
         var threshold = manager.ScaleOutWait;
-        if (threshold <= TimeSpan.Zero || _averageDurationMs > threshold.TotalMilliseconds || _retired || manager.IsDraining)
+        if (threshold <= TimeSpan.Zero || _averageDurationMs > threshold.TotalMilliseconds || _retired || manager.IsDraining
+            || (double.IsNaN(_averageDurationMs) && RunsLongerLocked(threshold, now)))
         {
             // A retired pool is no longer rechecked (RecheckHeldBack): its callers are not held back.
             return false;
@@ -283,6 +284,25 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
 
         var atTarget = _all.Count - _idle.Count + _starting >= Math.Max(manager.ScaleOutTarget, _provisionedTarget);
         return _gate.Holds(atTarget, manager.CpuFreeSince, now) && elapsed < HoldBackBound(threshold) && elapsed < manager.AdmissionWait;
+    }
+
+    /// <summary>
+    /// True when one of the pool's invocations has been running longer than <paramref name="threshold"/>: before the
+    /// first one ends (a cold burst) this already shows the function is not short, so an I/O-bound function's burst
+    /// scales out as soon as its first invocation has run that long, whatever else keeps the node's CPUs busy; its
+    /// held callers are let go at the CPU sampler's next tick (<see cref="RecheckHeldBack"/>). Under <see cref="_lock"/>.
+    /// </summary>
+    private bool RunsLongerLocked(TimeSpan threshold, long now)
+    {
+        foreach (var instance in _all)
+        {
+            if (instance.Current is not null && instance.InvocationStarted is var started and not 0 && manager.Time.GetElapsedTime(started, now) > threshold)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
