@@ -62,8 +62,7 @@ app.MapGet("/2018-06-01/runtime/invocation/next", async (HttpContext context) =>
     {
         allParked.TrySetResult();
     }
-    // No cancellation token: a cancellable read always resumes on the thread pool (one more hand-off per invoke). At
-    // shutdown the channel is completed instead, which ends the parked reads.
+    // No cancellation token: at shutdown the channel is completed instead, which ends the parked reads.
     Pending pending;
     try
     {

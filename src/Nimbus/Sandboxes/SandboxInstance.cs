@@ -656,13 +656,4 @@ internal sealed class SandboxInstance
 
         return buffer.ToArray();
     }
-
-    internal static string NewTraceId(TimeProvider time)
-    {
-        var epoch = time.GetUtcNow().ToUnixTimeSeconds();
-        Span<byte> random = stackalloc byte[20];
-        System.Security.Cryptography.RandomNumberGenerator.Fill(random);
-        var hex = Convert.ToHexStringLower(random);
-        return $"Root=1-{epoch:x8}-{hex[..24]};Parent={hex[24..40]};Sampled=0";
-    }
 }
