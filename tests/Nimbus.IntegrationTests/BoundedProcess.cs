@@ -35,4 +35,45 @@ internal static class BoundedProcess
 
         return new ProcessOutcome(process.ExitCode, await stdout, await stderr, timedOut);
     }
+
+    /// <summary>
+    /// The synchronous form, for a quick probe of this machine outside async code: runs <paramref name="start"/> for at
+    /// most <paramref name="limit"/>, then kills its process tree.
+    /// </summary>
+    public static ProcessOutcome Run(ProcessStartInfo start, TimeSpan limit)
+    {
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {start.FileName}.");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        var timedOut = !process.WaitForExit(limit);
+        if (timedOut)
+        {
+            process.Kill(entireProcessTree: true);
+        }
+
+        // Also waits for the output to be read to its end.
+        process.WaitForExit();
+        return new ProcessOutcome(process.ExitCode, stdout.Result, stderr.Result, timedOut);
+    }
+
+    /// <summary>
+    /// The stdout (or stderr) of <paramref name="command"/> run with <paramref name="arguments"/> for at most a minute; a
+    /// failure to exit with 0 in time fails the test, with <paramref name="hint"/> after the command's own stderr.
+    /// </summary>
+    public static string Output(string command, IEnumerable<string> arguments, bool stderr = false, string hint = "")
+    {
+        var start = new ProcessStartInfo(command);
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        var outcome = Run(start, TimeSpan.FromMinutes(1));
+        Assert.True(outcome.ExitCode == 0 && !outcome.TimedOut,
+            $"{command} {string.Join(' ', start.ArgumentList)} failed{(outcome.TimedOut ? " (killed after a minute)" : "")}: {outcome.Stderr}{hint}");
+        return stderr ? outcome.Stderr : outcome.Stdout;
+    }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace Nimbus.IntegrationTests;
@@ -122,21 +121,8 @@ public sealed class PythonInterpreterTests
         return (parts[0], parts[1], parts[2]);
     }
 
-    private static string Run(string command, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(command) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"{command} {string.Join(' ', arguments)} should succeed on this machine (./nimbus test installs python3-boto3): {error.Result}");
-        return output;
-    }
+    private static string Run(string command, params string[] arguments) =>
+        BoundedProcess.Output(command, arguments, hint: " (this machine should have it: ./nimbus test installs python3-boto3)");
 
     private static async Task WithServerAsync(Dictionary<string, string>? environment, Func<LambdaHttp, Task> test)
     {

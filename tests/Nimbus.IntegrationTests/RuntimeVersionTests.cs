@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 
@@ -171,23 +170,9 @@ public sealed class RuntimeVersionTests
         }
     }
 
-    private static string Run(string command, params string[] arguments) => Run(command, stderr: false, arguments);
+    private static string Run(string command, params string[] arguments) => BoundedProcess.Output(command, arguments);
 
-    private static string Run(string command, bool stderr, params string[] arguments)
-    {
-        var start = new ProcessStartInfo(command) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"{command} {string.Join(' ', arguments)} failed: {error.Result}");
-        return stderr ? error.Result : output;
-    }
+    private static string Run(string command, bool stderr, params string[] arguments) => BoundedProcess.Output(command, arguments, stderr);
 
     private static async Task WithServerAsync(Func<NimbusServer, LambdaHttp, Task> test)
     {
