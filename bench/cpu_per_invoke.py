@@ -113,6 +113,34 @@ def pool_items(path):
     return None
 
 
+def runtime_command(server_pid, family):
+    """The command line (a list) of the busiest runtime process of `family` (node or python) under the server: the
+    interpreter the server resolved for that runtime (a virtual environment's python stays its own path) and its
+    arguments, as started (with bubblewrap the interpreter's path is the host's). None when it has none."""
+    best = None
+    for pid, comm in runtime_processes(server_pid, {"node", "python3", "python3.11", "python3.12", "python3.13", "python"}).items():
+        if (comm == "node") != (family == "node"):
+            continue
+        try:
+            cpu = proc_cpu_seconds(pid)
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                argv = f.read().decode("utf-8", "replace").split("\0")[:-1]
+        except OSError:
+            continue
+        if argv and (best is None or cpu > best[0]):
+            best = (cpu, argv)
+    return None if best is None else best[1]
+
+
+def clients_directory(server_dll, env=()):
+    """The runtime clients a server build runs (its NIMBUS_RUNTIMES_DIRECTORY, else lambda-runtimes beside nimbusd.dll)."""
+    for item in env:
+        name, _, value = item.partition("=")
+        if name == "NIMBUS_RUNTIMES_DIRECTORY" and value:
+            return os.path.abspath(value)
+    return os.path.join(os.path.dirname(os.path.abspath(server_dll)), "lambda-runtimes")
+
+
 def proc_involuntary(pid):
     """Involuntary context switches of every thread of pid: a thread-pool worker's sched_yield spin counts here."""
     total = 0
@@ -305,6 +333,7 @@ def main():
         args.env += ["DOTNET_STARTUP_HOOKS=" + os.path.abspath(args.pool_probe), "NIMBUS_POOL_PROBE_FILE=" + probe_file]
     server = Server(args)
     runs = []
+    commands = {}
     try:
         log("server %s (pid %d) %s: ready in %.2f s, %.2f s CPU" % (server.url, server.pid, " ".join(args.env),
                                                                  server.start_seconds, server.start_cpu))
@@ -317,6 +346,9 @@ def main():
         warmups = []
         for family, url in targets:
             warmups.append(warm_up(args, server, family, url, comms, probe_file))
+        commands = {family: runtime_command(server.pid, family) for family, _ in targets}
+        for family, command in commands.items():
+            log("%s runs as: %s" % (family, " ".join(command or ["?"])))
         warm_cpu = proc_cpu_seconds(server.pid)
         log("nimbusd CPU through creation and warm-up: %.2f s" % warm_cpu)
         for repeat in range(args.repeat):
@@ -377,6 +409,8 @@ def main():
     finally:
         server.stop()
 
+    for family, command in commands.items():
+        print("%s runtime: `%s`" % (family, " ".join(command or ["?"])))
     for warm in warmups:
         print("Warm-up %s: %.0f s at %d callers, %d invokes, %s (nimbusd µs/invoke per %g s chunk: %s)." % (
             warm["runtime"], warm["seconds"], args.callers, warm["invokes"],
@@ -394,8 +428,8 @@ def main():
             "" if row.get("jitted") is None else "%d" % row["jitted"], row["load"]))
     if args.json:
         with open(args.json, "w") as out:
-            json.dump({"env": args.env, "callers": args.callers, "server": args.server, "start_seconds": server.start_seconds,
-                       "start_cpu": server.start_cpu, "warm_cpu": warm_cpu, "warmups": warmups, "runs": runs}, out, indent=1)
+            json.dump({"env": args.env, "callers": args.callers, "server": args.server, "runtime_commands": commands,
+                       "start_seconds": server.start_seconds, "start_cpu": server.start_cpu, "warm_cpu": warm_cpu, "warmups": warmups, "runs": runs}, out, indent=1)
     return 1 if any(r["errors"] for r in runs) else 0
 
 

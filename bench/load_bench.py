@@ -277,6 +277,11 @@ def main():
                              "only: a number, 'auto' (as many as the instances Nimbus held for that runtime once it "
                              "settled at the most callers; the issue quotes its gateway at 4-32 worker processes) or "
                              "'none' (only the one-process gateway)")
+    parser.add_argument("--gateway-python", help="the gateways' python (default: the one Nimbus runs python3.12 on, read "
+                                                 "from the server's runtime process with --nimbus-pid, else python3 on PATH)")
+    parser.add_argument("--gateway-node", help="the gateways' node (default: as --gateway-python, for nodejs20.x)")
+    parser.add_argument("--gateway-clients", help="the runtime clients the gateways run (the server build's lambda-runtimes; "
+                                                  "default: this checkout's runtimes/)")
     parser.add_argument("--workdir", help="bench/run.sh's work directory: the gateways' pids go to its children.pids, so "
                                           "run.sh stops them even when a watchdog stopped this driver")
     parser.add_argument("--json", help="write raw results here")
@@ -300,9 +305,26 @@ def main():
     # Callers per target: every target at every count, but the many-process gateways at the most callers only.
     target_callers = {}
 
+    # Like for like: each gateway's runtime runs on the interpreter Nimbus runs that runtime's functions on (read from the
+    # server's runtime process once the function has answered) and on the server build's clients.
+    interpreters = {"python": args.gateway_python, "node": args.gateway_node}
+    commands = {}
+    if args.nimbus_pid:
+        import cpu_per_invoke  # noqa: E402  (the server's runtime processes)
+        for family in families:
+            run_wrk(args.wrk, targets[families.index(family) + 1][2], 1, 1, "invoke")
+            commands[family] = cpu_per_invoke.runtime_command(args.nimbus_pid, family)
+            log("Nimbus's %s runs: %s" % (family, " ".join(commands[family] or ["?"])))
+            if interpreters.get(family) is None and commands[family]:
+                interpreters[family] = commands[family][0]
+
     def start_gateway(family, workers):
         import onecaller_ab  # noqa: E402  (FloorGateway's start and stop)
-        gateway = onecaller_ab.Gateway(args.gateway, family, [], workers)
+        gateway = onecaller_ab.Gateway(args.gateway, family, [], workers, interpreter=interpreters.get(family),
+                                       clients=args.gateway_clients)
+        commands["gateway-" + family] = gateway.command
+        log("gateway for %s (%d runtime process%s) runs: %s" % (family, workers, "" if workers == 1 else "es",
+                                                               " ".join(gateway.command or ["?"])))
         gateways.append(gateway)
         if args.workdir:
             with open(os.path.join(args.workdir, "children.pids"), "a", encoding="ascii") as f:
@@ -404,6 +426,15 @@ def main():
                     "%d/%d/%d" % (st["gc_gen0"], st["gc_gen1"], st["gc_gen2"]) if st.get("gc_gen0") is not None else "",
                     "%.1f" % st["gc_pause_ms"] if st.get("gc_pause_ms") is not None else ""))
         print()
+    if commands:
+        print("The runtimes ran as (interpreter, arguments, client):")
+        print()
+        for family in families:
+            if family in commands:
+                print("- Nimbus, %s: `%s`" % (family, " ".join(commands[family] or ["?"])))
+            if "gateway-" + family in commands:
+                print("- gateway, %s: `%s`" % (family, " ".join(commands["gateway-" + family] or ["?"])))
+        print()
     print("| against the floor and issue 3's targets | value |")
     print("| --- | ---: |")
     for family in families:
@@ -450,7 +481,7 @@ def main():
                    for (k, c), v in runs.items()]
         with open(args.json, "w") as out:
             json.dump({"seconds": args.seconds, "repeat": args.repeat, "time": time.time(), "settled": settled,
-                       "gateway_workers": gateway_workers, "summary": summary,
+                       "gateway_workers": gateway_workers, "runtime_commands": commands, "summary": summary,
                        "runs": [{"target": k, "callers": c, "results": v} for (k, c), v in runs.items()]},
                       out, indent=1)
     bad = sum(r["errors"] for v in runs.values() for r in v)

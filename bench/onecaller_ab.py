@@ -18,6 +18,11 @@ that start with "--" are the gateway's own arguments, e.g. `--variant gateway6=.
 runtime processes behind it: with `--callers 32`, the like-for-like floor of a Nimbus holding six instances) or
 `--variant gateway-unix=.../FloorGateway.dll,--unix` (its Runtime API on a Unix socket, docs/benchmarks.md "uds"). Each run
 also records the CPU time the server's process tree (server and runtimes) spent per invoke, a figure the machine's load moves less.
+
+Like for like: a gateway's runtime runs on the interpreter and the client files of the first Nimbus variant (read from
+that server's own runtime process once its functions have run: the interpreter it resolved for nodejs20.x / python3.12,
+and its build's lambda-runtimes), with nimbusd's arguments; `--python=PATH`, `--node=PATH` and `--clients=DIR` items
+of a gateway variant name others. The output lists the command every variant's runtimes ran as.
 """
 
 import argparse
@@ -46,7 +51,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 class Gateway:
     """bench/FloorGateway with `workers` runtime processes of `family` behind it (its --workers)."""
 
-    def __init__(self, dll, family, env, workers=1, arguments=()):
+    def __init__(self, dll, family, env, workers=1, arguments=(), interpreter=None, clients=None):
         environment = dict(os.environ)
         for item in env:
             name, _, value = item.partition("=")
@@ -54,6 +59,10 @@ class Gateway:
         command = ["dotnet", dll, "--runtime", family, "--repo", REPO]
         if workers != 1:
             command += ["--workers", str(workers)]
+        if interpreter:
+            command += ["--interpreter", interpreter]
+        if clients:
+            command += ["--clients", clients]
         command += list(arguments)
         self.workers = workers
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE,
@@ -69,6 +78,8 @@ class Gateway:
                 self.stop()
                 raise RuntimeError("FloorGateway did not start: " + "".join(seen[-20:]))
         self.url = match.group(1)
+        command = re.search(r"command: (.*)\)$", line.rstrip())
+        self.command = command.group(1).split(" ") if command else None
         # The runtime's own output goes to the same pipe: drained, so that it never blocks.
         threading.Thread(target=self.process.stdout.read, daemon=True).start()
 
@@ -80,22 +91,30 @@ class Gateway:
         cpu_per_invoke.stop_process(self.process)
 
 
-def gateway_options(items):
-    """A gateway variant's items: (NAME=VALUE environment items, --workers, the gateway's other arguments). An argument
-    is "--name=value", or "--name" alone for a flag such as --unix."""
+def gateway_options(items, like=None):
+    """A gateway variant's items: (NAME=VALUE environment items, --workers, the gateway's other arguments, {family:
+    interpreter}, clients directory). An argument is "--name=value", or "--name" alone for a flag such as --unix;
+    --python=PATH, --node=PATH and --clients=DIR override `like` ({"interpreters": {family: path}, "clients": dir}: the
+    Nimbus variant the gateway is to match)."""
     env, workers, arguments = [], 1, []
+    interpreters = dict((like or {}).get("interpreters") or {})
+    clients = (like or {}).get("clients")
     for item in items:
         if item.startswith("--"):
             name, equals, value = item.partition("=")
             if name == "--workers":
                 workers = int(value)
+            elif name in ("--python", "--node"):
+                interpreters[name[2:]] = value
+            elif name == "--clients":
+                clients = value
             elif equals:
                 arguments += [name, value]
             else:
                 arguments.append(name)
         else:
             env.append(item)
-    return env, workers, arguments
+    return env, workers, arguments, interpreters, clients
 
 
 def descendants(pid):
@@ -148,6 +167,21 @@ def tree_cpu(pid):
     return total
 
 
+RUNTIME_COMMS = {"node": {"node"}, "python": {"python", "python3", "python3.11", "python3.12", "python3.13"}}
+
+
+def runtimes_cpu(pid, family):
+    """{pid: (CPU seconds, voluntary context switches)} of the server's runtime processes of `family` (its instances and
+    idle pre-started runtimes, which use none): the runtime's own CPU, without the other families' idle processes."""
+    found = {}
+    for runtime in cpu_per_invoke.runtime_processes(pid, RUNTIME_COMMS[family]):
+        try:
+            found[runtime] = (cpu_per_invoke.proc_cpu_seconds(runtime), cpu_per_invoke.proc_switches(runtime))
+        except OSError:
+            pass
+    return found
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", action="append", required=True,
@@ -172,15 +206,13 @@ def main():
     body = '{"hello":"world","n":42}'  # what wrk_invoke.lua posts
 
     servers = {}
+    commands = {}  # (label, family): the runtime's command line
     try:
         targets = {}
+        gateways = [(label, options) for label, options in variants if os.path.basename(options.server) == "FloorGateway.dll"]
+        like = None
         for label, options in variants:
-            if os.path.basename(options.server) == "FloorGateway.dll":
-                env, workers, arguments = gateway_options(options.env)
-                for family in families:
-                    gateway = servers[(label, family)] = Gateway(options.server, family, env, workers, arguments)
-                    targets[(label, family)] = (gateway.url + "/invoke", gateway)
-                log("%s: FloorGateway per runtime, %d runtime process%s each" % (label, workers, "" if workers == 1 else "es"))
+            if (label, options) in gateways:
                 continue
             server = servers[label] = cpu_per_invoke.Server(options)
             for family in families:
@@ -199,10 +231,14 @@ def main():
                 perfs = [perf_start([server.pid]), perf_start(descendants(server.pid))]
                 time.sleep(0.3)  # perf attaches to every thread before the run starts
             before, before_server = tree_cpu(server.pid), cpu_per_invoke.proc_cpu_seconds(server.pid)
+            before_runtimes = runtimes_cpu(server.pid, family)
             result = cpu_per_invoke.run_wrk(args.wrk, url, args.callers, seconds, headers)
             invokes = max(1, result["requests"])
             result["cpu_us"] = 1e6 * (tree_cpu(server.pid) - before) / invokes
             result["server_cpu_us"] = 1e6 * (cpu_per_invoke.proc_cpu_seconds(server.pid) - before_server) / invokes
+            after_runtimes = runtimes_cpu(server.pid, family)
+            result["runtime_cpu_us"] = 1e6 * sum(after_runtimes[p][0] - before_runtimes.get(p, (0, 0))[0] for p in after_runtimes) / invokes
+            result["runtime_switches"] = sum(after_runtimes[p][1] - before_runtimes.get(p, (0, 0))[1] for p in after_runtimes) / invokes
             if perfs is not None:
                 # Counted over a little more than the run (perf's start and stop): per invoke, a slight overcount.
                 invokes = max(1, result["requests"])
@@ -210,9 +246,27 @@ def main():
                 result["perf"] = (sys_s / invokes, cs_s / invokes, sys_r / invokes, cs_r / invokes)
             return result
 
-        for label, _ in variants:
+        # Nimbus first: its runtimes' commands are what the gateways then run.
+        for label, options in variants:
+            if (label, options) in gateways:
+                continue
             for family in families:
                 run(label, family, args.warmup)
+                commands[(label, family)] = cpu_per_invoke.runtime_command(servers[label].pid, family)
+            if like is None:
+                like = {"interpreters": {f: commands[(label, f)][0] for f in families if commands[(label, f)]},
+                        "clients": cpu_per_invoke.clients_directory(options.server, options.env)}
+        for label, options in gateways:
+            env, workers, arguments, interpreters, clients = gateway_options(options.env, like)
+            for family in families:
+                gateway = servers[(label, family)] = Gateway(options.server, family, env, workers, arguments,
+                                                             interpreters.get(family), clients)
+                targets[(label, family)] = (gateway.url + "/invoke", gateway)
+                commands[(label, family)] = gateway.command
+                run(label, family, args.warmup)
+            log("%s: FloorGateway per runtime, %d runtime process%s each" % (label, workers, "" if workers == 1 else "es"))
+        for (label, family), command in commands.items():
+            log("%s %s runs as: %s" % (label, family, " ".join(command or ["?"])))
 
         runs = {}
         labels = [label for label, _ in variants]
@@ -225,9 +279,9 @@ def main():
                     result["load"] = os.getloadavg()[0]
                     result["round"] = round_number
                     runs.setdefault((label, family), []).append(result)
-                    log("round %d %s %s: p50 %d us, p99 %d us, %.0f/s, %.0f us CPU/invoke (server %.0f), load %.1f, %d errors" % (
+                    log("round %d %s %s: p50 %d us, p99 %d us, %.0f/s, %.0f us CPU/invoke (server %.0f, runtime %.0f), load %.1f, %d errors" % (
                         round_number + 1, family, label, result["p50_us"], result["p99_us"], result["rate"],
-                        result["cpu_us"], result["server_cpu_us"], result["load"], result["errors"]))
+                        result["cpu_us"], result["server_cpu_us"], result["runtime_cpu_us"], result["load"], result["errors"]))
                     if "perf" in result:
                         log("  per invoke: server %.1f syscalls, %.1f switches; runtime %.1f syscalls, %.1f switches" % result["perf"])
     finally:
@@ -241,9 +295,9 @@ def main():
     print()
     print("| variant | runtime | p50 µs (median of runs) | p50 range | p99 µs (median) | p50 minus %s's, median of pairs "
           "| CPU µs/invoke, server + runtime (median) | CPU minus %s's, median of pairs | server CPU µs/invoke (median) "
-          "| server CPU minus %s's, median of pairs | req/s (median) | req/s / %s's, median of pairs | errors |" % (
-              labels[0], labels[0], labels[0], labels[0]))
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "| server CPU minus %s's, median of pairs | runtime CPU µs/invoke (median) | runtime switches/invoke | req/s (median) "
+          "| req/s / %s's, median of pairs | errors |" % (labels[0], labels[0], labels[0], labels[0]))
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for family in families:
         base = {r["round"]: r for r in runs[(labels[0], family)]}
         for label in labels:
@@ -253,11 +307,18 @@ def main():
             cpu_pairs = [r["cpu_us"] - base[r["round"]]["cpu_us"] for r in mine if r["round"] in base]
             server_pairs = [r["server_cpu_us"] - base[r["round"]]["server_cpu_us"] for r in mine if r["round"] in base]
             rate_pairs = [r["rate"] / max(1, base[r["round"]]["rate"]) for r in mine if r["round"] in base]
-            print("| %s | %s | %d | %d-%d | %d | %+d | %d | %+d | %d | %+d | %.0f | %.3f | %d |" % (
+            print("| %s | %s | %d | %d-%d | %d | %+d | %d | %+d | %d | %+d | %.1f | %.2f | %.0f | %.3f | %d |" % (
                 label, family, statistics.median(p50s), min(p50s), max(p50s), statistics.median(r["p99_us"] for r in mine),
                 statistics.median(pairs), statistics.median(r["cpu_us"] for r in mine), statistics.median(cpu_pairs),
                 statistics.median(r["server_cpu_us"] for r in mine), statistics.median(server_pairs),
+                statistics.median(r["runtime_cpu_us"] for r in mine), statistics.median(r["runtime_switches"] for r in mine),
                 statistics.median(r["rate"] for r in mine), statistics.median(rate_pairs), sum(r["errors"] for r in mine)))
+    print()
+    print("The runtimes ran as (interpreter, arguments, client):")
+    print()
+    for family in families:
+        for label in labels:
+            print("- %s, %s: `%s`" % (label, family, " ".join(commands.get((label, family)) or ["?"])))
     if args.perf:
         print()
         print("| variant | runtime | server syscalls/invoke | server switches/invoke | runtime syscalls/invoke | runtime switches/invoke |")

@@ -125,13 +125,35 @@ floor_pid=$!
 floor_url="$(wait_for_line "$floor_pid" "$work/floor.out" 'http://127\.0\.0\.1:[0-9]+' 60)"
 echo "bench: Nimbus on $nimbus_url, Kestrel floor on $floor_url" >&2
 
+# Like for like: the floors and the gateways run python and node on the interpreters this server runs the benchmark's
+# python3.12 and nodejs20.x functions on (its log says which, event 8270), and on its build's runtime clients.
+runtime_interpreter() {
+  for _ in $(seq 1 300); do
+    local found
+    found="$(sed -n -e "s/^ *Runtime $1 runs on \(.*\) (version [^)]*)\.\$/\1/p" \
+      -e "s/^ *Runtime $1 has no interpreter of its version on this node: its functions run on \(.*\) (version [^)]*) instead.*/\1/p" \
+      "$work/server.out" | head -n 1)"
+    if [[ -n "$found" ]]; then
+      echo "$found"
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "bench: the server did not say which interpreter runs $1; the floors use $2" >&2
+  echo "$2"
+}
+runtime_python="$(runtime_interpreter python3.12 "$python_bin")"
+runtime_node="$(runtime_interpreter nodejs20.x "$node_bin")"
+clients="$root/artifacts/bin/Nimbus.Server/release/lambda-runtimes"
+
 cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
 ram="$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
 cat <<EOF
 ## Nimbus benchmark, $(date -u '+%Y-%m-%d %H:%M:%S UTC')
 
 - machine: $(nproc) cores, ${cpu}, ${ram} RAM, Linux $(uname -r)
-- .NET SDK $(dotnet --version), node $("$node_bin" --version), python $("$python_bin" -c 'import platform;print(platform.python_version())') ($python_bin), $(bwrap --version 2>/dev/null || echo 'bwrap ?'), $(curl --version | head -n 1 | cut -d' ' -f1-2)
+- .NET SDK $(dotnet --version), $(bwrap --version 2>/dev/null || echo 'bwrap ?'), $(curl --version | head -n 1 | cut -d' ' -f1-2); the drivers run on python $("$python_bin" -c 'import platform;print(platform.python_version())') ($python_bin)
+- runtimes (Nimbus's functions, the floors and the gateways alike): nodejs20.x on node $("$runtime_node" --version) ($runtime_node), python3.12 on python $("$runtime_python" -c 'import platform;print(platform.python_version())') ($runtime_python)
 - serverless-offline peer: $peer_versions
 - load before the run: $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min); other processes are not stopped
 - command: bench/run.sh $*
@@ -141,7 +163,7 @@ EOF
 status=0
 timeout --kill-after=10 "$timeout_s" "$python_bin" "$bench/invoke_bench.py" \
   --nimbus "$nimbus_url" --floor "$floor_url" \
-  --node "$node_bin" --python "$python_bin" --bwrap "$(command -v bwrap || echo /usr/bin/bwrap)" \
+  --node "$runtime_node" --python "$runtime_python" --bwrap "$(command -v bwrap || echo /usr/bin/bwrap)" \
   --runtimes "$root/runtimes" --workdir "$work" --json "$work/results.json" \
   --serve "$root/nimbus" --nimbus-pid "$server_pid" --nimbus-data "$work/data" "${peer_args[@]}" "$@" || status=$?
 
@@ -156,7 +178,8 @@ timeout --kill-after=10 "$timeout_s" "$python_bin" "$bench/invoke_bench.py" \
 if command -v wrk >/dev/null; then
   timeout --kill-after=10 "${LOAD_TIMEOUT:-600}" "$python_bin" "$bench/load_bench.py" \
     --nimbus "$nimbus_url" --floor "$floor_url" --nimbus-pid "$server_pid" --json "$work/load.json" \
-    --gateway "$root/artifacts/bin/FloorGateway/release/FloorGateway.dll" --workdir "$work" || status=$?
+    --gateway "$root/artifacts/bin/FloorGateway/release/FloorGateway.dll" --gateway-python "$runtime_python" \
+    --gateway-node "$runtime_node" --gateway-clients "$clients" --workdir "$work" || status=$?
 else
   echo "bench: wrk not found (apt-get install wrk): skipping the load benchmark" >&2
 fi

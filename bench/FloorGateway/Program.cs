@@ -12,13 +12,20 @@ using Microsoft.AspNetCore.Http.Features;
 // SigV4, no logs, no metering, no timeout. A stock Kestrel app: no runtime settings of its own (nimbusd's are not copied).
 //
 //   dotnet FloorGateway.dll --runtime node|python --repo /path/to/nimbus [--workers N] [--unix]
+//       [--interpreter /path/to/python3.12] [--clients /path/to/lambda-runtimes]
 //
+// Like for like with Nimbus: --interpreter is the binary the runtime runs on (default: python3 or node on the runtime's
+// PATH, /usr/local/bin:/usr/bin:/bin, which need not be the one Nimbus runs a function on), started with the arguments
+// nimbusd starts it with (python -s; node --max-old-space-size for 128 MB); --clients is the directory of the runtime
+// clients (default --repo's runtimes/; a build's own copy is artifacts/bin/Nimbus.Server/release/lambda-runtimes).
 // --unix: the Runtime API is also served on a Unix domain socket, whose path the runtimes get in
 // NIMBUS_RUNTIME_API_SOCKET (Nimbus's own clients use it instead of AWS_LAMBDA_RUNTIME_API, which stays set).
 // Prints "FloorGateway listening on <url>" once every runtime has asked for its first event.
 var runtime = Arg(args, "--runtime") ?? "node";
 var repo = Arg(args, "--repo") ?? Directory.GetCurrentDirectory();
 var workerCount = Workers(args);
+var interpreter = Arg(args, "--interpreter");
+var clients = Arg(args, "--clients") ?? Path.Combine(repo, "runtimes");
 var socketDirectory = args.Contains("--unix") ? Directory.CreateTempSubdirectory("floor-gateway-socket-") : null;
 var unixSocket = socketDirectory is null ? null : Path.Combine(socketDirectory.FullName, "runtime-api.sock");
 
@@ -94,7 +101,7 @@ await app.StartAsync().ConfigureAwait(false);
 var addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.ToArray();
 var runtimeApi = new Uri(addresses[1]).Authority;
 
-using var workers = RuntimeWorkers.Start(runtime, repo, runtimeApi, workerCount, unixSocket);
+using var workers = RuntimeWorkers.Start(runtime, clients, interpreter, runtimeApi, workerCount, unixSocket);
 // The parked GET /next would hold graceful shutdown for its whole timeout: the runtimes go first, then the parked reads end.
 app.Lifetime.ApplicationStopping.Register(() =>
 {
@@ -102,7 +109,7 @@ app.Lifetime.ApplicationStopping.Register(() =>
     events.Writer.TryComplete();
 });
 await allParked.Task.WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false);
-Console.WriteLine($"FloorGateway listening on {addresses[0]} ({workerCount} runtime process{(workerCount == 1 ? "" : "es")}, pid {string.Join(", ", workers.Ids)})");
+Console.WriteLine($"FloorGateway listening on {addresses[0]} ({workerCount} runtime process{(workerCount == 1 ? "" : "es")}, pid {string.Join(", ", workers.Ids)}, command: {workers.Command})");
 await app.WaitForShutdownAsync().ConfigureAwait(false);
 socketDirectory?.Delete(recursive: true);
 

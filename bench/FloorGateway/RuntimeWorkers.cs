@@ -3,7 +3,8 @@ using System.Diagnostics;
 /// <summary>
 /// The plain runtime processes behind the gateway: <c>count</c> processes of one of Nimbus's runtime clients (node's
 /// runtimes/nodejs/bootstrap.js or python's runtimes/python/bootstrap.py), each with its own parked GET /next on the
-/// gateway's Runtime API port, all serving the same trivial handler from one task directory. No sandbox, no cgroup.
+/// gateway's Runtime API port, all serving the same trivial handler from one task directory. No sandbox, no cgroup. Each
+/// runs on the interpreter given (else python3 or node on its PATH) with the arguments nimbusd gives it.
 /// </summary>
 internal sealed class RuntimeWorkers : IDisposable
 {
@@ -16,7 +17,14 @@ internal sealed class RuntimeWorkers : IDisposable
 
     public IEnumerable<int> Ids => _processes.Select(process => process.Id);
 
-    public static RuntimeWorkers Start(string runtime, string repo, string runtimeApi, int count, string? unixSocket = null)
+    /// <summary>The command line every runtime process was started with.</summary>
+    public string Command { get; private set; } = "";
+
+    /// <summary>
+    /// Starts <paramref name="count"/> processes of the <paramref name="runtime"/> client found in <paramref name="clients"/>
+    /// (nodejs/bootstrap.js or python/bootstrap.py) on <paramref name="interpreter"/>, or python3 / node on their PATH.
+    /// </summary>
+    public static RuntimeWorkers Start(string runtime, string clients, string? interpreter, string runtimeApi, int count, string? unixSocket = null)
     {
         var workers = new RuntimeWorkers();
         try
@@ -43,16 +51,21 @@ internal sealed class RuntimeWorkers : IDisposable
                 start.Environment["AWS_LAMBDA_FUNCTION_VERSION"] = "$LATEST";
                 start.Environment["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = "128";
                 start.Environment["_HANDLER"] = handler.Item3;
+                // nimbusd's own arguments (SandboxManager.InterpreterCommand): python without the user site directory,
+                // node with the heap of a 128 MB function.
                 if (runtime == "python")
                 {
-                    start.FileName = OnPath("python3", start.Environment["PATH"]!);
-                    start.ArgumentList.Add(Path.Combine(repo, "runtimes", "python", "bootstrap.py"));
+                    start.FileName = interpreter ?? OnPath("python3", start.Environment["PATH"]!);
+                    start.ArgumentList.Add("-s");
+                    start.ArgumentList.Add(Path.Combine(clients, "python", "bootstrap.py"));
                 }
                 else
                 {
-                    start.FileName = OnPath("node", start.Environment["PATH"]!);
-                    start.ArgumentList.Add(Path.Combine(repo, "runtimes", "nodejs", "bootstrap.js"));
+                    start.FileName = interpreter ?? OnPath("node", start.Environment["PATH"]!);
+                    start.ArgumentList.Add("--max-old-space-size=108");
+                    start.ArgumentList.Add(Path.Combine(clients, "nodejs", "bootstrap.js"));
                 }
+                workers.Command = string.Join(' ', [start.FileName, .. start.ArgumentList]);
                 workers._processes.Add(Process.Start(start) ?? throw new InvalidOperationException("the runtime did not start"));
             }
             return workers;
