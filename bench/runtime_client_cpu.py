@@ -69,14 +69,15 @@ def client_pid(pid):
 
 
 def event_response(n):
+    # Every invoke's trace id is its own, as nimbusd's are (a client that keeps each one it sees grows with them).
     request_id = b"%08x-0000-4000-8000-%012x" % (n & 0xFFFFFFFF, n)
     deadline = b"%d" % (int(time.time() * 1000) + 3000)
     head = (b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nContent-Type: application/json\r\n"
             b"Date: Sun, 06 Dec 2026 20:00:00 GMT\r\nServer: Kestrel\r\n"
             b"Lambda-Runtime-Aws-Request-Id: %s\r\nLambda-Runtime-Deadline-Ms: %s\r\n"
             b"Lambda-Runtime-Invoked-Function-Arn: %s\r\n"
-            b"Lambda-Runtime-Trace-Id: Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1\r\n\r\n"
-            % (len(PAYLOAD), request_id, deadline, ARN))
+            b"Lambda-Runtime-Trace-Id: Root=1-5bef4de7-%024x;Parent=%016x;Sampled=1\r\n\r\n"
+            % (len(PAYLOAD), request_id, deadline, ARN, n, n))
     return head + PAYLOAD
 
 
