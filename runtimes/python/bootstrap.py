@@ -854,6 +854,83 @@ def load_handler(handler):
 
 
 # ---------------------------------------------------------------------------
+# The trace id's environment variable
+# ---------------------------------------------------------------------------
+
+TRACE_ID_VARIABLE = "_X_AMZN_TRACE_ID"
+
+
+class _TraceIdVariable:
+    """Sets _X_AMZN_TRACE_ID to each invoke's trace id without glibc's setenv, which keeps every distinct NAME=value
+    string it is ever given for the life of the process (stdlib/setenv.c, known_values): a trace id is new on every
+    invoke, so `os.environ[...] = ` keeps ~144 bytes per invoke until the instance reaches its memory limit.
+    Python code reads os.environ, whose mapping is set directly; child processes inherit the C environ, which points
+    (C putenv, which neither copies nor remembers) at a buffer of this runtime's own, rewritten in place while the id
+    fits and nothing else has replaced or removed the variable since."""
+
+    def __init__(self):
+        import ctypes
+        libc = ctypes.CDLL(None)
+        self._putenv = libc.putenv
+        self._putenv.argtypes = (ctypes.c_void_p,)
+        self._getenv = libc.getenv
+        self._getenv.argtypes = (ctypes.c_char_p,)
+        self._getenv.restype = ctypes.c_void_p
+        self._memmove = ctypes.memmove
+        self._new_buffer = ctypes.create_string_buffer
+        self._addressof = ctypes.addressof
+        self._key = _env.encodekey(TRACE_ID_VARIABLE)
+        self._data = _env._data
+        self._buffer = None  # in environ from the last putenv; kept alive as long as it may be there
+        self._value = None  # the address of its value
+        self._capacity = 0  # bytes its value may take, the terminating NUL included
+
+    def set(self, value):
+        data = _env.encodevalue(value)
+        if len(data) < self._capacity and self._getenv(self._key) == self._value:
+            self._memmove(self._value, data + b"\0", len(data) + 1)
+        else:
+            capacity = max(256, 2 * len(data) + 1)
+            buffer = self._new_buffer(self._key + b"=" + data, len(self._key) + 1 + capacity)
+            if self._putenv(self._addressof(buffer)) != 0:
+                _env[TRACE_ID_VARIABLE] = value
+                return
+            # environ no longer points at the previous buffer: putenv replaced the entry (or it had gone already).
+            self._buffer = buffer
+            self._value = self._addressof(buffer) + len(self._key) + 1
+            self._capacity = capacity
+        self._data[self._key] = data
+
+
+_trace_id_variable = None
+# A fresh (not pre-started) runtime sets the first ids through os.environ and loads ctypes (~10 ms) only after these
+# many, never on a cold start's path; a pre-started one loads it before its function arrives.
+_TRACE_IDS_BEFORE_CTYPES = 1000
+_trace_ids_set = 0
+
+
+def _load_trace_id_variable():
+    global _trace_id_variable
+    try:
+        _trace_id_variable = _TraceIdVariable()
+    except Exception:  # no ctypes, no libc symbols, an os.environ without its mapping: setenv it stays
+        _trace_id_variable = False
+
+
+def _set_trace_id(value):
+    global _trace_ids_set
+    variable = _trace_id_variable
+    if variable:
+        variable.set(value)
+        return
+    _env[TRACE_ID_VARIABLE] = value
+    if variable is None:
+        _trace_ids_set += 1
+        if _trace_ids_set >= _TRACE_IDS_BEFORE_CTYPES:
+            _load_trace_id_variable()
+
+
+# ---------------------------------------------------------------------------
 # Invocation
 # ---------------------------------------------------------------------------
 
@@ -866,9 +943,9 @@ def handle_invocation(client, handler, headers, body):
 
     trace_id = headers.get("lambda-runtime-trace-id")
     if trace_id:
-        _env["_X_AMZN_TRACE_ID"] = trace_id
+        _set_trace_id(trace_id)
     else:
-        _env.pop("_X_AMZN_TRACE_ID", None)
+        _env.pop(TRACE_ID_VARIABLE, None)
 
     try:
         deadline_ms = int(headers.get("lambda-runtime-deadline-ms") or 0)
@@ -944,8 +1021,9 @@ def main():
         sys.exit(1)
 
     if _env.get("_NIMBUS_PRESTARTED") == "1":
-        # Loaded now, while no function waits: the logging set-up needs it.
+        # Loaded now, while no function waits: the logging set-up needs it, and ctypes the trace id's variable.
         import logging  # noqa: F401
+        _load_trace_id_variable()
         try:
             _take_assignment(client)
         except _RuntimeApiUnavailable as e:

@@ -154,6 +154,45 @@ public sealed partial class RuntimeContractTests(ServerFixture fixture) : IClass
         Assert.Equal(0, again.Json().Num("bigLength"));
     });
 
+    /// <summary>
+    /// Each invoke's trace id reaches <c>_X_AMZN_TRACE_ID</c> for the handler and for the processes it starts, and a
+    /// warm Python instance does not grow with the ids it has seen: glibc's setenv (what <c>os.environ[...] = </c>
+    /// calls) keeps every distinct value for the life of the process, ~144 bytes an invoke, which took a 128 MB
+    /// function to its memory limit after some 800,000 invokes. The first invokes warm the instance (and pass the
+    /// id count after which a fresh runtime stops using setenv); then a few thousand must not move its RSS.
+    /// </summary>
+    [Fact]
+    public Task Python_runtime_sets_each_trace_id_for_the_handler_and_its_children_without_growing() => fixture.RunAsync(async scope =>
+    {
+        var name = scope.NewFunctionName();
+        await CreateAsync(scope, name, FunctionZips.Build("probe-python"), "python3.12", "probe.handler", null);
+        async Task<JsonElement> MemoryAsync(string traceId)
+        {
+            var answer = await InvokeAsync(scope, name, """{"action":"memory"}""", new() { ["X-Amzn-Trace-Id"] = traceId });
+            Assert.True(answer.StatusCode == 200 && answer.Header("X-Amz-Function-Error") is null, answer.ToString());
+            var body = answer.Json();
+            Assert.StartsWith(traceId.Split(';')[0] + ";", body.Str("trace"), StringComparison.Ordinal);
+            Assert.Equal(body.Str("trace"), body.Str("childTrace"));
+            return body;
+        }
+
+        await MemoryAsync("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1");
+        for (var i = 0; i < 1_200; i++)
+        {
+            Assert.Equal(200, (await InvokeAsync(scope, name, """{"action":"echo","text":"warm"}""")).StatusCode);
+        }
+
+        var before = (await MemoryAsync("Root=1-5759e988-00000000000000000000a001;Sampled=1")).Num("rssKiB");
+        for (var i = 0; i < 3_000; i++)
+        {
+            Assert.Equal(200, (await InvokeAsync(scope, name, """{"action":"echo","text":"warm"}""")).StatusCode);
+        }
+
+        var after = (await MemoryAsync("Root=1-5759e988-00000000000000000000a002;Sampled=1")).Num("rssKiB");
+        // 3,000 ids through setenv: ~420 KiB.
+        Assert.True(after - before < 150, $"The instance grew by {after - before} KiB over 3,000 invokes ({before} -> {after} KiB).");
+    });
+
     private static async Task CreateAsync(TestScope scope, string name, byte[] zip, string runtime, string handler, Dictionary<string, string>? environment)
     {
         var request = LambdaHttp.CreateFunctionRequest(name, zip, runtime, handler);

@@ -1,5 +1,7 @@
-# The runtime contract probe (RuntimeContractTests): {"action": "env" | "log" | "throw" | "exit" | "big" | "echo" | "unserialisable"}.
+# The runtime contract probe (RuntimeContractTests): {"action": "env" | "log" | "throw" | "exit" | "big" | "echo" | "unserialisable"
+# | "memory"}.
 import os
+import subprocess
 import sys
 import time
 
@@ -29,6 +31,11 @@ def handler(event, context):
         return {'text': event.get('text'), 'bigLength': len(big), 'bigHead': big[:2], 'bigTail': big[-3:]}
     if action == 'unserialisable':
         return {'set': {1, 2}}
+    if action == 'memory':
+        with open('/proc/self/status') as f:
+            rss = next(int(line.split()[1]) for line in f if line.startswith('VmRSS:'))
+        child = subprocess.run(['/bin/sh', '-c', 'printf %s "$_X_AMZN_TRACE_ID"'], capture_output=True, check=True)
+        return {'rssKiB': rss, 'trace': os.environ.get('_X_AMZN_TRACE_ID'), 'childTrace': child.stdout.decode()}
     remaining1 = context.get_remaining_time_in_millis()
     time.sleep(0.05)
     remaining2 = context.get_remaining_time_in_millis()
