@@ -61,6 +61,11 @@ internal sealed class SandboxInstance
     private bool _frozen;
     private readonly ITimer _freezeTimer;
 
+    // When it last became idle and waiting on /next (a TimeProvider timestamp), and whether the freeze timer is due to
+    // fire: it is armed once and re-armed from its own firing while the instance stays idle, not moved per invocation.
+    private long _idleSince;
+    private bool _freezeArmed;
+
     // The END and REPORT of the last invocation, when they go out after its caller's answer; null once taken by the next
     // invocation (which writes them, or waits for them, before its START).
     private PendingReport? _pendingReport;
@@ -535,20 +540,38 @@ internal sealed class SandboxInstance
     {
         if (State == InstanceState.Idle && _waitingForNext && !_frozen)
         {
-            // Re-arming restarts the wait: the instance freezes FreezeDelay after it last became idle.
-            _freezeTimer.Change(FreezeDelay, Timeout.InfiniteTimeSpan);
+            // The instance freezes FreezeDelay after it last became idle. Under steady traffic that moment moves on every
+            // invocation: the timer is not moved with it (a timer queue's lock per invocation), but checks the idle-since
+            // time when it fires and, if the instance was used meanwhile, waits for the rest.
+            _idleSince = _time.GetTimestamp();
+            if (!_freezeArmed)
+            {
+                _freezeArmed = true;
+                _freezeTimer.Change(FreezeDelay, Timeout.InfiniteTimeSpan);
+            }
         }
     }
 
     // On a timer thread. The lock orders it against TakeForInvocation: an instance taken for an invocation is
-    // Busy and never frozen; one frozen before it was taken is thawed there.
+    // Busy and never frozen; one frozen before it was taken is thawed there. Busy (or not yet back on /next), it is
+    // not re-armed: ScheduleFreezeLocked arms it again when the instance next becomes idle and waiting.
     private void FreezeIfStillIdle()
     {
         lock (_freezeLock)
         {
+            _freezeArmed = false;
+
             // Extensions still at work after an invocation keep the instance awake, as on Lambda.
             if (State == InstanceState.Idle && _waitingForNext && !_frozen && Sandbox is { } sandbox && (Extensions is null || Extensions.IsIdle))
             {
+                var rest = FreezeDelay - _time.GetElapsedTime(_idleSince);
+                if (rest > TimeSpan.Zero)
+                {
+                    _freezeArmed = true;
+                    _freezeTimer.Change(rest, Timeout.InfiniteTimeSpan);
+                    return;
+                }
+
                 sandbox.Freeze();
                 _frozen = true;
             }
