@@ -28,9 +28,6 @@ internal sealed class MaxMemorySample
     /// <summary>A peak already read.</summary>
     public static MaxMemorySample Of(long peakBytes) => new(null, ToMegabytes(peakBytes));
 
-    /// <summary>True once the peak was read (and <see cref="Megabytes"/> costs nothing).</summary>
-    public bool IsSampled => Volatile.Read(ref _sandbox) is null;
-
     public int Megabytes
     {
         get
