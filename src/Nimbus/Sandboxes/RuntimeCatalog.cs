@@ -298,6 +298,7 @@ internal sealed partial class RuntimeCatalog
         if (!isDefault && interpreter.Boto3 is null && _pythonSdk.Value is { } sdk)
         {
             Log.PythonSharedSdk(_logger, executable, interpreter.Version, sdk.Boto3, sdk.Botocore, sdk.Source, sdk.Directory);
+            _ = Task.Run(() => CompileSharedSdk(executable, interpreter.Version, sdk));
             return interpreter with { Roots = [.. interpreter.Roots, .. sdk.Roots], Boto3 = sdk.Boto3, Botocore = sdk.Botocore, SharedSdk = sdk.Directory };
         }
 
