@@ -14,12 +14,8 @@ internal static class BoundedProcess
     /// <summary>Runs <paramref name="start"/> (its output redirected here) for at most <paramref name="limit"/>.</summary>
     public static async Task<ProcessOutcome> RunAsync(ProcessStartInfo start, TimeSpan limit)
     {
-        start.RedirectStandardOutput = true;
-        start.RedirectStandardError = true;
-        start.UseShellExecute = false;
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {start.FileName}.");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
+        var (started, stdout, stderr) = Start(start);
+        using var process = started;
         using var deadline = new CancellationTokenSource(limit);
         var timedOut = false;
         try
@@ -42,12 +38,8 @@ internal static class BoundedProcess
     /// </summary>
     public static ProcessOutcome Run(ProcessStartInfo start, TimeSpan limit)
     {
-        start.RedirectStandardOutput = true;
-        start.RedirectStandardError = true;
-        start.UseShellExecute = false;
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {start.FileName}.");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
+        var (started, stdout, stderr) = Start(start);
+        using var process = started;
         var timedOut = !process.WaitForExit(limit);
         if (timedOut)
         {
@@ -57,6 +49,16 @@ internal static class BoundedProcess
         // Also waits for the output to be read to its end.
         process.WaitForExit();
         return new ProcessOutcome(process.ExitCode, stdout.Result, stderr.Result, timedOut);
+    }
+
+    /// <summary>Starts <paramref name="start"/> with its stdout and stderr redirected here and read to their ends as they come.</summary>
+    private static (Process Process, Task<string> Stdout, Task<string> Stderr) Start(ProcessStartInfo start)
+    {
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.UseShellExecute = false;
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {start.FileName}.");
+        return (process, process.StandardOutput.ReadToEndAsync(), process.StandardError.ReadToEndAsync());
     }
 
     /// <summary>

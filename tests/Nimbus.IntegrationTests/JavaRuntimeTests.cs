@@ -130,7 +130,7 @@ public sealed class JavaRuntimeTests(ServerFixture fixture) : IClassFixture<Serv
     });
 
     /// <summary>The zip with one class file's major version (bytes 6-7) set, as a newer javac would write it.</summary>
-    private static byte[] WithClassVersion(byte[] zip, string entryName, int major)
+    internal static byte[] WithClassVersion(byte[] zip, string entryName, int major)
     {
         using var buffer = new MemoryStream();
         buffer.Write(zip);

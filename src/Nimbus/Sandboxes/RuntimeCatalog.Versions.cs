@@ -7,8 +7,10 @@ namespace Nimbus.Sandboxes;
 /// found in this order: the one <see cref="NimbusOptions.RuntimeInterpreters"/> names for it; the family's default
 /// (<see cref="NimbusOptions.Python"/> or python3, node, java on the PATH) when it is of that version; a
 /// version-named binary on the PATH (<c>python3.13</c>); the version managers' and packages' usual places (pyenv's
-/// versions, nvm's, <c>/usr/lib/jvm</c>). A node without one runs the identifier on the family's default and says so:
-/// a warning in the server's log once, and a line in the function's log at each init (<see cref="RuntimeLaunch.VersionWarning"/>).
+/// versions, nvm's, <c>/usr/lib/jvm</c>). A node without one runs the identifier on the nearest newer version it has
+/// and says so: a warning in the server's log once, and a line in the function's log at each init
+/// (<see cref="RuntimeLaunch.VersionWarning"/>). A node with only older ones runs none: the identifier's functions
+/// cannot be created, and invocations of existing ones fail with Runtime.InvalidRuntime, naming what to install.
 /// </summary>
 internal sealed partial class RuntimeCatalog
 {
@@ -91,8 +93,45 @@ internal sealed partial class RuntimeCatalog
         }
     }
 
-    /// <summary>The interpreter of one runtime identifier, and the warning its functions' logs get when it is not of the identifier's version.</summary>
-    private async Task<(Interpreter? Interpreter, string? Warning)> ResolveRuntimeAsync(string runtime, RuntimeFamily family)
+    /// <summary>
+    /// Writes the shared boto3's bytecode for <paramref name="executable"/> beside its sources (the default Python's
+    /// site-packages, where the shared directory's links lead), once per interpreter version: instances mount them
+    /// read-only, so without it every cold start of that version that imports boto3 compiles it again (~0.3 s of CPU on
+    /// this machine). In the background at start; compileall skips what is up to date, so later starts cost a probe.
+    /// </summary>
+    private void CompileSharedSdk(string executable, string version, PythonSdk sdk)
+    {
+        // compileall does not follow a linked directory: it gets the links' targets (packages; a single-module link's
+        // bytecode would be looked up beside the link, so those are left to compile at import as before).
+        var targets = Directory.Exists(sdk.Directory)
+            ? Directory.EnumerateFileSystemEntries(sdk.Directory)
+                .Select(entry => new DirectoryInfo(entry).ResolveLinkTarget(returnFinalTarget: true)?.FullName)
+                .Where(target => target is not null && Directory.Exists(target))
+                .Cast<string>()
+                .ToList()
+            : [];
+        if (targets.Count == 0)
+        {
+            return;
+        }
+
+        Log.PythonSdkCompiling(_logger, executable, version, targets.Count);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var compiled = Run(executable, ["-s", "-m", "compileall", "-q", "-j", "0", .. targets]) is not null;
+        Log.PythonSdkCompiled(_logger, executable, version, clock.ElapsedMilliseconds, compiled);
+    }
+
+    /// <summary>
+    /// The interpreter of one runtime identifier and the warning its functions' logs get when it is not of the
+    /// identifier's version; or, with no interpreter, why it has none (<c>Missing</c>: no interpreter of that version or a
+    /// newer one on this node, while the family has one; null when the family has none at all).
+    /// </summary>
+    /// <remarks>
+    /// The order: the one named in <see cref="NimbusOptions.RuntimeInterpreters"/> (the administrator's choice, whatever
+    /// its version); one of exactly the identifier's version; the nearest newer one (code compiled for Java 21 runs on a
+    /// Java 25, not on a 17); none, rather than an older one that may not run the function's code.
+    /// </remarks>
+    private async Task<(Interpreter? Interpreter, string? Warning, string? Missing)> ResolveRuntimeAsync(string runtime, RuntimeFamily family)
     {
         var wanted = WantedVersion(runtime);
         var fallback = await (family switch
@@ -119,7 +158,7 @@ internal sealed partial class RuntimeCatalog
 
         if (chosen is null)
         {
-            foreach (var candidate in Candidates(family, wanted))
+            foreach (var candidate in Candidates(family, wanted, newer: false))
             {
                 if (Probe(family, candidate, quiet: true) is { } found && Matches(found.Version, wanted))
                 {
@@ -129,21 +168,39 @@ internal sealed partial class RuntimeCatalog
             }
         }
 
-        chosen ??= fallback;
         if (chosen is null)
         {
-            return (null, null);
+            chosen = fallback is not null && CompareToWanted(fallback.Version, wanted) > 0 ? fallback : null;
+            foreach (var candidate in Candidates(family, wanted, newer: true))
+            {
+                if (Probe(family, candidate, quiet: true) is { } found && CompareToWanted(found.Version, wanted) > 0
+                    && (chosen is null || CompareVersions(found.Version, chosen.Version) < 0))
+                {
+                    chosen = found;
+                }
+            }
+        }
+
+        var install = InstallHint(family, wanted);
+        if (chosen is null)
+        {
+            if (fallback is null)
+            {
+                return (null, null, null);
+            }
+
+            Log.RuntimeVersionMissing(_logger, runtime, fallback.Executable, fallback.Version, install);
+            return (null, null, $"The runtime parameter of {runtime} is not available on this Nimbus node: it needs {FamilyName(family)} {wanted} or newer, and the newest found is {FamilyName(family)} {fallback.Version.TrimStart('v')} ({fallback.Executable}). Install {install}, or name one in NIMBUS_RUNTIME_INTERPRETERS, and restart Nimbus.");
         }
 
         if (Matches(chosen.Version, wanted))
         {
             Log.RuntimeInterpreter(_logger, runtime, chosen.Executable, chosen.Version);
-            return (chosen, null);
+            return (chosen, null, null);
         }
 
-        var install = InstallHint(family, wanted);
         Log.RuntimeOnOtherVersion(_logger, runtime, chosen.Executable, chosen.Version, install);
-        return (chosen, $"WARNING Runtime {runtime} is not installed on this Nimbus node: this function runs on {FamilyName(family)} {chosen.Version.TrimStart('v')} ({chosen.Executable}), and code that needs {runtime} may fail. The node's administrator can install {install}, or name one in NIMBUS_RUNTIME_INTERPRETERS, and restart Nimbus.");
+        return (chosen, $"WARNING Runtime {runtime} is not installed on this Nimbus node: this function runs on {FamilyName(family)} {chosen.Version.TrimStart('v')} ({chosen.Executable}), and code that needs {runtime} may fail. The node's administrator can install {install}, or name one in NIMBUS_RUNTIME_INTERPRETERS, and restart Nimbus.", null);
     }
 
     /// <summary>The interpreter <paramref name="command"/> starts; <paramref name="quiet"/>: a candidate, not logged when it does not run.</summary>
@@ -169,6 +226,50 @@ internal sealed partial class RuntimeCatalog
             || plain.StartsWith(wanted + "-", StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// The sign of <paramref name="version"/> (3.12.1, v22.3.0, 25.0.3) against <paramref name="wanted"/> (3.11, 22, 21),
+    /// on as many components as <paramref name="wanted"/> has: 3.12.1 is newer than 3.11, 21.0.4 is 21.
+    /// </summary>
+    internal static int CompareToWanted(string version, string wanted)
+    {
+        var want = Components(wanted);
+        return CompareComponents(Components(version), want, want.Length);
+    }
+
+    /// <summary>The sign of <paramref name="left"/> against <paramref name="right"/>, on all their components.</summary>
+    private static int CompareVersions(string left, string right)
+    {
+        var (l, r) = (Components(left), Components(right));
+        return CompareComponents(l, r, Math.Max(l.Length, r.Length));
+    }
+
+    private static int CompareComponents(int[] left, int[] right, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var (l, r) = (i < left.Length ? left[i] : 0, i < right.Length ? right[i] : 0);
+            if (l != r)
+            {
+                return l.CompareTo(r);
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>The leading numeric components of a version: 25.0.3+9 is [25, 0, 3], v22.3.0 is [22, 3, 0].</summary>
+    private static int[] Components(string version)
+    {
+        var plain = version.TrimStart('v');
+        var end = 0;
+        while (end < plain.Length && (char.IsAsciiDigit(plain[end]) || plain[end] == '.'))
+        {
+            end++;
+        }
+
+        return [.. plain[..end].Split('.', StringSplitOptions.RemoveEmptyEntries).Select(part => int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0)];
+    }
+
     private static string FamilyName(RuntimeFamily family) => family switch
     {
         RuntimeFamily.Node => "Node.js",
@@ -183,25 +284,36 @@ internal sealed partial class RuntimeCatalog
         _ => $"a Java {wanted} JDK or JRE (apt-get install openjdk-{wanted}-jre-headless, or one in /usr/lib/jvm)",
     };
 
-    /// <summary>Binaries that may be of version <paramref name="wanted"/>, newest first within each place.</summary>
-    private static IEnumerable<string> Candidates(RuntimeFamily family, string wanted)
+    /// <summary>
+    /// Binaries that may be of version <paramref name="wanted"/> (newest first within each place), or with
+    /// <paramref name="newer"/> of a version newer than it (the caller probes them all and takes the nearest).
+    /// </summary>
+    private static IEnumerable<string> Candidates(RuntimeFamily family, string wanted, bool newer)
     {
+        bool Accept(string version) => newer ? CompareToWanted(version, wanted) > 0 : Matches(version, wanted);
         var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
         switch (family)
         {
             case RuntimeFamily.Python:
-                yield return $"python{wanted}";
-                var pyenv = Environment.GetEnvironmentVariable("PYENV_ROOT") is { Length: > 0 } root ? root : Path.Combine(home, ".pyenv");
-                foreach (var directory in Versioned(Path.Combine(pyenv, "versions"), wanted, prefix: ""))
+                // python3.13 on the PATH for python3.13; python3.12 up to python3.20 for a newer one than python3.11.
+                var minor = Components(wanted) is [3, var m] ? m : 0;
+                foreach (var onPath in newer ? Enumerable.Range(minor + 1, 9).Select(n => string.Create(CultureInfo.InvariantCulture, $"3.{n}")) : [wanted])
                 {
-                    yield return Path.Combine(directory, "bin", $"python{wanted}");
+                    yield return $"python{onPath}";
+                }
+
+                var pyenv = Environment.GetEnvironmentVariable("PYENV_ROOT") is { Length: > 0 } root ? root : Path.Combine(home, ".pyenv");
+                foreach (var directory in Versioned(Path.Combine(pyenv, "versions"), Accept, prefix: ""))
+                {
+                    var version = Components(Path.GetFileName(directory));
+                    yield return Path.Combine(directory, "bin", string.Create(CultureInfo.InvariantCulture, $"python{version[0]}.{version[1]}"));
                 }
 
                 break;
             case RuntimeFamily.Node:
                 var nvm = Environment.GetEnvironmentVariable("NVM_DIR") is { Length: > 0 } nvmDirectory ? nvmDirectory : Path.Combine(home, ".nvm");
-                foreach (var directory in Versioned(Path.Combine(nvm, "versions", "node"), wanted, prefix: "v")
-                    .Concat(Versioned("/usr/local/n/versions/node", wanted, prefix: "")))
+                foreach (var directory in Versioned(Path.Combine(nvm, "versions", "node"), Accept, prefix: "v")
+                    .Concat(Versioned("/usr/local/n/versions/node", Accept, prefix: "")))
                 {
                     yield return Path.Combine(directory, "bin", "node");
                 }
@@ -213,7 +325,7 @@ internal sealed partial class RuntimeCatalog
                 {
                     var java = Path.Combine(directory, "bin", "java");
                     var real = new DirectoryInfo(directory).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? directory;
-                    if (File.Exists(java) && seen.Add(real) && ReleaseVersion(directory) is { } version && Matches(version, wanted))
+                    if (File.Exists(java) && seen.Add(real) && ReleaseVersion(directory) is { } version && Accept(version))
                     {
                         yield return java;
                     }
@@ -245,8 +357,8 @@ internal sealed partial class RuntimeCatalog
         return null;
     }
 
-    /// <summary>Subdirectories named <paramref name="prefix"/> + a version of <paramref name="wanted"/>, newest first.</summary>
-    private static IEnumerable<string> Versioned(string parent, string wanted, string prefix)
+    /// <summary>Subdirectories named <paramref name="prefix"/> + a version that <paramref name="accept"/> takes, newest first.</summary>
+    private static IEnumerable<string> Versioned(string parent, Func<string, bool> accept, string prefix)
     {
         if (!Directory.Exists(parent))
         {
@@ -255,8 +367,8 @@ internal sealed partial class RuntimeCatalog
 
         return Directory.EnumerateDirectories(parent)
             .Select(directory => (directory, name: Path.GetFileName(directory)))
-            .Where(entry => entry.name.StartsWith(prefix, StringComparison.Ordinal) && Matches(entry.name[prefix.Length..], wanted)
-                && Version.TryParse(entry.name[prefix.Length..], out _))
+            .Where(entry => entry.name.StartsWith(prefix, StringComparison.Ordinal) && Version.TryParse(entry.name[prefix.Length..], out _)
+                && accept(entry.name[prefix.Length..]))
             .OrderByDescending(entry => Version.Parse(entry.name[prefix.Length..]))
             .Select(entry => entry.directory);
     }
