@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 namespace Nimbus.Sandboxes;
 
 // Sandboxes/ event ids: 4000-4099 (RuntimeCatalog 4000-4009), 4280-4289 (RuntimeCatalog's Python) and 8270-8279 (one
-// interpreter per runtime identifier), 9460-9469 (runtime versions). Next free ids: 4002, 4283, 8275, 9463.
+// interpreter per runtime identifier), 9461-9469 (the shared boto3's bytecode). Next free ids: 4002, 4283, 8275, 9463.
 internal sealed partial class RuntimeCatalog
 {
     private static partial class Log
@@ -35,10 +35,6 @@ internal sealed partial class RuntimeCatalog
         [LoggerMessage(EventId = 8271, EventName = "RuntimeOnOtherVersion", Level = LogLevel.Warning,
             Message = "Runtime {Runtime} has no interpreter of its version on this node: its functions run on {Executable} (version {Version}) instead, and code that needs {Runtime} may fail; each of their cold starts says so in the function's log. Install {Install}, or name one in NIMBUS_RUNTIME_INTERPRETERS, and restart Nimbus.")]
         public static partial void RuntimeOnOtherVersion(ILogger logger, string runtime, string executable, string version, string install);
-
-        [LoggerMessage(EventId = 9460, EventName = "RuntimeVersionMissing", Level = LogLevel.Warning,
-            Message = "Runtime {Runtime} has no interpreter of its version or a newer one on this node (the newest found is {Executable}, version {Version}): its functions cannot be created, and invocations of existing ones fail. Install {Install}, or name one in NIMBUS_RUNTIME_INTERPRETERS, and restart Nimbus.")]
-        public static partial void RuntimeVersionMissing(ILogger logger, string runtime, string executable, string version, string install);
 
         [LoggerMessage(EventId = 9461, EventName = "PythonSdkCompiling", Level = LogLevel.Information,
             Message = "Compiling the shared boto3 ({Packages} packages) for {Executable} (Python {Version}) in the background, so its functions' cold starts do not.")]

@@ -9,8 +9,8 @@ namespace Nimbus.Sandboxes;
 /// version-named binary on the PATH (<c>python3.13</c>); the version managers' and packages' usual places (pyenv's
 /// versions, nvm's, <c>/usr/lib/jvm</c>). A node without one runs the identifier on the nearest newer version it has
 /// and says so: a warning in the server's log once, and a line in the function's log at each init
-/// (<see cref="RuntimeLaunch.VersionWarning"/>). A node with only older ones runs none: the identifier's functions
-/// cannot be created, and invocations of existing ones fail with Runtime.InvalidRuntime, naming what to install.
+/// (<see cref="RuntimeLaunch.VersionWarning"/>). A node with only older ones runs it on the family's default, with the
+/// same warning.
 /// </summary>
 internal sealed partial class RuntimeCatalog
 {
@@ -123,15 +123,14 @@ internal sealed partial class RuntimeCatalog
 
     /// <summary>
     /// The interpreter of one runtime identifier and the warning its functions' logs get when it is not of the
-    /// identifier's version; or, with no interpreter, why it has none (<c>Missing</c>: no interpreter of that version or a
-    /// newer one on this node, while the family has one; null when the family has none at all).
+    /// identifier's version (null: the family has no interpreter at all on this node).
     /// </summary>
     /// <remarks>
     /// The order: the one named in <see cref="NimbusOptions.RuntimeInterpreters"/> (the administrator's choice, whatever
     /// its version); one of exactly the identifier's version; the nearest newer one (code compiled for Java 21 runs on a
-    /// Java 25, not on a 17); none, rather than an older one that may not run the function's code.
+    /// Java 25, not on a 17); else the family's default, older than the identifier, with the warning.
     /// </remarks>
-    private async Task<(Interpreter? Interpreter, string? Warning, string? Missing)> ResolveRuntimeAsync(string runtime, RuntimeFamily family)
+    private async Task<(Interpreter? Interpreter, string? Warning)> ResolveRuntimeAsync(string runtime, RuntimeFamily family)
     {
         var wanted = WantedVersion(runtime);
         var fallback = await (family switch
@@ -181,26 +180,24 @@ internal sealed partial class RuntimeCatalog
             }
         }
 
-        var install = InstallHint(family, wanted);
+        // With only older ones, the family's default, warned: most code runs alike on a neighbouring version, and a
+        // refusal would break every deployment of that identifier on this node (a class compiled for a newer Java than the
+        // JVM still fails at init, with Runtime.InvalidRuntime).
+        chosen ??= fallback;
         if (chosen is null)
         {
-            if (fallback is null)
-            {
-                return (null, null, null);
-            }
-
-            Log.RuntimeVersionMissing(_logger, runtime, fallback.Executable, fallback.Version, install);
-            return (null, null, $"The runtime parameter of {runtime} is not available on this Nimbus node: it needs {FamilyName(family)} {wanted} or newer, and the newest found is {FamilyName(family)} {fallback.Version.TrimStart('v')} ({fallback.Executable}). Install {install}, or name one in NIMBUS_RUNTIME_INTERPRETERS, and restart Nimbus.");
+            return (null, null);
         }
 
+        var install = InstallHint(family, wanted);
         if (Matches(chosen.Version, wanted))
         {
             Log.RuntimeInterpreter(_logger, runtime, chosen.Executable, chosen.Version);
-            return (chosen, null, null);
+            return (chosen, null);
         }
 
         Log.RuntimeOnOtherVersion(_logger, runtime, chosen.Executable, chosen.Version, install);
-        return (chosen, $"WARNING Runtime {runtime} is not installed on this Nimbus node: this function runs on {FamilyName(family)} {chosen.Version.TrimStart('v')} ({chosen.Executable}), and code that needs {runtime} may fail. The node's administrator can install {install}, or name one in NIMBUS_RUNTIME_INTERPRETERS, and restart Nimbus.", null);
+        return (chosen, $"WARNING Runtime {runtime} is not installed on this Nimbus node: this function runs on {FamilyName(family)} {chosen.Version.TrimStart('v')} ({chosen.Executable}), and code that needs {runtime} may fail. The node's administrator can install {install}, or name one in NIMBUS_RUNTIME_INTERPRETERS, and restart Nimbus.");
     }
 
     /// <summary>The interpreter <paramref name="command"/> starts; <paramref name="quiet"/>: a candidate, not logged when it does not run.</summary>

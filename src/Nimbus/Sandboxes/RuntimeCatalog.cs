@@ -61,7 +61,7 @@ internal sealed partial class RuntimeCatalog
     private readonly ILogger<RuntimeCatalog> _logger;
     private readonly string _pythonCommand;
     private readonly FrozenDictionary<string, string> _configured;
-    private readonly FrozenDictionary<string, Lazy<Task<(Interpreter? Interpreter, string? Warning, string? Missing)>>> _byRuntime;
+    private readonly FrozenDictionary<string, Lazy<Task<(Interpreter? Interpreter, string? Warning)>>> _byRuntime;
     private readonly Lazy<PythonSdk?> _pythonSdk;
     private readonly string _sdkDirectory;
 
@@ -99,7 +99,7 @@ internal sealed partial class RuntimeCatalog
         _sdkDirectory = Path.Combine(Path.GetFullPath(options.Value.DataDirectory), "runtimes", "python-sdk");
         _pythonSdk = new(SharePythonSdk);
         _byRuntime = Families.Where(f => f.Value is RuntimeFamily.Node or RuntimeFamily.Python or RuntimeFamily.Java)
-            .ToFrozenDictionary(f => f.Key, f => new Lazy<Task<(Interpreter?, string?, string?)>>(() => Task.Run(() => ResolveRuntimeAsync(f.Key, f.Value))), StringComparer.Ordinal);
+            .ToFrozenDictionary(f => f.Key, f => new Lazy<Task<(Interpreter?, string?)>>(() => Task.Run(() => ResolveRuntimeAsync(f.Key, f.Value))), StringComparer.Ordinal);
     }
 
     /// <summary>The interpreter Python functions run on when <see cref="NimbusOptions.Python"/> is not set.</summary>
@@ -143,14 +143,14 @@ internal sealed partial class RuntimeCatalog
         switch (family)
         {
             case RuntimeFamily.Node:
-                var (node, nodeWarning, nodeMissing) = await _byRuntime[runtime].Value.ConfigureAwait(false);
+                var (node, nodeWarning) = await _byRuntime[runtime].Value.ConfigureAwait(false);
                 return node is null
-                    ? (null, nodeMissing is null ? Missing(runtime, "node", "apt-get install nodejs (Node.js 20 or newer)") : LambdaError.InvalidParameter(nodeMissing))
+                    ? (null, Missing(runtime, "node", "apt-get install nodejs (Node.js 20 or newer)"))
                     : (new RuntimeLaunch(family, node, Path.Combine(RuntimesDirectory, "nodejs", "bootstrap.js"), $"AWS_Lambda_{runtime}", nodeWarning), null);
             case RuntimeFamily.Python:
-                var (python, pythonWarning, pythonMissing) = await _byRuntime[runtime].Value.ConfigureAwait(false);
+                var (python, pythonWarning) = await _byRuntime[runtime].Value.ConfigureAwait(false);
                 return python is null
-                    ? (null, pythonMissing is null ? Missing(runtime, _pythonCommand, "apt-get install python3, or name an interpreter with NIMBUS_PYTHON") : LambdaError.InvalidParameter(pythonMissing))
+                    ? (null, Missing(runtime, _pythonCommand, "apt-get install python3, or name an interpreter with NIMBUS_PYTHON"))
                     : (new RuntimeLaunch(family, python, Path.Combine(RuntimesDirectory, "python", "bootstrap.py"), $"AWS_Lambda_{runtime}", pythonWarning), null);
             case RuntimeFamily.Dotnet:
                 var dotnet = await _dotnet.Value.ConfigureAwait(false);
@@ -164,12 +164,10 @@ internal sealed partial class RuntimeCatalog
                         $"The runtime parameter of {runtime} is not available on this Nimbus node: its .NET host needs the .NET {DotnetHostMajor} runtime (Microsoft.NETCore.App {DotnetHostMajor}.x), and the newest installed is {dotnet.Version}. Install it (apt-get install dotnet-runtime-{DotnetHostMajor}.0) and restart Nimbus."))
                     : (new RuntimeLaunch(family, dotnet, Path.Combine(RuntimesDirectory, "dotnet", "Nimbus.Runtime.Dotnet.dll"), $"AWS_Lambda_{runtime}"), null);
             case RuntimeFamily.Java:
-                var (java, javaWarning, javaMissing) = await _byRuntime[runtime].Value.ConfigureAwait(false);
+                var (java, javaWarning) = await _byRuntime[runtime].Value.ConfigureAwait(false);
                 if (java is null)
                 {
-                    return (null, javaMissing is null
-                        ? Missing(runtime, "java", $"a JDK or JRE {JavaClientRelease} or newer, apt-get install openjdk-{JavaClientRelease}-jre-headless")
-                        : LambdaError.InvalidParameter(javaMissing));
+                    return (null, Missing(runtime, "java", $"a JDK or JRE {JavaClientRelease} or newer, apt-get install openjdk-{JavaClientRelease}-jre-headless"));
                 }
 
                 return MajorOf(java.Version) < JavaClientRelease
