@@ -149,6 +149,38 @@ public sealed class InvokeTests(ServerFixture fixture) : IClassFixture<ServerFix
     });
 
     [Fact]
+    public Task Invoke_reaches_the_function_by_every_path_form_the_Lambda_API_accepts() => fixture.RunAsync(async scope =>
+    {
+        // The exact form takes Invoke's direct route; the others (an escaped ARN aside) go through the general matcher.
+        var name = scope.NewFunctionName();
+        await scope.Lambda.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeCjs), NodeRuntime, "index.handler");
+        var arn = Uri.EscapeDataString($"arn:aws:lambda:us-east-1:000000000000:function:{name}");
+        string[] paths =
+        [
+            $"/2015-03-31/functions/{name}/invocations",
+            $"/2015-03-31/functions/{arn}/invocations",
+            $"/2015-03-31/functions/{name}:$LATEST/invocations",
+            $"/2015-03-31/FUNCTIONS/{name}/Invocations",
+            $"/2015-03-31/functions/{name}/invocations/",
+        ];
+
+        var count = 0;
+        foreach (var path in paths)
+        {
+            var response = await scope.Lambda.SendAsync(HttpMethod.Post, path, new StringContent("""{"name":"path"}""", Encoding.UTF8, "application/json"));
+            Assert.True(response.StatusCode == 200 && response.Header("X-Amz-Function-Error") is null, response.ToString());
+            Assert.Equal("$LATEST", response.Header("X-Amz-Executed-Version"));
+            Assert.Equal(++count, response.Json().Num("count"));
+        }
+
+        var missing = await scope.Lambda.SendAsync(HttpMethod.Post, $"/2015-03-31/functions/{name}-missing/invocations", new StringContent("{}", Encoding.UTF8, "application/json"));
+        Assert.Equal(404, missing.StatusCode);
+        Assert.Equal("ResourceNotFoundException", missing.Header("x-amzn-ErrorType"));
+        var get = await scope.Lambda.SendAsync(HttpMethod.Get, $"/2015-03-31/functions/{name}/invocations");
+        Assert.NotEqual(200, get.StatusCode);
+    });
+
+    [Fact]
     public Task Invoke_returns_a_1MB_response_intact_to_a_caller_that_reads_it_slowly() =>
         // A small receive window fills the server's socket buffer: the response's sends stop part-way and resume when
         // the caller reads on (responses are sent by the thread that wrote them; this is the path where one cannot).

@@ -196,6 +196,9 @@ public static class NimbusHostingExtensions
         app.MapLogsApi();
         app.MapQueueApi();
         app.MapSchedulerApi();
+
+        // Invoke's endpoint set without the general matcher; UseRouting then skips matching for it.
+        app.UseInvokeRoute(app);
         app.UseRouting();
         app.UseNimbusAuthorization();
         app.MapGet("/health", (IHostApplicationLifetime lifetime) =>

@@ -10,6 +10,29 @@ public sealed class SigV4Tests
     private const string ExampleSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
     [Fact]
+    public void The_per_thread_digests_answer_as_the_one_shot_digests_whatever_key_and_length_comes_next()
+    {
+        var keys = new[] { SigV4.SigningKey(ExampleSecret, "20130524", "us-east-1", "s3"), new byte[32], SigV4.SigningKey(ExampleSecret, "20130525", "us-east-1", "lambda") };
+        keys[1][0] = 1;
+        var data = new byte[5000];
+        new Random(7).NextBytes(data);
+        Span<byte> mac = stackalloc byte[32];
+        Span<byte> hash = stackalloc byte[32];
+        foreach (var length in new[] { 0, 1, 55, 56, 64, 300, 5000, 300 })
+        {
+            foreach (var key in keys.Concat(keys.Reverse()).Append((byte[])keys[0].Clone()))
+            {
+                SigV4.HmacSha256(key, data.AsSpan(0, length), mac);
+                Assert.Equal(System.Security.Cryptography.HMACSHA256.HashData(key, data.AsSpan(0, length)), mac.ToArray());
+            }
+
+            SigV4.Sha256(data.AsSpan(0, length), hash);
+            Assert.Equal(System.Security.Cryptography.SHA256.HashData(data.AsSpan(0, length)), hash.ToArray());
+            Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(data.AsSpan(0, length))), SigV4.Sha256Hex(data.AsSpan(0, length)));
+        }
+    }
+
+    [Fact]
     public void Header_signature_matches_AWSs_documented_GetObject_example()
     {
         var request = new DefaultHttpContext().Request;
