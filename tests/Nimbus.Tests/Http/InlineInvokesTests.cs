@@ -71,6 +71,7 @@ public sealed class InlineInvokesTests
             Assert.True(pipe.Reader.TryRead(out var result));
             pipe.Reader.AdvanceTo(result.Buffer.End);
         });
+        engine.Name = SocketThread.EngineThreadName;
         engine.Start();
         engine.Join();
 
@@ -101,9 +102,22 @@ public sealed class InlineInvokesTests
 
         // The socket engine's stand-in: a dedicated thread writes the bytes that complete the read.
         var engine = new Thread(() => pipe.Writer.WriteAsync(new byte[] { 1, 2, 3 }).AsTask().GetAwaiter().GetResult());
+        engine.Name = SocketThread.EngineThreadName;
         engine.Start();
         engine.Join();
         return await resumed;
+    }
+
+    [Fact]
+    public void Leaving_is_free_on_a_dedicated_thread_of_the_node_that_is_not_the_socket_engine()
+    {
+        // The log and metering writers open SQLite on threads of their own: they keep them.
+        var completedAtOnce = false;
+        var writer = new Thread(() => completedAtOnce = SocketThread.Leave().GetAwaiter().IsCompleted) { Name = "nimbus-log-writer" };
+        writer.Start();
+        writer.Join();
+
+        Assert.True(completedAtOnce);
     }
 
     private static DefaultHttpContext Request(string method, string path, long? length, string? invocationType)
@@ -134,6 +148,7 @@ public sealed class InlineInvokesTests
             inlineWhileRunning = gate.Inline;
             return Task.CompletedTask;
         }));
+        engine.Name = SocketThread.EngineThreadName;
         engine.Start();
         engine.Join();
         dispatched!.GetAwaiter().GetResult();
