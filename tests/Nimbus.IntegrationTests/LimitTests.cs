@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using Microsoft.Data.Sqlite;
 
 namespace Nimbus.IntegrationTests;
 
@@ -62,6 +63,37 @@ public sealed partial class LimitTests(ServerFixture fixture) : IClassFixture<Se
         var smallUsed = MaxMemoryUsedMb(smallResponse);
         Assert.True(bigUsed is >= 100 and <= 256, $"A function holding 100 MB of buffers should report 100-256 MB used; it reported {bigUsed} MB.{Environment.NewLine}{bigResponse}");
         Assert.True(smallUsed < 100, $"A function holding 1 MB should report far less than 100 MB used; it reported {smallUsed} MB.{Environment.NewLine}{smallResponse}");
+    });
+
+    [Fact]
+    public Task Max_Memory_Used_without_a_log_tail_is_the_real_peak_in_REPORT_and_metering_alike() => fixture.RunAsync(async scope =>
+    {
+        // Without a log tail, Max Memory Used is read after the caller's answer: the REPORT line in the log group and the
+        // invocation's metering row must still carry the same, measured figure (100 MB of buffers: 100-256).
+        var name = scope.NewFunctionName();
+        await CreateAsync(scope, name, FunctionZips.NodeLimits, NodeRuntime, "memory.handler", memorySize: 256, timeout: 30);
+        var response = await scope.Lambda.InvokeAsync(name, """{"mb":100}""");
+        ShouldReturn(response);
+        var requestId = response.Header("x-amzn-RequestId")!;
+
+        var aws = scope.Cli(AwsCli.V1);
+        var deadline = Stopwatch.StartNew();
+        Match? report = null;
+        long? metered = null;
+        while (report is null || metered is null)
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"Expected the REPORT line and the metering row of {requestId} within 30 s; REPORT: {report?.Value}, metered: {metered}.");
+            await Task.Delay(200);
+            var logs = await aws.RunAsync(["logs", "filter-log-events", "--log-group-name", $"/aws/lambda/{name}"]);
+            report ??= logs.ExitCode == 0
+                ? logs.Json().Array("events").Select(e => MaxMemoryUsed().Match(e.Str("message"))).FirstOrDefault(m => m.Success && m.Value.Contains(requestId, StringComparison.Ordinal))
+                : null;
+            metered ??= MeteredMaxMemoryMb(scope.Server, requestId);
+        }
+
+        var reported = long.Parse(report.Groups["mb"].Value, CultureInfo.InvariantCulture);
+        Assert.True(reported is >= 100 and <= 256, $"A function holding 100 MB of buffers should report 100-256 MB used; it reported {reported} MB: {report.Value}");
+        Assert.Equal(reported, metered);
     });
 
     [Fact]
@@ -209,6 +241,23 @@ public sealed partial class LimitTests(ServerFixture fixture) : IClassFixture<Se
         var match = MaxMemoryUsed().Matches(log).LastOrDefault();
         Assert.True(match is not null, $"Expected 'Max Memory Used: N MB' in the REPORT line.{Environment.NewLine}log:{Environment.NewLine}{log}");
         return long.Parse(match.Groups["mb"].Value, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The max_memory_mb of the invocation's metering row (real SQLite, read-only); null before its batch is committed.</summary>
+    private static long? MeteredMaxMemoryMb(NimbusServer server, string requestId)
+    {
+        var path = Path.Combine(server.DataDirectory, "metrics.db");
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT max_memory_mb FROM invocations WHERE request_id = $id;";
+        command.Parameters.AddWithValue("$id", requestId);
+        return command.ExecuteScalar() is long mb ? mb : null;
     }
 
     /// <summary>Host pids and command lines of every process whose command line contains <paramref name="text"/>.</summary>

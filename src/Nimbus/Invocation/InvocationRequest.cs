@@ -64,7 +64,7 @@ internal sealed record InvocationResult(
     /// The REPORT figures of an invocation that ran for a <see cref="InvocationRequest.ReportAfterAnswer"/> caller, not yet
     /// given to the observers: <see cref="Invoker.ReportAnswered"/> does that. Null otherwise.
     /// </summary>
-    public InvocationRecord? Unreported { get; init; }
+    public UnreportedInvocation? Unreported { get; init; }
 
     public static InvocationResult Rejected(Functions.LambdaError error) => new(InvocationStatus.Rejected, [], "", null, error);
 

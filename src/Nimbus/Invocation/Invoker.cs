@@ -157,14 +157,16 @@ internal sealed partial class Invoker(
         var result = outcome.TimedOut ? InvocationOutcome.Timeout
             : outcome.Kind == InvokeOutcomeKind.Response ? InvocationOutcome.Success
             : InvocationOutcome.FunctionError;
-        InvocationRecord? unreported = null;
+        UnreportedInvocation? unreported = null;
         if (_observers.Length > 0)
         {
+            // After the caller's answer, Max Memory Used is read there too (once, shared with the REPORT line).
             var record = new InvocationRecord(requestId, function.Name, resource, function.Version, start, outcome.DurationMs,
-                PlatformLog.BilledMs(outcome.DurationMs), function.MemorySize, outcome.MaxMemoryUsedMb, outcome.InitDurationMs, result, lease.InUseAtGrant);
+                PlatformLog.BilledMs(outcome.DurationMs), function.MemorySize, request.ReportAfterAnswer ? 0 : outcome.MaxMemoryUsedMb,
+                outcome.InitDurationMs, result, lease.InUseAtGrant);
             if (request.ReportAfterAnswer)
             {
-                unreported = record;
+                unreported = new UnreportedInvocation(record, outcome.MaxMemory);
             }
             else
             {
@@ -194,9 +196,9 @@ internal sealed partial class Invoker(
     /// </summary>
     public void ReportAnswered(InvocationResult result)
     {
-        if (result.Unreported is { } record)
+        if (result.Unreported is { } unreported)
         {
-            Notify(record);
+            Notify(unreported.Record with { MaxMemoryUsedMb = unreported.MaxMemory.Megabytes });
         }
     }
 

@@ -19,6 +19,10 @@ internal sealed record InvokeOutcome(
     string LogTail,
     double DurationMs,
     double? InitDurationMs,
-    int MaxMemoryUsedMb,
+    MaxMemorySample MaxMemory,
     bool InstanceReusable,
-    bool TimedOut = false);
+    bool TimedOut = false)
+{
+    /// <summary>Max Memory Used; for an outcome whose REPORT goes out after the caller's answer, read when first asked.</summary>
+    public int MaxMemoryUsedMb => MaxMemory.Megabytes;
+}

@@ -61,6 +61,11 @@ internal sealed class SandboxInstance
     private bool _frozen;
     private readonly ITimer _freezeTimer;
 
+    // When it last became idle and waiting on /next (a TimeProvider timestamp), and whether the freeze timer is due to
+    // fire: it is armed once and re-armed from its own firing while the instance stays idle, not moved per invocation.
+    private long _idleSince;
+    private bool _freezeArmed;
+
     // The END and REPORT of the last invocation, when they go out after its caller's answer; null once taken by the next
     // invocation (which writes them, or waits for them, before its START).
     private PendingReport? _pendingReport;
@@ -257,6 +262,10 @@ internal sealed class SandboxInstance
         }
 
         var durationMs = _time.GetElapsedTime(started).TotalMilliseconds;
+        if (finished == invocation.Reply && !invocation.TailLog && Extensions is null)
+        {
+            return ReportAfterAnswer(sandbox, invocation, durationMs, cold);
+        }
 
         // Sample before a timeout kill: the peak of a dead tree cannot be read any more.
         var peakBytes = sandbox.PeakMemoryBytes();
@@ -270,11 +279,6 @@ internal sealed class SandboxInstance
             var reply = invocation.Reply.Result;
             kind = reply.IsError || reply.TooLarge ? InvokeOutcomeKind.FunctionError : InvokeOutcomeKind.Response;
             body = reply.Body;
-            if (!invocation.TailLog && Extensions is null)
-            {
-                return ReportAfterAnswer(sandbox, invocation, kind, body, durationMs, peakBytes, cold);
-            }
-
             await DrainAsync(sandbox).ConfigureAwait(false);
         }
         else if (finished == sandbox.Exited)
@@ -318,35 +322,38 @@ internal sealed class SandboxInstance
         }
 
         Current = null;
-        var memoryMb = Megabytes(peakBytes);
+        var memory = MaxMemorySample.Of(peakBytes);
         var initMs = cold ? _initDurationMs : null;
         await WritePlatformAsync(PlatformLog.EndLine(Function, invocation.RequestId)).ConfigureAwait(false);
-        await WritePlatformAsync(PlatformLog.ReportLine(Function, _time.GetUtcNow(), invocation.RequestId, durationMs, memoryMb, initMs, PlatformLog.Status(kind, timedOut))).ConfigureAwait(false);
+        await WritePlatformAsync(PlatformLog.ReportLine(Function, _time.GetUtcNow(), invocation.RequestId, durationMs, memory.Megabytes, initMs, PlatformLog.Status(kind, timedOut))).ConfigureAwait(false);
         var tail = TakeTail();
         LastUsed = _time.GetUtcNow();
         State = reusable ? InstanceState.Idle : InstanceState.Dead;
-        return new InvokeOutcome(kind, body, tail, durationMs, initMs, memoryMb, reusable, timedOut);
+        return new InvokeOutcome(kind, body, tail, durationMs, initMs, memory, reusable, timedOut);
     }
 
     /// <summary>
     /// The outcome of an invocation answered by its runtime whose caller did not ask for the log's tail (and whose instance
     /// has no extensions to wait for): the runtime's last lines (the drain), END and REPORT are written once the caller's
     /// answer is out (<see cref="AnswerFirst"/>), off the way from the runtime's answer to the caller's, or by the
-    /// instance's next invocation before its START, whichever comes first. Max Memory Used was sampled already: the
-    /// outcome and the REPORT carry the same figure.
+    /// instance's next invocation before its START, whichever comes first. Max Memory Used is read by the first to ask for
+    /// it (<see cref="MaxMemorySample"/>): the invoker's record after the caller's answer, or the REPORT, which reads it
+    /// before anything else, so that the next invocation's event never goes out before it was read.
     /// </summary>
-    private InvokeOutcome ReportAfterAnswer(ISandbox sandbox, PendingInvocation invocation, InvokeOutcomeKind kind, byte[] body, double durationMs, long peakBytes, bool cold)
+    private InvokeOutcome ReportAfterAnswer(ISandbox sandbox, PendingInvocation invocation, double durationMs, bool cold)
     {
+        var reply = invocation.Reply.Result;
+        var kind = reply.IsError || reply.TooLarge ? InvokeOutcomeKind.FunctionError : InvokeOutcomeKind.Response;
         Current = null;
-        var memoryMb = Megabytes(peakBytes);
+        var memory = MaxMemorySample.Later(sandbox);
         var initMs = cold ? _initDurationMs : null;
-        var report = new PendingReport(this, sandbox, invocation.RequestId, durationMs, memoryMb, initMs, PlatformLog.Status(kind, timedOut: false));
+        var report = new PendingReport(this, sandbox, invocation.RequestId, durationMs, memory, initMs, PlatformLog.Status(kind, timedOut: false));
         Volatile.Write(ref _pendingReport, report);
         AnswerFirst.RunAfterAnswer(static pending => _ = ((PendingReport)pending!).WriteAsync(), report);
         TakeTail();
         LastUsed = _time.GetUtcNow();
         State = InstanceState.Idle;
-        return new InvokeOutcome(kind, body, "", durationMs, initMs, memoryMb, InstanceReusable: true);
+        return new InvokeOutcome(kind, reply.Body, "", durationMs, initMs, memory, InstanceReusable: true);
     }
 
     private async Task WriteEndAndReportAsync(ISandbox sandbox, string requestId, double durationMs, int memoryMb, double? initMs, string status)
@@ -356,10 +363,8 @@ internal sealed class SandboxInstance
         await WritePlatformAsync(PlatformLog.ReportLine(Function, _time.GetUtcNow(), requestId, durationMs, memoryMb, initMs, status)).ConfigureAwait(false);
     }
 
-    private static int Megabytes(long bytes) => (int)Math.Ceiling(bytes / (1024.0 * 1024.0));
-
     /// <summary>An invocation's END and REPORT still to write: written once, by the first to ask; later callers wait for that.</summary>
-    private sealed class PendingReport(SandboxInstance instance, ISandbox sandbox, string requestId, double durationMs, int memoryMb, double? initMs, string status)
+    private sealed class PendingReport(SandboxInstance instance, ISandbox sandbox, string requestId, double durationMs, MaxMemorySample memory, double? initMs, string status)
     {
         private readonly TaskCompletionSource _written = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private int _started;
@@ -374,10 +379,12 @@ internal sealed class SandboxInstance
             return _written.Task;
         }
 
+        // Synchronous up to its first await: the peak is read before WriteAsync returns, so before the next invocation's event.
         private async Task WriteOnceAsync()
         {
             try
             {
+                var memoryMb = memory.Megabytes;
                 await instance.WriteEndAndReportAsync(sandbox, requestId, durationMs, memoryMb, initMs, status).ConfigureAwait(false);
             }
             finally
@@ -533,20 +540,38 @@ internal sealed class SandboxInstance
     {
         if (State == InstanceState.Idle && _waitingForNext && !_frozen)
         {
-            // Re-arming restarts the wait: the instance freezes FreezeDelay after it last became idle.
-            _freezeTimer.Change(FreezeDelay, Timeout.InfiniteTimeSpan);
+            // The instance freezes FreezeDelay after it last became idle. Under steady traffic that moment moves on every
+            // invocation: the timer is not moved with it (a timer queue's lock per invocation), but checks the idle-since
+            // time when it fires and, if the instance was used meanwhile, waits for the rest.
+            _idleSince = _time.GetTimestamp();
+            if (!_freezeArmed)
+            {
+                _freezeArmed = true;
+                _freezeTimer.Change(FreezeDelay, Timeout.InfiniteTimeSpan);
+            }
         }
     }
 
     // On a timer thread. The lock orders it against TakeForInvocation: an instance taken for an invocation is
-    // Busy and never frozen; one frozen before it was taken is thawed there.
+    // Busy and never frozen; one frozen before it was taken is thawed there. Busy (or not yet back on /next), it is
+    // not re-armed: ScheduleFreezeLocked arms it again when the instance next becomes idle and waiting.
     private void FreezeIfStillIdle()
     {
         lock (_freezeLock)
         {
+            _freezeArmed = false;
+
             // Extensions still at work after an invocation keep the instance awake, as on Lambda.
             if (State == InstanceState.Idle && _waitingForNext && !_frozen && Sandbox is { } sandbox && (Extensions is null || Extensions.IsIdle))
             {
+                var rest = FreezeDelay - _time.GetElapsedTime(_idleSince);
+                if (rest > TimeSpan.Zero)
+                {
+                    _freezeArmed = true;
+                    _freezeTimer.Change(rest, Timeout.InfiniteTimeSpan);
+                    return;
+                }
+
                 sandbox.Freeze();
                 _frozen = true;
             }
@@ -609,7 +634,7 @@ internal sealed class SandboxInstance
         await WritePlatformAsync(PlatformLog.EndLine(Function, invocation.RequestId)).ConfigureAwait(false);
         await WritePlatformAsync(PlatformLog.ReportLine(Function, _time.GetUtcNow(), invocation.RequestId, 0, 0, initMs, "failure")).ConfigureAwait(false);
         State = InstanceState.Dead;
-        return new InvokeOutcome(InvokeOutcomeKind.FunctionError, body, TakeTail(), 0, initMs, 0, InstanceReusable: false, timedOut);
+        return new InvokeOutcome(InvokeOutcomeKind.FunctionError, body, TakeTail(), 0, initMs, MaxMemorySample.Of(0), InstanceReusable: false, timedOut);
     }
 
     private static async Task DrainAsync(ISandbox sandbox)
