@@ -54,9 +54,11 @@ public sealed record NimbusOptions
     public TimeSpan ScaleOutWait { get; init; } = TimeSpan.FromMilliseconds(50);
 
     /// <summary>
-    /// Runtime API connections served with inline scheduling (<see cref="Sandboxes.RuntimeApiTransport"/>): three fewer
-    /// thread-pool hand-offs per invocation. Off by default: on a quiet 2-core node it served 8-15% fewer invokes/s at 32
-    /// callers and no lower p50 at one (docs/benchmarks.md); false serves them with Kestrel's default transport.
+    /// Runtime API connections served with inline scheduling (<see cref="Sandboxes.RuntimeApiTransport"/>), and with
+    /// <see cref="InlineReceives"/> received on the socket engine's thread: a runtime's request takes no thread-pool work
+    /// item. Off by default: with <see cref="AwsApiInlineScheduling"/> too a one-caller invoke takes no work item and
+    /// less CPU, but every invoke then runs on the engine's one thread, and under load 32 callers were served 0.65-0.70x
+    /// the default's invokes/s (docs/benchmarks.md, "2026-12-07 (pool)"); false serves them with Kestrel's default transport.
     /// </summary>
     public bool RuntimeApiInlineScheduling { get; init; }
 
@@ -77,10 +79,12 @@ public sealed record NimbusOptions
     public bool InlineReceives { get; init; } = true;
 
     /// <summary>
-    /// The AWS API listener (plain HTTP and TLS) served with Kestrel's inline scheduling: a caller's request is parsed and
-    /// served on the thread that received it, and its response is sent by the thread that wrote it, one thread-pool
-    /// hand-off fewer per request than <see cref="InlineSends"/> alone. Safe because no handler reads a request body
-    /// synchronously (<see cref="Buckets.AwsChunkedStream"/> refuses to). False: Kestrel's default scheduling.
+    /// The AWS API listener (plain HTTP and TLS) served with Kestrel's inline scheduling. On the plain listener, with
+    /// <see cref="InlineReceives"/>, a small synchronous Invoke is received, parsed and served on the socket engine's
+    /// thread (no thread-pool work item) and every other request is handed to the thread pool before it runs
+    /// (<see cref="Http.InlineInvokes"/>), so nothing that blocks runs on that thread. Safe because no handler reads a
+    /// request body synchronously (<see cref="Buckets.AwsChunkedStream"/> refuses to). Off by default (see
+    /// <see cref="RuntimeApiInlineScheduling"/>). False: Kestrel's default scheduling.
     /// </summary>
     public bool AwsApiInlineScheduling { get; init; }
 

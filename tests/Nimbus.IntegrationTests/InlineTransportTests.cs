@@ -164,8 +164,83 @@ public abstract class InlineTransportTests(ServerFixture fixture)
     });
 
     [Fact]
+    public Task Invokes_are_answered_while_an_S3_upload_trickles_in() => fixture.RunAsync(async scope =>
+    {
+        // Not a fix: with the AWS API listener inline-served, only warm Invokes may run on the socket engine's thread; an
+        // upload's handler (its body reads, its file writes, its SQLite row) must run on the thread pool, so a client
+        // that sends half its body and stops holds up nobody else.
+        var name = scope.NewFunctionName();
+        await scope.Lambda.CreateFunctionAsync(name, FunctionZips.Build(FunctionZips.NodeBehaviours), NodeRuntime, "pid.handler", timeout: 30);
+        var warm = await scope.Lambda.InvokeAsync(name, """{"ms":0}""");
+        Assert.True(warm.StatusCode == 200, warm.ToString());
+
+        using var s3 = S3SdkTests.Client(scope.Server);
+        var bucket = BucketCliTests.NewBucketName();
+        await s3.PutBucketAsync(new PutBucketRequest { BucketName = bucket });
+        try
+        {
+            var data = new byte[1024 * 1024];
+            new Random(11).NextBytes(data);
+            var content = new TricklingContent(data, firstBytes: 64 * 1024);
+            using var upload = new HttpRequestMessage(HttpMethod.Put, new Uri(scope.Server.EndpointUri, $"/{bucket}/trickled.bin")) { Content = content };
+            upload.Headers.TryAddWithoutValidation("x-amz-content-sha256", Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(data)));
+            SigV4SigningHandler.Sign(upload, [], "s3", NimbusServer.RootAccessKeyId, NimbusServer.RootSecretAccessKey, Aws.Region, DateTime.UtcNow);
+            using var uploader = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
+            var uploading = uploader.SendAsync(upload);
+            await content.FirstBytesSent.WaitAsync(TimeSpan.FromSeconds(60));
+
+            // The upload waits for the rest of its body: Invokes on other connections are answered meanwhile.
+            for (var i = 0; i < 3; i++)
+            {
+                var response = await scope.Lambda.InvokeAsync(name, """{"ms":0}""");
+                Assert.True(response.StatusCode == 200 && response.Header("X-Amz-Function-Error") is null, response.ToString());
+            }
+
+            Assert.False(uploading.IsCompleted);
+            content.SendTheRest();
+            using var uploaded = await uploading;
+            Assert.Equal(System.Net.HttpStatusCode.OK, uploaded.StatusCode);
+            using var got = await s3.GetObjectAsync(bucket, "trickled.bin");
+            using var received = new MemoryStream();
+            await got.ResponseStream.CopyToAsync(received);
+            Assert.Equal(data, received.ToArray());
+            await s3.DeleteObjectAsync(bucket, "trickled.bin");
+        }
+        finally
+        {
+            await s3.DeleteBucketAsync(bucket);
+        }
+    });
+
+    [Fact]
     public Task Invoke_returns_a_1MB_response_intact_to_a_caller_that_reads_it_slowly() =>
         // A small receive window fills the server's socket buffer: the response's sends stop part-way and resume when
         // the caller reads on, on whichever thread the socket's completion runs.
         fixture.RunAsync(SlowReader.AssertOneMegabyteArrivesIntactAsync);
+}
+
+/// <summary>A request body that sends its first bytes, then waits until the test lets it send the rest.</summary>
+internal sealed class TricklingContent(byte[] data, int firstBytes) : HttpContent
+{
+    private readonly TaskCompletionSource _firstSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _rest = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public Task FirstBytesSent => _firstSent.Task;
+
+    public void SendTheRest() => _rest.TrySetResult();
+
+    protected override async Task SerializeToStreamAsync(Stream stream, System.Net.TransportContext? context)
+    {
+        await stream.WriteAsync(data.AsMemory(0, firstBytes));
+        await stream.FlushAsync();
+        _firstSent.TrySetResult();
+        await _rest.Task;
+        await stream.WriteAsync(data.AsMemory(firstBytes));
+    }
+
+    protected override bool TryComputeLength(out long length)
+    {
+        length = data.Length;
+        return true;
+    }
 }

@@ -81,13 +81,18 @@ public static class NimbusHostingExtensions
                 {
                     main.Use(options.InlineReceives ? InlineSends.MiddlewareWithInlineReceives : InlineSends.Middleware);
                 }
+                else if (options.AwsApiInlineScheduling)
+                {
+                    // Warm Invokes inline, everything else handed to the thread pool (InlineInvokes.DispatchAsync).
+                    main.Use(InlineInvokes.Middleware(options.InlineReceives));
+                }
             });
             kestrel.ApplicationServices.GetRequiredService<TlsListener>().Configure(kestrel, context.Configuration);
             var network = kestrel.ApplicationServices.GetRequiredService<SandboxNetworkSelector>();
             kestrel.ApplicationServices.GetRequiredService<RuntimePortPool>().Configure(
                 kestrel, options.MaxInstances, network.Network, options.Slirp4netns,
                 inlineSends: options.InlineSends && !options.RuntimeApiInlineScheduling, firstNetwork: network.TakeProbedNamespace(),
-                inlineReceives: options.InlineReceives);
+                inlineReceives: options.InlineReceives && (options.InlineSends || options.RuntimeApiInlineScheduling));
         });
         return builder;
     }
@@ -173,6 +178,10 @@ public static class NimbusHostingExtensions
             sandboxManager.OnServerStarted();
         });
         app.MapWhen(context => ports.IsRuntimePort(context.Connection.LocalPort), runtime => runtime.Run(context => RuntimeApi.HandleAsync(context, ports)));
+
+        // On an inline-served main port (AwsApiInlineScheduling) only small synchronous Invokes stay on the socket
+        // engine's thread: every other request moves to the thread pool before anything of it runs.
+        app.Use(InlineInvokes.DispatchAsync);
 
         // Request counts and the request span first on the main port, so refused requests are counted too.
         app.UseNimbusRequestMetrics();

@@ -40,6 +40,21 @@ internal static class InlineSends
     /// </summary>
     public static ConnectionDelegate MiddlewareWithInlineReceives(ConnectionDelegate next) => connection => RunAsync(connection, next, inlineReceives: true);
 
+    /// <summary>
+    /// For a listener whose transport is inline-scheduled already (it sends on the writing thread): only the socket's
+    /// receive completions run on the socket engine's thread, so with the transport's inline scheduling a request is
+    /// received, parsed and served on that thread without a thread-pool work item.
+    /// </summary>
+    public static ConnectionDelegate InlineReceivesOnly(ConnectionDelegate next) => connection =>
+    {
+        if (connection.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket)
+        {
+            TryPreferInlineCompletions(socket);
+        }
+
+        return next(connection);
+    };
+
     // Socket.PreferInlineCompletions: internal and experimental in .NET, kept reachable on purpose (a DynamicDependency
     // in System.Net.Sockets names it for reflection); read by the socket engine at every event, so it may be set after
     // the connection's first receive was posted. The process-wide form is DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS.

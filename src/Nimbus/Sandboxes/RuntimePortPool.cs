@@ -146,6 +146,11 @@ internal sealed partial class RuntimePortPool(ILogger<RuntimePortPool> logger) :
         {
             kestrel.ListenHandle(handle, listen => listen.Use(_inlineReceives ? Http.InlineSends.MiddlewareWithInlineReceives : Http.InlineSends.Middleware));
         }
+        else if (_inlineReceives)
+        {
+            // Inline-scheduled by RuntimeApiTransport: the receives inline too, so a runtime's request takes no work item.
+            kestrel.ListenHandle(handle, listen => listen.Use(Http.InlineSends.InlineReceivesOnly));
+        }
         else
         {
             kestrel.ListenHandle(handle);

@@ -204,6 +204,8 @@ internal sealed partial class SandboxManager(
     /// <summary>Starts a new instance of a function; (null, null) means the node is at capacity.</summary>
     public async Task<(SandboxInstance? Instance, byte[]? StartError)> StartInstanceAsync(FunctionRecord function, bool provisioned, CancellationToken cancellationToken, bool mayEvict = true)
     {
+        // A start unpacks code, writes cgroup files and forks: never on the socket engine's thread (an inline-served Invoke).
+        await Http.SocketThread.Leave();
         var (launch, error) = await runtimes.ResolveAsync(function.Runtime).ConfigureAwait(false);
         if (launch is null)
         {

@@ -30,6 +30,8 @@ internal sealed class SqliteDatabase
 
     public async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
+        // SQLite blocks its thread: never the socket engine's (an inline-served Invoke that misses a cache comes here).
+        await Http.SocketThread.Leave();
         var connection = new SqliteConnection(_connectionString);
         await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
         return connection;
