@@ -793,9 +793,7 @@ function runInvocation(handler, res, onEvent) {
   const headers = res.headers;
   const requestId = headers['lambda-runtime-aws-request-id'];
   const deadlineMs = Number(headers['lambda-runtime-deadline-ms']);
-  const traceId = headers['lambda-runtime-trace-id'];
-  if (traceId) env._X_AMZN_TRACE_ID = traceId;
-  else delete env._X_AMZN_TRACE_ID;
+  traceIdValue = headers['lambda-runtime-trace-id'] || undefined;
   currentRequestId = requestId;
 
   const state = {
@@ -1032,6 +1030,57 @@ async function takeAssignment() {
 }
 
 // ---------------------------------------------------------------------------
+// The trace id's environment variable
+// ---------------------------------------------------------------------------
+
+// Each invoke's trace id is _X_AMZN_TRACE_ID in process.env, for the handler and
+// the child processes it starts. Setting it in the real environment would call
+// glibc's setenv, which keeps every distinct NAME=value it was given for the
+// life of the process: ~240 bytes an invoke, until a busy warm instance meets
+// its memory limit. So process.env becomes a view of the real environment with
+// this one variable held here (child_process copies process.env's keys and
+// values, so children see it; native code's getenv does not).
+const TRACE_ID_VARIABLE = '_X_AMZN_TRACE_ID';
+let traceIdValue;
+
+function installTraceIdVariable() {
+  const real = process.env;
+  if (Object.prototype.hasOwnProperty.call(real, TRACE_ID_VARIABLE)) {
+    traceIdValue = real[TRACE_ID_VARIABLE];
+    delete real[TRACE_ID_VARIABLE];
+  }
+  const descriptor = () => ({ value: traceIdValue, writable: true, enumerable: true, configurable: true });
+  process.env = new Proxy(real, {
+    get: (target, key) => (key === TRACE_ID_VARIABLE ? traceIdValue : target[key]),
+    set: (target, key, value) => {
+      if (key === TRACE_ID_VARIABLE) traceIdValue = `${value}`;
+      else target[key] = value;
+      return true;
+    },
+    has: (target, key) => (key === TRACE_ID_VARIABLE ? traceIdValue !== undefined : key in target),
+    deleteProperty: (target, key) => {
+      if (key === TRACE_ID_VARIABLE) traceIdValue = undefined;
+      else delete target[key];
+      return true;
+    },
+    ownKeys: (target) => {
+      const keys = Reflect.ownKeys(target);
+      if (traceIdValue !== undefined) keys.push(TRACE_ID_VARIABLE);
+      return keys;
+    },
+    getOwnPropertyDescriptor: (target, key) =>
+      key === TRACE_ID_VARIABLE
+        ? traceIdValue === undefined ? undefined : descriptor()
+        : Reflect.getOwnPropertyDescriptor(target, key),
+    defineProperty: (target, key, property) => {
+      if (key !== TRACE_ID_VARIABLE) return Reflect.defineProperty(target, key, property);
+      traceIdValue = `${property.value}`;
+      return true;
+    },
+  });
+}
+
+// ---------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------
 
@@ -1043,6 +1092,7 @@ async function main() {
     process.exit(EXIT_RUNTIME_API);
   }
   if (env._NIMBUS_PRESTARTED === '1') await takeAssignment();
+  installTraceIdVariable();
   patchConsole();
   installGlobals();
   process.on('uncaughtException', onUncaughtException);

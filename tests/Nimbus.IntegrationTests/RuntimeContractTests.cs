@@ -193,6 +193,28 @@ public sealed partial class RuntimeContractTests(ServerFixture fixture) : IClass
         Assert.True(after - before < 150, $"The instance grew by {after - before} KiB over 3,000 invokes ({before} -> {after} KiB).");
     });
 
+    /// <summary>
+    /// The Node.js runtime holds <c>_X_AMZN_TRACE_ID</c> in a view of <c>process.env</c> instead of setting it with glibc's
+    /// setenv (which kept every id, ~145 bytes an invoke: 28 MB over 200,000 ids, docs/benchmarks.md): the handler still
+    /// reads each invoke's id there, a child process it starts inherits it, and <c>Object.keys</c> lists it. (Node's RSS
+    /// moves by megabytes with its collector, so the growth itself is measured in docs/benchmarks.md, not here.)
+    /// </summary>
+    [Fact]
+    public Task Node_runtime_gives_each_trace_id_to_the_handler_and_its_children() => fixture.RunAsync(async scope =>
+    {
+        var name = scope.NewFunctionName();
+        await CreateAsync(scope, name, FunctionZips.Build("probe-node"), "nodejs20.x", "index.handler", null);
+        foreach (var traceId in new[] { "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1", "Root=1-5759e988-00000000000000000000b001;Sampled=0" })
+        {
+            var answer = await InvokeAsync(scope, name, """{"action":"memory"}""", new() { ["X-Amzn-Trace-Id"] = traceId });
+            Assert.True(answer.StatusCode == 200 && answer.Header("X-Amz-Function-Error") is null, answer.ToString());
+            var body = answer.Json();
+            Assert.StartsWith(traceId.Split(';')[0] + ";", body.Str("trace"), StringComparison.Ordinal);
+            Assert.Equal(body.Str("trace"), body.Str("childTrace"));
+            Assert.True(body.GetProperty("listed").GetBoolean(), body.GetRawText());
+        }
+    });
+
     private static async Task CreateAsync(TestScope scope, string name, byte[] zip, string runtime, string handler, Dictionary<string, string>? environment)
     {
         var request = LambdaHttp.CreateFunctionRequest(name, zip, runtime, handler);

@@ -1,5 +1,5 @@
 // The runtime contract probe (RuntimeContractTests), one per language, all answering the same events:
-// {"action": "env" | "log" | "throw" | "exit" | "big" | "reject" | "echo" | "unserialisable"}.
+// {"action": "env" | "log" | "throw" | "exit" | "big" | "reject" | "echo" | "unserialisable" | "memory"}.
 const NAMES = ['AWS_LAMBDA_FUNCTION_NAME', 'AWS_LAMBDA_FUNCTION_VERSION', 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE',
   'AWS_LAMBDA_LOG_GROUP_NAME', 'AWS_LAMBDA_LOG_STREAM_NAME', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_EXECUTION_ENV',
   'LAMBDA_TASK_ROOT', 'LAMBDA_RUNTIME_DIR', '_HANDLER', 'TZ', 'AWS_LAMBDA_RUNTIME_API', 'AWS_LAMBDA_INITIALIZATION_TYPE',
@@ -25,6 +25,12 @@ exports.handler = async (event, context) => {
     }
     case 'unserialisable':
       return { n: 1n };
+    case 'memory': {
+      const rss = Number(/VmRSS:\s+(\d+)/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1]);
+      const child = require('child_process').execFileSync('/bin/sh', ['-c', 'printf %s "$_X_AMZN_TRACE_ID"']).toString();
+      const listed = Object.keys(process.env).includes('_X_AMZN_TRACE_ID');
+      return { rssKiB: rss, trace: process.env._X_AMZN_TRACE_ID ?? null, childTrace: child, listed };
+    }
     case 'reject':
       Promise.reject(new Error('probe rejected'));
       await new Promise((resolve) => setTimeout(resolve, 1000));
