@@ -181,7 +181,10 @@ public static class NimbusHostingExtensions
 
         // On an inline-served main port (AwsApiInlineScheduling) only small synchronous Invokes stay on the socket
         // engine's thread: every other request moves to the thread pool before anything of it runs.
-        app.Use(InlineInvokes.DispatchAsync);
+        if (app.Services.GetRequiredService<IOptions<NimbusOptions>>().Value.AwsApiInlineScheduling)
+        {
+            app.Use(InlineInvokes.DispatchAsync);
+        }
 
         // Request counts and the request span first on the main port, so refused requests are counted too.
         app.UseNimbusRequestMetrics();
