@@ -94,6 +94,40 @@ public sealed class PythonInterpreterTests
         }
     }
 
+    /// <summary>
+    /// /var/runtime is read-only in the sandbox, so Python cannot cache the client's bytecode there itself: the server
+    /// writes it when it resolves the interpreter, and every runtime start loads it instead of compiling the client.
+    /// </summary>
+    [Fact]
+    public Task The_Python_runtime_client_is_loaded_from_bytecode_the_server_compiled_for_its_interpreter() =>
+        WithServerAsync(null, async lambda =>
+        {
+            var report = await CreateAndInvokeAsync(lambda, BytecodeSource);
+
+            Assert.StartsWith("/var/runtime/python/__pycache__/_nimbus_bootstrap.", report.Str("cached"));
+            Assert.True(report.GetProperty("fresh").GetBoolean(), $"The client's bytecode should exist and match its source: {report.GetRawText()}");
+        });
+
+    // The bytecode's header holds the source's mtime and size (PEP 552, timestamp-based): Python uses the file only when they match.
+    private const string BytecodeSource = """
+        import os
+        import struct
+        import sys
+
+
+        def lambda_handler(event, context):
+            client = sys.modules.get("_nimbus_bootstrap")
+            cached = getattr(client, "__cached__", None)
+            fresh = False
+            if cached and os.path.exists(cached):
+                with open(cached, "rb") as f:
+                    header = f.read(16)
+                source = os.stat(client.__file__)
+                flags, mtime, size = struct.unpack("<III", header[4:16])
+                fresh = flags == 0 and mtime == int(source.st_mtime) & 0xFFFFFFFF and size == source.st_size & 0xFFFFFFFF
+            return {"cached": cached, "fresh": fresh}
+        """;
+
     private const string VirtualEnvironmentSource = """
         import sys
 

@@ -3,7 +3,8 @@ using Microsoft.Extensions.Logging;
 namespace Nimbus.Sandboxes;
 
 // Sandboxes/ event ids: 4000-4099 (RuntimeCatalog 4000-4009), 4280-4289 (RuntimeCatalog's Python) and 8270-8279 (one
-// interpreter per runtime identifier), 9461-9469 (the shared boto3's bytecode). Next free ids: 4002, 4283, 8275, 9463.
+// interpreter per runtime identifier), 9461-9469 (the shared boto3's bytecode), 9550-9559 (the runtime client's bytecode).
+// Next free ids: 4002, 4283, 8275, 9463, 9551.
 internal sealed partial class RuntimeCatalog
 {
     private static partial class Log
@@ -15,6 +16,10 @@ internal sealed partial class RuntimeCatalog
         [LoggerMessage(EventId = 4001, EventName = "InterpreterMissing", Level = LogLevel.Warning,
             Message = "Runtime interpreter {Command} is not usable ({Reason}); functions using it cannot be created until it is installed.")]
         public static partial void InterpreterMissing(ILogger logger, string command, string reason);
+
+        [LoggerMessage(EventId = 9550, EventName = "PythonClientNotCompiled", Level = LogLevel.Information,
+            Message = "Could not write the Python runtime client's bytecode for {Executable} into {Directory}: every Python runtime start compiles the client (several milliseconds of CPU). Make that directory writable by the server.")]
+        public static partial void PythonClientNotCompiled(ILogger logger, string executable, string directory);
 
         [LoggerMessage(EventId = 4280, EventName = "PythonBoto3", Level = LogLevel.Information,
             Message = "Python functions run on {Executable} (Python {Version}) and import its boto3 {Boto3} (botocore {Botocore}), unless their code or layers bring their own.")]

@@ -84,7 +84,17 @@ internal sealed partial class RuntimeCatalog
                         return entry[len(name) + 1:-len(".dist-info")]
             return "-"
         print("sdk", version("boto3"), version("botocore"))
+        # The runtime client's bytecode, beside it in __pycache__ (read-only in the sandbox, where Python cannot write
+        # it): without it every runtime start compiles the client. Best effort: a read-only install only costs that.
+        try:
+            import py_compile
+            py_compile.compile(sys.argv[1], doraise=True, invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)
+        except Exception as e:
+            sys.stderr.write("%s: %s" % (type(e).__name__, e))
         """;
+
+    /// <summary>The Python runtime client's module, which bootstrap.py imports: its bytecode is cached, a script's is not.</summary>
+    private const string PythonClientModule = "_nimbus_bootstrap";
 
     public RuntimeCatalog(IOptions<NimbusOptions> options, ILogger<RuntimeCatalog> logger)
     {
@@ -275,7 +285,8 @@ internal sealed partial class RuntimeCatalog
     /// </summary>
     private Interpreter? ResolvePython(string command, bool isDefault, bool quiet = false)
     {
-        var lines = Run(command, "-s", "-c", PythonProbe);
+        var client = Path.Combine(RuntimesDirectory, "python", PythonClientModule + ".py");
+        var lines = Run(command, "-s", "-c", PythonProbe, client);
         if (lines is null || lines.Length < 5 || lines[^1].Split(' ') is not ["sdk", var boto3, var botocore])
         {
             if (!quiet)
@@ -293,6 +304,12 @@ internal sealed partial class RuntimeCatalog
         var interpreter = new Interpreter(executable, lines[1], lines[2..^1].Distinct(StringComparer.Ordinal).ToArray(),
             boto3 == "-" ? null : boto3, botocore == "-" ? null : botocore);
         Log.InterpreterResolved(_logger, command, executable, interpreter.Version);
+        if (!HasFreshBytecode(client, interpreter.Version))
+        {
+            var cache = Path.Combine(Path.GetDirectoryName(client)!, "__pycache__");
+            Log.PythonClientNotCompiled(_logger, executable, cache);
+        }
+
         if (!isDefault && interpreter.Boto3 is null && _pythonSdk.Value is { } sdk)
         {
             Log.PythonSharedSdk(_logger, executable, interpreter.Version, sdk.Boto3, sdk.Botocore, sdk.Source, sdk.Directory);
@@ -314,6 +331,24 @@ internal sealed partial class RuntimeCatalog
         }
 
         return interpreter;
+    }
+
+    /// <summary>
+    /// Whether the probe left bytecode of <paramref name="source"/> for this Python version (CPython's cache tag
+    /// cpython-312, PyPy's pypy310) at least as new as the source.
+    /// </summary>
+    private static bool HasFreshBytecode(string source, string version)
+    {
+        var parts = version.Split('.');
+        var cache = Path.Combine(Path.GetDirectoryName(source)!, "__pycache__");
+        if (parts.Length < 2 || !Directory.Exists(cache))
+        {
+            return false;
+        }
+
+        var sourceTime = File.GetLastWriteTimeUtc(source);
+        return Directory.EnumerateFiles(cache, $"{Path.GetFileNameWithoutExtension(source)}.*{parts[0]}{parts[1]}.pyc")
+            .Any(file => File.GetLastWriteTimeUtc(file) >= sourceTime);
     }
 
     private static bool IsCurrentBotocore(string botocore) =>
