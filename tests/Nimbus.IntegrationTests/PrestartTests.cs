@@ -103,6 +103,35 @@ public sealed class PrestartTests
             Assert.False(environment.TryGetProperty("_NIMBUS_PRESTARTED", out _), $"The pool's own variables should not reach the function: {environment.GetRawText()}");
         });
 
+    /// <summary>
+    /// What a pre-started runtime writes goes nowhere until a function owns it; one that dies before that (here a Python
+    /// client that cannot start) still says why, in the warning that pauses its shape.
+    /// </summary>
+    [Fact]
+    public async Task A_prestarted_runtime_that_dies_unused_logs_what_it_wrote()
+    {
+        using var runtimes = new TempDirectory("nimbus-it-runtimes");
+        var built = Path.Combine(Path.GetDirectoryName(NimbusServer.FindLauncher())!, "artifacts", "bin", "Nimbus.Server", "release", "lambda-runtimes");
+        foreach (var file in Directory.EnumerateFiles(built, "*", SearchOption.AllDirectories))
+        {
+            var copy = Path.Combine(runtimes.Path, Path.GetRelativePath(built, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+            File.Copy(file, copy);
+        }
+
+        await File.WriteAllTextAsync(Path.Combine(runtimes.Path, "python", "bootstrap.py"), "import sys\nsys.stderr.write('nimbus-test: this client cannot start\\n')\nsys.exit(3)\n");
+        await WithServerAsync(new() { ["NIMBUS_RUNTIMES_DIRECTORY"] = runtimes.Path }, async (server, _) =>
+        {
+            const string Expected = "exited before any function used it (exit status 3; it wrote: nimbus-test: this client cannot start)";
+            var deadline = Stopwatch.StartNew();
+            while (!server.DescribeOutput(2_000).Contains(Expected, StringComparison.Ordinal))
+            {
+                Assert.True(deadline.Elapsed < PoolDeadline, $"The server should log \"{Expected}\" for the pre-started Python runtime within {PoolDeadline.TotalSeconds} s.");
+                await Task.Delay(TimeSpan.FromMilliseconds(100));
+            }
+        });
+    }
+
     [Fact]
     public Task A_function_that_sets_NODE_OPTIONS_gets_a_fresh_process_that_honours_them() => WithServerAsync(null, async (server, lambda) =>
     {

@@ -196,7 +196,8 @@ internal sealed partial class PrestartPool(
         {
             if (!_stopped)
             {
-                Log.PrestartedRuntimeDied(logger, runtime.Key.Family, runtime.Id, exit.Describe(), FailurePause.TotalSeconds);
+                var early = runtime.EarlyOutput();
+                Log.PrestartedRuntimeDied(logger, runtime.Key.Family, runtime.Id, early.Length == 0 ? exit.Describe() : $"{exit.Describe()}; it wrote: {early}", FailurePause.TotalSeconds);
             }
 
             await stop(runtime).ConfigureAwait(false);

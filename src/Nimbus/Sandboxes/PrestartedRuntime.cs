@@ -22,6 +22,12 @@ internal sealed class PrestartedRuntime(PrestartKey key, string id, int port, in
 
     // Set once, by the specialization, before the assignment is released to the runtime.
     private volatile Func<string, ValueTask>? _sink;
+
+    private const int EarlyLines = 4;
+    private const int EarlyLineLength = 300;
+
+    // The last lines written before the assignment (guarded by itself).
+    private readonly Queue<string> _early = new();
     private int _stopping;
 
     public PrestartKey Key { get; } = key;
@@ -44,8 +50,41 @@ internal sealed class PrestartedRuntime(PrestartKey key, string id, int port, in
     /// <summary>True for the first caller only: that caller stops the runtime and returns its port.</summary>
     public bool TryBeginStop() => Interlocked.Exchange(ref _stopping, 1) == 0;
 
-    /// <summary>Lines the runtime writes: dropped until it belongs to an instance, then that instance's log.</summary>
-    public ValueTask OnOutputLineAsync(string line) => _sink is { } sink ? sink(line) : ValueTask.CompletedTask;
+    /// <summary>
+    /// Lines the runtime writes: that instance's log once it belongs to an instance; before that only the last few are
+    /// kept (bounded, <see cref="EarlyOutput"/>), so that a runtime that dies unused can say why.
+    /// </summary>
+    public ValueTask OnOutputLineAsync(string line)
+    {
+        if (_sink is { } sink)
+        {
+            return sink(line);
+        }
+
+        lock (_early)
+        {
+            if (_early.Count == EarlyLines)
+            {
+                _early.Dequeue();
+            }
+
+            _early.Enqueue(line.Length > EarlyLineLength ? line[..EarlyLineLength] : line);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// The last lines the runtime (or its sandbox's wrappers: the instance shell, bwrap, setpriv) wrote before any function
+    /// used it, control characters replaced, joined by " / "; empty when it wrote none.
+    /// </summary>
+    public string EarlyOutput()
+    {
+        lock (_early)
+        {
+            return string.Join(" / ", _early.Select(line => string.Concat(line.Select(c => char.IsControl(c) ? '?' : c))));
+        }
+    }
 
     /// <summary>Runtime API side: the runtime waits here for the environment of the function it becomes.</summary>
     public Task<byte[]> WaitForAssignmentAsync(CancellationToken cancellationToken)
