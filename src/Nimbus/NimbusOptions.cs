@@ -109,6 +109,13 @@ public sealed record NimbusOptions
     public int PrestartPool { get; init; } = 1;
 
     /// <summary>
+    /// Most runtimes kept pre-started per runtime shape: a shape whose cold starts find no runtime waiting (drained faster
+    /// than it refills) doubles its pool up to this, and returns to <see cref="PrestartPool"/> after a minute without such a
+    /// shortfall (or <see cref="IdleInstanceTimeout"/>, when longer). Equal to <see cref="PrestartPool"/>: a fixed pool.
+    /// </summary>
+    public int PrestartPoolMax { get; init; } = 16;
+
+    /// <summary>
     /// The base delay of an asynchronous event's function-error retries: the n-th retry waits n times this (Lambda:
     /// about 1 min, then 2 min). Short values let tests see retries in seconds.
     /// </summary>
@@ -213,6 +220,11 @@ internal sealed class NimbusOptionsValidator : IValidateOptions<NimbusOptions>
         if (options.PrestartPool is < 0 or > 16)
         {
             errors.Add($"PrestartPool {options.PrestartPool} must be between 0 (off) and 16.");
+        }
+
+        if (options.PrestartPoolMax is < 0 or > 64)
+        {
+            errors.Add($"PrestartPoolMax {options.PrestartPoolMax} must be between 0 and 64 (and is never below PrestartPool).");
         }
 
         if (options.IdleInstanceTimeout <= TimeSpan.Zero)

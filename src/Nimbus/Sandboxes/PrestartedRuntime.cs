@@ -24,6 +24,15 @@ internal sealed class PrestartedRuntime(PrestartKey key, string id, int port, in
     private volatile Func<string, ValueTask>? _sink;
     private int _stopping;
 
+    /// <summary>Most lines of an unassigned runtime's output kept for the warning if it dies unused.</summary>
+    internal const int KeptLines = 5;
+
+    /// <summary>Longest kept line, in characters; longer lines are cut.</summary>
+    internal const int KeptLineLength = 300;
+
+    // The last lines written before any function took the runtime; guarded by itself.
+    private readonly Queue<string> _recent = new();
+
     public PrestartKey Key { get; } = key;
 
     public string Id { get; } = id;
@@ -37,6 +46,9 @@ internal sealed class PrestartedRuntime(PrestartKey key, string id, int port, in
     /// <summary>True once the runtime client has loaded and asked for its function.</summary>
     public bool IsWaiting => _waiting.Task.IsCompleted;
 
+    /// <summary>Completes when the runtime client has loaded and asked for its function.</summary>
+    public Task Loaded => _waiting.Task;
+
     public bool IsAssigned => _assignment.Task.IsCompleted;
 
     public void Attach(ISandbox sandbox) => Sandbox = sandbox;
@@ -44,8 +56,50 @@ internal sealed class PrestartedRuntime(PrestartKey key, string id, int port, in
     /// <summary>True for the first caller only: that caller stops the runtime and returns its port.</summary>
     public bool TryBeginStop() => Interlocked.Exchange(ref _stopping, 1) == 0;
 
-    /// <summary>Lines the runtime writes: dropped until it belongs to an instance, then that instance's log.</summary>
-    public ValueTask OnOutputLineAsync(string line) => _sink is { } sink ? sink(line) : ValueTask.CompletedTask;
+    /// <summary>
+    /// Lines the runtime writes: until it belongs to an instance, only the last <see cref="KeptLines"/> are kept (for
+    /// <see cref="RecentOutput"/>); then they are that instance's log.
+    /// </summary>
+    public ValueTask OnOutputLineAsync(string line)
+    {
+        if (_sink is { } sink)
+        {
+            return sink(line);
+        }
+
+        lock (_recent)
+        {
+            if (_recent.Count == KeptLines)
+            {
+                _recent.Dequeue();
+            }
+
+            _recent.Enqueue(Sanitize(line));
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>The last lines the runtime wrote before any function took it, joined by " | "; "" when none.</summary>
+    public string RecentOutput()
+    {
+        lock (_recent)
+        {
+            return string.Join(" | ", _recent);
+        }
+    }
+
+    private static string Sanitize(string line)
+    {
+        var cut = line.Length > KeptLineLength ? line[..KeptLineLength] + "…" : line;
+        return string.Create(cut.Length, cut, static (span, source) =>
+        {
+            for (var i = 0; i < source.Length; i++)
+            {
+                span[i] = char.IsControl(source[i]) ? ' ' : source[i];
+            }
+        });
+    }
 
     /// <summary>Runtime API side: the runtime waits here for the environment of the function it becomes.</summary>
     public Task<byte[]> WaitForAssignmentAsync(CancellationToken cancellationToken)

@@ -429,8 +429,10 @@ internal sealed partial class SandboxManager(
             return;
         }
 
-        var pool = new PrestartPool(_options.PrestartPool, StartPrestartedAsync, StopPrestartedAsync,
-            () => !_draining && ports.FreeCount > PrestartReservedPorts, time, logger);
+        var reserved = Math.Max(1, ports.Capacity / PrestartReservedShare);
+        var pool = new PrestartPool(_options.PrestartPool, Math.Max(_options.PrestartPool, _options.PrestartPoolMax), Environment.ProcessorCount,
+            _options.IdleInstanceTimeout > PrestartShrinkAfter ? _options.IdleInstanceTimeout : PrestartShrinkAfter,
+            StartPrestartedAsync, StopPrestartedAsync, () => !_draining && ports.FreeCount > reserved, time, logger);
         _prestart = pool;
         _ = Task.Run(async () =>
         {
@@ -444,8 +446,17 @@ internal sealed partial class SandboxManager(
         });
     }
 
-    /// <summary>Ports pre-started runtimes leave free, so an instance can start without evicting one first.</summary>
-    private const int PrestartReservedPorts = 1;
+    /// <summary>
+    /// Pre-started runtimes leave this share of the Runtime API ports (at least one) free, so instances can start without
+    /// evicting one first; past it an instance start stops a pre-started runtime to take its port.
+    /// </summary>
+    private const int PrestartReservedShare = 8;
+
+    /// <summary>A grown pre-start pool returns to its floor after this long without a shortfall (or the idle timeout, when longer).</summary>
+    internal static readonly TimeSpan PrestartShrinkAfter = TimeSpan.FromMinutes(1);
+
+    /// <summary>The pre-start pool, for tests and status: null when pre-starting is off or impossible.</summary>
+    internal PrestartPool? Prestart => _prestart;
 
     private readonly Dictionary<PrestartKey, RuntimeLaunch> _prestartLaunches = [];
 
@@ -486,7 +497,7 @@ internal sealed partial class SandboxManager(
                 environment[DotnetHeapLimitVariable] = DotnetHeapLimit(key.HeapMb);
             }
 
-            var spec = new SandboxSpec(runtime.Id, runtime.UserId, null, runtimes.RuntimesDirectory, hostPaths, executable, arguments, environment, DefaultMemoryMb, key.EphemeralStorageMb, Network: await ports.NetworkOfAsync(port).ConfigureAwait(false));
+            var spec = new SandboxSpec(runtime.Id, runtime.UserId, null, runtimes.RuntimesDirectory, hostPaths, executable, arguments, environment, DefaultMemoryMb, key.EphemeralStorageMb, Network: await ports.NetworkOfAsync(port).ConfigureAwait(false), Background: true);
             runtime.Attach(await sandboxes.StartAsync(spec, runtime.OnOutputLineAsync).ConfigureAwait(false));
             return runtime;
         }
