@@ -103,6 +103,56 @@ public sealed class PrestartTests
             Assert.False(environment.TryGetProperty("_NIMBUS_PRESTARTED", out _), $"The pool's own variables should not reach the function: {environment.GetRawText()}");
         });
 
+    /// <summary>
+    /// A pre-started runtime loads on CPU time nothing else wants (the lowest weight: v1 cpu.shares 2, v2 cpu.weight 1), so
+    /// refilling the pool does not slow the cold start being served; the function it becomes gets its full share back
+    /// (128 MB: 74 shares, weight 7).
+    /// </summary>
+    [Fact]
+    public Task A_pre_started_runtime_waits_at_the_lowest_CPU_weight_and_the_instance_it_becomes_gets_its_functions_weight() =>
+        WithServerAsync(null, async (server, lambda) =>
+        {
+            await WaitForPrestartedAsync(server, "bootstrap.js");
+            var before = PrestartedPids(server, "bootstrap.js");
+            Assert.NotEmpty(before);
+            Assert.All(before, pid => Assert.Equal(LowestCpuWeight, CpuWeightOf(pid)));
+
+            var (report, elapsed) = await CreateAndInvokeAsync(lambda, NewName(), "nodejs20.x", "index.handler", []);
+            Assert.True(report.GetProperty("processAgeSeconds").GetDouble() > elapsed.TotalSeconds, $"The invoke should run in a pre-started runtime: {report.GetRawText()}");
+
+            // The runtime the function took is the one of the earlier ones that left the lowest weight.
+            var weights = before.Where(IsAlive).ToDictionary(pid => pid, CpuWeightOf);
+            var specialized = Assert.Single(weights, w => w.Value != LowestCpuWeight);
+            Assert.Equal(FunctionCpuWeight, specialized.Value);
+        });
+
+    private static bool CgroupV1 => Directory.Exists("/sys/fs/cgroup/freezer");
+
+    private static int LowestCpuWeight => CgroupV1 ? 2 : 1;
+
+    /// <summary>A 128 MB function's CPU weight: 1024 x 128 / 1769 shares on v1, 100 x 128 / 1769 on v2.</summary>
+    private static int FunctionCpuWeight => CgroupV1 ? 74 : 7;
+
+    /// <summary>cpu.shares (v1) or cpu.weight (v2) of the cgroup <paramref name="pid"/> is in.</summary>
+    private static int CpuWeightOf(int pid)
+    {
+        foreach (var parts in File.ReadLines($"/proc/{pid}/cgroup").Select(line => line.Split(':', 3)).Where(parts => parts.Length == 3))
+        {
+            var relative = parts[2].TrimStart('/');
+            if (parts[1].Split(',').Contains("cpu"))
+            {
+                return int.Parse(File.ReadAllText(Path.Combine("/sys/fs/cgroup/cpu", relative, "cpu.shares")).Trim(), CultureInfo.InvariantCulture);
+            }
+
+            if (!CgroupV1 && parts[0] == "0")
+            {
+                return int.Parse(File.ReadAllText(Path.Combine("/sys/fs/cgroup", relative, "cpu.weight")).Trim(), CultureInfo.InvariantCulture);
+            }
+        }
+
+        throw new InvalidOperationException($"Process {pid} is in no cpu cgroup.");
+    }
+
     [Fact]
     public Task A_function_that_sets_NODE_OPTIONS_gets_a_fresh_process_that_honours_them() => WithServerAsync(null, async (server, lambda) =>
     {
@@ -248,14 +298,19 @@ public sealed class PrestartTests
     }
 
     /// <summary>Ages of the bubblewrap processes of this server's pre-started sandboxes (used or not).</summary>
-    private static List<TimeSpan> PrestartedProcesses(NimbusServer server, string bootstrap)
+    private static List<TimeSpan> PrestartedProcesses(NimbusServer server, string bootstrap) => [.. PrestartedBwraps(server, bootstrap).Select(p => p.Age)];
+
+    /// <summary>Pids of the bubblewrap processes of this server's pre-started sandboxes (used or not).</summary>
+    private static List<int> PrestartedPids(NimbusServer server, string bootstrap) => [.. PrestartedBwraps(server, bootstrap).Select(p => p.Pid)];
+
+    private static List<(int Pid, TimeSpan Age)> PrestartedBwraps(NimbusServer server, string bootstrap)
     {
         var slots = Path.Combine(server.DataDirectory, "prestart") + "/";
         var uptime = double.Parse(File.ReadAllText("/proc/uptime").Split(' ')[0], CultureInfo.InvariantCulture);
-        var ages = new List<TimeSpan>();
+        var ages = new List<(int, TimeSpan)>();
         foreach (var directory in Directory.EnumerateDirectories("/proc"))
         {
-            if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out _))
+            if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
             {
                 continue;
             }
@@ -272,7 +327,7 @@ public sealed class PrestartTests
                 // Field 22 of stat, after the parenthesised command: start time in clock ticks (100 per second on Linux).
                 var stat = File.ReadAllText(Path.Combine(directory, "stat"));
                 var startTicks = long.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[19], CultureInfo.InvariantCulture);
-                ages.Add(TimeSpan.FromSeconds(uptime - (startTicks / 100.0)));
+                ages.Add((pid, TimeSpan.FromSeconds(uptime - (startTicks / 100.0))));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {

@@ -7,7 +7,8 @@ namespace Nimbus.Sandboxes;
 /// specialization (a mount and one HTTP answer) instead of a process start. The default shapes are kept from
 /// the start; any other shape joins when a function needs it and leaves after the idle timeout without demand.
 /// <para>
-/// Each shape keeps a target depth between the floor (<see cref="NimbusOptions.PrestartPool"/>) and the cap
+/// Each shape keeps a target depth between its floor (<see cref="NimbusOptions.PrestartPool"/> for the shapes kept deep
+/// from the start, one for the others) and the cap
 /// (<see cref="NimbusOptions.PrestartPoolMax"/>): a take that finds no runtime already waiting (the pool was drained faster
 /// than it refills) doubles it, and a shape without such a shortfall for <c>shrinkAfter</c> returns to the floor, its
 /// extra runtimes stopped. Replacements start as soon as a runtime is taken, at most <c>maxLoading</c> loading at once
@@ -47,12 +48,39 @@ internal sealed partial class PrestartPool(
     private int _spawning;
     private volatile bool _stopped;
 
-    /// <summary>Shapes kept from the start and never dropped for want of demand.</summary>
-    public void Keep(PrestartKey key)
+    // Cold starts that took a runtime already waiting for its function, one still loading, or found none.
+    private long _takesWaiting;
+    private long _takesLoading;
+    private long _takesNone;
+
+    /// <summary>Cold starts of pre-startable functions so far, by what they found in the pool.</summary>
+    public (long Waiting, long Loading, long None) Takes => (Interlocked.Read(ref _takesWaiting), Interlocked.Read(ref _takesLoading), Interlocked.Read(ref _takesNone));
+
+    /// <summary>Every shape's runtimes waiting for a function, loading (or being started), and its target depth.</summary>
+    public IReadOnlyList<(PrestartKey Key, int Waiting, int Loading, int Target)> Snapshot()
     {
         lock (_lock)
         {
-            ShapeOf(key).Pinned = true;
+            return [.. _shapes.Select(s =>
+            {
+                var waiting = s.Value.Runtimes.Count(r => r.IsWaiting);
+                return (s.Key, waiting, s.Value.Runtimes.Count - waiting + s.Value.Starting, s.Value.Target);
+            })];
+        }
+    }
+
+    /// <summary>
+    /// Shapes kept from the start and never dropped for want of demand. <paramref name="deep"/>: kept at the floor from the
+    /// start; otherwise at one runtime (as a shape that joins on demand), deeper only once its cold starts drain it.
+    /// </summary>
+    public void Keep(PrestartKey key, bool deep = true)
+    {
+        lock (_lock)
+        {
+            var shape = ShapeOf(key);
+            shape.Pinned = true;
+            shape.Floor = deep ? floor : Math.Min(floor, 1);
+            shape.Target = Math.Max(shape.Target, shape.Floor);
         }
 
         Refill();
@@ -89,9 +117,14 @@ internal sealed partial class PrestartPool(
 
             if (index >= 0)
             {
+                Interlocked.Increment(ref shape.Runtimes[index].IsWaiting ? ref _takesWaiting : ref _takesLoading);
                 taken = shape.Runtimes[index];
                 shape.Runtimes.RemoveAt(index);
                 _loading.Remove(taken);
+            }
+            else
+            {
+                Interlocked.Increment(ref _takesNone);
             }
         }
 
@@ -141,10 +174,10 @@ internal sealed partial class PrestartPool(
             var now = time.GetUtcNow();
             foreach (var (key, shape) in _shapes)
             {
-                if (shape.Target > floor && now - shape.LastShortfall >= shrinkAfter)
+                if (shape.Target > shape.Floor && now - shape.LastShortfall >= shrinkAfter)
                 {
-                    Log.PoolShrunk(logger, key.Family, key.HeapMb, shape.Target, floor);
-                    shape.Target = floor;
+                    Log.PoolShrunk(logger, key.Family, key.HeapMb, shape.Target, shape.Floor);
+                    shape.Target = shape.Floor;
                 }
 
                 // The most recently started first: they are the ones most likely still loading.
@@ -373,7 +406,9 @@ internal sealed partial class PrestartPool(
                 _shapes.Remove(oldest.Key);
             }
 
-            shape = new Shape { LastDemand = time.GetUtcNow(), Target = floor };
+            // A shape joining on demand starts at one runtime: how many it needs shows in how fast it is drained.
+            var start = Math.Min(floor, 1);
+            shape = new Shape { LastDemand = time.GetUtcNow(), Floor = start, Target = start };
             _shapes[key] = shape;
         }
 
@@ -387,6 +422,9 @@ internal sealed partial class PrestartPool(
         public int Starting { get; set; }
 
         public bool Pinned { get; set; }
+
+        /// <summary>Runtimes this shape keeps when nothing drains it.</summary>
+        public int Floor { get; set; }
 
         /// <summary>Runtimes this shape keeps: the floor, raised by shortfalls up to the cap.</summary>
         public int Target { get; set; }

@@ -440,7 +440,9 @@ internal sealed partial class SandboxManager(
             {
                 if ((await runtimes.ResolveAsync(runtime).ConfigureAwait(false)).Launch is { Interpreter: not null } launch)
                 {
-                    pool.Keep(KeyFor(launch, DefaultMemoryMb, DefaultEphemeralStorageMb));
+                    // .NET's host costs ~130 ms of CPU to pre-start, node's and python's runtimes ~30 ms: .NET's shape
+                    // starts at one runtime and grows only when .NET cold starts drain it.
+                    pool.Keep(KeyFor(launch, DefaultMemoryMb, DefaultEphemeralStorageMb), deep: launch.Family != RuntimeFamily.Dotnet);
                 }
             }
         });
