@@ -1046,12 +1046,16 @@ class Bench:
         self.log("Nimbus density %s: %d instances" % (family, n))
         name = "bench-density-%s" % family
         self.nimbus.create(name, family + "-sleep", timeout_s=10)
-        before = set(cgroups.instances())
+        # Pre-started runtimes (the lowest CPU weight) that the burst takes become its instances: not "before"; the pool's
+        # refills started during the burst are not instances. A pre-started runtime's /proc/<pid>/environ is the pool's, not
+        # the function's, so instances from the pool count as the function's.
+        before = set(cgroups.instances()) - set(cgroups.pooled())
         payload = json.dumps({"sleep_ms": self.args.density_sleep_ms}).encode()
         result = self.burst(self.args.nimbus, "/2015-03-31/functions/%s/invocations" % name, n, payload, tail=True)
-        new = [i for i in cgroups.instances() if i not in before]
+        pooled = set(cgroups.pooled())
+        new = [i for i in cgroups.instances() if i not in before and i not in pooled]
         mine = [i for i in new if any(bench_procs.environ_has(pid, "AWS_LAMBDA_FUNCTION_NAME=" + name)
-                                      for pid in cgroups.pids(i))]
+                                      or bench_procs.environ_has(pid, "_NIMBUS_PRESTARTED=1") for pid in cgroups.pids(i))]
         if len(mine) != len(new):
             self.problems.append("%s: %d new instance cgroups, %d of them with %s in their environment%s" % (
                 phase, len(new), len(mine), name, "; counting all" if not mine else ""))
