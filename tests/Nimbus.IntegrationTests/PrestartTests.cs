@@ -127,6 +127,50 @@ public sealed class PrestartTests
             Assert.Equal(FunctionCpuWeight, specialized.Value);
         });
 
+    /// <summary>
+    /// Pre-started runtimes hold Runtime API slots, but never the ones instances need: with 4 slots and a pool of 4 they
+    /// leave one free, and four instances of a function that needs fresh processes (NODE_OPTIONS) running at once take
+    /// the rest from the pool. Not a fix: it guards the slot budget now that pools are deeper.
+    /// </summary>
+    [Fact]
+    public Task Instances_running_at_once_take_every_slot_the_pool_holds() => WithServerAsync(
+        new() { ["NIMBUS_MAX_INSTANCES"] = "4", ["NIMBUS_PRESTART_POOL"] = "4" },
+        async (server, lambda) =>
+        {
+            // Three of the four slots pooled (loaded or loading): one left free for instances.
+            await WaitUntilAsync(async () => (await PooledAsync(server)) == 3, "three pre-started runtimes");
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            Assert.Equal(3, await PooledAsync(server));
+            var name = NewName();
+            var request = LambdaHttp.CreateFunctionRequest(name, FunctionZips.Build(FunctionZips.NodeBehaviours), "nodejs20.x", "barrier.handler");
+            request["Role"] = Role;
+            request["Timeout"] = 30;
+            request["Environment"] = new JsonObject { ["Variables"] = new JsonObject { ["NODE_OPTIONS"] = "--max-http-header-size=16384" } };
+            Assert.Equal(201, (await lambda.CreateFunctionAsync(request)).StatusCode);
+
+            var calls = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => lambda.InvokeAsync(name, """{"ms":3000}""")));
+
+            Assert.All(calls, call => Assert.True(call.StatusCode == 200 && call.Header("X-Amz-Function-Error") is null, call.ToString()));
+            Assert.Equal(4, calls.Select(call => call.Json().Str("instance")).Distinct().Count());
+        });
+
+    private static async Task<double> PooledAsync(NimbusServer server)
+    {
+        using var response = await server.Http.GetAsync(new Uri("/metrics", UriKind.Relative));
+        response.EnsureSuccessStatusCode();
+        return PrometheusText.Parse(await response.Content.ReadAsStringAsync()).Samples("nimbus_prestart_runtimes").Sum(s => s.Value);
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (!await condition())
+        {
+            Assert.True(deadline.Elapsed < PoolDeadline, $"Timed out after {PoolDeadline.TotalSeconds} s waiting for {what}.");
+            await Task.Delay(TimeSpan.FromMilliseconds(100));
+        }
+    }
+
     private static bool CgroupV1 => Directory.Exists("/sys/fs/cgroup/freezer");
 
     private static int LowestCpuWeight => CgroupV1 ? 2 : 1;
