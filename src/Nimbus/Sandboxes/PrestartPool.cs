@@ -198,6 +198,8 @@ internal sealed partial class PrestartPool(
         {
             _ = stop(runtime);
         }
+
+        Refill();
     }
 
     /// <summary>How many runtimes of the shape are kept (started or starting), and its current target depth.</summary>
@@ -230,9 +232,10 @@ internal sealed partial class PrestartPool(
 
     /// <summary>
     /// Starts runtimes for the shapes below their target, the furthest below first, while fewer than <c>maxLoading</c>
-    /// are spawning or loading and the node has room.
+    /// are spawning or loading and the node has room. Takes, loads and deaths call it; the manager calls it too when room
+    /// comes back (an instance stopped and returned its Runtime API slot), which nothing in the pool would notice.
     /// </summary>
-    private void Refill()
+    public void Refill()
     {
         while (true)
         {

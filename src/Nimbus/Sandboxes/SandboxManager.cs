@@ -628,6 +628,9 @@ internal sealed partial class SandboxManager(
 
         ports.Return(instance.RuntimeApiPort);
         Interlocked.Add(ref _committedMb, -instance.Function.MemorySize);
+
+        // A pool drained while instances held every slot refills as they are reaped, not at the next cold start.
+        _prestart?.Refill();
     }
 
     private bool TryCommitMemory(int memoryMb)

@@ -66,6 +66,20 @@ public sealed class PrestartPoolTests
     }
 
     [Fact]
+    public async Task A_pool_that_had_no_room_refills_when_room_comes_back_without_waiting_for_a_cold_start()
+    {
+        var harness = new Harness(perShape: 2) { Room = false };
+        harness.Pool.Keep(Node);
+        Assert.Empty(harness.Started);
+
+        harness.Room = true;
+        harness.Pool.Refill();
+
+        await harness.WaitForStartsAsync(2);
+        Assert.Equal((2, 2), harness.Pool.StatusOf(Node));
+    }
+
+    [Fact]
     public async Task Runtimes_that_die_unused_again_and_again_pause_their_shape()
     {
         var harness = new Harness(perShape: 1);
