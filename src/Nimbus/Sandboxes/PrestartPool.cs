@@ -9,8 +9,8 @@ namespace Nimbus.Sandboxes;
 /// <para>
 /// Each shape keeps a target depth between its floor (<see cref="NimbusOptions.PrestartPool"/> for the shapes kept deep
 /// from the start, one for the others) and the cap
-/// (<see cref="NimbusOptions.PrestartPoolMax"/>): a take that finds no runtime already waiting (the pool was drained faster
-/// than it refills) doubles it, and a shape without such a shortfall for <c>shrinkAfter</c> returns to the floor, its
+/// (<see cref="NimbusOptions.PrestartPoolMax"/>): a take for a function's first instance that finds no runtime already
+/// waiting (the pool was drained faster than it refills) doubles it, and a shape without such a shortfall for <c>shrinkAfter</c> returns to the floor, its
 /// extra runtimes stopped. Replacements start as soon as a runtime is taken, at most <c>maxLoading</c> loading at once
 /// over all shapes (the sandbox starts them at the lowest CPU weight, so they load on CPU time nothing else wants).
 /// A shape whose runtimes die unused <see cref="FailuresBeforePause"/> times in a row is paused for a while instead of
@@ -86,8 +86,12 @@ internal sealed partial class PrestartPool(
         Refill();
     }
 
-    /// <summary>A runtime of this shape, started or starting, that no function has taken yet; null when none.</summary>
-    public PrestartedRuntime? TryTake(PrestartKey key)
+    /// <summary>
+    /// A runtime of this shape, started or starting, that no function has taken yet; null when none.
+    /// <paramref name="mayGrow"/>: a shortfall of this take raises the shape's target (the first instance of a function; a
+    /// function scaling out is served by the scale-out rules, not by a deeper pool).
+    /// </summary>
+    public PrestartedRuntime? TryTake(PrestartKey key, bool mayGrow = true)
     {
         PrestartedRuntime? taken = null;
         var grewTo = 0;
@@ -106,7 +110,7 @@ internal sealed partial class PrestartPool(
 
                 // Drained faster than it refills: keep more of this shape ready (not on a shape's first demand, which
                 // says nothing about the rate).
-                if (known)
+                if (known && mayGrow)
                 {
                     var target = Math.Min(cap, Math.Max(shape.Target + 1, shape.Target * 2));
                     grewTo = target > shape.Target ? target : 0;

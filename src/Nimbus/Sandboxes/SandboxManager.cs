@@ -201,8 +201,12 @@ internal sealed partial class SandboxManager(
     public bool MayEvictForAnother(FunctionRecord function, int instances) =>
         instances == 0 || (instances < _options.MaxInstances / 2 && (long)instances * function.MemorySize < _memoryLimitMb / 2);
 
-    /// <summary>Starts a new instance of a function; (null, null) means the node is at capacity.</summary>
-    public async Task<(SandboxInstance? Instance, byte[]? StartError)> StartInstanceAsync(FunctionRecord function, bool provisioned, CancellationToken cancellationToken, bool mayEvict = true)
+    /// <summary>
+    /// Starts a new instance of a function; (null, null) means the node is at capacity. <paramref name="firstInstance"/>: the
+    /// function version has no other instance (a new function's cold start, or the first after its instances were reaped):
+    /// only such starts deepen the pre-start pool when they find it drained.
+    /// </summary>
+    public async Task<(SandboxInstance? Instance, byte[]? StartError)> StartInstanceAsync(FunctionRecord function, bool provisioned, CancellationToken cancellationToken, bool mayEvict = true, bool firstInstance = false)
     {
         // A start unpacks code, writes cgroup files and forks: never on the socket engine's thread (an inline-served Invoke).
         await Http.SocketThread.Leave();
@@ -258,7 +262,7 @@ internal sealed partial class SandboxManager(
             }
         }
 
-        if (_prestart is { } prestart && PrestartKeyFor(launch, function) is { } key && prestart.TryTake(key) is { } prestarted)
+        if (_prestart is { } prestart && PrestartKeyFor(launch, function) is { } key && prestart.TryTake(key, firstInstance) is { } prestarted)
         {
             if (await SpecializeAsync(prestarted, function, launch, codeDirectory, paths, provisioned).ConfigureAwait(false) is { } specialized)
             {

@@ -148,6 +148,22 @@ public sealed class PrestartPoolTests
     }
 
     [Fact]
+    public async Task A_function_scaling_out_does_not_grow_the_pool()
+    {
+        var harness = new Harness(perShape: 1, cap: 8);
+        harness.Pool.Keep(Node);
+        await harness.WaitForStartsAsync(1);
+
+        for (var take = 0; take < 3; take++)
+        {
+            Assert.NotNull(harness.Pool.TryTake(Node, mayGrow: false));
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(1, harness.Pool.StatusOf(Node).Target);
+    }
+
+    [Fact]
     public async Task A_take_that_finds_a_runtime_waiting_does_not_grow_the_pool()
     {
         var harness = new Harness(perShape: 1, cap: 8);
