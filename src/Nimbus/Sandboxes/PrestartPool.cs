@@ -235,7 +235,7 @@ internal sealed partial class PrestartPool(
     }
 
     /// <summary>
-    /// Starts runtimes for the shapes below their target, the furthest below first, while fewer than <c>maxLoading</c>
+    /// Starts runtimes for the shapes below their target, the most recently needed first, while fewer than <c>maxLoading</c>
     /// are spawning or loading and the node has room. Takes, loads and deaths call it; the manager calls it too when room
     /// comes back (an instance stopped and returned its Runtime API slot), which nothing in the pool would notice.
     /// </summary>
@@ -256,9 +256,11 @@ internal sealed partial class PrestartPool(
                 var neediestKey = default(PrestartKey);
                 foreach (var (candidate, shape) in _shapes)
                 {
+                    // The shape needed most recently first (the one cold starts are draining now), then the furthest below.
                     var deficit = shape.Target - shape.Runtimes.Count - shape.Starting;
                     if (deficit > 0 && now >= shape.PausedUntil
-                        && (neediest is null || deficit > neediest.Target - neediest.Runtimes.Count - neediest.Starting))
+                        && (neediest is null || shape.LastDemand > neediest.LastDemand
+                            || (shape.LastDemand == neediest.LastDemand && deficit > neediest.Target - neediest.Runtimes.Count - neediest.Starting)))
                     {
                         neediest = shape;
                         neediestKey = candidate;

@@ -148,6 +148,34 @@ public sealed class PrestartPoolTests
     }
 
     [Fact]
+    public async Task The_shape_cold_starts_drain_now_is_refilled_before_one_drained_earlier()
+    {
+        var harness = new Harness(perShape: 2, cap: 8, maxLoading: 1);
+        harness.Pool.Keep(Node);
+        harness.Pool.Keep(Python);
+        for (var loaded = 0; loaded < 4; loaded++)
+        {
+            await harness.WaitForStartsAsync(loaded + 1);
+            _ = harness.Started[loaded].WaitForAssignmentAsync(CancellationToken.None);
+        }
+
+        await Task.Delay(50);
+
+        // Node drained earlier, python now: once the one start in flight (node's) has loaded, python's replacement starts
+        // before node's second.
+        _ = harness.Pool.TryTake(Node);
+        _ = harness.Pool.TryTake(Node);
+        await harness.WaitForStartsAsync(5);
+        harness.Time.Advance(TimeSpan.FromSeconds(1));
+        _ = harness.Pool.TryTake(Python);
+        _ = harness.Started[4].WaitForAssignmentAsync(CancellationToken.None);
+        await harness.WaitForStartsAsync(6);
+
+        Assert.Equal(Node, harness.Started[4].Key);
+        Assert.Equal(Python, harness.Started[5].Key);
+    }
+
+    [Fact]
     public async Task A_function_scaling_out_does_not_grow_the_pool()
     {
         var harness = new Harness(perShape: 1, cap: 8);
