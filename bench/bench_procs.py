@@ -162,8 +162,9 @@ class NodeCgroups:
         if self.v1:
             self.memory = os.path.join(CGROUP_ROOT, "memory", own.get("memory", ""), "nimbus", node)
             self.freezer = os.path.join(CGROUP_ROOT, "freezer", own.get("freezer", ""), "nimbus", node)
+            self.cpu = os.path.join(CGROUP_ROOT, "cpu", own.get("cpu", ""), "nimbus", node)
         else:
-            self.memory = self.freezer = os.path.join(CGROUP_ROOT, own.get("", ""), "nimbus", node)
+            self.memory = self.freezer = self.cpu = os.path.join(CGROUP_ROOT, own.get("", ""), "nimbus", node)
 
     @property
     def available(self):
@@ -191,6 +192,19 @@ class NodeCgroups:
                 return "frozen 1" in f.read()
         except OSError:
             return False
+
+    def pooled(self):
+        """Instances at the lowest CPU weight (v1 cpu.shares 2, v2 cpu.weight 1): pre-started runtimes no function took yet."""
+        name, lowest = ("cpu.shares", 2) if self.v1 else ("cpu.weight", 1)
+        found = []
+        for instance in self.instances():
+            try:
+                with open(os.path.join(self.cpu, instance, name), encoding="ascii") as f:
+                    if int(f.read()) == lowest:
+                        found.append(instance)
+            except (OSError, ValueError):
+                pass
+        return found
 
     def memory_bytes(self, instance):
         name = "memory.usage_in_bytes" if self.v1 else "memory.current"

@@ -759,11 +759,12 @@ class Bench:
                 return True
         return False
 
-    def start_nimbus(self, name, extra_env):
+    def start_nimbus(self, name, extra_env, unset=()):
         data = os.path.join(self.args.workdir, name)
         command = [self.args.serve, "serve", "--listen", "http://127.0.0.1:0", "--data", data]
+        env = {k: v for k, v in os.environ.items() if k not in unset}
         child, url = self.start_child(name, command, r"ready on (http://127\.0\.0\.1:\d+)", 120,
-                                      env=dict(os.environ, **extra_env))
+                                      env=dict(env, **extra_env))
         return child, url, data
 
     def cold_functions(self):
@@ -771,31 +772,100 @@ class Bench:
         if not known:
             self.problems.append("this server build does not know NIMBUS_PRESTART_POOL: the 'pool on' and 'pool off' "
                                  "cold-start rows come from the same server")
-        for mode, values in (("on", ("1", "true")), ("off", ("0", "false"))):
+        # "pool on" is the server's own default pool (NIMBUS_PRESTART_POOL and NIMBUS_PRESTART_POOL_MAX unset), "pool off" 0.
+        for mode, values in (("on", (None,)), ("off", ("0", "false"))):
             phase = "cold over %d functions, pool %s" % (self.args.cold_functions, mode)
             if self.out_of_time(phase):
                 return
             self.log(phase)
             server, failures = None, []
-            for value in values:  # 0/1 as announced; true/false if the server binds it as a boolean
+            for value in values:  # 0 as announced; false if the server binds it as a boolean
+                env = {"NIMBUS_IDLE_INSTANCE_TIMEOUT": self.args.cold_idle_timeout}
+                if value is not None:
+                    env["NIMBUS_PRESTART_POOL"] = value
                 try:
-                    server, url, data = self.start_nimbus("nimbus-pool-%s-%s" % (mode, value), {
-                        "NIMBUS_PRESTART_POOL": value, "NIMBUS_IDLE_INSTANCE_TIMEOUT": self.args.cold_idle_timeout})
+                    server, url, data = self.start_nimbus("nimbus-pool-%s-%s" % (mode, value or "default"), env,
+                                                          unset=("NIMBUS_PRESTART_POOL", "NIMBUS_PRESTART_POOL_MAX"))
                     break
                 except RuntimeError as e:
-                    failures.append("NIMBUS_PRESTART_POOL=%s: %s" % (value, e))
+                    failures.append("NIMBUS_PRESTART_POOL=%s: %s" % (value or "(default)", e))
             if server is None:
                 self.problems.append("%s: the server did not start (%s)" % (phase, "; ".join(failures)))
                 continue
             try:
+                setting = "NIMBUS_PRESTART_POOL=" + value if value is not None else "NIMBUS_PRESTART_POOL unset (server default)"
                 self.cold_functions_on(url, bench_procs.NodeCgroups(server.pid, data), "pool" if mode == "on" else "nopool",
-                                       "pool " + mode, "NIMBUS_PRESTART_POOL=" + value, phase)
+                                       "pool " + mode, setting, phase)
             finally:
                 self.stop_child(server)
+
+    def prestart_status(self, url):
+        """The server's pre-start pool from /metrics: {(family, state): runtimes}, {family: target}, {result: takes}."""
+        runtimes, targets, takes = {}, {}, {}
+        client = Client(url)
+        try:
+            status, _, body = client.request("GET", "/metrics")
+        except (OSError, http.client.HTTPException):
+            return runtimes, targets, takes
+        finally:
+            client.close()
+        if status != 200:
+            return runtimes, targets, takes
+        for line in body.decode("utf-8", "replace").splitlines():
+            m = re.match(r'(nimbus_prestart_\w+)\{([^}]*)\} (\S+)$', line)
+            if not m:
+                continue
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(2)))
+            value = float(m.group(3))
+            if m.group(1) == "nimbus_prestart_runtimes":
+                key = (labels.get("family"), labels.get("state"))
+                runtimes[key] = runtimes.get(key, 0) + value
+            elif m.group(1) == "nimbus_prestart_target":
+                targets[labels.get("family")] = targets.get(labels.get("family"), 0) + value
+            elif m.group(1) == "nimbus_prestart_takes_total":
+                takes[labels.get("result")] = value
+        return runtimes, targets, takes
+
+    def wait_for_pool(self, url, mode_key, phase):
+        """Until every pre-started runtime of the server's pool waits for a function (at most 60 s): a server that has been up
+        a while. Records how long the fill took, the pool's depth, and the memory its idle runtimes hold (their cgroups)."""
+        started = time.monotonic()
+        while True:
+            runtimes, targets, _ = self.prestart_status(url)
+            waiting = sum(v for (f, s), v in runtimes.items() if s == "waiting")
+            if targets and waiting >= sum(targets.values()) or time.monotonic() - started > 60:
+                break
+            time.sleep(0.1)
+        fill_ms = (time.monotonic() - started) * 1000
+        if not targets:
+            return
+        depth = ", ".join("%s %d" % (f, t) for f, t in sorted(targets.items()))
+        self.log("%s: pre-start pool %s (waiting %d), filled %.0f ms after ready" % (phase, depth, waiting, fill_ms))
+        self.results.add_value("cold%d_%s_pool_fill" % (self.args.cold_functions, mode_key),
+                               "Nimbus pre-start pool: server ready until every pre-started runtime waits",
+                               fill_ms, "ms", 1, note="pool: " + depth)
+        return waiting
+
+    def pool_memory(self, cgroups, mode_key, phase):
+        """The memory the pool's idle runtimes hold: the sum of their cgroups' usage (pre-started runtimes are the
+        instance cgroups at the lowest CPU weight until a function takes them)."""
+        if not cgroups.available:
+            return
+        pooled = cgroups.pooled()
+        total = sum(cgroups.memory_bytes(i) or 0 for i in pooled)
+        if pooled:
+            self.log("%s: %d pre-started runtimes hold %.1f MB (cgroup memory, %.1f MB each)"
+                     % (phase, len(pooled), total / 2**20, total / 2**20 / len(pooled)))
+        self.results.add_value("cold%d_%s_pool_memory" % (self.args.cold_functions, mode_key),
+                               "Nimbus pre-start pool: idle memory of its runtimes (cgroup memory, all shapes)",
+                               total / 2**20, "MB", len(pooled), note="%d runtimes" % len(pooled))
 
     def cold_functions_on(self, url, cgroups, mode_key, mode_label, setting, phase):
         nimbus, client, n = Nimbus(url), Client(url), self.args.cold_functions
         path = "/2015-03-31/functions/%s/invocations"
+        if mode_key == "pool":
+            self.wait_for_pool(url, mode_key, phase)
+            self.pool_memory(cgroups, mode_key, phase)
         baseline = len(cgroups.instances())
         measured = {family: [] for family in ("node", "python")}
         rows, errors = {}, {}
@@ -804,7 +874,9 @@ class Bench:
             rows.setdefault(key, []).append(value)
 
         last_invoke = time.monotonic()
+        takes = {}
         for family in ("node", "python"):
+            before = self.prestart_status(url)[2]
             # One unmeasured function first: the server's first use of its create and start paths.
             for i in range(-1, n):
                 if self.out_of_time(phase):
@@ -830,6 +902,11 @@ class Bench:
                 record((family, "create"), (created - started) * 1000 + elapsed)
                 record((family, "first"), elapsed)
                 record((family, "first_init"), init)
+            after = self.prestart_status(url)[2]
+            takes[family] = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+            if takes[family]:
+                self.log("%s, %s: cold starts found a pre-started runtime waiting %d, loading %d, none %d" % (
+                    phase, family, takes[family].get("waiting", 0), takes[family].get("loading", 0), takes[family].get("none", 0)))
 
         # Scale to zero: wait for the reaper to stop every instance (the instance cgroups back to the baseline).
         idle_s = parse_timespan(self.args.cold_idle_timeout)
@@ -861,7 +938,10 @@ class Bench:
             self.results.add_samples(prefix + "_first", text + ": first invoke of a fresh function",
                                      rows.get((family, "first"), []), errors.get(family, 0))
             self.results.add_samples(prefix + "_first_init", text + ": its server `Init Duration`",
-                                     rows.get((family, "first_init"), []))
+                                     rows.get((family, "first_init"), []),
+                                     note=("pool had a runtime waiting for %d, loading for %d, none for %d (incl. the warm-up)"
+                                           % tuple(takes[family].get(k, 0) for k in ("waiting", "loading", "none")))
+                                     if takes.get(family) else "")
             self.results.add_samples(prefix + "_reaped", text + ": first invoke after its instance was reaped",
                                      rows.get((family, "reaped"), []), errors.get((family, "reaped"), 0))
             self.results.add_samples(prefix + "_reaped_init", text + ": its server `Init Duration`",
@@ -966,12 +1046,16 @@ class Bench:
         self.log("Nimbus density %s: %d instances" % (family, n))
         name = "bench-density-%s" % family
         self.nimbus.create(name, family + "-sleep", timeout_s=10)
-        before = set(cgroups.instances())
+        # Pre-started runtimes (the lowest CPU weight) that the burst takes become its instances: not "before"; the pool's
+        # refills started during the burst are not instances. A pre-started runtime's /proc/<pid>/environ is the pool's, not
+        # the function's, so instances from the pool count as the function's.
+        before = set(cgroups.instances()) - set(cgroups.pooled())
         payload = json.dumps({"sleep_ms": self.args.density_sleep_ms}).encode()
         result = self.burst(self.args.nimbus, "/2015-03-31/functions/%s/invocations" % name, n, payload, tail=True)
-        new = [i for i in cgroups.instances() if i not in before]
+        pooled = set(cgroups.pooled())
+        new = [i for i in cgroups.instances() if i not in before and i not in pooled]
         mine = [i for i in new if any(bench_procs.environ_has(pid, "AWS_LAMBDA_FUNCTION_NAME=" + name)
-                                      for pid in cgroups.pids(i))]
+                                      or bench_procs.environ_has(pid, "_NIMBUS_PRESTARTED=1") for pid in cgroups.pids(i))]
         if len(mine) != len(new):
             self.problems.append("%s: %d new instance cgroups, %d of them with %s in their environment%s" % (
                 phase, len(new), len(mine), name, "; counting all" if not mine else ""))

@@ -104,9 +104,19 @@ public sealed record NimbusOptions
 
     /// <summary>
     /// Runtimes kept started and waiting for a function, per runtime shape (runtime, Node heap size, /tmp size),
-    /// so a cold start only hands one its code; 0 turns pre-starting off. Needs bubblewrap and root.
+    /// so a cold start only hands one its code; 0 turns pre-starting off. Needs bubblewrap and root. The node and python
+    /// shapes of Lambda's default sizes keep this many from the start; .NET's and shapes that join on demand keep one,
+    /// and every shape grows up to <see cref="PrestartPoolMax"/> when cold starts drain it. 16: the most 50 back-to-back
+    /// cold starts found waiting per runtime on a 2-core node (docs/benchmarks.md), at ~8 MB of cgroup memory each.
     /// </summary>
-    public int PrestartPool { get; init; } = 1;
+    public int PrestartPool { get; init; } = 16;
+
+    /// <summary>
+    /// Most runtimes kept pre-started per runtime shape: a shape whose cold starts find no runtime waiting (drained faster
+    /// than it refills) doubles its pool up to this, and returns to <see cref="PrestartPool"/> after a minute without such a
+    /// shortfall (or <see cref="IdleInstanceTimeout"/>, when longer). Equal to <see cref="PrestartPool"/>: a fixed pool.
+    /// </summary>
+    public int PrestartPoolMax { get; init; } = 32;
 
     /// <summary>
     /// The base delay of an asynchronous event's function-error retries: the n-th retry waits n times this (Lambda:
@@ -210,9 +220,14 @@ internal sealed class NimbusOptionsValidator : IValidateOptions<NimbusOptions>
             errors.Add($"ScaleOutWait {options.ScaleOutWait} must be between 00:00:00 (off) and 00:00:01.");
         }
 
-        if (options.PrestartPool is < 0 or > 16)
+        if (options.PrestartPool is < 0 or > 64)
         {
-            errors.Add($"PrestartPool {options.PrestartPool} must be between 0 (off) and 16.");
+            errors.Add($"PrestartPool {options.PrestartPool} must be between 0 (off) and 64.");
+        }
+
+        if (options.PrestartPoolMax is < 0 or > 64)
+        {
+            errors.Add($"PrestartPoolMax {options.PrestartPoolMax} must be between 0 and 64 (and is never below PrestartPool).");
         }
 
         if (options.IdleInstanceTimeout <= TimeSpan.Zero)

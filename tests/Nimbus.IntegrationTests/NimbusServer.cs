@@ -82,6 +82,10 @@ internal sealed partial class NimbusServer : IAsyncDisposable
         startInfo.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         startInfo.Environment["NIMBUS_ROOT_ACCESS_KEY_ID"] = RootAccessKeyId;
         startInfo.Environment["NIMBUS_ROOT_SECRET_ACCESS_KEY"] = RootSecretAccessKey;
+
+        // The suite starts many servers at once: each keeps one pre-started runtime per shape (the default of 16 for node
+        // and python is for a node serving bursts of new functions), unless a test sets its own.
+        startInfo.Environment["NIMBUS_PRESTART_POOL"] = "1";
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             startInfo.Environment[key] = value;

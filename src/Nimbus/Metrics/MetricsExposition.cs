@@ -20,6 +20,7 @@ internal sealed class MetricsExposition(
         var writer = new PrometheusWriter();
         WriteFunctionCounters(writer);
         WriteInstances(writer);
+        WritePrestartPool(writer);
         WriteAsyncQueue(writer);
         WritePlatform(writer);
         foreach (var source in sources)
@@ -130,6 +131,39 @@ internal sealed class MetricsExposition(
         foreach (var (state, count) in byState)
         {
             writer.Sample(instances, count, ("state", state.ToString().ToLowerInvariant()));
+        }
+    }
+
+    private void WritePrestartPool(PrometheusWriter writer)
+    {
+        if (sandboxes.Prestart is not { } prestart)
+        {
+            return;
+        }
+
+        const string takes = "nimbus_prestart_takes_total";
+        var (waiting, loading, none) = prestart.Takes;
+        writer.Family(takes, "counter", "Cold starts of functions a pre-started runtime can serve, by what they found: a runtime waiting, one still loading, none.");
+        writer.Sample(takes, waiting, ("result", "waiting"));
+        writer.Sample(takes, loading, ("result", "loading"));
+        writer.Sample(takes, none, ("result", "none"));
+
+        const string runtimes = "nimbus_prestart_runtimes";
+        const string target = "nimbus_prestart_target";
+        var shapes = prestart.Snapshot();
+        writer.Family(runtimes, "gauge", "Pre-started runtimes no function has taken yet, by shape and state (waiting for a function, or loading).");
+        foreach (var shape in shapes)
+        {
+            var family = shape.Key.Family.ToString().ToLowerInvariant();
+            var heap = shape.Key.HeapMb.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            writer.Sample(runtimes, shape.Waiting, ("family", family), ("heap_mb", heap), ("state", "waiting"));
+            writer.Sample(runtimes, shape.Loading, ("family", family), ("heap_mb", heap), ("state", "loading"));
+        }
+
+        writer.Family(target, "gauge", "Pre-started runtimes each shape keeps now: NIMBUS_PRESTART_POOL, raised by cold starts that found none waiting up to NIMBUS_PRESTART_POOL_MAX.");
+        foreach (var shape in shapes)
+        {
+            writer.Sample(target, shape.Target, ("family", shape.Key.Family.ToString().ToLowerInvariant()), ("heap_mb", shape.Key.HeapMb.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         }
     }
 

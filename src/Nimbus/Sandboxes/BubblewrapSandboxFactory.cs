@@ -153,7 +153,7 @@ internal sealed class BubblewrapSandboxFactory(string bwrapPath, string? setpriv
         InstanceCgroup? cgroup;
         try
         {
-            cgroup = cgroups.Create(spec.InstanceId, spec.MemoryMb);
+            cgroup = cgroups.Create(spec.InstanceId, spec.MemoryMb, spec.Background);
         }
         catch
         {

@@ -14,4 +14,11 @@ internal readonly record struct CgroupLimits(long MemoryBytes, int CpuShares, in
         CpuShares: Math.Max(2, (int)(1024L * memoryMb / MemoryMbPerCpu)),
         CpuWeight: Math.Clamp((int)(100L * memoryMb / MemoryMbPerCpu), 1, 10_000),
         MaxProcesses: DefaultMaxProcesses);
+
+    /// <summary>
+    /// The limits of <see cref="ForMemory"/> at the lowest CPU weight (cgroup v1 <c>cpu.shares</c> 2, v2 <c>cpu.weight</c> 1):
+    /// a pre-started runtime loads on CPU time the instances and the server leave idle, and takes on its function's weight at
+    /// specialization (<see cref="ISandbox.Specialize"/>).
+    /// </summary>
+    public static CgroupLimits Background(int memoryMb) => ForMemory(memoryMb) with { CpuShares = 2, CpuWeight = 1 };
 }

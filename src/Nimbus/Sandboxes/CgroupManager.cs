@@ -79,10 +79,13 @@ internal sealed partial class CgroupManager
         return Disabled;
     }
 
-    /// <summary>A new cgroup for one instance, or null when cgroups are not available here.</summary>
-    public InstanceCgroup? Create(string instanceId, int memoryMb)
+    /// <summary>
+    /// A new cgroup for one instance, or null when cgroups are not available here. <paramref name="background"/>: at the
+    /// lowest CPU weight (<see cref="CgroupLimits.Background"/>) until its limits are set again.
+    /// </summary>
+    public InstanceCgroup? Create(string instanceId, int memoryMb, bool background = false)
     {
-        var limits = CgroupLimits.ForMemory(memoryMb);
+        var limits = background ? CgroupLimits.Background(memoryMb) : CgroupLimits.ForMemory(memoryMb);
         if (_v1Parents is not null)
         {
             return CgroupV1.Create(_v1Parents, instanceId, limits);

@@ -25,6 +25,8 @@ internal sealed record SandboxPaths(string TaskRoot, string RuntimeDirectory);
 /// <see cref="ISandbox.Specialize"/> hands it a function's code. <c>OptDirectory</c> is the function's layers
 /// unpacked in order, mounted read-only at /opt (null: no layers). <c>Network</c> is the network namespace the
 /// instance starts in (its Runtime API slot's, see <see cref="RuntimePortPool"/>); null: the server's own.
+/// <c>Background</c>: the sandbox starts at the lowest CPU weight (a pre-started runtime), until <see cref="ISandbox.Specialize"/>
+/// gives it its function's.
 /// </summary>
 internal sealed record SandboxSpec(
     string InstanceId,
@@ -38,7 +40,8 @@ internal sealed record SandboxSpec(
     int MemoryMb,
     int EphemeralStorageMb,
     string? OptDirectory = null,
-    Microsoft.Win32.SafeHandles.SafeFileHandle? Network = null);
+    Microsoft.Win32.SafeHandles.SafeFileHandle? Network = null,
+    bool Background = false);
 
 /// <summary>
 /// One running instance's process tree, isolated however the factory isolates it. The pool never knows how:

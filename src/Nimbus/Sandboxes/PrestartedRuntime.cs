@@ -22,13 +22,16 @@ internal sealed class PrestartedRuntime(PrestartKey key, string id, int port, in
 
     // Set once, by the specialization, before the assignment is released to the runtime.
     private volatile Func<string, ValueTask>? _sink;
-
-    private const int EarlyLines = 4;
-    private const int EarlyLineLength = 300;
-
-    // The last lines written before the assignment (guarded by itself).
-    private readonly Queue<string> _early = new();
     private int _stopping;
+
+    /// <summary>Most lines of an unassigned runtime's output kept for the warning if it dies unused.</summary>
+    internal const int KeptLines = 5;
+
+    /// <summary>Longest kept line, in characters; longer lines are cut.</summary>
+    internal const int KeptLineLength = 300;
+
+    // The last lines written before any function took the runtime; guarded by itself.
+    private readonly Queue<string> _recent = new();
 
     public PrestartKey Key { get; } = key;
 
@@ -43,6 +46,9 @@ internal sealed class PrestartedRuntime(PrestartKey key, string id, int port, in
     /// <summary>True once the runtime client has loaded and asked for its function.</summary>
     public bool IsWaiting => _waiting.Task.IsCompleted;
 
+    /// <summary>Completes when the runtime client has loaded and asked for its function.</summary>
+    public Task Loaded => _waiting.Task;
+
     public bool IsAssigned => _assignment.Task.IsCompleted;
 
     public void Attach(ISandbox sandbox) => Sandbox = sandbox;
@@ -51,8 +57,8 @@ internal sealed class PrestartedRuntime(PrestartKey key, string id, int port, in
     public bool TryBeginStop() => Interlocked.Exchange(ref _stopping, 1) == 0;
 
     /// <summary>
-    /// Lines the runtime writes: that instance's log once it belongs to an instance; before that only the last few are
-    /// kept (bounded, <see cref="EarlyOutput"/>), so that a runtime that dies unused can say why.
+    /// Lines the runtime writes: until it belongs to an instance, only the last <see cref="KeptLines"/> are kept (for
+    /// <see cref="RecentOutput"/>); then they are that instance's log.
     /// </summary>
     public ValueTask OnOutputLineAsync(string line)
     {
@@ -61,29 +67,38 @@ internal sealed class PrestartedRuntime(PrestartKey key, string id, int port, in
             return sink(line);
         }
 
-        lock (_early)
+        lock (_recent)
         {
-            if (_early.Count == EarlyLines)
+            if (_recent.Count == KeptLines)
             {
-                _early.Dequeue();
+                _recent.Dequeue();
             }
 
-            _early.Enqueue(line.Length > EarlyLineLength ? line[..EarlyLineLength] : line);
+            _recent.Enqueue(Sanitize(line));
         }
 
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>
-    /// The last lines the runtime (or its sandbox's wrappers: the instance shell, bwrap, setpriv) wrote before any function
-    /// used it, control characters replaced, joined by " / "; empty when it wrote none.
-    /// </summary>
-    public string EarlyOutput()
+    /// <summary>The last lines the runtime wrote before any function took it, joined by " | "; "" when none.</summary>
+    public string RecentOutput()
     {
-        lock (_early)
+        lock (_recent)
         {
-            return string.Join(" / ", _early.Select(line => string.Concat(line.Select(c => char.IsControl(c) ? '?' : c))));
+            return string.Join(" | ", _recent);
         }
+    }
+
+    private static string Sanitize(string line)
+    {
+        var cut = line.Length > KeptLineLength ? line[..KeptLineLength] + "…" : line;
+        return string.Create(cut.Length, cut, static (span, source) =>
+        {
+            for (var i = 0; i < source.Length; i++)
+            {
+                span[i] = char.IsControl(source[i]) ? ' ' : source[i];
+            }
+        });
     }
 
     /// <summary>Runtime API side: the runtime waits here for the environment of the function it becomes.</summary>

@@ -39,7 +39,7 @@ internal sealed class ProcessSandboxFactory(string scratchDirectory, CgroupManag
         }
 
         start.Environment["TMPDIR"] = tmp;
-        return await SandboxProcess.StartAsync(start, onOutputLine, killTree: true, cgroups.Create(spec.InstanceId, spec.MemoryMb), cleanup: () => TryDelete(tmp), network: spec.Network).ConfigureAwait(false);
+        return await SandboxProcess.StartAsync(start, onOutputLine, killTree: true, cgroups.Create(spec.InstanceId, spec.MemoryMb, spec.Background), cleanup: () => TryDelete(tmp), network: spec.Network).ConfigureAwait(false);
     }
 
     private static void TryDelete(string directory)

@@ -201,8 +201,12 @@ internal sealed partial class SandboxManager(
     public bool MayEvictForAnother(FunctionRecord function, int instances) =>
         instances == 0 || (instances < _options.MaxInstances / 2 && (long)instances * function.MemorySize < _memoryLimitMb / 2);
 
-    /// <summary>Starts a new instance of a function; (null, null) means the node is at capacity.</summary>
-    public async Task<(SandboxInstance? Instance, byte[]? StartError)> StartInstanceAsync(FunctionRecord function, bool provisioned, CancellationToken cancellationToken, bool mayEvict = true)
+    /// <summary>
+    /// Starts a new instance of a function; (null, null) means the node is at capacity. <paramref name="firstInstance"/>: the
+    /// function version has no other instance (a new function's cold start, or the first after its instances were reaped):
+    /// only such starts deepen the pre-start pool when they find it drained.
+    /// </summary>
+    public async Task<(SandboxInstance? Instance, byte[]? StartError)> StartInstanceAsync(FunctionRecord function, bool provisioned, CancellationToken cancellationToken, bool mayEvict = true, bool firstInstance = false)
     {
         // A start unpacks code, writes cgroup files and forks: never on the socket engine's thread (an inline-served Invoke).
         await Http.SocketThread.Leave();
@@ -258,7 +262,7 @@ internal sealed partial class SandboxManager(
             }
         }
 
-        if (_prestart is { } prestart && PrestartKeyFor(launch, function) is { } key && prestart.TryTake(key) is { } prestarted)
+        if (_prestart is { } prestart && PrestartKeyFor(launch, function) is { } key && prestart.TryTake(key, firstInstance) is { } prestarted)
         {
             if (await SpecializeAsync(prestarted, function, launch, codeDirectory, paths, provisioned).ConfigureAwait(false) is { } specialized)
             {
@@ -429,8 +433,10 @@ internal sealed partial class SandboxManager(
             return;
         }
 
-        var pool = new PrestartPool(_options.PrestartPool, StartPrestartedAsync, StopPrestartedAsync,
-            () => !_draining && ports.FreeCount > PrestartReservedPorts, time, logger);
+        var reserved = Math.Max(1, ports.Capacity / PrestartReservedShare);
+        var pool = new PrestartPool(_options.PrestartPool, Math.Max(_options.PrestartPool, _options.PrestartPoolMax), Environment.ProcessorCount,
+            _options.IdleInstanceTimeout > PrestartShrinkAfter ? _options.IdleInstanceTimeout : PrestartShrinkAfter,
+            StartPrestartedAsync, StopPrestartedAsync, () => !_draining && ports.FreeCount > reserved, time, logger);
         _prestart = pool;
         _ = Task.Run(async () =>
         {
@@ -438,14 +444,25 @@ internal sealed partial class SandboxManager(
             {
                 if ((await runtimes.ResolveAsync(runtime).ConfigureAwait(false)).Launch is { Interpreter: not null } launch)
                 {
-                    pool.Keep(KeyFor(launch, DefaultMemoryMb, DefaultEphemeralStorageMb));
+                    // .NET's host costs ~130 ms of CPU to pre-start, node's and python's runtimes ~30 ms: .NET's shape
+                    // starts at one runtime and grows only when .NET cold starts drain it.
+                    pool.Keep(KeyFor(launch, DefaultMemoryMb, DefaultEphemeralStorageMb), deep: launch.Family != RuntimeFamily.Dotnet);
                 }
             }
         });
     }
 
-    /// <summary>Ports pre-started runtimes leave free, so an instance can start without evicting one first.</summary>
-    private const int PrestartReservedPorts = 1;
+    /// <summary>
+    /// Pre-started runtimes leave this share of the Runtime API ports (at least one) free, so instances can start without
+    /// evicting one first; past it an instance start stops a pre-started runtime to take its port.
+    /// </summary>
+    private const int PrestartReservedShare = 8;
+
+    /// <summary>A grown pre-start pool returns to its floor after this long without a shortfall (or the idle timeout, when longer).</summary>
+    internal static readonly TimeSpan PrestartShrinkAfter = TimeSpan.FromMinutes(1);
+
+    /// <summary>The pre-start pool, for tests and status: null when pre-starting is off or impossible.</summary>
+    internal PrestartPool? Prestart => _prestart;
 
     private readonly Dictionary<PrestartKey, RuntimeLaunch> _prestartLaunches = [];
 
@@ -486,7 +503,7 @@ internal sealed partial class SandboxManager(
                 environment[DotnetHeapLimitVariable] = DotnetHeapLimit(key.HeapMb);
             }
 
-            var spec = new SandboxSpec(runtime.Id, runtime.UserId, null, runtimes.RuntimesDirectory, hostPaths, executable, arguments, environment, DefaultMemoryMb, key.EphemeralStorageMb, Network: await ports.NetworkOfAsync(port).ConfigureAwait(false));
+            var spec = new SandboxSpec(runtime.Id, runtime.UserId, null, runtimes.RuntimesDirectory, hostPaths, executable, arguments, environment, DefaultMemoryMb, key.EphemeralStorageMb, Network: await ports.NetworkOfAsync(port).ConfigureAwait(false), Background: true);
             runtime.Attach(await sandboxes.StartAsync(spec, runtime.OnOutputLineAsync).ConfigureAwait(false));
             return runtime;
         }
@@ -615,6 +632,9 @@ internal sealed partial class SandboxManager(
 
         ports.Return(instance.RuntimeApiPort);
         Interlocked.Add(ref _committedMb, -instance.Function.MemorySize);
+
+        // A pool drained while instances held every slot refills as they are reaped, not at the next cold start.
+        _prestart?.Refill();
     }
 
     private bool TryCommitMemory(int memoryMb)

@@ -541,7 +541,7 @@ internal sealed partial class SandboxPool(FunctionRecord function, SandboxManage
             }
 
             startedAt = manager.Time.GetTimestamp();
-            started = await manager.StartInstanceAsync(Function, provisioned: false, cancellationToken, manager.MayEvictForAnother(Function, instances)).ConfigureAwait(false);
+            started = await manager.StartInstanceAsync(Function, provisioned: false, cancellationToken, manager.MayEvictForAnother(Function, instances), firstInstance: instances == 0).ConfigureAwait(false);
         }
         finally
         {

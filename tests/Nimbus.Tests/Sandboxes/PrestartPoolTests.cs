@@ -47,21 +47,212 @@ public sealed class PrestartPoolTests
     }
 
     [Fact]
-    public async Task Nothing_starts_without_room_and_a_runtime_that_dies_unused_pauses_its_shape()
+    public async Task Nothing_starts_without_room_and_a_runtime_that_dies_unused_once_is_replaced()
     {
-        var harness = new Harness(perShape: 1) { Room = false };
-        harness.Pool.Keep(Node);
-        Assert.Empty(harness.Started);
+        var full = new Harness(perShape: 1) { Room = false };
+        full.Pool.Keep(Node);
+        Assert.Empty(full.Started);
 
-        harness.Room = true;
+        var harness = new Harness(perShape: 1);
         Assert.Null(harness.Pool.TryTake(Python));
         await harness.WaitForStartsAsync(1);
         harness.Sandboxes[0].Exit();
         await harness.WaitForStopsAsync(1);
 
-        // Paused: a demand neither gets the dead runtime nor starts another one in a loop.
+        // One death is not a broken runtime: the next one starts at once, without waiting for a demand.
+        await harness.WaitForStartsAsync(2);
+        Assert.Equal(Python, harness.Started[1].Key);
+        Assert.Same(harness.Started[1], harness.Pool.TryTake(Python));
+    }
+
+    [Fact]
+    public async Task A_pool_that_had_no_room_refills_when_room_comes_back_without_waiting_for_a_cold_start()
+    {
+        var harness = new Harness(perShape: 2) { Room = false };
+        harness.Pool.Keep(Node);
+        Assert.Empty(harness.Started);
+
+        harness.Room = true;
+        harness.Pool.Refill();
+
+        await harness.WaitForStartsAsync(2);
+        Assert.Equal((2, 2), harness.Pool.StatusOf(Node));
+    }
+
+    [Fact]
+    public async Task Runtimes_that_die_unused_again_and_again_pause_their_shape()
+    {
+        var harness = new Harness(perShape: 1);
         Assert.Null(harness.Pool.TryTake(Python));
-        Assert.Single(harness.Started);
+        for (var death = 1; death <= PrestartPool.FailuresBeforePause; death++)
+        {
+            await harness.WaitForStartsAsync(death);
+            harness.Sandboxes[death - 1].Exit();
+            await harness.WaitForStopsAsync(death);
+        }
+
+        // Paused: a demand neither gets a dead runtime nor starts another one in a loop.
+        Assert.Null(harness.Pool.TryTake(Python));
+        await Task.Delay(50);
+        Assert.Equal(PrestartPool.FailuresBeforePause, harness.Started.Count);
+
+        harness.Time.Advance(PrestartPool.FailurePause);
+        Assert.Null(harness.Pool.TryTake(Python));
+        await harness.WaitForStartsAsync(PrestartPool.FailuresBeforePause + 1);
+    }
+
+    [Fact]
+    public async Task A_runtime_that_loaded_resets_the_count_of_deaths()
+    {
+        var harness = new Harness(perShape: 1);
+        Assert.Null(harness.Pool.TryTake(Python));
+        await harness.WaitForStartsAsync(1);
+        harness.Sandboxes[0].Exit();
+        await harness.WaitForStartsAsync(2);
+        _ = harness.Started[1].WaitForAssignmentAsync(CancellationToken.None);
+        await Task.Delay(20);
+        harness.Sandboxes[1].Exit();
+        await harness.WaitForStartsAsync(3);
+        harness.Sandboxes[2].Exit();
+
+        // Two deaths in a row since the last load: still replaced.
+        await harness.WaitForStartsAsync(4);
+    }
+
+    [Fact]
+    public async Task A_pool_drained_faster_than_it_refills_grows_to_its_cap_and_returns_to_its_floor_after_a_quiet_period()
+    {
+        var harness = new Harness(perShape: 1, cap: 8);
+        harness.Pool.Keep(Node);
+        await harness.WaitForStartsAsync(1);
+
+        // Three cold starts back to back, each finding its runtime still loading: 1 -> 2 -> 4 -> 8.
+        for (var take = 0; take < 3; take++)
+        {
+            Assert.NotNull(harness.Pool.TryTake(Node));
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(8, harness.Pool.StatusOf(Node).Target);
+        await harness.WaitForStartsAsync(3 + 8);
+        Assert.Equal(8, harness.Pool.StatusOf(Node).Kept);
+
+        // A quiet period shorter than shrinkAfter keeps it; past it the pool returns to the floor and stops the rest.
+        harness.Time.Advance(Harness.ShrinkAfter / 2);
+        harness.Pool.ReapUnused(harness.Time.GetUtcNow() - TimeSpan.FromHours(1));
+        Assert.Equal((8, 8), harness.Pool.StatusOf(Node));
+        harness.Time.Advance(Harness.ShrinkAfter);
+        harness.Pool.ReapUnused(harness.Time.GetUtcNow() - TimeSpan.FromHours(1));
+        await harness.WaitForStopsAsync(7);
+        Assert.Equal((1, 1), harness.Pool.StatusOf(Node));
+    }
+
+    [Fact]
+    public async Task The_shape_cold_starts_drain_now_is_refilled_before_one_drained_earlier()
+    {
+        var harness = new Harness(perShape: 2, cap: 8, maxLoading: 1);
+        harness.Pool.Keep(Node);
+        harness.Pool.Keep(Python);
+        for (var loaded = 0; loaded < 4; loaded++)
+        {
+            await harness.WaitForStartsAsync(loaded + 1);
+            _ = harness.Started[loaded].WaitForAssignmentAsync(CancellationToken.None);
+        }
+
+        await Task.Delay(50);
+
+        // Node drained earlier, python now: once the one start in flight (node's) has loaded, python's replacement starts
+        // before node's second.
+        _ = harness.Pool.TryTake(Node);
+        _ = harness.Pool.TryTake(Node);
+        await harness.WaitForStartsAsync(5);
+        harness.Time.Advance(TimeSpan.FromSeconds(1));
+        _ = harness.Pool.TryTake(Python);
+        _ = harness.Started[4].WaitForAssignmentAsync(CancellationToken.None);
+        await harness.WaitForStartsAsync(6);
+
+        Assert.Equal(Node, harness.Started[4].Key);
+        Assert.Equal(Python, harness.Started[5].Key);
+    }
+
+    [Fact]
+    public async Task A_function_scaling_out_does_not_grow_the_pool()
+    {
+        var harness = new Harness(perShape: 1, cap: 8);
+        harness.Pool.Keep(Node);
+        await harness.WaitForStartsAsync(1);
+
+        for (var take = 0; take < 3; take++)
+        {
+            Assert.NotNull(harness.Pool.TryTake(Node, mayGrow: false));
+            await Task.Delay(20);
+        }
+
+        Assert.Equal(1, harness.Pool.StatusOf(Node).Target);
+    }
+
+    [Fact]
+    public async Task A_take_that_finds_a_runtime_waiting_does_not_grow_the_pool()
+    {
+        var harness = new Harness(perShape: 1, cap: 8);
+        harness.Pool.Keep(Node);
+        await harness.WaitForStartsAsync(1);
+        _ = harness.Started[0].WaitForAssignmentAsync(CancellationToken.None);
+
+        Assert.Same(harness.Started[0], harness.Pool.TryTake(Node));
+        await harness.WaitForStartsAsync(2);
+
+        Assert.Equal((1, 1), harness.Pool.StatusOf(Node));
+    }
+
+    [Fact]
+    public async Task At_most_maxLoading_runtimes_load_at_once_and_the_next_starts_when_one_has_loaded()
+    {
+        var harness = new Harness(perShape: 4, maxLoading: 2);
+        harness.Pool.Keep(Node);
+        await harness.WaitForStartsAsync(2);
+        await Task.Delay(50);
+        Assert.Equal(2, harness.Started.Count);
+
+        _ = harness.Started[0].WaitForAssignmentAsync(CancellationToken.None);
+        await harness.WaitForStartsAsync(3);
+        await Task.Delay(50);
+        Assert.Equal(3, harness.Started.Count);
+    }
+
+    [Fact]
+    public async Task An_instance_that_needs_a_port_takes_it_from_the_deepest_shape()
+    {
+        var harness = new Harness(perShape: 1, cap: 4);
+        harness.Pool.Keep(Python);
+        harness.Pool.Keep(Node);
+        await harness.WaitForStartsAsync(2);
+        _ = harness.Pool.TryTake(Node);
+        await harness.WaitForStartsAsync(4);
+
+        Assert.Equal(Node, harness.Pool.TryTakeAny()!.Key);
+        Assert.Equal(Python, harness.Pool.TryTakeAny()!.Key);
+    }
+
+    [Fact]
+    public async Task An_unassigned_runtime_keeps_its_last_lines_of_output_and_an_assigned_one_hands_them_to_its_instance()
+    {
+        var runtime = new PrestartedRuntime(Node, "r1", 40000, 20001);
+        for (var line = 1; line <= PrestartedRuntime.KeptLines + 2; line++)
+        {
+            await runtime.OnOutputLineAsync($"line {line}");
+        }
+
+        Assert.Equal(string.Join(" | ", Enumerable.Range(3, PrestartedRuntime.KeptLines).Select(n => $"line {n}")), runtime.RecentOutput());
+
+        List<string> instanceLog = [];
+        runtime.Assign(new Dictionary<string, string>(), line =>
+        {
+            instanceLog.Add(line);
+            return ValueTask.CompletedTask;
+        });
+        await runtime.OnOutputLineAsync("after");
+        Assert.Equal(["after"], instanceLog);
     }
 
     [Fact]
@@ -98,9 +289,11 @@ public sealed class PrestartPoolTests
     {
         private int _nextPort = 40000;
 
-        public Harness(int perShape)
+        public static readonly TimeSpan ShrinkAfter = TimeSpan.FromMinutes(1);
+
+        public Harness(int perShape, int? cap = null, int maxLoading = 16)
         {
-            Pool = new PrestartPool(perShape, StartAsync, StopAsync, () => Room, Time, NullLogger.Instance);
+            Pool = new PrestartPool(perShape, cap ?? perShape, maxLoading, ShrinkAfter, StartAsync, StopAsync, () => Room, Time, NullLogger.Instance);
         }
 
         public ManualTime Time { get; } = new();
