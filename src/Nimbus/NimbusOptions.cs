@@ -20,8 +20,11 @@ public sealed record NimbusOptions
     /// <summary>12-digit account id used in ARNs.</summary>
     public string AccountId { get; init; } = "000000000000";
 
-    /// <summary>Most instances that may run at once on this node (also the number of Runtime API ports reserved).</summary>
-    public int MaxInstances { get; init; } = 64;
+    /// <summary>
+    /// Most instances that may run at once on this node, pre-started runtimes included (also the number of Runtime API
+    /// ports reserved). A slot costs two held loopback ports until its first use, then a network namespace.
+    /// </summary>
+    public int MaxInstances { get; init; } = 256;
 
     /// <summary>
     /// The account's concurrency limit: most invocations running at once over all functions. Reserved concurrency
@@ -106,17 +109,22 @@ public sealed record NimbusOptions
     /// Runtimes kept started and waiting for a function, per runtime shape (runtime, Node heap size, /tmp size),
     /// so a cold start only hands one its code; 0 turns pre-starting off. Needs bubblewrap and root. The node and python
     /// shapes of Lambda's default sizes keep this many from the start; .NET's and shapes that join on demand keep one,
-    /// and every shape grows up to <see cref="PrestartPoolMax"/> when cold starts drain it. 16: the most 50 back-to-back
-    /// cold starts found waiting per runtime on a 2-core node (docs/benchmarks.md), at ~8 MB of cgroup memory each.
+    /// and every shape grows up to <see cref="PrestartPoolMax"/> when cold starts drain it. Unset: one per 512 MB of the
+    /// instance memory budget, 1 to 32 (<see cref="PrestartPoolSize"/>): ~8 MB of cgroup memory each, so about 3% of
+    /// the budget for node's and python's together. 32: a 50-function back-to-back run of cold starts finds most of
+    /// its runtimes waiting on a 2-core node, which cannot refill faster than one per ~30-50 ms (docs/benchmarks.md).
     /// </summary>
-    public int PrestartPool { get; init; } = 16;
+    public int? PrestartPool { get; init; }
 
     /// <summary>
     /// Most runtimes kept pre-started per runtime shape: a shape whose cold starts find no runtime waiting (drained faster
     /// than it refills) doubles its pool up to this, and returns to <see cref="PrestartPool"/> after a minute without such a
     /// shortfall (or <see cref="IdleInstanceTimeout"/>, when longer). Equal to <see cref="PrestartPool"/>: a fixed pool.
     /// </summary>
-    public int PrestartPoolMax { get; init; } = 32;
+    public int PrestartPoolMax { get; init; } = 64;
+
+    /// <summary>The pre-start pool's floor: <see cref="PrestartPool"/>, or one per 512 MB of the instance memory budget (1 to 32).</summary>
+    internal int PrestartPoolSize() => PrestartPool ?? (int)Math.Clamp(InstanceMemoryBudgetMb() / 512, 1, 32);
 
     /// <summary>
     /// The base delay of an asynchronous event's function-error retries: the n-th retry waits n times this (Lambda:

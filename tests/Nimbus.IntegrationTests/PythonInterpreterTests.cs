@@ -108,8 +108,9 @@ public sealed class PythonInterpreterTests
             Assert.True(report.GetProperty("fresh").GetBoolean(), $"The client's bytecode should exist and match its source: {report.GetRawText()}");
         });
 
-    // The bytecode's header holds the source's mtime and size (PEP 552, timestamp-based): Python uses the file only when they match.
+    // The bytecode's header holds the source's hash (PEP 552, checked hash-based: flags 0b11): Python uses the file only when it matches.
     private const string BytecodeSource = """
+        import importlib.util
         import os
         import struct
         import sys
@@ -122,9 +123,10 @@ public sealed class PythonInterpreterTests
             if cached and os.path.exists(cached):
                 with open(cached, "rb") as f:
                     header = f.read(16)
-                source = os.stat(client.__file__)
-                flags, mtime, size = struct.unpack("<III", header[4:16])
-                fresh = flags == 0 and mtime == int(source.st_mtime) & 0xFFFFFFFF and size == source.st_size & 0xFFFFFFFF
+                with open(client.__file__, "rb") as f:
+                    source = f.read()
+                flags = struct.unpack("<I", header[4:8])[0]
+                fresh = flags == 3 and header[8:16] == importlib.util.source_hash(source)
             return {"cached": cached, "fresh": fresh}
         """;
 

@@ -50,7 +50,7 @@ internal static partial class SandboxFactorySelector
         }
 
         CodeMounts? mounts = null;
-        if (options.PrestartPool > 0)
+        if (options.PrestartPoolSize() > 0)
         {
             (mounts, var problem) = CodeMounts.TryCreate(Path.Combine(data.Path, "prestart"));
             if (problem is not null)

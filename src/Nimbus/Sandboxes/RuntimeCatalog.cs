@@ -86,9 +86,11 @@ internal sealed partial class RuntimeCatalog
         print("sdk", version("boto3"), version("botocore"))
         # The runtime client's bytecode, beside it in __pycache__ (read-only in the sandbox, where Python cannot write
         # it): without it every runtime start compiles the client. Best effort: a read-only install only costs that.
+        # Hash-checked (PEP 552): Python hashes the source at each import and ignores bytecode of any other content,
+        # so a client edited within the same second at the same size is never run stale.
         try:
             import py_compile
-            py_compile.compile(sys.argv[1], doraise=True, invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)
+            py_compile.compile(sys.argv[1], doraise=True, invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH)
         except Exception as e:
             sys.stderr.write("%s: %s" % (type(e).__name__, e))
         """;

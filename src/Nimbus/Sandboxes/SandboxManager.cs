@@ -428,13 +428,14 @@ internal sealed partial class SandboxManager(
             GetPool(version).Provision(count);
         }
 
-        if (_options.PrestartPool <= 0 || !sandboxes.CanPrestart)
+        if (_options.PrestartPoolSize() <= 0 || !sandboxes.CanPrestart)
         {
             return;
         }
 
         var reserved = Math.Max(1, ports.Capacity / PrestartReservedShare);
-        var pool = new PrestartPool(_options.PrestartPool, Math.Max(_options.PrestartPool, _options.PrestartPoolMax), Environment.ProcessorCount,
+        var floor = _options.PrestartPoolSize();
+        var pool = new PrestartPool(floor, Math.Max(floor, _options.PrestartPoolMax), Environment.ProcessorCount,
             _options.IdleInstanceTimeout > PrestartShrinkAfter ? _options.IdleInstanceTimeout : PrestartShrinkAfter,
             StartPrestartedAsync, StopPrestartedAsync, () => !_draining && ports.FreeCount > reserved, time, logger);
         _prestart = pool;
