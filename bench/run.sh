@@ -175,7 +175,9 @@ timeout --kill-after=10 "$timeout_s" "$python_bin" "$bench/invoke_bench.py" \
 # plain runtime processes over the Runtime API, one gateway per runtime): with one runtime process at 1 and 32 callers,
 # and at 32 callers also with as many runtime processes as the instances Nimbus held for that runtime once it settled
 # (the issue quotes its gateway at 4-32 worker processes), and gives Nimbus's ratios to each.
-if command -v wrk >/dev/null; then
+if ! wants warm && ! wants throughput && ! wants floors; then
+  echo "bench: --only $only names none of warm, throughput, floors: skipping the load benchmark" >&2
+elif command -v wrk >/dev/null; then
   timeout --kill-after=10 "${LOAD_TIMEOUT:-600}" "$python_bin" "$bench/load_bench.py" \
     --nimbus "$nimbus_url" --floor "$floor_url" --nimbus-pid "$server_pid" --json "$work/load.json" \
     --gateway "$root/artifacts/bin/FloorGateway/release/FloorGateway.dll" --gateway-python "$runtime_python" \
